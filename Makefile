@@ -1,0 +1,154 @@
+# connscope — non-recursive GNU make.
+#
+#   make            build ./connscope and build/libconnscope.a
+#   make check      install missing Debian packages (as root), build, run all tests
+#   make demo       install missing packages, analyse the bundled sample
+#   make asan       the same tests built with ASan+UBSan in build/asan
+#   make deps       install the Debian packages (root) or print the apt-get line
+#   make install / uninstall (PREFIX, DESTDIR), make clean
+#
+# Users own CFLAGS; the project's flags are appended.  WERROR=0 drops -Werror.
+
+CC      ?= cc
+CFLAGS  ?= -O2 -g
+LDFLAGS ?=
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+DESTDIR ?=
+BUILD   ?= build
+WERROR  ?= 1
+
+# The default build puts the binary at the top, as the README promises;
+# other build directories (asan, clang, ...) keep theirs inside.
+ifeq ($(BUILD),build)
+BIN := connscope
+else
+BIN := $(BUILD)/connscope
+endif
+
+# Recursive (=) so that pkg-config runs when a rule needs it, after `deps`.
+PKG_CFLAGS = $(shell pkg-config --cflags libpcap libmicrohttpd 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs libpcap libmicrohttpd 2>/dev/null || echo -lpcap -lmicrohttpd)
+CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wvla
+ifneq ($(WERROR),0)
+WARN += -Werror
+endif
+CS_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -pthread -I. -MMD -MP $(PKG_CFLAGS)
+
+LIB_SRC  := $(sort $(wildcard capture/*.c analyzer/*.c web/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libconnscope.a
+MAIN_OBJ := $(BUILD)/connscope.o
+
+TEST_SRC := $(sort $(wildcard tests/check_*.c)) tests/pktbuild.c
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(BUILD)/tests/check_connscope
+TOOL_BIN := $(BUILD)/tests/tcpping
+
+DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+.PHONY: all check check-run asan demo demo-run deps ensure-deps install \
+        uninstall clean tests valgrind
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CS_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CS_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(PKG_LIBS)
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
+
+$(TOOL_BIN): tests/tools/tcpping.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
+
+tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
+
+# ---- tests -----------------------------------------------------------------
+# Unit tests (Check), then the binary on samples/ and ../shared/corpus/, then
+# the live capture in network namespaces (skipped, with a message, if not root).
+check: ensure-deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: tests
+	CS_TEST_DATA=. $(TEST_BIN)
+	CONNSCOPE=$(BIN) bash tests/integration.sh
+	CONNSCOPE=$(BIN) TCPPING=$(TOOL_BIN) bash tests/live.sh
+
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=all
+asan: ensure-deps
+	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="$(ASAN_FLAGS)" \
+	    LDFLAGS="-fsanitize=address,undefined" check-run
+
+# The Check runner and the binary under valgrind: no leak, no invalid access.
+valgrind: ensure-deps
+	@$(MAKE) --no-print-directory tests
+	CK_FORK=no valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    --error-exitcode=9 $(TEST_BIN)
+	CONNSCOPE="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=9 ./$(BIN)" \
+	    CS_QUICK=1 bash tests/integration.sh
+
+# ---- the main job ------------------------------------------------------------
+DEMO_SAMPLE := samples/mixed.pcap
+demo: ensure-deps
+	@$(MAKE) --no-print-directory demo-run
+
+demo-run: $(BIN)
+	./$(BIN) -r $(DEMO_SAMPLE)
+
+# ---- dependencies ------------------------------------------------------------
+# Build: compiler, pkg-config, the three libraries.  Tests: tcpdump and
+# iproute2/nftables for the recorded samples and live tests, jq to read the
+# JSON report, valgrind and clang for the leak and compiler runs.
+DEBS := gcc make pkg-config libpcap-dev libmicrohttpd-dev check \
+        tcpdump iproute2 nftables jq valgrind clang
+
+deps:
+	@missing=$$(for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	  done | tr '\n' ' '); \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	if [ "$$(id -u)" -eq 0 ]; then \
+	  echo "deps: installing $$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	else \
+	  echo "deps: missing $$missing; run as root:"; \
+	  echo "  apt-get update && apt-get install -y --no-install-recommends $$missing"; \
+	  exit 1; \
+	fi
+
+ensure-deps:
+	@for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || exit 1; \
+	done || $(MAKE) --no-print-directory deps
+
+# ---- install -----------------------------------------------------------------
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/connscope
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/connscope
+
+clean:
+	rm -rf build connscope
+
+-include $(DEPFILES)

@@ -1,0 +1,727 @@
+/*
+ * decode.c — link layer, IP, TCP and ICMP errors, bounds-checked.
+ *
+ * Layers are peeled with cs_reader; each layer's declared length becomes a
+ * sub-reader so an inner header can never read into the outer one's
+ * trailer (Ethernet padding, for one).  Two lengths are tracked apart:
+ * what was captured (the reader) and what was on the wire (wire_left), so a
+ * short snap length is told from a header that lies about its length.
+ */
+#include "capture/decode.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "capture/reader.h"
+
+enum {
+	ETH_IPV4 = 0x0800,
+	ETH_IPV6 = 0x86dd,
+	ETH_VLAN = 0x8100,	/* 802.1Q */
+	ETH_QINQ = 0x88a8,	/* 802.1ad service tag */
+	ETH_QINQ_OLD = 0x9100,	/* pre-standard stacked tag */
+	ETH_MIN_TYPE = 0x0600,	/* below: an 802.3 length field */
+	VLAN_MAX_DEPTH = 8,	/* deeper stacks are refused, not walked */
+	IPV6_EXT_MAX = 16,	/* bound on the extension-header walk */
+};
+
+enum {
+	PROTO_HOPOPTS = 0,
+	PROTO_ICMP = 1,
+	PROTO_TCP = 6,
+	PROTO_ROUTING = 43,
+	PROTO_FRAGMENT = 44,
+	PROTO_ESP = 50,
+	PROTO_AH = 51,
+	PROTO_ICMPV6 = 58,
+	PROTO_NONE = 59,
+	PROTO_DSTOPTS = 60,
+	PROTO_MOBILITY = 135,
+	PROTO_HIP = 139,
+	PROTO_SHIM6 = 140,
+	PROTO_EXP1 = 253,
+	PROTO_EXP2 = 254,
+};
+
+/* Everything a layer needs to know about where it sits in the frame. */
+struct cursor {
+	struct cs_reader r;	/* captured bytes of this layer onward */
+	size_t wire_left;	/* bytes this layer onward had on the wire */
+};
+
+/* Advances both the captured and the on-wire view past n bytes. */
+static void cur_skip(struct cursor *c, size_t n)
+{
+	cs_rd_skip(&c->r, n);
+	c->wire_left = n <= c->wire_left ? c->wire_left - n : 0;
+}
+
+static uint16_t cur_u16(struct cursor *c)
+{
+	c->wire_left = c->wire_left >= 2 ? c->wire_left - 2 : 0;
+	return cs_rd_u16(&c->r);
+}
+
+/* A header did not fit: cut by the snap length, or absent on the wire? */
+static enum cs_skip short_header(const struct cursor *c, size_t need,
+				 enum cs_skip bad)
+{
+	return need <= c->wire_left ? CS_SKIP_TRUNCATED : bad;
+}
+
+static void addr_from_v4(struct cs_addr *a, const uint8_t v4[4])
+{
+	memset(a->b, 0, 10);
+	a->b[10] = 0xff;
+	a->b[11] = 0xff;
+	memcpy(a->b + 12, v4, 4);
+}
+
+/* ---- TCP ---------------------------------------------------------------- */
+
+/* Exact option lengths (RFC 9293 3.1, RFC 7323, RFC 2018, RFC 2385). */
+static bool option_length_ok(uint8_t kind, uint8_t len)
+{
+	switch (kind) {
+	case 2:	 return len == 4;		/* MSS */
+	case 3:	 return len == 3;		/* window scale */
+	case 4:	 return len == 2;		/* SACK permitted */
+	case 5:	 return len >= 10 && (len - 2) % 8 == 0; /* SACK blocks */
+	case 8:	 return len == 10;		/* timestamps */
+	case 19: return len == 18;		/* TCP MD5 signature */
+	case 28: return len == 4;		/* user timeout */
+	case 29: return len >= 4;		/* TCP-AO */
+	case 30: return len >= 3;		/* MPTCP: subtype + data */
+	case 34: return len == 2 || (len >= 6 && len <= 18); /* Fast Open */
+	default: return true;
+	}
+}
+
+static void store_option(struct cs_tcp_opts *o, uint8_t kind,
+			 struct cs_reader body)
+{
+	switch (kind) {
+	case 2:
+		o->present |= CS_OPT_MSS;
+		o->mss = cs_rd_u16(&body);
+		break;
+	case 3:
+		o->present |= CS_OPT_WSCALE;
+		o->wscale = cs_rd_u8(&body);
+		break;
+	case 4:
+		o->present |= CS_OPT_SACK_PERM;
+		break;
+	case 5:
+		o->present |= CS_OPT_SACK;
+		o->sack_cnt = 0;
+		while (body.left >= 8 && o->sack_cnt < CS_SACK_MAX) {
+			o->sack[o->sack_cnt][0] = cs_rd_u32(&body);
+			o->sack[o->sack_cnt][1] = cs_rd_u32(&body);
+			o->sack_cnt++;
+		}
+		break;
+	case 8:
+		o->present |= CS_OPT_TIMESTAMP;
+		o->ts_val = cs_rd_u32(&body);
+		o->ts_ecr = cs_rd_u32(&body);
+		break;
+	case 19:
+		o->present |= CS_OPT_MD5;
+		break;
+	case 30:
+		o->present |= CS_OPT_MPTCP;
+		break;
+	case 34:
+		o->present |= CS_OPT_FASTOPEN;
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * Walks the option list.  `cut` says the snap length ended the list early:
+ * then a kind or length running off the end is a capture artefact, and the
+ * options seen so far are kept.  Otherwise it is a malformed option.
+ */
+static enum cs_skip decode_tcp_options(struct cs_reader r, bool cut,
+				       struct cs_tcp_opts *o)
+{
+	while (r.left > 0) {
+		uint8_t kind = cs_rd_u8(&r);
+		if (kind == 0)		/* end of option list */
+			break;
+		if (kind == 1)		/* no-operation */
+			continue;
+		if (r.left == 0)
+			goto ran_off;
+		uint8_t len = cs_rd_u8(&r);
+		if (len < 2)
+			return CS_SKIP_BAD_TCP_OPTION;
+		if ((size_t)(len - 2) > r.left)
+			goto ran_off;
+		if (!option_length_ok(kind, len))
+			return CS_SKIP_BAD_TCP_OPTION;
+		store_option(o, kind, cs_rd_sub(&r, (size_t)len - 2));
+	}
+	if (cut)
+		o->present |= CS_OPT_TRUNCATED;
+	return CS_SKIP_NONE;
+ran_off:
+	if (!cut)
+		return CS_SKIP_BAD_TCP_OPTION;
+	o->present |= CS_OPT_TRUNCATED;
+	return CS_SKIP_NONE;
+}
+
+/* c covers exactly the TCP segment (header + payload) as the IP layer sized it. */
+static enum cs_skip decode_tcp(struct cursor *c, struct cs_pkt *pkt)
+{
+	struct cs_reader *r = &c->r;
+	size_t seg_len = c->wire_left;
+
+	if (seg_len < 20)
+		return CS_SKIP_BAD_TCP_HEADER;
+	if (!cs_rd_has(r, 20))
+		return CS_SKIP_TRUNCATED;
+
+	pkt->tcp = r->p;
+	pkt->tcp_caplen = (uint32_t)r->left;
+	pkt->sport = cs_rd_u16(r);
+	pkt->dport = cs_rd_u16(r);
+	pkt->seq = cs_rd_u32(r);
+	pkt->ack = cs_rd_u32(r);
+	uint16_t off_flags = cs_rd_u16(r);
+	pkt->win = cs_rd_u16(r);
+	cs_rd_skip(r, 2);	/* checksum: verified on request by the analyzer */
+	pkt->urg = cs_rd_u16(r);
+
+	unsigned doff = off_flags >> 12;
+	if (doff < 5 || doff * 4u > seg_len)
+		return CS_SKIP_BAD_TCP_HEADER;
+	pkt->flags = off_flags & 0x1ff;
+	pkt->tcp_hlen = (uint16_t)(doff * 4);
+	pkt->payload_len = (uint32_t)(seg_len - pkt->tcp_hlen);
+
+	size_t opt_len = pkt->tcp_hlen - 20u;
+	bool cut = r->left < opt_len;
+	struct cs_reader opts = cs_rd_sub(r, cut ? r->left : opt_len);
+	return decode_tcp_options(opts, cut, &pkt->opt);
+}
+
+/* ---- IPv4 / IPv6 headers ------------------------------------------------ */
+
+/* What the IP layer tells the transport layer. */
+struct ip_view {
+	uint8_t proto;		/* transport protocol after extension headers */
+	bool later_fragment;	/* fragment offset != 0: no transport header */
+	bool first_fragment;
+	bool len_from_wire;
+	uint32_t total_len;	/* header + payload */
+	struct cursor payload;	/* the transport bytes, bounded by total_len */
+};
+
+/*
+ * IPv4 options are only skipped, but their framing is checked the way a
+ * receiving kernel checks it (a datagram with malformed options is dropped
+ * there, so it must not advance connection state here).
+ */
+static bool ipv4_options_ok(struct cs_reader r)
+{
+	while (r.left > 0) {
+		uint8_t type = cs_rd_u8(&r);
+		if (type == 0)
+			return true;
+		if (type == 1)
+			continue;
+		if (r.left == 0)
+			return false;
+		uint8_t len = cs_rd_u8(&r);
+		if (len < 2 || (size_t)(len - 2) > r.left)
+			return false;
+		cs_rd_skip(&r, (size_t)len - 2);
+	}
+	return true;
+}
+
+/*
+ * quoted: the header is the one an ICMP error carries back.  Its total
+ * length describes the original datagram, not the quote, so it is not
+ * checked against what follows.
+ */
+static enum cs_skip decode_ipv4(struct cursor *c, struct cs_pkt *pkt,
+				bool quoted, struct ip_view *v)
+{
+	struct cs_reader *r = &c->r;
+	const enum cs_skip bad = quoted ? CS_SKIP_BAD_ICMP : CS_SKIP_BAD_IP_HEADER;
+
+	if (!cs_rd_has(r, 20))
+		return short_header(c, 20, bad);
+	struct cs_reader h = *r;
+	uint8_t ver_ihl = cs_rd_u8(&h);
+	cs_rd_skip(&h, 1);			/* DSCP/ECN */
+	uint16_t total = cs_rd_u16(&h);
+	cs_rd_skip(&h, 2);			/* identification */
+	uint16_t frag = cs_rd_u16(&h);
+	uint8_t ttl = cs_rd_u8(&h);
+	v->proto = cs_rd_u8(&h);
+	cs_rd_skip(&h, 2);			/* header checksum */
+	uint8_t src[4], dst[4];
+	cs_rd_copy(&h, src, 4);
+	cs_rd_copy(&h, dst, 4);
+
+	if (ver_ihl >> 4 != 4 || (ver_ihl & 0x0f) < 5)
+		return bad;
+	size_t hlen = (size_t)(ver_ihl & 0x0f) * 4;
+	if (!cs_rd_has(r, hlen))
+		return short_header(c, hlen, bad);
+	if (!ipv4_options_ok(cs_rd_make(r->p + 20, hlen - 20)))
+		return bad;
+
+	if (quoted) {
+		v->total_len = total;
+	} else if (total == 0) {
+		/* TSO/GSO and BIG TCP super-packets captured on the sending
+		 * host carry length 0; the frame is the datagram. */
+		v->total_len = (uint32_t)c->wire_left;
+		v->len_from_wire = true;
+	} else {
+		v->total_len = total;
+	}
+	if (v->total_len < hlen)
+		return bad;
+	if (!quoted && v->total_len > c->wire_left)
+		return bad;
+
+	pkt->ip_ver = 4;
+	if (!quoted)
+		pkt->ttl = ttl;
+	addr_from_v4(&pkt->src, src);
+	addr_from_v4(&pkt->dst, dst);
+
+	uint16_t offset = frag & 0x1fff;
+	v->later_fragment = offset != 0;
+	v->first_fragment = offset == 0 && (frag & 0x2000);
+
+	/* The transport layer sees exactly the datagram's payload; of a quoted
+	 * datagram, only as much as the ICMP message carried. */
+	size_t pay_wire = v->total_len - hlen;
+	cur_skip(c, hlen);
+	if (quoted && pay_wire > c->wire_left)
+		pay_wire = c->wire_left;
+	v->payload.wire_left = pay_wire;
+	v->payload.r = cs_rd_sub(&c->r, c->r.left < pay_wire ? c->r.left : pay_wire);
+	return CS_SKIP_NONE;
+}
+
+/* RFC 2675: the jumbo payload option in a hop-by-hop header. */
+static bool find_jumbo(struct cs_reader opts, uint32_t *jumbo)
+{
+	while (opts.left > 0) {
+		uint8_t type = cs_rd_u8(&opts);
+		if (type == 0)		/* Pad1 */
+			continue;
+		uint8_t len = cs_rd_u8(&opts);
+		if (opts.err || len > opts.left)
+			return false;
+		if (type == 0xc2 && len == 4) {
+			*jumbo = cs_rd_u32(&opts);
+			return true;
+		}
+		cs_rd_skip(&opts, len);
+	}
+	return false;
+}
+
+static bool ipv6_is_extension(uint8_t nh)
+{
+	switch (nh) {
+	case PROTO_HOPOPTS: case PROTO_ROUTING: case PROTO_FRAGMENT:
+	case PROTO_AH: case PROTO_DSTOPTS: case PROTO_MOBILITY:
+	case PROTO_HIP: case PROTO_SHIM6: case PROTO_EXP1: case PROTO_EXP2:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Walks the extension-header chain inside the payload (c covers the
+ * payload).  Returns the skip reason; on success v->proto is the transport.
+ */
+static enum cs_skip walk_ipv6_extensions(struct cursor *c, uint8_t nh,
+					 enum cs_skip bad, uint32_t *jumbo,
+					 bool *have_jumbo, struct ip_view *v)
+{
+	for (int i = 0; ipv6_is_extension(nh); i++) {
+		if (i == IPV6_EXT_MAX)
+			return bad;
+		if (!cs_rd_has(&c->r, 2))
+			return short_header(c, 2, bad);
+		uint8_t next = c->r.p[0];
+		size_t len;
+		if (nh == PROTO_FRAGMENT)
+			len = 8;
+		else if (nh == PROTO_AH)
+			len = ((size_t)c->r.p[1] + 2) * 4;
+		else
+			len = ((size_t)c->r.p[1] + 1) * 8;
+		if (!cs_rd_has(&c->r, len))
+			return short_header(c, len, bad);
+
+		struct cs_reader h = cs_rd_make(c->r.p, len);
+		if (nh == PROTO_FRAGMENT) {
+			cs_rd_skip(&h, 2);
+			uint16_t off_m = cs_rd_u16(&h);
+			if (off_m >> 3)
+				v->later_fragment = true;
+			else if (off_m & 1)
+				v->first_fragment = true;
+		} else if (nh == PROTO_HOPOPTS && i == 0) {
+			cs_rd_skip(&h, 2);
+			*have_jumbo = find_jumbo(h, jumbo);
+		} else if (nh == PROTO_HOPOPTS) {
+			return bad;	/* RFC 8200 4.3: only first */
+		}
+		cur_skip(c, len);
+		nh = next;
+		if (v->later_fragment)
+			break;
+	}
+	v->proto = nh;
+	return CS_SKIP_NONE;
+}
+
+static enum cs_skip decode_ipv6(struct cursor *c, struct cs_pkt *pkt,
+				bool quoted, struct ip_view *v)
+{
+	struct cs_reader *r = &c->r;
+	const enum cs_skip bad = quoted ? CS_SKIP_BAD_ICMP : CS_SKIP_BAD_IP_HEADER;
+
+	if (!cs_rd_has(r, 40))
+		return short_header(c, 40, bad);
+	uint32_t vtf = cs_rd_u32(r);
+	uint16_t plen = cs_rd_u16(r);
+	uint8_t nh = cs_rd_u8(r);
+	uint8_t hlim = cs_rd_u8(r);
+	cs_rd_copy(r, pkt->src.b, 16);
+	cs_rd_copy(r, pkt->dst.b, 16);
+	c->wire_left = c->wire_left >= 40 ? c->wire_left - 40 : 0;
+	if (vtf >> 28 != 6)
+		return bad;
+	pkt->ip_ver = 6;
+	if (!quoted)
+		pkt->ttl = hlim;
+
+	/* Payload length 0 means a jumbogram (RFC 2675) or a BIG TCP packet
+	 * whose jumbo option the kernel removed before the tap: decide after
+	 * the hop-by-hop header is read. */
+	size_t pay_wire = c->wire_left;
+	if (plen != 0 && !quoted) {
+		if (plen > c->wire_left)
+			return bad;
+		pay_wire = plen;
+	} else if (quoted) {
+		pay_wire = c->wire_left;	/* the quote, whatever plen says */
+	}
+	struct cursor pay = { cs_rd_sub(r, r->left < pay_wire ? r->left : pay_wire),
+			      pay_wire };
+	uint32_t jumbo = 0;
+	bool have_jumbo = false;
+	enum cs_skip why = walk_ipv6_extensions(&pay, nh, bad, &jumbo,
+						&have_jumbo, v);
+	if (why != CS_SKIP_NONE)
+		return why;
+
+	if (!quoted && plen == 0) {
+		if (have_jumbo) {
+			if (jumbo > c->wire_left || jumbo <= 65535)
+				return bad;
+			/* The jumbo length counts from after the fixed header:
+			 * shrink the view to it. */
+			size_t consumed = pay_wire - pay.wire_left;
+			if (jumbo < consumed)
+				return bad;
+			pay.wire_left = jumbo - consumed;
+			if (pay.r.left > pay.wire_left)
+				pay.r.left = pay.wire_left;
+		} else {
+			v->len_from_wire = true;
+		}
+		v->total_len = (uint32_t)(40 + (have_jumbo ? jumbo : pay_wire));
+	} else if (!quoted) {
+		if (have_jumbo)
+			return bad;	/* jumbo option with a non-zero length */
+		v->total_len = 40u + plen;
+	} else {
+		v->total_len = 40u + plen;
+	}
+	v->payload = pay;
+	return CS_SKIP_NONE;
+}
+
+/* ---- ICMP errors -------------------------------------------------------- */
+
+static bool icmp4_is_error(uint8_t type)
+{
+	/* unreachable, source quench, redirect, time exceeded, parameter problem */
+	return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+static bool icmp6_is_error(uint8_t type)
+{
+	/* unreachable, packet too big, time exceeded, parameter problem */
+	return type >= 1 && type <= 4;
+}
+
+/*
+ * The quoted datagram: an IP header and at least the first 8 bytes of the
+ * TCP header (RFC 792 guarantees no more; ports and sequence number are
+ * enough to find the connection and the very segment that drew the error).
+ */
+static enum cs_skip decode_icmp_quote(struct cursor *c, int family,
+				      struct cs_pkt *pkt)
+{
+	struct ip_view v = { 0 };
+	struct cs_addr from = pkt->src, to = pkt->dst;
+	enum cs_skip why;
+
+	if (!cs_rd_has(&c->r, 1))
+		return short_header(c, 1, CS_SKIP_BAD_ICMP);
+	if (c->r.p[0] >> 4 != family)
+		return CS_SKIP_BAD_ICMP;
+	why = family == 4 ? decode_ipv4(c, pkt, true, &v)
+			  : decode_ipv6(c, pkt, true, &v);
+	if (why != CS_SKIP_NONE)
+		return why;
+	if (v.later_fragment)
+		return CS_SKIP_IP_FRAGMENT;
+	if (v.proto != PROTO_TCP)
+		return CS_SKIP_NOT_TCP;
+
+	struct cs_reader *q = &v.payload.r;
+	if (!cs_rd_has(q, 8))
+		return short_header(&v.payload, 8, CS_SKIP_BAD_ICMP);
+	pkt->sport = cs_rd_u16(q);
+	pkt->dport = cs_rd_u16(q);
+	pkt->seq = cs_rd_u32(q);
+	if (cs_rd_has(q, 6)) {		/* routers often quote more */
+		pkt->ack = cs_rd_u32(q);
+		pkt->flags = cs_rd_u16(q) & 0x1ff;
+	}
+	pkt->kind = CS_PKT_ICMP_ERR;
+	pkt->icmp.from = from;
+	pkt->icmp.to = to;
+	pkt->ip_len = v.total_len;
+	return CS_SKIP_NONE;
+}
+
+static enum cs_skip decode_icmp(struct cursor *c, int family, struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 8))
+		return short_header(c, 8, CS_SKIP_BAD_ICMP);
+	uint8_t type = c->r.p[0];
+	uint8_t code = c->r.p[1];
+	if (family == 4 ? !icmp4_is_error(type) : !icmp6_is_error(type))
+		return CS_SKIP_NOT_TCP;
+	cur_skip(c, 8);	/* type, code, checksum, unused/MTU/pointer */
+	pkt->icmp.type = type;
+	pkt->icmp.code = code;
+	return decode_icmp_quote(c, family, pkt);
+}
+
+/* ---- network layer dispatch -------------------------------------------- */
+
+static enum cs_skip decode_ip(struct cursor *c, int family, struct cs_pkt *pkt)
+{
+	struct ip_view v = { 0 };
+	enum cs_skip why = family == 4 ? decode_ipv4(c, pkt, false, &v)
+				       : decode_ipv6(c, pkt, false, &v);
+	if (why != CS_SKIP_NONE)
+		return why;
+	pkt->ip_len = v.total_len;
+	if (v.len_from_wire)
+		pkt->info |= CS_PKTF_LEN_FROM_WIRE;
+	if (v.first_fragment)
+		pkt->info |= CS_PKTF_FRAGMENT;
+	if (v.later_fragment)
+		return CS_SKIP_IP_FRAGMENT;
+
+	switch (v.proto) {
+	case PROTO_TCP:
+		pkt->kind = CS_PKT_TCP;
+		return decode_tcp(&v.payload, pkt);
+	case PROTO_ICMP:
+		return family == 4 ? decode_icmp(&v.payload, 4, pkt) : CS_SKIP_NOT_TCP;
+	case PROTO_ICMPV6:
+		return family == 6 ? decode_icmp(&v.payload, 6, pkt) : CS_SKIP_NOT_TCP;
+	default:
+		return CS_SKIP_NOT_TCP;
+	}
+}
+
+/* The IP version nibble decides, for link types that carry bare IP. */
+static enum cs_skip decode_raw_ip(struct cursor *c, int want, struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 1))
+		return short_header(c, 1, CS_SKIP_BAD_IP_HEADER);
+	int ver = c->r.p[0] >> 4;
+	if (ver != 4 && ver != 6)
+		return CS_SKIP_BAD_IP_HEADER;
+	if (want && ver != want)
+		return CS_SKIP_BAD_IP_HEADER;
+	return decode_ip(c, ver, pkt);
+}
+
+/* Ethertype chain: VLAN tags (stacked, any order of 802.1Q/802.1ad) then IP. */
+static enum cs_skip decode_ethertype(struct cursor *c, uint16_t type,
+				     struct cs_pkt *pkt)
+{
+	for (;;) {
+		switch (type) {
+		case ETH_IPV4:
+			return decode_ip(c, 4, pkt);
+		case ETH_IPV6:
+			return decode_ip(c, 6, pkt);
+		case ETH_VLAN:
+		case ETH_QINQ:
+		case ETH_QINQ_OLD:
+			if (pkt->vlan_cnt == VLAN_MAX_DEPTH)
+				return CS_SKIP_BAD_LINK_HEADER;
+			if (!cs_rd_has(&c->r, 4))
+				return short_header(c, 4, CS_SKIP_BAD_LINK_HEADER);
+			uint16_t tci = cur_u16(c);
+			type = cur_u16(c);
+			if (pkt->vlan_cnt < 2)
+				pkt->vlan[pkt->vlan_cnt] = tci & 0x0fff;
+			pkt->vlan_cnt++;
+			break;
+		default:
+			return CS_SKIP_NOT_IP;
+		}
+	}
+}
+
+static enum cs_skip decode_ethernet(struct cursor *c, struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 14))
+		return short_header(c, 14, CS_SKIP_BAD_LINK_HEADER);
+	cur_skip(c, 12);		/* destination and source MAC */
+	uint16_t type = cur_u16(c);
+	if (type < ETH_MIN_TYPE)	/* 802.3 length + LLC: not IP here */
+		return CS_SKIP_NOT_IP;
+	return decode_ethertype(c, type, pkt);
+}
+
+/* Linux "cooked" v1: 16 bytes, protocol last (an ethertype, or an ARPHRD-
+ * dependent code below 0x0600 for non-Ethernet payloads). */
+static enum cs_skip decode_sll(struct cursor *c, struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 16))
+		return short_header(c, 16, CS_SKIP_BAD_LINK_HEADER);
+	cur_skip(c, 14);
+	uint16_t proto = cur_u16(c);
+	return decode_ethertype(c, proto, pkt);
+}
+
+/* Linux "cooked" v2 (the `any` device): 20 bytes, protocol first. */
+static enum cs_skip decode_sll2(struct cursor *c, struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 20))
+		return short_header(c, 20, CS_SKIP_BAD_LINK_HEADER);
+	uint16_t proto = cur_u16(c);
+	cur_skip(c, 18);
+	return decode_ethertype(c, proto, pkt);
+}
+
+/*
+ * BSD loopback: a 4-byte address family.  DLT_NULL stores it in the
+ * writer's byte order, DLT_LOOP in network order; AF_INET6 differs per OS
+ * (10 Linux, 24 NetBSD/OpenBSD, 28 FreeBSD, 30 Darwin).
+ */
+static enum cs_skip decode_loopback(struct cursor *c, bool network_order,
+				    struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 4))
+		return short_header(c, 4, CS_SKIP_BAD_LINK_HEADER);
+	uint32_t af = network_order ? cs_rd_u32(&c->r) : cs_rd_u32le(&c->r);
+	c->wire_left -= 4;	/* cs_rd_has above: wire_left >= caplen part */
+	if (!network_order && (af & 0xffff) == 0 && af != 0)
+		af = (af >> 24) | ((af >> 8) & 0xff00);	/* other endianness */
+	switch (af) {
+	case 2:
+		return decode_raw_ip(c, 4, pkt);
+	case 10: case 24: case 28: case 30:
+		return decode_raw_ip(c, 6, pkt);
+	default:
+		return CS_SKIP_NOT_IP;
+	}
+}
+
+bool cs_linktype_supported(int dlt)
+{
+	switch (dlt) {
+	case CS_DLT_NULL: case CS_DLT_EN10MB: case CS_DLT_RAW:
+	case CS_DLT_RAW_OPENBSD: case CS_DLT_LINKTYPE_RAW: case CS_DLT_LOOP:
+	case CS_DLT_LINUX_SLL: case CS_DLT_IPV4: case CS_DLT_IPV6:
+	case CS_DLT_LINUX_SLL2:
+		return true;
+	default:
+		return false;
+	}
+}
+
+const char *cs_linktype_name(int dlt, char *buf, unsigned len)
+{
+	switch (dlt) {
+	case CS_DLT_NULL: return "NULL";
+	case CS_DLT_EN10MB: return "EN10MB";
+	case CS_DLT_RAW: case CS_DLT_RAW_OPENBSD: case CS_DLT_LINKTYPE_RAW:
+		return "RAW";
+	case CS_DLT_LOOP: return "LOOP";
+	case CS_DLT_LINUX_SLL: return "LINUX_SLL";
+	case CS_DLT_IPV4: return "IPV4";
+	case CS_DLT_IPV6: return "IPV6";
+	case CS_DLT_LINUX_SLL2: return "LINUX_SLL2";
+	default:
+		snprintf(buf, len, "DLT_%d", dlt);
+		return buf;
+	}
+}
+
+enum cs_skip cs_decode(const struct cs_frame *f, struct cs_pkt *pkt)
+{
+	struct cursor c;
+
+	memset(pkt, 0, sizeof *pkt);
+	pkt->ts_us = f->ts_us;
+	pkt->wirelen = f->wirelen;
+	c.r = cs_rd_make(f->bytes, f->caplen);
+	/* A record claiming fewer bytes on the wire than it holds is refused by
+	 * the source; should one get here, trust what is present. */
+	c.wire_left = f->wirelen > f->caplen ? f->wirelen : f->caplen;
+	if (f->caplen < f->wirelen)
+		pkt->info |= CS_PKTF_TRUNCATED;
+
+	switch (f->dlt) {
+	case CS_DLT_EN10MB:
+		return decode_ethernet(&c, pkt);
+	case CS_DLT_LINUX_SLL:
+		return decode_sll(&c, pkt);
+	case CS_DLT_LINUX_SLL2:
+		return decode_sll2(&c, pkt);
+	case CS_DLT_NULL:
+		return decode_loopback(&c, false, pkt);
+	case CS_DLT_LOOP:
+		return decode_loopback(&c, true, pkt);
+	case CS_DLT_RAW: case CS_DLT_RAW_OPENBSD: case CS_DLT_LINKTYPE_RAW:
+		return decode_raw_ip(&c, 0, pkt);
+	case CS_DLT_IPV4:
+		return decode_raw_ip(&c, 4, pkt);
+	case CS_DLT_IPV6:
+		return decode_raw_ip(&c, 6, pkt);
+	default:
+		return CS_SKIP_LINKTYPE;
+	}
+}

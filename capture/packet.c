@@ -1,0 +1,43 @@
+/*
+ * packet.c — names and address helpers shared by every module.
+ */
+#include "capture/packet.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+const char *const cs_skip_names[CS_SKIP_MAX] = {
+	[CS_SKIP_NONE] = "none",
+	[CS_SKIP_LINKTYPE] = "linktype",
+	[CS_SKIP_TRUNCATED] = "truncated",
+	[CS_SKIP_BAD_LINK_HEADER] = "bad_link_header",
+	[CS_SKIP_NOT_IP] = "not_ip",
+	[CS_SKIP_BAD_IP_HEADER] = "bad_ip_header",
+	[CS_SKIP_IP_FRAGMENT] = "ip_fragment",
+	[CS_SKIP_NOT_TCP] = "not_tcp",
+	[CS_SKIP_BAD_TCP_HEADER] = "bad_tcp_header",
+	[CS_SKIP_BAD_TCP_OPTION] = "bad_tcp_option",
+	[CS_SKIP_BAD_ICMP] = "bad_icmp",
+};
+
+static const uint8_t v4_mapped_prefix[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
+};
+
+bool cs_addr_is_v4(const struct cs_addr *a)
+{
+	return memcmp(a->b, v4_mapped_prefix, sizeof v4_mapped_prefix) == 0;
+}
+
+char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned len)
+{
+	const char *ok;
+
+	if (cs_addr_is_v4(a))
+		ok = inet_ntop(AF_INET, a->b + 12, buf, len);
+	else
+		ok = inet_ntop(AF_INET6, a->b, buf, len);
+	if (!ok && len > 0)
+		buf[0] = '\0';
+	return buf;
+}

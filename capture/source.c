@@ -1,0 +1,337 @@
+/*
+ * source.c — libpcap behind a small interface: files, interfaces, filters.
+ */
+#include "capture/source.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cs_source {
+	pcap_t *p;
+	char *name;
+	bool live;
+	int dlt;
+	uint32_t snaplen;
+	volatile sig_atomic_t broken;
+
+	/* State of the cs_source_read in progress, for the pcap callback. */
+	cs_frame_fn fn;
+	void *ctx;
+	uint64_t delivered;
+	uint64_t records;	/* records accepted so far, across reads */
+	char damage[160];	/* set when a record's header is impossible */
+};
+
+/* ---- opening ----------------------------------------------------------- */
+
+static struct cs_source *source_new(pcap_t *p, const char *name, bool live)
+{
+	struct cs_source *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->name = strdup(name);
+	if (!s->name) {
+		free(s);
+		return NULL;
+	}
+	s->p = p;
+	s->live = live;
+	s->dlt = pcap_datalink(p);
+	int snap = pcap_snapshot(p);
+	s->snaplen = snap > 0 ? (uint32_t)snap : 0;
+	return s;
+}
+
+/* libpcap says "unknown file format"; people want to know what the file is. */
+static void describe_bad_file(const char *path, const char *pcap_msg,
+			      char *err, size_t errlen)
+{
+	unsigned char magic[4];
+	size_t got = 0;
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : NULL;
+
+	if (f) {
+		got = fread(magic, 1, sizeof magic, f);
+		fclose(f);
+	}
+	if (f && got == 0)
+		snprintf(err, errlen, "cannot read '%s': the file is empty", path);
+	else if (f && got < sizeof magic)
+		snprintf(err, errlen, "cannot read '%s': only %zu bytes, too short "
+			 "for a capture file header", path, got);
+	else if (f)
+		snprintf(err, errlen, "cannot read '%s': not a pcap or pcapng file "
+			 "(magic 0x%02x%02x%02x%02x)", path, magic[0], magic[1],
+			 magic[2], magic[3]);
+	else
+		snprintf(err, errlen, "cannot read '%s': %s", path, pcap_msg);
+}
+
+int cs_source_open_file(struct cs_source **out, const char *path,
+			char *err, size_t errlen)
+{
+	char pe[PCAP_ERRBUF_SIZE] = "";
+
+	*out = NULL;
+	/* Microsecond precision: nanosecond files are scaled by libpcap, and
+	 * every timer in connscope counts microseconds of packet time. */
+	pcap_t *p = pcap_open_offline_with_tstamp_precision(
+		path, PCAP_TSTAMP_PRECISION_MICRO, pe);
+	if (!p) {
+		if (strstr(pe, "unknown file format"))
+			describe_bad_file(path, pe, err, errlen);
+		else if (strstr(pe, "truncated dump file") ||
+			 strstr(pe, "truncated pcapng dump file"))
+			snprintf(err, errlen, "cannot read '%s': truncated file "
+				 "header (%s)", path, pe);
+		else
+			snprintf(err, errlen, "cannot read '%s': %s", path, pe);
+		return -1;
+	}
+	*out = source_new(p, path, false);
+	if (!*out) {
+		pcap_close(p);
+		snprintf(err, errlen, "cannot read '%s': out of memory", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Explains pcap_activate's failures in terms of what to do about them. */
+static void describe_activate_error(pcap_t *p, const char *iface, int rc,
+				    char *err, size_t errlen)
+{
+	const char *detail = pcap_geterr(p);
+	const char *hint = "";
+
+	if (rc == PCAP_ERROR_PERM_DENIED)
+		hint = " (run as root or give the binary CAP_NET_RAW)";
+	else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+		hint = " (connscope -D lists the interfaces)";
+	else if (rc == PCAP_ERROR_IFACE_NOT_UP)
+		hint = " (the interface is down)";
+	snprintf(err, errlen, "cannot capture on '%s': %s%s%s%s", iface,
+		 pcap_statustostr(rc), detail && *detail ? ": " : "",
+		 detail ? detail : "", hint);
+}
+
+int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
+			char *err, size_t errlen)
+{
+	char pe[PCAP_ERRBUF_SIZE] = "";
+	pcap_t *p;
+	int rc;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	p = pcap_create(o->iface, pe);
+	if (!p) {
+		snprintf(err, errlen, "cannot capture on '%s': %s", o->iface, pe);
+		return -1;
+	}
+	/* No pcap_set_immediate_mode: on Linux it turns TPACKET_V3's block
+	 * batching off.  The read timeout bounds the latency instead. */
+	if (pcap_set_snaplen(p, o->snaplen) != 0 ||
+	    pcap_set_promisc(p, o->promisc) != 0 ||
+	    pcap_set_timeout(p, o->timeout_ms) != 0 ||
+	    pcap_set_buffer_size(p, o->buffer_mib * 1024 * 1024) != 0 ||
+	    pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_MICRO) != 0) {
+		snprintf(err, errlen, "cannot configure '%s': %s", o->iface,
+			 pcap_geterr(p));
+		goto fail;
+	}
+	rc = pcap_activate(p);
+	if (rc < 0) {
+		describe_activate_error(p, o->iface, rc, err, errlen);
+		goto fail;
+	}
+	if (rc > 0)	/* a warning: capture works, but say what is off */
+		snprintf(err, errlen, "warning: '%s': %s: %s", o->iface,
+			 pcap_statustostr(rc), pcap_geterr(p));
+	*out = source_new(p, o->iface, true);
+	if (!*out) {
+		snprintf(err, errlen, "cannot capture on '%s': out of memory",
+			 o->iface);
+		goto fail;
+	}
+	return 0;
+fail:
+	pcap_close(p);
+	return -1;
+}
+
+int cs_source_set_filter(struct cs_source *s, const char *bpf,
+			 char *err, size_t errlen)
+{
+	struct bpf_program prog;
+
+	if (pcap_compile(s->p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		snprintf(err, errlen, "invalid filter '%s': %s", bpf,
+			 pcap_geterr(s->p));
+		return -1;
+	}
+	int rc = pcap_setfilter(s->p, &prog);
+	pcap_freecode(&prog);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot install filter '%s' on '%s': %s",
+			 bpf, s->name, pcap_geterr(s->p));
+		return -1;
+	}
+	return 0;
+}
+
+void cs_source_close(struct cs_source *s)
+{
+	if (!s)
+		return;
+	pcap_close(s->p);
+	free(s->name);
+	free(s);
+}
+
+int cs_source_datalink(const struct cs_source *s) { return s->dlt; }
+uint32_t cs_source_snaplen(const struct cs_source *s) { return s->snaplen; }
+const char *cs_source_name(const struct cs_source *s) { return s->name; }
+bool cs_source_is_live(const struct cs_source *s) { return s->live; }
+
+/* ---- reading ----------------------------------------------------------- */
+
+/* struct timeval to microseconds, saturating: pcapng can carry times that
+ * do not fit, and a negative time_t must not wrap to the far future. */
+static uint64_t timeval_us(const struct timeval *tv)
+{
+	if (tv->tv_sec < 0)
+		return 0;
+	uint64_t sec = (uint64_t)tv->tv_sec;
+	uint64_t usec = tv->tv_usec > 0 ? (uint64_t)tv->tv_usec : 0;
+	if (sec > (UINT64_MAX - usec) / 1000000u)
+		return UINT64_MAX;
+	return sec * 1000000u + usec;
+}
+
+/*
+ * A record header that cannot describe a real packet means the file is
+ * damaged: what follows is not trustworthy, so reading stops there.
+ * (libpcap already refuses captured lengths above its maximum.)
+ */
+static bool record_damaged(struct cs_source *s, const struct pcap_pkthdr *h)
+{
+	if (h->len == 0 && h->caplen == 0)
+		snprintf(s->damage, sizeof s->damage,
+			 "a record of length 0");
+	else if (h->caplen == 0)
+		snprintf(s->damage, sizeof s->damage,
+			 "a record with no captured bytes (length %u)", h->len);
+	else if (h->caplen > h->len)
+		snprintf(s->damage, sizeof s->damage,
+			 "a record with captured length %u greater than its "
+			 "length on the wire %u", h->caplen, h->len);
+	else
+		return false;
+	return true;
+}
+
+static void on_packet(u_char *user, const struct pcap_pkthdr *h,
+		      const u_char *bytes)
+{
+	struct cs_source *s = (struct cs_source *)user;
+
+	if (!s->live && record_damaged(s, h)) {
+		pcap_breakloop(s->p);
+		return;
+	}
+	struct cs_frame f = {
+		.ts_us = timeval_us(&h->ts),
+		.caplen = h->caplen,
+		.wirelen = h->len,
+		.dlt = s->dlt,
+		.bytes = bytes,
+	};
+	s->records++;
+	s->delivered++;
+	s->fn(s->ctx, &f);
+}
+
+enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
+			    void *ctx, uint64_t *delivered,
+			    char *err, size_t errlen)
+{
+	s->fn = fn;
+	s->ctx = ctx;
+	s->delivered = 0;
+	*delivered = 0;
+	if (s->broken)
+		return CS_READ_BROKEN;
+
+	int rc = pcap_dispatch(s->p, max, on_packet, (u_char *)s);
+	*delivered = s->delivered;
+	if (s->damage[0]) {
+		snprintf(err, errlen, "'%s' is damaged after %" PRIu64
+			 " packets: %s", s->name, s->records, s->damage);
+		return CS_READ_ERROR;
+	}
+	if (rc == PCAP_ERROR_BREAK)
+		return s->broken ? CS_READ_BROKEN : CS_READ_MORE;
+	if (rc == PCAP_ERROR) {
+		if (s->live)
+			snprintf(err, errlen, "capture on '%s' failed: %s",
+				 s->name, pcap_geterr(s->p));
+		else
+			snprintf(err, errlen, "'%s' is damaged after %" PRIu64
+				 " packets: %s", s->name, s->records,
+				 pcap_geterr(s->p));
+		return CS_READ_ERROR;
+	}
+	if (rc == 0 && !s->live)
+		return CS_READ_EOF;
+	return CS_READ_MORE;
+}
+
+void cs_source_breakloop(struct cs_source *s)
+{
+	s->broken = 1;
+	pcap_breakloop(s->p);
+}
+
+int cs_source_drops(struct cs_source *s, uint64_t *drops)
+{
+	struct pcap_stat st;
+
+	if (!s->live || pcap_stats(s->p, &st) != 0)
+		return -1;
+	*drops = (uint64_t)st.ps_drop + st.ps_ifdrop;
+	return 0;
+}
+
+int cs_source_list_interfaces(FILE *out, char *err, size_t errlen)
+{
+	char pe[PCAP_ERRBUF_SIZE] = "";
+	pcap_if_t *all = NULL;
+	int n = 0;
+
+	if (pcap_findalldevs(&all, pe) != 0) {
+		snprintf(err, errlen, "cannot list interfaces: %s", pe);
+		return -1;
+	}
+	for (pcap_if_t *d = all; d; d = d->next) {
+		fprintf(out, "%d.%s", ++n, d->name);
+		if (d->description)
+			fprintf(out, " (%s)", d->description);
+		fprintf(out, " [%s%s%s]\n",
+			d->flags & PCAP_IF_UP ? "Up" : "Down",
+			d->flags & PCAP_IF_RUNNING ? ", Running" : "",
+			d->flags & PCAP_IF_LOOPBACK ? ", Loopback" : "");
+	}
+	pcap_freealldevs(all);
+	if (n == 0) {
+		snprintf(err, errlen, "no capture interfaces found (root or "
+			 "CAP_NET_RAW may be needed to see them)");
+		return -1;
+	}
+	return 0;
+}

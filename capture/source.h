@@ -1,0 +1,78 @@
+/*
+ * source.h — where frames come from: capture files and live interfaces.
+ *
+ * The only module that includes pcap.h.  It opens a file (pcap µs/ns,
+ * pcapng, "-" for stdin) or an interface (pcap_create + pcap_activate, no
+ * immediate mode: a read timeout keeps timers ticking without giving up the
+ * kernel's TPACKET_V3 ring), checks every record's lengths before anything
+ * decodes it, and hands frames to a callback.  Setup returns 0/-1 with a
+ * message for people in the caller's buffer; the packet path never prints.
+ */
+#ifndef CS_CAPTURE_SOURCE_H
+#define CS_CAPTURE_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "capture/packet.h"
+
+struct cs_source;
+
+typedef void (*cs_frame_fn)(void *ctx, const struct cs_frame *f);
+
+struct cs_live_opts {
+	const char *iface;
+	int snaplen;		/* bytes kept per packet */
+	int buffer_mib;		/* kernel ring size */
+	bool promisc;
+	int timeout_ms;		/* read timeout: how often a quiet link ticks */
+};
+
+/* Defaults, and the reasons for them, are in README.md ("Live capture"). */
+#define CS_LIVE_SNAPLEN_DEFAULT 256
+#define CS_LIVE_BUFFER_MIB_DEFAULT 32
+#define CS_LIVE_TIMEOUT_MS_DEFAULT 100
+
+int cs_source_open_file(struct cs_source **out, const char *path,
+			char *err, size_t errlen);
+int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
+			char *err, size_t errlen);
+/* Compiles and installs a BPF filter; the error quotes the filter text. */
+int cs_source_set_filter(struct cs_source *s, const char *bpf,
+			 char *err, size_t errlen);
+void cs_source_close(struct cs_source *s);
+
+int cs_source_datalink(const struct cs_source *s);
+uint32_t cs_source_snaplen(const struct cs_source *s);
+const char *cs_source_name(const struct cs_source *s);
+bool cs_source_is_live(const struct cs_source *s);
+
+enum cs_read {
+	CS_READ_MORE,		/* frames delivered (maybe 0 on a quiet link) */
+	CS_READ_EOF,		/* end of file */
+	CS_READ_BROKEN,		/* cs_source_breakloop() was called */
+	CS_READ_ERROR,		/* damaged file or device failure: see err */
+};
+
+/*
+ * Delivers at most max frames (max > 0) to fn and returns.  On a live source
+ * it returns after the read timeout even when nothing arrived.  *delivered
+ * is the number of frames given to fn by this call.
+ */
+enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
+			    void *ctx, uint64_t *delivered,
+			    char *err, size_t errlen);
+
+/* Makes a running or the next cs_source_read return CS_READ_BROKEN.
+ * Safe to call from a signal handler. */
+void cs_source_breakloop(struct cs_source *s);
+
+/* Kernel and interface drops of a live source (pcap_stats); -1 if unknown. */
+int cs_source_drops(struct cs_source *s, uint64_t *drops);
+
+/* Prints the capture devices, one per line, as tcpdump -D does. */
+int cs_source_list_interfaces(FILE *out, char *err, size_t errlen);
+
+#endif /* CS_CAPTURE_SOURCE_H */

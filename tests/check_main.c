@@ -1,0 +1,22 @@
+/*
+ * check_main.c — the one Check runner: `make check` runs it.
+ * CS_TEST_DATA points at the repository root (samples/, ../shared/corpus).
+ */
+#include <stdlib.h>
+
+#include "tests/suites.h"
+
+int main(void)
+{
+	SRunner *sr = srunner_create(reader_suite());
+
+	srunner_add_suite(sr, decode_suite());
+	srunner_add_suite(sr, source_suite());
+	srunner_add_suite(sr, stats_suite());
+	srunner_add_suite(sr, json_suite());
+
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,16 @@
+/*
+ * suites.h — every Check suite of the one runner (tests/check_main.c).
+ * Each tests/check_<module>.c defines one <module>_suite().
+ */
+#ifndef CS_TESTS_SUITES_H
+#define CS_TESTS_SUITES_H
+
+#include <check.h>
+
+Suite *reader_suite(void);
+Suite *decode_suite(void);
+Suite *source_suite(void);
+Suite *stats_suite(void);
+Suite *json_suite(void);
+
+#endif
