@@ -697,10 +697,12 @@ enum cs_skip cs_decode(const struct cs_frame *f, struct cs_pkt *pkt)
 	memset(pkt, 0, sizeof *pkt);
 	pkt->ts_us = f->ts_us;
 	pkt->wirelen = f->wirelen;
+	/* A record that holds more than was on the wire, or nothing at all,
+	 * describes no real packet: the file is damaged at this record. */
+	if (f->caplen == 0 || f->caplen > f->wirelen)
+		return CS_SKIP_BAD_RECORD;
 	c.r = cs_rd_make(f->bytes, f->caplen);
-	/* A record claiming fewer bytes on the wire than it holds is refused by
-	 * the source; should one get here, trust what is present. */
-	c.wire_left = f->wirelen > f->caplen ? f->wirelen : f->caplen;
+	c.wire_left = f->wirelen;
 	if (f->caplen < f->wirelen)
 		pkt->info |= CS_PKTF_TRUNCATED;
 

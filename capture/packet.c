@@ -8,6 +8,7 @@
 
 const char *const cs_skip_names[CS_SKIP_MAX] = {
 	[CS_SKIP_NONE] = "none",
+	[CS_SKIP_BAD_RECORD] = "bad_record",
 	[CS_SKIP_LINKTYPE] = "linktype",
 	[CS_SKIP_TRUNCATED] = "truncated",
 	[CS_SKIP_BAD_LINK_HEADER] = "bad_link_header",

@@ -33,6 +33,7 @@ struct cs_frame {
  */
 enum cs_skip {
 	CS_SKIP_NONE,		/* analysed: TCP segment or ICMP error about TCP */
+	CS_SKIP_BAD_RECORD,	/* record header impossible: caplen 0 or > wire length */
 	CS_SKIP_LINKTYPE,	/* a link type connscope does not decode */
 	CS_SKIP_TRUNCATED,	/* the snap length cut a header analysis needs */
 	CS_SKIP_BAD_LINK_HEADER,/* impossible link header (e.g. VLAN stack too deep) */

@@ -22,8 +22,7 @@ struct cs_source {
 	cs_frame_fn fn;
 	void *ctx;
 	uint64_t delivered;
-	uint64_t records;	/* records accepted so far, across reads */
-	char damage[160];	/* set when a record's header is impossible */
+	uint64_t records;	/* records delivered so far, across reads */
 };
 
 /* ---- opening ----------------------------------------------------------- */
@@ -214,37 +213,11 @@ static uint64_t timeval_us(const struct timeval *tv)
 	return sec * 1000000u + usec;
 }
 
-/*
- * A record header that cannot describe a real packet means the file is
- * damaged: what follows is not trustworthy, so reading stops there.
- * (libpcap already refuses captured lengths above its maximum.)
- */
-static bool record_damaged(struct cs_source *s, const struct pcap_pkthdr *h)
-{
-	if (h->len == 0 && h->caplen == 0)
-		snprintf(s->damage, sizeof s->damage,
-			 "a record of length 0");
-	else if (h->caplen == 0)
-		snprintf(s->damage, sizeof s->damage,
-			 "a record with no captured bytes (length %u)", h->len);
-	else if (h->caplen > h->len)
-		snprintf(s->damage, sizeof s->damage,
-			 "a record with captured length %u greater than its "
-			 "length on the wire %u", h->caplen, h->len);
-	else
-		return false;
-	return true;
-}
-
 static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 		      const u_char *bytes)
 {
 	struct cs_source *s = (struct cs_source *)user;
 
-	if (!s->live && record_damaged(s, h)) {
-		pcap_breakloop(s->p);
-		return;
-	}
 	struct cs_frame f = {
 		.ts_us = timeval_us(&h->ts),
 		.caplen = h->caplen,
@@ -270,11 +243,6 @@ enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 
 	int rc = pcap_dispatch(s->p, max, on_packet, (u_char *)s);
 	*delivered = s->delivered;
-	if (s->damage[0]) {
-		snprintf(err, errlen, "'%s' is damaged after %" PRIu64
-			 " packets: %s", s->name, s->records, s->damage);
-		return CS_READ_ERROR;
-	}
 	if (rc == PCAP_ERROR_BREAK)
 		return s->broken ? CS_READ_BROKEN : CS_READ_MORE;
 	if (rc == PCAP_ERROR) {

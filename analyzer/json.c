@@ -1,0 +1,217 @@
+/*
+ * json.c — streaming JSON writer.
+ */
+#include "analyzer/json.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+
+void cs_json_init(struct cs_json *j, FILE *f, int pretty_depth)
+{
+	memset(j, 0, sizeof *j);
+	j->f = f;
+	j->pretty_depth = pretty_depth;
+}
+
+static void newline(struct cs_json *j, int depth)
+{
+	fputc('\n', j->f);
+	for (int i = 0; i < depth; i++)
+		fputs("  ", j->f);
+}
+
+/* Separates a new element from the one before, unless it follows a key. */
+static void before_value(struct cs_json *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->depth == 0)
+		return;
+	if (j->has_items[j->depth])
+		fputc(',', j->f);
+	j->has_items[j->depth] = true;
+	if (j->depth <= j->pretty_depth)
+		newline(j, j->depth);
+}
+
+static void open_container(struct cs_json *j, char c)
+{
+	before_value(j);
+	fputc(c, j->f);
+	if (j->depth + 1 < CS_JSON_MAX_DEPTH)
+		j->depth++;
+	j->has_items[j->depth] = false;
+}
+
+static void close_container(struct cs_json *j, char c)
+{
+	bool had = j->has_items[j->depth];
+	if (j->depth > 0)
+		j->depth--;
+	if (had && j->depth + 1 <= j->pretty_depth)
+		newline(j, j->depth);
+	fputc(c, j->f);
+}
+
+void cs_json_obj_begin(struct cs_json *j) { open_container(j, '{'); }
+void cs_json_obj_end(struct cs_json *j) { close_container(j, '}'); }
+void cs_json_arr_begin(struct cs_json *j) { open_container(j, '['); }
+void cs_json_arr_end(struct cs_json *j) { close_container(j, ']'); }
+
+void cs_json_key(struct cs_json *j, const char *key)
+{
+	before_value(j);
+	fputc('"', j->f);
+	cs_json_escape(j->f, key, strlen(key));
+	fputs("\":", j->f);
+	j->after_key = true;
+}
+
+/* Length of the valid UTF-8 sequence at s (RFC 3629), 0 if invalid. */
+static size_t utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, surrogates, beyond U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+void cs_json_escape(FILE *out, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = s[i];
+		switch (c) {
+		case '"':  fputs("\\\"", out); i++; continue;
+		case '\\': fputs("\\\\", out); i++; continue;
+		case '\n': fputs("\\n", out); i++; continue;
+		case '\r': fputs("\\r", out); i++; continue;
+		case '\t': fputs("\\t", out); i++; continue;
+		case '<': case '>': case '&':	/* safe inside <script> too */
+			fprintf(out, "\\u%04x", c);
+			i++;
+			continue;
+		default:
+			break;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			fprintf(out, "\\u%04x", c);
+			i++;
+			continue;
+		}
+		size_t len = utf8_seq_len(s + i, n - i);
+		if (len == 0) {
+			fputs("\\ufffd", out);
+			i++;
+			continue;
+		}
+		fwrite(s + i, 1, len, out);
+		i += len;
+	}
+}
+
+void cs_json_strn(struct cs_json *j, const char *s, size_t n)
+{
+	before_value(j);
+	fputc('"', j->f);
+	cs_json_escape(j->f, s, n);
+	fputc('"', j->f);
+}
+
+void cs_json_str(struct cs_json *j, const char *s)
+{
+	if (!s) {
+		cs_json_null(j);
+		return;
+	}
+	cs_json_strn(j, s, strlen(s));
+}
+
+void cs_json_u64(struct cs_json *j, uint64_t v)
+{
+	before_value(j);
+	fprintf(j->f, "%" PRIu64, v);
+}
+
+void cs_json_i64(struct cs_json *j, int64_t v)
+{
+	before_value(j);
+	fprintf(j->f, "%" PRId64, v);
+}
+
+void cs_json_bool(struct cs_json *j, bool v)
+{
+	before_value(j);
+	fputs(v ? "true" : "false", j->f);
+}
+
+void cs_json_null(struct cs_json *j)
+{
+	before_value(j);
+	fputs("null", j->f);
+}
+
+void cs_json_usec(struct cs_json *j, uint64_t us)
+{
+	before_value(j);
+	fprintf(j->f, "%" PRIu64 ".%06" PRIu64, us / 1000000u, us % 1000000u);
+}
+
+void cs_json_double(struct cs_json *j, double v, int decimals)
+{
+	if (!isfinite(v)) {
+		cs_json_null(j);
+		return;
+	}
+	before_value(j);
+	fprintf(j->f, "%.*f", decimals, v);
+}
+
+void cs_json_kv_str(struct cs_json *j, const char *key, const char *s)
+{
+	cs_json_key(j, key);
+	cs_json_str(j, s);
+}
+
+void cs_json_kv_u64(struct cs_json *j, const char *key, uint64_t v)
+{
+	cs_json_key(j, key);
+	cs_json_u64(j, v);
+}
+
+void cs_json_kv_usec(struct cs_json *j, const char *key, uint64_t us)
+{
+	cs_json_key(j, key);
+	cs_json_usec(j, us);
+}

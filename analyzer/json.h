@@ -1,0 +1,57 @@
+/*
+ * json.h — a small streaming JSON writer.
+ *
+ * Writes straight to a FILE (a file, stdout, or open_memstream for the web
+ * layer), so a report with a million connections never sits in memory.
+ * Strings are escaped for JSON and for embedding in HTML (<, >, & as \u
+ * escapes), and invalid UTF-8 from the wire becomes U+FFFD, so the output
+ * always parses.  Nesting is tracked so callers never place commas.
+ */
+#ifndef CS_ANALYZER_JSON_H
+#define CS_ANALYZER_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CS_JSON_MAX_DEPTH 32
+
+struct cs_json {
+	FILE *f;
+	int depth;
+	int pretty_depth;	/* elements this deep or less start a new line */
+	bool after_key;
+	bool has_items[CS_JSON_MAX_DEPTH];
+};
+
+/* pretty_depth 0: everything on one line; 2: one line per element of a
+ * top-level array (one connection per line), which keeps reports greppable. */
+void cs_json_init(struct cs_json *j, FILE *f, int pretty_depth);
+
+void cs_json_obj_begin(struct cs_json *j);
+void cs_json_obj_end(struct cs_json *j);
+void cs_json_arr_begin(struct cs_json *j);
+void cs_json_arr_end(struct cs_json *j);
+void cs_json_key(struct cs_json *j, const char *key);
+
+void cs_json_str(struct cs_json *j, const char *s);	/* NULL writes null */
+void cs_json_strn(struct cs_json *j, const char *s, size_t n);
+void cs_json_u64(struct cs_json *j, uint64_t v);
+void cs_json_i64(struct cs_json *j, int64_t v);
+void cs_json_bool(struct cs_json *j, bool v);
+void cs_json_null(struct cs_json *j);
+/* Microseconds as seconds with six decimals: timestamps and durations. */
+void cs_json_usec(struct cs_json *j, uint64_t us);
+/* A finite double with the given decimals; NaN and infinities write null. */
+void cs_json_double(struct cs_json *j, double v, int decimals);
+
+/* key + value in one call, for the common case. */
+void cs_json_kv_str(struct cs_json *j, const char *key, const char *s);
+void cs_json_kv_u64(struct cs_json *j, const char *key, uint64_t v);
+void cs_json_kv_usec(struct cs_json *j, const char *key, uint64_t us);
+
+/* Escapes s (n bytes) as the body of a JSON string into out. */
+void cs_json_escape(FILE *out, const char *s, size_t n);
+
+#endif /* CS_ANALYZER_JSON_H */

@@ -1,0 +1,43 @@
+/*
+ * stats.h — what was read and what became of it.
+ *
+ * The accounting behind the promise "every packet that is not analysed is
+ * counted under a named reason": packets = analysed + sum(skipped), checked
+ * by cs_stats_balanced().  Counters only; no packet is kept.
+ */
+#ifndef CS_ANALYZER_STATS_H
+#define CS_ANALYZER_STATS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "capture/packet.h"
+
+struct cs_stats {
+	uint64_t packets;		/* frames read */
+	uint64_t bytes;			/* their length on the wire */
+	uint64_t analysed;		/* tcp_packets + icmp_errors */
+	uint64_t tcp_packets;
+	uint64_t icmp_errors;		/* ICMP/ICMPv6 errors quoting TCP */
+	uint64_t skipped[CS_SKIP_MAX];	/* [CS_SKIP_NONE] stays 0 */
+	uint64_t truncated_frames;	/* analysed, but cut by the snap length */
+	uint64_t ts_backwards;		/* frames older than the one before */
+	uint64_t first_ts_us;		/* earliest and latest packet time */
+	uint64_t last_ts_us;
+	uint64_t prev_ts_us;
+	bool have_drops;		/* live source: kernel drops are known */
+	uint64_t capture_drops;
+};
+
+void cs_stats_init(struct cs_stats *st);
+
+/* Counts one frame and the decoder's verdict on it. */
+void cs_stats_count(struct cs_stats *st, const struct cs_frame *f,
+		    enum cs_skip why, const struct cs_pkt *pkt);
+
+uint64_t cs_stats_skipped_total(const struct cs_stats *st);
+
+/* The accounting invariant: packets = analysed + skipped. */
+bool cs_stats_balanced(const struct cs_stats *st);
+
+#endif /* CS_ANALYZER_STATS_H */

@@ -1,0 +1,598 @@
+/*
+ * connscope.c — options, wiring and the run loop (tcpdump.c's role).
+ *
+ * Reads capture files in order as one stream, or one live interface, feeds
+ * every frame to the analyzer engine, and writes the reports at the end —
+ * also after Ctrl-C and after a damaged file, with what was read until then.
+ *
+ * Exit status: 0 success, 1 usage error, 2 unreadable or invalid input,
+ * 3 runtime failure (DESIGN.md).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analyzer/engine.h"
+#include "analyzer/report.h"
+#include "capture/decode.h"
+#include "capture/privdrop.h"
+#include "capture/source.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_USAGE = 1,
+	EXIT_INPUT = 2,
+	EXIT_RUNTIME = 3,
+};
+
+/* Frames per read of a file: bounds the time between checks of Ctrl-C. */
+#define FILE_READ_CHUNK 4096
+
+struct options {
+	const char **files;
+	int file_cnt;
+	const char *iface;
+	const char *filter;
+	const char *user;
+	const char *json_path;
+	const char *report_path;
+	bool report_path_given;
+	bool quiet;
+	bool list_ifaces;
+	uint64_t count;			/* -c: 0 = no limit */
+	double duration_sec;		/* --duration: 0 = no limit */
+	struct cs_live_opts live;
+};
+
+static const char *progname = "connscope";
+
+/* ---- signals ----------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_requested;
+static struct cs_source *volatile current_source;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	struct cs_source *s = current_source;
+	if (s)
+		cs_source_breakloop(s);
+}
+
+/* Without SA_RESTART, so a blocking read returns and the loop sees the flag. */
+static void install_signal_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- options ----------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"usage: %s -r FILE [-r FILE ...] [options]   analyse capture files (\"-\" = stdin)\n"
+"       %s -i IFACE [options]                capture live until Ctrl-C, -c or --duration\n"
+"       %s -D                                list capture interfaces\n"
+"\n"
+"input:\n"
+"  -r FILE          pcap (us or ns) or pcapng file; repeat to read files in order as one stream\n"
+"  -i IFACE         capture on an interface (\"any\" for all)\n"
+"  -f 'BPF'         capture filter (also applies to files)\n"
+"  -c N             stop after N packets\n"
+"  --duration S     live: stop after S seconds\n"
+"  -s SNAPLEN       live: bytes kept per packet (default %d: all headers, no payload)\n"
+"  -B MIB           live: kernel ring buffer in MiB (default %d)\n"
+"  -p               live: do not put the interface in promiscuous mode\n"
+"  -Z USER          drop privileges to USER after opening the input\n"
+"output:\n"
+"  --report FILE|-  text report (default: standard output)\n"
+"  --json FILE|-    JSON report\n"
+"  -q               no text report\n"
+"  -h, --help       this help;  -V, --version  the version\n"
+"\n"
+"exit status: 0 success, 1 usage error, 2 unreadable or invalid input, 3 runtime failure\n",
+		progname, progname, progname, CS_LIVE_SNAPLEN_DEFAULT,
+		CS_LIVE_BUFFER_MIB_DEFAULT);
+}
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n%s: try '%s --help'\n", progname, progname);
+	return EXIT_USAGE;
+}
+
+/* Whole-string decimal in [min, max]; anything else is a usage error. */
+static int parse_u64(const char *opt, const char *s, uint64_t min,
+		     uint64_t max, uint64_t *out)
+{
+	char *end;
+
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
+		char range[64];
+		snprintf(range, sizeof range, "%llu..%llu",
+			 (unsigned long long)min, (unsigned long long)max);
+		fprintf(stderr, "%s: %s: '%s' is not a number in %s\n",
+			progname, opt, s, range);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_seconds(const char *opt, const char *s, double *out)
+{
+	char *end;
+
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !(v > 0) || v > 1e7) {
+		fprintf(stderr, "%s: %s: '%s' is not a number of seconds "
+			"(0 < S <= 10000000)\n", progname, opt, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+enum { OPT_JSON = 256, OPT_REPORT, OPT_DURATION };
+
+static const struct option long_options[] = {
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int parse_option(int c, const char *arg, struct options *o)
+{
+	uint64_t v;
+
+	switch (c) {
+	case 'r':
+		o->files[o->file_cnt++] = arg;
+		return 0;
+	case 'i': o->iface = arg; return 0;
+	case 'f': o->filter = arg; return 0;
+	case 'Z': o->user = arg; return 0;
+	case 'p': o->live.promisc = false; return 0;
+	case 'q': o->quiet = true; return 0;
+	case 'D': o->list_ifaces = true; return 0;
+	case 'c':
+		return parse_u64("-c", arg, 1, UINT64_MAX, &o->count);
+	case 's':
+		if (parse_u64("-s", arg, 64, 262144, &v))
+			return -1;
+		o->live.snaplen = (int)v;
+		return 0;
+	case 'B':
+		if (parse_u64("-B", arg, 1, 2047, &v))
+			return -1;
+		o->live.buffer_mib = (int)v;
+		return 0;
+	case OPT_DURATION:
+		return parse_seconds("--duration", arg, &o->duration_sec);
+	case OPT_JSON: o->json_path = arg; return 0;
+	case OPT_REPORT:
+		o->report_path = arg;
+		o->report_path_given = true;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+/* Returns -1 to continue, or the exit status to leave with. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	int c;
+
+	o->files = calloc((size_t)argc, sizeof *o->files);
+	if (!o->files) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		return EXIT_RUNTIME;
+	}
+	o->report_path = "-";
+	o->live.snaplen = CS_LIVE_SNAPLEN_DEFAULT;
+	o->live.buffer_mib = CS_LIVE_BUFFER_MIB_DEFAULT;
+	o->live.promisc = true;
+	o->live.timeout_ms = CS_LIVE_TIMEOUT_MS_DEFAULT;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":r:i:f:c:s:B:Z:pqDhV",
+				long_options, NULL)) != -1) {
+		if (c == 'h') {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		if (c == 'V') {
+			printf("connscope %s\n", CS_VERSION);
+			return EXIT_OK;
+		}
+		if (c == ':')
+			return usage_error("option '%s' needs a value",
+					   argv[optind - 1]);
+		if (c == '?')
+			return usage_error("unknown option '%s'",
+					   argv[optind - 1]);
+		if (parse_option(c, optarg, o) != 0)
+			return EXIT_USAGE;
+	}
+	if (optind < argc)
+		return usage_error("unexpected argument '%s' (a filter goes "
+				   "after -f)", argv[optind]);
+	if (o->list_ifaces)
+		return -1;
+	if (!o->iface && o->file_cnt == 0)
+		return usage_error("nothing to read: give -r FILE or -i IFACE");
+	if (o->iface && o->file_cnt)
+		return usage_error("-r and -i cannot be combined");
+	if (o->duration_sec > 0 && !o->iface)
+		return usage_error("--duration applies to live capture (-i)");
+	int stdin_cnt = 0;
+	for (int i = 0; i < o->file_cnt; i++)
+		stdin_cnt += strcmp(o->files[i], "-") == 0;
+	if (stdin_cnt > 1)
+		return usage_error("standard input ('-r -') can be read once");
+	if (o->json_path && !strcmp(o->json_path, "-")) {
+		if (o->report_path_given && !strcmp(o->report_path, "-"))
+			return usage_error("--json - and --report - both want "
+					   "standard output");
+		if (!o->report_path_given)
+			o->quiet = true;	/* stdout carries the JSON */
+	}
+	return -1;
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+struct run {
+	const struct options *opt;
+	struct cs_engine engine;
+	struct cs_report_source src;
+	uint64_t frames;		/* frames read, for -c */
+	bool read_any;			/* some input could be opened */
+	int status;			/* worst exit status so far */
+};
+
+static void worsen(struct run *r, int status)
+{
+	if (status > r->status)
+		r->status = status;
+}
+
+static int remaining_count(const struct run *r, int chunk)
+{
+	if (!r->opt->count)
+		return chunk;
+	uint64_t left = r->opt->count - r->frames;
+	return left < (uint64_t)chunk ? (int)left : chunk;
+}
+
+static bool count_reached(const struct run *r)
+{
+	return r->opt->count && r->frames >= r->opt->count;
+}
+
+/* Records with impossible lengths leave the framing intact, so reading
+ * goes on; the file is still reported as damaged. */
+static void report_bad_records(struct run *r, const char *path, uint64_t n)
+{
+	if (n == 0)
+		return;
+	fprintf(stderr, "%s: '%s' is damaged: %" PRIu64 " record%s with an "
+		"impossible length (no bytes, or more bytes than on the wire), "
+		"counted as skipped (bad_record)\n", progname, path, n,
+		n == 1 ? "" : "s");
+	worsen(r, EXIT_INPUT);
+}
+
+/* Reads one open source to its end, a stop, or damage. */
+static void read_file(struct run *r, struct cs_source *s)
+{
+	char err[512];
+	uint64_t n;
+	uint64_t bad_before = r->engine.stats.skipped[CS_SKIP_BAD_RECORD];
+
+	while (!stop_requested && !count_reached(r)) {
+		enum cs_read rc = cs_source_read(s, remaining_count(r, FILE_READ_CHUNK),
+						 cs_engine_frame, &r->engine,
+						 &n, err, sizeof err);
+		r->frames += n;
+		if (rc == CS_READ_EOF || rc == CS_READ_BROKEN)
+			break;
+		if (rc == CS_READ_ERROR) {
+			fprintf(stderr, "%s: %s\n", progname, err);
+			worsen(r, EXIT_INPUT);
+			break;
+		}
+	}
+	report_bad_records(r, cs_source_name(s),
+			   r->engine.stats.skipped[CS_SKIP_BAD_RECORD] - bad_before);
+}
+
+static int drop_privileges_if_asked(const struct options *o)
+{
+	char err[256];
+
+	if (!o->user)
+		return 0;
+	if (cs_drop_privileges(o->user, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_file(struct run *r, const char *path, struct cs_source **out)
+{
+	char err[512];
+
+	if (cs_source_open_file(out, path, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		worsen(r, EXIT_INPUT);
+		return -1;
+	}
+	if (r->opt->filter &&
+	    cs_source_set_filter(*out, r->opt->filter, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		cs_source_close(*out);
+		*out = NULL;
+		worsen(r, EXIT_USAGE);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Files are one stream: a damaged or unreadable file is reported and the
+ * next one is read, and the exit status says the input was not all good.
+ */
+static void run_files(struct run *r)
+{
+	bool dropped = false;
+
+	for (int i = 0; i < r->opt->file_cnt; i++) {
+		struct cs_source *s;
+
+		if (stop_requested || count_reached(r))
+			break;
+		if (open_file(r, r->opt->files[i], &s) != 0) {
+			if (r->status == EXIT_USAGE)
+				return;		/* a bad filter fails every file */
+			continue;
+		}
+		if (!dropped) {
+			if (drop_privileges_if_asked(r->opt) != 0) {
+				cs_source_close(s);
+				worsen(r, EXIT_RUNTIME);
+				return;
+			}
+			dropped = true;
+		}
+		r->read_any = true;
+		cs_report_source_add(&r->src, cs_source_datalink(s),
+				     cs_source_snaplen(s));
+		current_source = s;
+		read_file(r, s);
+		current_source = NULL;
+		cs_source_close(s);
+	}
+}
+
+static double monotonic_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void warn_unsupported_linktype(int dlt)
+{
+	char buf[32];
+
+	if (!cs_linktype_supported(dlt))
+		fprintf(stderr, "%s: warning: link type %s is not decoded; its "
+			"packets are counted as skipped (linktype)\n", progname,
+			cs_linktype_name(dlt, buf, sizeof buf));
+}
+
+static void capture_live(struct run *r, struct cs_source *s)
+{
+	char err[512];
+	uint64_t n;
+	double deadline = r->opt->duration_sec > 0 ?
+		monotonic_sec() + r->opt->duration_sec : 0;
+
+	while (!stop_requested && !count_reached(r)) {
+		/* -1: whatever the ring holds; the read timeout returns on a
+		 * quiet link so the deadline and the stop flag are seen. */
+		int max = r->opt->count ? remaining_count(r, INT_MAX) : -1;
+		enum cs_read rc = cs_source_read(s, max, cs_engine_frame,
+						 &r->engine, &n, err, sizeof err);
+		r->frames += n;
+		if (rc == CS_READ_BROKEN || rc == CS_READ_EOF)
+			break;
+		if (rc == CS_READ_ERROR) {
+			fprintf(stderr, "%s: %s\n", progname, err);
+			worsen(r, EXIT_RUNTIME);
+			break;
+		}
+		if (deadline > 0 && monotonic_sec() >= deadline)
+			break;
+	}
+	uint64_t drops;
+	if (cs_source_drops(s, &drops) == 0) {
+		r->engine.stats.have_drops = true;
+		r->engine.stats.capture_drops = drops;
+	}
+}
+
+static void run_live(struct run *r)
+{
+	char err[512] = "";
+	struct cs_source *s;
+
+	if (cs_source_open_live(&s, &r->opt->live, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		worsen(r, EXIT_INPUT);
+		return;
+	}
+	if (err[0])
+		fprintf(stderr, "%s: %s\n", progname, err);
+	if (r->opt->filter &&
+	    cs_source_set_filter(s, r->opt->filter, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		worsen(r, EXIT_USAGE);
+		goto out;
+	}
+	if (drop_privileges_if_asked(r->opt) != 0) {
+		worsen(r, EXIT_RUNTIME);
+		goto out;
+	}
+	warn_unsupported_linktype(cs_source_datalink(s));
+	r->read_any = true;
+	cs_report_source_add(&r->src, cs_source_datalink(s), cs_source_snaplen(s));
+	fprintf(stderr, "%s: capturing on %s (snaplen %d, buffer %d MiB); "
+		"Ctrl-C stops\n", progname, r->opt->live.iface,
+		r->opt->live.snaplen, r->opt->live.buffer_mib);
+	current_source = s;
+	capture_live(r, s);
+	current_source = NULL;
+out:
+	cs_source_close(s);
+}
+
+/* ---- reports ----------------------------------------------------------- */
+
+static FILE *open_output(const char *path)
+{
+	if (!strcmp(path, "-"))
+		return stdout;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "%s: cannot write '%s': %s\n", progname, path,
+			strerror(errno));
+	return f;
+}
+
+static int close_output(FILE *f, const char *path)
+{
+	int bad = ferror(f);
+
+	if (f == stdout)
+		bad |= fflush(f) != 0;
+	else
+		bad |= fclose(f) != 0;
+	if (bad) {
+		fprintf(stderr, "%s: writing '%s' failed: %s\n", progname,
+			path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void write_reports(struct run *r)
+{
+	const struct options *o = r->opt;
+	FILE *f;
+
+	if (o->json_path) {
+		if (!(f = open_output(o->json_path))) {
+			worsen(r, EXIT_RUNTIME);
+		} else {
+			cs_report_json(f, &r->src, &r->engine.stats);
+			if (close_output(f, o->json_path) != 0)
+				worsen(r, EXIT_RUNTIME);
+		}
+	}
+	if (!o->quiet) {
+		if (!(f = open_output(o->report_path))) {
+			worsen(r, EXIT_RUNTIME);
+		} else {
+			cs_report_text(f, &r->src, &r->engine.stats);
+			if (close_output(f, o->report_path) != 0)
+				worsen(r, EXIT_RUNTIME);
+		}
+	}
+}
+
+static int list_interfaces(void)
+{
+	char err[256];
+
+	if (cs_source_list_interfaces(stdout, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		return EXIT_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt;
+	struct run r;
+
+	memset(&opt, 0, sizeof opt);
+	int status = parse_options(argc, argv, &opt);
+	if (status >= 0) {
+		free(opt.files);
+		return status;
+	}
+	if (opt.list_ifaces) {
+		free(opt.files);
+		return list_interfaces();
+	}
+
+	memset(&r, 0, sizeof r);
+	r.opt = &opt;
+	r.src.live = opt.iface != NULL;
+	r.src.names = opt.iface ? &opt.iface : opt.files;
+	r.src.name_cnt = opt.iface ? 1 : opt.file_cnt;
+	cs_engine_init(&r.engine);
+	install_signal_handlers();
+
+	if (opt.iface)
+		run_live(&r);
+	else
+		run_files(&r);
+
+	/* Nothing could be opened: there is no report to give. */
+	if (r.read_any)
+		write_reports(&r);
+	if (r.read_any && !cs_stats_balanced(&r.engine.stats)) {
+		fprintf(stderr, "%s: internal error: packet accounting does not "
+			"balance\n", progname);
+		worsen(&r, EXIT_RUNTIME);
+	}
+	cs_engine_fini(&r.engine);
+	free(opt.files);
+	return r.status;
+}
