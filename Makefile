@@ -17,6 +17,16 @@ BINDIR  ?= $(PREFIX)/bin
 DESTDIR ?=
 BUILD   ?= build
 WERROR  ?= 1
+V       ?= 0
+
+# Quiet rules print "CC file"; V=1 shows the commands.
+ifeq ($(V),0)
+Q := @
+say = @echo "  $(1) $(2)"
+else
+Q :=
+say = @:
+endif
 
 # The default build puts the binary at the top, as the README promises;
 # other build directories (asan, clang, ...) keep theirs inside.
@@ -59,25 +69,31 @@ all: $(BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CS_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(CS_CFLAGS) -c -o $@ $<
 
 $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CS_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(CS_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 
 $(BIN): $(MAIN_OBJ) $(LIB)
-	$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(PKG_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(PKG_LIBS)
 
 $(TEST_BIN): $(TEST_OBJ) $(LIB)
-	$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
 $(TOOL_BIN): tests/tools/tcpping.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
 
 tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 

@@ -45,29 +45,51 @@ static struct cs_source *source_new(pcap_t *p, const char *name, bool live)
 	return s;
 }
 
-/* libpcap says "unknown file format"; people want to know what the file is. */
-static void describe_bad_file(const char *path, const char *pcap_msg,
-			      char *err, size_t errlen)
+static bool is_capture_magic(const unsigned char m[4])
 {
-	unsigned char magic[4];
-	size_t got = 0;
-	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : NULL;
+	static const unsigned char known[][4] = {
+		{ 0xa1, 0xb2, 0xc3, 0xd4 }, { 0xd4, 0xc3, 0xb2, 0xa1 },	/* pcap µs */
+		{ 0xa1, 0xb2, 0x3c, 0x4d }, { 0x4d, 0x3c, 0xb2, 0xa1 },	/* pcap ns */
+		{ 0x0a, 0x0d, 0x0d, 0x0a },				/* pcapng */
+	};
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (!memcmp(m, known[i], 4))
+			return true;
+	return false;
+}
 
-	if (f) {
-		got = fread(magic, 1, sizeof magic, f);
-		fclose(f);
+/*
+ * libpcap's messages name the symptom ("unknown file format"); people want
+ * to know what the file is: missing, empty, something else, or a capture
+ * whose header is damaged.
+ */
+static void describe_open_failure(const char *path, const char *pcap_msg,
+				  char *err, size_t errlen)
+{
+	unsigned char m[4];
+
+	if (!strcmp(path, "-")) {
+		snprintf(err, errlen, "cannot read standard input: %s", pcap_msg);
+		return;
 	}
-	if (f && got == 0)
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
+		return;
+	}
+	size_t got = fread(m, 1, sizeof m, f);
+	fclose(f);
+	if (got == 0)
 		snprintf(err, errlen, "cannot read '%s': the file is empty", path);
-	else if (f && got < sizeof magic)
+	else if (got < sizeof m)
 		snprintf(err, errlen, "cannot read '%s': only %zu bytes, too short "
 			 "for a capture file header", path, got);
-	else if (f)
+	else if (!is_capture_magic(m))
 		snprintf(err, errlen, "cannot read '%s': not a pcap or pcapng file "
-			 "(magic 0x%02x%02x%02x%02x)", path, magic[0], magic[1],
-			 magic[2], magic[3]);
+			 "(magic 0x%02x%02x%02x%02x)", path, m[0], m[1], m[2], m[3]);
 	else
-		snprintf(err, errlen, "cannot read '%s': %s", path, pcap_msg);
+		snprintf(err, errlen, "cannot read '%s': damaged capture file "
+			 "header: %s", path, pcap_msg);
 }
 
 int cs_source_open_file(struct cs_source **out, const char *path,
@@ -81,20 +103,36 @@ int cs_source_open_file(struct cs_source **out, const char *path,
 	pcap_t *p = pcap_open_offline_with_tstamp_precision(
 		path, PCAP_TSTAMP_PRECISION_MICRO, pe);
 	if (!p) {
-		if (strstr(pe, "unknown file format"))
-			describe_bad_file(path, pe, err, errlen);
-		else if (strstr(pe, "truncated dump file") ||
-			 strstr(pe, "truncated pcapng dump file"))
-			snprintf(err, errlen, "cannot read '%s': truncated file "
-				 "header (%s)", path, pe);
-		else
-			snprintf(err, errlen, "cannot read '%s': %s", path, pe);
+		describe_open_failure(path, pe, err, errlen);
 		return -1;
 	}
 	*out = source_new(p, path, false);
 	if (!*out) {
 		pcap_close(p);
 		snprintf(err, errlen, "cannot read '%s': out of memory", path);
+		return -1;
+	}
+	return 0;
+}
+
+int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
+			  char *err, size_t errlen)
+{
+	char pe[PCAP_ERRBUF_SIZE] = "";
+
+	*out = NULL;
+	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(
+		f, PCAP_TSTAMP_PRECISION_MICRO, pe);
+	if (!p) {
+		/* libpcap leaves the stream to the caller when it fails */
+		fclose(f);
+		snprintf(err, errlen, "cannot read '%s': %s", name, pe);
+		return -1;
+	}
+	*out = source_new(p, name, false);
+	if (!*out) {
+		pcap_close(p);	/* closes f */
+		snprintf(err, errlen, "cannot read '%s': out of memory", name);
 		return -1;
 	}
 	return 0;

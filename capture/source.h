@@ -37,6 +37,10 @@ struct cs_live_opts {
 
 int cs_source_open_file(struct cs_source **out, const char *path,
 			char *err, size_t errlen);
+/* A capture already open as a stream (fmemopen for tests and fuzzers).
+ * The source owns f from then on, also on failure. */
+int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
+			  char *err, size_t errlen);
 int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
 			char *err, size_t errlen);
 /* Compiles and installs a BPF filter; the error quotes the filter text. */

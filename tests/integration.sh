@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# integration.sh — the connscope binary on real captures and bad input.
+#
+# Runs $CONNSCOPE (default ./connscope) on samples/ and ../shared/corpus/:
+# packet counts equal capinfos' (MANIFEST.tsv), the accounting balances,
+# malformed files never crash, damaged files give exit status 2 with the
+# report of what was read, and the command line's errors give status 1.
+# Prints one line per check and ends with "integration: N passed, N failed".
+#
+# CS_UPDATE_GOLDEN=1 rewrites tests/golden/ (review the diff).
+# CS_QUICK=1 (used under valgrind) runs a representative subset.
+set -u
+cd "$(dirname "$0")/.."
+
+CONNSCOPE=${CONNSCOPE:-./connscope}
+CORPUS=${CS_CORPUS:-../shared/corpus}
+OUT=${CS_TEST_OUT:-tests/out/integration}
+QUICK=${CS_QUICK:-0}
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+passed=0
+failed=0
+ok()     { passed=$((passed + 1)); echo "ok - $*"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+
+# run NAME ARGS...: runs connscope, keeps stdout/stderr/status under $OUT/NAME.
+run() {
+	local name=$1; shift
+	# shellcheck disable=SC2086  # CONNSCOPE may carry a valgrind prefix
+	$CONNSCOPE "$@" >"$OUT/$name.out" 2>"$OUT/$name.err"
+	echo $? >"$OUT/$name.rc"
+}
+rc()  { cat "$OUT/$1.rc"; }
+jqo() { jq -r "$2" "$OUT/$1.out" 2>/dev/null; }
+
+# A crash is a status above 128 (signal) or a sanitizer's report.
+no_crash() {
+	local name=$1 status
+	status=$(rc "$name")
+	if [ "$status" -ge 128 ] || grep -qE 'ERROR: (Address|Undefined|Leak)Sanitizer|runtime error:' "$OUT/$name.err"; then
+		return 1
+	fi
+	return 0
+}
+
+balanced() {
+	[ "$(jqo "$1" '.summary as $s | ($s.analysed + ([$s.skipped[]] | add)) == $s.packets')" = true ]
+}
+
+if [ ! -d "$CORPUS" ]; then
+	not_ok "corpus not found at $CORPUS (CS_CORPUS overrides)"
+	echo "integration: $passed passed, $failed failed"
+	exit 1
+fi
+
+# ---- every corpus capture: capinfos' packet count, balanced accounting -----
+check_capture() {	# path expected_packets allowed_statuses
+	local f=$1 want=$2 allowed=$3 name
+	name=$(echo "$f" | tr '/' '_')
+	run "$name" -q --json - -r "$CORPUS/$f"
+	local status got
+	status=$(rc "$name")
+	if ! no_crash "$name"; then
+		not_ok "$f: crashed (status $status): $(head -c 300 "$OUT/$name.err")"
+		return
+	fi
+	case " $allowed " in
+	*" $status "*) ;;
+	*) not_ok "$f: exit status $status, expected one of $allowed: $(head -c 200 "$OUT/$name.err")"; return ;;
+	esac
+	got=$(jqo "$name" .summary.packets)
+	if [ "$want" != "-" ] && [ "$got" != "$want" ]; then
+		not_ok "$f: $got packets, capinfos counts $want"
+	elif ! balanced "$name"; then
+		not_ok "$f: packets != analysed + skipped"
+	else
+		ok "$f: $got packets, accounting balanced (status $status)"
+	fi
+}
+
+while IFS=$'\t' read -r path packets; do
+	case "$path" in
+	zeek/*|wellformed/*) check_capture "$path" "$packets" "0" ;;
+	malformed/*)         check_capture "$path" "$packets" "0 2" ;;
+	esac
+	if [ "$QUICK" = 1 ]; then
+		case "$path" in zeek/ssh_ssh.pcap) break ;; esac
+	fi
+done < <(awk -F'\t' 'NR > 1 && $1 ~ /\.pcap(ng)?$/ { print $1 "\t" $7 }' "$CORPUS/MANIFEST.tsv")
+
+# ---- samples: golden JSON summaries -----------------------------------------
+mkdir -p tests/golden
+for f in samples/*.pcap; do
+	[ -e "$f" ] || continue
+	base=$(basename "$f" .pcap)
+	run "sample_$base" -q --json - -r "$f"
+	if [ "$(rc "sample_$base")" != 0 ]; then
+		not_ok "$f: exit status $(rc "sample_$base")"
+		continue
+	fi
+	# Only fields without wall-clock values, in a stable order.
+	jq -S '{summary: (.summary | del(.capture_drops)), source: (.source | {kind, linktype, snaplen})}' \
+		"$OUT/sample_$base.out" >"$OUT/sample_$base.golden.json"
+	golden=tests/golden/$base.summary.json
+	if [ "${CS_UPDATE_GOLDEN:-0}" = 1 ]; then
+		cp "$OUT/sample_$base.golden.json" "$golden"
+		ok "$f: golden summary written"
+	elif [ ! -e "$golden" ]; then
+		not_ok "$f: no golden file $golden (run with CS_UPDATE_GOLDEN=1 and review)"
+	elif diff -u "$golden" "$OUT/sample_$base.golden.json" >"$OUT/sample_$base.diff"; then
+		ok "$f: summary matches $golden"
+	else
+		not_ok "$f: summary differs from $golden: $(head -c 400 "$OUT/sample_$base.diff")"
+	fi
+done
+
+# ---- command line -------------------------------------------------------------
+expect_status() {	# name want description args...
+	local name=$1 want=$2 what=$3; shift 3
+	run "$name" "$@"
+	if ! no_crash "$name"; then
+		not_ok "$what: crashed"
+	elif [ "$(rc "$name")" = "$want" ]; then
+		ok "$what: status $want ($(head -n 1 "$OUT/$name.err" | head -c 120))"
+	else
+		not_ok "$what: status $(rc "$name"), want $want: $(head -c 200 "$OUT/$name.err")"
+	fi
+}
+
+SSH=$CORPUS/wellformed/ssh.pcap
+expect_status cli_none 1 "no input"
+expect_status cli_unknown 1 "unknown option" --no-such-option
+expect_status cli_count 1 "-c not a number" -c abc -r "$SSH"
+expect_status cli_count0 1 "-c 0" -c 0 -r "$SSH"
+expect_status cli_both 1 "-r with -i" -r "$SSH" -i lo
+expect_status cli_dur 1 "--duration on a file" --duration 1 -r "$SSH"
+expect_status cli_bpf 1 "invalid BPF filter" -f 'tcp and and' -r "$SSH"
+grep -q "tcp and and" "$OUT/cli_bpf.err" && ok "BPF error quotes the filter" || not_ok "BPF error does not quote the filter"
+expect_status cli_help 0 "--help" --help
+grep -q -- "-r FILE" "$OUT/cli_help.out" && ok "--help lists -r" || not_ok "--help output"
+
+expect_status in_missing 2 "missing file" -r "$OUT/does-not-exist.pcap"
+printf 'this is not a capture file at all\n' >"$OUT/text.txt"
+expect_status in_text 2 "not a capture" -r "$OUT/text.txt"
+grep -q "text.txt.*not a pcap or pcapng file (magic 0x74686973)" "$OUT/in_text.err" \
+	&& ok "bad magic named in the message" || not_ok "bad magic message: $(cat "$OUT/in_text.err")"
+: >"$OUT/empty.bin"
+expect_status in_empty 2 "empty file" -r "$OUT/empty.bin"
+head -c 10 "$SSH" >"$OUT/short-header.pcap"
+expect_status in_shorthdr 2 "file shorter than its header" -r "$OUT/short-header.pcap"
+
+# ---- several files, stdin, filters, -c ------------------------------------------
+run multi -q --json - -r "$SSH" -r "$SSH" -r "$CORPUS/wellformed/dns_tcp.pcap"
+one=$( $CONNSCOPE -q --json - -r "$SSH" | jq .summary.packets)
+dns=$( $CONNSCOPE -q --json - -r "$CORPUS/wellformed/dns_tcp.pcap" | jq .summary.packets)
+[ "$(jqo multi .summary.packets)" = $((2 * one + dns)) ] \
+	&& ok "three files read as one stream: $((2 * one + dns)) packets" \
+	|| not_ok "three files: $(jqo multi .summary.packets) packets, want $((2 * one + dns))"
+[ "$(jqo multi '.source.files | length')" = 3 ] && ok "source.files lists the three files" || not_ok "source.files"
+
+run stdin -q --json - -r - <"$SSH"
+[ "$(jqo stdin .summary.packets)" = "$one" ] && ok "-r - reads standard input" || not_ok "-r - gave $(jqo stdin .summary.packets)"
+
+run count -q --json - -c 7 -r "$SSH" -r "$SSH"
+[ "$(jqo count .summary.packets)" = 7 ] && ok "-c 7 stops after 7 packets" || not_ok "-c 7 gave $(jqo count .summary.packets)"
+run count2 -q --json - -c 60 -r "$SSH" -r "$SSH"
+[ "$(jqo count2 .summary.packets)" = 60 ] && ok "-c 60 spans two files" || not_ok "-c 60 gave $(jqo count2 .summary.packets)"
+
+syn_filter='tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn'
+run filter -q --json - -f "$syn_filter" -r "$CORPUS/zeek/pop3_pop3.pcap"
+syns=$(tcpdump -nn -r "$CORPUS/zeek/pop3_pop3.pcap" "$syn_filter" 2>/dev/null | wc -l)
+[ "$(jqo filter .summary.packets)" = "$syns" ] && [ "$syns" -gt 0 ] \
+	&& ok "-f keeps the $syns bare SYNs tcpdump finds" || not_ok "-f gave $(jqo filter .summary.packets), tcpdump $syns"
+
+# --json FILE and the text report together; the report names the file.
+run both --json "$OUT/both.json" -r "$SSH"
+jq -e .summary "$OUT/both.json" >/dev/null && grep -q "capture file .*ssh.pcap" "$OUT/both.out" \
+	&& ok "--json FILE plus the text report" || not_ok "--json FILE plus text report"
+
+# ---- damaged files: cut at every record boundary and inside records ----------------
+# Record boundaries of the classic-pcap file, from its headers (little endian).
+boundaries() {
+	local f=$1 size off=24 len
+	size=$(stat -c %s "$f")
+	while [ "$off" -lt "$size" ]; do
+		echo "$off"
+		len=$(od -An -t u4 -j $((off + 8)) -N 4 "$f" | tr -d ' ')
+		off=$((off + 16 + len))
+	done
+	echo "$size"
+}
+cuts_ok=0
+cuts_bad=0
+k=0
+prev=""
+for b in $(boundaries "$SSH"); do
+	# At a boundary: a clean, shorter file.  Inside the next record header
+	# and inside its data: damaged, k complete records before the damage.
+	for cut in $b $((b + 7)) $((b + 20)); do
+		[ "$cut" -le "$(stat -c %s "$SSH")" ] || continue
+		head -c "$cut" "$SSH" >"$OUT/cut.pcap"
+		$CONNSCOPE -q --json "$OUT/cut.json" -r "$OUT/cut.pcap" 2>"$OUT/cut.err"
+		status=$?
+		if [ "$cut" = "$b" ]; then want_status=0; else want_status=2; fi
+		got=$(jq .summary.packets "$OUT/cut.json" 2>/dev/null)
+		if [ "$status" = "$want_status" ] && [ "$got" = "$k" ] &&
+		   { [ "$want_status" = 0 ] || grep -q "cut.pcap" "$OUT/cut.err"; }; then
+			cuts_ok=$((cuts_ok + 1))
+		else
+			cuts_bad=$((cuts_bad + 1))
+			[ "$cuts_bad" -le 3 ] && echo "# cut at $cut: status $status (want $want_status), $got packets (want $k): $(head -c 200 "$OUT/cut.err")"
+		fi
+	done
+	[ "$b" != "$prev" ] && k=$((k + 1))
+	prev=$b
+done
+[ "$cuts_bad" = 0 ] && ok "truncated copies of ssh.pcap: $cuts_ok cuts, each status 0/2 with the packets before the cut" \
+	|| not_ok "truncated copies: $cuts_bad of $((cuts_ok + cuts_bad)) wrong"
+
+echo "integration: $passed passed, $failed failed"
+[ "$failed" = 0 ]
