@@ -38,7 +38,7 @@ endif
 
 # Recursive (=) so that pkg-config runs when a rule needs it, after `deps`.
 PKG_CFLAGS = $(shell pkg-config --cflags libpcap libmicrohttpd 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs libpcap libmicrohttpd 2>/dev/null || echo -lpcap -lmicrohttpd)
+PKG_LIBS   = $(shell pkg-config --libs libpcap libmicrohttpd 2>/dev/null || echo -lpcap -lmicrohttpd) -lm
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 

@@ -23,6 +23,7 @@
 
 #include "analyzer/engine.h"
 #include "analyzer/report.h"
+#include "analyzer/zeek.h"
 #include "capture/decode.h"
 #include "capture/privdrop.h"
 #include "capture/source.h"
@@ -44,6 +45,7 @@ struct options {
 	const char *filter;
 	const char *user;
 	const char *json_path;
+	const char *connlog_path;
 	const char *report_path;
 	bool report_path_given;
 	bool quiet;
@@ -51,6 +53,7 @@ struct options {
 	uint64_t count;			/* -c: 0 = no limit */
 	double duration_sec;		/* --duration: 0 = no limit */
 	struct cs_live_opts live;
+	struct cs_engine_opts engine;
 };
 
 static const char *progname = "connscope";
@@ -100,15 +103,26 @@ static void usage(FILE *out)
 "  -B MIB           live: kernel ring buffer in MiB (default %d)\n"
 "  -p               live: do not put the interface in promiscuous mode\n"
 "  -Z USER          drop privileges to USER after opening the input\n"
+"analysis:\n"
+"  --max-flows N    connections tracked at once (default %u; the oldest\n"
+"                   unanswered SYNs are evicted first when full)\n"
+"  --idle-timeout S an idle connection is finished after S s (default %d)\n"
+"  --msl S          maximum segment lifetime: TIME_WAIT lasts 2*S (default %d)\n"
+"  --syn-timeout S  unanswered SYNs are a timeout after S s (default %d)\n"
+"  --vlan-key       the VLAN id is part of a connection's identity\n"
+"  --verify-checksums  drop (and count) segments with a bad TCP checksum\n"
 "output:\n"
 "  --report FILE|-  text report (default: standard output)\n"
 "  --json FILE|-    JSON report\n"
+"  --conn-log FILE|-  Zeek-format conn.log\n"
 "  -q               no text report\n"
 "  -h, --help       this help;  -V, --version  the version\n"
 "\n"
 "exit status: 0 success, 1 usage error, 2 unreadable or invalid input, 3 runtime failure\n",
 		progname, progname, progname, CS_LIVE_SNAPLEN_DEFAULT,
-		CS_LIVE_BUFFER_MIB_DEFAULT);
+		CS_LIVE_BUFFER_MIB_DEFAULT, CS_FLOW_MAX_DEFAULT,
+		CS_IDLE_TIMEOUT_SEC_DEFAULT, CS_MSL_SEC_DEFAULT,
+		CS_SYN_TIMEOUT_SEC_DEFAULT);
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -159,12 +173,33 @@ static int parse_seconds(const char *opt, const char *s, double *out)
 	return 0;
 }
 
-enum { OPT_JSON = 256, OPT_REPORT, OPT_DURATION };
+/* Seconds (fractions allowed) as microseconds. */
+static int parse_usec(const char *opt, const char *s, uint64_t *out)
+{
+	double sec;
+
+	if (parse_seconds(opt, s, &sec))
+		return -1;
+	*out = (uint64_t)(sec * 1e6);
+	return 0;
+}
+
+enum {
+	OPT_JSON = 256, OPT_REPORT, OPT_DURATION, OPT_CONNLOG, OPT_MAX_FLOWS,
+	OPT_IDLE_TIMEOUT, OPT_MSL, OPT_SYN_TIMEOUT, OPT_VLAN_KEY, OPT_CHECKSUMS,
+};
 
 static const struct option long_options[] = {
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "conn-log", required_argument, NULL, OPT_CONNLOG },
+	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
+	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+	{ "msl", required_argument, NULL, OPT_MSL },
+	{ "syn-timeout", required_argument, NULL, OPT_SYN_TIMEOUT },
+	{ "vlan-key", no_argument, NULL, OPT_VLAN_KEY },
+	{ "verify-checksums", no_argument, NULL, OPT_CHECKSUMS },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -178,7 +213,9 @@ static int parse_option(int c, const char *arg, struct options *o)
 	case 'r':
 		o->files[o->file_cnt++] = arg;
 		return 0;
-	case 'i': o->iface = arg; return 0;
+	case 'i':
+		o->iface = o->live.iface = arg;
+		return 0;
 	case 'f': o->filter = arg; return 0;
 	case 'Z': o->user = arg; return 0;
 	case 'p': o->live.promisc = false; return 0;
@@ -199,6 +236,23 @@ static int parse_option(int c, const char *arg, struct options *o)
 	case OPT_DURATION:
 		return parse_seconds("--duration", arg, &o->duration_sec);
 	case OPT_JSON: o->json_path = arg; return 0;
+	case OPT_CONNLOG: o->connlog_path = arg; return 0;
+	case OPT_VLAN_KEY: o->engine.flow.vlan_key = true; return 0;
+	case OPT_CHECKSUMS: o->engine.verify_checksums = true; return 0;
+	case OPT_MAX_FLOWS:
+		if (parse_u64("--max-flows", arg, 1, 1u << 30, &v))
+			return -1;
+		o->engine.flow.max_flows = (uint32_t)v;
+		return 0;
+	case OPT_IDLE_TIMEOUT:
+		return parse_usec("--idle-timeout", arg, &o->engine.flow.idle_timeout_us);
+	case OPT_SYN_TIMEOUT:
+		return parse_usec("--syn-timeout", arg, &o->engine.syn_timeout_us);
+	case OPT_MSL:
+		if (parse_usec("--msl", arg, &o->engine.flow.closed_timeout_us))
+			return -1;
+		o->engine.flow.closed_timeout_us *= 2;	/* TIME_WAIT = 2*MSL */
+		return 0;
 	case OPT_REPORT:
 		o->report_path = arg;
 		o->report_path_given = true;
@@ -223,6 +277,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->live.buffer_mib = CS_LIVE_BUFFER_MIB_DEFAULT;
 	o->live.promisc = true;
 	o->live.timeout_ms = CS_LIVE_TIMEOUT_MS_DEFAULT;
+	cs_engine_opts_default(&o->engine);
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":r:i:f:c:s:B:Z:pqDhV",
@@ -260,13 +315,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		stdin_cnt += strcmp(o->files[i], "-") == 0;
 	if (stdin_cnt > 1)
 		return usage_error("standard input ('-r -') can be read once");
-	if (o->json_path && !strcmp(o->json_path, "-")) {
-		if (o->report_path_given && !strcmp(o->report_path, "-"))
-			return usage_error("--json - and --report - both want "
-					   "standard output");
-		if (!o->report_path_given)
-			o->quiet = true;	/* stdout carries the JSON */
-	}
+	int to_stdout = (o->json_path && !strcmp(o->json_path, "-")) +
+			(o->connlog_path && !strcmp(o->connlog_path, "-"));
+	if (to_stdout > 1 || (to_stdout && o->report_path_given &&
+			      !strcmp(o->report_path, "-")))
+		return usage_error("only one report can go to standard output");
+	if (to_stdout && !o->report_path_given)
+		o->quiet = true;	/* stdout carries the JSON or conn.log */
 	return -1;
 }
 
@@ -279,6 +334,9 @@ struct run {
 	uint64_t frames;		/* frames read, for -c */
 	bool read_any;			/* some input could be opened */
 	int status;			/* worst exit status so far */
+	FILE *json_f;			/* streamed while reading */
+	struct cs_json_report json;
+	FILE *connlog_f;
 };
 
 static void worsen(struct run *r, int status)
@@ -337,16 +395,72 @@ static void read_file(struct run *r, struct cs_source *s)
 			   r->engine.stats.skipped[CS_SKIP_BAD_RECORD] - bad_before);
 }
 
-static int drop_privileges_if_asked(const struct options *o)
+static FILE *open_output(const char *path)
 {
+	if (!strcmp(path, "-"))
+		return stdout;
+	FILE *f = fopen(path, "w");
+	if (!f)
+		fprintf(stderr, "%s: cannot write '%s': %s\n", progname, path,
+			strerror(errno));
+	return f;
+}
+
+static int close_output(FILE *f, const char *path)
+{
+	int bad = ferror(f);
+
+	if (f == stdout)
+		bad |= fflush(f) != 0;
+	else
+		bad |= fclose(f) != 0;
+	if (bad) {
+		fprintf(stderr, "%s: writing '%s' failed: %s\n", progname,
+			path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Each finished connection goes to the streamed outputs at once; a
+ * conn.log row may also end inside a record that goes on (v NULL). */
+static void write_connection(void *ctx, const struct cs_conn *c,
+			     const struct cs_verdict *v)
+{
+	struct run *r = ctx;
+
+	if (r->connlog_f)
+		cs_connlog_row(r->connlog_f, c, cs_zeek_conn_state(c));
+	if (v && r->json_f)
+		cs_report_json_conn(&r->json, c, v);
+}
+
+/*
+ * Once the first input is open: give up root (opening a device or a
+ * root-only file was the only reason for it), then create the outputs, so
+ * they belong to the unprivileged user too.
+ */
+static int begin_reading(struct run *r)
+{
+	const struct options *o = r->opt;
 	char err[256];
 
-	if (!o->user)
-		return 0;
-	if (cs_drop_privileges(o->user, err, sizeof err) != 0) {
+	if (o->user && cs_drop_privileges(o->user, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		return -1;
 	}
+	if (o->json_path) {
+		if (!(r->json_f = open_output(o->json_path)))
+			return -1;
+		cs_report_json_begin(&r->json, r->json_f);
+	}
+	if (o->connlog_path) {
+		if (!(r->connlog_f = open_output(o->connlog_path)))
+			return -1;
+		cs_connlog_header(r->connlog_f);
+	}
+	cs_engine_set_output(&r->engine, write_connection, r);
+	r->read_any = true;
 	return 0;
 }
 
@@ -376,8 +490,6 @@ static int open_file(struct run *r, const char *path, struct cs_source **out)
  */
 static void run_files(struct run *r)
 {
-	bool dropped = false;
-
 	for (int i = 0; i < r->opt->file_cnt; i++) {
 		struct cs_source *s;
 
@@ -388,15 +500,11 @@ static void run_files(struct run *r)
 				return;		/* a bad filter fails every file */
 			continue;
 		}
-		if (!dropped) {
-			if (drop_privileges_if_asked(r->opt) != 0) {
-				cs_source_close(s);
-				worsen(r, EXIT_RUNTIME);
-				return;
-			}
-			dropped = true;
+		if (!r->read_any && begin_reading(r) != 0) {
+			cs_source_close(s);
+			worsen(r, EXIT_RUNTIME);
+			return;
 		}
-		r->read_any = true;
 		cs_report_source_add(&r->src, cs_source_datalink(s),
 				     cs_source_snaplen(s));
 		current_source = s;
@@ -412,6 +520,15 @@ static double monotonic_sec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Live packet timestamps are wall-clock time: so are the ticks. */
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static void warn_unsupported_linktype(int dlt)
@@ -438,15 +555,24 @@ static void capture_live(struct run *r, struct cs_source *s)
 		enum cs_read rc = cs_source_read(s, max, cs_engine_frame,
 						 &r->engine, &n, err, sizeof err);
 		r->frames += n;
-		if (rc == CS_READ_BROKEN || rc == CS_READ_EOF)
+		if (rc == CS_READ_EOF)
 			break;
 		if (rc == CS_READ_ERROR) {
 			fprintf(stderr, "%s: %s\n", progname, err);
 			worsen(r, EXIT_RUNTIME);
-			break;
+			return;
 		}
-		if (deadline > 0 && monotonic_sec() >= deadline)
+		if (n == 0)
+			cs_engine_tick(&r->engine, wall_us());
+		if (rc == CS_READ_BROKEN ||
+		    (deadline > 0 && monotonic_sec() >= deadline))
 			break;
+	}
+	/* What reached the ring before the stop is part of the capture. */
+	if (!count_reached(r)) {
+		int max = r->opt->count ? remaining_count(r, INT_MAX) : -1;
+		r->frames += cs_source_drain(s, wall_us(), max, cs_engine_frame,
+					     &r->engine);
 	}
 	uint64_t drops;
 	if (cs_source_drops(s, &drops) == 0) {
@@ -473,12 +599,11 @@ static void run_live(struct run *r)
 		worsen(r, EXIT_USAGE);
 		goto out;
 	}
-	if (drop_privileges_if_asked(r->opt) != 0) {
+	if (begin_reading(r) != 0) {
 		worsen(r, EXIT_RUNTIME);
 		goto out;
 	}
 	warn_unsupported_linktype(cs_source_datalink(s));
-	r->read_any = true;
 	cs_report_source_add(&r->src, cs_source_datalink(s), cs_source_snaplen(s));
 	fprintf(stderr, "%s: capturing on %s (snaplen %d, buffer %d MiB); "
 		"Ctrl-C stops\n", progname, r->opt->live.iface,
@@ -492,52 +617,29 @@ out:
 
 /* ---- reports ----------------------------------------------------------- */
 
-static FILE *open_output(const char *path)
-{
-	if (!strcmp(path, "-"))
-		return stdout;
-	FILE *f = fopen(path, "w");
-	if (!f)
-		fprintf(stderr, "%s: cannot write '%s': %s\n", progname, path,
-			strerror(errno));
-	return f;
-}
-
-static int close_output(FILE *f, const char *path)
-{
-	int bad = ferror(f);
-
-	if (f == stdout)
-		bad |= fflush(f) != 0;
-	else
-		bad |= fclose(f) != 0;
-	if (bad) {
-		fprintf(stderr, "%s: writing '%s' failed: %s\n", progname,
-			path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
+/* Finishes every open record, then closes the streamed outputs and writes
+ * the text report. */
 static void write_reports(struct run *r)
 {
 	const struct options *o = r->opt;
 	FILE *f;
 
-	if (o->json_path) {
-		if (!(f = open_output(o->json_path))) {
+	cs_engine_finish(&r->engine);
+	if (r->json_f) {
+		cs_report_json_end(&r->json, &r->src, &r->engine);
+		if (close_output(r->json_f, o->json_path) != 0)
 			worsen(r, EXIT_RUNTIME);
-		} else {
-			cs_report_json(f, &r->src, &r->engine.stats);
-			if (close_output(f, o->json_path) != 0)
-				worsen(r, EXIT_RUNTIME);
-		}
+	}
+	if (r->connlog_f) {
+		cs_connlog_footer(r->connlog_f);
+		if (close_output(r->connlog_f, o->connlog_path) != 0)
+			worsen(r, EXIT_RUNTIME);
 	}
 	if (!o->quiet) {
 		if (!(f = open_output(o->report_path))) {
 			worsen(r, EXIT_RUNTIME);
 		} else {
-			cs_report_text(f, &r->src, &r->engine.stats);
+			cs_report_text(f, &r->src, &r->engine);
 			if (close_output(f, o->report_path) != 0)
 				worsen(r, EXIT_RUNTIME);
 		}
@@ -576,7 +678,12 @@ int main(int argc, char **argv)
 	r.src.live = opt.iface != NULL;
 	r.src.names = opt.iface ? &opt.iface : opt.files;
 	r.src.name_cnt = opt.iface ? 1 : opt.file_cnt;
-	cs_engine_init(&r.engine);
+	char err[256];
+	if (cs_engine_init(&r.engine, &opt.engine, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		free(opt.files);
+		return EXIT_RUNTIME;
+	}
 	install_signal_handlers();
 
 	if (opt.iface)

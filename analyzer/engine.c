@@ -1,25 +1,115 @@
 /*
- * engine.c — frame -> decoder -> accounting.
+ * engine.c — frame -> decoder -> accounting -> connection tracking.
  */
 #include "analyzer/engine.h"
 
+#include <string.h>
+
+#include "analyzer/diagnose.h"
+#include "analyzer/track.h"
+#include "analyzer/zeek.h"
 #include "capture/decode.h"
 
-void cs_engine_init(struct cs_engine *e)
+/* Expiries done per packet: bounded work, amortised over the traffic. */
+#define EXPIRE_PER_PACKET 8
+
+void cs_engine_opts_default(struct cs_engine_opts *o)
 {
+	memset(o, 0, sizeof *o);
+	o->flow.max_flows = CS_FLOW_MAX_DEFAULT;
+	o->flow.idle_timeout_us = CS_IDLE_TIMEOUT_SEC_DEFAULT * 1000000ull;
+	o->flow.attempt_timeout_us = CS_ATTEMPT_TIMEOUT_SEC * 1000000ull;
+	o->flow.closed_timeout_us = 2ull * CS_MSL_SEC_DEFAULT * 1000000ull;
+	o->flow.reset_linger_us = CS_RESET_LINGER_SEC * 1000000ull;
+	o->syn_timeout_us = CS_SYN_TIMEOUT_SEC_DEFAULT * 1000000ull;
+}
+
+/* A record leaves the table: judge it, count it, hand it out. */
+static void conn_done(void *ctx, struct cs_conn *c, uint64_t now_us)
+{
+	struct cs_engine *e = ctx;
+	struct cs_verdict v = {
+		.outcome = cs_diagnose_outcome(c, now_us, e->opt.syn_timeout_us),
+		.conn_state = cs_zeek_conn_state(c),
+	};
+
+	cs_connstats_add(&e->conns, c, v.outcome, v.conn_state, e->finishing);
+	if (e->on_verdict)
+		e->on_verdict(e->verdict_ctx, c, &v);
+}
+
+/* Zeek would have ended its connection here; the record goes on. */
+static void zeek_row_done(void *ctx, struct cs_conn *c, uint64_t now_us)
+{
+	struct cs_engine *e = ctx;
+
+	(void)now_us;
+	e->zeek_rows++;
+	if (e->on_verdict)
+		e->on_verdict(e->verdict_ctx, c, NULL);
+}
+
+int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
+		   char *err, size_t errlen)
+{
+	memset(e, 0, sizeof *e);
+	e->opt = *o;
 	cs_stats_init(&e->stats);
+	cs_connstats_init(&e->conns);
+	if (cs_flow_init(&e->flows, &o->flow, conn_done, e, err, errlen) != 0)
+		return -1;
+	e->flows.zeek_row = zeek_row_done;
+	return 0;
 }
 
 void cs_engine_fini(struct cs_engine *e)
 {
-	(void)e;
+	cs_flow_fini(&e->flows);
+}
+
+void cs_engine_set_output(struct cs_engine *e, cs_verdict_fn fn, void *ctx)
+{
+	e->on_verdict = fn;
+	e->verdict_ctx = ctx;
+}
+
+static void advance_time(struct cs_engine *e, uint64_t ts_us)
+{
+	if (ts_us > e->now_us)
+		e->now_us = ts_us;
 }
 
 void cs_engine_frame(void *engine, const struct cs_frame *f)
 {
 	struct cs_engine *e = engine;
 	struct cs_pkt pkt;
+	struct cs_conn *c;
 
 	enum cs_skip why = cs_decode(f, &pkt);
 	cs_stats_count(&e->stats, f, why, &pkt);
+	if (why != CS_SKIP_NONE)
+		return;
+	advance_time(e, pkt.ts_us);
+	/* Records are judged by packet time, which never goes backwards. */
+	pkt.ts_us = e->now_us;
+	if (pkt.kind == CS_PKT_ICMP_ERR) {
+		if (!cs_track_icmp(&e->flows, &pkt))
+			e->icmp_unmatched++;
+	} else {
+		cs_track_segment(&e->flows, &pkt, &c);
+	}
+	cs_flow_expire(&e->flows, e->now_us, EXPIRE_PER_PACKET);
+}
+
+void cs_engine_tick(struct cs_engine *e, uint64_t wall_us)
+{
+	advance_time(e, wall_us);
+	cs_flow_expire(&e->flows, e->now_us, UINT32_MAX);
+}
+
+void cs_engine_finish(struct cs_engine *e)
+{
+	e->finishing = true;
+	cs_flow_flush(&e->flows, e->now_us);
+	e->finishing = false;
 }

@@ -1,24 +1,66 @@
 /*
- * engine.h — the per-frame pipeline: decode, count, (then track).
+ * engine.h — the per-frame pipeline: decode, count, track, judge.
  *
  * The one place where a frame from any source enters the analyzer, so the
  * binary, the tests and the fuzzers all run the same path.  The engine owns
- * the analyzer's state; it never touches a capture handle.
+ * the analyzer's state (accounting, the flow table, the aggregates) and
+ * keeps packet time: the newest timestamp seen, never going backwards.
+ * When a record is finished its verdict goes to the output callback; the
+ * engine never touches a capture handle or an output file.
  */
 #ifndef CS_ANALYZER_ENGINE_H
 #define CS_ANALYZER_ENGINE_H
 
+#include <stddef.h>
+
+#include "analyzer/connstats.h"
+#include "analyzer/export.h"
+#include "analyzer/flow.h"
 #include "analyzer/stats.h"
 #include "capture/packet.h"
 
-struct cs_engine {
-	struct cs_stats stats;
+struct cs_engine_opts {
+	struct cs_flow_opts flow;
+	uint64_t syn_timeout_us;	/* unanswered SYNs: timeout after this */
+	bool verify_checksums;		/* drop (and count) bad TCP checksums */
 };
 
-void cs_engine_init(struct cs_engine *e);
+#define CS_SYN_TIMEOUT_SEC_DEFAULT 3
+
+/* A finished record (v set), or a conn.log row that ended inside a record
+ * that goes on (v NULL: only the Zeek view is complete). */
+typedef void (*cs_verdict_fn)(void *ctx, const struct cs_conn *c,
+			      const struct cs_verdict *v);
+
+struct cs_engine {
+	struct cs_engine_opts opt;
+	struct cs_stats stats;
+	struct cs_flow_table flows;
+	struct cs_connstats conns;
+	uint64_t now_us;		/* packet time */
+	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
+	uint64_t zeek_rows;		/* conn.log rows ended inside records */
+	bool finishing;			/* flushing at the end of the capture */
+	cs_verdict_fn on_verdict;
+	void *verdict_ctx;
+};
+
+void cs_engine_opts_default(struct cs_engine_opts *o);
+
+int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
+		   char *err, size_t errlen);
 void cs_engine_fini(struct cs_engine *e);
 
-/* Decodes and accounts one frame.  Matches cs_frame_fn (ctx = engine). */
+/* Where finished connections go (NULL: only counted). */
+void cs_engine_set_output(struct cs_engine *e, cs_verdict_fn fn, void *ctx);
+
+/* Decodes, accounts and tracks one frame.  Matches cs_frame_fn. */
 void cs_engine_frame(void *engine, const struct cs_frame *f);
+
+/* Live capture on a quiet link: lets timers run on the wall clock. */
+void cs_engine_tick(struct cs_engine *e, uint64_t wall_us);
+
+/* End of the capture: judges and outputs every record still open. */
+void cs_engine_finish(struct cs_engine *e);
 
 #endif /* CS_ANALYZER_ENGINE_H */

@@ -111,9 +111,97 @@ static void text_skipped(FILE *out, const struct cs_stats *st)
 	fputc('\n', out);
 }
 
-void cs_report_text(FILE *out, const struct cs_report_source *src,
-		    const struct cs_stats *st)
+/* "name count, name count, ..." for the non-zero entries of a table. */
+static void text_counts(FILE *out, const char *const *names,
+			const uint64_t *counts, int n)
 {
+	char a[32];
+	const char *sep = "";
+
+	for (int i = 0; i < n; i++) {
+		if (!counts[i])
+			continue;
+		fprintf(out, "%s%s %s", sep, names[i], grouped(counts[i], a, sizeof a));
+		sep = ", ";
+	}
+	if (!*sep)
+		fputs("none", out);
+	fputc('\n', out);
+}
+
+static void text_rtt(FILE *out, const struct cs_connstats *cs)
+{
+	static const double pct[] = { 50, 90, 99 };
+
+	if (!cs->rtt_count)
+		return;
+	fputs("  handshake RTT ", out);
+	for (int i = 0; i < 3; i++) {
+		uint64_t us = cs_connstats_rtt_percentile(cs, pct[i]);
+		fprintf(out, "%sp%g <= %.3f ms", i ? ", " : "", pct[i], (double)us / 1000.0);
+	}
+	fprintf(out, " (%" PRIu64 " handshakes)\n", cs->rtt_count);
+}
+
+static void text_servers(FILE *out, const struct cs_connstats *cs)
+{
+	struct cs_server_count top[10];
+	char addr[CS_ADDR_STRLEN], a[32], ep[CS_ADDR_STRLEN + 16];
+	int n = cs_connstats_top_servers(cs, top, 10);
+
+	if (!n)
+		return;
+	fputs("\nBusiest servers\n", out);
+	for (int i = 0; i < n; i++) {
+		cs_addr_format(&top[i].addr, addr, sizeof addr);
+		snprintf(ep, sizeof ep, cs_addr_is_v4(&top[i].addr) ? "%s:%u" : "[%s]:%u",
+			 addr, top[i].port);
+		fprintf(out, "  %-46s %s connections", ep,
+			grouped(top[i].conns, a, sizeof a));
+		if (top[i].failed)
+			fprintf(out, ", %" PRIu64 " failed", top[i].failed);
+		if (top[i].error)
+			fprintf(out, " (counts may be up to %" PRIu64 " high)", top[i].error);
+		fputc('\n', out);
+	}
+}
+
+static void text_connections(FILE *out, const struct cs_engine *e)
+{
+	const struct cs_connstats *cs = &e->conns;
+	const struct cs_flow_table *t = &e->flows;
+	char a[32], b[32];
+	uint64_t evicted = 0;
+
+	for (int i = 1; i < CS_EVICT_MAX; i++)
+		evicted += t->evicted[i];
+	fprintf(out, "\nConnections %s (at most %s open at once)\n",
+		grouped(cs->connections, a, sizeof a), grouped(t->peak, b, sizeof b));
+	fputs("  outcome     ", out);
+	text_counts(out, cs_outcome_names, cs->outcomes, CS_OUT_MAX);
+	fputs("  conn_state  ", out);
+	text_counts(out, cs_conn_state_names, cs->conn_states, CS_CS_MAX);
+	fputs("  at the end  ", out);
+	text_counts(out, cs_tcp_state_names, cs->end_states, CS_TCP_STATE_MAX);
+	text_rtt(out, cs);
+	if (cs->port_reuse)
+		fprintf(out, "  %s SYNs reused the 4-tuple of a finished connection\n",
+			grouped(cs->port_reuse, a, sizeof a));
+	if (evicted) {
+		fprintf(out, "  %s evicted to stay within --max-flows: ",
+			grouped(evicted, a, sizeof a));
+		text_counts(out, cs_evict_names + 1, t->evicted + 1, CS_EVICT_MAX - 1);
+	}
+	if (e->icmp_unmatched)
+		fprintf(out, "  %s ICMP errors quoted a segment of no tracked connection\n",
+			grouped(e->icmp_unmatched, a, sizeof a));
+	text_servers(out, cs);
+}
+
+void cs_report_text(FILE *out, const struct cs_report_source *src,
+		    const struct cs_engine *e)
+{
+	const struct cs_stats *st = &e->stats;
 	char a[32], b[32], c[32], t0[48], t1[48];
 
 	text_source(out, src);
@@ -143,6 +231,7 @@ void cs_report_text(FILE *out, const struct cs_report_source *src,
 	if (src->live)
 		fprintf(out, "Drops   %s\n", st->have_drops ?
 			grouped(st->capture_drops, a, sizeof a) : "unknown");
+	text_connections(out, e);
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -168,9 +257,35 @@ static void json_source(struct cs_json *j, const struct cs_report_source *src)
 	cs_json_obj_end(j);
 }
 
-static void json_summary(struct cs_json *j, const struct cs_report_source *src,
-			 const struct cs_stats *st)
+static void json_counts(struct cs_json *j, const char *key,
+			const char *const *names, const uint64_t *counts, int n)
 {
+	cs_json_key(j, key);
+	cs_json_obj_begin(j);
+	for (int i = 0; i < n; i++)
+		cs_json_kv_u64(j, names[i], counts[i]);
+	cs_json_obj_end(j);
+}
+
+static void json_ts_or_null(struct cs_json *j, const char *key, bool have,
+			    uint64_t us)
+{
+	cs_json_key(j, key);
+	if (have)
+		cs_json_usec(j, us);
+	else
+		cs_json_null(j);
+}
+
+static void json_summary(struct cs_json *j, const struct cs_report_source *src,
+			 const struct cs_engine *e)
+{
+	const struct cs_stats *st = &e->stats;
+	const struct cs_flow_table *t = &e->flows;
+	uint64_t evicted = 0;
+
+	for (int i = 1; i < CS_EVICT_MAX; i++)
+		evicted += t->evicted[i];
 	cs_json_key(j, "summary");
 	cs_json_obj_begin(j);
 	cs_json_kv_u64(j, "packets", st->packets);
@@ -178,23 +293,20 @@ static void json_summary(struct cs_json *j, const struct cs_report_source *src,
 	cs_json_kv_u64(j, "analysed", st->analysed);
 	cs_json_kv_u64(j, "tcp_packets", st->tcp_packets);
 	cs_json_kv_u64(j, "icmp_errors", st->icmp_errors);
+	cs_json_kv_u64(j, "icmp_unmatched", e->icmp_unmatched);
 	cs_json_kv_u64(j, "truncated", st->truncated_frames);
-	cs_json_key(j, "first_ts");
-	if (st->packets)
-		cs_json_usec(j, st->first_ts_us);
-	else
-		cs_json_null(j);
-	cs_json_key(j, "last_ts");
-	if (st->packets)
-		cs_json_usec(j, st->last_ts_us);
-	else
-		cs_json_null(j);
+	json_ts_or_null(j, "first_ts", st->packets, st->first_ts_us);
+	json_ts_or_null(j, "last_ts", st->packets, st->last_ts_us);
 	cs_json_kv_u64(j, "ts_backwards", st->ts_backwards);
-	cs_json_key(j, "skipped");
-	cs_json_obj_begin(j);
-	for (int i = 1; i < CS_SKIP_MAX; i++)
-		cs_json_kv_u64(j, cs_skip_names[i], st->skipped[i]);
-	cs_json_obj_end(j);
+	cs_json_kv_u64(j, "connections", e->conns.connections);
+	cs_json_kv_u64(j, "peak_open", t->peak);
+	cs_json_kv_u64(j, "max_flows", t->opt.max_flows);
+	cs_json_kv_u64(j, "evicted", evicted);
+	json_counts(j, "evictions", cs_evict_names + 1, t->evicted + 1,
+		    CS_EVICT_MAX - 1);
+	cs_json_kv_u64(j, "port_reuse", e->conns.port_reuse);
+	json_counts(j, "skipped", cs_skip_names + 1, st->skipped + 1,
+		    CS_SKIP_MAX - 1);
 	cs_json_key(j, "capture_drops");
 	if (src->live && st->have_drops)
 		cs_json_u64(j, st->capture_drops);
@@ -203,16 +315,35 @@ static void json_summary(struct cs_json *j, const struct cs_report_source *src,
 	cs_json_obj_end(j);
 }
 
-void cs_report_json(FILE *out, const struct cs_report_source *src,
-		    const struct cs_stats *st)
+void cs_report_json_begin(struct cs_json_report *r, FILE *out)
 {
-	struct cs_json j;
+	cs_json_init(&r->j, out, 2);
+	cs_json_obj_begin(&r->j);
+	cs_json_kv_str(&r->j, "version", CS_VERSION);
+	cs_json_key(&r->j, "connections");
+	cs_json_arr_begin(&r->j);
+}
 
-	cs_json_init(&j, out, 1);
-	cs_json_obj_begin(&j);
-	cs_json_kv_str(&j, "version", CS_VERSION);
-	json_source(&j, src);
-	json_summary(&j, src, st);
-	cs_json_obj_end(&j);
-	fputc('\n', out);
+void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
+			 const struct cs_verdict *v)
+{
+	cs_export_conn_json(&r->j, c, v);
+}
+
+void cs_report_json_end(struct cs_json_report *r,
+			const struct cs_report_source *src,
+			const struct cs_engine *e)
+{
+	struct cs_json *j = &r->j;
+
+	cs_json_arr_end(j);
+	json_source(j, src);
+	json_summary(j, src, e);
+	json_counts(j, "outcomes", cs_outcome_names, e->conns.outcomes, CS_OUT_MAX);
+	json_counts(j, "conn_states", cs_conn_state_names, e->conns.conn_states,
+		    CS_CS_MAX);
+	json_counts(j, "states", cs_tcp_state_names, e->conns.end_states,
+		    CS_TCP_STATE_MAX);
+	cs_json_obj_end(j);
+	fputc('\n', j->f);
 }

@@ -12,7 +12,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "analyzer/stats.h"
+#include "analyzer/engine.h"
+#include "analyzer/json.h"
 
 #define CS_VERSION "0.1.0"
 #define CS_REPORT_MAX_DLTS 8
@@ -32,8 +33,22 @@ void cs_report_source_add(struct cs_report_source *src, int dlt,
 			  uint32_t snaplen);
 
 void cs_report_text(FILE *out, const struct cs_report_source *src,
-		    const struct cs_stats *st);
-void cs_report_json(FILE *out, const struct cs_report_source *src,
-		    const struct cs_stats *st);
+		    const struct cs_engine *e);
+
+/*
+ * The JSON report is streamed: connections are written as they finish, so
+ * a capture with millions of them needs no memory for them.  begin writes
+ * the opening, conn one connection, end the summary parts and the close.
+ */
+struct cs_json_report {
+	struct cs_json j;
+};
+
+void cs_report_json_begin(struct cs_json_report *r, FILE *out);
+void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
+			 const struct cs_verdict *v);
+void cs_report_json_end(struct cs_json_report *r,
+			const struct cs_report_source *src,
+			const struct cs_engine *e);
 
 #endif /* CS_ANALYZER_REPORT_H */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,9 @@ struct cs_source {
 	bool live;
 	int dlt;
 	uint32_t snaplen;
+	int fd;			/* live: selectable descriptor, -1 if none */
+	int timeout_ms;		/* live: longest wait in one read */
+	uint64_t cutoff_us;	/* while draining: later frames are not read */
 	volatile sig_atomic_t broken;
 
 	/* State of the cs_source_read in progress, for the pcap callback. */
@@ -39,6 +43,7 @@ static struct cs_source *source_new(pcap_t *p, const char *name, bool live)
 	}
 	s->p = p;
 	s->live = live;
+	s->fd = -1;
 	s->dlt = pcap_datalink(p);
 	int snap = pcap_snapshot(p);
 	s->snaplen = snap > 0 ? (uint32_t)snap : 0;
@@ -190,12 +195,21 @@ int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
 	if (rc > 0)	/* a warning: capture works, but say what is off */
 		snprintf(err, errlen, "warning: '%s': %s: %s", o->iface,
 			 pcap_statustostr(rc), pcap_geterr(p));
+	/* Non-blocking, with our own poll(): with TPACKET_V3 libpcap's read
+	 * timeout only runs once a packet has arrived, so a blocking read
+	 * would never return on a quiet link, and timers could not tick. */
+	if (pcap_setnonblock(p, 1, pe) != 0) {
+		snprintf(err, errlen, "cannot configure '%s': %s", o->iface, pe);
+		goto fail;
+	}
 	*out = source_new(p, o->iface, true);
 	if (!*out) {
 		snprintf(err, errlen, "cannot capture on '%s': out of memory",
 			 o->iface);
 		goto fail;
 	}
+	(*out)->fd = pcap_get_selectable_fd(p);
+	(*out)->timeout_ms = o->timeout_ms;
 	return 0;
 fail:
 	pcap_close(p);
@@ -256,8 +270,12 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 {
 	struct cs_source *s = (struct cs_source *)user;
 
+	uint64_t ts = timeval_us(&h->ts);
+
+	if (s->cutoff_us && ts > s->cutoff_us)
+		return;		/* arrived after the capture was stopped */
 	struct cs_frame f = {
-		.ts_us = timeval_us(&h->ts),
+		.ts_us = ts,
 		.caplen = h->caplen,
 		.wirelen = h->len,
 		.dlt = s->dlt,
@@ -268,19 +286,22 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 	s->fn(s->ctx, &f);
 }
 
-enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
-			    void *ctx, uint64_t *delivered,
-			    char *err, size_t errlen)
+/* Waits up to the read timeout for the ring to have packets; false when
+ * nothing came (a quiet link, or a signal interrupted the wait). */
+static bool wait_readable(struct cs_source *s, int timeout_ms)
 {
-	s->fn = fn;
-	s->ctx = ctx;
-	s->delivered = 0;
-	*delivered = 0;
-	if (s->broken)
-		return CS_READ_BROKEN;
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
 
+	if (s->fd < 0)
+		return true;	/* no descriptor: libpcap's own timeout rules */
+	return poll(&pfd, 1, timeout_ms) > 0;
+}
+
+static enum cs_read dispatch(struct cs_source *s, int max, char *err,
+			     size_t errlen)
+{
 	int rc = pcap_dispatch(s->p, max, on_packet, (u_char *)s);
-	*delivered = s->delivered;
+
 	if (rc == PCAP_ERROR_BREAK)
 		return s->broken ? CS_READ_BROKEN : CS_READ_MORE;
 	if (rc == PCAP_ERROR) {
@@ -296,6 +317,55 @@ enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 	if (rc == 0 && !s->live)
 		return CS_READ_EOF;
 	return CS_READ_MORE;
+}
+
+enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
+			    void *ctx, uint64_t *delivered,
+			    char *err, size_t errlen)
+{
+	s->fn = fn;
+	s->ctx = ctx;
+	s->delivered = 0;
+	*delivered = 0;
+	if (s->broken)
+		return CS_READ_BROKEN;
+	if (s->live && !wait_readable(s, s->timeout_ms))
+		return s->broken ? CS_READ_BROKEN : CS_READ_MORE;
+
+	enum cs_read rc = dispatch(s, max, err, errlen);
+	*delivered = s->delivered;
+	return rc;
+}
+
+/*
+ * The kernel hands the ring over in blocks, retiring a partly filled one
+ * only after the read timeout: stopping at once would lose the packets of
+ * the last block.  Waits for it (two timeouts at most per block) and reads
+ * what arrived up to cutoff_us.
+ */
+uint64_t cs_source_drain(struct cs_source *s, uint64_t cutoff_us, int max,
+			 cs_frame_fn fn, void *ctx)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	uint64_t total = 0;
+
+	if (!s->live || s->fd < 0 || max == 0)
+		return 0;
+	s->fn = fn;
+	s->ctx = ctx;
+	s->cutoff_us = cutoff_us;
+	s->broken = 0;
+	for (int round = 0; round < 8 && (max < 0 || total < (uint64_t)max); round++) {
+		if (!wait_readable(s, 2 * s->timeout_ms))
+			break;
+		s->delivered = 0;
+		int left = max < 0 ? -1 : (int)((uint64_t)max - total);
+		enum cs_read rc = dispatch(s, left, err, sizeof err);
+		total += s->delivered;
+		if (rc == CS_READ_ERROR)
+			break;
+	}
+	return total;
 }
 
 void cs_source_breakloop(struct cs_source *s)

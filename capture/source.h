@@ -61,13 +61,19 @@ enum cs_read {
 };
 
 /*
- * Delivers at most max frames (max > 0) to fn and returns.  On a live source
- * it returns after the read timeout even when nothing arrived.  *delivered
+ * Delivers at most max frames to fn (max -1: what a live ring holds, or
+ * the whole file) and returns.  A live source returns after the read
+ * timeout even when nothing arrived, and at once on a signal.  *delivered
  * is the number of frames given to fn by this call.
  */
 enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 			    void *ctx, uint64_t *delivered,
 			    char *err, size_t errlen);
+
+/* Live: after a stop, reads the frames still in the kernel's ring that
+ * arrived by cutoff_us (at most max, -1 for all); returns how many. */
+uint64_t cs_source_drain(struct cs_source *s, uint64_t cutoff_us, int max,
+			 cs_frame_fn fn, void *ctx);
 
 /* Makes a running or the next cs_source_read return CS_READ_BROKEN.
  * Safe to call from a signal handler. */

@@ -101,6 +101,16 @@ for n in "$NC" "$NR" "$NS"; do
 		net.ipv6.conf.default.router_solicitations=0 \
 		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 	ip netns exec "$n" ip link set lo up
+	# Links coming up send IPv6 MLD reports for a second or two, at random
+	# times; drop them as they leave so no capture holds them.
+	ip netns exec "$n" nft -f - <<'EOF'
+table inet csquiet {
+	chain output {
+		type filter hook output priority 0; policy accept;
+		icmpv6 type { mld-listener-report, mld2-listener-report } drop
+	}
+}
+EOF
 done
 ip link add vc0 netns "$NC" type veth peer name vr0 netns "$NR"
 ip link add vs0 netns "$NS" type veth peer name vr1 netns "$NR"
@@ -126,7 +136,14 @@ in_r sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 # A connect timeout must end in seconds, not the default ~130 s: with two
 # SYN retransmissions (RTO 1 s, 2 s, then 4 s of waiting) connect() gives
 # up after about 7 s.  The sysctl is per network namespace.
+# Kernels since 6.7 retransmit the first SYNs at a fixed 1 s interval
+# (tcp_syn_linear_timeouts, default 4) while the give-up time stays that of
+# the exponential schedule: six SYNs instead of three.  Turn that off where
+# it exists so the sample shows the classic SYN, +1 s, +2 s on any kernel.
 in_c sysctl -qw net.ipv4.tcp_syn_retries=2
+if in_c test -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts; then
+	in_c sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
+fi
 
 # The router: port 8092 is a black hole, port 8093 is answered with ICMP
 # host-unreachable (ICMPv6 address-unreachable for IPv6) by the router.
@@ -141,18 +158,30 @@ table inet csrec {
 }
 EOF
 
-# Resolve neighbours before any capture starts (ARP/ND entries then stay
-# fresh for the few seconds of recording).
-in_c ping -q -c 1 -W 2 10.213.2.2 >/dev/null
-in_c ping -q -c 1 -W 2 fd00:213::2:2 >/dev/null
-
+# Permanent neighbour entries: no ARP or neighbour discovery in the middle
+# of a scenario, so every capture starts and stays with TCP (and ICMP).
+mac() { ip netns exec "$1" cat "/sys/class/net/$2/address"; }
+MAC_C=$(mac "$NC" vc0) MAC_R0=$(mac "$NR" vr0) MAC_R1=$(mac "$NR" vr1) MAC_S=$(mac "$NS" vs0)
+in_c ip neigh replace 10.213.1.1 lladdr "$MAC_R0" dev vc0 nud permanent
+in_c ip neigh replace fd00:213::1:1 lladdr "$MAC_R0" dev vc0 nud permanent
+in_r ip neigh replace 10.213.1.2 lladdr "$MAC_C" dev vr0 nud permanent
+in_r ip neigh replace fd00:213::1:2 lladdr "$MAC_C" dev vr0 nud permanent
+in_r ip neigh replace 10.213.2.2 lladdr "$MAC_S" dev vr1 nud permanent
+in_r ip neigh replace fd00:213::2:2 lladdr "$MAC_S" dev vr1 nud permanent
+in_s ip neigh replace 10.213.2.1 lladdr "$MAC_R1" dev vs0 nud permanent
+in_s ip neigh replace fd00:213::2:1 lladdr "$MAC_R1" dev vs0 nud permanent
 # ---- capture -------------------------------------------------------------------
 CAP_PID=
 # start_capture NAME: tcpdump on the client's veth into $TMP/NAME.pcap.
 # -Z root: Debian's tcpdump otherwise drops to user tcpdump before it
 # opens the output file.  -U: each packet is written as it arrives.
+# --immediate-mode: without it the kernel's TPACKET_V3 ring hands packets
+# over one block at a time, a block only when full or after the 1 s read
+# timeout, and tcpdump killed inside that second loses the block.
+# ip netns exec is started directly (not through in_c): then $! is the
+# PID of tcpdump itself, which ip execs after entering the namespace.
 start_capture() {
-	in_c tcpdump -i vc0 -s 256 -U -Z root -w "$TMP/$1.pcap" \
+	ip netns exec "$NC" tcpdump -i vc0 -s 256 -U --immediate-mode -Z root -w "$TMP/$1.pcap" \
 		2>"$TMP/$1.tcpdump.err" &
 	CAP_PID=$!
 	PIDS+=("$CAP_PID")
@@ -160,10 +189,15 @@ start_capture() {
 }
 
 # stop_capture PID: let the last ACKs arrive, then stop tcpdump cleanly.
+# SIGTERM, not SIGINT: a non-interactive shell starts background jobs with
+# SIGINT ignored.  tcpdump flushes the file on either.
 stop_capture() {
 	sleep 0.3
-	kill -INT "$1"
-	wait_gone "$1" 50
+	kill -TERM "$1"
+	if ! wait_gone "$1" 50; then
+		echo "record.sh: tcpdump $1 did not stop" >&2
+		return 1
+	fi
 	wait "$1" 2>/dev/null || true
 }
 
@@ -172,7 +206,7 @@ SRV_PID=
 start_server() {
 	local name=$1 addr=$2 port=$3
 	shift 3
-	in_s "$TCPPING" serve "$addr" "$port" --timeout 30 "$@" \
+	ip netns exec "$NS" "$TCPPING" serve "$addr" "$port" --timeout 30 "$@" \
 		>"$TMP/srv-$name.log" 2>&1 &
 	SRV_PID=$!
 	PIDS+=("$SRV_PID")

@@ -58,6 +58,17 @@ static struct cs_source *open_mem(const uint8_t *buf, size_t len, char *err,
 	return src;
 }
 
+/* A small table: these tests need a handful of connections. */
+static void engine_start(struct cs_engine *e)
+{
+	struct cs_engine_opts o;
+	char err[128];
+
+	cs_engine_opts_default(&o);
+	o.flow.max_flows = 64;
+	ck_assert_msg(cs_engine_init(e, &o, err, sizeof err) == 0, "%s", err);
+}
+
 struct collected {
 	int n;
 	struct cs_frame f[FRAMES * 2];
@@ -81,7 +92,7 @@ static enum cs_read drain(struct cs_source *src, struct collected *out,
 	uint64_t n;
 
 	memset(out, 0, sizeof *out);
-	cs_engine_init(&out->engine);
+	engine_start(&out->engine);
 	do
 		rc = cs_source_read(src, 2, collect, out, &n, err, errlen);
 	while (rc == CS_READ_MORE);
@@ -132,6 +143,9 @@ START_TEST(every_format_delivers_the_same_frames)
 	ck_assert_uint_eq(st->skipped[CS_SKIP_NOT_TCP], 1);
 	ck_assert_uint_eq(st->truncated_frames, 1);
 	ck_assert(cs_stats_balanced(st));
+	cs_engine_finish(&got.engine);
+	ck_assert_uint_eq(got.engine.conns.connections, 2);
+	cs_engine_fini(&got.engine);
 }
 END_TEST
 
@@ -154,6 +168,7 @@ START_TEST(a_stream_cut_inside_a_record_is_damage)
 	ck_assert_int_eq(got.n, 2);
 	ck_assert_msg(strstr(err, "mem.pcap") && strstr(err, "after 2 packets"),
 		      "message: %s", err);
+	cs_engine_fini(&got.engine);
 }
 END_TEST
 
@@ -179,6 +194,7 @@ START_TEST(impossible_records_are_counted_not_fatal)
 	ck_assert_uint_eq(st->skipped[CS_SKIP_BAD_RECORD], 2);
 	ck_assert_uint_eq(st->skipped[CS_SKIP_NOT_TCP], 1);	/* read on */
 	ck_assert(cs_stats_balanced(st));
+	cs_engine_fini(&got.engine);
 }
 END_TEST
 
@@ -208,6 +224,7 @@ START_TEST(filter_and_count_limit_what_is_delivered)
 	ck_assert_int_eq(cs_source_set_filter(src, "udp", err, sizeof err), 0);
 	ck_assert_int_eq(drain(src, &got, err, sizeof err), CS_READ_EOF);
 	ck_assert_int_eq(got.n, 1);
+	cs_engine_fini(&got.engine);
 	ck_assert_int_ne(cs_source_set_filter(src, "udp and and", err, sizeof err), 0);
 	ck_assert_msg(strstr(err, "'udp and and'") != NULL, "message: %s", err);
 	cs_source_close(src);
@@ -215,7 +232,7 @@ START_TEST(filter_and_count_limit_what_is_delivered)
 	src = open_mem(c.file, c.file_len, err, sizeof err);
 	ck_assert_ptr_nonnull(src);
 	memset(&got, 0, sizeof got);
-	cs_engine_init(&got.engine);
+	engine_start(&got.engine);
 	ck_assert_int_eq(cs_source_read(src, 2, collect, &got, &n, err, sizeof err),
 			 CS_READ_MORE);
 	ck_assert_uint_eq(n, 2);
@@ -224,6 +241,7 @@ START_TEST(filter_and_count_limit_what_is_delivered)
 			 CS_READ_BROKEN);
 	ck_assert_uint_eq(n, 0);
 	cs_source_close(src);
+	cs_engine_fini(&got.engine);
 }
 END_TEST
 

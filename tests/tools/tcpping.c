@@ -708,6 +708,19 @@ static long parse_seconds_ms(const char *opt, const char *v)
 	return (long)(s * 1000 + 0.5);
 }
 
+static bool takes_value(const char *a)
+{
+	static const char *const with_value[] = {
+		"--count", "--bytes", "--close-first", "--timeout", "--delay",
+		"--interval", "--expect",
+	};
+
+	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+		if (!strcmp(a, with_value[i]))
+			return true;
+	return false;
+}
+
 static void parse(int argc, char **argv, struct opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -751,8 +764,10 @@ static void parse(int argc, char **argv, struct opts *o)
 		}
 		if (!takes)
 			continue;
+		if (!v && takes_value(a))
+			die_usage("%s needs a value", a);
 		if (!v)
-			die_usage("%s: unknown option or missing value", a);
+			die_usage("unknown option '%s' for %s", a, argv[1]);
 		if (!strcmp(a, "--count")) {
 			o->count = parse_long(a, v, o->serve ? 0 : 1, 1000000);
 		} else if (!strcmp(a, "--bytes") && !o->serve) {

@@ -1,0 +1,130 @@
+/*
+ * track.c — segments to records: lookup, reuse, both models, re-filing.
+ */
+#include "analyzer/track.h"
+
+#include "analyzer/tcp.h"
+#include "analyzer/zeek.h"
+
+static bool is_bare_syn(const struct cs_pkt *p)
+{
+	return (p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST)) == CS_TH_SYN;
+}
+
+/* Reset, or closed by both sides (TIME_WAIT included). */
+static bool finished(const struct cs_conn *c)
+{
+	enum cs_flow_list l = cs_flow_classify(c);
+	return l == CS_LIST_CLOSED || l == CS_LIST_RESET;
+}
+
+/*
+ * Does this bare SYN open a new connection on the record's 4-tuple?
+ * Retransmissions of one attempt (same ISN) and a responder's SYN during
+ * a simultaneous open stay; a SYN after the connection finished, or with
+ * a new ISN (a new socket bound to the same port), starts a new record.
+ */
+static bool syn_starts_new(const struct cs_conn *c, int side,
+			   const struct cs_pkt *p)
+{
+	const struct cs_endpoint *s = &c->ep[side];
+
+	if (finished(c))
+		return true;
+	if (s->syn)
+		return p->seq != s->isn;
+	if (side == 1 && c->ep[0].syn)
+		return false;	/* simultaneous open, or SYN/SYN-ACK reordered */
+	if (c->ep[!side].syn && c->ep[!side].last_ack == p->seq + 1)
+		return false;	/* the SYN its peer's SYN-ACK already answered */
+	return true;		/* a SYN on a connection picked up midstream */
+}
+
+static struct cs_conn *new_record(struct cs_flow_table *t,
+				  const struct cs_flow_key *k, int kside,
+				  const struct cs_pkt *p)
+{
+	struct cs_conn *c = cs_flow_create(t, k, p->ts_us);
+
+	c->orig = (uint8_t)kside;
+	cs_zeek_init(c, p->ts_us);
+	/* No SYN to name the originator: guess the server by its port, as
+	 * Zeek does, so the two agree on direction. */
+	if (cs_zeek_should_flip(p))
+		cs_zeek_flip(c);
+	return c;
+}
+
+/* Finds the record for p, replacing a finished one on reuse. */
+static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *p,
+				  int *side)
+{
+	struct cs_flow_key k;
+	int kside;
+
+	cs_flow_key(p, t->opt.vlan_key, &k, &kside);
+	struct cs_conn *c = cs_flow_lookup(t, &k);
+	bool reuse = false;
+
+	if (c && is_bare_syn(p) && syn_starts_new(c, kside == c->orig ? 0 : 1, p)) {
+		reuse = finished(c);
+		cs_flow_remove(t, c, p->ts_us);
+		c = NULL;
+	}
+	if (!c) {
+		c = new_record(t, &k, kside, p);
+		c->port_reuse = reuse;
+		c->id_fresh = true;
+	}
+	*side = kside == c->orig ? 0 : 1;
+	/* Zeek would have removed the connection by now: its conn.log row
+	 * ends here and a new one starts, while the record goes on. */
+	if (!c->id_fresh && cs_zeek_removal_time(c) <= p->ts_us) {
+		if (t->zeek_row)
+			t->zeek_row(t->done_ctx, c, p->ts_us);
+		cs_zeek_new_segment(c, *side, p);
+	}
+	c->id_fresh = false;
+	return c;
+}
+
+unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
+			  struct cs_conn **conn)
+{
+	int side;
+	struct cs_conn *c = record_for(t, p, &side);
+
+	side = cs_zeek_segment(c, side, p);	/* may swap the roles */
+	unsigned ev = cs_tcp_segment(c, side, p);
+	cs_flow_touch(t, c, p->ts_us);
+	*conn = c;
+	return ev;
+}
+
+void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p)
+{
+	int side;
+	struct cs_conn *c = record_for(t, p, &side);
+
+	cs_zeek_bad_checksum(c, side);
+	cs_flow_touch(t, c, p->ts_us);
+}
+
+struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p)
+{
+	struct cs_flow_key k;
+	int kside;
+
+	cs_flow_key(p, t->opt.vlan_key, &k, &kside);
+	struct cs_conn *c = cs_flow_lookup(t, &k);
+	if (!c)
+		return NULL;
+	if (!c->have_icmp) {
+		c->have_icmp = true;
+		c->icmp_type = p->icmp.type;
+		c->icmp_code = p->icmp.code;
+		c->icmp_from = p->icmp.from;
+	}
+	c->icmp_cnt++;
+	return c;
+}

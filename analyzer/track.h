@@ -1,0 +1,25 @@
+/*
+ * track.h — a decoded segment or ICMP error, to its connection record.
+ *
+ * Finds or creates the record (a bare SYN with a new ISN on a finished
+ * 4-tuple starts a new one: port reuse; a retransmitted SYN does not),
+ * runs Zeek's model and the RFC observer on it, and re-files the record
+ * for expiry.  ICMP errors are attached to the connection whose segment
+ * they quote; they never create one.
+ */
+#ifndef CS_ANALYZER_TRACK_H
+#define CS_ANALYZER_TRACK_H
+
+#include "analyzer/flow.h"
+
+/* Returns the CS_EV_* bits of the segment; *conn is its record. */
+unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
+			  struct cs_conn **conn);
+
+/* A segment that failed --verify-checksums: only Zeek's letter C. */
+void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p);
+
+/* Returns the record the ICMP error was matched to, or NULL. */
+struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p);
+
+#endif /* CS_ANALYZER_TRACK_H */

@@ -1,0 +1,343 @@
+#!/usr/bin/env bash
+# live.sh — connscope's live capture, tested on real kernel traffic.
+#
+# Run by `make check` with CONNSCOPE (the binary) and TCPPING (the traffic
+# tool, tests/tools/tcpping.c).  Needs root to create network namespaces;
+# without it the test is skipped, not failed.
+#
+# Two namespaces joined by a veth pair:
+#
+#   server ns: tcpping serve 10.213.50.1 ── vl0 │ vl1 ── 10.213.50.2 client ns
+#                                                        connscope -i vl1
+#                                                        tcpping connect
+#
+# IPv6 is off and the neighbours are static, so the link carries only the
+# test's TCP: every count below is exact.  Cases:
+#   a  BPF filter (client SYNs only) + --duration: K connections, K packets
+#   b  no filter, tcpdump on the same interface: same packets, same bytes
+#      live as connscope -r finds in tcpdump's file
+#   c  -c N stops after exactly N packets
+#   d  SIGINT and SIGTERM stop a capture cleanly and still write the report
+#   e  -Z nobody: the report written at the end belongs to nobody
+#
+# Every wait is bounded; every process started here is stopped by PID and
+# the namespaces are removed on exit, on failure too.
+set -u
+
+CONNSCOPE=${CONNSCOPE:-./connscope}
+TCPPING=${TCPPING:-build/tests/tcpping}
+KEEP_LOGS=${KEEP_LOGS:-}	# non-empty: keep the temporary directory's logs
+
+# A single word naming a file here is made absolute: it runs from inside
+# `ip netns exec`, whose PATH lookup would not find "connscope".
+absolute() {
+	case $1 in
+	*" "*) printf '%s' "$1" ;;
+	/*) printf '%s' "$1" ;;
+	*) if [ -e "$1" ]; then printf '%s/%s' "$PWD" "$1"; else printf '%s' "$1"; fi ;;
+	esac
+}
+CONNSCOPE=$(absolute "$CONNSCOPE")
+TCPPING=$(absolute "$TCPPING")
+# CONNSCOPE may carry a wrapper (valgrind ...): split it into words once.
+read -r -a CS <<<"$CONNSCOPE"
+
+skip() {
+	echo "live: SKIPPED (needs root to create network namespaces)"
+	exit 0
+}
+[ "$(id -u)" -eq 0 ] || skip
+
+NSS=csl-srv-$$
+NSC=csl-cli-$$
+SRV_ADDR=10.213.50.1
+CLI_ADDR=10.213.50.2
+PORT=7070
+IFACE=vl1
+TMP=
+ZDIR=
+PIDS=()
+NAMESPACES=()
+PASS=0
+FAIL=0
+
+# wait_gone PID TENTHS: 0 once PID has exited, 1 if still running after.
+wait_gone() {
+	local i
+	for ((i = 0; i < $2; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -0 "$1" 2>/dev/null && return 1
+	return 0
+}
+
+# stop PID: TERM, then KILL if it lingers (only processes started here).
+stop() {
+	kill -0 "$1" 2>/dev/null || return 0
+	kill -TERM "$1" 2>/dev/null
+	wait_gone "$1" 30 || kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		stop "$p"
+	done
+	for p in "${NAMESPACES[@]}"; do
+		ip netns del "$p" 2>/dev/null
+	done
+	[ -n "$ZDIR" ] && rm -rf "$ZDIR"
+	if [ -n "$KEEP_LOGS" ]; then
+		echo "live: logs kept in $TMP"
+	elif [ -n "$TMP" ]; then
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---- setup --------------------------------------------------------------------
+ip netns add "$NSS" 2>/dev/null || skip
+NAMESPACES+=("$NSS")
+ip netns add "$NSC" 2>/dev/null || skip
+NAMESPACES+=("$NSC")
+
+setup_fail() {
+	echo "not ok - setup: $*"
+	echo "live: 0 passed, 1 failed"
+	exit 1
+}
+
+for tool in jq tcpdump timeout; do
+	command -v "$tool" >/dev/null || setup_fail "'$tool' not found (make deps)"
+done
+[ -x "${CS[${#CS[@]}-1]}" ] || command -v "${CS[${#CS[@]}-1]}" >/dev/null ||
+	setup_fail "connscope binary '$CONNSCOPE' not found (run make)"
+[ -x "$TCPPING" ] || setup_fail "tcpping '$TCPPING' not found (make build/tests/tcpping)"
+
+TMP=$(mktemp -d /tmp/cs-live.XXXXXX) || setup_fail "mktemp"
+{
+	for n in "$NSS" "$NSC"; do
+		ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$n" link set lo up
+	done
+	ip link add vl0 netns "$NSS" type veth peer name vl1 netns "$NSC"
+	ip -n "$NSS" addr add "$SRV_ADDR/24" dev vl0
+	ip -n "$NSC" addr add "$CLI_ADDR/24" dev vl1
+	ip -n "$NSS" link set vl0 up
+	ip -n "$NSC" link set vl1 up
+	ip -n "$NSS" neigh replace "$CLI_ADDR" dev vl0 nud permanent \
+		lladdr "$(ip netns exec "$NSC" cat /sys/class/net/vl1/address)"
+	ip -n "$NSC" neigh replace "$SRV_ADDR" dev vl1 nud permanent \
+		lladdr "$(ip netns exec "$NSS" cat /sys/class/net/vl0/address)"
+} >"$TMP/setup.log" 2>&1 || setup_fail "namespaces: $(tr '\n' ' ' <"$TMP/setup.log")"
+
+# One server for every case: accepts until killed at exit (or 300 s).
+ip netns exec "$NSS" "$TCPPING" serve "$SRV_ADDR" "$PORT" --count 0 \
+	--timeout 300 >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+PIDS+=("$SERVER_PID")
+for ((i = 0; i < 50; i++)); do
+	grep -q '^listening' "$TMP/server.log" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q '^listening' "$TMP/server.log" ||
+	setup_fail "tcpping server did not start: $(cat "$TMP/server.log")"
+
+# ---- helpers --------------------------------------------------------------------
+ok() {
+	echo "ok - $*"
+	PASS=$((PASS + 1))
+}
+not_ok() {
+	echo "not ok - $*"
+	FAIL=$((FAIL + 1))
+}
+
+# packet_sockets: how many packet sockets are open in the client namespace
+# (a capture is live once its socket shows up in /proc/net/packet).
+packet_sockets() {
+	ip netns exec "$NSC" sh -c 'tail -n +2 /proc/net/packet | wc -l'
+}
+
+# start_connscope NAME ARGS...: connscope -i IFACE ARGS in the client
+# namespace; stdout/stderr to $TMP/NAME.{out,err}; PID in CS_PID.  Waits
+# (at most 5 s) until its packet socket exists.  env resets SIGINT to its
+# default: a background job of a script starts with SIGINT ignored, and
+# case d must deliver SIGINT as a terminal's Ctrl-C would.
+CS_PID=
+start_connscope() {
+	local name=$1 before
+	shift
+	before=$(packet_sockets)
+	ip netns exec "$NSC" env --default-signal=INT "${CS[@]}" -i "$IFACE" "$@" \
+		>"$TMP/$name.out" 2>"$TMP/$name.err" &
+	CS_PID=$!
+	PIDS+=("$CS_PID")
+	for ((i = 0; i < 50; i++)); do
+		[ "$(packet_sockets)" -gt "$before" ] && break
+		kill -0 "$CS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	# The filter is installed just after the socket opens.
+	sleep 0.5
+	kill -0 "$CS_PID" 2>/dev/null
+}
+
+# finish NAME TENTHS: waits for connscope to exit by itself; sets CS_RC
+# (the exit status, or "hung" after killing it).
+CS_RC=
+finish() {
+	if wait_gone "$CS_PID" "$2"; then
+		wait "$CS_PID"
+		CS_RC=$?
+	else
+		stop "$CS_PID"
+		CS_RC="hung (still running $(($2 / 10)) s later; stopped with SIGTERM)"
+	fi
+}
+
+# traffic N [tcpping options]: N connections from the client namespace.
+traffic() {
+	local n=$1
+	shift
+	ip netns exec "$NSC" "$TCPPING" connect "$SRV_ADDR" "$PORT" \
+		--count "$n" --timeout 20 "$@" >>"$TMP/traffic.log" 2>&1
+}
+
+# jget FILE FILTER: a value from a JSON report ("" if unreadable).
+jget() {
+	jq -er "$2" "$1" 2>/dev/null
+}
+
+# why NAME: connscope's last error line, for not-ok messages.
+why() {
+	local e
+	e=$(tail -n 2 "$TMP/$1.err" 2>/dev/null | tr '\n' ' ')
+	[ -n "$e" ] && printf ' [stderr: %s]' "$e"
+}
+
+# ---- a: BPF filter + --duration ----------------------------------------------------
+K=5
+SYN_ONLY='tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn'
+if start_connscope a -f "$SYN_ONLY" --duration 3 -q --json "$TMP/a.json"; then
+	traffic "$K" || not_ok "a: tcpping traffic failed: $(tail -n 1 "$TMP/traffic.log")"
+	finish a 100
+	got=$(jget "$TMP/a.json" .summary.packets)
+	kind=$(jget "$TMP/a.json" .source.kind)
+	name=$(jget "$TMP/a.json" .source.name)
+	if [ "$CS_RC" = 0 ] && [ "$got" = "$K" ] && [ "$kind" = live ] &&
+	   [ "$name" = "$IFACE" ]; then
+		ok "a: -f SYN-only --duration 3: $K connections, summary.packets == $K, source live/$IFACE"
+	else
+		not_ok "a: -f SYN-only --duration 3: exit $CS_RC, packets '$got' (want $K), source '$kind/$name'$(why a)"
+	fi
+else
+	finish a 1
+	not_ok "a: connscope -i $IFACE did not start (exit $CS_RC)$(why a)"
+fi
+
+# ---- b: same packets as tcpdump ------------------------------------------------------
+# tcpdump runs in immediate mode and is stopped only after connscope has
+# finished and the link is quiet, so it holds every packet connscope saw.
+before=$(packet_sockets)
+ip netns exec "$NSC" tcpdump -i "$IFACE" -s 256 -U --immediate-mode -w "$TMP/b.pcap" \
+	>/dev/null 2>"$TMP/b.tcpdump.err" &
+TD_PID=$!
+PIDS+=("$TD_PID")
+for ((i = 0; i < 50; i++)); do
+	grep -q 'listening on' "$TMP/b.tcpdump.err" && break
+	sleep 0.1
+done
+if ! grep -q 'listening on' "$TMP/b.tcpdump.err"; then
+	not_ok "b: tcpdump did not start: $(cat "$TMP/b.tcpdump.err")"
+elif start_connscope b --duration 4 -q --json "$TMP/b.json"; then
+	traffic 4 --bytes 3000 || not_ok "b: tcpping traffic failed"
+	traffic 2 --half-close --bytes 100 || not_ok "b: tcpping traffic failed"
+	finish b 100
+	stop "$TD_PID"
+	td_pkts=$(tcpdump -nn -r "$TMP/b.pcap" 2>/dev/null | wc -l)
+	td_tcp=$(tcpdump -nn -r "$TMP/b.pcap" tcp 2>/dev/null | wc -l)
+	"${CS[@]}" -r "$TMP/b.pcap" -q --json "$TMP/b-file.json" 2>"$TMP/b-file.err"
+	file_bytes=$(jget "$TMP/b-file.json" .summary.bytes)
+	pkts=$(jget "$TMP/b.json" .summary.packets)
+	tcp=$(jget "$TMP/b.json" .summary.tcp_packets)
+	bytes=$(jget "$TMP/b.json" .summary.bytes)
+	drops=$(jq -r '.summary.capture_drops // 0' "$TMP/b.json" 2>/dev/null)
+	if [ "$CS_RC" = 0 ] && [ "$td_pkts" -gt 0 ] && [ "$pkts" = "$td_pkts" ] &&
+	   [ "$tcp" = "$td_tcp" ] && [ "$bytes" = "$file_bytes" ] && [ "$drops" = 0 ]; then
+		ok "b: live == tcpdump on the same link: $pkts packets, $tcp tcp, $bytes bytes, 0 drops"
+	else
+		not_ok "b: live vs tcpdump: exit $CS_RC, packets '$pkts'/$td_pkts, tcp_packets '$tcp'/$td_tcp, bytes '$bytes'/'$file_bytes' (live/file), drops '$drops'$(why b)"
+	fi
+else
+	finish b 1
+	not_ok "b: connscope -i $IFACE did not start (exit $CS_RC)$(why b)"
+fi
+stop "$TD_PID"
+
+# ---- c: -c N --------------------------------------------------------------------------
+N=7
+if start_connscope c -c "$N" -q --json "$TMP/c.json"; then
+	traffic 3 || not_ok "c: tcpping traffic failed"
+	finish c 100
+	got=$(jget "$TMP/c.json" .summary.packets)
+	if [ "$CS_RC" = 0 ] && [ "$got" = "$N" ]; then
+		ok "c: -c $N stopped by itself after exactly $N packets (of ~30 sent)"
+	else
+		not_ok "c: -c $N: exit $CS_RC, packets '$got' (want $N)$(why c)"
+	fi
+else
+	finish c 1
+	not_ok "c: connscope -i $IFACE did not start (exit $CS_RC)$(why c)"
+fi
+
+# ---- d: SIGINT / SIGTERM ----------------------------------------------------------------
+for sig in INT TERM; do
+	if start_connscope "d$sig" -f "$SYN_ONLY" -q --json "$TMP/d$sig.json"; then
+		traffic 2 || not_ok "d: tcpping traffic failed"
+		# Let the capture's read timeout hand over the last packets.
+		sleep 1
+		kill -"$sig" "$CS_PID"
+		finish "d$sig" 50
+		got=$(jget "$TMP/d$sig.json" .summary.packets)
+		if [ "$CS_RC" = 0 ] && [ "$got" = 2 ]; then
+			ok "d: SIG$sig stops connscope -i: exit 0, JSON report written (2 SYNs)"
+		else
+			not_ok "d: SIG$sig: exit $CS_RC, packets '$got' (want 2)$(why "d$sig")"
+		fi
+	else
+		finish "d$sig" 1
+		not_ok "d: connscope -i $IFACE did not start (exit $CS_RC)$(why "d$sig")"
+	fi
+done
+
+# ---- e: -Z nobody ------------------------------------------------------------------------
+if id nobody >/dev/null 2>&1; then
+	# A directory of its own that nobody can write into (TMP is 0700).
+	ZDIR=$(mktemp -d /tmp/cs-live-z.XXXXXX)
+	chmod 1777 "$ZDIR"
+	if start_connscope e -Z nobody -f "$SYN_ONLY" --duration 2 -q --json "$ZDIR/e.json"; then
+		traffic 1 || not_ok "e: tcpping traffic failed"
+		finish e 100
+		owner=$(stat -c %U "$ZDIR/e.json" 2>/dev/null)
+		got=$(jget "$ZDIR/e.json" .summary.packets)
+		if [ "$CS_RC" = 0 ] && [ "$owner" = nobody ] && [ "$got" = 1 ]; then
+			ok "e: -Z nobody: report owned by nobody, 1 packet"
+		else
+			not_ok "e: -Z nobody: exit $CS_RC, owner '$owner' (want nobody), packets '$got' (want 1)$(why e)"
+		fi
+	else
+		finish e 1
+		not_ok "e: connscope -i $IFACE -Z nobody did not start (exit $CS_RC)$(why e)"
+	fi
+else
+	not_ok "e: no user 'nobody' on this system"
+fi
+
+echo "live: $PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
