@@ -98,14 +98,16 @@ $(TOOL_BIN): tests/tools/tcpping.c
 tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 
 # ---- tests -----------------------------------------------------------------
-# Unit tests (Check), then the binary on samples/ and ../shared/corpus/, then
-# the live capture in network namespaces (skipped, with a message, if not root).
+# Unit tests (Check), then the binary on samples/ and ../shared/corpus/, the
+# row-by-row comparison with Zeek's conn.log, then the live capture in network
+# namespaces (skipped, with a message, if not root).
 check: ensure-deps
 	@$(MAKE) --no-print-directory check-run
 
 check-run: tests
 	CS_TEST_DATA=. $(TEST_BIN)
 	CONNSCOPE=$(BIN) bash tests/integration.sh
+	CONNSCOPE=$(BIN) bash tests/conformance/run.sh
 	CONNSCOPE=$(BIN) TCPPING=$(TOOL_BIN) bash tests/live.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \

@@ -12,6 +12,12 @@ void cs_connstats_init(struct cs_connstats *s)
 	memset(s, 0, sizeof *s);
 }
 
+void cs_connstats_fini(struct cs_connstats *s)
+{
+	free(s->servers);
+	s->servers = NULL;
+}
+
 uint64_t cs_conn_handshake_rtt_us(const struct cs_conn *c)
 {
 	if (!c->handshake_done || !c->syn_ts_us || c->ack_ts_us < c->syn_ts_us)
@@ -57,33 +63,48 @@ static bool failed_outcome(enum cs_outcome o)
 	       o == CS_OUT_RESET_NONEXISTENT;
 }
 
-/* Space-saving: a new server replaces the least counted one. */
+static uint32_t server_slot(const struct cs_addr *a, uint16_t port)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull * (port + 1u);
+
+	for (int i = 0; i < 16; i += 8) {
+		uint64_t w;
+		memcpy(&w, a->b + i, sizeof w);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	return (uint32_t)h & (CS_SERVER_SLOTS - 1);
+}
+
+/* Exact counts in an open-addressing table kept below 7/8 full. */
 static void count_server(struct cs_connstats *s, const struct cs_addr *a,
 			 uint16_t port, bool failed)
 {
-	struct cs_server_count *min = NULL;
-
-	for (int i = 0; i < s->server_cnt; i++) {
+	if (!s->servers && !(s->servers = calloc(CS_SERVER_SLOTS, sizeof *s->servers))) {
+		s->servers_untracked++;
+		return;
+	}
+	for (uint32_t i = server_slot(a, port);; i = (i + 1) & (CS_SERVER_SLOTS - 1)) {
 		struct cs_server_count *e = &s->servers[i];
-		if (e->port == port && !memcmp(&e->addr, a, sizeof *a)) {
+		if (e->used && e->port == port && !memcmp(&e->addr, a, sizeof *a)) {
 			e->conns++;
 			e->failed += failed;
 			return;
 		}
-		if (!min || e->conns < min->conns)
-			min = e;
+		if (!e->used) {
+			if (s->server_cnt >= CS_SERVER_SLOTS / 8 * 7) {
+				s->servers_untracked++;
+				return;
+			}
+			e->used = true;
+			e->addr = *a;
+			e->port = port;
+			e->conns = 1;
+			e->failed = failed;
+			s->server_cnt++;
+			return;
+		}
 	}
-	if (s->server_cnt < CS_TOP_SERVERS) {
-		min = &s->servers[s->server_cnt++];
-		memset(min, 0, sizeof *min);
-	} else {
-		min->error = min->conns;
-		min->failed = 0;
-	}
-	min->addr = *a;
-	min->port = port;
-	min->conns++;
-	min->failed += failed;
 }
 
 void cs_connstats_add(struct cs_connstats *s, const struct cs_conn *c,
@@ -119,16 +140,22 @@ static int by_conns(const void *a, const void *b)
 	return d ? d : (int)x->port - (int)y->port;
 }
 
+/* Keeps the max busiest in out[], sorted, by insertion: max is small. */
 int cs_connstats_top_servers(const struct cs_connstats *s,
 			     struct cs_server_count *out, int max)
 {
-	struct cs_server_count all[CS_TOP_SERVERS];
-	int n = s->server_cnt;
+	int n = 0;
 
-	memcpy(all, s->servers, (size_t)n * sizeof all[0]);
-	qsort(all, (size_t)n, sizeof all[0], by_conns);
-	if (n > max)
-		n = max;
-	memcpy(out, all, (size_t)n * sizeof out[0]);
+	for (uint32_t i = 0; s->servers && i < CS_SERVER_SLOTS; i++) {
+		const struct cs_server_count *e = &s->servers[i];
+		if (!e->used || (n == max && by_conns(e, &out[n - 1]) >= 0))
+			continue;
+		int j = n < max ? n++ : n - 1;
+		while (j > 0 && by_conns(e, &out[j - 1]) < 0) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = *e;
+	}
 	return n;
 }

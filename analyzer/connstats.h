@@ -4,9 +4,9 @@
  * Fed once per finished record (and once per record still open at the
  * end), so it costs nothing per packet and its size does not grow with
  * the number of connections: counts per outcome and conn_state, endpoint
- * states at the end, a log-scale histogram of handshake RTTs, and the
- * busiest servers by the space-saving algorithm (exact while there are
- * fewer servers than slots, bounded error after).
+ * states at the end, a log-scale histogram of handshake RTTs, and
+ * connections per server in a fixed-size table (exact; servers beyond its
+ * capacity are counted together, and the report says how many).
  */
 #ifndef CS_ANALYZER_CONNSTATS_H
 #define CS_ANALYZER_CONNSTATS_H
@@ -17,14 +17,14 @@
 #include "analyzer/conn.h"
 
 #define CS_RTT_BUCKETS 320	/* 8 per power of two, 1 us .. ~1 day */
-#define CS_TOP_SERVERS 64
+#define CS_SERVER_SLOTS 65536	/* a power of two */
 
 struct cs_server_count {
 	struct cs_addr addr;
 	uint16_t port;
+	bool used;
 	uint64_t conns;
 	uint64_t failed;	/* refused, timeout, unreachable, reset */
-	uint64_t error;		/* space-saving overestimate bound */
 };
 
 struct cs_connstats {
@@ -36,11 +36,13 @@ struct cs_connstats {
 	uint64_t midstream;
 	uint64_t rtt_count;
 	uint64_t rtt_hist[CS_RTT_BUCKETS];
-	int server_cnt;
-	struct cs_server_count servers[CS_TOP_SERVERS];
+	uint32_t server_cnt;
+	uint64_t servers_untracked;	/* connections to servers beyond the table */
+	struct cs_server_count *servers;	/* allocated at the first use */
 };
 
 void cs_connstats_init(struct cs_connstats *s);
+void cs_connstats_fini(struct cs_connstats *s);
 
 /* at_end: the record is still open when the capture ends. */
 void cs_connstats_add(struct cs_connstats *s, const struct cs_conn *c,

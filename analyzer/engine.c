@@ -65,6 +65,7 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 void cs_engine_fini(struct cs_engine *e)
 {
 	cs_flow_fini(&e->flows);
+	cs_connstats_fini(&e->conns);
 }
 
 void cs_engine_set_output(struct cs_engine *e, cs_verdict_fn fn, void *ctx)

@@ -146,7 +146,7 @@ static void text_rtt(FILE *out, const struct cs_connstats *cs)
 static void text_servers(FILE *out, const struct cs_connstats *cs)
 {
 	struct cs_server_count top[10];
-	char addr[CS_ADDR_STRLEN], a[32], ep[CS_ADDR_STRLEN + 16];
+	char addr[CS_ADDR_STRLEN], a[32], b[32], ep[CS_ADDR_STRLEN + 16];
 	int n = cs_connstats_top_servers(cs, top, 10);
 
 	if (!n)
@@ -159,11 +159,13 @@ static void text_servers(FILE *out, const struct cs_connstats *cs)
 		fprintf(out, "  %-46s %s connections", ep,
 			grouped(top[i].conns, a, sizeof a));
 		if (top[i].failed)
-			fprintf(out, ", %" PRIu64 " failed", top[i].failed);
-		if (top[i].error)
-			fprintf(out, " (counts may be up to %" PRIu64 " high)", top[i].error);
+			fprintf(out, ", %s failed", grouped(top[i].failed, b, sizeof b));
 		fputc('\n', out);
 	}
+	if (cs->servers_untracked)
+		fprintf(out, "  (%s connections went to servers beyond the %d "
+			"counted)\n", grouped(cs->servers_untracked, a, sizeof a),
+			CS_SERVER_SLOTS / 8 * 7);
 }
 
 static void text_connections(FILE *out, const struct cs_engine *e)

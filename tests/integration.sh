@@ -177,6 +177,39 @@ run both --json "$OUT/both.json" -r "$SSH"
 jq -e .summary "$OUT/both.json" >/dev/null && grep -q "capture file .*ssh.pcap" "$OUT/both.out" \
 	&& ok "--json FILE plus the text report" || not_ok "--json FILE plus text report"
 
+# ---- the JSON report and conn.log: well-formed, and agreeing with each other ----
+run report -q --json "$OUT/report.json" --conn-log "$OUT/report.conn.log" -r samples/mixed.pcap
+if jq -e '.connections | length > 0' "$OUT/report.json" >/dev/null 2>&1; then
+	ok "JSON report parses and lists connections"
+else
+	not_ok "JSON report does not parse or has no connections"
+fi
+[ "$(jq '[.outcomes[]] | add' "$OUT/report.json")" = "$(jq '.connections | length' "$OUT/report.json")" ] \
+	&& [ "$(jq '.summary.connections' "$OUT/report.json")" = "$(jq '.connections | length' "$OUT/report.json")" ] \
+	&& ok "outcome counts add up to the connections listed" \
+	|| not_ok "outcome counts and connections disagree"
+# Zeek's header lines, exactly as Zeek writes them (zeek-cut relies on them).
+zeek_fields='#fields	ts	uid	id.orig_h	id.orig_p	id.resp_h	id.resp_p	proto	service	duration	orig_bytes	resp_bytes	conn_state	local_orig	local_resp	missed_bytes	history	orig_pkts	orig_ip_bytes	resp_pkts	resp_ip_bytes	tunnel_parents'
+if head -n 1 "$OUT/report.conn.log" | grep -qx '#separator \\x09' &&
+   grep -qxF "$zeek_fields" "$OUT/report.conn.log" &&
+   grep -qx '#path	conn' "$OUT/report.conn.log" && tail -n 1 "$OUT/report.conn.log" | grep -q '^#close	'; then
+	ok "conn.log carries Zeek's header and footer lines"
+else
+	not_ok "conn.log header: $(head -n 8 "$OUT/report.conn.log")"
+fi
+rows=$(grep -vc '^#' "$OUT/report.conn.log")
+cols=$(grep -v '^#' "$OUT/report.conn.log" | awk -F'\t' '{ print NF }' | sort -u | tr '\n' ' ')
+[ "$cols" = "21 " ] && [ "$rows" -ge "$(jq '.connections | length' "$OUT/report.json")" ] \
+	&& ok "conn.log: $rows rows of 21 fields" || not_ok "conn.log rows: $rows, field counts: $cols"
+# Each JSON connection's conn_state appears in conn.log for the same tuple.
+mismatch=$(jq -r '.connections[] | "\(.orig_h)\t\(.orig_p)\t\(.resp_h)\t\(.resp_p)\t\(.conn_state)\t\(.history)"' "$OUT/report.json" |
+	while IFS=$'\t' read -r oh op rh rp st hi; do
+		awk -F'\t' -v oh="$oh" -v op="$op" -v rh="$rh" -v rp="$rp" -v st="$st" -v hi="$hi" \
+			'!/^#/ && $3 == oh && $4 == op && $5 == rh && $6 == rp && $12 == st && $16 == hi { f = 1 } END { exit !f }' \
+			"$OUT/report.conn.log" || echo "$oh:$op-$rh:$rp"
+	done)
+[ -z "$mismatch" ] && ok "every JSON connection has its conn.log row" || not_ok "JSON without conn.log row: $mismatch"
+
 # ---- damaged files: cut at every record boundary and inside records ----------------
 # Record boundaries of the classic-pcap file, from its headers (little endian).
 boundaries() {
