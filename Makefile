@@ -106,9 +106,9 @@ check: ensure-deps
 
 check-run: tests
 	CS_TEST_DATA=. $(TEST_BIN)
-	CONNSCOPE=$(BIN) bash tests/integration.sh
-	CONNSCOPE=$(BIN) bash tests/conformance/run.sh
-	CONNSCOPE=$(BIN) TCPPING=$(TOOL_BIN) bash tests/live.sh
+	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
+	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/live.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all

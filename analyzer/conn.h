@@ -177,6 +177,8 @@ struct cs_conn {
 	struct cs_addr icmp_from;
 	uint32_t icmp_cnt;
 
+	struct cs_tunnel tunnel;	/* outer endpoints, if it came encapsulated */
+
 	/* Zeek's connection-level history */
 	uint32_t hist_seen;
 	uint8_t hist_len;

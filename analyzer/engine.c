@@ -8,6 +8,7 @@
 #include "analyzer/diagnose.h"
 #include "analyzer/track.h"
 #include "analyzer/zeek.h"
+#include "capture/checksum.h"
 #include "capture/decode.h"
 
 /* Expiries done per packet: bounded work, amortised over the traffic. */
@@ -87,13 +88,19 @@ void cs_engine_frame(void *engine, const struct cs_frame *f)
 	struct cs_conn *c;
 
 	enum cs_skip why = cs_decode(f, &pkt);
-	cs_stats_count(&e->stats, f, why, &pkt);
+	/* Zeek drops a segment whose checksum is wrong (the receiver would)
+	 * but remembers it in the history: so do we, on request. */
+	bool bad_sum = why == CS_SKIP_NONE && e->opt.verify_checksums &&
+		       pkt.kind == CS_PKT_TCP && cs_tcp_checksum(&pkt) == CS_CSUM_BAD;
+	cs_stats_count(&e->stats, f, bad_sum ? CS_SKIP_BAD_CHECKSUM : why, &pkt);
 	if (why != CS_SKIP_NONE)
 		return;
 	advance_time(e, pkt.ts_us);
 	/* Records are judged by packet time, which never goes backwards. */
 	pkt.ts_us = e->now_us;
-	if (pkt.kind == CS_PKT_ICMP_ERR) {
+	if (bad_sum)
+		cs_track_bad_checksum(&e->flows, &pkt);
+	else if (pkt.kind == CS_PKT_ICMP_ERR) {
 		if (!cs_track_icmp(&e->flows, &pkt))
 			e->icmp_unmatched++;
 	} else {

@@ -73,7 +73,12 @@ void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,
 	json_rst(j, c);
 	json_icmp(j, c);
 	cs_json_key(j, "tunnel");
-	cs_json_null(j);
+	if (c->tunnel.kind) {
+		char tun[128];
+		cs_json_str(j, cs_tunnel_format(&c->tunnel, tun, sizeof tun));
+	} else {
+		cs_json_null(j);
+	}
 	cs_json_kv_u64(j, "syn_retransmits", o->syn_cnt ? o->syn_cnt - 1 : 0);
 	cs_json_key(j, "handshake_rtt");
 	if (rtt)

@@ -47,6 +47,7 @@ static struct cs_conn *new_record(struct cs_flow_table *t,
 	struct cs_conn *c = cs_flow_create(t, k, p->ts_us);
 
 	c->orig = (uint8_t)kside;
+	c->tunnel = p->tunnel;
 	cs_zeek_init(c, p->ts_us);
 	/* No SYN to name the originator: guess the server by its port, as
 	 * Zeek does, so the two agree on direction. */
@@ -77,9 +78,11 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 		c->id_fresh = true;
 	}
 	*side = kside == c->orig ? 0 : 1;
-	/* Zeek would have removed the connection by now: its conn.log row
-	 * ends here and a new one starts, while the record goes on. */
-	if (!c->id_fresh && cs_zeek_removal_time(c) <= p->ts_us) {
+	/* Zeek would have removed the connection by now, or takes this
+	 * SYN-ACK for a new one: its conn.log row ends here and a new one
+	 * starts, while the record goes on. */
+	if (!c->id_fresh && (cs_zeek_removal_time(c) <= p->ts_us ||
+			     cs_zeek_synack_reuse(c, p))) {
 		if (t->zeek_row)
 			t->zeek_row(t->done_ctx, c, p->ts_us);
 		cs_zeek_new_segment(c, *side, p);

@@ -595,6 +595,23 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	return zside ^ c->z_flip;
 }
 
+/*
+ * Connection::IsReuse for a SYN-ACK: when Zeek's originator has sent
+ * nothing, the SYN-ACK must continue what the responder started, or it
+ * opens a new connection (a bare SYN's reuse is the record's own rule).
+ */
+bool cs_zeek_synack_reuse(const struct cs_conn *c, const struct cs_pkt *p)
+{
+	const struct cs_zeek_ep *o = zep_c(c, 0), *r = zep_c(c, 1);
+
+	if ((p->flags & (CS_TH_SYN | CS_TH_ACK)) != (CS_TH_SYN | CS_TH_ACK) ||
+	    o->state != CS_Z_INACTIVE)
+		return false;
+	if (o->did_close && r->did_close)
+		return true;
+	return p->seq != r->start_seq;
+}
+
 /* The first tick of an expire chain after `after`, given its next tick. */
 static uint64_t chain_tick_after(uint64_t next, uint64_t after)
 {

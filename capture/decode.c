@@ -6,6 +6,12 @@
  * trailer (Ethernet padding, for one).  Two lengths are tracked apart:
  * what was captured (the reader) and what was on the wire (wire_left), so a
  * short snap length is told from a header that lies about its length.
+ *
+ * Encapsulations (MPLS, FabricPath, GRE/ERSPAN/PPTP, IP-in-IP, VXLAN,
+ * Geneve, Teredo, GTP-U) are peeled by the same routines recursing into
+ * the inner header, so the inner connection is what the view describes;
+ * pkt->tunnel keeps the outer endpoints.  Recursion is bounded by
+ * CS_TUNNEL_MAX_DEPTH, counted before each layer is entered.
  */
 #include "capture/decode.h"
 
@@ -21,16 +27,39 @@ enum {
 	ETH_QINQ = 0x88a8,	/* 802.1ad service tag */
 	ETH_QINQ_OLD = 0x9100,	/* pre-standard stacked tag */
 	ETH_MIN_TYPE = 0x0600,	/* below: an 802.3 length field */
+	ETH_MPLS = 0x8847,	/* MPLS unicast */
+	ETH_MPLS_MC = 0x8848,	/* MPLS multicast */
+	ETH_FABRICPATH = 0x8903,/* Cisco FabricPath */
+	ETH_TEB = 0x6558,	/* transparent Ethernet bridging (GRE, Geneve) */
+	ETH_ERSPAN_2 = 0x88be,	/* ERSPAN type I (no header) and II */
+	ETH_ERSPAN_3 = 0x22eb,
+	ETH_PPP = 0x880b,	/* enhanced GRE (PPTP) payload */
 	VLAN_MAX_DEPTH = 8,	/* deeper stacks are refused, not walked */
 	IPV6_EXT_MAX = 16,	/* bound on the extension-header walk */
+	MPLS_MAX_LABELS = 16,	/* bound on the label-stack walk */
+	GTP_EXT_MAX = 16,	/* bound on the GTP-U extension-header walk */
+};
+
+enum {
+	PORT_VXLAN = 4789,	/* RFC 7348 */
+	PORT_GENEVE = 6081,	/* RFC 8926 */
+	PORT_GTPU = 2152,	/* 3GPP TS 29.281 */
+	PORT_TEREDO = 3544,	/* RFC 4380 */
+	/* What a tunnel in a first fragment may declare beyond the fragment:
+	 * the inner datagram's end is not in this frame, only bounded. */
+	FRAG_WIRE_MAX = 65535,
 };
 
 enum {
 	PROTO_HOPOPTS = 0,
 	PROTO_ICMP = 1,
+	PROTO_IPIP = 4,
 	PROTO_TCP = 6,
+	PROTO_UDP = 17,
+	PROTO_IPV6 = 41,
 	PROTO_ROUTING = 43,
 	PROTO_FRAGMENT = 44,
+	PROTO_GRE = 47,
 	PROTO_ESP = 50,
 	PROTO_AH = 51,
 	PROTO_ICMPV6 = 58,
@@ -60,6 +89,26 @@ static uint16_t cur_u16(struct cursor *c)
 {
 	c->wire_left = c->wire_left >= 2 ? c->wire_left - 2 : 0;
 	return cs_rd_u16(&c->r);
+}
+
+static uint32_t cur_u32(struct cursor *c)
+{
+	c->wire_left = c->wire_left >= 4 ? c->wire_left - 4 : 0;
+	return cs_rd_u32(&c->r);
+}
+
+/*
+ * Splits off the next n bytes on the wire (of which as many as were
+ * captured) as a cursor of their own, and advances past them: how a
+ * tunnel header's declared length bounds its payload.  n <= wire_left.
+ */
+static struct cursor cur_sub(struct cursor *c, size_t n)
+{
+	struct cursor sub;
+	sub.r = cs_rd_sub(&c->r, c->r.left < n ? c->r.left : n);
+	sub.wire_left = n;
+	c->wire_left -= n;
+	return sub;
 }
 
 /* A header did not fit: cut by the snap length, or absent on the wire? */
@@ -141,36 +190,45 @@ static void store_option(struct cs_tcp_opts *o, uint8_t kind,
 }
 
 /*
- * Walks the option list.  `cut` says the snap length ended the list early:
- * then a kind or length running off the end is a capture artefact, and the
- * options seen so far are kept.  Otherwise it is a malformed option.
+ * Walks the option list.  `r` holds the option bytes that were captured,
+ * `wire_len` how many the header has: an option whose length is wrong for
+ * its kind, or runs past the header, is malformed whatever the snap length
+ * (the bytes present already show it).  Only an option the snap length cut
+ * before its kind and length could be judged is a capture artefact: the
+ * options seen so far are kept and the list is marked truncated.
  */
-static enum cs_skip decode_tcp_options(struct cs_reader r, bool cut,
+static enum cs_skip decode_tcp_options(struct cs_reader r, size_t wire_len,
 				       struct cs_tcp_opts *o)
 {
-	while (r.left > 0) {
+	bool cut = r.left < wire_len;
+
+	while (wire_len > 0) {
+		if (r.left == 0)
+			goto ran_off;
 		uint8_t kind = cs_rd_u8(&r);
+		wire_len--;
 		if (kind == 0)		/* end of option list */
 			break;
 		if (kind == 1)		/* no-operation */
 			continue;
+		if (wire_len == 0)
+			return CS_SKIP_BAD_TCP_OPTION;	/* no room for a length */
 		if (r.left == 0)
 			goto ran_off;
 		uint8_t len = cs_rd_u8(&r);
-		if (len < 2)
+		wire_len--;
+		if (len < 2 || (size_t)(len - 2) > wire_len ||
+		    !option_length_ok(kind, len))
 			return CS_SKIP_BAD_TCP_OPTION;
 		if ((size_t)(len - 2) > r.left)
 			goto ran_off;
-		if (!option_length_ok(kind, len))
-			return CS_SKIP_BAD_TCP_OPTION;
 		store_option(o, kind, cs_rd_sub(&r, (size_t)len - 2));
+		wire_len -= (size_t)len - 2;
 	}
 	if (cut)
 		o->present |= CS_OPT_TRUNCATED;
 	return CS_SKIP_NONE;
 ran_off:
-	if (!cut)
-		return CS_SKIP_BAD_TCP_OPTION;
 	o->present |= CS_OPT_TRUNCATED;
 	return CS_SKIP_NONE;
 }
@@ -205,9 +263,8 @@ static enum cs_skip decode_tcp(struct cursor *c, struct cs_pkt *pkt)
 	pkt->payload_len = (uint32_t)(seg_len - pkt->tcp_hlen);
 
 	size_t opt_len = pkt->tcp_hlen - 20u;
-	bool cut = r->left < opt_len;
-	struct cs_reader opts = cs_rd_sub(r, cut ? r->left : opt_len);
-	return decode_tcp_options(opts, cut, &pkt->opt);
+	struct cs_reader opts = cs_rd_sub(r, r->left < opt_len ? r->left : opt_len);
+	return decode_tcp_options(opts, opt_len, &pkt->opt);
 }
 
 /* ---- IPv4 / IPv6 headers ------------------------------------------------ */
@@ -218,6 +275,7 @@ struct ip_view {
 	bool later_fragment;	/* fragment offset != 0: no transport header */
 	bool first_fragment;
 	bool len_from_wire;
+	bool routed;		/* routing header with segments left (RFC 8200 8.1) */
 	uint32_t total_len;	/* header + payload */
 	struct cursor payload;	/* the transport bytes, bounded by total_len */
 };
@@ -383,6 +441,8 @@ static enum cs_skip walk_ipv6_extensions(struct cursor *c, uint8_t nh,
 			*have_jumbo = find_jumbo(h, jumbo);
 		} else if (nh == PROTO_HOPOPTS) {
 			return bad;	/* RFC 8200 4.3: only first */
+		} else if (nh == PROTO_ROUTING && c->r.p[3] != 0) {
+			v->routed = true;	/* len >= 8: byte 3 is there */
 		}
 		cur_skip(c, len);
 		nh = next;
@@ -531,6 +591,470 @@ static enum cs_skip decode_icmp(struct cursor *c, int family, struct cs_pkt *pkt
 	return decode_icmp_quote(c, family, pkt);
 }
 
+/* ---- encapsulations ------------------------------------------------------ */
+
+static enum cs_skip decode_ip(struct cursor *c, int family, struct cs_pkt *pkt);
+static enum cs_skip decode_ethernet(struct cursor *c, struct cs_pkt *pkt);
+static enum cs_skip decode_ethertype(struct cursor *c, uint16_t type,
+				     struct cs_pkt *pkt);
+
+/*
+ * Counts one more encapsulation, refusing past CS_TUNNEL_MAX_DEPTH (each
+ * layer is a recursion, and a packet nesting tunnels without end is an
+ * attack, not traffic).  The outermost IP tunnel names the packet's tunnel
+ * and keeps its endpoints -- pkt->src/dst still hold the enclosing IP
+ * header's addresses when this is called; MPLS or FabricPath name it only
+ * until an IP tunnel turns up inside them.
+ */
+static enum cs_skip tunnel_enter(struct cs_pkt *pkt, unsigned kind, uint32_t id)
+{
+	struct cs_tunnel *t = &pkt->tunnel;
+
+	if (t->depth >= CS_TUNNEL_MAX_DEPTH)
+		return CS_SKIP_TUNNEL_DEPTH;
+	t->depth++;
+	if (cs_tunnel_has_endpoints(t->kind))
+		return CS_SKIP_NONE;
+	if (cs_tunnel_has_endpoints(kind)) {
+		t->kind = (uint8_t)kind;
+		t->outer_src = pkt->src;
+		t->outer_dst = pkt->dst;
+		t->id = id;
+	} else if (t->kind == CS_TUN_NONE) {
+		t->kind = (uint8_t)kind;
+		t->id = id;
+	}
+	return CS_SKIP_NONE;
+}
+
+/* A payload a tunnel declares to be IP: family 4 or 6, or 0 to go by the
+ * version nibble.  Anything else is a broken tunnel, not a bad IP header. */
+static enum cs_skip tunnel_ip(struct cursor *c, int family, struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 1))
+		return short_header(c, 1, CS_SKIP_BAD_TUNNEL);
+	int ver = c->r.p[0] >> 4;
+	if ((ver != 4 && ver != 6) || (family != 0 && ver != family))
+		return CS_SKIP_BAD_TUNNEL;
+	return decode_ip(c, ver, pkt);
+}
+
+/*
+ * RFC 3032: 4-byte entries down to the one with the bottom-of-stack bit.
+ * The payload's protocol is not written anywhere; like Zeek, the version
+ * nibble decides.  Pseudowires (Ethernet over MPLS, with or without a
+ * control word) cannot be told apart without the signalling: not IP.
+ */
+static enum cs_skip decode_mpls(struct cursor *c, struct cs_pkt *pkt)
+{
+	uint32_t label = 0;
+
+	for (int i = 0;; i++) {
+		if (i == MPLS_MAX_LABELS)
+			return CS_SKIP_BAD_TUNNEL;
+		if (!cs_rd_has(&c->r, 4))
+			return short_header(c, 4, CS_SKIP_BAD_TUNNEL);
+		uint32_t entry = cur_u32(c);
+		label = entry >> 12;
+		if (entry & 0x100)
+			break;
+	}
+	enum cs_skip why = tunnel_enter(pkt, CS_TUN_MPLS, label);
+	if (why != CS_SKIP_NONE)
+		return why;
+	if (!cs_rd_has(&c->r, 1))
+		return short_header(c, 1, CS_SKIP_BAD_TUNNEL);
+	switch (c->r.p[0] >> 4) {
+	case 4:
+		return decode_ip(c, 4, pkt);
+	case 6:
+		return decode_ip(c, 6, pkt);
+	default:
+		return CS_SKIP_NOT_IP;
+	}
+}
+
+/*
+ * Cisco FabricPath, as Zeek reads it: after the outer addresses and the
+ * 0x8903 type come 2 bytes of FTag and TTL, then the original frame's
+ * addresses and type.  Returns the inner type in *type.
+ */
+static enum cs_skip decode_fabricpath(struct cursor *c, struct cs_pkt *pkt,
+				      uint16_t *type)
+{
+	if (!cs_rd_has(&c->r, 16))
+		return short_header(c, 16, CS_SKIP_BAD_TUNNEL);
+	cur_skip(c, 2 + 12);		/* FTag/TTL, inner MAC addresses */
+	*type = cur_u16(c);
+	if (*type < ETH_MIN_TYPE)
+		return CS_SKIP_NOT_IP;
+	return tunnel_enter(pkt, CS_TUN_FABRICPATH, 0);
+}
+
+/*
+ * ERSPAN over GRE.  Type I has no header of its own; type II (GRE
+ * sequence bit set) 8 bytes, version 1; type III 12 bytes, version 2, and
+ * 8 more when the O bit announces a platform subheader.  The session ID
+ * is the low 10 bits of the second 16-bit word in both.
+ */
+static enum cs_skip decode_erspan(struct cursor *c, uint16_t type, bool seq,
+				  struct cs_pkt *pkt)
+{
+	uint32_t session = 0;
+
+	if (type == ETH_ERSPAN_3) {
+		if (!cs_rd_has(&c->r, 12))
+			return short_header(c, 12, CS_SKIP_BAD_TUNNEL);
+		const uint8_t *h = c->r.p;
+		if (h[0] >> 4 != 2)
+			return CS_SKIP_BAD_TUNNEL;
+		session = ((uint32_t)h[2] << 8 | h[3]) & 0x3ff;
+		unsigned frame_type = (h[10] >> 2) & 0x1f;
+		size_t len = 12 + ((h[11] & 1) ? 8 : 0);
+		if (frame_type != 0)	/* 0: Ethernet; 2: bare IP, not seen */
+			return CS_SKIP_NOT_IP;
+		if (!cs_rd_has(&c->r, len))
+			return short_header(c, len, CS_SKIP_BAD_TUNNEL);
+		cur_skip(c, len);
+	} else if (seq) {
+		if (!cs_rd_has(&c->r, 8))
+			return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
+		const uint8_t *h = c->r.p;
+		if (h[0] >> 4 != 1)
+			return CS_SKIP_BAD_TUNNEL;
+		session = ((uint32_t)h[2] << 8 | h[3]) & 0x3ff;
+		cur_skip(c, 8);
+	}
+	enum cs_skip why = tunnel_enter(pkt, CS_TUN_ERSPAN, session);
+	if (why != CS_SKIP_NONE)
+		return why;
+	return decode_ethernet(c, pkt);
+}
+
+/*
+ * PPP in enhanced GRE: address and control (ff 03) may be compressed
+ * away (ACFC), and the protocol to one byte when it is odd (PFC), RFC
+ * 1661 6.5-6.6.  LCP, IPCP, CCP and compressed frames are PPTP's own
+ * traffic: not TCP.
+ */
+static enum cs_skip decode_ppp(struct cursor *c, uint32_t call_id,
+			       struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 2))
+		return short_header(c, 2, CS_SKIP_BAD_TUNNEL);
+	if (c->r.p[0] == 0xff && c->r.p[1] == 0x03)
+		cur_skip(c, 2);
+	if (!cs_rd_has(&c->r, 1))
+		return short_header(c, 1, CS_SKIP_BAD_TUNNEL);
+	uint16_t proto;
+	if (c->r.p[0] & 1) {
+		proto = c->r.p[0];
+		cur_skip(c, 1);
+	} else {
+		if (!cs_rd_has(&c->r, 2))
+			return short_header(c, 2, CS_SKIP_BAD_TUNNEL);
+		proto = cur_u16(c);
+	}
+	if (proto != 0x0021 && proto != 0x0057)
+		return CS_SKIP_NOT_TCP;
+	enum cs_skip why = tunnel_enter(pkt, CS_TUN_PPTP, call_id);
+	if (why != CS_SKIP_NONE)
+		return why;
+	return tunnel_ip(c, proto == 0x0021 ? 4 : 6, pkt);
+}
+
+/*
+ * GRE (IP protocol 47).  Version 0 (RFC 2784, key and sequence from RFC
+ * 2890) carries IP, Ethernet (0x6558), ERSPAN or MPLS; version 1 (RFC 2637
+ * 4.1) always PPP, with the key bit set and the key holding payload length
+ * and call ID.  As in Zeek, the RFC 1701 routing field and the reserved
+ * flag bits make the packet unusable; the checksum is not verified.
+ */
+static enum cs_skip decode_gre(struct cursor *c, struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 4))
+		return short_header(c, 4, CS_SKIP_BAD_TUNNEL);
+	uint16_t flags = cur_u16(c);
+	uint16_t type = cur_u16(c);
+	unsigned ver = flags & 0x7;
+	bool csum = flags & 0x8000, key_bit = flags & 0x2000;
+	bool seq = flags & 0x1000, ack = flags & 0x0080;
+
+	if (ver > 1 || (flags & 0x4000) || (flags & 0x0078))
+		return CS_SKIP_BAD_TUNNEL;
+	size_t opt = 4u * ((csum ? 1u : 0u) + (key_bit ? 1u : 0u) +
+			   (seq ? 1u : 0u) + (ack ? 1u : 0u));
+	if (!cs_rd_has(&c->r, opt))
+		return short_header(c, opt, CS_SKIP_BAD_TUNNEL);
+	if (csum)
+		cur_skip(c, 4);		/* checksum, reserved */
+	uint32_t key = key_bit ? cur_u32(c) : 0;
+	cur_skip(c, opt - (csum ? 4 : 0) - (key_bit ? 4 : 0));
+
+	if (ver == 1) {
+		if (type != ETH_PPP || !key_bit || csum)
+			return CS_SKIP_BAD_TUNNEL;
+		if (key >> 16 == 0)	/* an acknowledgement alone */
+			return CS_SKIP_NOT_TCP;
+		return decode_ppp(c, key & 0xffff, pkt);
+	}
+
+	enum cs_skip why;
+	switch (type) {
+	case ETH_IPV4:
+	case ETH_IPV6:
+		why = tunnel_enter(pkt, CS_TUN_GRE, key);
+		if (why != CS_SKIP_NONE)
+			return why;
+		return tunnel_ip(c, type == ETH_IPV4 ? 4 : 6, pkt);
+	case ETH_TEB:
+		why = tunnel_enter(pkt, CS_TUN_GRE, key);
+		if (why != CS_SKIP_NONE)
+			return why;
+		return decode_ethernet(c, pkt);
+	case ETH_MPLS:
+	case ETH_MPLS_MC:
+		why = tunnel_enter(pkt, CS_TUN_GRE, key);
+		if (why != CS_SKIP_NONE)
+			return why;
+		return decode_mpls(c, pkt);
+	case ETH_ERSPAN_2:
+	case ETH_ERSPAN_3:
+		return decode_erspan(c, type, seq, pkt);
+	default:
+		return CS_SKIP_NOT_IP;	/* WCCP, NHRP, Aruba, keepalive ... */
+	}
+}
+
+/* IPv4 (protocol 4) or IPv6 (41) right after an IP header. */
+static enum cs_skip decode_ipip(struct cursor *c, int family, struct cs_pkt *pkt)
+{
+	enum cs_skip why = tunnel_enter(pkt, CS_TUN_IPIP, 0);
+	if (why != CS_SKIP_NONE)
+		return why;
+	return tunnel_ip(c, family, pkt);
+}
+
+/* RFC 7348 5: 8 flag bits of which I (a VNI follows) must be set. */
+static enum cs_skip decode_vxlan(struct cursor *c, struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 8))
+		return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
+	if (!(c->r.p[0] & 0x08))
+		return CS_SKIP_BAD_TUNNEL;
+	cur_skip(c, 4);
+	uint32_t vni = cur_u32(c) >> 8;
+	enum cs_skip why = tunnel_enter(pkt, CS_TUN_VXLAN, vni);
+	if (why != CS_SKIP_NONE)
+		return why;
+	return decode_ethernet(c, pkt);
+}
+
+/*
+ * RFC 8926 3.4: version 0 (others MUST be dropped), options of 4-byte
+ * words, then a protocol type: 0x6558 Ethernet, else an ethertype.  A
+ * control message (O bit) carries no packet to forward.
+ */
+static enum cs_skip decode_geneve(struct cursor *c, struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 8))
+		return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
+	const uint8_t *h = c->r.p;
+	if (h[0] >> 6 != 0)
+		return CS_SKIP_BAD_TUNNEL;
+	size_t len = 8 + (size_t)(h[0] & 0x3f) * 4;
+	bool control = h[1] & 0x80;
+	uint16_t type = (uint16_t)(h[2] << 8 | h[3]);
+	uint32_t vni = (uint32_t)h[4] << 16 | (uint32_t)h[5] << 8 | h[6];
+	if (!cs_rd_has(&c->r, len))
+		return short_header(c, len, CS_SKIP_BAD_TUNNEL);
+	cur_skip(c, len);
+	if (control)
+		return CS_SKIP_NOT_TCP;
+	enum cs_skip why = tunnel_enter(pkt, CS_TUN_GENEVE, vni);
+	if (why != CS_SKIP_NONE)
+		return why;
+	if (type == ETH_TEB)
+		return decode_ethernet(c, pkt);
+	return decode_ethertype(c, type, pkt);
+}
+
+/*
+ * GTP-U (3GPP TS 29.281 5.1): version 1, PT 1, then message type, length
+ * of what follows the 8 mandatory bytes, TEID.  Any of E, S, PN adds 4
+ * bytes (sequence, N-PDU, next extension type); extension headers are
+ * length (4-byte units, never 0), contents, next type.  Only a G-PDU (255)
+ * carries a user packet, IPv4 or IPv6; echo, error indication and end
+ * marker are GTP's own traffic.
+ */
+static enum cs_skip decode_gtpu(struct cursor *c, struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 8))
+		return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
+	uint8_t flags = c->r.p[0];
+	uint8_t type = c->r.p[1];
+	cur_skip(c, 2);
+	uint16_t len = cur_u16(c);
+	uint32_t teid = cur_u32(c);
+	if (flags >> 5 != 1 || !(flags & 0x10))
+		return CS_SKIP_BAD_TUNNEL;
+	if (len > c->wire_left)
+		return CS_SKIP_BAD_TUNNEL;
+	struct cursor g = cur_sub(c, len);
+	if (type != 255)
+		return CS_SKIP_NOT_TCP;
+
+	if (flags & 0x07) {
+		if (!cs_rd_has(&g.r, 4))
+			return short_header(&g, 4, CS_SKIP_BAD_TUNNEL);
+		cur_skip(&g, 3);	/* sequence number, N-PDU number */
+		uint8_t next = g.r.p[0];
+		cur_skip(&g, 1);
+		for (int i = 0; (flags & 0x04) && next != 0; i++) {
+			if (i == GTP_EXT_MAX)
+				return CS_SKIP_BAD_TUNNEL;
+			if (!cs_rd_has(&g.r, 1))
+				return short_header(&g, 1, CS_SKIP_BAD_TUNNEL);
+			size_t ext = (size_t)g.r.p[0] * 4;
+			if (ext == 0)
+				return CS_SKIP_BAD_TUNNEL;
+			if (!cs_rd_has(&g.r, ext))
+				return short_header(&g, ext, CS_SKIP_BAD_TUNNEL);
+			next = g.r.p[ext - 1];
+			cur_skip(&g, ext);
+		}
+	}
+	enum cs_skip why = tunnel_enter(pkt, CS_TUN_GTPU, teid);
+	if (why != CS_SKIP_NONE)
+		return why;
+	return tunnel_ip(&g, 0, pkt);
+}
+
+static bool teredo_prefix(const uint8_t *a)
+{
+	return a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0;
+}
+
+/*
+ * Teredo (RFC 4380) has no port of its own past the server's 3544: Zeek
+ * tries it on every UDP datagram, and so does this, with Zeek's tests.
+ * The payload is an authentication header (00 01, at most once, never
+ * after the origin indication), an origin indication (00 00, 8 bytes, at
+ * most once), then an IPv6 header.  Off port 3544 Zeek's detection also
+ * wants either an origin indication or a Teredo address (2001::/32) as
+ * source or destination of a bare IPv6 header.  Then, on any port, the
+ * IPv6 payload length must account for the datagram exactly, unless it is
+ * a bubble (no next header, length 0).  Whatever fails is plain UDP.
+ * Bytes not captured cannot be tested: such a datagram stays UDP too.
+ */
+static enum cs_skip decode_teredo(struct cursor *c, bool on_port,
+				  struct cs_pkt *pkt)
+{
+	struct cs_reader r = c->r;
+	bool origin = false, auth = false;
+
+	for (;;) {
+		if (!cs_rd_has(&r, 2))
+			return CS_SKIP_NOT_TCP;
+		uint16_t tag = (uint16_t)(r.p[0] << 8 | r.p[1]);
+		if (tag == 0) {
+			if (origin || !cs_rd_has(&r, 8))
+				return CS_SKIP_NOT_TCP;
+			cs_rd_skip(&r, 8);
+			origin = true;
+		} else if (tag == 1) {
+			if (origin || auth || !cs_rd_has(&r, 4))
+				return CS_SKIP_NOT_TCP;
+			/* id and value, nonce (8), confirmation (1) */
+			size_t len = 4 + (size_t)r.p[2] + r.p[3] + 8 + 1;
+			if (!cs_rd_has(&r, len))
+				return CS_SKIP_NOT_TCP;
+			cs_rd_skip(&r, len);
+			auth = true;
+		} else if (tag >> 12 == 6) {
+			break;
+		} else {
+			return CS_SKIP_NOT_TCP;
+		}
+	}
+	if (!cs_rd_has(&r, 40))
+		return CS_SKIP_NOT_TCP;
+	if (!on_port && !origin &&
+	    (auth || (!teredo_prefix(r.p + 8) && !teredo_prefix(r.p + 24))))
+		return CS_SKIP_NOT_TCP;
+
+	size_t hdr = c->r.left - r.left;
+	size_t inner = c->wire_left - hdr;	/* hdr <= captured <= wire */
+	uint16_t plen = (uint16_t)(r.p[4] << 8 | r.p[5]);
+	uint8_t nh = r.p[6];
+	if (40u + plen > inner)
+		return CS_SKIP_NOT_TCP;
+	if (40u + plen < inner && !(nh == PROTO_NONE && plen == 0))
+		return CS_SKIP_NOT_TCP;
+
+	enum cs_skip why = tunnel_enter(pkt, CS_TUN_TEREDO, 0);
+	if (why != CS_SKIP_NONE)
+		return why;
+	cur_skip(c, hdr);
+	return decode_ip(c, 6, pkt);
+}
+
+/*
+ * UDP: the tunnels that have a port are told by it -- VXLAN and Geneve by
+ * the destination (their source port is flow entropy), GTP-U by either --
+ * and a malformed header there is a broken tunnel.  Any other datagram is
+ * tried as Teredo, and is plain UDP (not TCP) unless it passes.
+ *
+ * frag: c holds a first fragment, so the datagram is as long as the UDP
+ * header says, beyond what this frame carries.
+ */
+static enum cs_skip decode_udp(struct cursor *c, bool frag, struct cs_pkt *pkt)
+{
+	/* Without its ports a datagram cannot be told from any other. */
+	if (!cs_rd_has(&c->r, 4))
+		return CS_SKIP_NOT_TCP;
+	uint16_t sport = (uint16_t)(c->r.p[0] << 8 | c->r.p[1]);
+	uint16_t dport = (uint16_t)(c->r.p[2] << 8 | c->r.p[3]);
+
+	enum { NONE, VXLAN, GENEVE, GTPU } port = NONE;
+	if (dport == PORT_VXLAN)
+		port = VXLAN;
+	else if (dport == PORT_GENEVE)
+		port = GENEVE;
+	else if (sport == PORT_GTPU || dport == PORT_GTPU)
+		port = GTPU;
+
+	if (!cs_rd_has(&c->r, 8))
+		return port == NONE ? CS_SKIP_NOT_TCP
+				    : short_header(c, 8, CS_SKIP_BAD_TUNNEL);
+	cur_skip(c, 4);				/* ports */
+	uint16_t ulen = cur_u16(c);
+	cur_skip(c, 2);				/* checksum */
+
+	/* The datagram's own length: within the IP payload, unless this is a
+	 * first fragment, which must hold no more than the datagram. */
+	size_t pay;
+	if (ulen < 8 || (frag ? (size_t)(ulen - 8) < c->wire_left
+			      : (size_t)(ulen - 8) > c->wire_left))
+		return port == NONE ? CS_SKIP_NOT_TCP : CS_SKIP_BAD_TUNNEL;
+	pay = (size_t)ulen - 8;
+	struct cursor p;
+	p.r = cs_rd_sub(&c->r, c->r.left < pay ? c->r.left : pay);
+	p.wire_left = pay;
+
+	switch (port) {
+	case VXLAN:
+		return decode_vxlan(&p, pkt);
+	case GENEVE:
+		return decode_geneve(&p, pkt);
+	case GTPU:
+		return decode_gtpu(&p, pkt);
+	default:
+		return decode_teredo(&p, sport == PORT_TEREDO || dport == PORT_TEREDO,
+				     pkt);
+	}
+}
+
 /* ---- network layer dispatch -------------------------------------------- */
 
 static enum cs_skip decode_ip(struct cursor *c, int family, struct cs_pkt *pkt)
@@ -541,13 +1065,25 @@ static enum cs_skip decode_ip(struct cursor *c, int family, struct cs_pkt *pkt)
 	if (why != CS_SKIP_NONE)
 		return why;
 	pkt->ip_len = v.total_len;
+	/* These describe the header of the segment's own datagram: an outer
+	 * header's are replaced by the inner one's. */
+	pkt->info &= (uint16_t)~(CS_PKTF_LEN_FROM_WIRE | CS_PKTF_IPV6_ROUTED);
 	if (v.len_from_wire)
 		pkt->info |= CS_PKTF_LEN_FROM_WIRE;
+	if (v.routed)
+		pkt->info |= CS_PKTF_IPV6_ROUTED;
 	if (v.first_fragment)
 		pkt->info |= CS_PKTF_FRAGMENT;
 	if (v.later_fragment)
 		return CS_SKIP_IP_FRAGMENT;
 
+	/*
+	 * A tunnel in a first fragment: its inner headers may be here whole
+	 * (decode them, counting the rest of the datagram under ip_fragment
+	 * as today), or may run past the fragment -- a header cut by the
+	 * fragment's end rather than the snap length is a fragment too.
+	 */
+	bool frag_whole = v.first_fragment && v.payload.r.left >= v.payload.wire_left;
 	switch (v.proto) {
 	case PROTO_TCP:
 		pkt->kind = CS_PKT_TCP;
@@ -556,9 +1092,26 @@ static enum cs_skip decode_ip(struct cursor *c, int family, struct cs_pkt *pkt)
 		return family == 4 ? decode_icmp(&v.payload, 4, pkt) : CS_SKIP_NOT_TCP;
 	case PROTO_ICMPV6:
 		return family == 6 ? decode_icmp(&v.payload, 6, pkt) : CS_SKIP_NOT_TCP;
+	case PROTO_UDP:
+		why = decode_udp(&v.payload, v.first_fragment, pkt);
+		break;
+	case PROTO_GRE:
+	case PROTO_IPIP:
+	case PROTO_IPV6:
+		/* No length of their own: in a first fragment, the inner
+		 * datagram may end anywhere up to an IP datagram's maximum. */
+		if (v.first_fragment && v.payload.wire_left < FRAG_WIRE_MAX)
+			v.payload.wire_left = FRAG_WIRE_MAX;
+		why = v.proto == PROTO_GRE ? decode_gre(&v.payload, pkt)
+					   : decode_ipip(&v.payload,
+							 v.proto == PROTO_IPIP ? 4 : 6, pkt);
+		break;
 	default:
 		return CS_SKIP_NOT_TCP;
 	}
+	if (why == CS_SKIP_TRUNCATED && frag_whole)
+		why = CS_SKIP_IP_FRAGMENT;
+	return why;
 }
 
 /* The IP version nibble decides, for link types that carry bare IP. */
@@ -597,6 +1150,15 @@ static enum cs_skip decode_ethertype(struct cursor *c, uint16_t type,
 				pkt->vlan[pkt->vlan_cnt] = tci & 0x0fff;
 			pkt->vlan_cnt++;
 			break;
+		case ETH_MPLS:
+		case ETH_MPLS_MC:
+			return decode_mpls(c, pkt);
+		case ETH_FABRICPATH: {
+			enum cs_skip why = decode_fabricpath(c, pkt, &type);
+			if (why != CS_SKIP_NONE)
+				return why;
+			break;
+		}
 		default:
 			return CS_SKIP_NOT_IP;
 		}

@@ -4,6 +4,7 @@
 #include "capture/packet.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 const char *const cs_skip_names[CS_SKIP_MAX] = {
@@ -19,6 +20,23 @@ const char *const cs_skip_names[CS_SKIP_MAX] = {
 	[CS_SKIP_BAD_TCP_HEADER] = "bad_tcp_header",
 	[CS_SKIP_BAD_TCP_OPTION] = "bad_tcp_option",
 	[CS_SKIP_BAD_ICMP] = "bad_icmp",
+	[CS_SKIP_BAD_TUNNEL] = "bad_tunnel",
+	[CS_SKIP_TUNNEL_DEPTH] = "tunnel_depth",
+	[CS_SKIP_BAD_CHECKSUM] = "bad_checksum",
+};
+
+const char *const cs_tunnel_names[CS_TUN_MAX] = {
+	[CS_TUN_NONE] = "none",
+	[CS_TUN_MPLS] = "mpls",
+	[CS_TUN_FABRICPATH] = "fabricpath",
+	[CS_TUN_GRE] = "gre",
+	[CS_TUN_ERSPAN] = "erspan",
+	[CS_TUN_PPTP] = "pptp",
+	[CS_TUN_IPIP] = "ipip",
+	[CS_TUN_VXLAN] = "vxlan",
+	[CS_TUN_GENEVE] = "geneve",
+	[CS_TUN_TEREDO] = "teredo",
+	[CS_TUN_GTPU] = "gtpu",
 };
 
 static const uint8_t v4_mapped_prefix[12] = {
@@ -40,5 +58,30 @@ char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned len)
 		ok = inet_ntop(AF_INET6, a->b, buf, len);
 	if (!ok && len > 0)
 		buf[0] = '\0';
+	return buf;
+}
+
+bool cs_tunnel_has_endpoints(unsigned kind)
+{
+	return kind != CS_TUN_NONE && kind != CS_TUN_MPLS &&
+	       kind != CS_TUN_FABRICPATH;
+}
+
+char *cs_tunnel_format(const struct cs_tunnel *t, char *buf, unsigned len)
+{
+	char src[CS_ADDR_STRLEN], dst[CS_ADDR_STRLEN];
+
+	if (len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (t->kind == CS_TUN_NONE || t->kind >= CS_TUN_MAX)
+		return buf;
+	if (!cs_tunnel_has_endpoints(t->kind)) {
+		snprintf(buf, len, "%s", cs_tunnel_names[t->kind]);
+		return buf;
+	}
+	cs_addr_format(&t->outer_src, src, sizeof src);
+	cs_addr_format(&t->outer_dst, dst, sizeof dst);
+	snprintf(buf, len, "%s %s->%s", cs_tunnel_names[t->kind], src, dst);
 	return buf;
 }

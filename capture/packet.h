@@ -44,6 +44,10 @@ enum cs_skip {
 	CS_SKIP_BAD_TCP_HEADER,	/* data offset < 5 or beyond the segment */
 	CS_SKIP_BAD_TCP_OPTION,	/* option length < 2, past the header, or wrong for its kind */
 	CS_SKIP_BAD_ICMP,	/* ICMP error whose quote cannot hold IP + 8 bytes of TCP */
+	CS_SKIP_BAD_TUNNEL,	/* a recognised encapsulation whose header is malformed,
+				 * or whose payload is not what it declares */
+	CS_SKIP_TUNNEL_DEPTH,	/* encapsulations nested deeper than CS_TUNNEL_MAX_DEPTH */
+	CS_SKIP_BAD_CHECKSUM,	/* --verify-checksums: a TCP checksum that is wrong */
 	CS_SKIP_MAX
 };
 
@@ -101,6 +105,50 @@ enum {
 	CS_PKTF_TRUNCATED = 1u << 0,	/* caplen < wirelen: payload not all present */
 	CS_PKTF_FRAGMENT = 1u << 1,	/* first fragment of a fragmented datagram */
 	CS_PKTF_LEN_FROM_WIRE = 1u << 2,/* IP length 0 (TSO/GSO/BIG TCP): taken from the frame */
+	CS_PKTF_IPV6_ROUTED = 1u << 3,	/* IPv6 routing header with segments left: the
+					 * destination is not the final one */
+};
+
+/*
+ * Encapsulations the decoder peels to reach the inner connection.  The
+ * spelling in cs_tunnel_names[] is the one every exporter uses.
+ */
+enum cs_tunnel_kind {
+	CS_TUN_NONE,
+	CS_TUN_MPLS,		/* label stack (RFC 3032), IP below it */
+	CS_TUN_FABRICPATH,	/* Cisco FabricPath (ethertype 0x8903) */
+	CS_TUN_GRE,		/* GRE version 0 (RFC 2784, RFC 2890) */
+	CS_TUN_ERSPAN,		/* Cisco ERSPAN type I/II/III over GRE */
+	CS_TUN_PPTP,		/* enhanced GRE version 1 carrying PPP (RFC 2637) */
+	CS_TUN_IPIP,		/* IPv4 or IPv6 in IP (protocols 4 and 41) */
+	CS_TUN_VXLAN,		/* RFC 7348, UDP 4789 */
+	CS_TUN_GENEVE,		/* RFC 8926, UDP 6081 */
+	CS_TUN_TEREDO,		/* RFC 4380, IPv6 in UDP */
+	CS_TUN_GTPU,		/* 3GPP TS 29.281 G-PDU, UDP 2152 */
+	CS_TUN_MAX
+};
+
+extern const char *const cs_tunnel_names[CS_TUN_MAX];
+
+/* False for none, MPLS and FabricPath: no IP header of their own. */
+bool cs_tunnel_has_endpoints(unsigned kind);
+
+#define CS_TUNNEL_MAX_DEPTH 4	/* encapsulations peeled before giving up */
+
+/*
+ * How a packet reached the decoder.  kind names the outermost tunnel that
+ * has IP endpoints (GRE, VXLAN, ...), or failing that the outermost link-
+ * level one (MPLS, FabricPath); outer_src/outer_dst are that IP tunnel's
+ * endpoints (zero for MPLS/FabricPath alone).  id belongs to the same
+ * tunnel: VXLAN/Geneve VNI, GTP-U TEID, GRE key, PPTP call ID, ERSPAN
+ * session ID, MPLS bottom-of-stack label; 0 when the tunnel has none.
+ * depth counts every encapsulation peeled, nested ones included.
+ */
+struct cs_tunnel {
+	uint8_t kind;		/* enum cs_tunnel_kind */
+	uint8_t depth;
+	struct cs_addr outer_src, outer_dst;
+	uint32_t id;
 };
 
 struct cs_pkt {
@@ -108,7 +156,8 @@ struct cs_pkt {
 	uint32_t wirelen;
 	uint8_t kind;		/* enum cs_pkt_kind */
 	uint8_t ip_ver;		/* 4 or 6: family of the (quoted, for ICMP) segment */
-	uint8_t ttl;		/* TTL or hop limit of the outer IP header */
+	uint8_t ttl;		/* TTL or hop limit of the segment's own IP header
+				 * (not an ICMP quote's; the inner one in a tunnel) */
 	uint8_t vlan_cnt;	/* 802.1Q/802.1ad tags seen, outermost first */
 	uint16_t vlan[2];	/* VLAN ids of the two outermost tags */
 	uint16_t info;		/* CS_PKTF_* */
@@ -136,6 +185,11 @@ struct cs_pkt {
 		struct cs_addr from;	/* sender of the error: a router or the host */
 		struct cs_addr to;
 	} icmp;
+
+	/* Encapsulation: kind CS_TUN_NONE for a packet seen bare.  For a
+	 * tunnelled one the fields above describe the inner packet, except
+	 * vlan*, the tags seen from the outermost Ethernet header inward. */
+	struct cs_tunnel tunnel;
 };
 
 /* Address helpers shared by every module that prints or compares addresses. */
@@ -143,5 +197,10 @@ bool cs_addr_is_v4(const struct cs_addr *a);
 /* Formats into buf (at least CS_ADDR_STRLEN bytes); returns buf. */
 #define CS_ADDR_STRLEN 46
 char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned len);
+
+/* "vxlan 10.1.1.1->10.1.1.2", "mpls" (no IP endpoints), "" for none.
+ * Truncated to fit; CS_TUNNEL_STRLEN always suffices. */
+#define CS_TUNNEL_STRLEN (16 + 2 * CS_ADDR_STRLEN)
+char *cs_tunnel_format(const struct cs_tunnel *t, char *buf, unsigned len);
 
 #endif /* CS_CAPTURE_PACKET_H */

@@ -184,10 +184,12 @@ if jq -e '.connections | length > 0' "$OUT/report.json" >/dev/null 2>&1; then
 else
 	not_ok "JSON report does not parse or has no connections"
 fi
-[ "$(jq '[.outcomes[]] | add' "$OUT/report.json")" = "$(jq '.connections | length' "$OUT/report.json")" ] \
-	&& [ "$(jq '.summary.connections' "$OUT/report.json")" = "$(jq '.connections | length' "$OUT/report.json")" ] \
-	&& ok "outcome counts add up to the connections listed" \
-	|| not_ok "outcome counts and connections disagree"
+listed=$(jq '.connections | length' "$OUT/report.json" 2>/dev/null)
+[ -n "$listed" ] && [ "$listed" -gt 0 ] \
+	&& [ "$(jq '[.outcomes[]] | add' "$OUT/report.json")" = "$listed" ] \
+	&& [ "$(jq '.summary.connections' "$OUT/report.json")" = "$listed" ] \
+	&& ok "outcome counts add up to the $listed connections listed" \
+	|| not_ok "outcome counts and connections disagree (listed: ${listed:-none})"
 # Zeek's header lines, exactly as Zeek writes them (zeek-cut relies on them).
 zeek_fields='#fields	ts	uid	id.orig_h	id.orig_p	id.resp_h	id.resp_p	proto	service	duration	orig_bytes	resp_bytes	conn_state	local_orig	local_resp	missed_bytes	history	orig_pkts	orig_ip_bytes	resp_pkts	resp_ip_bytes	tunnel_parents'
 if head -n 1 "$OUT/report.conn.log" | grep -qx '#separator \\x09' &&
@@ -208,7 +210,9 @@ mismatch=$(jq -r '.connections[] | "\(.orig_h)\t\(.orig_p)\t\(.resp_h)\t\(.resp_
 			'!/^#/ && $3 == oh && $4 == op && $5 == rh && $6 == rp && $12 == st && $16 == hi { f = 1 } END { exit !f }' \
 			"$OUT/report.conn.log" || echo "$oh:$op-$rh:$rp"
 	done)
-[ -z "$mismatch" ] && ok "every JSON connection has its conn.log row" || not_ok "JSON without conn.log row: $mismatch"
+[ -n "$listed" ] && [ "$listed" -gt 0 ] && [ -z "$mismatch" ] \
+	&& ok "every JSON connection has its conn.log row" \
+	|| not_ok "JSON connections without a conn.log row: ${mismatch:-no connections listed}"
 
 # ---- damaged files: cut at every record boundary and inside records ----------------
 # Record boundaries of the classic-pcap file, from its headers (little endian).

@@ -12,5 +12,6 @@ Suite *decode_suite(void);
 Suite *source_suite(void);
 Suite *stats_suite(void);
 Suite *json_suite(void);
+Suite *tunnel_suite(void);
 
 #endif
