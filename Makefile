@@ -142,7 +142,7 @@ DEBS := gcc make pkg-config libpcap-dev libmicrohttpd-dev check \
 deps:
 	@missing=$$(for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
-	  done | tr '\n' ' '); \
+	  done | tr '\n' ' ' | sed 's/ *$$//'); \
 	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
 	if [ "$$(id -u)" -eq 0 ]; then \
 	  echo "deps: installing $$missing"; \

@@ -132,9 +132,12 @@ struct cs_endpoint {
 	uint32_t max_ack;		/* highest acknowledgment sent */
 	uint32_t last_ack;		/* ack field of its latest segment */
 	uint32_t win;			/* latest window field, unscaled */
-	uint32_t syn_cnt;		/* SYNs sent: 1 + retransmissions */
+	uint32_t syn_cnt;		/* SYNs (bare, or SYN-ACKs for the
+					 * responder) sent: 1 + retransmissions */
+	bool synack;			/* its SYN carried an ACK */
 	uint64_t pkts, ip_bytes;
 	uint32_t retransmits, zero_windows, keepalives;
+	uint32_t invalid_rsts;		/* its RSTs the peer would not accept */
 	uint64_t last_ts_us;
 	struct cs_zeek_ep z;
 };
@@ -167,7 +170,6 @@ struct cs_conn {
 
 	/* what ended it (which side: the endpoint with rst_first) */
 	uint8_t rst_cause;		/* enum cs_rst_cause */
-	uint32_t invalid_rsts;		/* out-of-window RSTs ignored */
 	bool midstream;			/* no SYN seen from the originator */
 	bool port_reuse;		/* a SYN reused the 4-tuple of a closed one */
 

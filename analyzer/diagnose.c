@@ -29,13 +29,18 @@ static enum cs_outcome after_reset(const struct cs_conn *c, uint64_t now_us,
 		return CS_OUT_REFUSED;
 	case CS_RST_NONEXISTENT:
 		return CS_OUT_RESET_NONEXISTENT;
+	case CS_RST_AFTER_CLOSE:
+		/* both FINs went out: the RST replaced a last ACK */
+		if (c->handshake_done)
+			return CS_OUT_COMPLETED;
+		break;
 	default:
 		break;
 	}
 	if (c->handshake_done || !c->ep[0].syn)
 		return CS_OUT_ABORTED;
 	if (c->ep[1].syn)
-		return CS_OUT_HALF_OPEN;	/* e.g. a SYN scan: S, SA, R */
+		return CS_OUT_HALF_OPEN;	/* the handshake was abandoned with a RST */
 	return syn_only(c, now_us, syn_timeout_us);
 }
 

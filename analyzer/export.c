@@ -22,17 +22,26 @@ static uint64_t duration_us(const struct cs_conn *c)
 	return c->last_ts_us - c->first_ts_us;
 }
 
+/* The RST that ended it; or, when only RSTs the receiver would not accept
+ * were seen, those (cause "invalid": possibly injected). */
 static void json_rst(struct cs_json *j, const struct cs_conn *c)
 {
+	const struct cs_endpoint *o = &c->ep[0], *r = &c->ep[1];
+
 	cs_json_key(j, "rst");
-	if (!c->ep[0].rst_first && !c->ep[1].rst_first) {
+	if (o->rst_first || r->rst_first) {
+		cs_json_obj_begin(j);
+		cs_json_kv_str(j, "by", o->rst_first ? "orig" : "resp");
+		cs_json_kv_str(j, "cause", cs_rst_cause_names[c->rst_cause]);
+		cs_json_obj_end(j);
+	} else if (o->invalid_rsts || r->invalid_rsts) {
+		cs_json_obj_begin(j);
+		cs_json_kv_str(j, "by", o->invalid_rsts ? "orig" : "resp");
+		cs_json_kv_str(j, "cause", cs_rst_cause_names[CS_RST_INVALID]);
+		cs_json_obj_end(j);
+	} else {
 		cs_json_null(j);
-		return;
 	}
-	cs_json_obj_begin(j);
-	cs_json_kv_str(j, "by", c->ep[0].rst_first ? "orig" : "resp");
-	cs_json_kv_str(j, "cause", cs_rst_cause_names[c->rst_cause]);
-	cs_json_obj_end(j);
 }
 
 static void json_icmp(struct cs_json *j, const struct cs_conn *c)
@@ -80,9 +89,23 @@ void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,
 		cs_json_null(j);
 	}
 	cs_json_kv_u64(j, "syn_retransmits", o->syn_cnt ? o->syn_cnt - 1 : 0);
+	cs_json_kv_u64(j, "synack_retransmits", r->syn_cnt ? r->syn_cnt - 1 : 0);
 	cs_json_key(j, "handshake_rtt");
 	if (rtt)
 		cs_json_usec(j, rtt);
+	else
+		cs_json_null(j);
+	/* The two halves say where the capture point sits: near the client
+	 * SYN->SYN-ACK is the network round trip, near the server it is the
+	 * SYN-ACK->ACK half. */
+	cs_json_key(j, "rtt_syn_synack");
+	if (rtt && c->synack_ts_us >= c->syn_ts_us)
+		cs_json_usec(j, c->synack_ts_us - c->syn_ts_us);
+	else
+		cs_json_null(j);
+	cs_json_key(j, "rtt_synack_ack");
+	if (rtt && c->ack_ts_us >= c->synack_ts_us)
+		cs_json_usec(j, c->ack_ts_us - c->synack_ts_us);
 	else
 		cs_json_null(j);
 	cs_json_kv_u64(j, "orig_pkts", o->pkts);
@@ -94,7 +117,7 @@ void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,
 	cs_json_kv_u64(j, "retransmits", (uint64_t)o->retransmits + r->retransmits);
 	cs_json_kv_u64(j, "zero_windows", (uint64_t)o->zero_windows + r->zero_windows);
 	cs_json_kv_u64(j, "keepalives", (uint64_t)o->keepalives + r->keepalives);
-	cs_json_kv_u64(j, "invalid_rsts", c->invalid_rsts);
+	cs_json_kv_u64(j, "invalid_rsts", (uint64_t)o->invalid_rsts + r->invalid_rsts);
 	cs_json_key(j, "midstream");
 	cs_json_bool(j, !o->syn);
 	cs_json_key(j, "port_reuse");

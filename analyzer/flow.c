@@ -13,9 +13,12 @@
 #include "analyzer/tcp.h"
 
 #define SLOTS_INITIAL 1024u
-/* Timeouts start shrinking when the table is this full (tenths), and reach
- * zero when it is full (pf's adaptive.start / adaptive.end). */
+/* Timeouts start shrinking when the table is this full, scaled toward zero
+ * at 120% (pf's adaptive.start and adaptive.end defaults): a full table
+ * still keeps a third of each timeout, so established connections are not
+ * expired wholesale by a flood that eviction handles anyway. */
 #define ADAPTIVE_START_TENTHS 6
+#define ADAPTIVE_END_TENTHS 12
 
 /* ---- hashing ------------------------------------------------------------- */
 
@@ -193,12 +196,12 @@ uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
 	};
 	uint64_t base;
 	memcpy(&base, (const char *)&t->opt + field[l], sizeof base);
-	uint64_t max = t->opt.max_flows;
-	uint64_t start = max * ADAPTIVE_START_TENTHS / 10;
+	uint64_t start = (uint64_t)t->opt.max_flows * ADAPTIVE_START_TENTHS / 10;
+	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
 
-	if (t->count <= start || max == start)
+	if (t->count <= start || end <= start)
 		return base;
-	return base * (max - t->count) / (max - start);
+	return base * (end - t->count) / (end - start);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -350,12 +353,17 @@ void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 			unsigned max_work)
 {
+	/* What matters least first, as eviction does, when work is short. */
+	static const enum cs_flow_list order[CS_LIST_MAX] = {
+		CS_LIST_RESET, CS_LIST_CLOSED, CS_LIST_EMBRYONIC, CS_LIST_ACTIVE,
+	};
 	unsigned n = 0;
 
-	for (int l = 0; l < CS_LIST_MAX; l++) {
+	for (int i = 0; i < CS_LIST_MAX; i++) {
+		enum cs_flow_list l = order[i];
 		while (n < max_work && t->lists[l].head) {
 			struct cs_conn *c = &t->conns[t->lists[l].head];
-			uint64_t tmo = cs_flow_timeout(t, (enum cs_flow_list)l);
+			uint64_t tmo = cs_flow_timeout(t, l);
 			if (c->last_ts_us + tmo > now_us)
 				break;
 			cs_flow_remove(t, c, now_us);

@@ -93,7 +93,7 @@ static unsigned handle_rst(struct cs_conn *c, int side, const struct cs_pkt *p)
 	struct cs_endpoint *s = &c->ep[side];
 
 	if (!rst_acceptable(c, side, p)) {
-		c->invalid_rsts++;
+		s->invalid_rsts++;
 		return CS_EV_RST_INVALID;
 	}
 	s->sent_any = true;
@@ -107,26 +107,39 @@ static unsigned handle_rst(struct cs_conn *c, int side, const struct cs_pkt *p)
 	return CS_EV_RST;
 }
 
+/*
+ * A SYN (or SYN-ACK) again with the same ISN is a retransmission, and it
+ * says the answer to the earlier one never arrived: the assumption that
+ * the peer's SYN-ACK (or ACK) was delivered is taken back.
+ */
 static unsigned handle_syn(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
 	bool ack = p->flags & CS_TH_ACK;
 	unsigned ev = ack ? CS_EV_SYNACK : CS_EV_SYN;
 
-	if (!s->syn) {
+	if (!s->syn || s->isn != p->seq) {
 		s->syn = true;
 		s->isn = p->seq;
 		s->syn_cnt = 1;
+		s->synack = ack;
 		s->ws_offered = p->opt.present & CS_OPT_WSCALE;
 		s->wscale = p->opt.wscale;
+	} else if (ack && !s->synack) {
+		s->synack = true;	/* simultaneous open: its SYN-ACK follows its SYN */
 	} else {
 		s->syn_cnt++;
-		if (p->seq == s->isn)
-			ev |= CS_EV_SYN_RETX;
-		else
-			s->isn = p->seq;	/* a new ISN: number from it */
+		ev |= CS_EV_SYN_RETX;
+		if (s->syn_acked && !c->handshake_done) {
+			s->syn_acked = false;
+			s->got_syn = ack;	/* a SYN-ACK's sender did get the SYN */
+		}
 	}
-	r->got_syn = true;	/* assumed delivered */
+	/* Assumed delivered, unless the peer would refuse it: a SYN-ACK
+	 * that does not acknowledge the peer's own SYN draws a RST. */
+	if (!ack || !r->syn ||
+	    (cs_seq_geq(p->ack, r->isn + 1) && cs_seq_leq(p->ack, r->snd_nxt)))
+		r->got_syn = true;
 	if (ack) {
 		if (!c->synack_ts_us)
 			c->synack_ts_us = p->ts_us;
@@ -149,11 +162,14 @@ static void handle_ack(struct cs_conn *c, int side, const struct cs_pkt *p)
 		s->max_ack = p->ack;
 		s->have_ack = true;
 	}
-	if (r->syn && !r->syn_acked && cs_seq_geq(p->ack, r->isn + 1)) {
+	/* Acceptable only up to what the peer sent (RFC 9293 3.10.7.3: an
+	 * ACK of unsent data acknowledges nothing). */
+	bool in_range = cs_seq_leq(p->ack, r->snd_nxt);
+	if (r->syn && !r->syn_acked && cs_seq_geq(p->ack, r->isn + 1) && in_range) {
 		r->syn_acked = true;
 		s->got_syn = true;
 	}
-	if (r->fin && !r->fin_acked && cs_seq_geq(p->ack, r->fin_seq + 1)) {
+	if (r->fin && !r->fin_acked && cs_seq_geq(p->ack, r->fin_seq + 1) && in_range) {
 		r->fin_acked = true;
 		s->got_fin = true;
 	}
@@ -201,6 +217,10 @@ static unsigned handle_fin(struct cs_conn *c, int side, const struct cs_pkt *p)
 		 * FINs that crossed make a simultaneous close (CLOSING). */
 		s->fin_first = !r->fin_acked;
 		ev = CS_EV_FIN;
+	} else if (fin_seq == s->fin_seq && s->fin_acked) {
+		/* Sent again after its ACK was seen: that ACK was lost
+		 * beyond the tap, so the FIN is not acknowledged yet. */
+		s->fin_acked = false;
 	}
 	r->got_fin = true;	/* assumed delivered */
 	return ev;
@@ -253,6 +273,12 @@ unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	}
 	if (cs_tcp_reset(c)) {
 		s->sent_any = true;
+		/* A connect() retried after a refusal resends the same SYN. */
+		if ((p->flags & (CS_TH_SYN | CS_TH_ACK)) == CS_TH_SYN && s->syn &&
+		    p->seq == s->isn) {
+			s->syn_cnt++;
+			return CS_EV_SYN | CS_EV_SYN_RETX;
+		}
 		return 0;	/* after a RST nothing advances the states */
 	}
 	bool first = !s->sent_any;

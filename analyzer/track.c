@@ -20,19 +20,20 @@ static bool finished(const struct cs_conn *c)
 
 /*
  * Does this bare SYN open a new connection on the record's 4-tuple?
- * Retransmissions of one attempt (same ISN) and a responder's SYN during
- * a simultaneous open stay; a SYN after the connection finished, or with
- * a new ISN (a new socket bound to the same port), starts a new record.
+ * Retransmissions of one attempt (same ISN: also after a refusal, which
+ * Windows retries) and a responder's SYN during a simultaneous open stay;
+ * a SYN with a new ISN (a new socket bound to the same port), or any
+ * other SYN after the connection finished, starts a new record.
  */
 static bool syn_starts_new(const struct cs_conn *c, int side,
 			   const struct cs_pkt *p)
 {
 	const struct cs_endpoint *s = &c->ep[side];
 
-	if (finished(c))
-		return true;
 	if (s->syn)
 		return p->seq != s->isn;
+	if (finished(c))
+		return true;
 	if (side == 1 && c->ep[0].syn)
 		return false;	/* simultaneous open, or SYN/SYN-ACK reordered */
 	if (c->ep[!side].syn && c->ep[!side].last_ack == p->seq + 1)
@@ -78,11 +79,11 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 		c->id_fresh = true;
 	}
 	*side = kside == c->orig ? 0 : 1;
-	/* Zeek would have removed the connection by now, or takes this
-	 * SYN-ACK for a new one: its conn.log row ends here and a new one
-	 * starts, while the record goes on. */
+	/* Zeek would have removed the connection by now, or takes this SYN
+	 * for a new one: its conn.log row ends here and a new one starts,
+	 * while the record goes on. */
 	if (!c->id_fresh && (cs_zeek_removal_time(c) <= p->ts_us ||
-			     cs_zeek_synack_reuse(c, p))) {
+			     cs_zeek_reuse(c, p))) {
 		if (t->zeek_row)
 			t->zeek_row(t->done_ctx, c, p->ts_us);
 		cs_zeek_new_segment(c, *side, p);

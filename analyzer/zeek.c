@@ -596,20 +596,34 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 }
 
 /*
- * Connection::IsReuse for a SYN-ACK: when Zeek's originator has sent
- * nothing, the SYN-ACK must continue what the responder started, or it
- * opens a new connection (a bare SYN's reuse is the record's own rule).
+ * TCPSessionAdapter::IsReuse: would Zeek take this SYN for a new
+ * connection?  Once either side has closed, any SYN starts one (so a SYN
+ * retried after a refusal is a new conn.log row); otherwise only a SYN
+ * whose sequence number is not where the connection started (for a
+ * SYN-ACK, only while Zeek's originator has sent nothing).  A SYN that
+ * follows its own SYN-ACK is the reversal, not a reuse.
  */
-bool cs_zeek_synack_reuse(const struct cs_conn *c, const struct cs_pkt *p)
+bool cs_zeek_reuse(const struct cs_conn *c, const struct cs_pkt *p)
 {
 	const struct cs_zeek_ep *o = zep_c(c, 0), *r = zep_c(c, 1);
+	const struct cs_zeek_ep *opener = o;
+	bool ack = p->flags & CS_TH_ACK;
 
-	if ((p->flags & (CS_TH_SYN | CS_TH_ACK)) != (CS_TH_SYN | CS_TH_ACK) ||
-	    o->state != CS_Z_INACTIVE)
+	if (!(p->flags & CS_TH_SYN))
 		return false;
-	if (o->did_close && r->did_close)
+	if (ack) {
+		if (o->state != CS_Z_INACTIVE)
+			return false;
+		opener = r;
+	}
+	if (o->did_close || r->did_close)
 		return true;
-	return p->seq != r->start_seq;
+	if (p->seq == opener->start_seq)
+		return false;
+	if (!ack && opener->state == CS_Z_SYN_ACK_SENT &&
+	    r->state == CS_Z_INACTIVE && p->seq == r->start_seq)
+		return false;
+	return true;
 }
 
 /* The first tick of an expire chain after `after`, given its next tick. */

@@ -26,8 +26,8 @@ void cs_zeek_init(struct cs_conn *c, uint64_t now_us);
  */
 void cs_zeek_new_segment(struct cs_conn *c, int side, const struct cs_pkt *p);
 
-/* Would Zeek take this SYN-ACK for a new connection (IsReuse)? */
-bool cs_zeek_synack_reuse(const struct cs_conn *c, const struct cs_pkt *p);
+/* Would Zeek take this SYN or SYN-ACK for a new connection (IsReuse)? */
+bool cs_zeek_reuse(const struct cs_conn *c, const struct cs_pkt *p);
 
 /* When Zeek's timers would remove the current segment, absent packets. */
 uint64_t cs_zeek_removal_time(const struct cs_conn *c);

@@ -13,5 +13,7 @@ Suite *source_suite(void);
 Suite *stats_suite(void);
 Suite *json_suite(void);
 Suite *tunnel_suite(void);
+Suite *tcp_suite(void);
+Suite *flow_suite(void);
 
 #endif

@@ -1,0 +1,811 @@
+/*
+ * check_flow.c — the connection table: canonical keys, the index, eviction
+ * under a SYN flood, expiry by packet time, adaptive timeouts, the flush.
+ *
+ * Tiny tables (8 or 10 records) reach the eviction and adaptive paths; one
+ * of 5000 makes the index grow past its initial 1024 slots.  Every table is
+ * freed with cs_flow_fini, so valgrind sees no leak.
+ */
+#include <string.h>
+
+#include "analyzer/flow.h"
+#include "analyzer/tcp.h"
+#include "analyzer/track.h"
+#include "tests/suites.h"
+
+#define SEC 1000000ull
+#define T0 (1700000000ull * SEC)
+
+/* ---- fixtures ---------------------------------------------------------------- */
+
+static struct cs_addr v4(uint32_t a)
+{
+	struct cs_addr x = { .b = { [10] = 0xff, [11] = 0xff } };
+
+	x.b[12] = (uint8_t)(a >> 24);
+	x.b[13] = (uint8_t)(a >> 16);
+	x.b[14] = (uint8_t)(a >> 8);
+	x.b[15] = (uint8_t)a;
+	return x;
+}
+
+/* 2001:db8::<low> */
+static struct cs_addr v6(uint16_t low)
+{
+	struct cs_addr x = { .b = { 0x20, 0x01, 0x0d, 0xb8 } };
+
+	x.b[14] = (uint8_t)(low >> 8);
+	x.b[15] = (uint8_t)low;
+	return x;
+}
+
+#define IP(a, b, c, d) \
+	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+
+/* One direction of a connection. */
+struct dir {
+	struct cs_addr src, dst;
+	uint16_t sport, dport;
+};
+
+static struct dir reverse(struct dir d)
+{
+	struct dir r = { d.dst, d.src, d.dport, d.sport };
+	return r;
+}
+
+static struct cs_pkt seg(struct dir d, uint16_t flags, uint32_t seq, uint32_t ack,
+			 uint32_t len, uint64_t ts)
+{
+	struct cs_pkt p = {
+		.kind = CS_PKT_TCP, .ts_us = ts,
+		.ip_ver = cs_addr_is_v4(&d.src) ? 4 : 6,
+		.src = d.src, .dst = d.dst, .sport = d.sport, .dport = d.dport,
+		.seq = seq, .ack = ack, .flags = flags, .win = 64240,
+		.payload_len = len, .tcp_hlen = 20, .ip_len = 40 + len,
+	};
+	return p;
+}
+
+static struct cs_conn *track(struct cs_flow_table *t, struct cs_pkt p)
+{
+	struct cs_conn *c = NULL;
+
+	cs_track_segment(t, &p, &c);
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+/* The client's ISN is 1000, the server's 5000. */
+static struct cs_conn *syn(struct cs_flow_table *t, struct dir d, uint64_t ts)
+{
+	return track(t, seg(d, CS_TH_SYN, 1000, 0, 0, ts));
+}
+
+static struct cs_conn *handshake(struct cs_flow_table *t, struct dir d, uint64_t ts)
+{
+	syn(t, d, ts);
+	track(t, seg(reverse(d), CS_TH_SYN | CS_TH_ACK, 5000, 1001, 0, ts));
+	struct cs_conn *c = track(t, seg(d, CS_TH_ACK, 1001, 5001, 0, ts));
+	ck_assert(c->handshake_done);
+	return c;
+}
+
+/* Both FINs and the last ACK: the client ends in TIME_WAIT. */
+static struct cs_conn *close_both(struct cs_flow_table *t, struct dir d, uint64_t ts)
+{
+	track(t, seg(d, CS_TH_FIN | CS_TH_ACK, 1001, 5001, 0, ts));
+	track(t, seg(reverse(d), CS_TH_FIN | CS_TH_ACK, 5001, 1002, 0, ts));
+	struct cs_conn *c = track(t, seg(d, CS_TH_ACK, 1002, 5002, 0, ts));
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_TIME_WAIT);
+	ck_assert_uint_eq(cs_flow_classify(c), CS_LIST_CLOSED);
+	return c;
+}
+
+static struct cs_conn *reset_by_server(struct cs_flow_table *t, struct dir d,
+				       uint64_t ts)
+{
+	struct cs_conn *c = track(t, seg(reverse(d), CS_TH_RST | CS_TH_ACK,
+					 5001, 1001, 0, ts));
+	ck_assert(cs_tcp_reset(c));
+	ck_assert_uint_eq(cs_flow_classify(c), CS_LIST_RESET);
+	return c;
+}
+
+static struct cs_flow_key key_of(struct dir d)
+{
+	struct cs_pkt p = seg(d, CS_TH_ACK, 0, 0, 0, 0);
+	struct cs_flow_key k;
+	int side;
+
+	cs_flow_key(&p, false, &k, &side);
+	return k;
+}
+
+static struct cs_conn *lookup(struct cs_flow_table *t, struct dir d)
+{
+	struct cs_flow_key k = key_of(d);
+	return cs_flow_lookup(t, &k);
+}
+
+/* Client i of many: 10.1.x.y:40000 -> 10.9.9.9:80. */
+static struct dir client(uint32_t i)
+{
+	struct dir d = { v4(IP(10, 1, 0, 0) + i), v4(IP(10, 9, 9, 9)), 40000, 80 };
+	return d;
+}
+
+/* What the done callback saw. */
+#define LOG_MAX 256
+struct done_log {
+	unsigned calls;
+	unsigned evicted_calls;			/* with c->evicted set */
+	unsigned by_reason[CS_EVICT_MAX];
+	unsigned established_evicted;		/* handshake seen, evicted */
+	unsigned established_evicted_early;	/* ... while embryonic ones existed */
+	unsigned established_gone_early;	/* handshake seen, removed for any
+						 * reason while embryonic ones existed */
+	uint64_t id[LOG_MAX];
+	uint8_t evicted[LOG_MAX];
+	uint64_t now[LOG_MAX];
+	const struct cs_flow_table *t;
+};
+
+static void log_done(void *ctx, struct cs_conn *c, uint64_t now_us)
+{
+	struct done_log *d = ctx;
+
+	ck_assert(c->in_use);
+	if (d->calls < LOG_MAX) {
+		d->id[d->calls] = c->id;
+		d->evicted[d->calls] = c->evicted;
+		d->now[d->calls] = now_us;
+	}
+	d->calls++;
+	if (c->handshake_done && d->t && d->t->lists[CS_LIST_EMBRYONIC].count)
+		d->established_gone_early++;
+	if (c->evicted != CS_EVICT_NONE) {
+		d->evicted_calls++;
+		if (c->evicted < CS_EVICT_MAX)
+			d->by_reason[c->evicted]++;
+		if (c->handshake_done) {
+			d->established_evicted++;
+			if (d->t && d->t->lists[CS_LIST_EMBRYONIC].count)
+				d->established_evicted_early++;
+		}
+	}
+}
+
+/* The table of the test in progress: freed by the fixture's teardown even
+ * when an assertion ends the test early (CK_FORK=no under valgrind). */
+static struct cs_flow_table tab;
+
+static void table_free(void)
+{
+	cs_flow_fini(&tab);
+}
+
+static struct cs_flow_opts opts(uint32_t max_flows)
+{
+	struct cs_flow_opts o = {
+		.max_flows = max_flows,
+		.idle_timeout_us = 300 * SEC,
+		.attempt_timeout_us = 60 * SEC,
+		.closed_timeout_us = 2 * 30 * SEC,
+		.reset_linger_us = 5 * SEC,
+	};
+	return o;
+}
+
+static void table_init(struct cs_flow_table *t, uint32_t max_flows,
+		       struct done_log *d)
+{
+	struct cs_flow_opts o = opts(max_flows);
+	char err[128];
+
+	ck_assert_int_eq(cs_flow_init(t, &o, d ? log_done : NULL, d, err, sizeof err), 0);
+	if (d)
+		d->t = t;
+}
+
+/* ---- keys -------------------------------------------------------------------- */
+
+static void check_canonical(struct dir a_to_b, const char *what)
+{
+	struct cs_pkt p = seg(a_to_b, CS_TH_SYN, 1, 0, 0, 0);
+	struct cs_pkt q = seg(reverse(a_to_b), CS_TH_SYN | CS_TH_ACK, 1, 2, 0, 0);
+	struct cs_flow_key kp, kq;
+	int sp, sq;
+
+	cs_flow_key(&p, false, &kp, &sp);
+	cs_flow_key(&q, false, &kq, &sq);
+	ck_assert_msg(memcmp(&kp, &kq, sizeof kp) == 0, "%s: directions differ", what);
+	ck_assert_msg(sp == !sq, "%s: both directions have side %d", what, sp);
+	/* the lower endpoint first: by address, then by port */
+	int cmp = memcmp(kp.addr[0].b, kp.addr[1].b, 16);
+	ck_assert_msg(cmp < 0 || (cmp == 0 && kp.port[0] < kp.port[1]),
+		      "%s: the higher endpoint is first", what);
+	/* side names the sender's slot */
+	ck_assert_msg(memcmp(&kp.addr[sp], &a_to_b.src, sizeof a_to_b.src) == 0 &&
+		      kp.port[sp] == a_to_b.sport, "%s: side %d is not the sender",
+		      what, sp);
+}
+
+START_TEST(key_is_canonical_v4)
+{
+	struct dir low_client = { v4(IP(10, 0, 0, 1)), v4(IP(10, 0, 0, 2)), 40000, 80 };
+	struct dir high_client = { v4(IP(192, 168, 1, 1)), v4(IP(10, 0, 0, 2)),
+				   40000, 80 };
+	struct dir loopback = { v4(IP(127, 0, 0, 1)), v4(IP(127, 0, 0, 1)), 40000, 80 };
+
+	check_canonical(low_client, "v4, client lower");
+	check_canonical(high_client, "v4, client higher");
+	check_canonical(loopback, "v4, same address");
+	check_canonical(reverse(loopback), "v4, same address, reversed");
+}
+END_TEST
+
+START_TEST(key_is_canonical_v6)
+{
+	struct dir low_client = { v6(1), v6(2), 40000, 443 };
+	struct dir high_client = { v6(0x100), v6(2), 40000, 443 };
+	struct dir loopback = { v6(1), v6(1), 50000, 22 };
+
+	check_canonical(low_client, "v6, client lower");
+	check_canonical(high_client, "v6, client higher");
+	check_canonical(loopback, "v6, same address");
+}
+END_TEST
+
+/* Both directions reach one record; the families never share one. */
+START_TEST(both_directions_one_record)
+{
+	struct dir d4 = { v4(IP(192, 168, 1, 1)), v4(IP(10, 0, 0, 2)), 40000, 80 };
+	struct dir d6 = { v6(0x100), v6(2), 40000, 80 };
+
+	table_init(&tab, 16, NULL);
+	struct cs_conn *c4 = syn(&tab, d4, T0);
+	struct cs_conn *c6 = syn(&tab, d6, T0);
+	ck_assert_ptr_ne(c4, c6);
+	uint16_t synack = CS_TH_SYN | CS_TH_ACK;
+	ck_assert_ptr_eq(track(&tab, seg(reverse(d4), synack, 5000, 1001, 0, T0)), c4);
+	ck_assert_ptr_eq(track(&tab, seg(reverse(d6), synack, 5000, 1001, 0, T0)), c6);
+	ck_assert_ptr_eq(lookup(&tab, d4), c4);
+	ck_assert_ptr_eq(lookup(&tab, reverse(d4)), c4);
+	ck_assert_ptr_eq(lookup(&tab, d6), c6);
+	ck_assert_ptr_eq(lookup(&tab, reverse(d6)), c6);
+	ck_assert_uint_eq(tab.count, 2);
+	/* the SYN's sender is the originator, whatever the key's order */
+	ck_assert_uint_eq(c4->ep[0].state, CS_TCP_ESTABLISHED);
+	ck_assert_uint_eq(c4->ep[1].state, CS_TCP_SYN_RECEIVED);
+	ck_assert_uint_eq(c6->ep[0].state, CS_TCP_ESTABLISHED);
+	ck_assert_uint_eq(c6->ep[1].state, CS_TCP_SYN_RECEIVED);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+START_TEST(vlan_is_part_of_the_key_only_when_asked)
+{
+	struct dir d = { v4(IP(10, 0, 0, 1)), v4(IP(10, 0, 0, 2)), 40000, 80 };
+	struct cs_pkt a = seg(d, CS_TH_SYN, 1000, 0, 0, T0);
+	struct cs_pkt b = a;
+	struct cs_flow_key ka, kb;
+	int side;
+
+	a.vlan_cnt = b.vlan_cnt = 1;
+	a.vlan[0] = 10;
+	b.vlan[0] = 20;
+	cs_flow_key(&a, true, &ka, &side);
+	cs_flow_key(&b, true, &kb, &side);
+	ck_assert(memcmp(&ka, &kb, sizeof ka) != 0);
+	ck_assert_uint_eq(ka.vlan, 10);
+	cs_flow_key(&a, false, &ka, &side);
+	cs_flow_key(&b, false, &kb, &side);
+	ck_assert(memcmp(&ka, &kb, sizeof ka) == 0);
+	ck_assert_uint_eq(ka.vlan, 0);
+}
+END_TEST
+
+/* ---- records and the index --------------------------------------------------- */
+
+START_TEST(lookup_remove_and_reuse)
+{
+	struct done_log d = { 0 };
+	struct cs_flow_key k1 = key_of(client(1)), k2 = key_of(client(2));
+
+	table_init(&tab, 8, &d);
+	ck_assert_ptr_null(cs_flow_lookup(&tab, &k1));
+	struct cs_conn *c1 = cs_flow_create(&tab, &k1, T0);
+	ck_assert_ptr_eq(cs_flow_lookup(&tab, &k1), c1);
+	ck_assert_ptr_null(cs_flow_lookup(&tab, &k2));
+	ck_assert(c1->in_use);
+	ck_assert_uint_eq(c1->id, 1);
+	ck_assert_uint_eq(c1->first_ts_us, T0);
+	ck_assert_uint_eq(tab.count, 1);
+
+	cs_flow_remove(&tab, c1, T0 + 1);
+	ck_assert_uint_eq(d.calls, 1);
+	ck_assert_uint_eq(d.id[0], 1);
+	ck_assert_uint_eq(d.now[0], T0 + 1);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_NONE);
+	ck_assert_ptr_null(cs_flow_lookup(&tab, &k1));
+	ck_assert_uint_eq(tab.count, 0);
+
+	/* the freed record is handed out again, zeroed, with a new id */
+	struct cs_conn *c2 = cs_flow_create(&tab, &k2, T0 + 2);
+	ck_assert_ptr_eq(c2, c1);
+	ck_assert_uint_eq(c2->id, 2);
+	ck_assert_uint_eq(c2->ep[0].pkts, 0);
+	ck_assert_ptr_eq(cs_flow_lookup(&tab, &k2), c2);
+	ck_assert_ptr_null(cs_flow_lookup(&tab, &k1));
+	ck_assert_uint_eq(tab.count, 1);
+	ck_assert_uint_eq(tab.peak, 1);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* Records used and freed many times over: the free list and the index's
+ * backward-shift deletion keep every live key findable. */
+START_TEST(slots_survive_churn)
+{
+	enum { N = 8, KEYS = 40, OPS = 20000 };
+	struct cs_conn *live[KEYS] = { 0 };
+	unsigned in_use = 0;
+	uint32_t rnd = 12345;
+
+	table_init(&tab, N, NULL);
+	for (int op = 0; op < OPS; op++) {
+		rnd = rnd * 1103515245u + 12345u;
+		unsigned k = (rnd >> 16) % KEYS;
+		struct cs_flow_key key = key_of(client(k));
+		if (live[k]) {
+			cs_flow_remove(&tab, live[k], T0);
+			live[k] = NULL;
+			in_use--;
+		} else if (in_use < N) {
+			live[k] = cs_flow_create(&tab, &key, T0);
+			in_use++;
+		}
+		for (unsigned j = 0; j < KEYS; j++) {
+			struct cs_flow_key kj = key_of(client(j));
+			ck_assert_msg(cs_flow_lookup(&tab, &kj) == live[j],
+				      "op %d: key %u found wrongly", op, j);
+		}
+		ck_assert_uint_eq(tab.count, in_use);
+	}
+	ck_assert_uint_le(tab.never_used, N + 1);
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_EMBRYONIC] + tab.evicted[CS_EVICT_CLOSED] +
+			  tab.evicted[CS_EVICT_ACTIVE], 0);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+START_TEST(index_grows_past_its_initial_size)
+{
+	enum { N = 3000 };
+
+	table_init(&tab, 5000, NULL);
+	uint32_t initial = tab.slot_mask + 1;
+	for (uint32_t i = 0; i < N; i++) {
+		struct cs_flow_key k = key_of(client(i));
+		struct cs_conn *c = cs_flow_create(&tab, &k, T0 + i);
+		ck_assert_uint_eq(c->id, i + 1);
+	}
+	ck_assert_uint_eq(tab.count, N);
+	ck_assert_uint_gt(tab.slot_mask + 1, initial);
+	ck_assert_uint_ge(tab.slot_mask + 1, 2 * N);	/* at most half full */
+	for (uint32_t i = 0; i < N; i++) {
+		struct cs_conn *c = lookup(&tab, client(i));
+		ck_assert_msg(c && c->id == i + 1, "record %u not found", i);
+	}
+	for (uint32_t i = N; i < N + 100; i++)
+		ck_assert_ptr_null(lookup(&tab, client(i)));
+
+	/* remove every other one; the rest are still found */
+	for (uint32_t i = 0; i < N; i += 2)
+		cs_flow_remove(&tab, lookup(&tab, client(i)), T0 + N);
+	for (uint32_t i = 0; i < N; i++) {
+		struct cs_conn *c = lookup(&tab, client(i));
+		if (i % 2)
+			ck_assert_msg(c && c->id == i + 1, "record %u lost", i);
+		else
+			ck_assert_msg(c == NULL, "record %u still there", i);
+	}
+	/* new records reuse the freed ones */
+	uint32_t never_used = tab.never_used;
+	for (uint32_t i = N; i < N + N / 2; i++) {
+		struct cs_flow_key k = key_of(client(i));
+		cs_flow_create(&tab, &k, T0 + N + 1);
+	}
+	ck_assert_uint_eq(tab.never_used, never_used);
+	ck_assert_uint_eq(tab.count, N);
+	for (uint32_t i = N; i < N + N / 2; i++)
+		ck_assert_ptr_nonnull(lookup(&tab, client(i)));
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+START_TEST(init_rejects_an_empty_table)
+{
+	struct cs_flow_opts o = opts(0);
+	char err[128] = "";
+
+	ck_assert_int_eq(cs_flow_init(&tab, &o, NULL, NULL, err, sizeof err), -1);
+	ck_assert_ptr_nonnull(strstr(err, "--max-flows"));
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* ---- eviction ---------------------------------------------------------------- */
+
+/*
+ * Three established connections, then 50 SYNs from distinct sources into a
+ * table of 8: only embryonic records make room (45 of them), the
+ * established ones stay, and every victim went to the done callback.
+ */
+START_TEST(syn_flood_evicts_only_embryonic)
+{
+	enum { CAP = 8, ESTAB = 3, FLOOD = 50 };
+	struct done_log d = { 0 };
+	struct dir server_side[ESTAB];
+	uint64_t ts = T0;
+
+	table_init(&tab, CAP, &d);
+	for (int i = 0; i < ESTAB; i++) {
+		struct dir e = { v4(IP(10, 0, 0, 1 + i)), v4(IP(10, 9, 9, 9)),
+				 40000, 443 };
+		server_side[i] = e;
+		handshake(&tab, e, ts += 1000);
+	}
+	for (uint32_t i = 0; i < FLOOD; i++) {
+		struct cs_conn *c = syn(&tab, client(100 + i), ts += 1000);
+		ck_assert_uint_eq(cs_flow_classify(c), CS_LIST_EMBRYONIC);
+	}
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_EMBRYONIC], FLOOD + ESTAB - CAP);
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_CLOSED], 0);
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_ACTIVE], 0);
+	ck_assert_uint_eq(d.calls, FLOOD + ESTAB - CAP);
+	ck_assert_uint_eq(d.evicted_calls, FLOOD + ESTAB - CAP);
+	ck_assert_uint_eq(d.by_reason[CS_EVICT_EMBRYONIC], FLOOD + ESTAB - CAP);
+	ck_assert_uint_eq(d.established_evicted, 0);
+	/* the oldest SYNs went, in order */
+	for (unsigned i = 0; i < d.calls; i++)
+		ck_assert_uint_eq(d.id[i], ESTAB + 1 + i);
+	for (int i = 0; i < ESTAB; i++) {
+		struct cs_conn *c = lookup(&tab, server_side[i]);
+		ck_assert_msg(c && c->handshake_done && c->evicted == CS_EVICT_NONE,
+			      "established connection %d evicted", i);
+	}
+	for (uint32_t i = 0; i < FLOOD; i++)
+		ck_assert_msg((lookup(&tab, client(100 + i)) != NULL) ==
+			      (i >= FLOOD - (CAP - ESTAB)), "SYN %u", i);
+	ck_assert_uint_eq(tab.count, CAP);
+	ck_assert_uint_eq(tab.lists[CS_LIST_EMBRYONIC].count, CAP - ESTAB);
+	ck_assert_uint_eq(tab.lists[CS_LIST_ACTIVE].count, ESTAB);
+
+	cs_flow_flush(&tab, ts);
+	ck_assert_uint_eq(d.calls, FLOOD + ESTAB);
+	ck_assert_uint_eq(d.evicted_calls, FLOOD + ESTAB - CAP);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/*
+ * The same flood as the engine runs it, with cs_flow_expire(now, 8) after
+ * every segment (engine.c, EXPIRE_PER_PACKET), in a table of 1000.
+ * Established connections quiet for 10 s, far inside their 300 s idle
+ * timeout, must not be pushed out while the flood's embryonic records are
+ * there to go first.
+ */
+START_TEST(syn_flood_with_expiry_keeps_established)
+{
+	enum { CAP = 1000, ESTAB = 3, FLOOD = 2000 };
+	struct done_log d = { 0 };
+	struct dir server_side[ESTAB];
+	uint64_t ts = T0;
+
+	table_init(&tab, CAP, &d);
+	for (int i = 0; i < ESTAB; i++) {
+		struct dir e = { v4(IP(10, 0, 0, 1 + i)), v4(IP(10, 9, 9, 9)),
+				 40000, 443 };
+		server_side[i] = e;
+		handshake(&tab, e, ts);
+	}
+	ts += 10 * SEC;
+	for (uint32_t i = 0; i < FLOOD; i++) {
+		syn(&tab, client(100 + i), ts += 100);
+		cs_flow_expire(&tab, ts, 8);
+	}
+	ck_assert_uint_gt(tab.lists[CS_LIST_EMBRYONIC].count, 0);
+	for (int i = 0; i < ESTAB; i++)
+		ck_assert_msg(lookup(&tab, server_side[i]) != NULL,
+			      "established connection %d pushed out by the flood "
+			      "(%u established removed while embryonic records remained)",
+			      i, d.established_gone_early);
+}
+END_TEST
+
+/* Only established connections: the least recently active one goes; the
+ * embryonic record that took its place goes before any other. */
+START_TEST(full_of_established_evicts_least_recently_active)
+{
+	enum { CAP = 8 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init(&tab, CAP, &d);
+	for (uint32_t i = 0; i < CAP; i++)
+		handshake(&tab, client(i), ts += 1000);
+	/* client 0 speaks again: client 1 is now the least recently active */
+	track(&tab, seg(client(0), CS_TH_ACK | CS_TH_PSH, 1001, 5001, 100, ts += 1000));
+	syn(&tab, client(100), ts += 1000);
+	ck_assert_uint_eq(d.calls, 1);
+	ck_assert_uint_eq(d.id[0], 2);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_ACTIVE);
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_ACTIVE], 1);
+	ck_assert_ptr_null(lookup(&tab, client(1)));
+	ck_assert_ptr_nonnull(lookup(&tab, client(0)));
+
+	syn(&tab, client(101), ts += 1000);
+	ck_assert_uint_eq(d.calls, 2);
+	ck_assert_uint_eq(d.evicted[1], CS_EVICT_EMBRYONIC);
+	ck_assert_ptr_null(lookup(&tab, client(100)));
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_ACTIVE], 1);
+	ck_assert_uint_eq(d.established_evicted_early, 0);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* Full: embryonic first, then reset, then closed, then the least active. */
+START_TEST(eviction_order)
+{
+	enum { CAP = 8 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init(&tab, CAP, &d);
+	handshake(&tab, client(0), ts += 1000);
+	close_both(&tab, client(0), ts += 1000);	/* id 1: closed */
+	handshake(&tab, client(1), ts += 1000);
+	reset_by_server(&tab, client(1), ts += 1000);	/* id 2: reset */
+	for (uint32_t i = 2; i < CAP; i++)
+		handshake(&tab, client(i), ts += 1000);	/* ids 3..8 */
+	ck_assert_uint_eq(tab.count, CAP);
+
+	/* a new SYN makes room with the reset record; answered, it is active */
+	handshake(&tab, client(50), ts += 1000);
+	ck_assert_uint_eq(d.calls, 1);
+	ck_assert_uint_eq(d.id[0], 2);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_CLOSED);
+	/* then with the closed one */
+	handshake(&tab, client(51), ts += 1000);
+	ck_assert_uint_eq(d.calls, 2);
+	ck_assert_uint_eq(d.id[1], 1);
+	ck_assert_uint_eq(d.evicted[1], CS_EVICT_CLOSED);
+	/* then with the least recently active */
+	handshake(&tab, client(52), ts += 1000);
+	ck_assert_uint_eq(d.calls, 3);
+	ck_assert_uint_eq(d.id[2], 3);
+	ck_assert_uint_eq(d.evicted[2], CS_EVICT_ACTIVE);
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_CLOSED], 2);
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_ACTIVE], 1);
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_EMBRYONIC], 0);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* ---- expiry ------------------------------------------------------------------ */
+
+/*
+ * One record per list, each last active at its own time; expiry runs in
+ * packet time: one microsecond before its timeout a record stays, at the
+ * timeout it goes.
+ */
+START_TEST(expiry_by_packet_time)
+{
+	struct done_log d = { 0 };
+	struct dir emb = client(1), act = client(2), clo = client(3), rst = client(4);
+
+	table_init(&tab, 100, &d);
+	syn(&tab, emb, T0);
+	handshake(&tab, act, T0 + 30);
+	handshake(&tab, clo, T0 + 10);
+	close_both(&tab, clo, T0 + 20);
+	handshake(&tab, rst, T0 + 5);
+	reset_by_server(&tab, rst, T0 + 10);
+	ck_assert_uint_eq(lookup(&tab, emb)->list, CS_LIST_EMBRYONIC);
+	ck_assert_uint_eq(lookup(&tab, act)->list, CS_LIST_ACTIVE);
+	ck_assert_uint_eq(lookup(&tab, clo)->list, CS_LIST_CLOSED);
+	ck_assert_uint_eq(lookup(&tab, rst)->list, CS_LIST_RESET);
+
+	static const struct {
+		uint64_t deadline;
+		int gone;	/* how many have expired at the deadline */
+	} at[] = {
+		{ T0 + 10 + 5 * SEC, 1 },	/* reset: 5 s */
+		{ T0 + 60 * SEC, 2 },		/* attempt: 60 s */
+		{ T0 + 20 + 60 * SEC, 3 },	/* closed: 2*MSL */
+		{ T0 + 30 + 300 * SEC, 4 },	/* idle: 300 s */
+	};
+	for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
+		ck_assert_uint_eq(cs_flow_expire(&tab, at[i].deadline - 1, 100), 0);
+		ck_assert_uint_eq(tab.count, 4 - (at[i].gone - 1));
+		ck_assert_uint_eq(cs_flow_expire(&tab, at[i].deadline, 100), 1);
+		ck_assert_uint_eq(tab.count, 4 - at[i].gone);
+		ck_assert_uint_eq(tab.expired, (uint64_t)at[i].gone);
+		ck_assert_uint_eq(d.now[i], at[i].deadline);
+	}
+	ck_assert_ptr_null(lookup(&tab, emb));
+	/* the order they went in: reset, embryonic, closed, active */
+	ck_assert_uint_eq(d.id[0], 4);
+	ck_assert_uint_eq(d.id[1], 1);
+	ck_assert_uint_eq(d.id[2], 3);
+	ck_assert_uint_eq(d.id[3], 2);
+	ck_assert_uint_eq(d.evicted_calls, 0);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* Traffic keeps a record alive: the timeout counts from its last packet. */
+START_TEST(activity_postpones_expiry)
+{
+	struct dir a = client(1);
+
+	table_init(&tab, 100, NULL);
+	handshake(&tab, a, T0);
+	track(&tab, seg(a, CS_TH_ACK | CS_TH_PSH, 1001, 5001, 10, T0 + 200 * SEC));
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 300 * SEC, 100), 0);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 500 * SEC - 1, 100), 0);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 500 * SEC, 100), 1);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+START_TEST(expiry_work_is_bounded)
+{
+
+	table_init(&tab, 100, NULL);
+	for (uint32_t i = 0; i < 10; i++)
+		syn(&tab, client(i), T0 + i);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 3600 * SEC, 3), 3);
+	ck_assert_uint_eq(tab.count, 7);
+	/* the oldest went first */
+	ck_assert_ptr_null(lookup(&tab, client(2)));
+	ck_assert_ptr_nonnull(lookup(&tab, client(3)));
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 3600 * SEC, 100), 7);
+	ck_assert_uint_eq(tab.count, 0);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* Above 60% full the timeouts shrink linearly toward 0 at 120% (pf's
+ * adaptive.start/end): a full table keeps a third of each timeout. */
+START_TEST(adaptive_timeouts)
+{
+	enum { CAP = 10 };
+	static const uint64_t sixths[CAP + 1] = {
+		6, 6, 6, 6, 6, 6, 6,	/* up to 6 of 10: whole */
+		5, 4, 3, 2,		/* 7, 8, 9, 10 */
+	};
+
+	table_init(&tab, CAP, NULL);
+	for (uint32_t n = 0; n <= CAP; n++) {
+		if (n) {
+			struct cs_flow_key k = key_of(client(n));
+			cs_flow_create(&tab, &k, T0);
+		}
+		ck_assert_uint_eq(tab.count, n);
+		ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_ACTIVE),
+				  300 * SEC * sixths[n] / 6);
+		ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_EMBRYONIC),
+				  60 * SEC * sixths[n] / 6);
+		ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_CLOSED),
+				  60 * SEC * sixths[n] / 6);
+		ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_RESET),
+				  5 * SEC * sixths[n] / 6);
+	}
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* The shrunk timeout is the one expiry uses. */
+START_TEST(full_table_expires_sooner)
+{
+
+	table_init(&tab, 10, NULL);
+	for (uint32_t i = 0; i < 8; i++)	/* 80%: two thirds of the timeout */
+		handshake(&tab, client(i), T0);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 200 * SEC - 1, 100), 0);
+	/* the first goes at 200 s; with 7 left the timeout grows to 250 s */
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 200 * SEC, 100), 1);
+	ck_assert_uint_eq(tab.count, 7);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 250 * SEC - 1, 100), 0);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 250 * SEC, 100), 1);
+	/* 6 of 10: the whole 300 s again */
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 300 * SEC - 1, 100), 0);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 300 * SEC, 100), 6);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* ---- the end of the capture -------------------------------------------------- */
+
+START_TEST(flush_in_order_of_creation)
+{
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init(&tab, 16, &d);
+	handshake(&tab, client(1), ts += 1000);		/* 1 active */
+	syn(&tab, client(2), ts += 1000);			/* 2 embryonic */
+	handshake(&tab, client(3), ts += 1000);
+	reset_by_server(&tab, client(3), ts += 1000);	/* 3 reset */
+	handshake(&tab, client(4), ts += 1000);
+	close_both(&tab, client(4), ts += 1000);		/* 4 closed */
+	handshake(&tab, client(5), ts += 1000);		/* 5 active */
+	syn(&tab, client(6), ts += 1000);			/* 6 embryonic */
+	/* 1 becomes the most recently active: list order is not id order */
+	track(&tab, seg(client(1), CS_TH_ACK | CS_TH_PSH, 1001, 5001, 10, ts += 1000));
+	ck_assert_uint_eq(tab.count, 6);
+
+	cs_flow_flush(&tab, ts + 1);
+	ck_assert_uint_eq(d.calls, 6);
+	for (unsigned i = 0; i < 6; i++) {
+		ck_assert_uint_eq(d.id[i], i + 1);
+		ck_assert_uint_eq(d.now[i], ts + 1);
+		ck_assert_uint_eq(d.evicted[i], CS_EVICT_NONE);
+	}
+	ck_assert_uint_eq(tab.count, 0);
+	for (int l = 0; l < CS_LIST_MAX; l++) {
+		ck_assert_uint_eq(tab.lists[l].count, 0);
+		ck_assert_uint_eq(tab.lists[l].head, 0);
+	}
+	for (uint32_t i = 1; i <= 6; i++)
+		ck_assert_ptr_null(lookup(&tab, client(i)));
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+Suite *flow_suite(void)
+{
+	Suite *s = suite_create("flow");
+	TCase *tc = tcase_create("keys");
+
+	tcase_add_checked_fixture(tc, NULL, table_free);
+	tcase_add_test(tc, key_is_canonical_v4);
+	tcase_add_test(tc, key_is_canonical_v6);
+	tcase_add_test(tc, both_directions_one_record);
+	tcase_add_test(tc, vlan_is_part_of_the_key_only_when_asked);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("records");
+	tcase_add_checked_fixture(tc, NULL, table_free);
+	tcase_add_test(tc, lookup_remove_and_reuse);
+	tcase_add_test(tc, slots_survive_churn);
+	tcase_add_test(tc, index_grows_past_its_initial_size);
+	tcase_add_test(tc, init_rejects_an_empty_table);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("eviction");
+	tcase_add_checked_fixture(tc, NULL, table_free);
+	tcase_add_test(tc, syn_flood_evicts_only_embryonic);
+	tcase_add_test(tc, syn_flood_with_expiry_keeps_established);
+	tcase_add_test(tc, full_of_established_evicts_least_recently_active);
+	tcase_add_test(tc, eviction_order);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("expiry");
+	tcase_add_checked_fixture(tc, NULL, table_free);
+	tcase_add_test(tc, expiry_by_packet_time);
+	tcase_add_test(tc, activity_postpones_expiry);
+	tcase_add_test(tc, expiry_work_is_bounded);
+	tcase_add_test(tc, adaptive_timeouts);
+	tcase_add_test(tc, full_table_expires_sooner);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("flush");
+	tcase_add_checked_fixture(tc, NULL, table_free);
+	tcase_add_test(tc, flush_in_order_of_creation);
+	suite_add_tcase(s, tc);
+	return s;
+}
