@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analyzer/engine.h"
 #include "analyzer/report.h"
@@ -49,6 +50,7 @@ struct options {
 	const char *report_path;
 	bool report_path_given;
 	bool quiet;
+	bool no_color;
 	bool list_ifaces;
 	uint64_t count;			/* -c: 0 = no limit */
 	double duration_sec;		/* --duration: 0 = no limit */
@@ -111,18 +113,27 @@ static void usage(FILE *out)
 "  --syn-timeout S  unanswered SYNs are a timeout after S s (default %d)\n"
 "  --vlan-key       the VLAN id is part of a connection's identity\n"
 "  --verify-checksums  drop (and count) segments with a bad TCP checksum\n"
+"alerts:\n"
+"  --synflood-rate N     SYN/s to one target, under %d%% completing, that is a\n"
+"                        flood (default %d)\n"
+"  --timewait-threshold N  connections in TIME_WAIT per host and peer (default %d)\n"
+"  --closewait-age S     CLOSE_WAIT longer than this is stuck (default %d)\n"
+"  --closewait-threshold N  stuck CLOSE_WAIT connections per host:port (default %d)\n"
 "output:\n"
 "  --report FILE|-  text report (default: standard output)\n"
 "  --json FILE|-    JSON report\n"
 "  --conn-log FILE|-  Zeek-format conn.log\n"
 "  -q               no text report\n"
+"  --no-color       no colours in the text report (only used on a terminal)\n"
 "  -h, --help       this help;  -V, --version  the version\n"
 "\n"
 "exit status: 0 success, 1 usage error, 2 unreadable or invalid input, 3 runtime failure\n",
 		progname, progname, progname, CS_LIVE_SNAPLEN_DEFAULT,
 		CS_LIVE_BUFFER_MIB_DEFAULT, CS_FLOW_MAX_DEFAULT,
 		CS_IDLE_TIMEOUT_SEC_DEFAULT, CS_MSL_SEC_DEFAULT,
-		CS_SYN_TIMEOUT_SEC_DEFAULT);
+		CS_SYN_TIMEOUT_SEC_DEFAULT, CS_SYNFLOOD_COMPLETION_PCT,
+		CS_SYNFLOOD_RATE_DEFAULT, CS_TIMEWAIT_THRESHOLD_DEFAULT,
+		CS_CLOSEWAIT_AGE_SEC_DEFAULT, CS_CLOSEWAIT_THRESHOLD_DEFAULT);
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -187,6 +198,8 @@ static int parse_usec(const char *opt, const char *s, uint64_t *out)
 enum {
 	OPT_JSON = 256, OPT_REPORT, OPT_DURATION, OPT_CONNLOG, OPT_MAX_FLOWS,
 	OPT_IDLE_TIMEOUT, OPT_MSL, OPT_SYN_TIMEOUT, OPT_VLAN_KEY, OPT_CHECKSUMS,
+	OPT_NO_COLOR, OPT_SYNFLOOD_RATE, OPT_TW_THRESHOLD, OPT_CW_AGE,
+	OPT_CW_THRESHOLD,
 };
 
 static const struct option long_options[] = {
@@ -200,6 +213,11 @@ static const struct option long_options[] = {
 	{ "syn-timeout", required_argument, NULL, OPT_SYN_TIMEOUT },
 	{ "vlan-key", no_argument, NULL, OPT_VLAN_KEY },
 	{ "verify-checksums", no_argument, NULL, OPT_CHECKSUMS },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "synflood-rate", required_argument, NULL, OPT_SYNFLOOD_RATE },
+	{ "timewait-threshold", required_argument, NULL, OPT_TW_THRESHOLD },
+	{ "closewait-age", required_argument, NULL, OPT_CW_AGE },
+	{ "closewait-threshold", required_argument, NULL, OPT_CW_THRESHOLD },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -239,6 +257,24 @@ static int parse_option(int c, const char *arg, struct options *o)
 	case OPT_CONNLOG: o->connlog_path = arg; return 0;
 	case OPT_VLAN_KEY: o->engine.flow.vlan_key = true; return 0;
 	case OPT_CHECKSUMS: o->engine.verify_checksums = true; return 0;
+	case OPT_NO_COLOR: o->no_color = true; return 0;
+	case OPT_SYNFLOOD_RATE:
+		if (parse_u64("--synflood-rate", arg, 1, 100000000, &v))
+			return -1;
+		o->engine.detect.synflood_rate = (uint32_t)v;
+		return 0;
+	case OPT_TW_THRESHOLD:
+		if (parse_u64("--timewait-threshold", arg, 1, 100000000, &v))
+			return -1;
+		o->engine.detect.timewait_threshold = (uint32_t)v;
+		return 0;
+	case OPT_CW_THRESHOLD:
+		if (parse_u64("--closewait-threshold", arg, 1, 100000000, &v))
+			return -1;
+		o->engine.detect.closewait_threshold = (uint32_t)v;
+		return 0;
+	case OPT_CW_AGE:
+		return parse_usec("--closewait-age", arg, &o->engine.detect.closewait_age_us);
 	case OPT_MAX_FLOWS:
 		if (parse_u64("--max-flows", arg, 1, 1u << 30, &v))
 			return -1;
@@ -639,7 +675,9 @@ static void write_reports(struct run *r)
 		if (!(f = open_output(o->report_path))) {
 			worsen(r, EXIT_RUNTIME);
 		} else {
-			cs_report_text(f, &r->src, &r->engine);
+			bool colour = !o->no_color && isatty(fileno(f)) &&
+				      !getenv("NO_COLOR");
+			cs_report_text(f, &r->src, &r->engine, colour);
 			if (close_output(f, o->report_path) != 0)
 				worsen(r, EXIT_RUNTIME);
 		}

@@ -138,6 +138,9 @@ struct cs_endpoint {
 	uint64_t pkts, ip_bytes;
 	uint32_t retransmits, zero_windows, keepalives;
 	uint32_t invalid_rsts;		/* its RSTs the peer would not accept */
+	uint32_t unanswered;		/* retransmissions/probes since the peer spoke */
+	/* counted by the buildup detectors while in that state */
+	bool tw_counted, cw_counted, cw_old;
 	uint64_t last_ts_us;
 	struct cs_zeek_ep z;
 };
@@ -172,6 +175,7 @@ struct cs_conn {
 	uint8_t rst_cause;		/* enum cs_rst_cause */
 	bool midstream;			/* no SYN seen from the originator */
 	bool port_reuse;		/* a SYN reused the 4-tuple of a closed one */
+	uint8_t reuse_tw;		/* key indexes that were still in TIME_WAIT */
 
 	/* ICMP error matched to it */
 	bool have_icmp;

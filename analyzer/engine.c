@@ -3,6 +3,7 @@
  */
 #include "analyzer/engine.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "analyzer/diagnose.h"
@@ -23,6 +24,7 @@ void cs_engine_opts_default(struct cs_engine_opts *o)
 	o->flow.closed_timeout_us = 2ull * CS_MSL_SEC_DEFAULT * 1000000ull;
 	o->flow.reset_linger_us = CS_RESET_LINGER_SEC * 1000000ull;
 	o->syn_timeout_us = CS_SYN_TIMEOUT_SEC_DEFAULT * 1000000ull;
+	cs_detect_opts_default(&o->detect);
 }
 
 /* A record leaves the table: judge it, count it, hand it out. */
@@ -35,6 +37,9 @@ static void conn_done(void *ctx, struct cs_conn *c, uint64_t now_us)
 	};
 
 	cs_connstats_add(&e->conns, c, v.outcome, v.conn_state, e->finishing);
+	cs_verdicts_add(&e->verdicts, c, v.outcome);
+	if (!e->finishing)
+		cs_detect_conn_done(&e->detect, c, now_us);
 	if (e->on_verdict)
 		e->on_verdict(e->verdict_ctx, c, &v);
 }
@@ -57,9 +62,17 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 	e->opt = *o;
 	cs_stats_init(&e->stats);
 	cs_connstats_init(&e->conns);
+	cs_verdicts_init(&e->verdicts);
 	if (cs_flow_init(&e->flows, &o->flow, conn_done, e, err, errlen) != 0)
 		return -1;
 	e->flows.zeek_row = zeek_row_done;
+	struct cs_detect_opts d = o->detect;
+	d.twice_msl_us = o->flow.closed_timeout_us;
+	if (cs_detect_init(&e->detect, &d, &e->flows) != 0) {
+		cs_flow_fini(&e->flows);
+		snprintf(err, errlen, "out of memory for the detectors");
+		return -1;
+	}
 	return 0;
 }
 
@@ -67,6 +80,8 @@ void cs_engine_fini(struct cs_engine *e)
 {
 	cs_flow_fini(&e->flows);
 	cs_connstats_fini(&e->conns);
+	cs_detect_fini(&e->detect);
+	cs_verdicts_fini(&e->verdicts);
 }
 
 void cs_engine_set_output(struct cs_engine *e, cs_verdict_fn fn, void *ctx)
@@ -104,19 +119,25 @@ void cs_engine_frame(void *engine, const struct cs_frame *f)
 		if (!cs_track_icmp(&e->flows, &pkt))
 			e->icmp_unmatched++;
 	} else {
-		cs_track_segment(&e->flows, &pkt, &c);
+		int side;
+		cs_detect_packet(&e->detect, &pkt);
+		unsigned ev = cs_track_segment(&e->flows, &pkt, &c, &side);
+		cs_detect_segment(&e->detect, c, side, ev, &pkt);
 	}
 	cs_flow_expire(&e->flows, e->now_us, EXPIRE_PER_PACKET);
+	cs_detect_tick(&e->detect, e->now_us);
 }
 
 void cs_engine_tick(struct cs_engine *e, uint64_t wall_us)
 {
 	advance_time(e, wall_us);
 	cs_flow_expire(&e->flows, e->now_us, UINT32_MAX);
+	cs_detect_tick(&e->detect, e->now_us);
 }
 
 void cs_engine_finish(struct cs_engine *e)
 {
+	cs_detect_finish(&e->detect, e->now_us);
 	e->finishing = true;
 	cs_flow_flush(&e->flows, e->now_us);
 	e->finishing = false;

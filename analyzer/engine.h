@@ -14,6 +14,8 @@
 #include <stddef.h>
 
 #include "analyzer/connstats.h"
+#include "analyzer/detect.h"
+#include "analyzer/verdict.h"
 #include "analyzer/export.h"
 #include "analyzer/flow.h"
 #include "analyzer/stats.h"
@@ -23,6 +25,7 @@ struct cs_engine_opts {
 	struct cs_flow_opts flow;
 	uint64_t syn_timeout_us;	/* unanswered SYNs: timeout after this */
 	bool verify_checksums;		/* drop (and count) bad TCP checksums */
+	struct cs_detect_opts detect;
 };
 
 #define CS_SYN_TIMEOUT_SEC_DEFAULT 3
@@ -37,6 +40,8 @@ struct cs_engine {
 	struct cs_stats stats;
 	struct cs_flow_table flows;
 	struct cs_connstats conns;
+	struct cs_detect detect;
+	struct cs_verdicts verdicts;
 	uint64_t now_us;		/* packet time */
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "analyzer/json.h"
+#include "analyzer/verdict.h"
 #include "capture/decode.h"
 
 void cs_report_source_add(struct cs_report_source *src, int dlt,
@@ -40,20 +41,9 @@ static void linktypes(const struct cs_report_source *src, char *buf, size_t len)
 
 /* ---- text ---------------------------------------------------------------- */
 
-/* 1234567 -> "1,234,567": counts are read by people here. */
 static const char *grouped(uint64_t v, char *buf, size_t len)
 {
-	char digits[24];
-	int n = snprintf(digits, sizeof digits, "%" PRIu64, v);
-	size_t o = 0;
-
-	for (int i = 0; i < n && o + 2 < len; i++) {
-		if (i > 0 && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = digits[i];
-	}
-	buf[o] = '\0';
-	return buf;
+	return cs_count_format(v, buf, (unsigned)len);
 }
 
 static void format_utc(uint64_t us, char *buf, size_t len)
@@ -200,14 +190,85 @@ static void text_connections(FILE *out, const struct cs_engine *e)
 	text_servers(out, cs);
 }
 
+#define RED(c) ((c) ? "\033[31m" : "")
+#define YELLOW(c) ((c) ? "\033[33m" : "")
+#define GREEN(c) ((c) ? "\033[32m" : "")
+#define BOLD(c) ((c) ? "\033[1m" : "")
+#define PLAIN(c) ((c) ? "\033[0m" : "")
+#define VERDICT_LINES 15
+
+/* The answer first: what failed, where, and in a socket programmer's terms. */
+static void text_verdict(FILE *out, const struct cs_engine *e, bool colour)
+{
+	char a[32], b[32];
+	const struct cs_connstats *cs = &e->conns;
+
+	fprintf(out, "%sVerdict%s\n", BOLD(colour), PLAIN(colour));
+	if (!cs->connections) {
+		fputs("  no TCP connections seen\n", out);
+		return;
+	}
+	if (!e->verdicts.failed && !e->detect.alerts.count) {
+		fprintf(out, "  %sall %s connections behaved: %s completed, the "
+			"rest still open or picked up midstream%s\n", GREEN(colour),
+			grouped(cs->connections, a, sizeof a),
+			grouped(cs->outcomes[CS_OUT_COMPLETED], b, sizeof b),
+			PLAIN(colour));
+		return;
+	}
+	for (uint32_t i = 0; i < e->detect.alerts.count; i++)
+		fprintf(out, "  %s%s%s\n", YELLOW(colour),
+			e->detect.alerts.list[i].text, PLAIN(colour));
+	cs_verdicts_print(&e->verdicts, &e->detect.alerts, out, VERDICT_LINES,
+			  colour);
+}
+
+static void text_alerts(FILE *out, const struct cs_engine *e, bool colour)
+{
+	const struct cs_alerts *al = &e->detect.alerts;
+	char ep[80], t0[48], t1[48];
+
+	if (!al->count)
+		return;
+	fprintf(out, "\n%sAlerts%s\n", BOLD(colour), PLAIN(colour));
+	for (uint32_t i = 0; i < al->count; i++) {
+		const struct cs_alert *x = &al->list[i];
+		format_utc(x->start_us, t0, sizeof t0);
+		format_utc(x->end_us, t1, sizeof t1);
+		char peer[80] = "";
+		if (x->has_peer) {
+			char p[72];
+			snprintf(peer, sizeof peer, " -> %s",
+				 cs_endpoint_format(&x->peer, x->peer_port, p, sizeof p));
+		}
+		fprintf(out, "  %-18s %s%s  %s -> %s UTC\n", cs_alert_type_names[x->type],
+			cs_endpoint_format(&x->addr, x->port, ep, sizeof ep), peer,
+			t0, t1);
+		for (int f = 0; f < CS_ALERT_FIGURES && x->fig[f].name; f++) {
+			if (x->fig[f].is_usec)
+				continue;
+			fprintf(out, "%s %s=%" PRIu64, f ? "," : "     ",
+				x->fig[f].name, x->fig[f].value);
+		}
+		if (x->label_key)
+			fprintf(out, ", %s=%s", x->label_key, x->label_value);
+		fputc('\n', out);
+	}
+	if (al->dropped)
+		fprintf(out, "  (%" PRIu64 " more alerts were not kept)\n", al->dropped);
+}
+
 void cs_report_text(FILE *out, const struct cs_report_source *src,
-		    const struct cs_engine *e)
+		    const struct cs_engine *e, bool colour)
 {
 	const struct cs_stats *st = &e->stats;
 	char a[32], b[32], c[32], t0[48], t1[48];
 
 	text_source(out, src);
-	fprintf(out, "Packets %14s read (%s bytes on the wire)\n",
+	text_verdict(out, e, colour);
+	text_alerts(out, e, colour);
+	text_connections(out, e);
+	fprintf(out, "\nPackets %14s read (%s bytes on the wire)\n",
 		grouped(st->packets, a, sizeof a), grouped(st->bytes, b, sizeof b));
 	fprintf(out, "        %14s analysed: %s TCP segments, %s ICMP errors "
 		"about TCP\n", grouped(st->analysed, a, sizeof a),
@@ -233,7 +294,14 @@ void cs_report_text(FILE *out, const struct cs_report_source *src,
 	if (src->live)
 		fprintf(out, "Drops   %s\n", st->have_drops ?
 			grouped(st->capture_drops, a, sizeof a) : "unknown");
-	text_connections(out, e);
+	if (e->detect.data_segments)
+		fprintf(out, "        %s of %s data segments retransmitted (%.2f%%); "
+			"RSTs peaked at %s per second\n",
+			grouped(e->detect.retransmitted, a, sizeof a),
+			grouped(e->detect.data_segments, b, sizeof b),
+			100.0 * (double)e->detect.retransmitted /
+				(double)e->detect.data_segments,
+			grouped(e->detect.rst_peak, c, sizeof c));
 }
 
 /* ---- JSON ---------------------------------------------------------------- */
@@ -307,6 +375,11 @@ static void json_summary(struct cs_json *j, const struct cs_report_source *src,
 	json_counts(j, "evictions", cs_evict_names + 1, t->evicted + 1,
 		    CS_EVICT_MAX - 1);
 	cs_json_kv_u64(j, "port_reuse", e->conns.port_reuse);
+	cs_json_kv_u64(j, "data_segments", e->detect.data_segments);
+	cs_json_kv_u64(j, "retransmitted", e->detect.retransmitted);
+	cs_json_kv_u64(j, "rst_peak_per_sec", e->detect.rst_peak);
+	json_ts_or_null(j, "rst_peak_at", e->detect.rst_peak, e->detect.rst_peak_at_us);
+	cs_json_kv_u64(j, "alerts_dropped", e->detect.alerts.dropped);
 	json_counts(j, "skipped", cs_skip_names + 1, st->skipped + 1,
 		    CS_SKIP_MAX - 1);
 	cs_json_key(j, "capture_drops");
@@ -315,6 +388,40 @@ static void json_summary(struct cs_json *j, const struct cs_report_source *src,
 	else
 		cs_json_null(j);
 	cs_json_obj_end(j);
+}
+
+static void json_alert(struct cs_json *j, const struct cs_alert *al)
+{
+	char ep[80];
+
+	cs_json_obj_begin(j);
+	cs_json_kv_str(j, "type", cs_alert_type_names[al->type]);
+	cs_json_kv_str(j, al->port || al->type == CS_ALERT_SYN_FLOOD ? "target" : "host",
+		       cs_endpoint_format(&al->addr, al->port, ep, sizeof ep));
+	if (al->has_peer)
+		cs_json_kv_str(j, "peer", cs_endpoint_format(&al->peer, al->peer_port,
+							     ep, sizeof ep));
+	cs_json_kv_usec(j, "start", al->start_us);
+	cs_json_kv_usec(j, "end", al->end_us);
+	for (int i = 0; i < CS_ALERT_FIGURES && al->fig[i].name; i++) {
+		if (al->fig[i].is_usec)
+			cs_json_kv_usec(j, al->fig[i].name, al->fig[i].value);
+		else
+			cs_json_kv_u64(j, al->fig[i].name, al->fig[i].value);
+	}
+	if (al->label_key)
+		cs_json_kv_str(j, al->label_key, al->label_value);
+	cs_json_kv_str(j, "explanation", al->text);
+	cs_json_obj_end(j);
+}
+
+static void json_alerts(struct cs_json *j, const struct cs_alerts *a)
+{
+	cs_json_key(j, "alerts");
+	cs_json_arr_begin(j);
+	for (uint32_t i = 0; i < a->count; i++)
+		json_alert(j, &a->list[i]);
+	cs_json_arr_end(j);
 }
 
 void cs_report_json_begin(struct cs_json_report *r, FILE *out)
@@ -346,6 +453,7 @@ void cs_report_json_end(struct cs_json_report *r,
 		    CS_CS_MAX);
 	json_counts(j, "states", cs_tcp_state_names, e->conns.end_states,
 		    CS_TCP_STATE_MAX);
+	json_alerts(j, &e->detect.alerts);
 	cs_json_obj_end(j);
 	fputc('\n', j->f);
 }

@@ -32,8 +32,9 @@ struct cs_report_source {
 void cs_report_source_add(struct cs_report_source *src, int dlt,
 			  uint32_t snaplen);
 
+/* colour: ANSI colours (only when writing to a terminal). */
 void cs_report_text(FILE *out, const struct cs_report_source *src,
-		    const struct cs_engine *e);
+		    const struct cs_engine *e, bool colour);
 
 /*
  * The JSON report is streamed: connections are written as they finish, so

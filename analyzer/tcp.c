@@ -85,6 +85,10 @@ static enum cs_rst_cause rst_cause(const struct cs_conn *c, int side,
 	 * sequence number is that segment's acknowledgment, and no ACK. */
 	if (!(p->flags & CS_TH_ACK) && r->sent_any && p->seq == r->last_ack)
 		return CS_RST_NONEXISTENT;
+	/* It had been retransmitting or probing with no answer: it gave up
+	 * (keep-alive or retransmission limits reached). */
+	if (s->unanswered)
+		return CS_RST_TIMEOUT;
 	return CS_RST_ABORT;
 }
 
@@ -283,11 +287,15 @@ unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	}
 	bool first = !s->sent_any;
 	s->sent_any = true;
+	c->ep[!side].unanswered = 0;	/* the peer has heard back */
 	if (p->flags & CS_TH_SYN)
 		ev |= handle_syn(c, side, p);
 	if (p->flags & CS_TH_ACK)
 		handle_ack(c, side, p);
-	ev |= track_sequence(s, p, first);
+	unsigned seq_ev = track_sequence(s, p, first);
+	if (seq_ev & (CS_EV_RETRANSMIT | CS_EV_KEEPALIVE))
+		s->unanswered++;
+	ev |= seq_ev;
 	if (p->flags & CS_TH_FIN)
 		ev |= handle_fin(c, side, p);
 	ev |= track_window(s, p);

@@ -68,14 +68,20 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 	struct cs_conn *c = cs_flow_lookup(t, &k);
 	bool reuse = false;
 
+	uint8_t tw = 0;
 	if (c && is_bare_syn(p) && syn_starts_new(c, kside == c->orig ? 0 : 1, p)) {
 		reuse = finished(c);
+		/* which addresses (by key index) still held TIME_WAIT */
+		for (int i = 0; i < 2; i++)
+			if (c->ep[i].state == CS_TCP_TIME_WAIT)
+				tw |= (uint8_t)(1u << (i == 0 ? c->orig : !c->orig));
 		cs_flow_remove(t, c, p->ts_us);
 		c = NULL;
 	}
 	if (!c) {
 		c = new_record(t, &k, kside, p);
 		c->port_reuse = reuse;
+		c->reuse_tw = tw;
 		c->id_fresh = true;
 	}
 	*side = kside == c->orig ? 0 : 1;
@@ -93,13 +99,12 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 }
 
 unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
-			  struct cs_conn **conn)
+			  struct cs_conn **conn, int *side)
 {
-	int side;
-	struct cs_conn *c = record_for(t, p, &side);
+	struct cs_conn *c = record_for(t, p, side);
 
-	side = cs_zeek_segment(c, side, p);	/* may swap the roles */
-	unsigned ev = cs_tcp_segment(c, side, p);
+	*side = cs_zeek_segment(c, *side, p);	/* may swap the roles */
+	unsigned ev = cs_tcp_segment(c, *side, p);
 	cs_flow_touch(t, c, p->ts_us);
 	*conn = c;
 	return ev;

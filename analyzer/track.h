@@ -12,9 +12,10 @@
 
 #include "analyzer/flow.h"
 
-/* Returns the CS_EV_* bits of the segment; *conn is its record. */
+/* Returns the CS_EV_* bits of the segment; *conn is its record and *side
+ * the sender's side in it (0 originator). */
 unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
-			  struct cs_conn **conn);
+			  struct cs_conn **conn, int *side);
 
 /* A segment that failed --verify-checksums: only Zeek's letter C. */
 void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p);

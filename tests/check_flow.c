@@ -70,8 +70,9 @@ static struct cs_pkt seg(struct dir d, uint16_t flags, uint32_t seq, uint32_t ac
 static struct cs_conn *track(struct cs_flow_table *t, struct cs_pkt p)
 {
 	struct cs_conn *c = NULL;
+	int side;
 
-	cs_track_segment(t, &p, &c);
+	cs_track_segment(t, &p, &c, &side);
 	ck_assert_ptr_nonnull(c);
 	return c;
 }

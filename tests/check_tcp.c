@@ -608,7 +608,8 @@ static void run_script(const struct script *sc, bool client_high)
 	for (size_t i = 0; i < sc->n; i++, ts += gap) {
 		const struct step *s = &sc->steps[i];
 		struct cs_pkt p = segment(s, client_high, ts);
-		unsigned ev = cs_track_segment(&tab, &p, &c);
+		int side;
+		unsigned ev = cs_track_segment(&tab, &p, &c, &side);
 
 		ck_assert_msg(c && c->id == 1 && tab.count == 1,
 			      "%s, step %zu: not the script's one record", name, i + 1);
@@ -735,7 +736,8 @@ static unsigned run_steps(struct cs_flow_table *t, const struct step *steps,
 
 	for (size_t i = 0; i < n; i++, *ts += 1000) {
 		struct cs_pkt p = segment(&steps[i], false, *ts);
-		ev = cs_track_segment(t, &p, c);
+		int side;
+		ev = cs_track_segment(t, &p, c, &side);
 	}
 	return ev;
 }
@@ -759,7 +761,8 @@ START_TEST(port_reuse_starts_a_new_record)
 	ck_assert_uint_eq(d.calls, 0);
 
 	struct cs_pkt p = segment(&reuse[0], false, ts);
-	unsigned ev = cs_track_segment(&tab, &p, &c);
+	int side;
+	unsigned ev = cs_track_segment(&tab, &p, &c, &side);
 	/* the old record was judged and handed out first */
 	ck_assert_uint_eq(d.calls, 1);
 	ck_assert_uint_eq(d.id[0], 1);
@@ -778,7 +781,7 @@ START_TEST(port_reuse_starts_a_new_record)
 	ck_assert_uint_eq(tab.count, 1);
 
 	p = segment(&reuse[1], false, ts + 1000);
-	cs_track_segment(&tab, &p, &c);
+	cs_track_segment(&tab, &p, &c, &side);
 	ck_assert_uint_eq(c->id, 2);
 	ck_assert_uint_eq(c->ep[0].state, CS_TCP_ESTABLISHED);
 	ck_assert_uint_eq(c->ep[1].state, CS_TCP_SYN_RECEIVED);
