@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "analyzer/engine.h"
+#include "analyzer/alert.h"
 #include "analyzer/report.h"
 #include "analyzer/zeek.h"
 #include "capture/decode.h"
@@ -407,14 +408,41 @@ static void report_bad_records(struct run *r, const char *path, uint64_t n)
 	worsen(r, EXIT_INPUT);
 }
 
+static double monotonic_sec(void);
+
+/* Files this large get a progress line, when stderr is a terminal. */
+#define PROGRESS_MIN_BYTES (64u << 20)
+
+static void show_progress(struct run *r, struct cs_source *s, double *next,
+			  bool *shown)
+{
+	uint64_t done, total;
+	char a[32];
+	double now = monotonic_sec();
+
+	if (now < *next || cs_source_progress(s, &done, &total) != 0 ||
+	    total < PROGRESS_MIN_BYTES)
+		return;
+	*next = now + 0.5;
+	*shown = true;
+	fprintf(stderr, "\r%s: %s  %.0f of %.0f MiB (%.0f%%)  %s packets\033[K",
+		progname, cs_source_name(s), (double)done / 1048576.0,
+		(double)total / 1048576.0, 100.0 * (double)done / (double)total,
+		cs_count_format(r->engine.stats.packets, a, sizeof a));
+}
+
 /* Reads one open source to its end, a stop, or damage. */
 static void read_file(struct run *r, struct cs_source *s)
 {
 	char err[512];
 	uint64_t n;
 	uint64_t bad_before = r->engine.stats.skipped[CS_SKIP_BAD_RECORD];
+	bool progress = isatty(STDERR_FILENO), shown = false;
+	double next = monotonic_sec() + 1.0;	/* quiet for short files */
 
 	while (!stop_requested && !count_reached(r)) {
+		if (progress)
+			show_progress(r, s, &next, &shown);
 		enum cs_read rc = cs_source_read(s, remaining_count(r, FILE_READ_CHUNK),
 						 cs_engine_frame, &r->engine,
 						 &n, err, sizeof err);
@@ -427,6 +455,8 @@ static void read_file(struct run *r, struct cs_source *s)
 			break;
 		}
 	}
+	if (shown)
+		fputs("\r\033[K", stderr);	/* clear the progress line */
 	report_bad_records(r, cs_source_name(s),
 			   r->engine.stats.skipped[CS_SKIP_BAD_RECORD] - bad_before);
 }

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "analyzer/connstats.h"
+#include "analyzer/verdict.h"
 #include "analyzer/zeek.h"
 
 static int resp_of(const struct cs_conn *c) { return !c->orig; }
@@ -52,10 +53,15 @@ static void json_icmp(struct cs_json *j, const struct cs_conn *c)
 		return;
 	}
 	cs_json_obj_begin(j);
+	const char *meaning, *err;
+	cs_icmp_meaning(cs_addr_is_v4(&c->key.addr[0]), c->icmp_type,
+			c->icmp_code, &meaning, &err);
 	cs_json_kv_u64(j, "type", c->icmp_type);
 	cs_json_kv_u64(j, "code", c->icmp_code);
 	json_addr(j, "from", &c->icmp_from);
 	cs_json_kv_u64(j, "count", c->icmp_cnt);
+	cs_json_kv_str(j, "meaning", meaning);
+	cs_json_kv_str(j, "errno", err);
 	cs_json_obj_end(j);
 }
 
@@ -79,6 +85,12 @@ void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,
 	cs_json_kv_str(j, "history", c->history);
 	cs_json_kv_str(j, "orig_state", cs_tcp_state_names[o->state]);
 	cs_json_kv_str(j, "resp_state", cs_tcp_state_names[r->state]);
+	/* a closing connection: which side still owes its close() */
+	cs_json_key(j, "close_wait");
+	if (o->state == CS_TCP_CLOSE_WAIT || r->state == CS_TCP_CLOSE_WAIT)
+		cs_json_str(j, o->state == CS_TCP_CLOSE_WAIT ? "orig" : "resp");
+	else
+		cs_json_null(j);
 	json_rst(j, c);
 	json_icmp(j, c);
 	cs_json_key(j, "tunnel");

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 struct cs_source {
 	pcap_t *p;
@@ -372,6 +373,23 @@ void cs_source_breakloop(struct cs_source *s)
 {
 	s->broken = 1;
 	pcap_breakloop(s->p);
+}
+
+int cs_source_progress(struct cs_source *s, uint64_t *done_bytes,
+		       uint64_t *total_bytes)
+{
+	struct stat st;
+	FILE *f;
+
+	if (s->live || !(f = pcap_file(s->p)) || fstat(fileno(f), &st) != 0 ||
+	    !S_ISREG(st.st_mode))
+		return -1;
+	long pos = ftell(f);
+	if (pos < 0)
+		return -1;
+	*done_bytes = (uint64_t)pos;
+	*total_bytes = (uint64_t)st.st_size;
+	return 0;
 }
 
 int cs_source_drops(struct cs_source *s, uint64_t *drops)

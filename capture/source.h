@@ -79,6 +79,11 @@ uint64_t cs_source_drain(struct cs_source *s, uint64_t cutoff_us, int max,
  * Safe to call from a signal handler. */
 void cs_source_breakloop(struct cs_source *s);
 
+/* How far into a regular file reading has got; -1 for a live source, a
+ * pipe, or standard input. */
+int cs_source_progress(struct cs_source *s, uint64_t *done_bytes,
+		       uint64_t *total_bytes);
+
 /* Kernel and interface drops of a live source (pcap_stats); -1 if unknown. */
 int cs_source_drops(struct cs_source *s, uint64_t *drops);
 
