@@ -148,7 +148,6 @@ void cs_closewait_enter(struct cs_closewait *cw, struct cs_conn *c, int side,
 		e->alert = -1;
 	e->entered++;
 	e->in_cw++;
-	c->ep[side].cw_counted = true;
 	struct cs_closewait_due d = {
 		.ref = (cs_conn_ref)(c - cw->flows->conns),
 		.key_index = (uint8_t)key_index(c, side),
@@ -165,8 +164,6 @@ void cs_closewait_leave(struct cs_closewait *cw, struct cs_conn *c, int side,
 	struct cs_group_key k;
 	struct cs_endpoint *ep = &c->ep[side];
 
-	if (!ep->cw_counted)
-		return;
 	key_of(c, side, &k);
 	struct cw_entry *e = cs_groups_find(&cw->g, &k, false);
 	if (e) {
@@ -176,7 +173,6 @@ void cs_closewait_leave(struct cs_closewait *cw, struct cs_conn *c, int side,
 		if (e->alert >= 0 && ep->cw_old)
 			cw->alerts->list[e->alert].end_us = now_us;
 	}
-	ep->cw_counted = ep->cw_old = false;
 }
 
 void cs_closewait_tick(struct cs_closewait *cw, uint64_t now_us)

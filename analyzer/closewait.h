@@ -45,7 +45,8 @@ void cs_closewait_init(struct cs_closewait *cw, uint32_t threshold,
 		       struct cs_flow_table *flows);
 void cs_closewait_fini(struct cs_closewait *cw);
 
-/* Endpoint `side` of c entered CLOSE_WAIT / is no longer in it. */
+/* Endpoint `side` of c entered CLOSE_WAIT / is no longer in it (the caller
+ * keeps the endpoint's cw_counted flag; cw_old is this module's). */
 void cs_closewait_enter(struct cs_closewait *cw, struct cs_conn *c, int side,
 			uint64_t now_us);
 void cs_closewait_leave(struct cs_closewait *cw, struct cs_conn *c, int side,

@@ -176,6 +176,7 @@ struct cs_conn {
 	bool midstream;			/* no SYN seen from the originator */
 	bool port_reuse;		/* a SYN reused the 4-tuple of a closed one */
 	uint8_t reuse_tw;		/* key indexes that were still in TIME_WAIT */
+	uint8_t ev_state[2];		/* states at the last timeline event */
 
 	/* ICMP error matched to it */
 	bool have_icmp;

@@ -135,19 +135,42 @@ static void port_reuse(struct cs_detect *d, const struct cs_conn *c,
 
 /* ---- per segment ------------------------------------------------------------ */
 
-/* Entering and leaving TIME_WAIT and CLOSE_WAIT, for both endpoints. */
-static void watch_states(struct cs_detect *d, struct cs_conn *c, unsigned ev,
+static void leave_states(struct cs_detect *d, struct cs_conn *c, int i,
 			 uint64_t now_us)
+{
+	struct cs_endpoint *ep = &c->ep[i];
+
+	if (ep->tw_counted) {
+		d->time_wait_now--;
+		cs_timewait_leave(&d->tw, c, i);
+		ep->tw_counted = false;
+	}
+	if (ep->cw_counted) {
+		d->close_wait_now--;
+		cs_closewait_leave(&d->cw, c, i, now_us);
+		ep->cw_counted = ep->cw_old = false;
+	}
+}
+
+/* Entering and leaving TIME_WAIT and CLOSE_WAIT, for both endpoints: the
+ * gauges count every endpoint, the detectors what their tables hold. */
+static void watch_states(struct cs_detect *d, struct cs_conn *c, uint64_t now_us)
 {
 	for (int i = 0; i < 2; i++) {
 		struct cs_endpoint *ep = &c->ep[i];
-		if ((ev & CS_EV_TIME_WAIT) && ep->state == CS_TCP_TIME_WAIT &&
-		    !ep->tw_counted)
+		if ((ep->tw_counted && ep->state != CS_TCP_TIME_WAIT) ||
+		    (ep->cw_counted && ep->state != CS_TCP_CLOSE_WAIT))
+			leave_states(d, c, i, now_us);
+		if (ep->state == CS_TCP_TIME_WAIT && !ep->tw_counted) {
+			ep->tw_counted = true;
+			d->time_wait_now++;
 			cs_timewait_enter(&d->tw, c, i, now_us);
-		if (ep->state == CS_TCP_CLOSE_WAIT && !ep->cw_counted)
+		}
+		if (ep->state == CS_TCP_CLOSE_WAIT && !ep->cw_counted) {
+			ep->cw_counted = true;
+			d->close_wait_now++;
 			cs_closewait_enter(&d->cw, c, i, now_us);
-		else if (ep->cw_counted && ep->state != CS_TCP_CLOSE_WAIT)
-			cs_closewait_leave(&d->cw, c, i, now_us);
+		}
 	}
 }
 
@@ -170,16 +193,15 @@ void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
 			port_reuse(d, c, p->ts_us);
 	}
 	if (ev & (CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT) ||
-	    c->ep[0].cw_counted || c->ep[1].cw_counted)
-		watch_states(d, c, ev, p->ts_us);
+	    c->ep[0].cw_counted || c->ep[1].cw_counted ||
+	    c->ep[0].tw_counted || c->ep[1].tw_counted)
+		watch_states(d, c, p->ts_us);
 }
 
 void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c, uint64_t now_us)
 {
-	for (int i = 0; i < 2; i++) {
-		cs_timewait_leave(&d->tw, c, i);
-		cs_closewait_leave(&d->cw, c, i, now_us);
-	}
+	for (int i = 0; i < 2; i++)
+		leave_states(d, c, i, now_us);
 }
 
 void cs_detect_tick(struct cs_detect *d, uint64_t now_us)

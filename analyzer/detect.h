@@ -35,6 +35,7 @@ struct cs_detect {
 	uint64_t rst_sec, rst_in_sec, rst_peak;
 	uint64_t rst_peak_at_us;
 	uint64_t data_segments, retransmitted;
+	uint64_t time_wait_now, close_wait_now;	/* endpoints in those states */
 };
 
 void cs_detect_opts_default(struct cs_detect_opts *o);

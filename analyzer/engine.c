@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analyzer/diagnose.h"
+#include "analyzer/tcp.h"
 #include "analyzer/track.h"
 #include "analyzer/zeek.h"
 #include "capture/checksum.h"
@@ -38,6 +39,8 @@ static void conn_done(void *ctx, struct cs_conn *c, uint64_t now_us)
 
 	cs_connstats_add(&e->conns, c, v.outcome, v.conn_state, e->finishing);
 	cs_verdicts_add(&e->verdicts, c, v.outcome);
+	if (e->opt.keep_recent)
+		cs_recent_finished(&e->recent, c, &v);
 	if (!e->finishing)
 		cs_detect_conn_done(&e->detect, c, now_us);
 	if (e->on_verdict)
@@ -68,7 +71,9 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 	e->flows.zeek_row = zeek_row_done;
 	struct cs_detect_opts d = o->detect;
 	d.twice_msl_us = o->flow.closed_timeout_us;
-	if (cs_detect_init(&e->detect, &d, &e->flows) != 0) {
+	if (cs_detect_init(&e->detect, &d, &e->flows) != 0 ||
+	    (o->keep_recent && cs_recent_init(&e->recent) != 0)) {
+		cs_detect_fini(&e->detect);
 		cs_flow_fini(&e->flows);
 		snprintf(err, errlen, "out of memory for the detectors");
 		return -1;
@@ -82,6 +87,8 @@ void cs_engine_fini(struct cs_engine *e)
 	cs_connstats_fini(&e->conns);
 	cs_detect_fini(&e->detect);
 	cs_verdicts_fini(&e->verdicts);
+	if (e->opt.keep_recent)
+		cs_recent_fini(&e->recent);
 }
 
 void cs_engine_set_output(struct cs_engine *e, cs_verdict_fn fn, void *ctx)
@@ -92,8 +99,43 @@ void cs_engine_set_output(struct cs_engine *e, cs_verdict_fn fn, void *ctx)
 
 static void advance_time(struct cs_engine *e, uint64_t ts_us)
 {
-	if (ts_us > e->now_us)
-		e->now_us = ts_us;
+	if (ts_us <= e->now_us)
+		return;
+	e->now_us = ts_us;
+	if (!e->opt.keep_recent)
+		return;
+	/* The gauges of a second are the states at its end. */
+	struct cs_recent *r = &e->recent;
+	uint64_t sec = ts_us / 1000000u;
+	if (r->have_sec && sec > r->last_sec) {
+		cs_recent_set_gauge(r, r->last_sec, CS_SER_TIME_WAIT,
+				    (uint32_t)e->detect.time_wait_now);
+		cs_recent_set_gauge(r, r->last_sec, CS_SER_CLOSE_WAIT,
+				    (uint32_t)e->detect.close_wait_now);
+	}
+	cs_recent_second(r, sec);
+}
+
+/* Per-second counts and the timeline, for the web view. */
+static void keep_recent(struct cs_engine *e, struct cs_conn *c, int side,
+			unsigned ev, const struct cs_pkt *p)
+{
+	struct cs_recent *r = &e->recent;
+	uint16_t sa = p->flags & (CS_TH_SYN | CS_TH_ACK);
+
+	if (sa == CS_TH_SYN)
+		cs_recent_count(r, CS_SER_SYN);
+	else if (sa == (CS_TH_SYN | CS_TH_ACK))
+		cs_recent_count(r, CS_SER_SYNACK);
+	if (p->flags & CS_TH_RST)
+		cs_recent_count(r, CS_SER_RST);
+	if (p->flags & CS_TH_FIN)
+		cs_recent_count(r, CS_SER_FIN);
+	if (c->ep[0].pkts + c->ep[1].pkts == 1)
+		cs_recent_count(r, CS_SER_NEW);
+	if (ev & CS_EV_ESTABLISHED)
+		cs_recent_count(r, CS_SER_ESTABLISHED);
+	cs_recent_segment(r, c, side, p);
 }
 
 void cs_engine_frame(void *engine, const struct cs_frame *f)
@@ -123,6 +165,8 @@ void cs_engine_frame(void *engine, const struct cs_frame *f)
 		cs_detect_packet(&e->detect, &pkt);
 		unsigned ev = cs_track_segment(&e->flows, &pkt, &c, &side);
 		cs_detect_segment(&e->detect, c, side, ev, &pkt);
+		if (e->opt.keep_recent)
+			keep_recent(e, c, side, ev, &pkt);
 	}
 	cs_flow_expire(&e->flows, e->now_us, EXPIRE_PER_PACKET);
 	cs_detect_tick(&e->detect, e->now_us);

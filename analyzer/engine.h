@@ -15,6 +15,7 @@
 
 #include "analyzer/connstats.h"
 #include "analyzer/detect.h"
+#include "analyzer/recent.h"
 #include "analyzer/verdict.h"
 #include "analyzer/export.h"
 #include "analyzer/flow.h"
@@ -25,6 +26,7 @@ struct cs_engine_opts {
 	struct cs_flow_opts flow;
 	uint64_t syn_timeout_us;	/* unanswered SYNs: timeout after this */
 	bool verify_checksums;		/* drop (and count) bad TCP checksums */
+	bool keep_recent;		/* series and timelines for the web view */
 	struct cs_detect_opts detect;
 };
 
@@ -42,6 +44,7 @@ struct cs_engine {
 	struct cs_connstats conns;
 	struct cs_detect detect;
 	struct cs_verdicts verdicts;
+	struct cs_recent recent;	/* only with opt.keep_recent */
 	uint64_t now_us;		/* packet time */
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */

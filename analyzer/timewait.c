@@ -153,7 +153,6 @@ void cs_timewait_enter(struct cs_timewait *tw, struct cs_conn *c, int side,
 		return;
 	if (!e->entered)
 		e->alert = -1;
-	c->ep[side].tw_counted = true;
 	e->entered++;
 	e->in_tw++;
 	if (e->in_tw > e->peak) {
@@ -167,9 +166,6 @@ void cs_timewait_leave(struct cs_timewait *tw, struct cs_conn *c, int side)
 {
 	struct cs_group_key k;
 
-	if (!c->ep[side].tw_counted)
-		return;
-	c->ep[side].tw_counted = false;
 	key_of(c, side, &k);
 	struct tw_entry *e = cs_groups_find(&tw->g, &k, false);
 	if (e && e->in_tw)

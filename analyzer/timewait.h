@@ -33,7 +33,8 @@ void cs_timewait_init(struct cs_timewait *tw, uint32_t threshold,
 		      uint64_t twice_msl_us, struct cs_alerts *alerts);
 void cs_timewait_fini(struct cs_timewait *tw);
 
-/* Endpoint `side` of c entered TIME_WAIT; its record left the table. */
+/* Endpoint `side` of c entered TIME_WAIT / left it (the caller keeps the
+ * endpoint's tw_counted flag, so each is called once per stay). */
 void cs_timewait_enter(struct cs_timewait *tw, struct cs_conn *c, int side,
 		       uint64_t now_us);
 void cs_timewait_leave(struct cs_timewait *tw, struct cs_conn *c, int side);
