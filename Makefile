@@ -2,7 +2,8 @@
 #
 #   make            build ./connscope and build/libconnscope.a
 #   make check      install missing Debian packages (as root), build, run all tests
-#   make demo       install missing packages, analyse the bundled sample
+#   make demo       install missing packages, analyse the bundled sample and
+#                   serve its dashboard on http://127.0.0.1:8080/ (Ctrl-C stops)
 #   make asan       the same tests built with ASan+UBSan in build/asan
 #   make deps       install the Debian packages (root) or print the apt-get line
 #   make install / uninstall (PREFIX, DESTDIR), make clean
@@ -50,7 +51,9 @@ endif
 CS_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -pthread -I. -MMD -MP $(PKG_CFLAGS)
 
 LIB_SRC  := $(sort $(wildcard capture/*.c analyzer/*.c web/*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
+ASSETS_DIR ?= web/assets
+ASSETS   := $(ASSETS_DIR)/index.html $(ASSETS_DIR)/app.js $(ASSETS_DIR)/app.css
 LIB      := $(BUILD)/libconnscope.a
 MAIN_OBJ := $(BUILD)/connscope.o
 
@@ -76,6 +79,16 @@ $(BUILD)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) $(CS_CFLAGS) $(CHECK_CFLAGS) -c -o $@ $<
+
+# The dashboard is compiled in: nothing is read from disk at run time.
+$(BUILD)/gen/assets.c: $(ASSETS) web/embed.sh
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)
+	$(Q)sh web/embed.sh $@ $(ASSETS_DIR)
+
+$(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(CS_CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -129,15 +142,16 @@ DEMO_SAMPLE := samples/mixed.pcap
 demo: ensure-deps
 	@$(MAKE) --no-print-directory demo-run
 
+DEMO_WEB ?= 127.0.0.1:8080
 demo-run: $(BIN)
-	./$(BIN) -r $(DEMO_SAMPLE)
+	./$(BIN) -r $(DEMO_SAMPLE) --web $(DEMO_WEB)
 
 # ---- dependencies ------------------------------------------------------------
 # Build: compiler, pkg-config, the three libraries.  Tests: tcpdump and
 # iproute2/nftables for the recorded samples and live tests, jq to read the
 # JSON report, valgrind and clang for the leak and compiler runs.
 DEBS := gcc make pkg-config libpcap-dev libmicrohttpd-dev check \
-        tcpdump iproute2 nftables jq valgrind clang
+        tcpdump iproute2 nftables jq valgrind clang hping3
 
 deps:
 	@missing=$$(for p in $(DEBS); do \

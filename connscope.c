@@ -25,10 +25,12 @@
 #include "analyzer/engine.h"
 #include "analyzer/alert.h"
 #include "analyzer/report.h"
+#include "analyzer/snapshot.h"
 #include "analyzer/zeek.h"
 #include "capture/decode.h"
 #include "capture/privdrop.h"
 #include "capture/source.h"
+#include "web/server.h"
 
 enum {
 	EXIT_OK = 0,
@@ -57,6 +59,9 @@ struct options {
 	double duration_sec;		/* --duration: 0 = no limit */
 	struct cs_live_opts live;
 	struct cs_engine_opts engine;
+	bool web;
+	bool web_insecure;
+	struct cs_web_opts web_opts;
 };
 
 static const char *progname = "connscope";
@@ -120,6 +125,11 @@ static void usage(FILE *out)
 "  --timewait-threshold N  connections in TIME_WAIT per host and peer (default %d)\n"
 "  --closewait-age S     CLOSE_WAIT longer than this is stuck (default %d)\n"
 "  --closewait-threshold N  stuck CLOSE_WAIT connections per host:port (default %d)\n"
+"web:\n"
+"  --web [ADDR:]PORT  serve the dashboard and API (default address 127.0.0.1;\n"
+"                   [IPv6]:PORT); with -r, keep serving after the analysis\n"
+"  --web-token TOKEN  require it (Authorization: Bearer, or ?token=)\n"
+"  --web-insecure   allow a non-loopback address without a token\n"
 "output:\n"
 "  --report FILE|-  text report (default: standard output)\n"
 "  --json FILE|-    JSON report\n"
@@ -200,7 +210,7 @@ enum {
 	OPT_JSON = 256, OPT_REPORT, OPT_DURATION, OPT_CONNLOG, OPT_MAX_FLOWS,
 	OPT_IDLE_TIMEOUT, OPT_MSL, OPT_SYN_TIMEOUT, OPT_VLAN_KEY, OPT_CHECKSUMS,
 	OPT_NO_COLOR, OPT_SYNFLOOD_RATE, OPT_TW_THRESHOLD, OPT_CW_AGE,
-	OPT_CW_THRESHOLD,
+	OPT_CW_THRESHOLD, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_INSECURE,
 };
 
 static const struct option long_options[] = {
@@ -215,6 +225,9 @@ static const struct option long_options[] = {
 	{ "vlan-key", no_argument, NULL, OPT_VLAN_KEY },
 	{ "verify-checksums", no_argument, NULL, OPT_CHECKSUMS },
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "web", required_argument, NULL, OPT_WEB },
+	{ "web-token", required_argument, NULL, OPT_WEB_TOKEN },
+	{ "web-insecure", no_argument, NULL, OPT_WEB_INSECURE },
 	{ "synflood-rate", required_argument, NULL, OPT_SYNFLOOD_RATE },
 	{ "timewait-threshold", required_argument, NULL, OPT_TW_THRESHOLD },
 	{ "closewait-age", required_argument, NULL, OPT_CW_AGE },
@@ -259,6 +272,23 @@ static int parse_option(int c, const char *arg, struct options *o)
 	case OPT_VLAN_KEY: o->engine.flow.vlan_key = true; return 0;
 	case OPT_CHECKSUMS: o->engine.verify_checksums = true; return 0;
 	case OPT_NO_COLOR: o->no_color = true; return 0;
+	case OPT_WEB: {
+		char err[160];
+		if (cs_web_parse_listen(arg, &o->web_opts, err, sizeof err) != 0) {
+			fprintf(stderr, "%s: %s\n", progname, err);
+			return -1;
+		}
+		o->web = true;
+		return 0;
+	}
+	case OPT_WEB_TOKEN:
+		if (!*arg) {
+			fprintf(stderr, "%s: --web-token: empty\n", progname);
+			return -1;
+		}
+		o->web_opts.token = arg;
+		return 0;
+	case OPT_WEB_INSECURE: o->web_insecure = true; return 0;
 	case OPT_SYNFLOOD_RATE:
 		if (parse_u64("--synflood-rate", arg, 1, 100000000, &v))
 			return -1;
@@ -310,6 +340,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return EXIT_RUNTIME;
 	}
 	o->report_path = "-";
+	snprintf(o->web_opts.addr, sizeof o->web_opts.addr, "%s", CS_WEB_DEFAULT_ADDR);
 	o->live.snaplen = CS_LIVE_SNAPLEN_DEFAULT;
 	o->live.buffer_mib = CS_LIVE_BUFFER_MIB_DEFAULT;
 	o->live.promisc = true;
@@ -352,6 +383,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 		stdin_cnt += strcmp(o->files[i], "-") == 0;
 	if (stdin_cnt > 1)
 		return usage_error("standard input ('-r -') can be read once");
+	if (o->web && !o->web_opts.token && !o->web_insecure &&
+	    !cs_web_is_loopback(&o->web_opts))
+		return usage_error("--web on %s would show the traffic to anyone who "
+				   "can reach it: give --web-token TOKEN, or "
+				   "--web-insecure if that is what you want",
+				   o->web_opts.addr);
+	o->engine.keep_recent = o->web;
 	int to_stdout = (o->json_path && !strcmp(o->json_path, "-")) +
 			(o->connlog_path && !strcmp(o->connlog_path, "-"));
 	if (to_stdout > 1 || (to_stdout && o->report_path_given &&
@@ -374,6 +412,9 @@ struct run {
 	FILE *json_f;			/* streamed while reading */
 	struct cs_json_report json;
 	FILE *connlog_f;
+	struct cs_web *web;		/* with --web */
+	uint64_t snap_seq;
+	double next_publish;
 };
 
 static void worsen(struct run *r, int status)
@@ -409,6 +450,7 @@ static void report_bad_records(struct run *r, const char *path, uint64_t n)
 }
 
 static double monotonic_sec(void);
+static void publish(struct run *r, bool finished);
 
 /* Files this large get a progress line, when stderr is a terminal. */
 #define PROGRESS_MIN_BYTES (64u << 20)
@@ -443,6 +485,7 @@ static void read_file(struct run *r, struct cs_source *s)
 	while (!stop_requested && !count_reached(r)) {
 		if (progress)
 			show_progress(r, s, &next, &shown);
+		publish(r, false);
 		enum cs_read rc = cs_source_read(s, remaining_count(r, FILE_READ_CHUNK),
 						 cs_engine_frame, &r->engine,
 						 &n, err, sizeof err);
@@ -588,6 +631,22 @@ static double monotonic_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The dashboard's view, a couple of times a second and at the end. */
+static void publish(struct run *r, bool finished)
+{
+	if (!r->web)
+		return;
+	double now = monotonic_sec();
+	if (!finished && now < r->next_publish)
+		return;
+	r->next_publish = now + 0.5;
+	struct cs_snapshot *s = cs_snapshot_build(&r->engine, &r->src,
+						  ++r->snap_seq, r->src.live,
+						  finished);
+	if (s)
+		cs_web_publish(r->web, s);
+}
+
 /* Live packet timestamps are wall-clock time: so are the ticks. */
 static uint64_t wall_us(void)
 {
@@ -630,6 +689,7 @@ static void capture_live(struct run *r, struct cs_source *s)
 		}
 		if (n == 0)
 			cs_engine_tick(&r->engine, wall_us());
+		publish(r, false);
 		if (rc == CS_READ_BROKEN ||
 		    (deadline > 0 && monotonic_sec() >= deadline))
 			break;
@@ -714,6 +774,35 @@ static void write_reports(struct run *r)
 	}
 }
 
+/* ---- the dashboard --------------------------------------------------------- */
+
+static int start_web(struct run *r)
+{
+	const struct cs_web_opts *o = &r->opt->web_opts;
+	char err[256];
+	bool v6 = strchr(o->addr, ':') != NULL;
+
+	if (cs_web_start(&r->web, o, err, sizeof err) != 0) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		return -1;
+	}
+	fprintf(stderr, "%s: dashboard at http://%s%s%s:%u/%s%s\n", progname,
+		v6 ? "[" : "", o->addr, v6 ? "]" : "", cs_web_port(r->web),
+		o->token ? "?token=" : "", o->token ? o->token : "");
+	return 0;
+}
+
+/* A capture file was analysed: keep answering until Ctrl-C. */
+static void serve_until_stopped(void)
+{
+	struct timespec nap = { 0, 200 * 1000 * 1000 };
+
+	fprintf(stderr, "%s: analysis done; serving the dashboard until Ctrl-C\n",
+		progname);
+	while (!stop_requested)
+		nanosleep(&nap, NULL);	/* a signal cuts the nap short */
+}
+
 static int list_interfaces(void)
 {
 	char err[256];
@@ -753,12 +842,23 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	install_signal_handlers();
+	/* Before reading, so a privileged port is bound before root is given up. */
+	if (opt.web && start_web(&r) != 0) {
+		cs_engine_fini(&r.engine);
+		free(opt.files);
+		return EXIT_RUNTIME;
+	}
 
 	if (opt.iface)
 		run_live(&r);
 	else
 		run_files(&r);
 
+	bool interrupted = stop_requested;
+	/* The last view before the report finishes the open connections, so
+	 * the dashboard shows the states they were in at the end. */
+	if (r.read_any)
+		publish(&r, true);
 	/* Nothing could be opened: there is no report to give. */
 	if (r.read_any)
 		write_reports(&r);
@@ -767,6 +867,9 @@ int main(int argc, char **argv)
 			"balance\n", progname);
 		worsen(&r, EXIT_RUNTIME);
 	}
+	if (r.web && r.read_any && !interrupted)
+		serve_until_stopped();
+	cs_web_stop(r.web);
 	cs_engine_fini(&r.engine);
 	free(opt.files);
 	return r.status;

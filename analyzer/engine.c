@@ -105,15 +105,9 @@ static void advance_time(struct cs_engine *e, uint64_t ts_us)
 	if (!e->opt.keep_recent)
 		return;
 	/* The gauges of a second are the states at its end. */
-	struct cs_recent *r = &e->recent;
-	uint64_t sec = ts_us / 1000000u;
-	if (r->have_sec && sec > r->last_sec) {
-		cs_recent_set_gauge(r, r->last_sec, CS_SER_TIME_WAIT,
-				    (uint32_t)e->detect.time_wait_now);
-		cs_recent_set_gauge(r, r->last_sec, CS_SER_CLOSE_WAIT,
-				    (uint32_t)e->detect.close_wait_now);
-	}
-	cs_recent_second(r, sec);
+	cs_recent_second(&e->recent, ts_us / 1000000u,
+			 (uint32_t)e->detect.time_wait_now,
+			 (uint32_t)e->detect.close_wait_now);
 }
 
 /* Per-second counts and the timeline, for the web view. */
@@ -153,8 +147,10 @@ void cs_engine_frame(void *engine, const struct cs_frame *f)
 	if (why != CS_SKIP_NONE)
 		return;
 	advance_time(e, pkt.ts_us);
-	/* Records are judged by packet time, which never goes backwards. */
+	/* Records are judged by packet time, which never goes backwards; what
+	 * has expired by now goes before this packet could be given to it. */
 	pkt.ts_us = e->now_us;
+	cs_flow_expire(&e->flows, e->now_us, EXPIRE_PER_PACKET);
 	if (bad_sum)
 		cs_track_bad_checksum(&e->flows, &pkt);
 	else if (pkt.kind == CS_PKT_ICMP_ERR) {
@@ -168,7 +164,6 @@ void cs_engine_frame(void *engine, const struct cs_frame *f)
 		if (e->opt.keep_recent)
 			keep_recent(e, c, side, ev, &pkt);
 	}
-	cs_flow_expire(&e->flows, e->now_us, EXPIRE_PER_PACKET);
 	cs_detect_tick(&e->detect, e->now_us);
 }
 

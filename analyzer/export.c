@@ -65,14 +65,13 @@ static void json_icmp(struct cs_json *j, const struct cs_conn *c)
 	cs_json_obj_end(j);
 }
 
-void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,
-			 const struct cs_verdict *v)
+void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
+			   const struct cs_verdict *v)
 {
 	const struct cs_endpoint *o = &c->ep[0], *r = &c->ep[1];
 	int ro = c->orig, rr = resp_of(c);
 	uint64_t rtt = cs_conn_handshake_rtt_us(c);
 
-	cs_json_obj_begin(j);
 	cs_json_kv_u64(j, "id", c->id);
 	json_addr(j, "orig_h", &c->key.addr[ro]);
 	cs_json_kv_u64(j, "orig_p", c->key.port[ro]);
@@ -139,6 +138,13 @@ void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,
 		cs_json_str(j, cs_evict_names[c->evicted]);
 	else
 		cs_json_null(j);
+}
+
+void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,
+			 const struct cs_verdict *v)
+{
+	cs_json_obj_begin(j);
+	cs_export_conn_fields(j, c, v);
 	cs_json_obj_end(j);
 }
 

@@ -22,6 +22,9 @@ struct cs_verdict {
 
 void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,
 			 const struct cs_verdict *v);
+/* The same fields without the braces, for objects that add their own. */
+void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
+			   const struct cs_verdict *v);
 
 /* Zeek's uid: "C" and 17 base62 characters, here derived from the record
  * so that a run is reproducible. */

@@ -181,7 +181,9 @@ enum cs_flow_list cs_flow_classify(const struct cs_conn *c)
 	if (o->sent_any && r->sent_any && o->state == CS_TCP_CLOSED &&
 	    r->state == CS_TCP_CLOSED)
 		return CS_LIST_CLOSED;
-	if (o->syn && !r->sent_any)
+	/* Not established yet: an unanswered SYN, or a SYN-ACK whose ACK never
+	 * came — what a flood of spoofed SYNs leaves behind, answered or not. */
+	if (o->syn && !c->handshake_done && !o->fin && !r->fin)
 		return CS_LIST_EMBRYONIC;
 	return CS_LIST_ACTIVE;
 }

@@ -9,7 +9,8 @@
  *
  * Each record sits on one of four lists in order of last activity, one
  * per kind of timeout, so the head of a list is always the next to expire:
- * embryonic (a SYN nobody answered yet), active, closed (both sides done:
+ * embryonic (a handshake not completed: a SYN nobody answered, or a
+ * SYN-ACK never acknowledged), active, closed (both sides done:
  * TIME_WAIT's 2*MSL) and reset (a RST ended it: nothing is left of it but
  * segments already in flight, so it lingers only a few seconds, and what
  * comes later is a new record — often a RST for a connection its peer no

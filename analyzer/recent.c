@@ -33,39 +33,37 @@ void cs_recent_fini(struct cs_recent *r)
 	r->done = NULL;
 }
 
-bool cs_recent_second(struct cs_recent *r, uint64_t sec)
+void cs_recent_second(struct cs_recent *r, uint64_t sec, uint32_t time_wait,
+		      uint32_t close_wait)
 {
 	if (!r->have_sec) {
 		r->have_sec = true;
 		r->first_sec = r->last_sec = sec;
 		memset(r->series[sec % CS_SERIES_SECONDS], 0, sizeof r->series[0]);
-		return false;
+		return;
 	}
 	if (sec <= r->last_sec)
-		return false;	/* packet time never goes back here */
-	/* Clear the slots of the seconds skipped over (a quiet link). */
-	uint64_t from = r->last_sec + 1;
-	if (sec - from >= CS_SERIES_SECONDS)
-		from = sec - CS_SERIES_SECONDS + 1;
-	for (uint64_t s = from; s <= sec; s++)
-		memset(r->series[s % CS_SERIES_SECONDS], 0, sizeof r->series[0]);
+		return;		/* packet time never goes back here */
+	uint64_t from = r->last_sec;
+	if (sec - from > CS_SERIES_SECONDS)
+		from = sec - CS_SERIES_SECONDS;
+	for (uint64_t s = from; s < sec; s++) {
+		uint32_t *slot = r->series[s % CS_SERIES_SECONDS];
+		if (s != r->last_sec)	/* a quiet second: no counts */
+			memset(slot, 0, sizeof r->series[0]);
+		slot[CS_SER_TIME_WAIT] = time_wait;
+		slot[CS_SER_CLOSE_WAIT] = close_wait;
+	}
+	memset(r->series[sec % CS_SERIES_SECONDS], 0, sizeof r->series[0]);
 	r->last_sec = sec;
 	if (r->last_sec - r->first_sec >= CS_SERIES_SECONDS)
 		r->first_sec = r->last_sec - CS_SERIES_SECONDS + 1;
-	return true;
 }
 
 void cs_recent_count(struct cs_recent *r, enum cs_series_kind k)
 {
 	if (r->have_sec)
 		r->series[r->last_sec % CS_SERIES_SECONDS][k]++;
-}
-
-void cs_recent_set_gauge(struct cs_recent *r, uint64_t sec,
-			 enum cs_series_kind k, uint32_t value)
-{
-	if (r->have_sec && sec >= r->first_sec && sec <= r->last_sec)
-		r->series[sec % CS_SERIES_SECONDS][k] = value;
 }
 
 void cs_recent_segment(struct cs_recent *r, struct cs_conn *c, int side,

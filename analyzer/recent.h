@@ -57,12 +57,12 @@ struct cs_recent {
 int cs_recent_init(struct cs_recent *r);
 void cs_recent_fini(struct cs_recent *r);
 
-/* Moves the series to second `sec`; returns true when a second closed (the
- * caller then samples the TIME_WAIT/CLOSE_WAIT gauges with set_gauge). */
-bool cs_recent_second(struct cs_recent *r, uint64_t sec);
+/* Moves the series to second `sec`.  The TIME_WAIT and CLOSE_WAIT gauges
+ * of every second closed by the move (quiet ones included: nothing changed
+ * in them) are the values given, the states as they stand now. */
+void cs_recent_second(struct cs_recent *r, uint64_t sec, uint32_t time_wait,
+		      uint32_t close_wait);
 void cs_recent_count(struct cs_recent *r, enum cs_series_kind k);
-void cs_recent_set_gauge(struct cs_recent *r, uint64_t sec,
-			 enum cs_series_kind k, uint32_t value);
 
 /* A segment of c, after tracking: kept if it set SYN/FIN/RST or moved a
  * state since the last kept one. */

@@ -24,7 +24,8 @@ void cs_report_source_add(struct cs_report_source *src, int dlt,
 }
 
 /* "EN10MB" or "EN10MB,LINUX_SLL" when the files differ. */
-static void linktypes(const struct cs_report_source *src, char *buf, size_t len)
+const char *cs_report_linktypes(const struct cs_report_source *src, char *buf,
+				size_t len)
 {
 	char tmp[32];
 	size_t used = 0;
@@ -37,6 +38,7 @@ static void linktypes(const struct cs_report_source *src, char *buf, size_t len)
 			break;
 		used += (size_t)n;
 	}
+	return buf;
 }
 
 /* ---- text ---------------------------------------------------------------- */
@@ -64,7 +66,7 @@ static void text_source(FILE *out, const struct cs_report_source *src)
 {
 	char lt[128];
 
-	linktypes(src, lt, sizeof lt);
+	cs_report_linktypes(src, lt, sizeof lt);
 	if (src->live)
 		fprintf(out, "connscope %s: live capture on %s", CS_VERSION,
 			src->names[0]);
@@ -310,7 +312,7 @@ static void json_source(struct cs_json *j, const struct cs_report_source *src)
 {
 	char lt[128];
 
-	linktypes(src, lt, sizeof lt);
+	cs_report_linktypes(src, lt, sizeof lt);
 	cs_json_key(j, "source");
 	cs_json_obj_begin(j);
 	cs_json_kv_str(j, "kind", src->live ? "live" : "file");
@@ -390,7 +392,7 @@ static void json_summary(struct cs_json *j, const struct cs_report_source *src,
 	cs_json_obj_end(j);
 }
 
-static void json_alert(struct cs_json *j, const struct cs_alert *al)
+void cs_report_json_alert(struct cs_json *j, const struct cs_alert *al)
 {
 	char ep[80];
 
@@ -420,7 +422,7 @@ static void json_alerts(struct cs_json *j, const struct cs_alerts *a)
 	cs_json_key(j, "alerts");
 	cs_json_arr_begin(j);
 	for (uint32_t i = 0; i < a->count; i++)
-		json_alert(j, &a->list[i]);
+		cs_report_json_alert(j, &a->list[i]);
 	cs_json_arr_end(j);
 }
 

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "analyzer/engine.h"
@@ -27,6 +28,10 @@ struct cs_report_source {
 	int dlt_cnt;
 	uint32_t snaplen;		/* largest of the sources */
 };
+
+/* "EN10MB", or "EN10MB,LINUX_SLL" when the files differ; returns buf. */
+const char *cs_report_linktypes(const struct cs_report_source *src, char *buf,
+				size_t len);
 
 /* Records a source's link type (once) and snap length. */
 void cs_report_source_add(struct cs_report_source *src, int dlt,
@@ -48,6 +53,9 @@ struct cs_json_report {
 void cs_report_json_begin(struct cs_json_report *r, FILE *out);
 void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
 			 const struct cs_verdict *v);
+/* One alert object, as the report and the web API write it. */
+void cs_report_json_alert(struct cs_json *j, const struct cs_alert *al);
+
 void cs_report_json_end(struct cs_json_report *r,
 			const struct cs_report_source *src,
 			const struct cs_engine *e);

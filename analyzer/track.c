@@ -71,8 +71,10 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 	uint8_t tw = 0;
 	if (c && is_bare_syn(p) && syn_starts_new(c, kside == c->orig ? 0 : 1, p)) {
 		reuse = finished(c);
-		/* which addresses (by key index) still held TIME_WAIT */
-		for (int i = 0; i < 2; i++)
+		/* which addresses (by key index) still held TIME_WAIT: 2*MSL
+		 * after the last segment it is over, expired or not */
+		bool in_tw = c->last_ts_us + t->opt.closed_timeout_us > p->ts_us;
+		for (int i = 0; in_tw && i < 2; i++)
 			if (c->ep[i].state == CS_TCP_TIME_WAIT)
 				tw |= (uint8_t)(1u << (i == 0 ? c->orig : !c->orig));
 		cs_flow_remove(t, c, p->ts_us);

@@ -38,6 +38,20 @@ void cs_verdicts_fini(struct cs_verdicts *v)
 	cs_groups_fini(&v->g);
 }
 
+int cs_verdicts_clone(struct cs_verdicts *dst, const struct cs_verdicts *src)
+{
+	*dst = *src;
+	dst->g.entries = NULL;
+	if (!src->g.entries)
+		return 0;
+	size_t bytes = (size_t)src->g.capacity * src->g.entry_size;
+	dst->g.entries = malloc(bytes);
+	if (!dst->g.entries)
+		return -1;
+	memcpy(dst->g.entries, src->g.entries, bytes);
+	return 0;
+}
+
 void cs_verdicts_add(struct cs_verdicts *v, const struct cs_conn *c,
 		     enum cs_outcome outcome)
 {
@@ -82,9 +96,14 @@ void cs_icmp_meaning(bool ipv4, uint8_t type, uint8_t code,
 		{ 5, "source route failed", "EOPNOTSUPP" },
 		{ 6, "destination network unknown", "ENETUNREACH" },
 		{ 7, "destination host unknown", "EHOSTDOWN" },
+		{ 8, "source host isolated", "ENONET" },
 		{ 9, "network administratively prohibited", "ENETUNREACH" },
 		{ 10, "host administratively prohibited", "EHOSTUNREACH" },
+		{ 11, "network unreachable for the type of service", "ENETUNREACH" },
+		{ 12, "host unreachable for the type of service", "EHOSTUNREACH" },
 		{ 13, "communication administratively prohibited", "EHOSTUNREACH" },
+		{ 14, "host precedence violation", "EHOSTUNREACH" },
+		{ 15, "precedence cutoff in effect", "EHOSTUNREACH" },
 	}, v6[] = {
 		{ 0, "no route to destination", "ENETUNREACH" },
 		{ 1, "communication administratively prohibited", "EACCES" },

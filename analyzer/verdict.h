@@ -28,6 +28,9 @@ struct cs_verdicts {
 void cs_verdicts_init(struct cs_verdicts *v);
 void cs_verdicts_fini(struct cs_verdicts *v);
 
+/* A copy (to add the open connections to, for a snapshot); -1 without memory. */
+int cs_verdicts_clone(struct cs_verdicts *dst, const struct cs_verdicts *src);
+
 /* Counts a finished connection (only failing outcomes are kept). */
 void cs_verdicts_add(struct cs_verdicts *v, const struct cs_conn *c,
 		     enum cs_outcome outcome);

@@ -15,5 +15,6 @@ Suite *json_suite(void);
 Suite *tunnel_suite(void);
 Suite *tcp_suite(void);
 Suite *flow_suite(void);
+Suite *detect_suite(void);
 
 #endif

@@ -1,0 +1,588 @@
+/*
+ * render.c — JSON, Prometheus text and errors from a snapshot.
+ */
+#include "web/render.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/json.h"
+#include "analyzer/verdict.h"
+#include "analyzer/zeek.h"
+
+#define TIMELINE_MAX 64
+
+/* ---- replies ------------------------------------------------------------ */
+
+static FILE *reply_open(struct cs_reply *r)
+{
+	r->body = NULL;
+	r->len = 0;
+	return open_memstream(&r->body, &r->len);
+}
+
+static void reply_close(FILE *f, struct cs_reply *r, int status, const char *ctype)
+{
+	if (!f || fclose(f) != 0 || !r->body) {
+		free(r->body);
+		r->body = strdup("{\"error\":\"out of memory\"}");
+		r->len = r->body ? strlen(r->body) : 0;
+		r->status = 500;
+		r->content_type = "application/json";
+		return;
+	}
+	r->status = status;
+	r->content_type = ctype;
+}
+
+void cs_render_error(int status, const char *message, struct cs_reply *r)
+{
+	FILE *f = reply_open(r);
+	struct cs_json j;
+
+	if (f) {
+		cs_json_init(&j, f, 0);
+		cs_json_obj_begin(&j);
+		cs_json_kv_str(&j, "error", message);
+		cs_json_obj_end(&j);
+		fputc('\n', f);
+	}
+	reply_close(f, r, status, "application/json");
+}
+
+/* ---- parsing the query -------------------------------------------------- */
+
+/* Digits only, no sign, no spaces, within [min, max]. */
+static int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s || strlen(s) > 19)
+		return -1;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int lookup_name(const char *s, const char *const *names, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (names[i] && !strcmp(s, names[i]))
+			return i;
+	return -1;
+}
+
+int cs_parse_conn_id(const char *s, uint64_t *id)
+{
+	return parse_uint(s, 1, UINT64_MAX / 10, id);
+}
+
+static int parse_host(const char *s, struct cs_addr *a)
+{
+	uint8_t v4[4];
+
+	memset(a, 0, sizeof *a);
+	if (inet_pton(AF_INET, s, v4) == 1) {
+		a->b[10] = a->b[11] = 0xff;
+		memcpy(a->b + 12, v4, 4);
+		return 0;
+	}
+	return inet_pton(AF_INET6, s, a->b) == 1 ? 0 : -1;
+}
+
+static int parse_sort(const char *s, struct cs_conn_filter *f)
+{
+	static const char *const keys[] = { "ts", "duration", "bytes", "pkts" };
+
+	f->descending = *s == '-';
+	int k = lookup_name(s + f->descending, keys, 4);
+	if (k < 0)
+		return -1;
+	f->sort = (enum cs_sort_key)k;
+	return 0;
+}
+
+int cs_conn_filter_parse(struct cs_conn_filter *f, cs_query_fn get, void *ctx,
+			 char *err, size_t errlen)
+{
+	const char *v;
+	uint64_t n;
+
+	memset(f, 0, sizeof *f);
+	f->outcome = f->state = f->conn_state = -1;
+	f->limit = CS_WEB_LIMIT_DEFAULT;
+	f->sort = CS_SORT_TS;
+	f->descending = true;
+
+	if ((v = get(ctx, "outcome")) &&
+	    (f->outcome = lookup_name(v, cs_outcome_names, CS_OUT_MAX)) < 0)
+		goto bad_outcome;
+	if ((v = get(ctx, "state")) &&
+	    (f->state = lookup_name(v, cs_tcp_state_names, CS_TCP_STATE_MAX)) < 0) {
+		snprintf(err, errlen, "state: not one of the eleven TCP states");
+		return -1;
+	}
+	if ((v = get(ctx, "conn_state")) &&
+	    (f->conn_state = lookup_name(v, cs_conn_state_names, CS_CS_MAX)) < 0) {
+		snprintf(err, errlen, "conn_state: not a Zeek conn_state");
+		return -1;
+	}
+	if ((v = get(ctx, "host"))) {
+		if (parse_host(v, &f->host) != 0) {
+			snprintf(err, errlen, "host: not an IPv4 or IPv6 address");
+			return -1;
+		}
+		f->have_host = true;
+	}
+	if ((v = get(ctx, "port"))) {
+		if (parse_uint(v, 1, 65535, &n) != 0) {
+			snprintf(err, errlen, "port: must be 1..65535");
+			return -1;
+		}
+		f->port = (uint32_t)n;
+	}
+	if ((v = get(ctx, "limit"))) {
+		if (parse_uint(v, 1, CS_WEB_LIMIT_MAX, &n) != 0) {
+			snprintf(err, errlen, "limit: must be 1..%d", CS_WEB_LIMIT_MAX);
+			return -1;
+		}
+		f->limit = (uint32_t)n;
+	}
+	if ((v = get(ctx, "offset"))) {
+		if (parse_uint(v, 0, INT32_MAX, &n) != 0) {
+			snprintf(err, errlen, "offset: must be a number >= 0");
+			return -1;
+		}
+		f->offset = (uint32_t)n;
+	}
+	if ((v = get(ctx, "sort")) && parse_sort(v, f) != 0) {
+		snprintf(err, errlen, "sort: one of ts, duration, bytes, pkts, "
+			 "optionally with a leading -");
+		return -1;
+	}
+	return 0;
+bad_outcome:
+	snprintf(err, errlen, "outcome: not an outcome name");
+	return -1;
+}
+
+/* ---- /api/summary -------------------------------------------------------- */
+
+static void json_counts(struct cs_json *j, const char *key,
+			const char *const *names, const uint64_t *counts, int n)
+{
+	cs_json_key(j, key);
+	cs_json_obj_begin(j);
+	for (int i = 0; i < n; i++)
+		cs_json_kv_u64(j, names[i], counts[i]);
+	cs_json_obj_end(j);
+}
+
+static void json_ts(struct cs_json *j, const char *key, bool have, uint64_t us)
+{
+	cs_json_key(j, key);
+	if (have)
+		cs_json_usec(j, us);
+	else
+		cs_json_null(j);
+}
+
+static void summary_object(struct cs_json *j, const struct cs_snapshot *s)
+{
+	const struct cs_stats *st = &s->stats;
+	char lt[128];
+	uint64_t evicted = 0;
+
+	for (int i = 1; i < CS_EVICT_MAX; i++)
+		evicted += s->evicted[i];
+	cs_json_obj_begin(j);
+	cs_json_kv_str(j, "version", CS_VERSION);
+	cs_json_key(j, "snapshot");
+	cs_json_obj_begin(j);
+	cs_json_kv_u64(j, "seq", s->seq);
+	cs_json_kv_usec(j, "ts", s->ts_us);
+	cs_json_key(j, "live");
+	cs_json_bool(j, s->live);
+	cs_json_key(j, "finished");
+	cs_json_bool(j, s->finished);
+	cs_json_obj_end(j);
+
+	cs_json_key(j, "source");
+	cs_json_obj_begin(j);
+	cs_json_kv_str(j, "kind", s->src.live ? "live" : "file");
+	cs_json_kv_str(j, "name", s->src.name_cnt ? s->src.names[0] : "");
+	cs_json_kv_str(j, "linktype", cs_report_linktypes(&s->src, lt, sizeof lt));
+	cs_json_kv_u64(j, "snaplen", s->src.snaplen);
+	cs_json_obj_end(j);
+
+	cs_json_key(j, "summary");
+	cs_json_obj_begin(j);
+	cs_json_kv_u64(j, "packets", st->packets);
+	cs_json_kv_u64(j, "bytes", st->bytes);
+	cs_json_kv_u64(j, "analysed", st->analysed);
+	cs_json_kv_u64(j, "tcp_packets", st->tcp_packets);
+	cs_json_kv_u64(j, "icmp_errors", st->icmp_errors);
+	json_ts(j, "first_ts", st->packets, st->first_ts_us);
+	json_ts(j, "last_ts", st->packets, st->last_ts_us);
+	cs_json_kv_u64(j, "connections", s->connections);
+	cs_json_kv_u64(j, "open", s->open);
+	cs_json_kv_u64(j, "peak_open", s->peak_open);
+	cs_json_kv_u64(j, "evicted", evicted);
+	json_counts(j, "skipped", cs_skip_names + 1, st->skipped + 1, CS_SKIP_MAX - 1);
+	cs_json_key(j, "capture_drops");
+	if (s->live && st->have_drops)
+		cs_json_u64(j, st->capture_drops);
+	else
+		cs_json_null(j);
+	cs_json_kv_u64(j, "data_segments", s->data_segments);
+	cs_json_kv_u64(j, "retransmitted", s->retransmitted);
+	cs_json_kv_u64(j, "rst_peak_per_sec", s->rst_peak);
+	cs_json_obj_end(j);
+
+	json_counts(j, "outcomes", cs_outcome_names, s->outcomes, CS_OUT_MAX);
+	json_counts(j, "conn_states", cs_conn_state_names, s->conn_states, CS_CS_MAX);
+	cs_json_key(j, "states");
+	cs_json_obj_begin(j);
+	json_counts(j, "orig", cs_tcp_state_names, s->states[0], CS_TCP_STATE_MAX);
+	json_counts(j, "resp", cs_tcp_state_names, s->states[1], CS_TCP_STATE_MAX);
+	cs_json_obj_end(j);
+	cs_json_kv_u64(j, "alerts", s->alert_cnt);
+	cs_json_key(j, "verdicts");
+	cs_json_arr_begin(j);
+	for (const char *p = s->verdicts; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		while (n && p[0] == ' ') {	/* the text report's indent */
+			p++;
+			n--;
+		}
+		if (n)
+			cs_json_strn(j, p, n);
+		p += n + (nl ? 1 : 0);
+	}
+	cs_json_arr_end(j);
+	cs_json_obj_end(j);
+}
+
+void cs_render_summary(const struct cs_snapshot *s, struct cs_reply *r)
+{
+	FILE *f = reply_open(r);
+	struct cs_json j;
+
+	if (f) {
+		cs_json_init(&j, f, 0);
+		summary_object(&j, s);
+		fputc('\n', f);
+	}
+	reply_close(f, r, 200, "application/json");
+}
+
+/* ---- /api/connections ----------------------------------------------------- */
+
+static bool addr_is(const struct cs_conn *c, const struct cs_addr *a)
+{
+	return !memcmp(&c->key.addr[0], a, sizeof *a) ||
+	       !memcmp(&c->key.addr[1], a, sizeof *a);
+}
+
+static bool matches(const struct cs_snap_conn *sc, const struct cs_conn_filter *f)
+{
+	const struct cs_conn *c = &sc->c;
+
+	if (f->outcome >= 0 && (int)sc->v.outcome != f->outcome)
+		return false;
+	if (f->conn_state >= 0 && (int)sc->v.conn_state != f->conn_state)
+		return false;
+	if (f->state >= 0 && c->ep[0].state != f->state && c->ep[1].state != f->state)
+		return false;
+	if (f->have_host && !addr_is(c, &f->host))
+		return false;
+	if (f->port && c->key.port[0] != f->port && c->key.port[1] != f->port)
+		return false;
+	return true;
+}
+
+static uint64_t sort_value(const struct cs_snap_conn *sc, enum cs_sort_key k)
+{
+	const struct cs_conn *c = &sc->c;
+
+	switch (k) {
+	case CS_SORT_DURATION:
+		return c->last_ts_us - c->first_ts_us;
+	case CS_SORT_BYTES:
+		return c->ep[0].ip_bytes + c->ep[1].ip_bytes;
+	case CS_SORT_PKTS:
+		return c->ep[0].pkts + c->ep[1].pkts;
+	default:
+		return c->first_ts_us;
+	}
+}
+
+struct sortable {
+	uint64_t key, id;
+	const struct cs_snap_conn *sc;
+};
+
+static int ascending(const void *a, const void *b)
+{
+	const struct sortable *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static int descending(const void *a, const void *b)
+{
+	return ascending(b, a);
+}
+
+static void conn_object(struct cs_json *j, const struct cs_snap_conn *sc)
+{
+	cs_json_obj_begin(j);
+	cs_export_conn_fields(j, &sc->c, &sc->v);
+	cs_json_key(j, "open");
+	cs_json_bool(j, sc->open);
+	cs_json_obj_end(j);
+}
+
+void cs_render_connections(const struct cs_snapshot *s,
+			   const struct cs_conn_filter *f, struct cs_reply *r)
+{
+	struct sortable *hit = malloc((s->conn_cnt ? s->conn_cnt : 1) * sizeof *hit);
+	uint32_t n = 0;
+
+	if (!hit) {
+		cs_render_error(500, "out of memory", r);
+		return;
+	}
+	for (uint32_t i = 0; i < s->conn_cnt; i++)
+		if (matches(&s->conns[i], f))
+			hit[n++] = (struct sortable){ sort_value(&s->conns[i], f->sort),
+						      s->conns[i].c.id, &s->conns[i] };
+	qsort(hit, n, sizeof *hit, f->descending ? descending : ascending);
+
+	FILE *out = reply_open(r);
+	struct cs_json j;
+	if (out) {
+		cs_json_init(&j, out, 0);
+		cs_json_obj_begin(&j);
+		cs_json_kv_u64(&j, "total", n);
+		cs_json_kv_u64(&j, "offset", f->offset);
+		cs_json_kv_u64(&j, "limit", f->limit);
+		cs_json_key(&j, "items");
+		cs_json_arr_begin(&j);
+		for (uint64_t i = f->offset; i < n && i < (uint64_t)f->offset + f->limit; i++)
+			conn_object(&j, hit[i].sc);
+		cs_json_arr_end(&j);
+		cs_json_obj_end(&j);
+		fputc('\n', out);
+	}
+	free(hit);
+	reply_close(out, r, 200, "application/json");
+}
+
+/* ---- /api/connections/{id} ------------------------------------------------ */
+
+/* tcpdump's letters, in tcpdump's order: "S." is a SYN-ACK. */
+static void flag_letters(uint16_t flags, char *buf)
+{
+	static const struct { uint16_t bit; char c; } order[] = {
+		{ CS_TH_FIN, 'F' }, { CS_TH_SYN, 'S' }, { CS_TH_RST, 'R' },
+		{ CS_TH_PSH, 'P' }, { CS_TH_ACK, '.' }, { CS_TH_URG, 'U' },
+		{ CS_TH_ECE, 'E' }, { CS_TH_CWR, 'W' }, { CS_TH_AE, 'e' },
+	};
+	int n = 0;
+
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+		if (flags & order[i].bit)
+			buf[n++] = order[i].c;
+	if (!n)
+		buf[n++] = '-';		/* no flag at all (a null scan) */
+	buf[n] = '\0';
+}
+
+static void timeline(struct cs_json *j, const struct cs_snapshot *s,
+		     const struct cs_conn *c)
+{
+	uint32_t idx[TIMELINE_MAX], n = 0, seen = 0;
+	char fl[12];
+
+	for (uint32_t i = 0; i < s->event_cnt; i++) {
+		if (s->events[i].conn_id != c->id)
+			continue;
+		idx[n % TIMELINE_MAX] = i;	/* keep the latest 64 */
+		n++;
+	}
+	seen = n < TIMELINE_MAX ? n : TIMELINE_MAX;
+	cs_json_key(j, "events");
+	cs_json_arr_begin(j);
+	for (uint32_t k = 0; k < seen; k++) {
+		const struct cs_event *e = &s->events[idx[(n - seen + k) % TIMELINE_MAX]];
+		cs_json_obj_begin(j);
+		cs_json_kv_usec(j, "ts", e->ts_us);
+		cs_json_kv_str(j, "from", e->from ? "resp" : "orig");
+		flag_letters(e->flags, fl);
+		cs_json_kv_str(j, "flags", fl);
+		cs_json_kv_u64(j, "seq", e->seq);
+		cs_json_kv_u64(j, "ack", e->ack);
+		cs_json_kv_u64(j, "len", e->len);
+		cs_json_kv_str(j, "orig_state", cs_tcp_state_names[e->state[0]]);
+		cs_json_kv_str(j, "resp_state", cs_tcp_state_names[e->state[1]]);
+		cs_json_obj_end(j);
+	}
+	cs_json_arr_end(j);
+	cs_json_key(j, "events_complete");
+	cs_json_bool(j, n <= TIMELINE_MAX &&
+			   !(s->oldest_event_us && s->oldest_event_us > c->first_ts_us));
+}
+
+void cs_render_connection(const struct cs_snapshot *s, uint64_t id,
+			  struct cs_reply *r)
+{
+	const struct cs_snap_conn *sc = NULL;
+
+	for (uint32_t i = 0; i < s->conn_cnt && !sc; i++)
+		if (s->conns[i].c.id == id)
+			sc = &s->conns[i];
+	if (!sc) {
+		cs_render_error(404, "no such connection in the current snapshot", r);
+		return;
+	}
+	FILE *f = reply_open(r);
+	struct cs_json j;
+	if (f) {
+		cs_json_init(&j, f, 0);
+		cs_json_obj_begin(&j);
+		cs_json_key(&j, "connection");
+		conn_object(&j, sc);
+		timeline(&j, s, &sc->c);
+		cs_json_obj_end(&j);
+		fputc('\n', f);
+	}
+	reply_close(f, r, 200, "application/json");
+}
+
+/* ---- /api/alerts, /api/timeseries ---------------------------------------- */
+
+void cs_render_alerts(const struct cs_snapshot *s, struct cs_reply *r)
+{
+	FILE *f = reply_open(r);
+	struct cs_json j;
+
+	if (f) {
+		cs_json_init(&j, f, 0);
+		cs_json_obj_begin(&j);
+		cs_json_key(&j, "alerts");
+		cs_json_arr_begin(&j);
+		for (uint32_t i = 0; i < s->alert_cnt; i++)
+			cs_report_json_alert(&j, &s->alerts[i]);
+		cs_json_arr_end(&j);
+		cs_json_obj_end(&j);
+		fputc('\n', f);
+	}
+	reply_close(f, r, 200, "application/json");
+}
+
+void cs_render_alert(const struct cs_alert *al, struct cs_reply *r)
+{
+	FILE *f = reply_open(r);
+	struct cs_json j;
+
+	if (f) {
+		cs_json_init(&j, f, 0);
+		cs_report_json_alert(&j, al);
+	}
+	reply_close(f, r, 200, "application/json");
+}
+
+void cs_render_timeseries(const struct cs_snapshot *s, struct cs_reply *r)
+{
+	FILE *f = reply_open(r);
+	struct cs_json j;
+
+	if (f) {
+		cs_json_init(&j, f, 0);
+		cs_json_obj_begin(&j);
+		cs_json_kv_u64(&j, "interval", 1);
+		cs_json_kv_u64(&j, "start", s->series_start);
+		cs_json_kv_u64(&j, "end", s->series_len ? s->series_start + s->series_len - 1
+						     : s->series_start);
+		cs_json_key(&j, "series");
+		cs_json_obj_begin(&j);
+		for (int k = 0; k < CS_SER_MAX; k++) {
+			cs_json_key(&j, cs_series_names[k]);
+			cs_json_arr_begin(&j);
+			for (uint32_t i = 0; i < s->series_len; i++)
+				cs_json_u64(&j, s->series[i][k]);
+			cs_json_arr_end(&j);
+		}
+		cs_json_obj_end(&j);
+		cs_json_obj_end(&j);
+		fputc('\n', f);
+	}
+	reply_close(f, r, 200, "application/json");
+}
+
+/* ---- /metrics ------------------------------------------------------------- */
+
+static void metric(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+void cs_render_metrics(const struct cs_snapshot *s, struct cs_reply *r)
+{
+	FILE *f = reply_open(r);
+
+	if (f) {
+		metric(f, "connscope_packets_total", "counter", "Packets read.");
+		fprintf(f, "connscope_packets_total %" PRIu64 "\n", s->stats.packets);
+		metric(f, "connscope_bytes_total", "counter", "Bytes on the wire of the packets read.");
+		fprintf(f, "connscope_bytes_total %" PRIu64 "\n", s->stats.bytes);
+		metric(f, "connscope_packets_skipped_total", "counter",
+		       "Packets not analysed, by reason.");
+		for (int i = 1; i < CS_SKIP_MAX; i++)
+			fprintf(f, "connscope_packets_skipped_total{reason=\"%s\"} %" PRIu64 "\n",
+				cs_skip_names[i], s->stats.skipped[i]);
+		metric(f, "connscope_connections_total", "counter",
+		       "Connections seen, by outcome (open ones as they stand).");
+		for (int i = 0; i < CS_OUT_MAX; i++)
+			fprintf(f, "connscope_connections_total{outcome=\"%s\"} %" PRIu64 "\n",
+				cs_outcome_names[i], s->outcomes[i]);
+		metric(f, "connscope_connections_open", "gauge", "Connections tracked now.");
+		fprintf(f, "connscope_connections_open %" PRIu64 "\n", s->open);
+		metric(f, "connscope_endpoints", "gauge",
+		       "Endpoints of open connections, by side and TCP state.");
+		for (int side = 0; side < 2; side++)
+			for (int i = 0; i < CS_TCP_STATE_MAX; i++)
+				fprintf(f, "connscope_endpoints{side=\"%s\",state=\"%s\"} %"
+					PRIu64 "\n", side ? "resp" : "orig",
+					cs_tcp_state_names[i], s->states[side][i]);
+		metric(f, "connscope_alerts_total", "counter", "Alerts raised, by type.");
+		for (int i = 0; i < CS_ALERT_TYPE_MAX; i++)
+			fprintf(f, "connscope_alerts_total{type=\"%s\"} %" PRIu64 "\n",
+				cs_alert_type_names[i], s->alerts_by_type[i]);
+		metric(f, "connscope_evicted_total", "counter",
+		       "Connections evicted to stay within --max-flows, by reason.");
+		for (int i = 1; i < CS_EVICT_MAX; i++)
+			fprintf(f, "connscope_evicted_total{reason=\"%s\"} %" PRIu64 "\n",
+				cs_evict_names[i], s->evicted[i]);
+		metric(f, "connscope_capture_drops_total", "counter",
+		       "Packets the kernel dropped (live capture).");
+		fprintf(f, "connscope_capture_drops_total %" PRIu64 "\n",
+			s->live && s->stats.have_drops ? s->stats.capture_drops : 0);
+		metric(f, "connscope_retransmitted_total", "counter",
+		       "Data segments retransmitted.");
+		fprintf(f, "connscope_retransmitted_total %" PRIu64 "\n", s->retransmitted);
+	}
+	reply_close(f, r, 200, "text/plain; version=0.0.4; charset=utf-8");
+}
