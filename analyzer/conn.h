@@ -121,6 +121,9 @@ struct cs_endpoint {
 	bool fin_first;			/* its FIN left before it had the peer's */
 	bool rst;			/* sent an accepted RST */
 	bool rst_first;			/* sent the RST that ended the connection */
+	bool gone;			/* its socket is gone without a RST: connect()
+					 * failed on an ICMP error, or its TIME_WAIT
+					 * ended (2*MSL, or a new SYN took the 4-tuple) */
 	bool have_ack;			/* max_ack is valid */
 	bool ws_offered;		/* its SYN carried a window scale option */
 	bool wscale_ok;			/* scaling negotiated both ways */

@@ -32,6 +32,9 @@ void cs_engine_opts_default(struct cs_engine_opts *o)
 static void conn_done(void *ctx, struct cs_conn *c, uint64_t now_us)
 {
 	struct cs_engine *e = ctx;
+
+	/* A TIME_WAIT that has run its 2*MSL is over: report it CLOSED. */
+	cs_tcp_end_time_wait(c, now_us, e->opt.flow.closed_timeout_us, false);
 	struct cs_verdict v = {
 		.outcome = cs_diagnose_outcome(c, now_us, e->opt.syn_timeout_us),
 		.conn_state = cs_zeek_conn_state(c),

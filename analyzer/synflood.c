@@ -159,8 +159,13 @@ static void judge(struct cs_synflood *f, struct cs_synflood_target *t,
 	bool flood = s->syns >= f->rate &&
 		     (uint64_t)s->completed * 100 <
 			     (uint64_t)CS_SYNFLOOD_COMPLETION_PCT * s->syns;
-	if (!flood)
+	if (!flood) {
+		/* the alert's totals also count the calm seconds after it */
+		if (t->alert >= 0)
+			cs_alert_figure(&f->alerts->list[t->alert], 7, "syns_total",
+					t->syns, false);
 		return;
+	}
 	if (t->alert < 0 || t->sec > t->flood_last_sec + FLOOD_GAP_SEC) {
 		struct cs_alert *al = cs_alerts_raise(f->alerts, CS_ALERT_SYN_FLOOD,
 						      t->sec * USEC);

@@ -20,7 +20,7 @@ enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side)
 {
 	const struct cs_endpoint *e = &c->ep[side];
 
-	if (cs_tcp_reset(c) || !e->sent_any)
+	if (cs_tcp_reset(c) || !e->sent_any || e->gone)
 		return CS_TCP_CLOSED;
 	if (e->fin) {
 		if (!e->fin_first)
@@ -34,7 +34,14 @@ enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side)
 	if (e->syn) {
 		if (!e->got_syn)
 			return CS_TCP_SYN_SENT;
-		return e->syn_acked ? CS_TCP_ESTABLISHED : CS_TCP_SYN_RECEIVED;
+		if (!e->syn_acked)
+			return CS_TCP_SYN_RECEIVED;
+		/* The opener's answer to the SYN-ACK is its ACK: until the
+		 * observer sees it, the opener is still connecting (a spoofed
+		 * SYN's "source" never gets that far). */
+		if (side == 0 && !c->ep[1].syn_acked)
+			return CS_TCP_SYN_SENT;
+		return CS_TCP_ESTABLISHED;
 	}
 	return CS_TCP_ESTABLISHED;	/* picked up midstream */
 }
@@ -134,6 +141,7 @@ static unsigned handle_syn(struct cs_conn *c, int side, const struct cs_pkt *p)
 	} else {
 		s->syn_cnt++;
 		ev |= CS_EV_SYN_RETX;
+		s->gone = false;	/* it is still trying: the ICMP error was ignored */
 		if (s->syn_acked && !c->handshake_done) {
 			s->syn_acked = false;
 			s->got_syn = ack;	/* a SYN-ACK's sender did get the SYN */
@@ -262,6 +270,26 @@ static unsigned update_states(struct cs_conn *c)
 	return ev;
 }
 
+unsigned cs_tcp_icmp_unreachable(struct cs_conn *c, uint32_t quoted_seq)
+{
+	struct cs_endpoint *o = &c->ep[0];
+
+	if (o->state != CS_TCP_SYN_SENT || quoted_seq != o->isn)
+		return 0;
+	o->gone = true;
+	return update_states(c);
+}
+
+void cs_tcp_end_time_wait(struct cs_conn *c, uint64_t now_us,
+			  uint64_t twice_msl_us, bool force)
+{
+	for (int i = 0; i < 2; i++)
+		if (c->ep[i].state == CS_TCP_TIME_WAIT &&
+		    (force || c->last_ts_us + twice_msl_us <= now_us))
+			c->ep[i].gone = true;
+	update_states(c);
+}
+
 unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_endpoint *s = &c->ep[side];
@@ -270,6 +298,9 @@ unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	s->pkts++;
 	s->ip_bytes += p->ip_len;
 	s->last_ts_us = p->ts_us;
+	/* It sends, so it was not gone: a stack that took the ICMP error
+	 * as soft retransmits its SYN. */
+	s->gone = false;
 
 	if (p->flags & CS_TH_RST) {
 		ev = handle_rst(c, side, p);

@@ -40,6 +40,19 @@ unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p);
 /* The state the facts imply, for endpoint `side`. */
 enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side);
 
+/*
+ * An ICMP destination-unreachable quoting the originator's SYN (its very
+ * ISN) while it waits in SYN-SENT: Linux aborts the connect() on any such
+ * error (tcp_v4_err, tcp_v6_err), so the endpoint is gone.  Returns the
+ * CS_EV_* bits of the state change.
+ */
+unsigned cs_tcp_icmp_unreachable(struct cs_conn *c, uint32_t quoted_seq);
+
+/* TIME_WAIT ends: 2*MSL passed by now_us, or a new SYN took the 4-tuple
+ * (force).  Those endpoints become CLOSED. */
+void cs_tcp_end_time_wait(struct cs_conn *c, uint64_t now_us,
+			  uint64_t twice_msl_us, bool force);
+
 /* True once either side sent an accepted RST. */
 static inline bool cs_tcp_reset(const struct cs_conn *c)
 {

@@ -77,6 +77,8 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 		for (int i = 0; in_tw && i < 2; i++)
 			if (c->ep[i].state == CS_TCP_TIME_WAIT)
 				tw |= (uint8_t)(1u << (i == 0 ? c->orig : !c->orig));
+		/* the new connection takes the 4-tuple: TIME_WAIT is over */
+		cs_tcp_end_time_wait(c, p->ts_us, t->opt.closed_timeout_us, true);
 		cs_flow_remove(t, c, p->ts_us);
 		c = NULL;
 	}
@@ -137,5 +139,11 @@ struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p)
 		c->icmp_from = p->icmp.from;
 	}
 	c->icmp_cnt++;
+	/* An unreachable about the originator's own SYN ends its connect(). */
+	bool unreachable = cs_addr_is_v4(&p->src) ? p->icmp.type == 3 : p->icmp.type == 1;
+	int sender = kside == c->orig ? 0 : 1;
+	if (unreachable && sender == 0)
+		cs_tcp_icmp_unreachable(c, p->seq);
+	cs_flow_touch(t, c, p->ts_us);
 	return c;
 }

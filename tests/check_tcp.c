@@ -56,7 +56,7 @@ struct step {
 /* The three-way handshake every script after it starts with. */
 #define HANDSHAKE \
 	STE(CLI, SYN, CISN, 0, 0, W, SYN_SENT, CLOSED, CS_EV_SYN), \
-	STE(SRV, SYNACK, SISN, CISN + 1, 0, W, ESTABLISHED, SYN_RECEIVED, \
+	STE(SRV, SYNACK, SISN, CISN + 1, 0, W, SYN_SENT, SYN_RECEIVED, \
 	    CS_EV_SYNACK), \
 	STE(CLI, ACK, CISN + 1, SISN + 1, 0, W, ESTABLISHED, ESTABLISHED, \
 	    CS_EV_ESTABLISHED)
@@ -159,7 +159,7 @@ static const struct step s_half_close[] = {
  * FIN_WAIT_1 (RFC 9293 3.10.4, CLOSE in SYN-RECEIVED). */
 static const struct step s_fin_in_syn_received[] = {
 	ST(CLI, SYN, CISN, 0, 0, W, SYN_SENT, CLOSED),
-	ST(SRV, SYNACK, SISN, CISN + 1, 0, W, ESTABLISHED, SYN_RECEIVED),
+	ST(SRV, SYNACK, SISN, CISN + 1, 0, W, SYN_SENT, SYN_RECEIVED),
 	STE(SRV, FINACK, SISN + 1, CISN + 1, 0, W, CLOSE_WAIT, FIN_WAIT_1,
 	    CS_EV_FIN | CS_EV_CLOSE_WAIT),
 	/* acknowledges the SYN-ACK only: the FIN is still unacknowledged */
@@ -193,7 +193,7 @@ static const struct step s_rst_syn_sent[] = {
  * SYN_RECEIVED. */
 static const struct step s_rst_syn_received[] = {
 	ST(CLI, SYN, CISN, 0, 0, W, SYN_SENT, CLOSED),
-	ST(SRV, SYNACK, SISN, CISN + 1, 0, W, ESTABLISHED, SYN_RECEIVED),
+	ST(SRV, SYNACK, SISN, CISN + 1, 0, W, SYN_SENT, SYN_RECEIVED),
 	STE(CLI, RSTACK, CISN + 1, SISN + 1, 0, 0, CLOSED, CLOSED, CS_EV_RST),
 };
 
@@ -292,7 +292,7 @@ static const struct step s_rst_bad_ack_to_syn[] = {
 static const struct step s_syn_retransmitted[] = {
 	STE(CLI, SYN, CISN, 0, 0, W, SYN_SENT, CLOSED, CS_EV_SYN),
 	STE(CLI, SYN, CISN, 0, 0, W, SYN_SENT, CLOSED, CS_EV_SYN | CS_EV_SYN_RETX),
-	STE(SRV, SYNACK, SISN, CISN + 1, 0, W, ESTABLISHED, SYN_RECEIVED, CS_EV_SYNACK),
+	STE(SRV, SYNACK, SISN, CISN + 1, 0, W, SYN_SENT, SYN_RECEIVED, CS_EV_SYNACK),
 	STE(CLI, ACK, CISN + 1, SISN + 1, 0, W, ESTABLISHED, ESTABLISHED,
 	    CS_EV_ESTABLISHED),
 };
@@ -352,7 +352,7 @@ static const struct step s_three_syns[] = {
 
 static const struct step s_half_open[] = {
 	ST(CLI, SYN, CISN, 0, 0, W, SYN_SENT, CLOSED),
-	ST(SRV, SYNACK, SISN, CISN + 1, 0, W, ESTABLISHED, SYN_RECEIVED),
+	ST(SRV, SYNACK, SISN, CISN + 1, 0, W, SYN_SENT, SYN_RECEIVED),
 };
 
 static const struct step s_aborted[] = {
@@ -747,7 +747,7 @@ START_TEST(port_reuse_starts_a_new_record)
 {
 	static const struct step reuse[] = {
 		ST(CLI, SYN, 90000, 0, 0, W, SYN_SENT, CLOSED),
-		ST(SRV, SYNACK, 70000, 90001, 0, W, ESTABLISHED, SYN_RECEIVED),
+		ST(SRV, SYNACK, 70000, 90001, 0, W, SYN_SENT, SYN_RECEIVED),
 	};
 	struct done_log d = { 0 };
 	struct cs_conn *c;
@@ -768,7 +768,9 @@ START_TEST(port_reuse_starts_a_new_record)
 	ck_assert_uint_eq(d.id[0], 1);
 	ck_assert(!d.port_reuse[0]);
 	ck_assert_str_eq(cs_outcome_names[d.outcome[0]], "completed");
-	ck_assert_uint_eq(d.state[0][0], CS_TCP_TIME_WAIT);
+	/* the new SYN ended the client's TIME_WAIT early (RFC 1122 4.2.2.13):
+	 * the old record leaves with both ends closed */
+	ck_assert_uint_eq(d.state[0][0], CS_TCP_CLOSED);
 	ck_assert_uint_eq(d.state[0][1], CS_TCP_CLOSED);
 	/* the new one */
 	ck_assert_uint_eq(ev, CS_EV_SYN);
@@ -783,7 +785,7 @@ START_TEST(port_reuse_starts_a_new_record)
 	p = segment(&reuse[1], false, ts + 1000);
 	cs_track_segment(&tab, &p, &c, &side);
 	ck_assert_uint_eq(c->id, 2);
-	ck_assert_uint_eq(c->ep[0].state, CS_TCP_ESTABLISHED);
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_SYN_SENT);
 	ck_assert_uint_eq(c->ep[1].state, CS_TCP_SYN_RECEIVED);
 
 	cs_flow_flush(&tab, ts + 2000);
@@ -866,6 +868,60 @@ START_TEST(simultaneous_open_synack_is_not_a_syn_retransmission)
 }
 END_TEST
 
+/*
+ * An ICMP unreachable that quotes the client's SYN aborts the connect()
+ * (Linux does on any code): the client is CLOSED.  One that quotes another
+ * sequence number is not about this attempt; a SYN sent again after the
+ * error shows a stack that took it as soft.
+ */
+START_TEST(icmp_unreachable_aborts_syn_sent)
+{
+	static const struct step s_syn[] = {
+		ST(CLI, SYN, CISN, 0, 0, W, SYN_SENT, CLOSED),
+	};
+	struct cs_conn *c;
+	uint64_t ts = T0;
+
+	table_init(&tab, NULL, NULL);
+	run_steps(&tab, s_syn, 1, &ts, &c);
+	ck_assert_uint_eq(cs_tcp_icmp_unreachable(c, CISN + 1), 0);
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_SYN_SENT);
+	cs_tcp_icmp_unreachable(c, CISN);
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_CLOSED);
+	ck_assert_uint_eq(cs_tcp_derive_state(c, 0), CS_TCP_CLOSED);
+	run_steps(&tab, s_syn, 1, &ts, &c);
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_SYN_SENT);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* TIME_WAIT lasts 2*MSL after the closer's last segment, or until a new
+ * SYN takes the 4-tuple. */
+START_TEST(time_wait_ends_after_twice_msl)
+{
+	struct cs_conn *c;
+	uint64_t ts = T0;
+
+	table_init(&tab, NULL, NULL);
+	run_steps(&tab, s_close_by_client,
+		  sizeof s_close_by_client / sizeof s_close_by_client[0], &ts, &c);
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_TIME_WAIT);
+	cs_tcp_end_time_wait(c, c->last_ts_us + 60000000 - 1, 60000000, false);
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_TIME_WAIT);
+	cs_tcp_end_time_wait(c, c->last_ts_us + 60000000, 60000000, false);
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_CLOSED);
+	ck_assert_uint_eq(c->ep[1].state, CS_TCP_CLOSED);
+	cs_flow_fini(&tab);
+
+	table_init(&tab, NULL, NULL);
+	run_steps(&tab, s_close_by_client,
+		  sizeof s_close_by_client / sizeof s_close_by_client[0], &ts, &c);
+	cs_tcp_end_time_wait(c, c->last_ts_us, 60000000, true);
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_CLOSED);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 Suite *tcp_suite(void)
 {
 	Suite *s = suite_create("tcp");
@@ -893,6 +949,8 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, syn_retransmission_keeps_the_record);
 	tcase_add_test(tc, syn_retried_after_refusal_is_not_port_reuse);
 	tcase_add_test(tc, simultaneous_open_synack_is_not_a_syn_retransmission);
+	tcase_add_test(tc, icmp_unreachable_aborts_syn_sent);
+	tcase_add_test(tc, time_wait_ends_after_twice_msl);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,6 +15,13 @@
  * --close-first; the client's --half-close sends FIN right after the
  * request and keeps reading until the server closes.
  *
+ * Further behaviours for the sample captures: --rounds/--gap (several
+ * requests on one connection), --bind-port (a fixed local port, reused
+ * across connections), --rcvbuf (a small receive buffer), --read-delay (a
+ * server that reads nothing for a while: zero windows), --unread-close (a
+ * server that closes with the request unread: Linux sends RST), --backlog
+ * (a small listen queue).
+ *
  * One line per connection on stdout, fields separated by single spaces:
  *
  *   conn <n> <result> <errno-name|-> <local> <remote> <details>
@@ -68,9 +75,16 @@ struct opts {
 	bool linger0;
 	bool no_close;
 	bool half_close;
+	bool unread_close;	/* serve: close with the request unread */
 	long timeout_ms;
 	long delay_ms;		/* serve: pause before the reply */
 	long interval_ms;	/* connect: pause between connections */
+	long rounds;		/* connect: requests per connection */
+	long gap_ms;		/* connect: pause between rounds */
+	long bind_port;		/* connect: local port, 0 = the kernel's */
+	long rcvbuf;		/* SO_RCVBUF, 0 = the kernel's default */
+	long read_delay_ms;	/* serve: read nothing for this long */
+	long backlog;		/* serve: listen() backlog */
 	enum result expect;
 };
 
@@ -102,17 +116,30 @@ static void usage(FILE *fp)
 "  --expect RESULT       result every connection must have for exit\n"
 "                        status 0: ok refused timeout unreachable reset\n"
 "                        error (default ok)\n"
+"  --rcvbuf B            SO_RCVBUF of the socket (serve: of the listening\n"
+"                        socket, so accepted ones inherit it and the\n"
+"                        window scale follows); the kernel doubles B\n"
 "serve options:\n"
 "  --no-close            never close accepted sockets; hold them until\n"
 "                        --timeout expires (peers' FINs leave them in\n"
 "                        CLOSE_WAIT)\n"
-"  --delay MS            wait MS milliseconds before replying\n"
+"  --delay MS            wait MS milliseconds before replying (with\n"
+"                        --unread-close: before closing)\n"
+"  --read-delay MS       read nothing for MS ms after accepting: the\n"
+"                        receive buffer fills and the window closes\n"
+"  --unread-close        once the request arrives, close without reading\n"
+"                        it: Linux aborts with a RST (data was unread)\n"
+"  --backlog N           listen() backlog (default 128)\n"
 "connect options:\n"
 "  --bytes B             request size in bytes (default 64; 0 = no data,\n"
 "                        not with --close-first server)\n"
 "  --half-close          shutdown(SHUT_WR) right after the request, then\n"
 "                        read the reply until the server closes\n"
 "  --interval MS         pause between connections (default 0)\n"
+"  --rounds N            requests (each echoed) per connection (default 1)\n"
+"  --gap MS              pause between rounds (default 0)\n"
+"  --bind-port P         bind the local port P (SO_REUSEADDR set), the same\n"
+"                        for every connection of the run\n"
 "\n"
 "output, one line per connection:\n"
 "  conn <n> <result> <errno-name|-> <local> <remote> <details>\n"
@@ -252,6 +279,38 @@ static void set_linger0(int fd)
 	struct linger l = { .l_onoff = 1, .l_linger = 0 };
 
 	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
+static void set_rcvbuf(int fd, long bytes)
+{
+	int v = bytes > INT_MAX ? INT_MAX : (int)bytes;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+}
+
+/* Binds fd to the wildcard address of its family and the given port. */
+static int bind_local(int fd, int family, long port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&ss, 0, sizeof(ss));
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_any;
+		s6->sin6_port = htons((uint16_t)port);
+		len = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		s4->sin_port = htons((uint16_t)port);
+		len = sizeof(*s4);
+	}
+	return bind(fd, (struct sockaddr *)&ss, len);
 }
 
 static void fmt_addr(const struct sockaddr_storage *ss, char *out, size_t n)
@@ -421,6 +480,16 @@ static void client_one(const struct opts *o, const struct sockaddr_storage *to,
 			close(fd);
 		return;
 	}
+	if (o->rcvbuf > 0)
+		set_rcvbuf(fd, o->rcvbuf);
+	if (o->bind_port > 0 && bind_local(fd, to->ss_family, o->bind_port) != 0) {
+		rep->err = errno;
+		rep->res = RES_ERROR;
+		snprintf(rep->detail, sizeof(rep->detail), "step=bind port=%ld",
+			 o->bind_port);
+		close(fd);
+		return;
+	}
 	if (connect(fd, (const struct sockaddr *)to, tolen) != 0) {
 		e = errno;
 		if (e == EINPROGRESS || e == EINTR)
@@ -437,38 +506,53 @@ static void client_one(const struct opts *o, const struct sockaddr_storage *to,
 	}
 	t_conn = now_us_f();
 
-	/* The request: bytes-1 filler and a newline that ends it. */
-	while (sent < o->bytes) {
-		long n = o->bytes - sent;
-		if (n > CHUNK)
-			n = CHUNK;
-		memset(buf, 'x', (size_t)n);
-		if (sent + n == o->bytes)
-			buf[n - 1] = '\n';
-		e = send_all(fd, buf, (size_t)n, deadline);
-		if (e != 0)
-			goto fail;
-		sent += n;
-	}
-	if (o->half_close && shutdown(fd, SHUT_WR) != 0) {
-		e = errno;
-		goto fail;
-	}
+	for (long round = 1; round <= o->rounds; round++) {
+		bool last = round == o->rounds;
+		long want = round * o->bytes;	/* echo bytes by this round's end */
 
-	/*
-	 * Read the echo.  When the server closes first (or we half-closed),
-	 * read on to its EOF; otherwise stop at the echo's last byte.
-	 */
-	bool to_eof = o->half_close || o->close_first == CLOSE_SERVER;
-	while (to_eof || got < o->bytes) {
-		ssize_t r = recv_some(fd, buf, sizeof(buf), deadline, &e);
-		if (r < 0)
+		if (round > 1 && o->gap_ms > 0)
+			pause_ms(o->gap_ms, deadline);
+		/* The request: bytes-1 filler and a newline that ends it. */
+		for (long part = 0; part < o->bytes;) {
+			long n = o->bytes - part;
+			if (n > CHUNK)
+				n = CHUNK;
+			memset(buf, 'x', (size_t)n);
+			if (part + n == o->bytes)
+				buf[n - 1] = '\n';
+			e = send_all(fd, buf, (size_t)n, deadline);
+			if (e != 0)
+				goto fail;
+			part += n;
+			sent += n;
+		}
+		if (last && o->half_close && shutdown(fd, SHUT_WR) != 0) {
+			e = errno;
 			goto fail;
-		if (r == 0)
-			break;
-		got += r;
+		}
+
+		/*
+		 * Read the echo.  After the last request, when the server
+		 * closes first (or we half-closed), read on to its EOF;
+		 * otherwise stop at the echo's last byte.
+		 */
+		bool to_eof = last &&
+			(o->half_close || o->close_first == CLOSE_SERVER);
+		bool eof = false;
+		while (to_eof || got < want) {
+			ssize_t r = recv_some(fd, buf, sizeof(buf), deadline, &e);
+			if (r < 0)
+				goto fail;
+			if (r == 0) {
+				eof = true;
+				break;
+			}
+			got += r;
+		}
+		if (eof && !last)
+			break;	/* short echo: reported below */
 	}
-	if (got < o->bytes) {
+	if (got < o->rounds * o->bytes) {
 		/* EOF before the whole echo: the server misbehaved. */
 		e = 0;
 		rep->res = RES_ERROR;
@@ -546,6 +630,21 @@ static enum result serve_one(const struct opts *o, int fd, int64_t deadline,
 	bool line_done = false, eof = false, delayed = false;
 
 	*err = 0;
+	if (o->read_delay_ms > 0)
+		pause_ms(o->read_delay_ms, deadline);
+	if (o->unread_close) {
+		/* Wait for the request, leave it unread, close: RST. */
+		int w = wait_fd(fd, POLLIN, deadline);
+		if (w <= 0) {
+			*err = w == 0 ? ETIME : errno;
+			goto fail;
+		}
+		if (o->delay_ms > 0)
+			pause_ms(o->delay_ms, deadline);
+		*got_out = 0;
+		*how = "unread-close";
+		return RES_OK;
+	}
 	while (!line_done && !eof) {
 		ssize_t r = recv_some(fd, buf, sizeof(buf), deadline, err);
 		if (r < 0)
@@ -580,7 +679,10 @@ static enum result serve_one(const struct opts *o, int fd, int64_t deadline,
 		*how = "server-fin";
 		return RES_OK;
 	}
-	/* The client closes first: wait for its FIN (or its RST). */
+	/*
+	 * The client closes first: echo whatever else it sends (--rounds),
+	 * until its FIN (or its RST).
+	 */
 	while (!eof) {
 		ssize_t r = recv_some(fd, buf, sizeof(buf), deadline, err);
 		if (r < 0)
@@ -588,6 +690,9 @@ static enum result serve_one(const struct opts *o, int fd, int64_t deadline,
 		if (r == 0)
 			break;
 		got += r;
+		*err = send_all(fd, buf, (size_t)r, deadline);
+		if (*err != 0)
+			goto fail;
 	}
 	*got_out = got;
 	*how = "client-fin";
@@ -617,8 +722,10 @@ static int run_serve(const struct opts *o)
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (o->rcvbuf > 0)
+		set_rcvbuf(lfd, o->rcvbuf);
 	if (bind(lfd, (struct sockaddr *)&ss, sslen) != 0 ||
-	    listen(lfd, 128) != 0 || !set_nonblock(lfd)) {
+	    listen(lfd, (int)o->backlog) != 0 || !set_nonblock(lfd)) {
 		fprintf(stderr, "%s: cannot listen on %s port %s: %s\n",
 			prog, o->addr, o->port, strerror(errno));
 		close(lfd);
@@ -712,7 +819,8 @@ static bool takes_value(const char *a)
 {
 	static const char *const with_value[] = {
 		"--count", "--bytes", "--close-first", "--timeout", "--delay",
-		"--interval", "--expect",
+		"--interval", "--expect", "--rounds", "--gap", "--bind-port",
+		"--rcvbuf", "--read-delay", "--backlog",
 	};
 
 	for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
@@ -729,6 +837,8 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->close_first = CLOSE_CLIENT;
 	o->timeout_ms = 10000;
 	o->expect = RES_OK;
+	o->rounds = 1;
+	o->backlog = 128;
 
 	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		usage(stdout);
@@ -758,6 +868,9 @@ static void parse(int argc, char **argv, struct opts *o)
 		} else if (!strcmp(a, "--half-close") && !o->serve) {
 			o->half_close = true;
 			takes = false;
+		} else if (!strcmp(a, "--unread-close") && o->serve) {
+			o->unread_close = true;
+			takes = false;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);
 			exit(0);
@@ -785,6 +898,18 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->delay_ms = parse_long(a, v, 0, 3600000);
 		} else if (!strcmp(a, "--interval") && !o->serve) {
 			o->interval_ms = parse_long(a, v, 0, 3600000);
+		} else if (!strcmp(a, "--rounds") && !o->serve) {
+			o->rounds = parse_long(a, v, 1, 1000000);
+		} else if (!strcmp(a, "--gap") && !o->serve) {
+			o->gap_ms = parse_long(a, v, 0, 3600000);
+		} else if (!strcmp(a, "--bind-port") && !o->serve) {
+			o->bind_port = parse_long(a, v, 1, 65535);
+		} else if (!strcmp(a, "--rcvbuf")) {
+			o->rcvbuf = parse_long(a, v, 1, 1L << 30);
+		} else if (!strcmp(a, "--read-delay") && o->serve) {
+			o->read_delay_ms = parse_long(a, v, 0, 3600000);
+		} else if (!strcmp(a, "--backlog") && o->serve) {
+			o->backlog = parse_long(a, v, 0, 65535);
 		} else if (!strcmp(a, "--expect")) {
 			int r;
 			for (r = 0; r < RES_MAX; r++)
@@ -805,6 +930,11 @@ static void parse(int argc, char **argv, struct opts *o)
 			  "would never close first: give --bytes 1 or more");
 	if (o->serve && o->no_close && o->linger0)
 		die_usage("--no-close and --linger0 contradict each other");
+	if (o->serve && o->unread_close && (o->no_close || o->linger0))
+		die_usage("--unread-close closes at once: not with --no-close "
+			  "or --linger0");
+	if (!o->serve && o->rounds > 1 && o->bytes == 0)
+		die_usage("--rounds needs --bytes 1 or more");
 }
 
 int main(int argc, char **argv)
