@@ -5,6 +5,8 @@
 #   make demo       install missing packages, analyse the bundled sample and
 #                   serve its dashboard on http://127.0.0.1:8080/ (Ctrl-C stops)
 #   make asan       the same tests built with ASan+UBSan in build/asan
+#   make tsan       the web suite (daemon, event streams, snapshot publishing)
+#                   under ThreadSanitizer in build/tsan; any report fails it
 #   make deps       install the Debian packages (root) or print the apt-get line
 #   make install / uninstall (PREFIX, DESTDIR), make clean
 #
@@ -112,8 +114,10 @@ tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 
 # ---- tests -----------------------------------------------------------------
 # Unit tests (Check), then the binary on samples/ and ../shared/corpus/, the
-# row-by-row comparison with Zeek's conn.log, then the live capture in network
-# namespaces (skipped, with a message, if not root).
+# row-by-row comparison with Zeek's conn.log, the samples' ground truth
+# (checked against the packets, then against connscope), the dashboard in
+# headless Chromium, then the live capture in network namespaces (skipped,
+# with a message, if not root).
 check: ensure-deps
 	@$(MAKE) --no-print-directory check-run
 
@@ -121,6 +125,9 @@ check-run: tests
 	CS_TEST_DATA=. $(TEST_BIN)
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
 	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
+	bash tests/samples/check.sh
+	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
+	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/live.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -128,6 +135,18 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 asan: ensure-deps
 	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="$(ASAN_FLAGS)" \
 	    LDFLAGS="-fsanitize=address,undefined" check-run
+
+# Threads live in the web layer only: run its suite in one process (CK_FORK=no,
+# so the daemon's threads and the test's share it; CK_RUN_SUITE is Check's
+# own suite selector).  halt_on_error makes the first race fail the run.
+TSAN_FLAGS := -O1 -g -fsanitize=thread
+.PHONY: tsan tsan-run
+tsan: ensure-deps
+	@$(MAKE) --no-print-directory BUILD=build/tsan CFLAGS="$(TSAN_FLAGS)" \
+	    LDFLAGS="-fsanitize=thread" tsan-run
+
+tsan-run: $(TEST_BIN)
+	CK_FORK=no CK_RUN_SUITE=web TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 
 # The Check runner and the binary under valgrind: no leak, no invalid access.
 valgrind: ensure-deps
@@ -149,9 +168,10 @@ demo-run: $(BIN)
 # ---- dependencies ------------------------------------------------------------
 # Build: compiler, pkg-config, the three libraries.  Tests: tcpdump and
 # iproute2/nftables for the recorded samples and live tests, jq to read the
-# JSON report, valgrind and clang for the leak and compiler runs.
+# JSON report, valgrind and clang for the leak and compiler runs, hping3 for
+# the SYN flood samples, chromium for the dashboard test.
 DEBS := gcc make pkg-config libpcap-dev libmicrohttpd-dev check \
-        tcpdump iproute2 nftables jq valgrind clang hping3
+        tcpdump iproute2 nftables jq valgrind clang hping3 chromium
 
 deps:
 	@missing=$$(for p in $(DEBS); do \

@@ -19,6 +19,8 @@
 #   c  -c N stops after exactly N packets
 #   d  SIGINT and SIGTERM stop a capture cleanly and still write the report
 #   e  -Z nobody: the report written at the end belongs to nobody
+#   f  --web: the API and the page in Chromium (both in the client
+#      namespace) follow the capture while it runs; SIGINT ends both
 #
 # Every wait is bounded; every process started here is stopped by PID and
 # the namespaces are removed on exit, on failure too.
@@ -337,6 +339,69 @@ if id nobody >/dev/null 2>&1; then
 	fi
 else
 	not_ok "e: no user 'nobody' on this system"
+fi
+
+# ---- f: the dashboard of a live capture ---------------------------------------------------
+# http_get PORT PATH: a response body from connscope's server in the client
+# namespace (bash's /dev/tcp: nothing else to install).
+http_get() {
+	ip netns exec "$NSC" timeout 5 bash -c '
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" "$2" >&3
+		sed "1,/^\r$/d" <&3' _ "$1" "$2"
+}
+if start_connscope f --web 127.0.0.1:0 -q --json "$TMP/f.json"; then
+	for ((i = 0; i < 50; i++)); do
+		grep -q 'dashboard at' "$TMP/f.err" && break
+		sleep 0.1
+	done
+	wport=$(sed -n 's/.*dashboard at http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$TMP/f.err")
+	traffic 3 || not_ok "f: tcpping traffic failed"
+	# snapshots are published twice a second
+	conns=
+	for ((i = 0; i < 30; i++)); do
+		http_get "$wport" /api/summary >"$TMP/f.summary.json" 2>/dev/null
+		conns=$(jget "$TMP/f.summary.json" .summary.connections)
+		[ "${conns:-0}" -ge 3 ] 2>/dev/null && break
+		sleep 0.2
+	done
+	live=$(jget "$TMP/f.summary.json" .snapshot.live)
+	fin=$(jget "$TMP/f.summary.json" .snapshot.finished)
+	if [ -n "$wport" ] && [ "${conns:-0}" -ge 3 ] 2>/dev/null && [ "$live" = true ] &&
+	   [ "$fin" = false ]; then
+		ok "f: --web during a live capture: /api/summary shows the $conns connections while capturing"
+	else
+		not_ok "f: --web live: port '$wport', connections '$conns' (want >= 3), live '$live', finished '$fin'$(why f)"
+	fi
+	# ?stream=0: the page polls instead of holding the event stream open,
+	# during which Chromium's virtual time would never run out.
+	if command -v chromium >/dev/null; then
+		ip netns exec "$NSC" timeout 60 chromium --headless --no-sandbox --disable-gpu \
+			--no-first-run --user-data-dir="$TMP/chromium" --virtual-time-budget=5000 \
+			--dump-dom "http://127.0.0.1:$wport/?stream=0" >"$TMP/f.dom.html" 2>/dev/null
+		state=$(grep -o 'id="status"[^>]*' "$TMP/f.dom.html" | grep -o 'data-state="[a-z]*"')
+		shown=$(grep -o '<[^>]*id="connections"[^>]*>' "$TMP/f.dom.html" |
+			grep -o 'data-value="[0-9]*"' | tr -dc 0-9)
+		if grep -q '<body[^>]*data-ready="true"' "$TMP/f.dom.html" &&
+		   [ "$state" = 'data-state="polling"' ] && [ "${shown:-0}" -ge 3 ]; then
+			ok "f: the dashboard in Chromium follows the live capture ($state, $shown connections)"
+		else
+			not_ok "f: the dashboard in Chromium: status '$state' (want polling), connections '$shown' (want >= 3)"
+		fi
+	else
+		not_ok "f: chromium not found (make deps installs it)"
+	fi
+	kill -INT "$CS_PID"
+	finish f 50
+	got=$(jget "$TMP/f.json" .summary.connections)
+	if [ "$CS_RC" = 0 ] && [ "$got" = "$conns" ]; then
+		ok "f: SIGINT ends capture and server: exit 0, the report has the same $got connections"
+	else
+		not_ok "f: after SIGINT: exit $CS_RC, report connections '$got' (the API said '$conns')$(why f)"
+	fi
+else
+	finish f 1
+	not_ok "f: connscope -i $IFACE --web did not start (exit $CS_RC)$(why f)"
 fi
 
 echo "live: $PASS passed, $FAIL failed"

@@ -16,5 +16,6 @@ Suite *tunnel_suite(void);
 Suite *tcp_suite(void);
 Suite *flow_suite(void);
 Suite *detect_suite(void);
+Suite *web_suite(void);
 
 #endif

@@ -288,8 +288,22 @@ static void sse_free(void *cls)
 	free(st);
 }
 
-static enum MHD_Result send_events(struct cs_web *w, struct MHD_Connection *c)
+static enum MHD_Result send_events(struct cs_web *w, struct MHD_Connection *c,
+				   bool head)
 {
+	/* A HEAD answer must end at its headers; libmicrohttpd would still
+	 * write a stream's chunked terminator, so HEAD gets an empty body. */
+	if (head) {
+		struct MHD_Response *resp = MHD_create_response_from_buffer(
+			0, NULL, MHD_RESPMEM_PERSISTENT);
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+		security_headers(resp, false);
+		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
+		MHD_destroy_response(resp);
+		return ret;
+	}
 	struct sse *st = calloc(1, sizeof *st);
 
 	if (!st)
@@ -351,18 +365,33 @@ static enum MHD_Result api(struct cs_web *w, struct MHD_Connection *c,
 	return send_reply(c, &r);
 }
 
+/*
+ * A request's stages, kept in its req_cls.  The handler sees the path
+ * without the query string, so the whole URI's length is judged where
+ * libmicrohttpd shows it: the URI log callback, which runs first.
+ */
+static int uri_ok, uri_too_long, answer_now, answer_too_long;
+
+static void *judge_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+	(void)cls;
+	(void)c;
+	return strlen(uri) > URL_MAX ? &uri_too_long : &uri_ok;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			      const char *url, const char *method,
 			      const char *version, const char *upload_data,
 			      size_t *upload_data_size, void **req_cls)
 {
 	struct cs_web *w = cls;
-	static int first_call;
+	bool too_long = *req_cls == &uri_too_long || *req_cls == &answer_too_long;
 
 	(void)version;
 	(void)upload_data;
-	if (!*req_cls) {		/* headers only: answer on the next call */
-		*req_cls = &first_call;
+	if (*req_cls != &answer_now && *req_cls != &answer_too_long) {
+		/* headers only: answer on the next call */
+		*req_cls = too_long ? &answer_too_long : &answer_now;
 		return MHD_YES;
 	}
 	if (*upload_data_size) {	/* a body we did not ask for */
@@ -371,7 +400,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	}
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return send_error(c, 405, "only GET and HEAD");
-	if (strlen(url) > URL_MAX)
+	if (too_long || strlen(url) > URL_MAX)
 		return send_error(c, 414, "URL too long");
 	if (!strcmp(url, "/healthz")) {
 		struct cs_reply r = { 200, "text/plain", strdup("ok\n"), 3 };
@@ -379,14 +408,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			return MHD_NO;
 		return send_reply(c, &r);
 	}
-	if (!authorized(w, c))
-		return send_error(c, 401, "a valid token is needed (Authorization: "
-				  "Bearer TOKEN, or ?token=TOKEN)");
+	/* The page and its script hold no data, and the browser fetches
+	 * them without the ?token the user opened: they are public; the
+	 * page then passes the token on to the API. */
 	for (const struct cs_asset *a = cs_assets; a->path; a++)
 		if (!strcmp(url, a->path))
 			return send_asset(c, a);
+	if (!authorized(w, c))
+		return send_error(c, 401, "a valid token is needed (Authorization: "
+				  "Bearer TOKEN, or ?token=TOKEN)");
 	if (!strcmp(url, "/api/events"))
-		return send_events(w, c);
+		return send_events(w, c, !strcmp(method, MHD_HTTP_METHOD_HEAD));
 	return api(w, c, url);
 }
 
@@ -449,6 +481,7 @@ int cs_web_start(struct cs_web **out, const struct cs_web_opts *o, char *err,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_SEC,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)REQUEST_MEMORY,
 		MHD_OPTION_EXTERNAL_LOGGER, quiet_log, NULL,
+		MHD_OPTION_URI_LOG_CALLBACK, judge_uri, NULL,
 		MHD_OPTION_END);
 	if (!w->daemon) {
 		snprintf(err, errlen, "cannot serve on %s%s%s:%u: %s (in use, or "

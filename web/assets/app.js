@@ -54,7 +54,9 @@
   const SERIES_WAITS = [['time_wait', 'TIME_WAIT'], ['close_wait', 'CLOSE_WAIT']];
 
   const $ = (id) => document.getElementById(id);
-  const TOKEN = new URLSearchParams(location.search).get('token');
+  const QS = new URLSearchParams(location.search);
+  const TOKEN = QS.get('token');
+  const NO_STREAM = QS.get('stream') === '0'; // poll instead of /api/events
   const S = {
     summary: null, alerts: [], ts: null, conns: null, detail: null, detailId: null,
     filters: { outcome: '', state: '', conn_state: '', host: '', port: '' },
@@ -106,10 +108,10 @@
   const fmtDate = (ts) => (ts == null ? '—' : utcParts(ts).ymd + ' ' + fmtTime(ts, 6) + ' UTC');
   function fmtDur(sec) {
     if (sec == null || !isFinite(sec)) return '—';
-    if (sec === 0) return '0';
+    if (sec === 0) return '0 s';
     if (sec < 0.001) return Math.round(sec * 1e6) + ' µs';
     if (sec < 1) return (sec * 1000).toPrecision(3).replace(/\.?0+$/, '') + ' ms';
-    if (sec < 60) return sec.toFixed(sec < 10 ? 3 : 1) + ' s';
+    if (sec < 60) return sec.toFixed(sec < 10 ? 3 : 1).replace(/\.?0+$/, '') + ' s';
     if (sec < 3600) return Math.floor(sec / 60) + ' m ' + pad(Math.floor(sec % 60)) + ' s';
     return Math.floor(sec / 3600) + ' h ' + pad(Math.floor((sec % 3600) / 60)) + ' m';
   }
@@ -119,7 +121,11 @@
     return nf.format(n);
   }
   const endpoint = (a, p) => (a == null ? '—' : (String(a).includes(':') ? '[' + a + ']' : a) + (p != null ? ':' + p : ''));
-  const pct = (n, t) => (t ? (100 * n / t < 10 && n ? (100 * n / t).toFixed(1) : Math.round(100 * n / t)) + '%' : '');
+  const pct = (n, t) => {
+    if (!t) return '';
+    const p = 100 * n / t;
+    return n && p < 0.1 ? '<0.1%' : (n && p < 10 ? p.toFixed(1) : Math.round(p)) + '%';
+  };
   const words = (k) => String(k).replace(/_/g, ' ');
 
   /* ---------- API ---------- */
@@ -198,14 +204,16 @@
     setCounter('packets', sm.packets, fmtInt(sm.bytes) + ' bytes' + (skipped ? ' · ' + fmtInt(skipped) + ' skipped' : ''));
     setCounter('connections', sm.connections, fmtInt(oc.completed || 0) + ' completed' +
       (sm.evicted ? ' · ' + fmtInt(sm.evicted) + ' evicted' : ''));
-    setCounter('open', sm.open, sm.peak_open != null ? 'peak ' + fmtInt(sm.peak_open) + ' at once' : '');
+    setCounter('open', sm.open, (S.finished ? 'at the end · ' : '') + (sm.peak_open != null ? 'peak ' + fmtInt(sm.peak_open) + (S.finished ? '' : ' at once') : ''));
     const failed = FAILED.reduce((a, k) => a + (+oc[k] || 0), 0);
     const worst = FAILED.filter((k) => oc[k]).sort((a, b) => oc[b] - oc[a]).slice(0, 2)
       .map((k) => words(k) + ' ' + fmtInt(oc[k])).join(' · ');
-    setCounter('failed', failed, failed ? pct(failed, sm.connections) + ' · ' + worst : 'none', failed ? 'bad' : null);
+    setCounter('failed', failed, failed ? pct(failed, sm.connections) + ' of connections' : 'none', failed ? 'bad' : null);
+    $('failed').parentElement.title = worst;
     setCounter('alerts-count', d.alerts || 0, alertSub(d.alerts || 0), d.alerts ? 'warn' : null);
+    $('alerts-sub').title = $('alerts-sub').textContent;
     const drops = sm.capture_drops;
-    setCounter('drops', drops, drops == null ? 'not applicable (file)' : 'dropped by the kernel',
+    setCounter('drops', drops, drops == null ? (src.kind === 'live' ? 'not reported yet' : 'not applicable (file)') : 'dropped by the kernel',
       drops ? 'bad' : null);
     renderVerdicts(d);
     renderOutcomes(oc, sm.connections || 0);
@@ -245,7 +253,9 @@
   function renderOutcomes(oc, total) {
     const box = $('outcomes');
     const max = Math.max(0, ...OUTCOMES.map((k) => +oc[k] || 0));
-    box.replaceChildren(...OUTCOMES.map((k) => {
+    const head = h('div', { class: 'brow shead muted' }, h('span', null, 'outcome'), h('span', null, ''),
+      h('span', { class: 'bnum' }, 'count'), h('span', { class: 'bpct' }, 'share'));
+    box.replaceChildren(head, ...OUTCOMES.map((k) => {
       const n = +oc[k] || 0;
       const b = h('button', { type: 'button', class: 'brow' + (S.filters.outcome === k ? ' active' : '') + (n ? '' : ' zero'),
         'data-outcome': k, 'data-count': n, 'aria-pressed': S.filters.outcome === k ? 'true' : 'false',
@@ -281,7 +291,7 @@
     if (typeof v === 'number') {
       if (/(_at|^start|^end)$/.test(k) && v > 1e8) return fmtTime(v, 0) + ' UTC';
       if (DUR_KEYS.test(k)) return fmtDur(v);
-      return fmtInt(v);
+      return /port$/.test(k) ? String(v) : fmtInt(v);
     }
     if (typeof v === 'string') return words(v);
     if (typeof v === 'boolean') return v ? 'yes' : 'no';
@@ -290,7 +300,7 @@
   function renderAlerts() {
     const box = $('alerts');
     if (!S.alerts.length) {
-      box.replaceChildren(h('p', { class: 'none' }, 'No alerts raised.'));
+      box.replaceChildren(h('p', { class: 'none' }, 'No alerts raised: no SYN flood, TIME_WAIT or CLOSE_WAIT buildup, or port reuse detected.'));
       return;
     }
     box.replaceChildren(...S.alerts.map((a) => {
@@ -372,30 +382,38 @@
     for (let t = n === 1 ? t0 : first; t <= t0 + span + 1e-9; t += ts) {
       const x = n === 1 ? X(0) : m.l + ((t - t0) / span) * pw;
       svg.append(s('line', { class: 'xtick', x1: x, x2: x, y1: m.t + ph, y2: m.t + ph + 4 }));
-      svg.append(s('text', { class: 'tick', x, y: H - 8, 'text-anchor': 'middle' }, fmtTime(t, 0).slice(ts >= 60 ? 0 : 0, ts >= 60 ? 5 : 8)));
+      const anchor = x > W - 34 ? 'end' : x < m.l + 10 && n > 1 ? 'start' : 'middle';
+      svg.append(s('text', { class: 'tick', x: anchor === 'end' ? Math.min(x + 4, W - 2) : x, y: H - 8, 'text-anchor': anchor }, fmtTime(t, 0).slice(0, ts >= 60 ? 5 : 8)));
       if (n === 1) break;
     }
-    for (const [k] of defs) {
-      if (n === 1 || n <= 40) {
-        for (let i = 0; i < n; i++) svg.append(s('circle', { class: 'pt s-' + k, cx: X(i), cy: Y(val(k, i)), r: n === 1 ? 4 : 2.5 }));
+    defs.forEach(([k], j) => {
+      if (n === 1) { // one second: a bar per series
+        const v = val(k, 0), bx = X(0) + (j - (defs.length - 1) / 2) * 14 - 5;
+        svg.append(s('rect', { class: 'pt s-' + k, x: bx, y: Y(v), width: 10, height: Math.max(v ? 1 : 0, Y(0) - Y(v)) }));
+        return;
       }
-      if (n > 1) {
+      if (n <= 40) for (let i = 0; i < n; i++) svg.append(s('circle', { class: 'pt s-' + k, cx: X(i), cy: Y(val(k, i)), r: 2.5 }));
+      {
         const pts = [];
         for (let i = 0; i < n; i++) pts.push(X(i).toFixed(1) + ',' + Y(val(k, i)).toFixed(1));
         svg.append(s('polyline', { class: 'ln s-' + k, points: pts.join(' ') }));
       }
-    }
+    });
     const cursor = s('line', { class: 'cursor', x1: 0, x2: 0, y1: m.t, y2: m.t + ph, visibility: 'hidden' });
     const hit = s('rect', { class: 'hit', x: m.l, y: m.t, width: pw, height: ph });
     svg.append(cursor, hit);
-    hit.addEventListener('mousemove', (ev) => {
-      const r = svg.getBoundingClientRect();
-      const i = n === 1 ? 0 : Math.max(0, Math.min(n - 1, Math.round(((ev.clientX - r.left - m.l) / pw) * (n - 1))));
+    const hover = (i) => {
+      el.dataset.hover = i;
       cursor.setAttribute('x1', X(i)); cursor.setAttribute('x2', X(i)); cursor.setAttribute('visibility', 'visible');
       for (const [k] of defs) vals[k].textContent = fmtInt(val(k, i));
       readout.textContent = fmtTime(t0 + i * step, 0) + ' UTC';
+    };
+    hit.addEventListener('mousemove', (ev) => {
+      const r = svg.getBoundingClientRect();
+      hover(n === 1 ? 0 : Math.max(0, Math.min(n - 1, Math.round(((ev.clientX - r.left - m.l) / pw) * (n - 1)))));
     });
-    hit.addEventListener('mouseleave', () => { cursor.setAttribute('visibility', 'hidden'); showPeaks(); });
+    hit.addEventListener('mouseleave', () => { delete el.dataset.hover; cursor.setAttribute('visibility', 'hidden'); showPeaks(); });
+    if (el.dataset.hover != null && +el.dataset.hover < n && hit.matches(':hover')) hover(+el.dataset.hover);
   }
   function renderCharts() {
     drawChart($('chart-flags'), S.ts, SERIES_FLAGS, 'segments per second');
@@ -441,7 +459,7 @@
         h('td', { class: 'mono addr' }, endpoint(c.orig_h, c.orig_p)),
         h('td', { class: 'mono addr' }, endpoint(c.resp_h, c.resp_p)),
         h('td', null, h('span', { class: 'badge t-' + tone }, words(c.outcome || '?')),
-          c.open ? h('span', { class: 'open-tag', title: 'still tracked: outcome so far' }, 'open') : null),
+          c.open && !S.finished ? h('span', { class: 'open-tag', title: 'still tracked: outcome so far' }, 'open') : null),
         h('td', { class: 'mono' }, String(c.conn_state || '')),
         h('td', { class: 'mono' }, String(c.history || '')),
         h('td', { class: 'mono small' }, String(c.orig_state || '?'), h('span', { class: 'muted' }, ' / '), String(c.resp_state || '?')),
@@ -478,10 +496,6 @@
       if (r.top > window.innerHeight - 120 || r.top < 0) $('conn-card').scrollIntoView({ behavior: 'smooth', block: 'start' });
     }
   }
-  function fillSelect(id, values) {
-    const sel = $(id);
-    for (const v of values) sel.append(h('option', { value: v }, words(v)));
-  }
   function updateSelectCounts(oc) {
     for (const opt of $('f-outcome').options) {
       if (opt.value) opt.textContent = words(opt.value) + ' (' + fmtInt(+oc[opt.value] || 0) + ')';
@@ -492,11 +506,9 @@
     }
   }
   function wireTable() {
-    fillSelect('f-outcome', OUTCOMES);
-    const st = $('f-state');
-    for (const v of STATES) st.append(h('option', { value: v }, v));
-    const cs = $('f-conn-state');
-    for (const v of CONN_STATES) cs.append(h('option', { value: v }, v));
+    for (const [id, list] of [['f-outcome', OUTCOMES], ['f-state', STATES], ['f-conn-state', CONN_STATES]]) {
+      for (const v of list) $(id).append(h('option', { value: v }, id === 'f-outcome' ? words(v) : v));
+    }
     $('f-outcome').addEventListener('change', (e) => setFilter('outcome', e.target.value));
     $('f-state').addEventListener('change', (e) => setFilter('state', e.target.value));
     $('f-conn-state').addEventListener('change', (e) => setFilter('conn_state', e.target.value));
@@ -543,6 +555,7 @@
     $('d-title').textContent = 'Connection ' + id;
     $('d-body').replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
     if (!dlg.open) { if (dlg.showModal) dlg.showModal(); else dlg.setAttribute('open', ''); }
+    if (location.hash !== '#conn=' + id) history.replaceState(null, '', '#conn=' + id);
     await loadDetail(id);
   }
   async function loadDetail(id) {
@@ -562,7 +575,7 @@
   function diagnosis(c) {
     const out = [];
     const side = (x) => (x === 'orig' ? 'the client (orig)' : x === 'resp' ? 'the server (resp)' : String(x));
-    out.push([TONE[c.outcome] || 'neutral', words(c.outcome || '?') + (c.open ? ' (so far)' : '') + ': ' + (OUTCOME_TEXT[c.outcome] || '')]);
+    out.push([TONE[c.outcome] || 'neutral', words(c.outcome || '?') + (c.open && !S.finished ? ' (so far)' : '') + ': ' + (OUTCOME_TEXT[c.outcome] || '')]);
     if (c.rst) {
       out.push(['bad', 'RST sent by ' + side(c.rst.by) + ', cause ' + words(c.rst.cause || '?') + ': ' +
         (RST_TEXT[c.rst.cause] || 'no description for this cause') + '.']);
@@ -591,6 +604,7 @@
   function fieldValue(k, v) {
     if (v == null) return '—';
     if (k === 'ts') return fmtDate(v);
+    if (typeof v === 'number' && /(_p|port|^id)$/.test(k)) return String(v);
     if (typeof v === 'number') return DUR_KEYS.test(k) ? fmtDur(v) + (v ? ' (' + v + ' s)' : '') : fmtInt(v);
     if (typeof v === 'boolean') return v ? 'yes' : 'no';
     if (typeof v === 'object') return Object.entries(v).map(([a, b]) => a + '=' + (b == null ? '—' : b)).join(', ');
@@ -602,7 +616,7 @@
     const body = [];
     body.push(h('div', { class: 'd-ends mono' }, endpoint(c.orig_h, c.orig_p), h('span', { class: 'muted' }, ' → '),
       endpoint(c.resp_h, c.resp_p), ' ', h('span', { class: 'badge t-' + (TONE[c.outcome] || 'neutral') }, words(c.outcome || '?')),
-      c.open ? h('span', { class: 'open-tag' }, 'open') : null));
+      c.open && !S.finished ? h('span', { class: 'open-tag' }, 'open') : null));
     if (note) body.push(h('p', { class: 'error' }, note));
     body.push(h('ul', { class: 'diag' }, diagnosis(c).map(([t, x]) => h('li', { class: 'd-' + t }, x))));
     const dl = h('dl', { class: 'fields' });
@@ -612,10 +626,16 @@
     body.push(h('details', { class: 'd-fields', open: true }, h('summary', null, 'All fields'), dl));
     const ev = Array.isArray(d.events) ? d.events : [];
     body.push(h('h3', null, 'Timeline', h('span', { class: 'muted hint' }, ev.length ?
-      ' first event ' + fmtDate(ev[0].ts) + (d.events_complete === false ? ' · older events were dropped (up to 64 kept)' : '') : '')));
+      ' first event ' + fmtDate(ev[0].ts) + ' · relative seq/ack' + (d.events_complete === false ? ' · older events were dropped (up to 64 kept)' : '') : '')));
     if (!ev.length) body.push(h('p', { class: 'muted' }, 'No events recorded.'));
     else {
-      const t0 = +ev[0].ts;
+      const t0 = +ev[0].ts, isn = {};
+      for (const e of ev) { // relative sequence numbers, as tcpdump prints them
+        if (isn[e.from] == null && e.seq != null) isn[e.from] = +e.seq;
+        const o = e.from === 'orig' ? 'resp' : 'orig';
+        if (isn[o] == null && /\./.test(e.flags || '') && e.ack) isn[o] = +e.ack - 1;
+      }
+      const rel = (v, side) => (v == null ? '' : isn[side] == null ? String(v) : String((+v - isn[side]) >>> 0));
       let prev = null;
       const rows = ev.map((e) => {
         const dt = +e.ts - t0;
@@ -627,8 +647,9 @@
           h('td', { class: 'num mono' }, '+' + (dt < 1 ? (dt * 1000).toFixed(3) + ' ms' : dt.toFixed(3) + ' s')),
           h('td', { class: 'mono dir' }, e.from === 'resp' ? 'orig ← resp' : 'orig → resp'),
           h('td', { class: 'mono flags' + (ftone ? ' f-' + ftone : '') }, fl),
-          h('td', { class: 'num mono' }, e.seq == null ? '' : String(e.seq)),
-          h('td', { class: 'num mono' }, e.ack == null ? '' : String(e.ack)),
+          h('td', { class: 'num mono', title: e.seq == null ? null : 'absolute ' + e.seq }, rel(e.seq, e.from)),
+          h('td', { class: 'num mono', title: e.ack == null ? null : 'absolute ' + e.ack },
+            /\./.test(fl) ? rel(e.ack, e.from === 'orig' ? 'resp' : 'orig') : ''),
           h('td', { class: 'num mono' }, e.len == null ? '' : String(e.len)),
           h('td', { class: 'mono' + (so ? ' chg' : '') }, String(e.orig_state || '')),
           h('td', { class: 'mono' + (sr ? ' chg' : '') }, String(e.resp_state || '')));
@@ -646,6 +667,7 @@
     dlg.addEventListener('click', (e) => { if (e.target === dlg) dlg.close(); });
     dlg.addEventListener('close', () => {
       S.detailId = null; S.detail = null;
+      if (location.hash) history.replaceState(null, '', location.pathname + location.search);
       for (const tr of $('conn-table').tBodies[0].rows) tr.classList.remove('sel');
     });
   }
@@ -771,8 +793,10 @@
     const res = await Promise.allSettled([loadSummary(), loadAlerts(), loadTimeseries(), loadConnections()]);
     const bad = res.find((r) => r.status === 'rejected');
     if (bad) showError('Cannot load from the connscope API: ' + bad.reason.message);
+    const m = /^#conn=(\d+)$/.exec(location.hash);
+    if (m) openDetail(+m[1]);
     if (!S.finished) {
-      if (res[0].status === 'fulfilled') startStream(); else startPolling();
+      if (res[0].status === 'fulfilled' && !NO_STREAM) startStream(); else startPolling();
     }
   }
   init();

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# browser.sh — the dashboard in a real headless Chromium.
+#
+#   CONNSCOPE=./connscope bash tests/browser.sh
+#
+# Serves samples/mixed.pcap (and a SYN flood sample) with --web on a free
+# loopback port, loads the page in Chromium, lets its scripts run, and
+# compares what the page shows (the DOM after the scripts ran) with the
+# JSON report of the same file: counters, outcome rows, the connection
+# table, the alert list.  Also: the page opened with the token works and
+# without it shows the error; the page's scripts log no error.  A
+# screenshot of each page is left in $OUT for a human to look at.
+#
+# Needs chromium (Debian package, in the Makefile's DEBS).  Ends with
+# "browser: N passed, N failed"; status 0 when nothing failed.
+set -u
+CONNSCOPE=${CONNSCOPE:-./connscope}
+OUT=${OUT:-tests/out/browser}
+CHROMIUM=${CHROMIUM:-chromium}
+
+passed=0
+failed=0
+ok()     { passed=$((passed + 1)); echo "ok - $*"; }
+not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
+check()  { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+
+command -v "$CHROMIUM" >/dev/null || { echo "browser: $CHROMIUM not found (make deps installs it)"; exit 2; }
+command -v jq >/dev/null || { echo "browser: jq not found"; exit 2; }
+rm -rf "$OUT"
+mkdir -p "$OUT"
+
+server_pid=
+stop_server() {
+	[ -n "$server_pid" ] || return 0
+	kill -INT "$server_pid" 2>/dev/null
+	wait "$server_pid"
+	local status=$?
+	server_pid=
+	return $status
+}
+trap stop_server EXIT
+
+# start_server NAME ARGS...: connscope with --web on a free port, in the
+# background; sets URL once the analysis is done (at most 30 s).
+start_server() {
+	local name=$1
+	shift
+	"$CONNSCOPE" -q --web 127.0.0.1:0 "$@" 2>"$OUT/$name.server.err" &
+	server_pid=$!
+	URL=
+	for _ in $(seq 300); do
+		if grep -q "serving the dashboard until Ctrl-C" "$OUT/$name.server.err"; then
+			URL=$(sed -n 's/.*dashboard at \(http:[^ ]*\).*/\1/p' "$OUT/$name.server.err")
+			return 0
+		fi
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+
+# browse NAME URL: the DOM after the page's scripts ran (at most 10 s of
+# the page's time), the console's messages, and a screenshot.
+browse() {
+	local name=$1 url=$2
+	local flags=(--headless --no-sandbox --disable-gpu --no-first-run
+		     --disable-extensions --disable-background-networking
+		     --user-data-dir="$OUT/profile" --virtual-time-budget=10000
+		     --window-size=1400,1800)
+	timeout 60 "$CHROMIUM" "${flags[@]}" --enable-logging=stderr --v=0 \
+		--dump-dom "$url" >"$OUT/$name.dom.html" 2>"$OUT/$name.chromium.err"
+	timeout 60 "$CHROMIUM" "${flags[@]}" --screenshot="$OUT/$name.png" \
+		"$url" >/dev/null 2>&1
+	return 0
+}
+
+# The opening tag of the element with this id, from a DOM dump.
+tag_of() { grep -o "<[a-z0-9]* [^>]*id=\"$2\"[^>]*>" "$1" | head -1; }
+
+# The value of an attribute of the element with this id.
+attr_of() { tag_of "$1" "$2" | grep -o " $3=\"[^\"]*\"" | sed 's/.*="\(.*\)"/\1/'; }
+
+# The text inside the element with this id (the element must not nest its
+# own tag name).
+text_of() {
+	tr '\n' ' ' <"$1" | grep -o "id=\"$2\"[^>]*>[^<]*" | head -1 | sed 's/.*>//'
+}
+
+# Page errors Chromium logged: uncaught exceptions and console.error.
+page_errors() {
+	grep -E 'CONSOLE|Uncaught' "$1" | grep -v -E 'favicon' | grep -E 'Uncaught|ERROR|error' || true
+}
+
+# ---- mixed.pcap: the counters, outcomes and table agree with the report ----
+json=$OUT/mixed.json
+"$CONNSCOPE" -q -r samples/mixed.pcap --json "$json" 2>/dev/null
+if start_server mixed -r samples/mixed.pcap; then
+	ok "connscope serves samples/mixed.pcap at $URL"
+	browse mixed "$URL"
+	dom=$OUT/mixed.dom.html
+	check "the page's scripts finished loading (body data-ready)" \
+		grep -q '<body[^>]*data-ready="true"' "$dom"
+	for pair in packets:.summary.packets connections:.summary.connections; do
+		id=${pair%%:*}
+		want=$(jq "${pair#*:}" "$json")
+		got=$(attr_of "$dom" "$id" data-value)
+		check "#$id shows $want (page: '$got')" [ "$got" = "$want" ]
+	done
+	want=$(jq '[.connections[] | select(.outcome as $o |
+		["refused","timeout","unreachable","aborted","reset_nonexistent","half_open"] |
+		index($o))] | length' "$json")
+	got=$(attr_of "$dom" failed data-value)
+	check "#failed shows the $want failed connections (page: '$got')" [ "$got" = "$want" ]
+	got=$(attr_of "$dom" status data-state)
+	check "the status says finished (page: '$got')" [ "$got" = "finished" ]
+	rows=$(tr '\n' ' ' <"$dom" | grep -o '<tr[^>]*data-id="[0-9]*"' | wc -l)
+	want=$(jq '.connections | length' "$json")
+	check "the connection table lists $want connections (page: $rows)" [ "$rows" -eq "$want" ]
+	for o in $(jq -r '.outcomes | to_entries[] | select(.value > 0) | .key' "$json"); do
+		check "the outcome '$o' is listed" grep -q "$o" "$dom"
+	done
+	verdict=$(jq -r '.connections[] | select(.outcome == "refused") | .resp_h' "$json" | head -1)
+	check "the verdicts name the refusing server $verdict" \
+		grep -q "refused by $verdict" "$dom"
+	errs=$(page_errors "$OUT/mixed.chromium.err")
+	check "no script error in the page${errs:+: $errs}" [ -z "$errs" ]
+	check "screenshot written" [ -s "$OUT/mixed.png" ]
+	check "connscope stops on Ctrl-C with status 0" stop_server
+else
+	not_ok "connscope did not start serving: $(head -c 300 "$OUT/mixed.server.err")"
+	stop_server
+fi
+
+# ---- a SYN flood: the alert is on the page --------------------------------
+json=$OUT/flood.json
+"$CONNSCOPE" -q -r samples/synflood-cookies.pcap --json "$json" 2>/dev/null
+if start_server flood -r samples/synflood-cookies.pcap; then
+	browse flood "$URL"
+	dom=$OUT/flood.dom.html
+	check "flood: the page finished loading" grep -q '<body[^>]*data-ready="true"' "$dom"
+	target=$(jq -r '.alerts[] | select(.type == "syn_flood") | .target' "$json")
+	check "flood: the syn_flood alert on $target is shown" \
+		grep -q "SYN flood on $target" "$dom"
+	want=$(jq '.alerts | length' "$json")
+	got=$(attr_of "$dom" alerts-count data-value)
+	check "flood: #alerts-count shows $want (page: '$got')" [ "$got" = "$want" ]
+	want=$(jq '.summary.connections' "$json")
+	got=$(attr_of "$dom" connections data-value)
+	check "flood: #connections shows $want (page: '$got')" [ "$got" = "$want" ]
+	errs=$(page_errors "$OUT/flood.chromium.err")
+	check "flood: no script error${errs:+: $errs}" [ -z "$errs" ]
+	stop_server
+else
+	not_ok "flood: connscope did not start serving: $(head -c 300 "$OUT/flood.server.err")"
+	stop_server
+fi
+
+# ---- the token: with it the page works, without it says why not -----------
+token=browser-test-token-$$
+if start_server token -r samples/refused.pcap --web-token "$token"; then
+	check "token: the dashboard URL carries the token" grep -q "token=$token" <<<"$URL"
+	browse token "$URL"
+	check "token: the page loads with the token" \
+		grep -q '<body[^>]*data-ready="true"' "$OUT/token.dom.html"
+	browse notoken "${URL%%\?*}"
+	check "token: without it the page does not claim to be ready" \
+		bash -c "! grep -q '<body[^>]*data-ready=\"true\"' '$OUT/notoken.dom.html'"
+	errtext=$(text_of "$OUT/notoken.dom.html" error)
+	check "token: without it the page shows an error ('$errtext')" [ -n "$errtext" ]
+	stop_server
+else
+	not_ok "token: connscope did not start serving: $(head -c 300 "$OUT/token.server.err")"
+	stop_server
+fi
+
+echo "browser: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
