@@ -5,6 +5,7 @@
 #   make demo       install missing packages, analyse the bundled sample and
 #                   serve its dashboard on http://127.0.0.1:8080/ (Ctrl-C stops)
 #   make asan       the same tests built with ASan+UBSan in build/asan
+#   make webload    wrk on the web API during a live capture (root)
 #   make tsan       the web suite (daemon, event streams, snapshot publishing)
 #                   under ThreadSanitizer in build/tsan; any report fails it
 #   make deps       install the Debian packages (root) or print the apt-get line
@@ -148,6 +149,13 @@ tsan: ensure-deps
 tsan-run: $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=web TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 
+# wrk against /api/summary while a live capture runs (root; figures, and
+# a failure only on errors).
+.PHONY: webload
+webload: ensure-deps
+	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/webload.sh
+
 # The Check runner and the binary under valgrind: no leak, no invalid access.
 valgrind: ensure-deps
 	@$(MAKE) --no-print-directory tests
@@ -169,9 +177,10 @@ demo-run: $(BIN)
 # Build: compiler, pkg-config, the three libraries.  Tests: tcpdump and
 # iproute2/nftables for the recorded samples and live tests, jq to read the
 # JSON report, valgrind and clang for the leak and compiler runs, hping3 for
-# the SYN flood samples, chromium for the dashboard test.
+# the SYN flood samples, chromium for the dashboard test, wrk for the load
+# on its API.
 DEBS := gcc make pkg-config libpcap-dev libmicrohttpd-dev check \
-        tcpdump iproute2 nftables jq valgrind clang hping3 chromium
+        tcpdump iproute2 nftables jq valgrind clang hping3 chromium wrk
 
 deps:
 	@missing=$$(for p in $(DEBS); do \

@@ -65,6 +65,7 @@ browse() {
 	local name=$1 url=$2
 	local flags=(--headless --no-sandbox --disable-gpu --no-first-run
 		     --disable-extensions --disable-background-networking
+		     --disable-component-update --disable-sync
 		     --user-data-dir="$OUT/profile" --virtual-time-budget=10000
 		     --window-size=1400,1800)
 	timeout 60 "$CHROMIUM" "${flags[@]}" --enable-logging=stderr --v=0 \

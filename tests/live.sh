@@ -19,8 +19,9 @@
 #   c  -c N stops after exactly N packets
 #   d  SIGINT and SIGTERM stop a capture cleanly and still write the report
 #   e  -Z nobody: the report written at the end belongs to nobody
-#   f  --web: the API and the page in Chromium (both in the client
-#      namespace) follow the capture while it runs; SIGINT ends both
+#   f  --web: the event stream, the API and the page in Chromium (all in
+#      the client namespace) follow the capture while it runs; SIGINT ends
+#      both
 #
 # Every wait is bounded; every process started here is stopped by PID and
 # the namespaces are removed on exit, on failure too.
@@ -356,6 +357,14 @@ if start_connscope f --web 127.0.0.1:0 -q --json "$TMP/f.json"; then
 		sleep 0.1
 	done
 	wport=$(sed -n 's/.*dashboard at http:\/\/127\.0\.0\.1:\([0-9]*\)\/.*/\1/p' "$TMP/f.err")
+	# The event stream, opened before the traffic and read for 4 s.
+	ip netns exec "$NSC" timeout 4 bash -c '
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" >&3
+		cat <&3' _ "$wport" >"$TMP/f.sse" 2>/dev/null &
+	SSE_PID=$!
+	PIDS+=("$SSE_PID")
+	sleep 0.5
 	traffic 3 || not_ok "f: tcpping traffic failed"
 	# snapshots are published twice a second
 	conns=
@@ -365,6 +374,18 @@ if start_connscope f --web 127.0.0.1:0 -q --json "$TMP/f.json"; then
 		[ "${conns:-0}" -ge 3 ] 2>/dev/null && break
 		sleep 0.2
 	done
+	wait "$SSE_PID" 2>/dev/null
+	# Each summary event is one "data:" line after "event: summary".
+	sse_counts=$(awk '/^event: summary/ { want = 1; next }
+		want && /^data: / { sub(/^data: /, ""); print; want = 0 }' "$TMP/f.sse" |
+		jq -r '.summary.connections' 2>/dev/null | tr '\n' ' ')
+	sse_first=${sse_counts%% *}
+	sse_last=$(awk '{ print $NF }' <<<"$sse_counts")
+	if [ "$sse_first" = 0 ] && [ "${sse_last:-0}" -ge 3 ] 2>/dev/null; then
+		ok "f: the event stream carried the capture as it grew (connections per summary event: ${sse_counts% })"
+	else
+		not_ok "f: event stream: connections per summary event '${sse_counts}' (want 0 first, >= 3 last)$(why f)"
+	fi
 	live=$(jget "$TMP/f.summary.json" .snapshot.live)
 	fin=$(jget "$TMP/f.summary.json" .snapshot.finished)
 	if [ -n "$wport" ] && [ "${conns:-0}" -ge 3 ] 2>/dev/null && [ "$live" = true ] &&
@@ -377,7 +398,8 @@ if start_connscope f --web 127.0.0.1:0 -q --json "$TMP/f.json"; then
 	# during which Chromium's virtual time would never run out.
 	if command -v chromium >/dev/null; then
 		ip netns exec "$NSC" timeout 60 chromium --headless --no-sandbox --disable-gpu \
-			--no-first-run --user-data-dir="$TMP/chromium" --virtual-time-budget=5000 \
+			--no-first-run --disable-background-networking --disable-component-update \
+			--disable-sync --user-data-dir="$TMP/chromium" --virtual-time-budget=5000 \
 			--dump-dom "http://127.0.0.1:$wport/?stream=0" >"$TMP/f.dom.html" 2>/dev/null
 		state=$(grep -o 'id="status"[^>]*' "$TMP/f.dom.html" | grep -o 'data-state="[a-z]*"')
 		shown=$(grep -o '<[^>]*id="connections"[^>]*>' "$TMP/f.dom.html" |
