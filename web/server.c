@@ -4,6 +4,7 @@
 #include "web/server.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -66,7 +68,8 @@ int cs_web_parse_listen(const char *arg, struct cs_web_opts *o, char *err,
 	char *end;
 	errno = 0;
 	unsigned long port = strtoul(port_s, &end, 10);
-	if (errno || end == port_s || *end || port > 65535 || port_s[0] == '-')
+	/* digits only: strtoul would also take a sign or leading blanks */
+	if (errno || !isdigit((unsigned char)port_s[0]) || *end || port > 65535)
 		goto bad;
 	struct in6_addr probe;
 	if (inet_pton(AF_INET, addr, &probe) != 1 && inet_pton(AF_INET6, addr, &probe) != 1)
@@ -186,7 +189,8 @@ static bool authorized(struct cs_web *w, struct MHD_Connection *c)
 	if (!w->token)
 		return true;
 	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	if (h && !strncmp(h, "Bearer ", 7) && same_secret(h + 7, w->token))
+	/* the scheme name is case-insensitive (RFC 9110 11.1) */
+	if (h && !strncasecmp(h, "Bearer ", 7) && same_secret(h + 7, w->token))
 		return true;
 	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
 	return q && same_secret(q, w->token);
