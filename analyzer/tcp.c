@@ -141,7 +141,6 @@ static unsigned handle_syn(struct cs_conn *c, int side, const struct cs_pkt *p)
 	} else {
 		s->syn_cnt++;
 		ev |= CS_EV_SYN_RETX;
-		s->gone = false;	/* it is still trying: the ICMP error was ignored */
 		if (s->syn_acked && !c->handshake_done) {
 			s->syn_acked = false;
 			s->got_syn = ack;	/* a SYN-ACK's sender did get the SYN */
