@@ -12,6 +12,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -41,6 +42,10 @@ enum {
 
 /* Frames per read of a file: bounds the time between checks of Ctrl-C. */
 #define FILE_READ_CHUNK 4096
+/* Standard input may be a capture still being written (tcpdump -w - |
+ * connscope -r - --web): a read blocks until its frames arrive, so the
+ * dashboard gets a snapshot at least every this many. */
+#define STREAM_READ_CHUNK 64
 
 struct options {
 	const char **files;
@@ -414,7 +419,8 @@ struct run {
 	FILE *connlog_f;
 	struct cs_web *web;		/* with --web */
 	uint64_t snap_seq;
-	double next_publish;
+	double next_publish, last_publish;
+	uint64_t published_frames;	/* r->frames at the last snapshot */
 };
 
 static void worsen(struct run *r, int status)
@@ -451,6 +457,7 @@ static void report_bad_records(struct run *r, const char *path, uint64_t n)
 
 static double monotonic_sec(void);
 static void publish(struct run *r, bool finished);
+static void publish_if_stalled(struct run *r);
 
 /* Files this large get a progress line, when stderr is a terminal. */
 #define PROGRESS_MIN_BYTES (64u << 20)
@@ -474,8 +481,9 @@ static void show_progress(struct run *r, struct cs_source *s, double *next,
 }
 
 /* Reads one open source to its end, a stop, or damage. */
-static void read_file(struct run *r, struct cs_source *s)
+static void read_file(struct run *r, struct cs_source *s, bool stream)
 {
+	int chunk = stream && r->web ? STREAM_READ_CHUNK : FILE_READ_CHUNK;
 	char err[512];
 	uint64_t n;
 	uint64_t bad_before = r->engine.stats.skipped[CS_SKIP_BAD_RECORD];
@@ -486,7 +494,9 @@ static void read_file(struct run *r, struct cs_source *s)
 		if (progress)
 			show_progress(r, s, &next, &shown);
 		publish(r, false);
-		enum cs_read rc = cs_source_read(s, remaining_count(r, FILE_READ_CHUNK),
+		if (stream)
+			publish_if_stalled(r);
+		enum cs_read rc = cs_source_read(s, remaining_count(r, chunk),
 						 cs_engine_frame, &r->engine,
 						 &n, err, sizeof err);
 		r->frames += n;
@@ -617,7 +627,7 @@ static void run_files(struct run *r)
 		cs_report_source_add(&r->src, cs_source_datalink(s),
 				     cs_source_snaplen(s));
 		current_source = s;
-		read_file(r, s);
+		read_file(r, s, !strcmp(r->opt->files[i], "-"));
 		current_source = NULL;
 		cs_source_close(s);
 	}
@@ -640,11 +650,33 @@ static void publish(struct run *r, bool finished)
 	if (!finished && now < r->next_publish)
 		return;
 	r->next_publish = now + 0.5;
+	r->last_publish = now;
+	r->published_frames = r->frames;
 	struct cs_snapshot *s = cs_snapshot_build(&r->engine, &r->src,
 						  ++r->snap_seq, r->src.live,
 						  finished);
 	if (s)
 		cs_web_publish(r->web, s);
+}
+
+/*
+ * Standard input has nothing more for now (its writer is slow, or pauses):
+ * show what came so far before the next read blocks.  Within 50 ms of the
+ * last snapshot it waits out the rest of those 50 ms for more input first,
+ * so a fast writer does not cause a snapshot per read.  (What stdio has
+ * buffered already is at most a few KiB: a few reads.)
+ */
+static void publish_if_stalled(struct run *r)
+{
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+
+	if (!r->web || r->frames == r->published_frames)
+		return;
+	double wait = r->last_publish + 0.05 - monotonic_sec();
+	if (poll(&pfd, 1, wait > 0 ? (int)(wait * 1000) + 1 : 0) != 0)
+		return;		/* more is coming (or a signal came) */
+	r->next_publish = 0;
+	publish(r, false);
 }
 
 /* Live packet timestamps are wall-clock time: so are the ticks. */
