@@ -243,7 +243,8 @@ int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alert
 			colour ? "\033[31m" : "",
 			cs_count_format(flood_conns, num, sizeof num),
 			colour ? "\033[0m" : "");
-	qsort(all, n, sizeof *all, by_conns);
+	if (n)		/* qsort's array must not be NULL, even empty */
+		qsort(all, n, sizeof *all, by_conns);
 	int shown = 0;
 	for (uint32_t i = 0; i < n && shown < max; i++, shown++) {
 		sentence(all[i], line, sizeof line);
