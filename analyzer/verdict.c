@@ -221,7 +221,7 @@ int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alert
 {
 	const struct verdict_entry **all = NULL;
 	uint32_t n = 0;
-	uint64_t flood_conns = 0;
+	uint64_t flood_conns = 0, flood_unanswered = 0;
 	char line[CS_ALERT_TEXT], num[32];
 
 	if (v->g.used)
@@ -235,6 +235,12 @@ int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alert
 			flood_conns += e->conns;
 			continue;
 		}
+		/* Not routing or a firewall: the flood filled the backlog. */
+		if ((e->k.side == CS_OUT_TIMEOUT || e->k.side == CS_OUT_ATTEMPT) &&
+		    flood_target(alerts, e)) {
+			flood_unanswered += e->conns;
+			continue;
+		}
 		all[n++] = e;
 	}
 	if (flood_conns)
@@ -242,6 +248,14 @@ int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alert
 			"targets are the flood's SYNs (see the syn_flood alert)%s\n",
 			colour ? "\033[31m" : "",
 			cs_count_format(flood_conns, num, sizeof num),
+			colour ? "\033[0m" : "");
+	if (flood_unanswered)
+		fprintf(out, "  %s%s connection attempts to flooded targets got no answer: the "
+			"flood's own, and real clients' connects dropped with "
+			"them once the server's SYN backlog was full (ETIMEDOUT; "
+			"see the syn_flood alert)%s\n",
+			colour ? "\033[31m" : "",
+			cs_count_format(flood_unanswered, num, sizeof num),
 			colour ? "\033[0m" : "");
 	if (n)		/* qsort's array must not be NULL, even empty */
 		qsort(all, n, sizeof *all, by_conns);

@@ -1131,12 +1131,20 @@ static void verdict_scenario(void)
 		ts = PLAY(&t, s_open, ts);
 		tx(&t, SRV, RSTACK, 1, 1, 0, ts);
 	}
-	/* the flood: 1,000 SYNs in one second, each answered */
+	/* a flood: 1,000 SYNs in one second, each answered */
 	for (; k < 1000; k++)
 		flood_syn(k, v4(10, 0, 0, 9), 80, ANS_SYNACK,
 			  T0 + USEC + (uint64_t)k * 1000);
+	/* another, on a server whose backlog is full: none answered */
+	for (; k < 2000; k++)
+		flood_syn(k, v4(10, 0, 0, 10), 80, ANS_NONE,
+			  T0 + USEC + (uint64_t)(k - 1000) * 1000 + 500);
+	/* packet time moves past the SYN timeout: those SYNs timed out */
+	struct tuple late = { .cli = v4(10, 0, 9, 2), .srv = v4(10, 0, 0, 6),
+			      .cport = 45000, .sport = 80, .cisn = 500, .sisn = 0 };
+	tx(&late, CLI, SYN, 0, 0, 0, T0 + 6 * USEC);
 	cs_engine_finish(&eng);
-	ck_assert_uint_eq(alerts_of(CS_ALERT_SYN_FLOOD), 1);
+	ck_assert_uint_eq(alerts_of(CS_ALERT_SYN_FLOOD), 2);
 }
 
 START_TEST(verdicts_grouped_and_folded)
@@ -1144,6 +1152,10 @@ START_TEST(verdicts_grouped_and_folded)
 	static const char want[] =
 		"  1,000 half-open or reset connections to flooded targets are "
 		"the flood's SYNs (see the syn_flood alert)\n"
+		"  1,000 connection attempts to flooded targets got no answer: "
+		"the flood's own, and real clients' connects dropped with them "
+		"once the server's SYN backlog was full (ETIMEDOUT; see the "
+		"syn_flood alert)\n"
 		"  5 handshakes with 10.0.0.3:8080 never completed: the SYN-ACK "
 		"got no ACK (scanners, spoofed SYNs, or ACKs lost)\n"
 		"  3 connections refused by 10.0.0.2:81: nothing listens there "
@@ -1159,7 +1171,7 @@ START_TEST(verdicts_grouped_and_folded)
 	ck_assert_msg(strcmp(out_buf, want) == 0, "printed:\n%s\nwant:\n%s",
 		      out_buf, want);
 	ck_assert_int_eq(shown, 4);
-	ck_assert_uint_eq(eng.verdicts.failed, 1000 + 5 + 3 + 2 + 1);
+	ck_assert_uint_eq(eng.verdicts.failed, 1000 + 1000 + 5 + 3 + 2 + 1);
 }
 END_TEST
 
@@ -1168,6 +1180,10 @@ START_TEST(verdicts_cut_at_max)
 	static const char want[] =
 		"  1,000 half-open or reset connections to flooded targets are "
 		"the flood's SYNs (see the syn_flood alert)\n"
+		"  1,000 connection attempts to flooded targets got no answer: "
+		"the flood's own, and real clients' connects dropped with them "
+		"once the server's SYN backlog was full (ETIMEDOUT; see the "
+		"syn_flood alert)\n"
 		"  5 handshakes with 10.0.0.3:8080 never completed: the SYN-ACK "
 		"got no ACK (scanners, spoofed SYNs, or ACKs lost)\n"
 		"  3 connections refused by 10.0.0.2:81: nothing listens there "
