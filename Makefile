@@ -6,6 +6,8 @@
 #                   serve its dashboard on http://127.0.0.1:8080/ (Ctrl-C stops)
 #   make asan       the same tests built with ASan+UBSan in build/asan
 #   make webload    wrk on the web API during a live capture (root)
+#   make bench      speed and peak memory against the libpcap floor and tshark
+#                   on generated inputs in /tmp (BENCH_SIZES=small: SMALL only)
 #   make tsan       the web suite (daemon, event streams, snapshot publishing)
 #                   under ThreadSanitizer in build/tsan; any report fails it
 #   make deps       install the Debian packages (root) or print the apt-get line
@@ -158,6 +160,14 @@ webload: ensure-deps
 	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/webload.sh
 
+# Speed and peak memory against the libpcap floor and tshark, on inputs
+# generated in /tmp; tests/bench/README.md has the knobs.  Figures, and a
+# failure only when a tool fails, never on a missed target.
+.PHONY: bench
+bench: ensure-deps
+	@$(MAKE) --no-print-directory $(BIN)
+	CONNSCOPE=$(abspath $(BIN)) BENCH_BUILD=$(abspath build/bench) bash tests/bench/run.sh
+
 # The Check runner and the binary under valgrind: no leak, no invalid access.
 valgrind: ensure-deps
 	@$(MAKE) --no-print-directory tests
@@ -180,9 +190,11 @@ demo-run: $(BIN)
 # iproute2/nftables for the recorded samples and live tests, jq to read the
 # JSON report, valgrind and clang for the leak and compiler runs, hping3 for
 # the SYN flood samples, chromium for the dashboard test, wrk for the load
-# on its API.
+# on its API, time (/usr/bin/time) for the benchmark's peak memory.  tshark,
+# the benchmark's optional yardstick, is left out: it is large and asks a
+# question on install (tests/bench/README.md).
 DEBS := gcc make pkg-config libpcap-dev libmicrohttpd-dev check \
-        tcpdump iproute2 nftables jq valgrind clang hping3 chromium wrk
+        tcpdump iproute2 nftables jq valgrind clang hping3 chromium wrk time
 
 deps:
 	@missing=$$(for p in $(DEBS); do \

@@ -148,8 +148,8 @@ static void text_servers(FILE *out, const struct cs_connstats *cs)
 		cs_addr_format(&top[i].addr, addr, sizeof addr);
 		snprintf(ep, sizeof ep, cs_addr_is_v4(&top[i].addr) ? "%s:%u" : "[%s]:%u",
 			 addr, top[i].port);
-		fprintf(out, "  %-46s %s connections", ep,
-			grouped(top[i].conns, a, sizeof a));
+		fprintf(out, "  %-46s %s connection%s", ep,
+			grouped(top[i].conns, a, sizeof a), top[i].conns == 1 ? "" : "s");
 		if (top[i].failed)
 			fprintf(out, ", %s failed", grouped(top[i].failed, b, sizeof b));
 		fputc('\n', out);
