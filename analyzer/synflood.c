@@ -66,11 +66,25 @@ static struct cs_synflood_target *target_for(struct cs_synflood *f,
 
 /* ---- the alert ----------------------------------------------------------- */
 
+/* part of whole as a percentage for a sentence: "3%", or "under 1%" when
+ * there is some but it rounds to 0 (never "0%" for something). */
+static const char *percent(uint64_t part, uint64_t whole, char *buf, size_t len)
+{
+	uint64_t pct = part * 100 / (whole ? whole : 1);
+
+	if (pct == 0 && part > 0)
+		snprintf(buf, len, "under 1%%");
+	else
+		snprintf(buf, len, "%" PRIu64 "%%", pct);
+	return buf;
+}
+
 static const char *response(const struct cs_synflood_target *t, char *buf, size_t len)
 {
 	uint64_t syns = t->flood_syns ? t->flood_syns : 1;
 	uint64_t synack_pct = t->flood_synacks * 100 / syns;
 	uint64_t rst_pct = t->flood_rsts * 100 / syns;
+	char pct[16];
 
 	if (rst_pct >= 50)
 		snprintf(buf, len, "refused: the target answers with RST "
@@ -79,9 +93,9 @@ static const char *response(const struct cs_synflood_target *t, char *buf, size_
 		snprintf(buf, len, "the server answers every SYN with a "
 			 "SYN-ACK: SYN cookies likely");
 	else if (synack_pct < 50)
-		snprintf(buf, len, "the server answers only %" PRIu64 "%% of "
-			 "SYNs: its SYN backlog is full and SYNs are dropped",
-			 synack_pct);
+		snprintf(buf, len, "the server answers %s of SYNs: its SYN "
+			 "backlog is full and SYNs are dropped",
+			 percent(t->flood_synacks, syns, pct, sizeof pct));
 	else
 		snprintf(buf, len, "the server answers %" PRIu64 "%% of SYNs",
 			 synack_pct);
@@ -115,7 +129,7 @@ static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
 	struct cs_alert *al = &f->alerts->list[t->alert];
 	char target[64], from[16], to[16], why[120], n_src[32], n_syn[32], n_peak[32];
 	uint64_t sources = cs_distinct_estimate(&t->sources);
-	uint64_t done_pct = t->flood_completed * 100 / (t->flood_syns ? t->flood_syns : 1);
+	char done_pct[16];
 
 	al->end_us = (t->flood_last_sec + 1) * USEC;
 	cs_alert_figure(al, 0, "syns", t->flood_syns, false);
@@ -134,11 +148,12 @@ static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
 	hhmmss(al->end_us, to, sizeof to);
 	snprintf(al->text, sizeof al->text,
 		 "SYN flood on %s from %s%s sources, %s-%s UTC: %s SYNs (peak "
-		 "%s/s), %" PRIu64 "%% completed a handshake; %s", target,
+		 "%s/s), %s completed a handshake; %s", target,
 		 cs_distinct_approximate(&t->sources) ? "about " : "",
 		 cs_count_format(sources, n_src, sizeof n_src), from, to,
 		 cs_count_format(t->flood_syns, n_syn, sizeof n_syn),
-		 cs_count_format(t->peak_rate, n_peak, sizeof n_peak), done_pct,
+		 cs_count_format(t->peak_rate, n_peak, sizeof n_peak),
+		 percent(t->flood_completed, t->flood_syns, done_pct, sizeof done_pct),
 		 response(t, why, sizeof why));
 }
 

@@ -527,6 +527,12 @@ START_TEST(syn_flood_alert_figures)
 	ck_assert_msg(strstr(al->text, "SYN flood on 10.0.0.80:80") == al->text,
 		      "text: %s", al->text);
 	ck_assert_msg(strstr(al->text, "20,000 SYNs") != NULL, "text: %s", al->text);
+	/* none completed: 0%, not "under 1%" */
+	ck_assert_msg(strstr(al->text, ", 0% completed a handshake") != NULL,
+		      "text: %s", al->text);
+	if (ans == ANS_NONE)
+		ck_assert_msg(strstr(al->text, "the server answers 0% of SYNs") != NULL,
+			      "text: %s", al->text);
 	/* the table could not hold the flood: the counts did not need it */
 	ck_assert_uint_gt(eng.flows.evicted[CS_EVICT_EMBRYONIC] +
 			  eng.flows.evicted[CS_EVICT_CLOSED] +
