@@ -105,39 +105,53 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Bytes that go out as they are: printable ASCII but for the escaped. */
+static bool plain_byte(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' &&
+	       c != '>' && c != '&';
+}
+
+/*
+ * Runs of bytes that need no escaping leave in one fwrite: a call per
+ * byte was most of the JSON report's cost (a report has millions of keys).
+ */
 void cs_json_escape(FILE *out, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
 
 	while (i < n) {
-		unsigned char c = s[i];
-		switch (c) {
-		case '"':  fputs("\\\"", out); i++; continue;
-		case '\\': fputs("\\\\", out); i++; continue;
-		case '\n': fputs("\\n", out); i++; continue;
-		case '\r': fputs("\\r", out); i++; continue;
-		case '\t': fputs("\\t", out); i++; continue;
-		case '<': case '>': case '&':	/* safe inside <script> too */
-			fprintf(out, "\\u%04x", c);
-			i++;
+		size_t run = i;
+		for (;;) {
+			while (run < n && plain_byte(s[run]))
+				run++;
+			if (run == n || s[run] < 0x80)
+				break;
+			size_t len = utf8_seq_len(s + run, n - run);
+			if (len == 0)
+				break;
+			run += len;	/* valid UTF-8 goes out as it is */
+		}
+		if (run > i) {
+			fwrite(s + i, 1, run - i, out);
+			i = run;
 			continue;
+		}
+		unsigned char c = s[i++];
+		switch (c) {
+		case '"':  fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\r': fputs("\\r", out); break;
+		case '\t': fputs("\\t", out); break;
 		default:
+			if (c >= 0x80)		/* not valid UTF-8 */
+				fputs("\\ufffd", out);
+			else			/* controls, and <>& for <script> */
+				fprintf(out, "\\u%04x", c);
 			break;
 		}
-		if (c < 0x20 || c == 0x7f) {
-			fprintf(out, "\\u%04x", c);
-			i++;
-			continue;
-		}
-		size_t len = utf8_seq_len(s + i, n - i);
-		if (len == 0) {
-			fputs("\\ufffd", out);
-			i++;
-			continue;
-		}
-		fwrite(s + i, 1, len, out);
-		i += len;
 	}
 }
 
@@ -158,10 +172,24 @@ void cs_json_str(struct cs_json *j, const char *s)
 	cs_json_strn(j, s, strlen(s));
 }
 
+/* v in decimal, without printf's machinery (the report's most common
+ * value). */
+static void put_u64(FILE *f, uint64_t v)
+{
+	char buf[20];
+	size_t i = sizeof buf;
+
+	do {
+		buf[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	fwrite(buf + i, 1, sizeof buf - i, f);
+}
+
 void cs_json_u64(struct cs_json *j, uint64_t v)
 {
 	before_value(j);
-	fprintf(j->f, "%" PRIu64, v);
+	put_u64(j->f, v);
 }
 
 void cs_json_i64(struct cs_json *j, int64_t v)
@@ -184,8 +212,15 @@ void cs_json_null(struct cs_json *j)
 
 void cs_json_usec(struct cs_json *j, uint64_t us)
 {
+	char frac[7];
+	uint64_t f = us % 1000000u;
+
 	before_value(j);
-	fprintf(j->f, "%" PRIu64 ".%06" PRIu64, us / 1000000u, us % 1000000u);
+	put_u64(j->f, us / 1000000u);
+	frac[0] = '.';
+	for (int i = 6; i >= 1; i--, f /= 10)
+		frac[i] = (char)('0' + f % 10);
+	fwrite(frac, 1, sizeof frac, j->f);
 }
 
 void cs_json_double(struct cs_json *j, double v, int decimals)

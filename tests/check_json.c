@@ -94,6 +94,8 @@ static const struct {
 	{ "\xc0\xaf", 2, "\"\\ufffd\\ufffd\"" },			/* overlong '/' */
 	{ "\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\"" },		/* surrogate */
 	{ "a\0b", 3, "\"a\\u0000b\"" },					/* NUL inside */
+	/* runs of plain bytes broken by each kind of exception */
+	{ "a\"b\xc3\xa9" "c\xff" "d<e", 10, "\"a\\\"b\xc3\xa9" "c\\ufffdd\\u003ce\"" },
 };
 
 START_TEST(strings_are_escaped)
