@@ -652,6 +652,7 @@ static void publish(struct run *r, bool finished)
 	r->next_publish = now + 0.5;
 	r->last_publish = now;
 	r->published_frames = r->frames;
+	cs_engine_refresh(&r->engine);
 	struct cs_snapshot *s = cs_snapshot_build(&r->engine, &r->src,
 						  ++r->snap_seq, r->src.live,
 						  finished);

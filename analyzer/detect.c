@@ -204,6 +204,11 @@ void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c, uint64_t now_us
 		leave_states(d, c, i, now_us);
 }
 
+void cs_detect_refresh(struct cs_detect *d)
+{
+	cs_timewait_refresh(&d->tw);
+}
+
 void cs_detect_tick(struct cs_detect *d, uint64_t now_us)
 {
 	cs_closewait_tick(&d->cw, now_us);
@@ -213,4 +218,5 @@ void cs_detect_finish(struct cs_detect *d, uint64_t now_us)
 {
 	cs_closewait_tick(&d->cw, now_us);
 	cs_synflood_finish(&d->syn);
+	cs_detect_refresh(d);
 }

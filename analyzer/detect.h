@@ -61,4 +61,7 @@ void cs_detect_tick(struct cs_detect *d, uint64_t now_us);
 /* End of the capture, before the remaining records are flushed. */
 void cs_detect_finish(struct cs_detect *d, uint64_t now_us);
 
+/* Alert sentences brought up to their figures, for a snapshot. */
+void cs_detect_refresh(struct cs_detect *d);
+
 #endif /* CS_ANALYZER_DETECT_H */

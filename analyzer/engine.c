@@ -177,6 +177,11 @@ void cs_engine_tick(struct cs_engine *e, uint64_t wall_us)
 	cs_detect_tick(&e->detect, e->now_us);
 }
 
+void cs_engine_refresh(struct cs_engine *e)
+{
+	cs_detect_refresh(&e->detect);
+}
+
 void cs_engine_finish(struct cs_engine *e)
 {
 	cs_detect_finish(&e->detect, e->now_us);

@@ -71,4 +71,8 @@ void cs_engine_tick(struct cs_engine *e, uint64_t wall_us);
 /* End of the capture: judges and outputs every record still open. */
 void cs_engine_finish(struct cs_engine *e);
 
+/* Brings what is written lazily (alert sentences) up to date: call before
+ * building a snapshot. */
+void cs_engine_refresh(struct cs_engine *e);
+
 #endif /* CS_ANALYZER_ENGINE_H */

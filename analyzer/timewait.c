@@ -17,6 +17,8 @@ struct tw_entry {
 	uint64_t sec;			/* second of the rate being counted */
 	uint32_t sec_new, peak_rate;
 	int32_t alert;			/* index in the alert list, -1 none */
+	uint64_t explained_sec;		/* packet second the text was written */
+	bool explained, stale;		/* text written / behind the figures */
 };
 
 void cs_timewait_init(struct cs_timewait *tw, uint32_t threshold,
@@ -139,7 +141,27 @@ static void update_alert(struct cs_timewait *tw, struct tw_entry *e, uint64_t no
 	}
 	al->label_key = "closer";
 	al->label_value = e->k.side ? "server" : "client";
-	explain(tw, e, al);
+	/* During a buildup every entry changes the figures: the sentence is
+	 * written once per packet second (a snapshot's text is at most that
+	 * far behind its figures) and brought up to date at the end. */
+	uint64_t sec = now_us / USEC;
+	e->stale = e->explained && sec == e->explained_sec;
+	if (!e->stale) {
+		explain(tw, e, al);
+		e->explained = true;
+		e->explained_sec = sec;
+	}
+}
+
+void cs_timewait_refresh(struct cs_timewait *tw)
+{
+	for (uint32_t i = 0; i < tw->g.capacity; i++) {
+		struct tw_entry *e = cs_groups_at(&tw->g, i);
+		if (e && e->stale && e->alert >= 0) {
+			explain(tw, e, &tw->alerts->list[e->alert]);
+			e->stale = false;
+		}
+	}
 }
 
 void cs_timewait_enter(struct cs_timewait *tw, struct cs_conn *c, int side,

@@ -39,6 +39,10 @@ void cs_timewait_enter(struct cs_timewait *tw, struct cs_conn *c, int side,
 		       uint64_t now_us);
 void cs_timewait_leave(struct cs_timewait *tw, struct cs_conn *c, int side);
 
+/* Every alert's sentence brought up to its figures (before a snapshot or
+ * a report: during a buildup they are rewritten once per second only). */
+void cs_timewait_refresh(struct cs_timewait *tw);
+
 /* A new connection began (a bare SYN made its record). */
 void cs_timewait_new_conn(struct cs_timewait *tw, const struct cs_conn *c,
 			  uint64_t now_us);
