@@ -8,6 +8,7 @@
 #   make webload    wrk on the web API during a live capture (root)
 #   make bench      speed and peak memory against the libpcap floor and tshark
 #                   on generated inputs in /tmp (BENCH_SIZES=small: SMALL only)
+#   make bench-live the same input replayed live (tcpreplay, root): drops per rate
 #   make tsan       the web suite (daemon, event streams, snapshot publishing)
 #                   under ThreadSanitizer in build/tsan; any report fails it
 #   make deps       install the Debian packages (root) or print the apt-get line
@@ -168,6 +169,14 @@ bench: ensure-deps
 	@$(MAKE) --no-print-directory $(BIN)
 	CONNSCOPE=$(abspath $(BIN)) BENCH_BUILD=$(abspath build/bench) bash tests/bench/run.sh
 
+# Live capture: tcpreplay at rising rates across a veth pair between two
+# network namespaces, into connscope -i (root; RATES, LIVE_PACKETS).  Figures
+# of packets seen and dropped, a failure only when a tool fails.
+.PHONY: bench-live
+bench-live: ensure-deps
+	@$(MAKE) --no-print-directory $(BIN)
+	CONNSCOPE=$(abspath $(BIN)) BENCH_BUILD=$(abspath build/bench) bash tests/bench/live.sh
+
 # The Check runner and the binary under valgrind: no leak, no invalid access.
 valgrind: ensure-deps
 	@$(MAKE) --no-print-directory tests
@@ -190,11 +199,12 @@ demo-run: $(BIN)
 # iproute2/nftables for the recorded samples and live tests, jq to read the
 # JSON report, valgrind and clang for the leak and compiler runs, hping3 for
 # the SYN flood samples, chromium for the dashboard test, wrk for the load
-# on its API, time (/usr/bin/time) for the benchmark's peak memory.  tshark,
-# the benchmark's optional yardstick, is left out: it is large and asks a
-# question on install (tests/bench/README.md).
+# on its API, time (/usr/bin/time) for the benchmark's peak memory, tcpreplay
+# for the live benchmark's traffic.  tshark, the benchmark's optional
+# yardstick, is left out: it is large and asks a question on install
+# (tests/bench/README.md).
 DEBS := gcc make pkg-config libpcap-dev libmicrohttpd-dev check \
-        tcpdump iproute2 nftables jq valgrind clang hping3 chromium wrk time
+        tcpdump iproute2 nftables jq valgrind clang hping3 chromium wrk time tcpreplay
 
 deps:
 	@missing=$$(for p in $(DEBS); do \
