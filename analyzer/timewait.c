@@ -143,7 +143,8 @@ static void update_alert(struct cs_timewait *tw, struct tw_entry *e, uint64_t no
 	al->label_value = e->k.side ? "server" : "client";
 	/* During a buildup every entry changes the figures: the sentence is
 	 * written once per packet second (a snapshot's text is at most that
-	 * far behind its figures) and brought up to date at the end. */
+	 * far behind its figures) and brought up to date by
+	 * cs_timewait_refresh before a snapshot and at the end. */
 	uint64_t sec = now_us / USEC;
 	e->stale = e->explained && sec == e->explained_sec;
 	if (!e->stale) {
