@@ -39,25 +39,6 @@ void cs_closewait_fini(struct cs_closewait *cw)
 	cw->queue = NULL;
 }
 
-static int key_index(const struct cs_conn *c, int side)
-{
-	return side == 0 ? c->orig : !c->orig;
-}
-
-/* A server's CLOSE_WAIT is counted per its host:port, whoever the clients;
- * a client's per the server:port it talks to. */
-static void key_of(const struct cs_conn *c, int side, struct cs_group_key *k)
-{
-	int h = key_index(c, side), r = key_index(c, 1);
-
-	memset(k, 0, sizeof *k);
-	k->host = c->key.addr[h];
-	if (side == 0)
-		k->peer = c->key.addr[r];
-	k->port = c->key.port[r];
-	k->side = (uint8_t)side;
-}
-
 static void explain(const struct cs_closewait *cw, const struct cw_entry *e,
 		    struct cs_alert *al)
 {
@@ -140,7 +121,7 @@ void cs_closewait_enter(struct cs_closewait *cw, struct cs_conn *c, int side,
 {
 	struct cs_group_key k;
 
-	key_of(c, side, &k);
+	cs_group_key_of(c, side, &k);
 	struct cw_entry *e = cs_groups_find(&cw->g, &k, true);
 	if (!e)
 		return;
@@ -150,7 +131,7 @@ void cs_closewait_enter(struct cs_closewait *cw, struct cs_conn *c, int side,
 	e->in_cw++;
 	struct cs_closewait_due d = {
 		.ref = (cs_conn_ref)(c - cw->flows->conns),
-		.key_index = (uint8_t)key_index(c, side),
+		.key_index = (uint8_t)cs_conn_key_index(c, side),
 		.id = c->id,
 		.due_us = now_us + cw->age_us,
 	};
@@ -164,7 +145,7 @@ void cs_closewait_leave(struct cs_closewait *cw, struct cs_conn *c, int side,
 	struct cs_group_key k;
 	struct cs_endpoint *ep = &c->ep[side];
 
-	key_of(c, side, &k);
+	cs_group_key_of(c, side, &k);
 	struct cw_entry *e = cs_groups_find(&cw->g, &k, false);
 	if (e) {
 		e->in_cw -= e->in_cw > 0;
@@ -190,7 +171,7 @@ void cs_closewait_tick(struct cs_closewait *cw, uint64_t now_us)
 		if (!ep->cw_counted || ep->state != CS_TCP_CLOSE_WAIT)
 			continue;
 		struct cs_group_key k;
-		key_of(c, side, &k);
+		cs_group_key_of(c, side, &k);
 		struct cw_entry *e = cs_groups_find(&cw->g, &k, false);
 		if (!e)
 			continue;

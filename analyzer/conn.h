@@ -208,6 +208,12 @@ struct cs_conn {
 	bool z_long_idle;		/* past the handshake: 5 min inactivity */
 };
 
+/* Index in c->key of endpoint `side` (0: the originator, 1: the responder). */
+static inline int cs_conn_key_index(const struct cs_conn *c, int side)
+{
+	return side == 0 ? c->orig : !c->orig;
+}
+
 /* Sequence arithmetic modulo 2^32. */
 static inline int32_t cs_seq_diff(uint32_t a, uint32_t b)
 {

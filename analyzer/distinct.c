@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer/hash.h"
+
 #define M (1u << CS_DISTINCT_P)
 
 uint64_t cs_distinct_hash_addr(const uint8_t addr[16])
@@ -15,13 +17,7 @@ uint64_t cs_distinct_hash_addr(const uint8_t addr[16])
 
 	memcpy(&a, addr, 8);
 	memcpy(&b, addr + 8, 8);
-	uint64_t h = a * 0x9e3779b97f4a7c15ull ^ b;
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
+	return cs_mix64(a * 0x9e3779b97f4a7c15ull ^ b);
 }
 
 static void dense_add(uint8_t *regs, uint64_t hash)

@@ -85,11 +85,8 @@ void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
 	cs_json_kv_str(j, "orig_state", cs_tcp_state_names[o->state]);
 	cs_json_kv_str(j, "resp_state", cs_tcp_state_names[r->state]);
 	/* a closing connection: which side still owes its close() */
-	cs_json_key(j, "close_wait");
-	if (o->state == CS_TCP_CLOSE_WAIT || r->state == CS_TCP_CLOSE_WAIT)
-		cs_json_str(j, o->state == CS_TCP_CLOSE_WAIT ? "orig" : "resp");
-	else
-		cs_json_null(j);
+	cs_json_kv_str(j, "close_wait", o->state == CS_TCP_CLOSE_WAIT ? "orig" :
+			r->state == CS_TCP_CLOSE_WAIT ? "resp" : NULL);
 	json_rst(j, c);
 	json_icmp(j, c);
 	cs_json_key(j, "tunnel");
@@ -101,24 +98,16 @@ void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
 	}
 	cs_json_kv_u64(j, "syn_retransmits", o->syn_cnt ? o->syn_cnt - 1 : 0);
 	cs_json_kv_u64(j, "synack_retransmits", r->syn_cnt ? r->syn_cnt - 1 : 0);
-	cs_json_key(j, "handshake_rtt");
-	if (rtt)
-		cs_json_usec(j, rtt);
-	else
-		cs_json_null(j);
+	cs_json_kv_usec_or_null(j, "handshake_rtt", rtt != 0, rtt);
 	/* The two halves say where the capture point sits: near the client
 	 * SYN->SYN-ACK is the network round trip, near the server it is the
 	 * SYN-ACK->ACK half. */
-	cs_json_key(j, "rtt_syn_synack");
-	if (rtt && c->synack_ts_us >= c->syn_ts_us)
-		cs_json_usec(j, c->synack_ts_us - c->syn_ts_us);
-	else
-		cs_json_null(j);
-	cs_json_key(j, "rtt_synack_ack");
-	if (rtt && c->ack_ts_us >= c->synack_ts_us)
-		cs_json_usec(j, c->ack_ts_us - c->synack_ts_us);
-	else
-		cs_json_null(j);
+	cs_json_kv_usec_or_null(j, "rtt_syn_synack",
+				rtt && c->synack_ts_us >= c->syn_ts_us,
+				c->synack_ts_us - c->syn_ts_us);
+	cs_json_kv_usec_or_null(j, "rtt_synack_ack",
+				rtt && c->ack_ts_us >= c->synack_ts_us,
+				c->ack_ts_us - c->synack_ts_us);
 	cs_json_kv_u64(j, "orig_pkts", o->pkts);
 	cs_json_kv_u64(j, "resp_pkts", r->pkts);
 	cs_json_kv_u64(j, "orig_bytes", cs_zeek_size(c, c->z_flip));
@@ -133,11 +122,7 @@ void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
 	cs_json_bool(j, !o->syn);
 	cs_json_key(j, "port_reuse");
 	cs_json_bool(j, c->port_reuse);
-	cs_json_key(j, "evicted");
-	if (c->evicted)
-		cs_json_str(j, cs_evict_names[c->evicted]);
-	else
-		cs_json_null(j);
+	cs_json_kv_str(j, "evicted", c->evicted ? cs_evict_names[c->evicted] : NULL);
 }
 
 void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,

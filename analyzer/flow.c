@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyzer/hash.h"
 #include "analyzer/tcp.h"
 
 #define SLOTS_INITIAL 1024u
@@ -21,16 +22,6 @@
 #define ADAPTIVE_END_TENTHS 12
 
 /* ---- hashing ------------------------------------------------------------- */
-
-static uint64_t mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ull;
-	h ^= h >> 33;
-	return h;
-}
 
 static uint64_t load64(const uint8_t *p)
 {
@@ -44,10 +35,10 @@ static uint32_t key_hash(const struct cs_flow_table *t, const struct cs_flow_key
 	uint64_t h = t->seed;
 
 	for (int i = 0; i < 2; i++) {
-		h = mix64(h ^ load64(k->addr[i].b));
-		h = mix64(h ^ load64(k->addr[i].b + 8));
+		h = cs_mix64(h ^ load64(k->addr[i].b));
+		h = cs_mix64(h ^ load64(k->addr[i].b + 8));
 	}
-	h = mix64(h ^ ((uint64_t)k->port[0] << 32 | (uint64_t)k->port[1] << 16 | k->vlan));
+	h = cs_mix64(h ^ ((uint64_t)k->port[0] << 32 | (uint64_t)k->port[1] << 16 | k->vlan));
 	return (uint32_t)h;
 }
 
@@ -238,7 +229,7 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	t->never_used = 1;
 	/* A per-run seed keeps crafted 4-tuples from colliding on purpose;
 	 * nothing in the output depends on it. */
-	t->seed = mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
+	t->seed = cs_mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 			(uint64_t)(uintptr_t)t);
 	return 0;
 }

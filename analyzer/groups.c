@@ -15,6 +15,18 @@ void cs_groups_init(struct cs_groups *g, size_t entry_size, uint32_t capacity)
 	g->capacity = capacity;
 }
 
+void cs_group_key_of(const struct cs_conn *c, int side, struct cs_group_key *k)
+{
+	int h = cs_conn_key_index(c, side), r = cs_conn_key_index(c, 1);
+
+	memset(k, 0, sizeof *k);
+	k->host = c->key.addr[h];
+	if (side == 0)
+		k->peer = c->key.addr[r];
+	k->port = c->key.port[r];
+	k->side = (uint8_t)side;
+}
+
 void cs_groups_fini(struct cs_groups *g)
 {
 	free(g->entries);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analyzer/conn.h"
 #include "capture/packet.h"
 
 struct cs_group_key {
@@ -40,6 +41,11 @@ void cs_groups_fini(struct cs_groups *g);
  * with its key set. */
 void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 		     bool create);
+
+/* The key of endpoint `side` of c, as the state detectors count it: a
+ * client (side 0) per the server ip:port it talks to, a server (side 1)
+ * per its own ip:port, whoever the clients. */
+void cs_group_key_of(const struct cs_conn *c, int side, struct cs_group_key *k);
 
 /* Entry i of the table (for walking it), NULL if unused. */
 void *cs_groups_at(const struct cs_groups *g, uint32_t i);

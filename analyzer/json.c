@@ -254,3 +254,23 @@ void cs_json_kv_usec(struct cs_json *j, const char *key, uint64_t us)
 	cs_json_key(j, key);
 	cs_json_usec(j, us);
 }
+
+void cs_json_kv_usec_or_null(struct cs_json *j, const char *key, bool have,
+			     uint64_t us)
+{
+	cs_json_key(j, key);
+	if (have)
+		cs_json_usec(j, us);
+	else
+		cs_json_null(j);
+}
+
+void cs_json_kv_counts(struct cs_json *j, const char *key,
+		       const char *const *names, const uint64_t *counts, int n)
+{
+	cs_json_key(j, key);
+	cs_json_obj_begin(j);
+	for (int i = 0; i < n; i++)
+		cs_json_kv_u64(j, names[i], counts[i]);
+	cs_json_obj_end(j);
+}

@@ -50,6 +50,12 @@ void cs_json_double(struct cs_json *j, double v, int decimals);
 void cs_json_kv_str(struct cs_json *j, const char *key, const char *s);
 void cs_json_kv_u64(struct cs_json *j, const char *key, uint64_t v);
 void cs_json_kv_usec(struct cs_json *j, const char *key, uint64_t us);
+/* key + microseconds, or key + null when there is no such time (!have). */
+void cs_json_kv_usec_or_null(struct cs_json *j, const char *key, bool have,
+			     uint64_t us);
+/* key + an object of n name: count members. */
+void cs_json_kv_counts(struct cs_json *j, const char *key,
+		       const char *const *names, const uint64_t *counts, int n);
 
 /* Escapes s (n bytes) as the body of a JSON string into out. */
 void cs_json_escape(FILE *out, const char *s, size_t n);

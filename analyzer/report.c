@@ -329,26 +329,6 @@ static void json_source(struct cs_json *j, const struct cs_report_source *src)
 	cs_json_obj_end(j);
 }
 
-static void json_counts(struct cs_json *j, const char *key,
-			const char *const *names, const uint64_t *counts, int n)
-{
-	cs_json_key(j, key);
-	cs_json_obj_begin(j);
-	for (int i = 0; i < n; i++)
-		cs_json_kv_u64(j, names[i], counts[i]);
-	cs_json_obj_end(j);
-}
-
-static void json_ts_or_null(struct cs_json *j, const char *key, bool have,
-			    uint64_t us)
-{
-	cs_json_key(j, key);
-	if (have)
-		cs_json_usec(j, us);
-	else
-		cs_json_null(j);
-}
-
 static void json_summary(struct cs_json *j, const struct cs_report_source *src,
 			 const struct cs_engine *e)
 {
@@ -367,22 +347,22 @@ static void json_summary(struct cs_json *j, const struct cs_report_source *src,
 	cs_json_kv_u64(j, "icmp_errors", st->icmp_errors);
 	cs_json_kv_u64(j, "icmp_unmatched", e->icmp_unmatched);
 	cs_json_kv_u64(j, "truncated", st->truncated_frames);
-	json_ts_or_null(j, "first_ts", st->packets, st->first_ts_us);
-	json_ts_or_null(j, "last_ts", st->packets, st->last_ts_us);
+	cs_json_kv_usec_or_null(j, "first_ts", st->packets, st->first_ts_us);
+	cs_json_kv_usec_or_null(j, "last_ts", st->packets, st->last_ts_us);
 	cs_json_kv_u64(j, "ts_backwards", st->ts_backwards);
 	cs_json_kv_u64(j, "connections", e->conns.connections);
 	cs_json_kv_u64(j, "peak_open", t->peak);
 	cs_json_kv_u64(j, "max_flows", t->opt.max_flows);
 	cs_json_kv_u64(j, "evicted", evicted);
-	json_counts(j, "evictions", cs_evict_names + 1, t->evicted + 1,
+	cs_json_kv_counts(j, "evictions", cs_evict_names + 1, t->evicted + 1,
 		    CS_EVICT_MAX - 1);
 	cs_json_kv_u64(j, "port_reuse", e->conns.port_reuse);
 	cs_json_kv_u64(j, "data_segments", e->detect.data_segments);
 	cs_json_kv_u64(j, "retransmitted", e->detect.retransmitted);
 	cs_json_kv_u64(j, "rst_peak_per_sec", e->detect.rst_peak);
-	json_ts_or_null(j, "rst_peak_at", e->detect.rst_peak, e->detect.rst_peak_at_us);
+	cs_json_kv_usec_or_null(j, "rst_peak_at", e->detect.rst_peak, e->detect.rst_peak_at_us);
 	cs_json_kv_u64(j, "alerts_dropped", e->detect.alerts.dropped);
-	json_counts(j, "skipped", cs_skip_names + 1, st->skipped + 1,
+	cs_json_kv_counts(j, "skipped", cs_skip_names + 1, st->skipped + 1,
 		    CS_SKIP_MAX - 1);
 	cs_json_key(j, "capture_drops");
 	if (src->live && st->have_drops)
@@ -450,10 +430,10 @@ void cs_report_json_end(struct cs_json_report *r,
 	cs_json_arr_end(j);
 	json_source(j, src);
 	json_summary(j, src, e);
-	json_counts(j, "outcomes", cs_outcome_names, e->conns.outcomes, CS_OUT_MAX);
-	json_counts(j, "conn_states", cs_conn_state_names, e->conns.conn_states,
+	cs_json_kv_counts(j, "outcomes", cs_outcome_names, e->conns.outcomes, CS_OUT_MAX);
+	cs_json_kv_counts(j, "conn_states", cs_conn_state_names, e->conns.conn_states,
 		    CS_CS_MAX);
-	json_counts(j, "states", cs_tcp_state_names, e->conns.end_states,
+	cs_json_kv_counts(j, "states", cs_tcp_state_names, e->conns.end_states,
 		    CS_TCP_STATE_MAX);
 	json_alerts(j, &e->detect.alerts);
 	cs_json_obj_end(j);

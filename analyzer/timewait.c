@@ -36,25 +36,6 @@ void cs_timewait_fini(struct cs_timewait *tw)
 	cs_groups_fini(&tw->g);
 }
 
-static int key_index(const struct cs_conn *c, int side)
-{
-	return side == 0 ? c->orig : !c->orig;
-}
-
-/* A client's TIME_WAIT is counted per server:port it talks to; a server's
- * per its own port, whoever the clients. */
-static void key_of(const struct cs_conn *c, int side, struct cs_group_key *k)
-{
-	int h = key_index(c, side), r = key_index(c, 1);
-
-	memset(k, 0, sizeof *k);
-	k->host = c->key.addr[h];
-	if (side == 0)
-		k->peer = c->key.addr[r];
-	k->port = c->key.port[r];
-	k->side = (uint8_t)side;
-}
-
 /* Ports a client keeps busy at its peak rate: one per connection, 2*MSL. */
 static uint64_t ports_needed(const struct cs_timewait *tw, const struct tw_entry *e)
 {
@@ -170,7 +151,7 @@ void cs_timewait_enter(struct cs_timewait *tw, struct cs_conn *c, int side,
 {
 	struct cs_group_key k;
 
-	key_of(c, side, &k);
+	cs_group_key_of(c, side, &k);
 	struct tw_entry *e = cs_groups_find(&tw->g, &k, true);
 	if (!e)
 		return;
@@ -189,7 +170,7 @@ void cs_timewait_leave(struct cs_timewait *tw, struct cs_conn *c, int side)
 {
 	struct cs_group_key k;
 
-	key_of(c, side, &k);
+	cs_group_key_of(c, side, &k);
 	struct tw_entry *e = cs_groups_find(&tw->g, &k, false);
 	if (e && e->in_tw)
 		e->in_tw--;
@@ -202,7 +183,7 @@ void cs_timewait_new_conn(struct cs_timewait *tw, const struct cs_conn *c,
 {
 	struct cs_group_key k;
 
-	key_of(c, 0, &k);
+	cs_group_key_of(c, 0, &k);
 	struct tw_entry *e = cs_groups_find(&tw->g, &k, false);
 	if (!e)
 		return;

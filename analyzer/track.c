@@ -76,7 +76,7 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 		bool in_tw = c->last_ts_us + t->opt.closed_timeout_us > p->ts_us;
 		for (int i = 0; in_tw && i < 2; i++)
 			if (c->ep[i].state == CS_TCP_TIME_WAIT)
-				tw |= (uint8_t)(1u << (i == 0 ? c->orig : !c->orig));
+				tw |= (uint8_t)(1u << cs_conn_key_index(c, i));
 		/* the new connection takes the 4-tuple: TIME_WAIT is over */
 		cs_tcp_end_time_wait(c, p->ts_us, t->opt.closed_timeout_us, true);
 		cs_flow_remove(t, c, p->ts_us);

@@ -94,27 +94,13 @@ TMP=$(mktemp -d /tmp/csrec.XXXXXX)
 PIDS=()
 NAMESPACES=()
 
-# Waits (at most $2 tenths of a second) for process $1 to exit.
-wait_gone() {
-	local i
-	for ((i = 0; i < $2; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	return 1
-}
+# wait_gone, stop, stop_all
+. "$ROOT/tests/lib/procs.sh"
 
 cleanup() {
-	local rc=$? p
+	local rc=$?
 	set +e
-	for p in "${PIDS[@]}"; do
-		kill -0 "$p" 2>/dev/null || continue
-		kill -TERM "$p" 2>/dev/null
-		wait_gone "$p" 30 || kill -KILL "$p" 2>/dev/null
-	done
-	for p in "${NAMESPACES[@]}"; do
-		ip netns del "$p" 2>/dev/null
-	done
+	stop_all
 	if [ -n "${KEEP_TMP:-}" ]; then
 		echo "record.sh: temporary files kept in $TMP" >&2
 	else

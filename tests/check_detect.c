@@ -17,19 +17,13 @@
 #include "analyzer/tcp.h"
 #include "analyzer/track.h"
 #include "analyzer/verdict.h"
+#include "tests/pktbuild.h"
 #include "tests/suites.h"
 
 #define USEC 1000000ull
 #define T0 (1700000000ull * USEC)	/* a whole second of packet time */
 
 enum { CLI, SRV };
-
-#define SYN	CS_TH_SYN
-#define SYNACK	(CS_TH_SYN | CS_TH_ACK)
-#define ACK	CS_TH_ACK
-#define DATA	(CS_TH_PSH | CS_TH_ACK)
-#define FINACK	(CS_TH_FIN | CS_TH_ACK)
-#define RSTACK	(CS_TH_RST | CS_TH_ACK)
 
 /* Expiries per packet, as analyzer/engine.c does them. */
 #define EXPIRE_PER_PACKET 8
@@ -1161,56 +1155,45 @@ static void verdict_scenario(void)
 	ck_assert_uint_eq(alerts_of(CS_ALERT_SYN_FLOOD), 2);
 }
 
-START_TEST(verdicts_grouped_and_folded)
+/* The flood's own lines come first and are not counted as shown groups. */
+#define FLOOD_LINES \
+	"  1,000 half-open or reset connections to flooded targets are " \
+	"the flood's SYNs (see the syn_flood alert)\n" \
+	"  1,000 connection attempts to flooded targets got no answer: " \
+	"the flood's own, and real clients' connects dropped with them " \
+	"once the server's SYN backlog was full (ETIMEDOUT; see the " \
+	"syn_flood alert)\n"
+#define TOP_TWO_GROUPS \
+	"  5 handshakes with 10.0.0.3:8080 never completed: the SYN-ACK " \
+	"got no ACK (scanners, spoofed SYNs, or ACKs lost)\n" \
+	"  3 connections refused by 10.0.0.2:81: nothing listens there " \
+	"(ECONNREFUSED)\n"
+
+/* _i: the verdicts printed with room for all, and cut at two. */
+static const struct {
+	int max, shown;
+	const char *want;
+} verdict_cases[] = {
+	{ 10, 4, FLOOD_LINES TOP_TWO_GROUPS
+	  "  2 connects to 10.0.0.4:443 timed out after 2 SYNs with no answer "
+	  "at all: check routing or a firewall dropping SYNs (ETIMEDOUT)\n"
+	  "  1 connection to 10.0.0.5:22 reset by the server: connection "
+	  "reset by peer (ECONNRESET on the other side)\n" },
+	{ 2, 2, FLOOD_LINES TOP_TWO_GROUPS
+	  "  ... and 2 more groups of failed connections (the JSON report "
+	  "lists every connection)\n" },
+};
+
+START_TEST(verdicts_grouped_folded_and_cut)
 {
-	static const char want[] =
-		"  1,000 half-open or reset connections to flooded targets are "
-		"the flood's SYNs (see the syn_flood alert)\n"
-		"  1,000 connection attempts to flooded targets got no answer: "
-		"the flood's own, and real clients' connects dropped with them "
-		"once the server's SYN backlog was full (ETIMEDOUT; see the "
-		"syn_flood alert)\n"
-		"  5 handshakes with 10.0.0.3:8080 never completed: the SYN-ACK "
-		"got no ACK (scanners, spoofed SYNs, or ACKs lost)\n"
-		"  3 connections refused by 10.0.0.2:81: nothing listens there "
-		"(ECONNREFUSED)\n"
-		"  2 connects to 10.0.0.4:443 timed out after 2 SYNs with no answer "
-		"at all: check routing or a firewall dropping SYNs (ETIMEDOUT)\n"
-		"  1 connection to 10.0.0.5:22 reset by the server: connection "
-		"reset by peer (ECONNRESET on the other side)\n";
 	int shown;
 
 	verdict_scenario();
-	out_buf = print_verdicts(10, &shown);
-	ck_assert_msg(strcmp(out_buf, want) == 0, "printed:\n%s\nwant:\n%s",
-		      out_buf, want);
-	ck_assert_int_eq(shown, 4);
+	out_buf = print_verdicts(verdict_cases[_i].max, &shown);
+	ck_assert_msg(strcmp(out_buf, verdict_cases[_i].want) == 0,
+		      "printed:\n%s\nwant:\n%s", out_buf, verdict_cases[_i].want);
+	ck_assert_int_eq(shown, verdict_cases[_i].shown);
 	ck_assert_uint_eq(eng.verdicts.failed, 1000 + 1000 + 5 + 3 + 2 + 1);
-}
-END_TEST
-
-START_TEST(verdicts_cut_at_max)
-{
-	static const char want[] =
-		"  1,000 half-open or reset connections to flooded targets are "
-		"the flood's SYNs (see the syn_flood alert)\n"
-		"  1,000 connection attempts to flooded targets got no answer: "
-		"the flood's own, and real clients' connects dropped with them "
-		"once the server's SYN backlog was full (ETIMEDOUT; see the "
-		"syn_flood alert)\n"
-		"  5 handshakes with 10.0.0.3:8080 never completed: the SYN-ACK "
-		"got no ACK (scanners, spoofed SYNs, or ACKs lost)\n"
-		"  3 connections refused by 10.0.0.2:81: nothing listens there "
-		"(ECONNREFUSED)\n"
-		"  ... and 2 more groups of failed connections (the JSON report "
-		"lists every connection)\n";
-	int shown;
-
-	verdict_scenario();
-	out_buf = print_verdicts(2, &shown);
-	ck_assert_msg(strcmp(out_buf, want) == 0, "printed:\n%s\nwant:\n%s",
-		      out_buf, want);
-	ck_assert_int_eq(shown, 2);
 }
 END_TEST
 
@@ -1268,8 +1251,7 @@ Suite *detect_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, icmp_meaning, 0, N(icmp_cases));
 	tcase_add_loop_test(tc, icmp_errno_as_linux_for_every_code, 0, 16);
-	tcase_add_test(tc, verdicts_grouped_and_folded);
-	tcase_add_test(tc, verdicts_cut_at_max);
+	tcase_add_loop_test(tc, verdicts_grouped_folded_and_cut, 0, N(verdict_cases));
 	suite_add_tcase(s, tc);
 	return s;
 }

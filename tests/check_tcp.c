@@ -16,19 +16,10 @@
 #include "analyzer/tcp.h"
 #include "analyzer/track.h"
 #include "analyzer/zeek.h"
+#include "tests/pktbuild.h"
 #include "tests/suites.h"
 
 enum { CLI, SRV };
-
-/* Flag combinations, as the scripts spell them. */
-#define SYN	CS_TH_SYN
-#define SYNACK	(CS_TH_SYN | CS_TH_ACK)
-#define ACK	CS_TH_ACK
-#define DATA	(CS_TH_PSH | CS_TH_ACK)
-#define FINACK	(CS_TH_FIN | CS_TH_ACK)
-#define FIN	CS_TH_FIN
-#define RST	CS_TH_RST
-#define RSTACK	(CS_TH_RST | CS_TH_ACK)
 
 #define W 64240u		/* a typical window; no scaling is negotiated */
 #define CISN 1000u		/* the client's ISN */

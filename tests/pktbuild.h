@@ -24,6 +24,16 @@
 
 #include "capture/decode.h"	/* CS_DLT_*, CS_TH_* */
 
+/* TCP flag combinations, as the tests' scripts spell them. */
+#define SYN	CS_TH_SYN
+#define SYNACK	(CS_TH_SYN | CS_TH_ACK)
+#define ACK	CS_TH_ACK
+#define DATA	(CS_TH_PSH | CS_TH_ACK)
+#define FIN	CS_TH_FIN
+#define FINACK	(CS_TH_FIN | CS_TH_ACK)
+#define RST	CS_TH_RST
+#define RSTACK	(CS_TH_RST | CS_TH_ACK)
+
 #define PB_VLAN_MAX 12		/* more than the decoder accepts (8) */
 #define PB_EXT_MAX 20		/* more than the decoder walks (16) */
 #define PB_TCPOPT_MAX 40	/* what a data offset of 15 leaves for options */

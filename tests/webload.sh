@@ -35,18 +35,13 @@ CLI_ADDR=10.213.51.2
 PORT=7071
 TMP=$(mktemp -d /tmp/cs-webload.XXXXXX)
 PIDS=()
+NAMESPACES=("$NSS" "$NSC")	# made below; removed on exit either way
 
-stop() {
-	kill -0 "$1" 2>/dev/null || return 0
-	kill -"${2:-TERM}" "$1" 2>/dev/null
-	for _ in $(seq 50); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
+# wait_gone, stop, stop_all
+. "$(dirname "$0")/lib/procs.sh"
+
 cleanup() {
-	for p in "${PIDS[@]}"; do stop "$p"; done
-	ip netns del "$NSS" 2>/dev/null
-	ip netns del "$NSC" 2>/dev/null
+	stop_all
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

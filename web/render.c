@@ -177,25 +177,6 @@ bad_outcome:
 
 /* ---- /api/summary -------------------------------------------------------- */
 
-static void json_counts(struct cs_json *j, const char *key,
-			const char *const *names, const uint64_t *counts, int n)
-{
-	cs_json_key(j, key);
-	cs_json_obj_begin(j);
-	for (int i = 0; i < n; i++)
-		cs_json_kv_u64(j, names[i], counts[i]);
-	cs_json_obj_end(j);
-}
-
-static void json_ts(struct cs_json *j, const char *key, bool have, uint64_t us)
-{
-	cs_json_key(j, key);
-	if (have)
-		cs_json_usec(j, us);
-	else
-		cs_json_null(j);
-}
-
 static void summary_object(struct cs_json *j, const struct cs_snapshot *s)
 {
 	const struct cs_stats *st = &s->stats;
@@ -231,13 +212,13 @@ static void summary_object(struct cs_json *j, const struct cs_snapshot *s)
 	cs_json_kv_u64(j, "analysed", st->analysed);
 	cs_json_kv_u64(j, "tcp_packets", st->tcp_packets);
 	cs_json_kv_u64(j, "icmp_errors", st->icmp_errors);
-	json_ts(j, "first_ts", st->packets, st->first_ts_us);
-	json_ts(j, "last_ts", st->packets, st->last_ts_us);
+	cs_json_kv_usec_or_null(j, "first_ts", st->packets, st->first_ts_us);
+	cs_json_kv_usec_or_null(j, "last_ts", st->packets, st->last_ts_us);
 	cs_json_kv_u64(j, "connections", s->connections);
 	cs_json_kv_u64(j, "open", s->open);
 	cs_json_kv_u64(j, "peak_open", s->peak_open);
 	cs_json_kv_u64(j, "evicted", evicted);
-	json_counts(j, "skipped", cs_skip_names + 1, st->skipped + 1, CS_SKIP_MAX - 1);
+	cs_json_kv_counts(j, "skipped", cs_skip_names + 1, st->skipped + 1, CS_SKIP_MAX - 1);
 	cs_json_key(j, "capture_drops");
 	if (s->live && st->have_drops)
 		cs_json_u64(j, st->capture_drops);
@@ -248,12 +229,12 @@ static void summary_object(struct cs_json *j, const struct cs_snapshot *s)
 	cs_json_kv_u64(j, "rst_peak_per_sec", s->rst_peak);
 	cs_json_obj_end(j);
 
-	json_counts(j, "outcomes", cs_outcome_names, s->outcomes, CS_OUT_MAX);
-	json_counts(j, "conn_states", cs_conn_state_names, s->conn_states, CS_CS_MAX);
+	cs_json_kv_counts(j, "outcomes", cs_outcome_names, s->outcomes, CS_OUT_MAX);
+	cs_json_kv_counts(j, "conn_states", cs_conn_state_names, s->conn_states, CS_CS_MAX);
 	cs_json_key(j, "states");
 	cs_json_obj_begin(j);
-	json_counts(j, "orig", cs_tcp_state_names, s->states[0], CS_TCP_STATE_MAX);
-	json_counts(j, "resp", cs_tcp_state_names, s->states[1], CS_TCP_STATE_MAX);
+	cs_json_kv_counts(j, "orig", cs_tcp_state_names, s->states[0], CS_TCP_STATE_MAX);
+	cs_json_kv_counts(j, "resp", cs_tcp_state_names, s->states[1], CS_TCP_STATE_MAX);
 	cs_json_obj_end(j);
 	cs_json_kv_u64(j, "alerts", s->alert_cnt);
 	cs_json_key(j, "verdicts");

@@ -130,6 +130,22 @@ static void security_headers(struct MHD_Response *resp, bool cacheable)
 				cacheable ? "max-age=60" : "no-store");
 }
 
+/* Every response: its type and the security headers, then queued. */
+static enum MHD_Result queue(struct MHD_Connection *c, unsigned status,
+			     struct MHD_Response *resp, const char *content_type,
+			     bool cacheable)
+{
+	MHD_add_response_header(resp, "Content-Type", content_type);
+	security_headers(resp, cacheable);
+	if (status == 401)
+		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+	if (status == 405)
+		MHD_add_response_header(resp, "Allow", "GET, HEAD");
+	enum MHD_Result ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *c, struct cs_reply *r)
 {
 	struct MHD_Response *resp =
@@ -138,15 +154,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct cs_reply *r)
 		free(r->body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", r->content_type);
-	security_headers(resp, false);
-	if (r->status == 401)
-		MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
-	if (r->status == 405)
-		MHD_add_response_header(resp, "Allow", "GET, HEAD");
-	enum MHD_Result ret = MHD_queue_response(c, (unsigned)r->status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return queue(c, (unsigned)r->status, resp, r->content_type, false);
 }
 
 static enum MHD_Result send_error(struct MHD_Connection *c, int status,
@@ -164,11 +172,7 @@ static enum MHD_Result send_asset(struct MHD_Connection *c, const struct cs_asse
 		a->len, (void *)a->data, MHD_RESPMEM_PERSISTENT);
 	if (!resp)
 		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", a->content_type);
-	security_headers(resp, true);
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return queue(c, MHD_HTTP_OK, resp, a->content_type, true);
 }
 
 /* ---- the token ------------------------------------------------------------ */
@@ -300,13 +304,8 @@ static enum MHD_Result send_events(struct cs_web *w, struct MHD_Connection *c,
 	if (head) {
 		struct MHD_Response *resp = MHD_create_response_from_buffer(
 			0, NULL, MHD_RESPMEM_PERSISTENT);
-		if (!resp)
-			return MHD_NO;
-		MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-		security_headers(resp, false);
-		enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-		MHD_destroy_response(resp);
-		return ret;
+		return resp ? queue(c, MHD_HTTP_OK, resp, "text/event-stream", false)
+			    : MHD_NO;
 	}
 	struct sse *st = calloc(1, sizeof *st);
 
@@ -319,11 +318,7 @@ static enum MHD_Result send_events(struct cs_web *w, struct MHD_Connection *c,
 		free(st);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-	security_headers(resp, false);
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return queue(c, MHD_HTTP_OK, resp, "text/event-stream", false);
 }
 
 /* ---- routing -------------------------------------------------------------- */

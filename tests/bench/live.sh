@@ -67,33 +67,11 @@ fail() { say "$*"; say "failed"; exit 1; }
 
 # ---- processes and cleanup ----------------------------------------------------
 
-# wait_gone PID TENTHS: 0 once PID has exited, 1 if still running after.
-wait_gone() {
-	local i
-	for ((i = 0; i < $2; i++)); do
-		kill -0 "$1" 2>/dev/null || return 0
-		sleep 0.1
-	done
-	! kill -0 "$1" 2>/dev/null
-}
-
-# stop PID: TERM, then KILL if it lingers (only processes started here).
-stop() {
-	kill -0 "$1" 2>/dev/null || return 0
-	kill -TERM "$1" 2>/dev/null
-	wait_gone "$1" 30 || kill -KILL "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	return 0
-}
+# wait_gone, stop, stop_all
+. tests/lib/procs.sh
 
 cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		stop "$p"
-	done
-	for p in "${NAMESPACES[@]}"; do
-		ip netns del "$p" 2>/dev/null
-	done
+	stop_all
 	[ -n "$TMP" ] && rm -rf "$TMP"
 }
 trap cleanup EXIT
