@@ -179,16 +179,20 @@ enum cs_flow_list cs_flow_classify(const struct cs_conn *c)
 	return CS_LIST_ACTIVE;
 }
 
+/* The option that sets list l's timeout. */
+static uint64_t list_timeout_opt(const struct cs_flow_opts *o, enum cs_flow_list l)
+{
+	switch (l) {
+	case CS_LIST_EMBRYONIC: return o->attempt_timeout_us;
+	case CS_LIST_ACTIVE: return o->idle_timeout_us;
+	case CS_LIST_CLOSED: return o->closed_timeout_us;
+	default: return o->reset_linger_us;
+	}
+}
+
 uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
 {
-	static const size_t field[CS_LIST_MAX] = {
-		[CS_LIST_EMBRYONIC] = offsetof(struct cs_flow_opts, attempt_timeout_us),
-		[CS_LIST_ACTIVE] = offsetof(struct cs_flow_opts, idle_timeout_us),
-		[CS_LIST_CLOSED] = offsetof(struct cs_flow_opts, closed_timeout_us),
-		[CS_LIST_RESET] = offsetof(struct cs_flow_opts, reset_linger_us),
-	};
-	uint64_t base;
-	memcpy(&base, (const char *)&t->opt + field[l], sizeof base);
+	uint64_t base = list_timeout_opt(&t->opt, l);
 	uint64_t start = (uint64_t)t->opt.max_flows * ADAPTIVE_START_TENTHS / 10;
 	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
 
@@ -227,6 +231,9 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	}
 	t->slot_mask = initial - 1;
 	t->never_used = 1;
+	t->adaptive_start = (uint64_t)o->max_flows * ADAPTIVE_START_TENTHS / 10;
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		t->base_timeout[l] = list_timeout_opt(o, (enum cs_flow_list)l);
 	/* A per-run seed keeps crafted 4-tuples from colliding on purpose;
 	 * nothing in the output depends on it. */
 	t->seed = cs_mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
@@ -356,7 +363,9 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 		enum cs_flow_list l = order[i];
 		while (n < max_work && t->lists[l].head) {
 			struct cs_conn *c = &t->conns[t->lists[l].head];
-			uint64_t tmo = cs_flow_timeout(t, l);
+			/* the usual case, a table below the adaptive start, first */
+			uint64_t tmo = t->count <= t->adaptive_start ?
+				       t->base_timeout[l] : cs_flow_timeout(t, l);
 			if (c->last_ts_us + tmo > now_us)
 				break;
 			cs_flow_remove(t, c, now_us);
@@ -367,17 +376,24 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 	return n;
 }
 
+/* Sorting (id, record) pairs rather than pointers to records keeps the
+ * comparisons in cache: a pointer sort reads every record again and again. */
+struct by_id_entry {
+	uint64_t id;
+	cs_conn_ref ref;
+};
+
 static int by_id(const void *a, const void *b)
 {
-	uint64_t x = ((const struct cs_conn *const *)a)[0]->id;
-	uint64_t y = ((const struct cs_conn *const *)b)[0]->id;
+	uint64_t x = ((const struct by_id_entry *)a)->id;
+	uint64_t y = ((const struct by_id_entry *)b)->id;
 	return x < y ? -1 : x > y;
 }
 
 void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 {
 	uint32_t n = 0;
-	struct cs_conn **all = malloc(((size_t)t->count + 1) * sizeof *all);
+	struct by_id_entry *all = malloc(((size_t)t->count + 1) * sizeof *all);
 
 	if (!all) {		/* no memory to sort: list order will do */
 		for (int l = 0; l < CS_LIST_MAX; l++)
@@ -387,9 +403,9 @@ void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 	}
 	for (int l = 0; l < CS_LIST_MAX; l++)
 		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next)
-			all[n++] = &t->conns[r];
+			all[n++] = (struct by_id_entry){ t->conns[r].id, r };
 	qsort(all, n, sizeof *all, by_id);
 	for (uint32_t i = 0; i < n; i++)
-		cs_flow_remove(t, all[i], now_us);
+		cs_flow_remove(t, &t->conns[all[i].ref], now_us);
 	free(all);
 }

@@ -68,6 +68,8 @@ struct cs_flow_table {
 	uint32_t slot_mask;		/* slots - 1, a power of two minus one */
 	uint32_t slot_max;		/* the index never grows past this */
 	struct { cs_conn_ref head, tail; uint32_t count; } lists[CS_LIST_MAX];
+	uint64_t base_timeout[CS_LIST_MAX];	/* each list's, from opt */
+	uint64_t adaptive_start;	/* records in use before timeouts shrink */
 	uint64_t next_id;
 	uint64_t seed;
 	uint64_t evicted[CS_EVICT_MAX];
