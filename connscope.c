@@ -26,6 +26,7 @@
 #include "analyzer/engine.h"
 #include "analyzer/alert.h"
 #include "analyzer/report.h"
+#include "analyzer/readahead.h"
 #include "analyzer/snapshot.h"
 #include "analyzer/zeek.h"
 #include "capture/decode.h"
@@ -480,6 +481,36 @@ static void show_progress(struct run *r, struct cs_source *s, double *next,
 		cs_count_format(r->engine.stats.packets, a, sizeof a));
 }
 
+/* Analyses a file decoded ahead by a second thread (readahead.h);
+ * returns false if no thread could be started. */
+static bool read_ahead(struct run *r, struct cs_source *s, bool progress,
+		       bool *shown)
+{
+	uint64_t max = r->opt->count ? r->opt->count - r->frames : 0;
+	struct cs_readahead *ra = cs_readahead_start(s, max,
+						     r->engine.opt.verify_checksums);
+	double next = monotonic_sec() + 1.0;	/* quiet for short files */
+	struct cs_decoded *d;
+	size_t n;
+	char err[512];
+
+	if (!ra)
+		return false;
+	while (!stop_requested && (d = cs_readahead_next(ra, &n)) != NULL) {
+		for (size_t i = 0; i < n; i++)
+			cs_engine_decoded(&r->engine, &d[i]);
+		r->frames += n;
+		if (progress)
+			show_progress(r, s, &next, shown);
+		publish(r, false);
+	}
+	if (cs_readahead_finish(ra, err, sizeof err) == CS_READ_ERROR) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		worsen(r, EXIT_INPUT);
+	}
+	return true;
+}
+
 /* Reads one open source to its end, a stop, or damage. */
 static void read_file(struct run *r, struct cs_source *s, bool stream)
 {
@@ -490,22 +521,26 @@ static void read_file(struct run *r, struct cs_source *s, bool stream)
 	bool progress = isatty(STDERR_FILENO), shown = false;
 	double next = monotonic_sec() + 1.0;	/* quiet for short files */
 
-	while (!stop_requested && !count_reached(r)) {
-		if (progress)
-			show_progress(r, s, &next, &shown);
-		publish(r, false);
-		if (stream)
-			publish_if_stalled(r);
-		enum cs_read rc = cs_source_read(s, remaining_count(r, chunk),
-						 cs_engine_frame, &r->engine,
-						 &n, err, sizeof err);
-		r->frames += n;
-		if (rc == CS_READ_EOF || rc == CS_READ_BROKEN)
-			break;
-		if (rc == CS_READ_ERROR) {
-			fprintf(stderr, "%s: %s\n", progname, err);
-			worsen(r, EXIT_INPUT);
-			break;
+	/* Standard input keeps one thread: with --web, what arrived must be
+	 * shown when the writer pauses, and a reader thread would hold it. */
+	if (stream || !read_ahead(r, s, progress, &shown)) {
+		while (!stop_requested && !count_reached(r)) {
+			if (progress)
+				show_progress(r, s, &next, &shown);
+			publish(r, false);
+			if (stream)
+				publish_if_stalled(r);
+			enum cs_read rc = cs_source_read(s, remaining_count(r, chunk),
+							 cs_engine_frame, &r->engine,
+							 &n, err, sizeof err);
+			r->frames += n;
+			if (rc == CS_READ_EOF || rc == CS_READ_BROKEN)
+				break;
+			if (rc == CS_READ_ERROR) {
+				fprintf(stderr, "%s: %s\n", progname, err);
+				worsen(r, EXIT_INPUT);
+				break;
+			}
 		}
 	}
 	if (shown)

@@ -135,39 +135,59 @@ static void keep_recent(struct cs_engine *e, struct cs_conn *c, int side,
 	cs_recent_segment(r, c, side, p);
 }
 
-void cs_engine_frame(void *engine, const struct cs_frame *f)
+void cs_engine_decode(bool verify_checksums, const struct cs_frame *f,
+		      struct cs_decoded *d)
 {
-	struct cs_engine *e = engine;
-	struct cs_pkt pkt;
-	struct cs_conn *c;
-
-	enum cs_skip why = cs_decode(f, &pkt);
+	d->ts_us = f->ts_us;
+	d->wirelen = f->wirelen;
+	d->why = cs_decode(f, &d->pkt);
 	/* Zeek drops a segment whose checksum is wrong (the receiver would)
 	 * but remembers it in the history: so do we, on request. */
-	bool bad_sum = why == CS_SKIP_NONE && e->opt.verify_checksums &&
-		       pkt.kind == CS_PKT_TCP && cs_tcp_checksum(&pkt) == CS_CSUM_BAD;
-	cs_stats_count(&e->stats, f, bad_sum ? CS_SKIP_BAD_CHECKSUM : why, &pkt);
-	if (why != CS_SKIP_NONE)
+	d->bad_sum = d->why == CS_SKIP_NONE && verify_checksums &&
+		     d->pkt.kind == CS_PKT_TCP &&
+		     cs_tcp_checksum(&d->pkt) == CS_CSUM_BAD;
+	d->pkt.tcp = NULL;	/* the frame's bytes may be gone by the next step */
+	d->pkt.tcp_caplen = 0;
+}
+
+void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
+{
+	struct cs_frame f = { .ts_us = d->ts_us, .wirelen = d->wirelen };
+	struct cs_pkt *pkt = &d->pkt;
+	struct cs_conn *c;
+
+	cs_stats_count(&e->stats, &f, d->bad_sum ? CS_SKIP_BAD_CHECKSUM : d->why,
+		       pkt);
+	if (d->why != CS_SKIP_NONE)
 		return;
-	advance_time(e, pkt.ts_us);
+	advance_time(e, pkt->ts_us);
 	/* Records are judged by packet time, which never goes backwards; what
 	 * has expired by now goes before this packet could be given to it. */
-	pkt.ts_us = e->now_us;
+	pkt->ts_us = e->now_us;
 	cs_flow_expire(&e->flows, e->now_us, EXPIRE_PER_PACKET);
-	if (bad_sum)
-		cs_track_bad_checksum(&e->flows, &pkt);
-	else if (pkt.kind == CS_PKT_ICMP_ERR) {
-		if (!cs_track_icmp(&e->flows, &pkt))
+	if (d->bad_sum)
+		cs_track_bad_checksum(&e->flows, pkt);
+	else if (pkt->kind == CS_PKT_ICMP_ERR) {
+		if (!cs_track_icmp(&e->flows, pkt))
 			e->icmp_unmatched++;
 	} else {
 		int side;
-		cs_detect_packet(&e->detect, &pkt);
-		unsigned ev = cs_track_segment(&e->flows, &pkt, &c, &side);
-		cs_detect_segment(&e->detect, c, side, ev, &pkt);
+		cs_detect_packet(&e->detect, pkt);
+		unsigned ev = cs_track_segment(&e->flows, pkt, &c, &side);
+		cs_detect_segment(&e->detect, c, side, ev, pkt);
 		if (e->opt.keep_recent)
-			keep_recent(e, c, side, ev, &pkt);
+			keep_recent(e, c, side, ev, pkt);
 	}
 	cs_detect_tick(&e->detect, e->now_us);
+}
+
+void cs_engine_frame(void *engine, const struct cs_frame *f)
+{
+	struct cs_engine *e = engine;
+	struct cs_decoded d;
+
+	cs_engine_decode(e->opt.verify_checksums, f, &d);
+	cs_engine_decoded(e, &d);
 }
 
 void cs_engine_tick(struct cs_engine *e, uint64_t wall_us)

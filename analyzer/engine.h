@@ -65,6 +65,22 @@ void cs_engine_set_output(struct cs_engine *e, cs_verdict_fn fn, void *ctx);
 /* Decodes, accounts and tracks one frame.  Matches cs_frame_fn. */
 void cs_engine_frame(void *engine, const struct cs_frame *f);
 
+/*
+ * The same in two steps, so that decoding can run ahead on another thread
+ * (readahead.h): a decoded frame keeps what the engine needs of the frame
+ * once its bytes are gone.  cs_engine_decode touches no engine state.
+ */
+struct cs_decoded {
+	uint64_t ts_us;
+	uint32_t wirelen;
+	enum cs_skip why;
+	bool bad_sum;		/* --verify-checksums found the TCP sum wrong */
+	struct cs_pkt pkt;	/* pkt.tcp is NULL: the bytes are not kept */
+};
+void cs_engine_decode(bool verify_checksums, const struct cs_frame *f,
+		      struct cs_decoded *d);
+void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d);
+
 /* Live capture on a quiet link: lets timers run on the wall clock. */
 void cs_engine_tick(struct cs_engine *e, uint64_t wall_us);
 
