@@ -487,8 +487,7 @@ static bool read_ahead(struct run *r, struct cs_source *s, bool progress,
 		       bool *shown)
 {
 	uint64_t max = r->opt->count ? r->opt->count - r->frames : 0;
-	struct cs_readahead *ra = cs_readahead_start(s, max,
-						     r->engine.opt.verify_checksums);
+	struct cs_readahead *ra = cs_readahead_start(s, max, &r->engine);
 	double next = monotonic_sec() + 1.0;	/* quiet for short files */
 	struct cs_decoded *d;
 	size_t n;
@@ -497,8 +496,7 @@ static bool read_ahead(struct run *r, struct cs_source *s, bool progress,
 	if (!ra)
 		return false;
 	while (!stop_requested && (d = cs_readahead_next(ra, &n)) != NULL) {
-		for (size_t i = 0; i < n; i++)
-			cs_engine_decoded(&r->engine, &d[i]);
+		cs_engine_decoded_batch(&r->engine, d, n);
 		r->frames += n;
 		if (progress)
 			show_progress(r, s, &next, shown);

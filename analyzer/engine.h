@@ -68,7 +68,9 @@ void cs_engine_frame(void *engine, const struct cs_frame *f);
 /*
  * The same in two steps, so that decoding can run ahead on another thread
  * (readahead.h): a decoded frame keeps what the engine needs of the frame
- * once its bytes are gone.  cs_engine_decode touches no engine state.
+ * once its bytes are gone, and its place in the flow table.
+ * cs_engine_decode reads only what never changes after cs_engine_init (the
+ * options and the table's seed), so it is safe on another thread.
  */
 struct cs_decoded {
 	uint64_t ts_us;
@@ -76,10 +78,14 @@ struct cs_decoded {
 	enum cs_skip why;
 	bool bad_sum;		/* --verify-checksums found the TCP sum wrong */
 	struct cs_pkt pkt;	/* pkt.tcp is NULL: the bytes are not kept */
+	struct cs_flow_where where;	/* set when why is CS_SKIP_NONE */
 };
-void cs_engine_decode(bool verify_checksums, const struct cs_frame *f,
+void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 		      struct cs_decoded *d);
 void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d);
+/* cs_engine_decoded for n frames in order, with the table's memory
+ * fetched a few frames ahead. */
+void cs_engine_decoded_batch(struct cs_engine *e, struct cs_decoded *d, size_t n);
 
 /* Live capture on a quiet link: lets timers run on the wall clock. */
 void cs_engine_tick(struct cs_engine *e, uint64_t wall_us);

@@ -271,6 +271,39 @@ struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 	return i == UINT32_MAX ? NULL : &t->conns[slot_ref(t->slots[i])];
 }
 
+void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
+		   struct cs_flow_where *w)
+{
+	cs_flow_key(p, t->opt.vlan_key, &w->key, &w->side);
+	w->hash = key_hash(t, &w->key);
+}
+
+struct cs_conn *cs_flow_find(struct cs_flow_table *t,
+			     const struct cs_flow_where *w)
+{
+	uint32_t i = index_find(t, &w->key, w->hash);
+	return i == UINT32_MAX ? NULL : &t->conns[slot_ref(t->slots[i])];
+}
+
+void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash)
+{
+	__builtin_prefetch(&t->slots[hash & t->slot_mask]);
+}
+
+/* The record of the first slot probed, if its tag matches: the lines a
+ * segment touches first (the key, then both endpoints). */
+void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash)
+{
+	uint64_t s = t->slots[hash & t->slot_mask];
+
+	if (s && slot_hash(s) == hash) {
+		const char *c = (const char *)&t->conns[slot_ref(s)];
+		__builtin_prefetch(c);
+		__builtin_prefetch(c + 64);
+		__builtin_prefetch(c + 128);
+	}
+}
+
 static void release(struct cs_flow_table *t, struct cs_conn *c)
 {
 	uint32_t i = index_find(t, &c->key, key_hash(t, &c->key));
@@ -324,8 +357,9 @@ static struct cs_conn *take_record(struct cs_flow_table *t, uint64_t now_us)
 	return &t->conns[t->never_used++];	/* zeroed by calloc */
 }
 
-struct cs_conn *cs_flow_create(struct cs_flow_table *t,
-			       const struct cs_flow_key *k, uint64_t now_us)
+static struct cs_conn *create(struct cs_flow_table *t,
+			      const struct cs_flow_key *k, uint32_t hash,
+			      uint64_t now_us)
 {
 	struct cs_conn *c = take_record(t, now_us);
 
@@ -334,12 +368,24 @@ struct cs_conn *cs_flow_create(struct cs_flow_table *t,
 	c->in_use = true;
 	c->id = ++t->next_id;
 	c->first_ts_us = c->last_ts_us = now_us;
-	index_put(t->slots, t->slot_mask, slot_make(ref_of(t, c), key_hash(t, k)));
+	index_put(t->slots, t->slot_mask, slot_make(ref_of(t, c), hash));
 	t->count++;
 	if (t->count > t->peak)
 		t->peak = t->count;
 	list_append(t, c, CS_LIST_ACTIVE);
 	return c;
+}
+
+struct cs_conn *cs_flow_create(struct cs_flow_table *t,
+			       const struct cs_flow_key *k, uint64_t now_us)
+{
+	return create(t, k, key_hash(t, k), now_us);
+}
+
+struct cs_conn *cs_flow_create_at(struct cs_flow_table *t,
+				  const struct cs_flow_where *w, uint64_t now_us)
+{
+	return create(t, &w->key, w->hash, now_us);
 }
 
 void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)

@@ -92,9 +92,32 @@ void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 			       const struct cs_flow_key *k);
 
+/*
+ * Where a packet goes in the table, worked out ahead of time: it reads
+ * nothing of the table but its seed and options, which never change, so
+ * another thread may compute it (readahead.h) while this one looks up the
+ * packets before.  The prefetches start the memory loads of a lookup a few
+ * packets early: the index and the records are too big for the caches,
+ * and waiting for them is most of a lookup's time.
+ */
+struct cs_flow_where {
+	struct cs_flow_key key;
+	uint32_t hash;
+	int side;			/* key index of the sender */
+};
+void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
+		   struct cs_flow_where *w);
+struct cs_conn *cs_flow_find(struct cs_flow_table *t,
+			     const struct cs_flow_where *w);
+void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash);
+void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash);
+
 /* A new, zeroed record for k (evicting if the table is full). */
 struct cs_conn *cs_flow_create(struct cs_flow_table *t,
 			       const struct cs_flow_key *k, uint64_t now_us);
+/* The same for w's key, whose hash is known. */
+struct cs_conn *cs_flow_create_at(struct cs_flow_table *t,
+				  const struct cs_flow_where *w, uint64_t now_us);
 
 /* Re-files c by its state and makes it the most recently active. */
 void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us);

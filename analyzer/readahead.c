@@ -28,7 +28,7 @@ struct batch {
 struct cs_readahead {
 	struct cs_source *src;
 	uint64_t max;			/* frames to read at most, 0: all */
-	bool verify_checksums;
+	const struct cs_engine *engine;	/* only what decoding reads of it */
 	pthread_t thread;
 	atomic_bool stop;
 
@@ -77,7 +77,7 @@ static void on_frame(void *ctx, const struct cs_frame *f)
 {
 	struct cs_readahead *ra = ctx;
 
-	cs_engine_decode(ra->verify_checksums, f, &ra->fill->d[ra->fill->n]);
+	cs_engine_decode(ra->engine, f, &ra->fill->d[ra->fill->n]);
 	if (++ra->fill->n == BATCH_FRAMES)
 		publish(ra);
 }
@@ -117,7 +117,7 @@ static void *reader_main(void *arg)
 /* ---- the consumer ----------------------------------------------------------- */
 
 struct cs_readahead *cs_readahead_start(struct cs_source *s, uint64_t max,
-					bool verify_checksums)
+					const struct cs_engine *e)
 {
 	struct cs_readahead *ra = calloc(1, sizeof *ra);
 
@@ -125,7 +125,7 @@ struct cs_readahead *cs_readahead_start(struct cs_source *s, uint64_t max,
 		return NULL;
 	ra->src = s;
 	ra->max = max;
-	ra->verify_checksums = verify_checksums;
+	ra->engine = e;
 	ra->fill = &ra->batches[0];
 	atomic_init(&ra->stop, false);
 	pthread_mutex_init(&ra->lock, NULL);

@@ -22,10 +22,11 @@
 
 struct cs_readahead;
 
-/* Starts reading s, at most max frames (0: to the end).  Returns NULL if
- * no thread could be started: the caller reads s itself. */
+/* Starts reading s, at most max frames (0: to the end), decoding for e
+ * (cs_engine_decode).  Returns NULL if no thread could be started: the
+ * caller reads s itself. */
 struct cs_readahead *cs_readahead_start(struct cs_source *s, uint64_t max,
-					bool verify_checksums);
+					const struct cs_engine *e);
 
 /* The next batch of decoded frames, in order; *n is 0 once the reading has
  * ended.  The batch stays valid until the next call. */
