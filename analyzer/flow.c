@@ -150,6 +150,9 @@ static void list_append(struct cs_flow_table *t, struct cs_conn *c,
 	cs_conn_ref ref = ref_of(t, c);
 	cs_conn_ref tail = t->lists[l].tail;
 
+	/* A new head may be due before every other (see cs_flow_expire). */
+	if (!tail && c->last_ts_us + t->base_timeout[l] < t->next_due_us)
+		t->next_due_us = c->last_ts_us + t->base_timeout[l];
 	c->list = (uint8_t)l;
 	c->lru_prev = tail;
 	c->lru_next = 0;
@@ -232,6 +235,7 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	t->slot_mask = initial - 1;
 	t->never_used = 1;
 	t->adaptive_start = (uint64_t)o->max_flows * ADAPTIVE_START_TENTHS / 10;
+	t->next_due_us = UINT64_MAX;
 	for (int l = 0; l < CS_LIST_MAX; l++)
 		t->base_timeout[l] = list_timeout_opt(o, (enum cs_flow_list)l);
 	/* A per-run seed keeps crafted 4-tuples from colliding on purpose;
@@ -396,6 +400,21 @@ void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 	list_append(t, c, cs_flow_classify(c));
 }
 
+/* When the head of list l is due, with the table's current timeouts. */
+static uint64_t head_due(const struct cs_flow_table *t, enum cs_flow_list l)
+{
+	uint64_t tmo = t->count <= t->adaptive_start ? t->base_timeout[l]
+						     : cs_flow_timeout(t, l);
+	return t->conns[t->lists[l].head].last_ts_us + tmo;
+}
+
+/*
+ * Each list is in order of last activity, so only its head can be due.
+ * next_due_us, the earliest head's time, saves looking at the four heads
+ * for every packet: a head only ever gives way to a later one, except when
+ * a record lands on an empty list (list_append lowers next_due_us then) or
+ * when a filling table shrinks the timeouts (then every call looks).
+ */
 unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 			unsigned max_work)
 {
@@ -405,20 +424,21 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 	};
 	unsigned n = 0;
 
+	if (now_us < t->next_due_us && t->count <= t->adaptive_start)
+		return 0;
 	for (int i = 0; i < CS_LIST_MAX; i++) {
 		enum cs_flow_list l = order[i];
-		while (n < max_work && t->lists[l].head) {
-			struct cs_conn *c = &t->conns[t->lists[l].head];
-			/* the usual case, a table below the adaptive start, first */
-			uint64_t tmo = t->count <= t->adaptive_start ?
-				       t->base_timeout[l] : cs_flow_timeout(t, l);
-			if (c->last_ts_us + tmo > now_us)
-				break;
-			cs_flow_remove(t, c, now_us);
+		while (n < max_work && t->lists[l].head &&
+		       head_due(t, l) <= now_us) {
+			cs_flow_remove(t, &t->conns[t->lists[l].head], now_us);
 			t->expired++;
 			n++;
 		}
 	}
+	t->next_due_us = UINT64_MAX;
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		if (t->lists[l].head && head_due(t, l) < t->next_due_us)
+			t->next_due_us = head_due(t, l);
 	return n;
 }
 
