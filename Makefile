@@ -153,6 +153,8 @@ tsan: ensure-deps
 
 tsan-run: $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=web TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
+	CK_FORK=no CK_RUN_SUITE=readahead CS_TEST_DATA=. \
+	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 
 # wrk against /api/summary while a live capture runs (root; figures, and
 # a failure only on errors).
