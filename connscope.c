@@ -442,17 +442,47 @@ static bool count_reached(const struct run *r)
 	return r->opt->count && r->frames >= r->opt->count;
 }
 
-/* Records with impossible lengths leave the framing intact, so reading
- * goes on; the file is still reported as damaged. */
-static void report_bad_records(struct run *r, const char *path, uint64_t n)
+/* What a file's anomalies were counted as before it was read. */
+struct anomalies {
+	uint64_t bad_records;
+	uint64_t ts_backwards;
+};
+
+static struct anomalies anomalies_now(const struct run *r)
 {
-	if (n == 0)
-		return;
-	fprintf(stderr, "%s: '%s' is damaged: %" PRIu64 " record%s with an "
-		"impossible length (no bytes, or more bytes than on the wire), "
-		"counted as skipped (bad_record)\n", progname, path, n,
-		n == 1 ? "" : "s");
-	worsen(r, EXIT_INPUT);
+	struct anomalies a = {
+		.bad_records = r->engine.stats.skipped[CS_SKIP_BAD_RECORD],
+		.ts_backwards = r->engine.stats.ts_backwards,
+	};
+	return a;
+}
+
+/*
+ * Anomalies that leave the file's framing intact: every record after them
+ * is read and analysed, so the input is not unreadable (exit status 0), but
+ * the user hears of each kind once per input, with the counter that holds
+ * it.  Damage that stops the reading is reported by the reader (status 2).
+ */
+static void report_anomalies(const struct run *r, const char *name,
+			     const struct anomalies *before)
+{
+	struct anomalies now = anomalies_now(r);
+	uint64_t bad = now.bad_records - before->bad_records;
+	uint64_t back = now.ts_backwards - before->ts_backwards;
+
+	if (bad)
+		fprintf(stderr, "%s: warning: '%s': %" PRIu64 " record%s with an "
+			"impossible length (no captured bytes, or more than the "
+			"packet had on the wire) skipped and counted as "
+			"skipped.bad_record; the records after %s were read\n",
+			progname, name, bad, bad == 1 ? "" : "s",
+			bad == 1 ? "it" : "them");
+	if (back)
+		fprintf(stderr, "%s: warning: '%s': %" PRIu64 " packet%s "
+			"timestamped earlier than the packet before (counted as "
+			"summary.ts_backwards); connection timers keep to the "
+			"latest time seen\n", progname, name, back,
+			back == 1 ? " is" : "s are");
 }
 
 static double monotonic_sec(void);
@@ -486,7 +516,7 @@ static void read_file(struct run *r, struct cs_source *s, bool stream)
 	int chunk = stream && r->web ? STREAM_READ_CHUNK : FILE_READ_CHUNK;
 	char err[512];
 	uint64_t n;
-	uint64_t bad_before = r->engine.stats.skipped[CS_SKIP_BAD_RECORD];
+	struct anomalies before = anomalies_now(r);
 	bool progress = isatty(STDERR_FILENO), shown = false;
 	double next = monotonic_sec() + 1.0;	/* quiet for short files */
 
@@ -510,8 +540,7 @@ static void read_file(struct run *r, struct cs_source *s, bool stream)
 	}
 	if (shown)
 		fputs("\r\033[K", stderr);	/* clear the progress line */
-	report_bad_records(r, cs_source_name(s),
-			   r->engine.stats.skipped[CS_SKIP_BAD_RECORD] - bad_before);
+	report_anomalies(r, cs_source_name(s), &before);
 }
 
 static FILE *open_output(const char *path)
@@ -767,9 +796,11 @@ static void run_live(struct run *r)
 	fprintf(stderr, "%s: capturing on %s (snaplen %d, buffer %d MiB); "
 		"Ctrl-C stops\n", progname, r->opt->live.iface,
 		r->opt->live.snaplen, r->opt->live.buffer_mib);
+	struct anomalies before = anomalies_now(r);
 	current_source = s;
 	capture_live(r, s);
 	current_source = NULL;
+	report_anomalies(r, r->opt->live.iface, &before);
 out:
 	cs_source_close(s);
 }
