@@ -612,6 +612,16 @@ static int begin_reading(struct run *r)
 	return 0;
 }
 
+static void warn_unsupported_linktype(const char *name, int dlt)
+{
+	char buf[32];
+
+	if (!cs_linktype_supported(dlt))
+		fprintf(stderr, "%s: warning: '%s': link type %s is not decoded; "
+			"its packets are counted as skipped (linktype)\n",
+			progname, name, cs_linktype_name(dlt, buf, sizeof buf));
+}
+
 static int open_file(struct run *r, const char *path, struct cs_source **out)
 {
 	char err[512];
@@ -655,6 +665,7 @@ static void run_files(struct run *r)
 		}
 		cs_report_source_add(&r->src, cs_source_datalink(s),
 				     cs_source_snaplen(s));
+		warn_unsupported_linktype(cs_source_name(s), cs_source_datalink(s));
 		current_source = s;
 		read_file(r, s, !strcmp(r->opt->files[i], "-"));
 		current_source = NULL;
@@ -716,16 +727,6 @@ static uint64_t wall_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void warn_unsupported_linktype(int dlt)
-{
-	char buf[32];
-
-	if (!cs_linktype_supported(dlt))
-		fprintf(stderr, "%s: warning: link type %s is not decoded; its "
-			"packets are counted as skipped (linktype)\n", progname,
-			cs_linktype_name(dlt, buf, sizeof buf));
 }
 
 static void capture_live(struct run *r, struct cs_source *s)
@@ -791,7 +792,7 @@ static void run_live(struct run *r)
 		worsen(r, EXIT_RUNTIME);
 		goto out;
 	}
-	warn_unsupported_linktype(cs_source_datalink(s));
+	warn_unsupported_linktype(r->opt->live.iface, cs_source_datalink(s));
 	cs_report_source_add(&r->src, cs_source_datalink(s), cs_source_snaplen(s));
 	fprintf(stderr, "%s: capturing on %s (snaplen %d, buffer %d MiB); "
 		"Ctrl-C stops\n", progname, r->opt->live.iface,
