@@ -127,8 +127,8 @@ tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(WALK_BIN)
 # on damaged copies of them (cut at every record, broken headers), the
 # row-by-row comparison with Zeek's conn.log, the samples' ground truth
 # (checked against the packets, then against connscope), the dashboard in
-# headless Chromium, then the live capture in network namespaces (skipped,
-# with a message, if not root).
+# headless Chromium, then the live capture in network namespaces and what
+# -Z and --web give up (both skipped, with a message, if not root).
 check: ensure-deps
 	@$(MAKE) --no-print-directory check-run
 
@@ -144,6 +144,7 @@ check-run: tests
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/live.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/privilege.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
