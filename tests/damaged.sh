@@ -298,7 +298,7 @@ u32 5 | patch "$OUT/epb_interface.pcapng" $((off + 8))
 expect "pcapng: a packet on interface 5, which no IDB describes" epb_interface 2 2 'damaged after 2 packets: .*interface 5'
 cp "$PCAPNG" "$OUT/shb_byte_order.pcapng"
 printf 'XXXX' | patch "$OUT/shb_byte_order.pcapng" 8
-expect "pcapng: the section header's byte-order magic is wrong" shb_byte_order 2 - 'damaged capture file header'
+expect "pcapng: the section header's byte-order magic is wrong" shb_byte_order 2 - 'damaged pcapng section header: byte-order magic 0x58585858'
 cp "$PCAPNG" "$OUT/shb_version.pcapng"
 printf '\x02\x00' | patch "$OUT/shb_version.pcapng" 12
 expect "pcapng: section header version 2.0" shb_version 2 - 'unsupported pcapng savefile version 2.0'
