@@ -442,7 +442,7 @@ static bool count_reached(const struct run *r)
 	return r->opt->count && r->frames >= r->opt->count;
 }
 
-/* What a file's anomalies were counted as before it was read. */
+/* The anomaly counters, read before an input to tell what it added. */
 struct anomalies {
 	uint64_t bad_records;
 	uint64_t ts_backwards;

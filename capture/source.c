@@ -64,11 +64,6 @@ static bool is_capture_magic(const unsigned char m[4])
 	return false;
 }
 
-/*
- * libpcap's messages name the symptom ("unknown file format"); people want
- * to know what the file is: missing, empty, something else, or a capture
- * whose header is damaged.
- */
 /* A pcapng file whose section header's byte-order magic (bytes 8..11,
  * 0x1A2B3C4D in the writer's order) is neither order: libpcap calls it an
  * "unknown file format", which hides that it is a damaged pcapng. */
@@ -81,6 +76,11 @@ static bool is_pcapng_bad_byte_order(const unsigned char *m, size_t got)
 	       memcmp(m + 8, le, 4) && memcmp(m + 8, be, 4);
 }
 
+/*
+ * libpcap's messages name the symptom ("unknown file format"); people want
+ * to know what the file is: missing, empty, something else, or a capture
+ * whose header is damaged.
+ */
 static void describe_open_failure(const char *path, const char *pcap_msg,
 				  char *err, size_t errlen)
 {
