@@ -67,6 +67,7 @@ TEST_SRC := $(sort $(wildcard tests/check_*.c)) tests/pktbuild.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(BUILD)/tests/check_connscope
 TOOL_BIN := $(BUILD)/tests/tcpping
+WALK_BIN := $(BUILD)/tests/capwalk
 
 DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
@@ -114,14 +115,20 @@ $(TOOL_BIN): tests/tools/tcpping.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
 
-tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
+$(WALK_BIN): tests/tools/capwalk.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
+
+tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(WALK_BIN)
 
 # ---- tests -----------------------------------------------------------------
-# Unit tests (Check), then the binary on samples/ and ../shared/corpus/, the
+# Unit tests (Check), then the binary on samples/ and ../shared/corpus/ and
+# on damaged copies of them (cut at every record, broken headers), the
 # row-by-row comparison with Zeek's conn.log, the samples' ground truth
 # (checked against the packets, then against connscope), the dashboard in
-# headless Chromium, then the live capture in network namespaces (skipped,
-# with a message, if not root).
+# headless Chromium, then the live capture in network namespaces and what
+# -Z and --web give up (both skipped, with a message, if not root).
 check: ensure-deps
 	@$(MAKE) --no-print-directory check-run
 
@@ -130,11 +137,14 @@ check: ensure-deps
 check-run: tests
 	CK_DEFAULT_TIMEOUT=120 CS_TEST_DATA=. $(TEST_BIN)
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
+	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/damaged \
+	    bash tests/damaged.sh
 	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/live.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/privilege.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all

@@ -65,6 +65,18 @@ static bool is_capture_magic(const unsigned char m[4])
 	return false;
 }
 
+/* A pcapng file whose section header's byte-order magic (bytes 8..11,
+ * 0x1A2B3C4D in the writer's order) is neither order: libpcap calls it an
+ * "unknown file format", which hides that it is a damaged pcapng. */
+static bool is_pcapng_bad_byte_order(const unsigned char *m, size_t got)
+{
+	static const unsigned char le[4] = { 0x4d, 0x3c, 0x2b, 0x1a };
+	static const unsigned char be[4] = { 0x1a, 0x2b, 0x3c, 0x4d };
+
+	return got >= 12 && !memcmp(m, "\x0a\x0d\x0d\x0a", 4) &&
+	       memcmp(m + 8, le, 4) && memcmp(m + 8, be, 4);
+}
+
 /*
  * libpcap's messages name the symptom ("unknown file format"); people want
  * to know what the file is: missing, empty, something else, or a capture
@@ -73,7 +85,7 @@ static bool is_capture_magic(const unsigned char m[4])
 static void describe_open_failure(const char *path, const char *pcap_msg,
 				  char *err, size_t errlen)
 {
-	unsigned char m[4];
+	unsigned char m[12];
 
 	if (!strcmp(path, "-")) {
 		snprintf(err, errlen, "cannot read standard input: %s", pcap_msg);
@@ -88,12 +100,16 @@ static void describe_open_failure(const char *path, const char *pcap_msg,
 	fclose(f);
 	if (got == 0)
 		snprintf(err, errlen, "cannot read '%s': the file is empty", path);
-	else if (got < sizeof m)
+	else if (got < 4)
 		snprintf(err, errlen, "cannot read '%s': only %zu bytes, too short "
 			 "for a capture file header", path, got);
 	else if (!is_capture_magic(m))
 		snprintf(err, errlen, "cannot read '%s': not a pcap or pcapng file "
 			 "(magic 0x%02x%02x%02x%02x)", path, m[0], m[1], m[2], m[3]);
+	else if (is_pcapng_bad_byte_order(m, got))
+		snprintf(err, errlen, "cannot read '%s': damaged pcapng section "
+			 "header: byte-order magic 0x%02x%02x%02x%02x, not 0x1a2b3c4d "
+			 "in either byte order", path, m[8], m[9], m[10], m[11]);
 	else
 		snprintf(err, errlen, "cannot read '%s': damaged capture file "
 			 "header: %s", path, pcap_msg);

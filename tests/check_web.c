@@ -2855,6 +2855,8 @@ START_TEST(listen_parse)
 		{ "[10.0.0.1]x80", -1, NULL, 0 },
 		{ "999.0.0.1:80", -1, NULL, 0 },
 		{ "[fe80::1%eth0]:80", -1, NULL, 0 },
+		{ "[::ffff:127.0.0.1]:8080", -1, NULL, 0 },	/* IPv6-only socket */
+		{ "[::ffff:10.0.0.1]:80", -1, NULL, 0 },
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {

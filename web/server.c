@@ -74,6 +74,17 @@ int cs_web_parse_listen(const char *arg, struct cs_web_opts *o, char *err,
 	struct in6_addr probe;
 	if (inet_pton(AF_INET, addr, &probe) != 1 && inet_pton(AF_INET6, addr, &probe) != 1)
 		goto bad;
+	/* The IPv6 socket is IPv6-only (no dual stack), so ::ffff:a.b.c.d could
+	 * never be bound; say what to write instead of failing at bind time
+	 * (and instead of judging whether ::ffff:127.0.0.1 is loopback). */
+	if (strchr(addr, ':') && IN6_IS_ADDR_V4MAPPED(&probe)) {
+		char v4[INET_ADDRSTRLEN] = "";
+		inet_ntop(AF_INET, &probe.s6_addr[12], v4, sizeof v4);
+		snprintf(err, errlen, "--web '%s': an IPv4-mapped address cannot be "
+			 "served; give the IPv4 address itself (%s:%lu)", arg,
+			 v4, port);
+		return -1;
+	}
 	memcpy(o->addr, addr, sizeof o->addr);
 	o->port = (uint16_t)port;
 	return 0;
