@@ -66,7 +66,9 @@ MAIN_OBJ := $(BUILD)/connscope.o
 TEST_SRC := $(sort $(wildcard tests/check_*.c)) tests/pktbuild.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(BUILD)/tests/check_connscope
-TOOL_BIN := $(BUILD)/tests/tcpping
+TCPPING_BIN := $(BUILD)/tests/tcpping
+WEBPEST_BIN := $(BUILD)/tests/webpest
+TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN)
 
 DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
@@ -109,7 +111,7 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
-$(TOOL_BIN): tests/tools/tcpping.c
+$(TOOL_BIN): $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
@@ -134,7 +136,7 @@ check-run: tests
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
-	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/live.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/live.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
@@ -159,7 +161,7 @@ tsan-run: $(TEST_BIN)
 .PHONY: webload
 webload: ensure-deps
 	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
-	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/webload.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/webload.sh
 
 # Speed and peak memory against the libpcap floor and tshark, on inputs
 # generated in /tmp; tests/bench/README.md has the knobs.  Figures, and a
