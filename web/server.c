@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,11 +447,15 @@ static enum MHD_Result api(struct cs_web *w, struct MHD_Connection *c,
 }
 
 /*
- * A request's stages, kept in its req_cls.  The handler sees the path
- * without the query string, so the whole URI's length is judged where
- * libmicrohttpd shows it: the URI log callback, which runs first.
+ * A request's stages, kept in its req_cls: a pointer into stages[verdict]
+ * [answering].  The handler sees the path decoded and without the query
+ * string, so the raw URI is judged where libmicrohttpd shows it, the URI
+ * log callback, which runs first: its whole length, and any %00 — decoded,
+ * a NUL would cut the path or a value short unseen ("refused%00x" would
+ * read as "refused").
  */
-static int uri_ok, uri_too_long, answer_now, answer_too_long;
+enum uri_verdict { URI_OK, URI_TOO_LONG, URI_NUL, URI_VERDICT_MAX };
+static char stages[URI_VERDICT_MAX][2];
 
 static int guard_slot(struct MHD_Connection *c);
 
@@ -458,7 +463,9 @@ static void *judge_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	(void)cls;
 	(void)c;
-	return strlen(uri) > URL_MAX ? &uri_too_long : &uri_ok;
+	if (strlen(uri) > URL_MAX)
+		return &stages[URI_TOO_LONG][0];
+	return strstr(uri, "%00") ? &stages[URI_NUL][0] : &stages[URI_OK][0];
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
@@ -467,13 +474,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			      size_t *upload_data_size, void **req_cls)
 {
 	struct cs_web *w = cls;
-	bool too_long = *req_cls == &uri_too_long || *req_cls == &answer_too_long;
+	ptrdiff_t stage = (char *)*req_cls - &stages[0][0];
+	enum uri_verdict verdict = (enum uri_verdict)(stage / 2);
 
 	(void)version;
 	(void)upload_data;
-	if (*req_cls != &answer_now && *req_cls != &answer_too_long) {
+	if (stage < 0 || stage >= (ptrdiff_t)sizeof stages)
+		return MHD_NO;		/* no URI callback ran: cannot happen */
+	if (stage % 2 == 0) {
 		/* headers only: answer on the next call */
-		*req_cls = too_long ? &answer_too_long : &answer_now;
+		*req_cls = &stages[verdict][1];
 		return MHD_YES;
 	}
 	if (*upload_data_size) {	/* a body we did not ask for */
@@ -483,8 +493,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	cs_web_guard_disarm(w->guard, guard_slot(c));	/* the request is in */
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return send_error(c, 405, "only GET and HEAD");
-	if (too_long || strlen(url) > URL_MAX)
+	if (verdict == URI_TOO_LONG || strlen(url) > URL_MAX)
 		return send_error(c, 414, "URL too long");
+	if (verdict == URI_NUL)
+		return send_error(c, 400, "a NUL byte (%00) in the URL");
 	if (!strcmp(url, "/healthz")) {
 		struct cs_reply r = { 200, "text/plain", strdup("ok\n"), 3 };
 		if (!r.body)
