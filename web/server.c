@@ -340,9 +340,10 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		pthread_mutex_lock(&w->mu);
 		enum wake why = sse_wait(st);
 		if (why == WAKE_END) {
+			bool stopping = w->stopping;
 			pthread_mutex_unlock(&w->mu);
-			return w->stopping ? MHD_CONTENT_READER_END_OF_STREAM
-					   : MHD_CONTENT_READER_END_WITH_ERROR;
+			return stopping ? MHD_CONTENT_READER_END_OF_STREAM
+					: MHD_CONTENT_READER_END_WITH_ERROR;
 		}
 		if (why == WAKE_NEWS && w->snap) {
 			s = cs_snapshot_ref(w->snap);
