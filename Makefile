@@ -5,7 +5,10 @@
 #   make demo       install missing packages, analyse the bundled sample and
 #                   serve its dashboard on http://127.0.0.1:8080/ (Ctrl-C stops)
 #   make asan       the same tests built with ASan+UBSan in build/asan
-#   make webload    wrk on the web API during a live capture (root)
+#   make webload    wrk on the web API during a live capture, then slow and
+#                   hostile clients (root)
+#   make soak       a live capture with the dashboard for SOAK_SECONDS (300):
+#                   memory must stay flat (root)
 #   make bench      speed and peak memory against the libpcap floor and tshark
 #                   on generated inputs in /tmp (BENCH_SIZES=small: SMALL only)
 #   make bench-live the same input replayed live (tcpreplay, root): drops per rate
@@ -66,8 +69,10 @@ MAIN_OBJ := $(BUILD)/connscope.o
 TEST_SRC := $(sort $(wildcard tests/check_*.c)) tests/pktbuild.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(BUILD)/tests/check_connscope
-TOOL_BIN := $(BUILD)/tests/tcpping
+TCPPING_BIN := $(BUILD)/tests/tcpping
+WEBPEST_BIN := $(BUILD)/tests/webpest
 WALK_BIN := $(BUILD)/tests/capwalk
+TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN)
 
 DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
@@ -110,17 +115,12 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
-$(TOOL_BIN): tests/tools/tcpping.c
+$(TOOL_BIN): $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
 
-$(WALK_BIN): tests/tools/capwalk.c
-	@mkdir -p $(@D)
-	$(call say,CC,$<)
-	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
-
-tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(WALK_BIN)
+tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 
 # ---- tests -----------------------------------------------------------------
 # Unit tests (Check), then the binary on samples/ and ../shared/corpus/ and
@@ -143,8 +143,8 @@ check-run: tests
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
-	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/live.sh
-	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/privilege.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/live.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/privilege.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
@@ -166,12 +166,25 @@ tsan-run: $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=readahead CS_TEST_DATA=. \
 	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 
-# wrk against /api/summary while a live capture runs (root; figures, and
-# a failure only on errors).
+# wrk (256 connections) against the API while a live capture runs, then
+# idle, slowloris and abandoned clients (root; figures, and a failure only
+# on errors, refused clients or a capture that missed connections).
 .PHONY: webload
 webload: ensure-deps
 	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
-	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/webload.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/webload.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) \
+	    WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/slowweb.sh
+
+# A long live capture with the dashboard under connection churn: connscope's
+# RSS every 5 s must stay flat after the warm-up, and the report must count
+# every connection made (root; SOAK_SECONDS, default 300).
+.PHONY: soak
+SOAK_SECONDS ?= 300
+soak: ensure-deps
+	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
+	SOAK_SECONDS=$(SOAK_SECONDS) CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) \
+	    WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/soak.sh
 
 # Speed and peak memory against the libpcap floor and tshark, on inputs
 # generated in /tmp; tests/bench/README.md has the knobs.  Figures, and a
