@@ -525,6 +525,9 @@ static bool read_ahead(struct run *r, struct cs_source *s, bool progress,
 
 	if (!ra)
 		return false;
+	/* A signal now only sets stop_requested: the source belongs to the
+	 * reader thread, which the loop below stops. */
+	current_source = NULL;
 	while (!stop_requested && (d = cs_readahead_next(ra, &n)) != NULL) {
 		cs_engine_decoded_batch(&r->engine, d, n);
 		r->frames += n;
@@ -532,6 +535,7 @@ static bool read_ahead(struct run *r, struct cs_source *s, bool progress,
 			show_progress(r, s, &next, shown);
 		publish(r, false);
 	}
+	current_source = s;
 	if (cs_readahead_finish(ra, err, sizeof err) == CS_READ_ERROR) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		worsen(r, EXIT_INPUT);

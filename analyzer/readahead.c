@@ -166,10 +166,12 @@ struct cs_decoded *cs_readahead_next(struct cs_readahead *ra, size_t *n)
 	return b ? b->d : NULL;
 }
 
+/* The reader looks at the flag between reads of a batch's worth of
+ * frames, a few microseconds apart: no need to break into libpcap's loop
+ * (whose flag is not meant for another thread). */
 void cs_readahead_stop(struct cs_readahead *ra)
 {
 	atomic_store(&ra->stop, true);
-	cs_source_breakloop(ra->src);
 	pthread_mutex_lock(&ra->lock);
 	pthread_cond_signal(&ra->changed);
 	pthread_mutex_unlock(&ra->lock);
