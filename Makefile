@@ -72,7 +72,8 @@ TEST_BIN := $(BUILD)/tests/check_connscope
 TCPPING_BIN := $(BUILD)/tests/tcpping
 WEBPEST_BIN := $(BUILD)/tests/webpest
 WALK_BIN := $(BUILD)/tests/capwalk
-TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN)
+FLOODGEN_BIN := $(BUILD)/tests/floodgen
+TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN)
 
 DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
@@ -139,6 +140,8 @@ check-run: tests
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
 	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/damaged \
 	    bash tests/damaged.sh
+	CONNSCOPE=$(abspath $(BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) \
+	    OUT=$(BUILD)/out/flood bash tests/flood.sh
 	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
@@ -149,8 +152,8 @@ check-run: tests
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
 asan: ensure-deps
-	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="$(ASAN_FLAGS)" \
-	    LDFLAGS="-fsanitize=address,undefined" check-run
+	@CS_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan \
+	    CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" check-run
 
 # Threads live in the web layer only: run its suite in one process (CK_FORK=no,
 # so the daemon's threads and the test's share it; CK_RUN_SUITE is Check's

@@ -958,9 +958,12 @@ int main(int argc, char **argv)
 
 	bool interrupted = stop_requested;
 	/* The last view before the report finishes the open connections, so
-	 * the dashboard shows the states they were in at the end. */
-	if (r.read_any)
+	 * the dashboard shows the states they were in at the end; the
+	 * detectors' last second is judged first, so it shows in the alerts. */
+	if (r.read_any) {
+		cs_engine_close_seconds(&r.engine);
 		publish(&r, true);
+	}
 	/* Nothing could be opened: there is no report to give. */
 	if (r.read_any)
 		write_reports(&r);

@@ -232,9 +232,17 @@ void cs_engine_refresh(struct cs_engine *e)
 	cs_detect_refresh(&e->detect);
 }
 
+void cs_engine_close_seconds(struct cs_engine *e)
+{
+	if (e->seconds_closed)
+		return;
+	cs_detect_finish(&e->detect, e->now_us);
+	e->seconds_closed = true;
+}
+
 void cs_engine_finish(struct cs_engine *e)
 {
-	cs_detect_finish(&e->detect, e->now_us);
+	cs_engine_close_seconds(e);
 	e->finishing = true;
 	cs_flow_flush(&e->flows, e->now_us);
 	e->finishing = false;

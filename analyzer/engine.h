@@ -49,6 +49,7 @@ struct cs_engine {
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
 	bool finishing;			/* flushing at the end of the capture */
+	bool seconds_closed;		/* cs_engine_close_seconds was called */
 	cs_verdict_fn on_verdict;
 	void *verdict_ctx;
 };
@@ -90,7 +91,13 @@ void cs_engine_decoded_batch(struct cs_engine *e, struct cs_decoded *d, size_t n
 /* Live capture on a quiet link: lets timers run on the wall clock. */
 void cs_engine_tick(struct cs_engine *e, uint64_t wall_us);
 
-/* End of the capture: judges and outputs every record still open. */
+/* End of the capture, first step: the detectors judge the second they
+ * were counting (a flood's last second) without touching any connection,
+ * so that the last snapshot has the final alerts and the open states. */
+void cs_engine_close_seconds(struct cs_engine *e);
+
+/* End of the capture: closes the seconds (if not done yet), then judges
+ * and outputs every record still open. */
 void cs_engine_finish(struct cs_engine *e);
 
 /* Brings what is written lazily (alert sentences) up to date: call before

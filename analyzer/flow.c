@@ -18,7 +18,7 @@
  * at 120% (pf's adaptive.start and adaptive.end defaults): a full table
  * still keeps a third of each timeout, so established connections are not
  * expired wholesale by a flood that eviction handles anyway. */
-#define ADAPTIVE_START_TENTHS 6
+#define ADAPTIVE_START_TENTHS (CS_FLOW_ADAPTIVE_START_PERCENT / 10)
 #define ADAPTIVE_END_TENTHS 12
 
 /* ---- hashing ------------------------------------------------------------- */
@@ -430,7 +430,11 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 		enum cs_flow_list l = order[i];
 		while (n < max_work && t->lists[l].head &&
 		       head_due(t, l) <= now_us) {
-			cs_flow_remove(t, &t->conns[t->lists[l].head], now_us);
+			struct cs_conn *c = &t->conns[t->lists[l].head];
+			/* before its time: the table is filling (emergency) */
+			if (c->last_ts_us + t->base_timeout[l] > now_us)
+				t->expired_early++;
+			cs_flow_remove(t, c, now_us);
 			t->expired++;
 			n++;
 		}

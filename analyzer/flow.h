@@ -47,6 +47,8 @@ struct cs_flow_opts {
 };
 
 #define CS_FLOW_MAX_DEFAULT 1000000u
+/* Past this share of --max-flows, timeouts shrink (flow.c). */
+#define CS_FLOW_ADAPTIVE_START_PERCENT 60
 #define CS_IDLE_TIMEOUT_SEC_DEFAULT 300
 #define CS_MSL_SEC_DEFAULT 30
 /* Linux retries a SYN after 1, 3, 7, 15, 31 and 63 s: a gap of up to 32 s
@@ -75,6 +77,7 @@ struct cs_flow_table {
 	uint64_t seed;
 	uint64_t evicted[CS_EVICT_MAX];
 	uint64_t expired;
+	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
 	uint32_t peak;			/* most records in use at once */
 	cs_conn_done_fn done;
 	cs_conn_done_fn zeek_row;	/* a conn.log row ends inside a record */
