@@ -294,17 +294,17 @@ void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash)
 	__builtin_prefetch(&t->slots[hash & t->slot_mask]);
 }
 
-/* The record of the first slot probed, if its tag matches: the lines a
- * segment touches first (the key, then both endpoints). */
+/* The record of the first slot probed, if its tag matches: a segment
+ * reads or writes nearly every line of it (the key and timers first, both
+ * endpoints, the history and Zeek's timers last). */
 void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash)
 {
 	uint64_t s = t->slots[hash & t->slot_mask];
 
 	if (s && slot_hash(s) == hash) {
 		const char *c = (const char *)&t->conns[slot_ref(s)];
-		__builtin_prefetch(c);
-		__builtin_prefetch(c + 64);
-		__builtin_prefetch(c + 128);
+		for (size_t at = 0; at < sizeof(struct cs_conn); at += 64)
+			__builtin_prefetch(c + at);
 	}
 }
 
