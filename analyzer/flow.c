@@ -196,7 +196,7 @@ static uint64_t list_timeout_opt(const struct cs_flow_opts *o, enum cs_flow_list
 uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
 {
 	uint64_t base = list_timeout_opt(&t->opt, l);
-	uint64_t start = (uint64_t)t->opt.max_flows * ADAPTIVE_START_TENTHS / 10;
+	uint64_t start = t->adaptive_start;
 	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
 
 	if (t->count <= start || end <= start)
