@@ -11,7 +11,8 @@
 #                   memory must stay flat (root)
 #   make bench      speed and peak memory against the libpcap floor and tshark
 #                   on generated inputs in /tmp (BENCH_SIZES=small: SMALL only)
-#   make bench-live the same input replayed live (tcpreplay, root): drops per rate
+#   make bench-live the same input replayed live (blast or tcpreplay, root):
+#                   drops per rate
 #   make tsan       the web suite (daemon, event streams, snapshot publishing)
 #                   under ThreadSanitizer in build/tsan; any report fails it
 #   make deps       install the Debian packages (root) or print the apt-get line
@@ -73,7 +74,8 @@ TCPPING_BIN := $(BUILD)/tests/tcpping
 WEBPEST_BIN := $(BUILD)/tests/webpest
 WALK_BIN := $(BUILD)/tests/capwalk
 FLOODGEN_BIN := $(BUILD)/tests/floodgen
-TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN)
+BLAST_BIN := $(BUILD)/tests/blast
+TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN) $(BLAST_BIN)
 
 DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
@@ -197,13 +199,15 @@ bench: ensure-deps
 	@$(MAKE) --no-print-directory $(BIN)
 	CONNSCOPE=$(abspath $(BIN)) BENCH_BUILD=$(abspath build/bench) bash tests/bench/run.sh
 
-# Live capture: tcpreplay at rising rates across a veth pair between two
-# network namespaces, into connscope -i (root; RATES, LIVE_PACKETS).  Figures
-# of packets seen and dropped, a failure only when a tool fails.
+# Live capture: blast (or tcpreplay, LIVE_SENDER=tcpreplay) at rising rates
+# across a veth pair between two network namespaces, into connscope -i
+# (root; RATES, LIVE_PACKETS).  Figures of packets seen and dropped, a
+# failure only when a tool fails.
 .PHONY: bench-live
 bench-live: ensure-deps
-	@$(MAKE) --no-print-directory $(BIN)
-	CONNSCOPE=$(abspath $(BIN)) BENCH_BUILD=$(abspath build/bench) bash tests/bench/live.sh
+	@$(MAKE) --no-print-directory $(BIN) $(BLAST_BIN)
+	CONNSCOPE=$(abspath $(BIN)) BLAST=$(abspath $(BLAST_BIN)) \
+	    BENCH_BUILD=$(abspath build/bench) bash tests/bench/live.sh
 
 # The Check runner and the binary under valgrind: no leak, no invalid access.
 valgrind: ensure-deps
