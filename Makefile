@@ -121,7 +121,7 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 $(TOOL_BIN): $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -pthread -o $@ $<
 
 tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 

@@ -2,7 +2,8 @@
  * blast.c — replay the frames of a pcap onto an interface as fast as a
  * given rate, for tests/bench/live.sh.
  *
- *   blast [-n COUNT] [-r PPS] [-b BATCH] [-t SECONDS] [-Q] IFACE FILE
+ *   blast [-n COUNT] [-r PPS] [-b BATCH] [-j THREADS] [-t SECONDS] [-Q]
+ *         IFACE FILE
  *
  * tcpreplay sends one frame per system call and topped out near 400k
  * frames/s on the 2-core bench machine, short of the 500k the live capture
@@ -12,6 +13,13 @@
  * (default 64), paced per batch against CLOCK_MONOTONIC to PPS frames a
  * second (0, the default: as fast as it can).  It stops by itself: after
  * the last frame, after SECONDS (default 60), or on SIGINT/SIGTERM.
+ *
+ * On a veth the receiving side's softirq (and the copy into a capturing
+ * socket's ring) runs on the sending CPU, inside the send call: one sender
+ * thread is then bounded by one CPU doing both halves.  -j THREADS deals
+ * the batches round-robin to that many threads, each with its own socket
+ * (batch b goes to thread b mod THREADS, due at b * BATCH / PPS), so the
+ * order on the wire stays that of the file to within a few batches.
  *
  * By default the socket skips the interface's queueing discipline
  * (PACKET_QDISC_BYPASS): on a veth there is none worth passing through,
@@ -28,7 +36,8 @@
  * On stdout, one line of key=value fields when it stops:
  *
  *   loaded=N sent=N rejected=N unsent=N bytes=N seconds=S pps=R
- *   retries_enobufs=N retries_eagain=N short_batches=N stop=done|time|signal
+ *   retries_enobufs=N retries_eagain=N short_batches=N threads=N
+ *   stop=done|time|signal|error
  *
  * unsent: frames loaded but never accepted (the time limit or a signal came
  * first, or rejected).  Exit status 0 when every loaded frame was sent, 1
@@ -45,8 +54,10 @@
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -58,6 +69,7 @@
 
 #define MAX_FRAME 262144u	/* libpcap's largest snapshot length */
 #define MAX_BATCH 1024
+#define MAX_THREADS 16
 #define LINKTYPE_ETHERNET 1u
 
 struct frames {
@@ -74,23 +86,28 @@ struct opts {
 	unsigned long count;
 	unsigned long pps;	/* 0: as fast as possible */
 	unsigned batch;
+	unsigned threads;
 	unsigned long seconds;
 	bool qdisc_bypass;
 };
 
+/* Why a run ended, worst last: threads' reasons combine by the largest. */
+enum stop { STOP_DONE, STOP_TIME, STOP_SIGNAL, STOP_ERROR, STOP_MAX };
+static const char *const stop_names[STOP_MAX] = { "done", "time", "signal", "error" };
+
 struct tally {
 	uint64_t sent, rejected, bytes;
 	uint64_t retries_enobufs, retries_eagain, short_batches;
-	double seconds;
-	const char *stop;
+	enum stop stop;
 };
 
-static volatile sig_atomic_t stop_requested;
+/* Set by a signal or by a thread that failed; every thread stops on it. */
+static atomic_int stop_all = STOP_DONE;
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	stop_requested = 1;
+	atomic_store(&stop_all, STOP_SIGNAL);
 }
 
 /* ---- reading the pcap ----------------------------------------------------- */
@@ -274,7 +291,7 @@ static void sleep_until(uint64_t at_ns)
 {
 	struct timespec ts = { .tv_sec = (time_t)(at_ns / 1000000000u),
 			       .tv_nsec = (long)(at_ns % 1000000000u) };
-	while (!stop_requested &&
+	while (atomic_load(&stop_all) == STOP_DONE &&
 	       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
 }
@@ -300,44 +317,47 @@ static bool frame_refused(int err)
 	return err == EMSGSIZE || err == EINVAL;
 }
 
-/* Sends frames[0..cnt) in batches, frame i due at start + i / pps.  Returns
- * 0, or -1 on an error that ends the run (the tally stays exact). */
-static int send_all(int fd, const struct opts *o, const struct frames *f,
-		    struct tally *t)
-{
-	static struct mmsghdr msgs[MAX_BATCH];
-	uint64_t start = now_ns();
-	uint64_t deadline = start + (uint64_t)o->seconds * 1000000000u;
-	size_t next = 0;
-	int rc = 0;
+/* What the threads share; read-only once they start. */
+struct run {
+	const struct opts *o;
+	const struct frames *f;
+	uint64_t start_ns, deadline_ns;
+};
 
-	t->stop = "done";
-	while (next < f->cnt) {
-		if (stop_requested) {
-			t->stop = "signal";
-			break;
+struct sender {
+	pthread_t tid;
+	int fd;
+	unsigned index;		/* sends batches index, index + threads, ... */
+	const struct run *run;
+	struct tally t;
+	struct mmsghdr msgs[MAX_BATCH];
+};
+
+/* Hands frames [first, first + n) to the kernel, offering again what it
+ * refused for now.  Sets t->stop and returns false when the run must end. */
+static bool send_batch(struct sender *s, size_t first, unsigned n)
+{
+	const struct run *r = s->run;
+	struct tally *t = &s->t;
+	size_t next = first, end = first + n;
+
+	while (next < end) {
+		int why = atomic_load(&stop_all);
+		if (why != STOP_DONE) {
+			t->stop = (enum stop)why;
+			return false;
 		}
-		if (o->pps) {
-			/* Against the start, not the last batch: a late batch
-			 * leaves no lasting deficit, the next one goes at once. */
-			uint64_t due = start + (uint64_t)((double)next * 1e9 / (double)o->pps);
-			if (due > deadline)
-				due = deadline;
-			sleep_until(due);
+		if (now_ns() >= r->deadline_ns) {
+			t->stop = STOP_TIME;
+			return false;
 		}
-		if (now_ns() >= deadline) {
-			t->stop = "time";
-			break;
+		unsigned k = (unsigned)(end - next);
+		for (unsigned j = 0; j < k; j++) {
+			memset(&s->msgs[j].msg_hdr, 0, sizeof s->msgs[j].msg_hdr);
+			s->msgs[j].msg_hdr.msg_iov = &r->f->iov[next + j];
+			s->msgs[j].msg_hdr.msg_iovlen = 1;
 		}
-		unsigned n = o->batch;
-		if (f->cnt - next < n)
-			n = (unsigned)(f->cnt - next);
-		for (unsigned j = 0; j < n; j++) {
-			memset(&msgs[j].msg_hdr, 0, sizeof msgs[j].msg_hdr);
-			msgs[j].msg_hdr.msg_iov = &f->iov[next + j];
-			msgs[j].msg_hdr.msg_iovlen = 1;
-		}
-		int got = sendmmsg(fd, msgs, n, 0);
+		int got = sendmmsg(s->fd, s->msgs, k, 0);
 		if (got < 0) {
 			int err = errno;
 			if (transient(err, t)) {
@@ -349,21 +369,102 @@ static int send_all(int fd, const struct opts *o, const struct frames *f,
 				next++;
 				continue;
 			}
-			fprintf(stderr, "blast: sending on '%s' failed after %llu frames: %s\n",
-				o->iface, (unsigned long long)t->sent, strerror(err));
-			t->stop = "error";
-			rc = -1;
-			break;
+			fprintf(stderr, "blast: sending on '%s' failed: %s\n",
+				r->o->iface, strerror(err));
+			t->stop = STOP_ERROR;
+			atomic_store(&stop_all, STOP_ERROR);
+			return false;
 		}
 		for (int j = 0; j < got; j++)
-			t->bytes += f->iov[next + (size_t)j].iov_len;
+			t->bytes += r->f->iov[next + (size_t)j].iov_len;
 		t->sent += (uint64_t)got;
 		next += (size_t)got;
-		if ((unsigned)got < n)
+		if ((unsigned)got < k)
 			t->short_batches++;
 	}
-	t->seconds = (double)(now_ns() - start) / 1e9;
-	return rc;
+	return true;
+}
+
+/* One thread: its share of the batches, batch b due at start + b * BATCH
+ * / PPS.  Against the start, not the last batch: a late batch leaves no
+ * lasting deficit, the next one goes at once. */
+static void *sender_main(void *arg)
+{
+	struct sender *s = arg;
+	const struct run *r = s->run;
+	size_t batch = r->o->batch, cnt = r->f->cnt;
+
+	s->t.stop = STOP_DONE;
+	for (size_t b = s->index; b < (cnt + batch - 1) / batch; b += r->o->threads) {
+		size_t first = b * batch;
+		if (r->o->pps) {
+			uint64_t due = r->start_ns +
+				(uint64_t)((double)first * 1e9 / (double)r->o->pps);
+			sleep_until(due < r->deadline_ns ? due : r->deadline_ns);
+		}
+		unsigned n = (unsigned)(cnt - first < batch ? cnt - first : batch);
+		if (!send_batch(s, first, n))
+			break;
+	}
+	return NULL;
+}
+
+static void tally_add(struct tally *sum, const struct tally *t)
+{
+	sum->sent += t->sent;
+	sum->rejected += t->rejected;
+	sum->bytes += t->bytes;
+	sum->retries_enobufs += t->retries_enobufs;
+	sum->retries_eagain += t->retries_eagain;
+	sum->short_batches += t->short_batches;
+	if (t->stop > sum->stop)
+		sum->stop = t->stop;
+}
+
+/* Opens a socket per thread, runs them, and adds up their tallies.
+ * Returns the seconds from the first batch to the last thread's end, or
+ * -1 when the sockets cannot be set up. */
+static double send_all(const struct opts *o, const struct frames *f,
+		       struct tally *sum)
+{
+	struct sender *s = calloc(o->threads, sizeof *s);
+	struct run r = { .o = o, .f = f };
+	unsigned opened = 0, started = 0;
+	double seconds = -1;
+
+	if (!s) {
+		fprintf(stderr, "blast: out of memory for %u threads\n", o->threads);
+		return -1;
+	}
+	for (; opened < o->threads; opened++) {
+		s[opened].fd = open_socket(o);
+		if (s[opened].fd < 0)
+			goto out;
+		s[opened].index = opened;
+		s[opened].run = &r;
+	}
+	r.start_ns = now_ns();
+	r.deadline_ns = r.start_ns + (uint64_t)o->seconds * 1000000000u;
+	for (; started < o->threads; started++) {
+		int err = pthread_create(&s[started].tid, NULL, sender_main, &s[started]);
+		if (err) {
+			fprintf(stderr, "blast: cannot start thread %u: %s\n",
+				started, strerror(err));
+			atomic_store(&stop_all, STOP_ERROR);
+			break;
+		}
+	}
+	for (unsigned i = 0; i < started; i++) {
+		pthread_join(s[i].tid, NULL);
+		tally_add(sum, &s[i].t);
+	}
+	if (started == o->threads)
+		seconds = (double)(now_ns() - r.start_ns) / 1e9;
+out:
+	for (unsigned i = 0; i < opened; i++)
+		close(s[i].fd);
+	free(s);
+	return seconds;
 }
 
 /* ---- options ------------------------------------------------------------------ */
@@ -371,14 +472,16 @@ static int send_all(int fd, const struct opts *o, const struct frames *f,
 static void usage(FILE *fp)
 {
 	fprintf(fp,
-"usage: blast [-n COUNT] [-r PPS] [-b BATCH] [-t SECONDS] [-Q] IFACE FILE\n"
+"usage: blast [-n COUNT] [-r PPS] [-b BATCH] [-j THREADS] [-t SECONDS] [-Q]\n"
+"             IFACE FILE\n"
 "  -n COUNT    frames to load from FILE and send (default 1000000)\n"
 "  -r PPS      frames per second, 0 for as fast as possible (default 0)\n"
 "  -b BATCH    frames per sendmmsg() call, 1 to %d (default 64)\n"
+"  -j THREADS  sending threads, batches dealt round-robin, 1 to %d (default 1)\n"
 "  -t SECONDS  stop after this long whatever is left (default 60)\n"
 "  -Q          go through the interface's qdisc (default: bypass it)\n"
 "FILE is a classic pcap of Ethernet frames; needs root or CAP_NET_RAW.\n",
-		MAX_BATCH);
+		MAX_BATCH, MAX_THREADS);
 }
 
 static int parse_num(const char *opt, const char *s, unsigned long min,
@@ -401,9 +504,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	unsigned long v;
 	int c;
 
-	*o = (struct opts){ .count = 1000000, .batch = 64, .seconds = 60,
+	*o = (struct opts){ .count = 1000000, .batch = 64, .threads = 1, .seconds = 60,
 			    .qdisc_bypass = true };
-	while ((c = getopt(argc, argv, "n:r:b:t:Qh")) != -1) {
+	while ((c = getopt(argc, argv, "n:r:b:j:t:Qh")) != -1) {
 		switch (c) {
 		case 'n':
 			if (parse_num("-n", optarg, 1, 100000000, &o->count))
@@ -417,6 +520,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			if (parse_num("-b", optarg, 1, MAX_BATCH, &v))
 				return -1;
 			o->batch = (unsigned)v;
+			break;
+		case 'j':
+			if (parse_num("-j", optarg, 1, MAX_THREADS, &v))
+				return -1;
+			o->threads = (unsigned)v;
 			break;
 		case 't':
 			if (parse_num("-t", optarg, 1, 86400, &o->seconds))
@@ -447,7 +555,7 @@ int main(int argc, char **argv)
 	struct opts o;
 	struct frames f = { 0 };
 	struct tally t = { 0 };
-	int fd = -1, status = 2;
+	int status = 2;
 
 	if (parse_opts(argc, argv, &o) != 0)
 		return 2;
@@ -472,24 +580,21 @@ int main(int argc, char **argv)
 	if (f.cnt < o.count)
 		fprintf(stderr, "blast: warning: '%s' has only %zu frames; sending those\n",
 			o.file, f.cnt);
-	fd = open_socket(&o);
-	if (fd < 0)
-		goto out;
 
-	int rc = send_all(fd, &o, &f, &t);
-	double pps = t.seconds > 0 ? (double)t.sent / t.seconds : 0;
+	double seconds = send_all(&o, &f, &t);
+	if (seconds < 0)
+		goto out;
 	printf("loaded=%zu sent=%llu rejected=%llu unsent=%llu bytes=%llu "
 	       "seconds=%.6f pps=%.0f retries_enobufs=%llu retries_eagain=%llu "
-	       "short_batches=%llu stop=%s\n",
+	       "short_batches=%llu threads=%u stop=%s\n",
 	       f.cnt, (unsigned long long)t.sent, (unsigned long long)t.rejected,
 	       (unsigned long long)(f.cnt - t.sent), (unsigned long long)t.bytes,
-	       t.seconds, pps, (unsigned long long)t.retries_enobufs,
+	       seconds, seconds > 0 ? (double)t.sent / seconds : 0.0,
+	       (unsigned long long)t.retries_enobufs,
 	       (unsigned long long)t.retries_eagain,
-	       (unsigned long long)t.short_batches, t.stop);
-	status = rc != 0 ? 2 : t.sent == f.cnt ? 0 : 1;
+	       (unsigned long long)t.short_batches, o.threads, stop_names[t.stop]);
+	status = t.stop == STOP_ERROR ? 2 : t.sent == f.cnt ? 0 : 1;
 out:
-	if (fd >= 0)
-		close(fd);
 	free(f.data);
 	free(f.iov);
 	return status;
