@@ -130,7 +130,9 @@ tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 # on damaged copies of them (cut at every record, broken headers), the
 # row-by-row comparison with Zeek's conn.log, the samples' ground truth
 # (checked against the packets, then against connscope), the dashboard in
-# headless Chromium, then the live capture in network namespaces and what
+# headless Chromium, the live benchmark's sender (tests/blast.sh: its
+# refusals, and what it sends counted at a veth, root), then the live
+# capture in network namespaces and what
 # -Z and --web give up (both skipped, with a message, if not root).
 check: ensure-deps
 	@$(MAKE) --no-print-directory check-run
@@ -144,6 +146,7 @@ check-run: tests
 	    bash tests/damaged.sh
 	CONNSCOPE=$(abspath $(BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) \
 	    OUT=$(BUILD)/out/flood bash tests/flood.sh
+	BLAST=$(abspath $(BLAST_BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) bash tests/blast.sh
 	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh

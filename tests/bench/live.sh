@@ -48,6 +48,7 @@
 #                   niced jobs of other sessions take less of their CPU (off)
 #   LIVE_INPUT      small or large: which bench input to replay (small)
 #   LIVE_PACKETS    packets replayed per rate: the first N of the file (1000000)
+#   LIVE_RING       ring size in MiB for every rate (connscope's -B default)
 #   LIVE_RINGS      ring sizes in MiB for the repeat ("64 256")
 #   BENCH_RECORD    1: also append the table to tests/bench/RESULTS.md
 #   BENCH_NOTE      a sentence on the circumstances, for the report
@@ -79,7 +80,8 @@ NOTE=${BENCH_NOTE:-}
 INPUT=$BENCH_DIR/$LIVE_INPUT.pcap
 RESULTS=$TOOLS/live-results.md
 RECORDED=tests/bench/RESULTS.md
-DEFAULT_RING=32 # connscope's -B default, MiB
+DEFAULT_RING= # connscope's -B default, MiB, from its usage text
+LIVE_RING=${LIVE_RING:-}
 
 NSA=csb-tx-$$
 NSB=csb-rx-$$
@@ -90,8 +92,8 @@ NAMESPACES=()
 PIDS=()
 TMP=
 ROWS=()          # the table's rows, in the order measured
-failing=         # the first rate that dropped at the default ring, if any
-declare -A DROPS # "RATE" -> capture drops at the default ring
+failing=         # the first rate that dropped at LIVE_RING, if any
+declare -A DROPS # "RATE" -> capture drops at LIVE_RING
 
 say() { echo "bench-live: $*" >&2; }
 fail() { say "$*"; say "failed"; exit 1; }
@@ -145,7 +147,11 @@ check_prerequisites() {
 	for r in $RATES; do
 		[[ $r =~ ^([1-9][0-9]*|max|topspeed)$ ]] || fail "RATES: '$r' is neither packets/s nor max"
 	done
-	for r in $LIVE_RINGS; do
+	# The default as connscope states it, so that the table marks it right.
+	DEFAULT_RING=$("$CONNSCOPE" -h 2>&1 | sed -n 's/.*-B MIB.*(default \([0-9]*\)).*/\1/p')
+	[[ $DEFAULT_RING =~ ^[0-9]+$ ]] || fail "cannot read the -B default from '$CONNSCOPE -h'"
+	LIVE_RING=${LIVE_RING:-$DEFAULT_RING}
+	for r in $LIVE_RING $LIVE_RINGS; do
 		[[ $r =~ ^[1-9][0-9]*$ ]] || fail "LIVE_RINGS: '$r' is not a size in MiB"
 	done
 }
@@ -375,13 +381,13 @@ grouped() { sed -E ':a; s/([0-9])([0-9]{3})($|,)/\1,\2\3/; ta' <<<"$1"; }
 rate_label() { if is_max "$1"; then echo "max"; else grouped "$1"; fi; }
 ring_label() { if [ "$1" = "$DEFAULT_RING" ]; then echo "$1 (default)"; else echo "$1"; fi; }
 
-# The highest achieved rate, at the default ring, at which connscope saw
+# The highest achieved rate, at LIVE_RING, at which connscope saw
 # every packet sent and the kernel dropped none.  Achieved, not asked: past
 # the sender's limit "max" can come out slower than a rate asked for.
 best_clean_rate() {
 	local i best= top=-1
 	for i in "${!ROW_RATE[@]}"; do
-		[ "${ROW_RING[$i]}" = "$DEFAULT_RING" ] && [ "${ROW_OK[$i]}" = 1 ] || continue
+		[ "${ROW_RING[$i]}" = "$LIVE_RING" ] && [ "${ROW_OK[$i]}" = 1 ] || continue
 		awk -v a="${ROW_PPS[$i]}" -v t="$top" 'BEGIN { exit !(a > t) }' || continue
 		top=${ROW_PPS[$i]}
 		best="$(grouped "$(printf '%.0f' "$top")") pps achieved ($(rate_label "${ROW_RATE[$i]}") asked)"
@@ -394,7 +400,7 @@ best_clean_rate() {
 short_rates() {
 	local i out=
 	for i in "${!ROW_RATE[@]}"; do
-		[ "${ROW_RING[$i]}" = "$DEFAULT_RING" ] && ! is_max "${ROW_RATE[$i]}" || continue
+		[ "${ROW_RING[$i]}" = "$LIVE_RING" ] && ! is_max "${ROW_RATE[$i]}" || continue
 		awk -v a="${ROW_PPS[$i]}" -v r="${ROW_RATE[$i]}" 'BEGIN { exit !(a < 0.95 * r) }' &&
 			out+="${out:+, }$(grouped "${ROW_RATE[$i]}")"
 	done
@@ -409,7 +415,7 @@ print_table() {
 		echo "$row"
 	done
 	echo
-	echo "Highest rate with zero drops (default ring): $(best_clean_rate)."
+	echo "Highest rate with zero drops ($LIVE_RING MiB ring$([ "$LIVE_RING" = "$DEFAULT_RING" ] && echo ", the default")): $(best_clean_rate)."
 	# Nothing dropped: the sender, not connscope, ran out first.
 	[ -z "$failing" ] && echo "No rate dropped a packet, so connscope's limit lies above the fastest rate reached here."
 	local short
@@ -502,7 +508,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "replaying $LIVE_PACKETS packets of $INPUT with $LIVE_SENDER at: $RATES"
 say "sender and connscope share $(nproc) CPUs (LIVE_PIN=$LIVE_PIN): they compete for them"
 for rate in $RATES; do
-	measure "$rate" "$DEFAULT_RING"
+	measure "$rate" "$LIVE_RING"
 	DROPS[$rate]=$LAST_DROPS
 done
 

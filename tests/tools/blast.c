@@ -48,9 +48,7 @@
  * MAX_FRAME is refused as damage, and a file cut inside a record keeps the
  * frames before the cut (with a warning).
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <limits.h>
 #include <linux/if_packet.h>
 #include <net/ethernet.h>
 #include <net/if.h>
@@ -113,12 +111,12 @@ static void on_signal(int sig)
 /* ---- reading the pcap ----------------------------------------------------- */
 
 struct pcap_order {
-	bool swapped;		/* the file was written on the other endianness */
+	bool big_endian;	/* the writer's byte order, told by the magic */
 };
 
 static uint32_t get32(const uint8_t *p, const struct pcap_order *o)
 {
-	if (o->swapped)
+	if (o->big_endian)
 		return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 		       (uint32_t)p[2] << 8 | p[3];
 	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
@@ -138,9 +136,9 @@ static int read_file_header(FILE *fp, const char *name, struct pcap_order *o)
 	}
 	uint32_t magic = get32(h, &le);
 	if (magic == 0xa1b2c3d4u || magic == 0xa1b23c4du) {
-		o->swapped = false;
+		o->big_endian = false;
 	} else if (magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u) {
-		o->swapped = true;
+		o->big_endian = true;
 	} else if (magic == 0x0a0d0d0au) {
 		fprintf(stderr, "blast: '%s' is pcapng; convert it first "
 			"(tcpdump -r IN -w OUT.pcap)\n", name);
