@@ -128,12 +128,12 @@ tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 # ---- tests -----------------------------------------------------------------
 # Unit tests (Check), then the binary on samples/ and ../shared/corpus/ and
 # on damaged copies of them (cut at every record, broken headers), the
-# row-by-row comparison with Zeek's conn.log, the samples' ground truth
-# (checked against the packets, then against connscope), the dashboard in
-# headless Chromium, the live benchmark's sender (tests/blast.sh: its
-# refusals, and what it sends counted at a veth, root), then the live
-# capture in network namespaces and what
-# -Z and --web give up (both skipped, with a message, if not root).
+# live benchmark's sender (tests/blast.sh: its refusals, and what it sends
+# counted at a veth peer), the row-by-row comparison with Zeek's conn.log,
+# the samples' ground truth (checked against the packets, then against
+# connscope), the dashboard in headless Chromium, then the live capture in
+# network namespaces and what -Z and --web give up (the namespace parts
+# skipped, with a message, if not root).
 check: ensure-deps
 	@$(MAKE) --no-print-directory check-run
 
