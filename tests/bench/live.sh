@@ -41,6 +41,7 @@
 #                   sender's fastest ("300000 500000 700000 1000000 max";
 #                   with tcpreplay "100000 200000 300000 500000 700000 max")
 #   LIVE_THREADS    blast's sending threads (2)
+#   LIVE_BATCH      blast's frames per sendmmsg() call (256)
 #   LIVE_PIN        none, or split: sender on CPU 0, connscope on CPU 1 (none)
 #   LIVE_NICE       a nice value such as -10: sender and connscope each run
 #                   in a session of their own (an autogroup, which is what
@@ -70,6 +71,7 @@ else
 	RATES=${RATES:-100000 200000 300000 500000 700000 max}
 fi
 LIVE_THREADS=${LIVE_THREADS:-2}
+LIVE_BATCH=${LIVE_BATCH:-256}
 LIVE_PIN=${LIVE_PIN:-none}
 LIVE_NICE=${LIVE_NICE:-}
 LIVE_INPUT=${LIVE_INPUT:-small}
@@ -137,6 +139,8 @@ check_prerequisites() {
 	fi
 	[[ $LIVE_PACKETS =~ ^[1-9][0-9]*$ ]] || fail "LIVE_PACKETS must be a positive number, not '$LIVE_PACKETS'"
 	[[ $LIVE_THREADS =~ ^([1-9]|1[0-6])$ ]] || fail "LIVE_THREADS must be 1 to 16, not '$LIVE_THREADS'"
+	[[ $LIVE_BATCH =~ ^[1-9][0-9]*$ ]] && [ "$LIVE_BATCH" -le 1024 ] ||
+		fail "LIVE_BATCH must be 1 to 1024, not '$LIVE_BATCH'"
 	[[ $LIVE_PIN =~ ^(none|split)$ ]] || fail "LIVE_PIN must be none or split, not '$LIVE_PIN'"
 	[ "$LIVE_PIN" = none ] || [ "$(nproc)" -ge 2 ] || fail "LIVE_PIN=split needs 2 CPUs"
 	[ -z "$LIVE_NICE" ] || [ -w /proc/self/autogroup ] ||
@@ -281,7 +285,7 @@ replay() {
 		local pps=$rate rc
 		is_max "$rate" && pps=0
 		timeout -k 5 "$((limit + 30))" ip netns exec "$NSA" "${PLACE[@]}" "$BLAST" \
-			-n "$LIVE_PACKETS" -r "$pps" -j "$LIVE_THREADS" -t "$limit" \
+			-n "$LIVE_PACKETS" -r "$pps" -b "$LIVE_BATCH" -j "$LIVE_THREADS" -t "$limit" \
 			"$IFA" "$INPUT" >"$TMP/replay.txt" 2>&1
 		rc=$?
 		# 1: some frames unsent, a figure the row shows; 2 and more: failure.
@@ -450,7 +454,8 @@ input_label() {
 
 sender_label() {
 	if [ "$LIVE_SENDER" = blast ]; then
-		echo "\`blast -r RATE -j $LIVE_THREADS\` (tests/tools/blast.c: frames preloaded, sendmmsg batches of 64 on a packet socket, qdisc bypassed, $LIVE_THREADS sending threads)"
+		echo "\`blast -r RATE -b $LIVE_BATCH -j $LIVE_THREADS\` (tests/tools/blast.c: frames preloaded, sendmmsg"
+		echo "batches of $LIVE_BATCH on a packet socket, qdisc bypassed, $LIVE_THREADS sending threads)"
 	else
 		echo "\`tcpreplay --pps=RATE --preload-pcap\`"
 	fi
@@ -483,7 +488,7 @@ write_report() {
 	echo "- CPU: $(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores"
 	echo "- kernel: $(uname -sr)"
 	if [ "$LIVE_SENDER" = blast ]; then
-		echo "- sender: tests/tools/blast, $LIVE_THREADS threads"
+		echo "- sender: tests/tools/blast, $LIVE_THREADS threads, batches of $LIVE_BATCH"
 	else
 		echo "- sender: $(tcpreplay -V 2>&1 | head -n 1)"
 	fi
