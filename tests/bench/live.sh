@@ -431,8 +431,9 @@ print_table() {
 	fi
 	echo
 	echo "The first $(grouped "$LIVE_PACKETS") packets of $(input_label) replayed by"
-	echo "$(sender_label) on one end of a veth pair, in its own network namespace,"
-	echo "while \`connscope -i PEER -q --json FILE\` captures on the other end (another namespace)."
+	sender_label
+	echo "on one end of a veth pair, in its own network namespace, while"
+	echo "\`connscope -i PEER -q --json FILE\` captures on the other end (another namespace)."
 	echo "Achieved rate: the sender's own figure. Seen: \`summary.packets\`. Kernel drops:"
 	echo "\`summary.capture_drops\` (pcap_stats: the ring was full). Lost before capture: the"
 	echo "kernel's softnet backlog drops during the replay (machine-wide), frames no socket saw."
@@ -472,12 +473,10 @@ cpu_note() {
 	fi
 	echo "CPU: $(nproc) cores shared by the sender, the receiving kernel (its softirq runs on the"
 	echo "sending CPU, copies included) and connscope; they compete, so these rates are a floor for"
-	echo "connscope alone. Sender and connscope $where (LIVE_PIN).$(nice_note)"
-}
-
-nice_note() {
-	[ -z "$LIVE_NICE" ] && return 0
-	echo " Each ran in its own autogroup at nice $LIVE_NICE (LIVE_NICE), ahead of other sessions' work."
+	echo "connscope alone. Sender and connscope $where (LIVE_PIN)."
+	[ -z "$LIVE_NICE" ] ||
+		echo "Each ran in its own autogroup at nice $LIVE_NICE (LIVE_NICE), ahead of other sessions' work."
+	return 0
 }
 
 write_report() {
