@@ -318,14 +318,12 @@ replay_failed() {
 	sed -n 's/^ *Failed packets: *\([0-9]*\).*/\1/p' "$TMP/replay.txt" | head -n 1
 }
 # ENOBUFS the kernel answered blast (each frame offered again): how often
-# the receiving side could not keep up before any capture.
+# the receiving side could not keep up before any capture.  tcpreplay does
+# not say.
 replay_retries() {
-	[ "$LIVE_SENDER" = blast ] && blast_field retries_enobufs || echo 0
+	if [ "$LIVE_SENDER" = blast ]; then blast_field retries_enobufs; else echo "—"; fi
 }
 
-# measure RATE RING: one replay at RATE into connscope with a RING MiB ring;
-# appends a table row and leaves the capture drops in LAST_DROPS.
-LAST_DROPS=
 # CPU time connscope has used so far, in clock ticks (utime + stime of
 # /proc/PID/stat; the fields after the command name's closing parenthesis).
 cs_cpu_ticks() {
@@ -340,6 +338,9 @@ cpu_share() {
 		'BEGIN { if (r > 0 && n > 0) printf "%.0f", 100 * (t / hz) / (n / r); else print "?" }'
 }
 
+# measure RATE RING: one replay at RATE into connscope with a RING MiB ring;
+# appends a table row and leaves the capture drops in LAST_DROPS.
+LAST_DROPS=
 measure() {
 	local rate=$1 ring=$2 json=$TMP/live.json sent pps failed seen drops soft0 soft1 lost
 	local cpu0 cpu1 cpu retries
@@ -437,12 +438,12 @@ print_table() {
 	echo "Achieved rate: the sender's own figure. Seen: \`summary.packets\`. Kernel drops:"
 	echo "\`summary.capture_drops\` (pcap_stats: the ring was full). Lost before capture: the"
 	echo "kernel's softnet backlog drops during the replay (machine-wide), frames no socket saw."
-	echo "Sender ENOBUFS: frames the kernel refused blast for now and took when offered again"
-	echo "(with the qdisc bypassed, a veth peer's full backlog answers so). connscope CPU: its"
+	echo "Sender ENOBUFS (blast only): frames the kernel refused for now and took when offered"
+	echo "again (with the qdisc bypassed, a veth peer's full backlog answers so). connscope CPU: its"
 	echo "user + system time from the start of the replay to a second after, over the seconds"
 	echo "spent sending (100 = one core)."
 	echo
-	echo "$(cpu_note)"
+	cpu_note
 }
 
 input_label() {
@@ -510,7 +511,11 @@ cat "$INPUT" >/dev/null # into the page cache before the first replay preloads i
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "replaying $LIVE_PACKETS packets of $INPUT with $LIVE_SENDER at: $RATES"
-say "sender and connscope share $(nproc) CPUs (LIVE_PIN=$LIVE_PIN): they compete for them"
+if [ "$LIVE_PIN" = split ]; then
+	say "sender on CPU 0, connscope on CPU 1 (LIVE_PIN=split); the receive softirq runs on the sender's"
+else
+	say "sender and connscope share $(nproc) CPUs (LIVE_PIN=none): they compete for them"
+fi
 for rate in $RATES; do
 	measure "$rate" "$LIVE_RING"
 	DROPS[$rate]=$LAST_DROPS
