@@ -160,8 +160,8 @@ static int read_file_header(FILE *fp, const char *name, struct pcap_order *o)
 
 static int grow(struct frames *f, size_t need)
 {
-	if (f->data_cap - f->data_len >= need)
-		return 0;
+	if (f->data && f->data_cap - f->data_len >= need)
+		return 0;	/* (no buffer yet: even a 0-byte read needs one) */
 	size_t cap = f->data_cap ? f->data_cap : (size_t)1 << 20;
 	while (cap - f->data_len < need) {
 		if (cap > SIZE_MAX / 2)
