@@ -11,7 +11,8 @@
 #                   memory must stay flat (root)
 #   make bench      speed and peak memory against the libpcap floor and tshark
 #                   on generated inputs in /tmp (BENCH_SIZES=small: SMALL only)
-#   make bench-live the same input replayed live (tcpreplay, root): drops per rate
+#   make bench-live the same input replayed live (blast or tcpreplay, root):
+#                   drops per rate
 #   make tsan       the web suite (daemon, event streams, snapshot publishing)
 #                   under ThreadSanitizer in build/tsan; any report fails it
 #   make deps       install the Debian packages (root) or print the apt-get line
@@ -73,7 +74,8 @@ TCPPING_BIN := $(BUILD)/tests/tcpping
 WEBPEST_BIN := $(BUILD)/tests/webpest
 WALK_BIN := $(BUILD)/tests/capwalk
 FLOODGEN_BIN := $(BUILD)/tests/floodgen
-TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN)
+BLAST_BIN := $(BUILD)/tests/blast
+TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN) $(BLAST_BIN)
 
 DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
 
@@ -119,17 +121,19 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 $(TOOL_BIN): $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
+	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -pthread -o $@ $<
 
 tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 
 # ---- tests -----------------------------------------------------------------
 # Unit tests (Check), then the binary on samples/ and ../shared/corpus/ and
 # on damaged copies of them (cut at every record, broken headers), the
-# row-by-row comparison with Zeek's conn.log, the samples' ground truth
-# (checked against the packets, then against connscope), the dashboard in
-# headless Chromium, then the live capture in network namespaces and what
-# -Z and --web give up (both skipped, with a message, if not root).
+# live benchmark's sender (tests/blast.sh: its refusals, and what it sends
+# counted at a veth peer), the row-by-row comparison with Zeek's conn.log,
+# the samples' ground truth (checked against the packets, then against
+# connscope), the dashboard in headless Chromium, then the live capture in
+# network namespaces and what -Z and --web give up (the namespace parts
+# skipped, with a message, if not root).
 check: ensure-deps
 	@$(MAKE) --no-print-directory check-run
 
@@ -142,6 +146,7 @@ check-run: tests
 	    bash tests/damaged.sh
 	CONNSCOPE=$(abspath $(BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) \
 	    OUT=$(BUILD)/out/flood bash tests/flood.sh
+	BLAST=$(abspath $(BLAST_BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) bash tests/blast.sh
 	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
@@ -197,13 +202,15 @@ bench: ensure-deps
 	@$(MAKE) --no-print-directory $(BIN)
 	CONNSCOPE=$(abspath $(BIN)) BENCH_BUILD=$(abspath build/bench) bash tests/bench/run.sh
 
-# Live capture: tcpreplay at rising rates across a veth pair between two
-# network namespaces, into connscope -i (root; RATES, LIVE_PACKETS).  Figures
-# of packets seen and dropped, a failure only when a tool fails.
+# Live capture: blast (or tcpreplay, LIVE_SENDER=tcpreplay) at rising rates
+# across a veth pair between two network namespaces, into connscope -i
+# (root; RATES, LIVE_PACKETS).  Figures of packets seen and dropped, a
+# failure only when a tool fails.
 .PHONY: bench-live
 bench-live: ensure-deps
-	@$(MAKE) --no-print-directory $(BIN)
-	CONNSCOPE=$(abspath $(BIN)) BENCH_BUILD=$(abspath build/bench) bash tests/bench/live.sh
+	@$(MAKE) --no-print-directory $(BIN) $(BLAST_BIN)
+	CONNSCOPE=$(abspath $(BIN)) BLAST=$(abspath $(BLAST_BIN)) \
+	    BENCH_BUILD=$(abspath build/bench) bash tests/bench/live.sh
 
 # The Check runner and the binary under valgrind: no leak, no invalid access.
 valgrind: ensure-deps
