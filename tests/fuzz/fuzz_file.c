@@ -1,0 +1,100 @@
+/*
+ * fuzz_file.c — a whole capture file through what connscope -r does.
+ *
+ * The input is a pcap or pcapng file, opened from memory (fmemopen +
+ * cs_source_open_stream, i.e. pcap_fopen_offline): libpcap's file readers,
+ * the source's record checks, the engine on a 64-record table, the
+ * streamed JSON report and conn.log, the text report, and the snapshot the
+ * dashboard would get, rendered as the API would.  Outputs go to
+ * /dev/null: the point is that writing them reads nothing it must not.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "analyzer/report.h"
+#include "analyzer/zeek.h"
+#include "capture/source.h"
+#include "tests/fuzz/fuzz.h"
+
+static struct cs_engine engine;	/* large: kept off the stack */
+
+struct outputs {
+	FILE *connlog;
+	struct cs_json_report json;
+};
+
+/* As connscope.c's write_connection: rows as records finish. */
+static void write_connection(void *ctx, const struct cs_conn *c,
+			     const struct cs_verdict *v)
+{
+	struct outputs *out = ctx;
+
+	cs_connlog_row(out->connlog, c, cs_zeek_conn_state(c));
+	if (v)
+		cs_report_json_conn(&out->json, c, v);
+}
+
+static void read_all(struct cs_source *s)
+{
+	char err[512];
+	uint64_t n;
+	enum cs_read rc;
+
+	do
+		rc = cs_source_read(s, 4096, cs_engine_frame, &engine, &n, err,
+				    sizeof err);
+	while (rc == CS_READ_MORE);
+}
+
+static void snapshot_and_render(const struct cs_report_source *src, bool finished)
+{
+	cs_engine_refresh(&engine);
+	struct cs_snapshot *s = cs_snapshot_build(&engine, src, 1, false, finished);
+	if (!s)
+		return;
+	fuzz_render_snapshot(s);
+	cs_snapshot_unref(s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const names[] = { "fuzz.pcap" };
+	struct cs_report_source src = { .names = names, .name_cnt = 1 };
+	struct outputs out = { .connlog = fuzz_sink() };
+	struct cs_engine_opts o;
+	struct cs_source *s;
+	char err[512];
+
+	if (size == 0)	/* fmemopen needs a buffer */
+		return 0;
+	/* read-only: fmemopen's buffer is not const only because of "w" */
+	FILE *f = fmemopen((void *)(uintptr_t)data, size, "rb");
+	if (!f)
+		return 0;
+	if (cs_source_open_stream(&s, f, names[0], err, sizeof err) != 0)
+		return 0;	/* f is closed */
+
+	fuzz_engine_opts(&o);
+	o.keep_recent = true;
+	if (cs_engine_init(&engine, &o, err, sizeof err) != 0) {
+		fprintf(stderr, "fuzz: %s\n", err);
+		abort();
+	}
+	cs_report_json_begin(&out.json, fuzz_sink());
+	cs_connlog_header(out.connlog);
+	cs_engine_set_output(&engine, write_connection, &out);
+	cs_report_source_add(&src, cs_source_datalink(s), cs_source_snaplen(s));
+
+	read_all(s);
+	cs_source_close(s);
+
+	snapshot_and_render(&src, false);
+	cs_engine_finish(&engine);
+	snapshot_and_render(&src, true);
+	cs_report_json_end(&out.json, &src, &engine);
+	cs_connlog_footer(out.connlog);
+	cs_report_text(fuzz_sink(), &src, &engine, true);
+	fuzz_check_engine(&engine);
+	cs_engine_fini(&engine);
+	return 0;
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# make fuzz: seeds each libFuzzer target, runs it for FUZZ_SECONDS, and
+# prints its executions and coverage (libFuzzer's cov: and ft: of the last
+# stats line).  Any crash, leak, timeout or out-of-memory fails the run,
+# with the path of the input that caused it (replay it with
+# build/fuzz/fuzz-TARGET FILE).  Usage: run.sh BUILD_DIR TARGET...
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+build=$1
+shift
+seconds=${FUZZ_SECONDS:-60}
+corpus_src=${CORPUS_SRC:-../shared/corpus}
+# Per input: 10 s is ages for one request or a 64 KiB capture, even under
+# sanitizers on a busy machine; 2 GiB is libFuzzer's own default, stated.
+timeout=${FUZZ_TIMEOUT:-10}
+rss=${FUZZ_RSS_MB:-2048}
+
+# Capture files for seeds: the samples and the shared corpus (up to 256 KiB:
+# the file target reads only the first 64 KiB of each anyway).
+capture_files() {
+	find samples "$corpus_src" -type f \( -name '*.pcap' -o -name '*.pcapng' \
+		-o -path '*/malformed/*' \) -size -256k 2>/dev/null | sort
+}
+
+make_seeds() {
+	local s=$build/seeds
+	rm -rf "$s"
+	mkdir -p "$s/file" "$s/frame" "$s/web"
+	capture_files | while read -r f; do
+		cp "$f" "$s/file/$(echo "$f" | tr / _)"
+	done
+	capture_files | xargs "$build/mkseed" "$s/frame" >/dev/null
+	cp tests/fuzz/seeds/web/* "$s/web/"
+	for t in file frame web; do
+		if [ -d "tests/fuzz/regressions/$t" ]; then
+			cp tests/fuzz/regressions/$t/* "$s/$t/" 2>/dev/null || true
+		fi
+	done
+}
+
+# libFuzzer options per target.
+target_opts() {
+	case $1 in
+	frame) echo "-max_len=16384" ;;
+	file) echo "-max_len=65536" ;;
+	web) echo "-max_len=4096 -dict=tests/fuzz/web.dict" ;;
+	esac
+}
+
+make_seeds
+failed=()
+summary=()
+for t in "$@"; do
+	bin=$build/fuzz-$t
+	corpus=$build/corpus/$t		# grows across runs; never committed
+	artifacts=$build/artifacts/$t/
+	log=$build/fuzz-$t.log
+	mkdir -p "$corpus" "$artifacts"
+	echo "== fuzz $t: $seconds s (log: $log)"
+	# shellcheck disable=SC2046
+	"$bin" $(target_opts "$t") -max_total_time="$seconds" -timeout="$timeout" \
+		-rss_limit_mb="$rss" -print_final_stats=1 \
+		-artifact_prefix="$artifacts" "$corpus" "$build/seeds/$t" >"$log" 2>&1
+	rc=$?
+	last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	rssmb=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log")
+	cov=$(echo "$last" | grep -oE 'cov: [0-9]+' | cut -d' ' -f2)
+	ft=$(echo "$last" | grep -oE 'ft: [0-9]+' | cut -d' ' -f2)
+	corp=$(echo "$last" | grep -oE 'corp: [0-9]+' | cut -d' ' -f2)
+	line=$(printf '%-6s executions %-10s cov %-6s ft %-7s corpus %-6s peak RSS %s MB' \
+		"$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "${rssmb:-?}")
+	if [ "$rc" -ne 0 ]; then
+		grep -E '^==[0-9]+==ERROR|runtime error:|^SUMMARY:|ALARM|Test unit written to|fuzz:' \
+			"$log" | head -n 20
+		unit=$(sed -n 's/.*Test unit written to //p' "$log" | tail -n 1)
+		line="$line  FAILED (exit $rc): ${unit:-see $log}"
+		failed+=("$t")
+	fi
+	echo "$line"
+	summary+=("$line")
+done
+
+echo "== fuzz summary ($seconds s per target)"
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "fuzz: FAILED: ${failed[*]}"
+	exit 1
+fi
