@@ -160,7 +160,7 @@ asan: ensure-deps
 	    LDFLAGS="-fsanitize=address,undefined" check-run
 
 # ---- fuzzing ------------------------------------------------------------------
-# Three libFuzzer targets (tests/fuzz/README.md): frame, file, web.  The
+# Three libFuzzer targets (README.md, "Fuzzing"): frame, file, web.  The
 # library is rebuilt by clang in build/fuzz with coverage for the fuzzer
 # and ASan+UBSan; run.sh seeds them from samples/ and ../shared/corpus/ and
 # runs each for FUZZ_SECONDS.  A crash, leak or timeout fails it, naming the

@@ -23,20 +23,24 @@ capture_files() {
 		-o -path '*/malformed/*' \) -size -256k 2>/dev/null | sort
 }
 
+# Seeds are rebuilt on every run (cheap), per target, so two targets can
+# run at once; what a run found stays in its corpus folder.
 make_seeds() {
-	local s=$build/seeds
+	local t=$1 s=$build/seeds/$1
 	rm -rf "$s"
-	mkdir -p "$s/file" "$s/frame" "$s/web"
-	capture_files | while read -r f; do
-		cp "$f" "$s/file/$(echo "$f" | tr / _)"
-	done
-	capture_files | xargs "$build/mkseed" "$s/frame" >/dev/null
-	cp tests/fuzz/seeds/web/* "$s/web/"
-	for t in file frame web; do
-		if [ -d "tests/fuzz/regressions/$t" ]; then
-			cp tests/fuzz/regressions/$t/* "$s/$t/" 2>/dev/null || true
-		fi
-	done
+	mkdir -p "$s"
+	case $t in
+	file)
+		capture_files | while read -r f; do
+			cp "$f" "$s/$(echo "$f" | tr / _)"
+		done
+		;;
+	frame) capture_files | xargs "$build/mkseed" "$s" >/dev/null ;;
+	web) cp tests/fuzz/seeds/web/* "$s/" ;;
+	esac
+	if [ -d "tests/fuzz/regressions/$t" ]; then
+		cp tests/fuzz/regressions/$t/* "$s/" 2>/dev/null || true
+	fi
 }
 
 # libFuzzer options per target.
@@ -48,7 +52,6 @@ target_opts() {
 	esac
 }
 
-make_seeds
 failed=()
 summary=()
 for t in "$@"; do
@@ -57,6 +60,7 @@ for t in "$@"; do
 	artifacts=$build/artifacts/$t/
 	log=$build/fuzz-$t.log
 	mkdir -p "$corpus" "$artifacts"
+	make_seeds "$t"
 	echo "== fuzz $t: $seconds s (log: $log)"
 	# shellcheck disable=SC2046
 	"$bin" $(target_opts "$t") -max_total_time="$seconds" -timeout="$timeout" \
