@@ -77,7 +77,8 @@ FUZZ_SUPPORT := $(BUILD)/tests/fuzz/fuzz_common.o $(BUILD)/tests/pktbuild.o
 FUZZ_OBJ := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(FUZZ_SUPPORT) \
             $(BUILD)/tests/fuzz/replay.o
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/replay-%)
-.SECONDARY: $(FUZZ_OBJ)	# made by pattern rules, kept all the same
+# Made only as pattern-rule intermediates: make would delete them.
+.SECONDARY: $(FUZZ_OBJ)
 
 DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
 

@@ -250,7 +250,7 @@ static void check_reply(struct cs_reply *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct request rq;	/* 40 KiB: kept off the stack */
+	static struct request rq;	/* 24 KiB: kept off the stack */
 	struct cs_web_opts listen = { .addr = "" };
 	const struct cs_asset *asset;
 	struct cs_reply r;
