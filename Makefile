@@ -182,10 +182,12 @@ $(BUILD)/fuzz-%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_SUPPORT) $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(PKG_LIBS)
 
-# Cuts frame-target seeds from capture files; no sanitizer, no library.
-$(BUILD)/mkseed: tests/fuzz/mkseed.c tests/fuzz/frames.h
+# Seeds: frames cut from capture files, and connections made by the packet
+# builder; no sanitizer, no library.
+MKSEED_SRC := tests/fuzz/mkseed.c tests/fuzz/seed_built.c tests/pktbuild.c
+$(BUILD)/mkseed: $(MKSEED_SRC) tests/fuzz/frames.h tests/fuzz/seed_built.h tests/pktbuild.h
 	$(call say,LD,$@)
-	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -I. -o $@ $< $(PKG_LIBS)
+	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -I. -o $@ $(MKSEED_SRC) $(PKG_LIBS)
 
 fuzz-replay: $(REPLAY_BIN)
 	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz

@@ -1,20 +1,23 @@
 /*
- * mkseed.c — seed inputs for the frame target, cut from capture files.
+ * mkseed.c — seed inputs for the frame and file targets.
  *
- *   mkseed OUTDIR FILE...
+ *   mkseed cut OUTDIR FILE...          frame inputs cut from capture files
+ *   mkseed built FRAME_DIR FILE_DIR    connections made by the packet
+ *                                      builder (seed_built.c), both kinds
  *
- * Writes the first frames of each file whose link type the frame target
- * knows as inputs in frames.h's format: SEED_FRAMES consecutive frames per
- * seed, at most SEED_MAX seeds per file, timestamps turned into time steps.
- * Every other seed asks for the web view too.  Built without sanitizers;
- * files it cannot read are skipped with a message (the seeds are a start,
- * not a test).
+ * cut writes the first frames of each file whose link type the frame
+ * target knows as inputs in frames.h's format: SEED_FRAMES consecutive
+ * frames per seed, at most SEED_MAX seeds per file, timestamps turned into
+ * time steps.  Every other seed asks for the web view too.  Built without
+ * sanitizers; files it cannot read are skipped with a message (the seeds
+ * are a start, not a test).
  */
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tests/fuzz/frames.h"
+#include "tests/fuzz/seed_built.h"
 
 #define SEED_FRAMES 8
 #define SEED_MAX 8
@@ -99,12 +102,20 @@ int main(int argc, char **argv)
 {
 	int seeds = 0;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: mkseed OUTDIR FILE...\n");
+	if (argc == 4 && !strcmp(argv[1], "built")) {
+		seeds = seed_built(argv[2], argv[3]);
+		if (seeds < 0)
+			return 1;
+		printf("mkseed: %d built connections\n", seeds);
+		return 0;
+	}
+	if (argc < 3 || strcmp(argv[1], "cut")) {
+		fprintf(stderr, "usage: mkseed cut OUTDIR FILE...\n"
+			"       mkseed built FRAME_DIR FILE_DIR\n");
 		return 1;
 	}
-	for (int i = 2; i < argc; i++)
-		seeds += cut_file(argv[1], argv[i]);
-	printf("mkseed: %d frame seeds from %d files\n", seeds, argc - 2);
+	for (int i = 3; i < argc; i++)
+		seeds += cut_file(argv[2], argv[i]);
+	printf("mkseed: %d frame seeds from %d files\n", seeds, argc - 3);
 	return 0;
 }

@@ -11,9 +11,10 @@ build=$1
 shift
 seconds=${FUZZ_SECONDS:-60}
 corpus_src=${CORPUS_SRC:-../shared/corpus}
-# Per input: 10 s is ages for one request or a 64 KiB capture, even under
-# sanitizers on a busy machine; 2 GiB is libFuzzer's own default, stated.
-timeout=${FUZZ_TIMEOUT:-10}
+# Per input: an input runs in milliseconds, but on a shared machine a
+# stall of 10 s has been seen ("slow unit" of an input that takes 20 ms),
+# so a hang is called at 30 s.  2 GiB is libFuzzer's own default, stated.
+timeout=${FUZZ_TIMEOUT:-30}
 rss=${FUZZ_RSS_MB:-2048}
 
 # Capture files for seeds: the samples and the shared corpus (up to 256 KiB:
@@ -34,8 +35,12 @@ make_seeds() {
 		capture_files | while read -r f; do
 			cp "$f" "$s/$(echo "$f" | tr / _)"
 		done
+		"$build/mkseed" built /dev/null "$s" >/dev/null
 		;;
-	frame) capture_files | xargs "$build/mkseed" "$s" >/dev/null ;;
+	frame)
+		capture_files | xargs "$build/mkseed" cut "$s" >/dev/null
+		"$build/mkseed" built "$s" /dev/null >/dev/null
+		;;
 	web) cp tests/fuzz/seeds/web/* "$s/" ;;
 	esac
 	if [ -d "tests/fuzz/regressions/$t" ]; then
