@@ -4,6 +4,7 @@
  *   mkseed cut OUTDIR FILE...          frame inputs cut from capture files
  *   mkseed built FRAME_DIR FILE_DIR    connections made by the packet
  *                                      builder (seed_built.c), both kinds
+ *                                      ("-": not that kind)
  *
  * cut writes the first frames of each file whose link type the frame
  * target knows as inputs in frames.h's format: SEED_FRAMES consecutive
@@ -103,7 +104,8 @@ int main(int argc, char **argv)
 	int seeds = 0;
 
 	if (argc == 4 && !strcmp(argv[1], "built")) {
-		seeds = seed_built(argv[2], argv[3]);
+		seeds = seed_built(strcmp(argv[2], "-") ? argv[2] : NULL,
+				   strcmp(argv[3], "-") ? argv[3] : NULL);
 		if (seeds < 0)
 			return 1;
 		printf("mkseed: %d built connections\n", seeds);

@@ -35,11 +35,11 @@ make_seeds() {
 		capture_files | while read -r f; do
 			cp "$f" "$s/$(echo "$f" | tr / _)"
 		done
-		"$build/mkseed" built /dev/null "$s" >/dev/null
+		"$build/mkseed" built - "$s" >/dev/null
 		;;
 	frame)
 		capture_files | xargs "$build/mkseed" cut "$s" >/dev/null
-		"$build/mkseed" built "$s" /dev/null >/dev/null
+		"$build/mkseed" built "$s" - >/dev/null
 		;;
 	web) cp tests/fuzz/seeds/web/* "$s/" ;;
 	esac

@@ -220,8 +220,9 @@ int seed_built(const char *frame_dir, const char *file_dir)
 			if (s.cnt == 0)
 				continue;
 			snprintf(name, sizeof name, "%s-v%d", w->name, ver);
-			if (write_frames(frame_dir, name, w, &s, seeds % 2 ? FUZZ_F_RECENT : 0) ||
-			    write_capture(file_dir, name, w, &s, i == 0))
+			if ((frame_dir && write_frames(frame_dir, name, w, &s,
+							seeds % 2 ? FUZZ_F_RECENT : 0)) ||
+			    (file_dir && write_capture(file_dir, name, w, &s, i == 0)))
 				return -1;
 			seeds++;
 		}
