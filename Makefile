@@ -73,7 +73,8 @@ TOOL_BIN := $(BUILD)/tests/tcpping
 # The fuzz targets (tests/fuzz/), linked with replay.c: saved inputs
 # replayed by any compiler, so make check runs the regressions.
 FUZZ_TARGETS := frame file web
-FUZZ_SUPPORT := $(BUILD)/tests/fuzz/fuzz_common.o $(BUILD)/tests/pktbuild.o
+FUZZ_SUPPORT := $(BUILD)/tests/fuzz/fuzz_common.o $(BUILD)/tests/fuzz/json_check.o \
+                $(BUILD)/tests/pktbuild.o
 FUZZ_OBJ := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(FUZZ_SUPPORT) \
             $(BUILD)/tests/fuzz/replay.o
 REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/replay-%)

@@ -33,6 +33,11 @@ void fuzz_check_engine(const struct cs_engine *e);
 /* A stream that discards what is written (opened once). */
 FILE *fuzz_sink(void);
 
+/* A reply as the server would send it: a status, a type, a body (JSON
+ * when it says so); aborts otherwise.  Frees the body. */
+struct cs_reply;
+void fuzz_check_reply(struct cs_reply *r);
+
 /* Renders every API reply of a snapshot (the list with a few filters, and
  * the first connections' details) and frees them. */
 void fuzz_render_snapshot(const struct cs_snapshot *s);

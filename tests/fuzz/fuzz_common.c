@@ -5,7 +5,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "tests/fuzz/json_check.h"
 #include "web/render.h"
 
 void fuzz_engine_opts(struct cs_engine_opts *o)
@@ -37,12 +39,15 @@ FILE *fuzz_sink(void)
 	return sink;
 }
 
-static void done(struct cs_reply *r)
+void fuzz_check_reply(struct cs_reply *r)
 {
-	if (!r->body || r->len == 0 || r->status < 200) {
-		fprintf(stderr, "fuzz: empty reply (status %d)\n", r->status);
+	if (!r->body || !r->len || r->status < 200 || r->status > 599 ||
+	    !r->content_type) {
+		fprintf(stderr, "fuzz: bad reply (status %d)\n", r->status);
 		abort();
 	}
+	if (!strcmp(r->content_type, "application/json"))
+		json_require("an API reply", r->body, r->len);
 	free(r->body);
 }
 
@@ -60,16 +65,16 @@ void fuzz_render_snapshot(const struct cs_snapshot *s)
 	char err[160];
 
 	cs_render_summary(s, &r);
-	done(&r);
+	fuzz_check_reply(&r);
 	cs_render_alerts(s, &r);
-	done(&r);
+	fuzz_check_reply(&r);
 	cs_render_timeseries(s, &r);
-	done(&r);
+	fuzz_check_reply(&r);
 	cs_render_metrics(s, &r);
-	done(&r);
+	fuzz_check_reply(&r);
 	for (uint32_t i = 0; i < s->alert_cnt; i++) {
 		cs_render_alert(&s->alerts[i], &r);
-		done(&r);
+		fuzz_check_reply(&r);
 	}
 	if (cs_conn_filter_parse(&f, no_query, NULL, err, sizeof err) != 0)
 		abort();
@@ -77,10 +82,10 @@ void fuzz_render_snapshot(const struct cs_snapshot *s)
 		f.sort = (enum cs_sort_key)k;
 		f.descending = k & 1;
 		cs_render_connections(s, &f, &r);
-		done(&r);
+		fuzz_check_reply(&r);
 	}
 	for (uint32_t i = 0; i < s->conn_cnt && i < 8; i++) {
 		cs_render_connection(s, s->conns[i].c.id, &r);
-		done(&r);
+		fuzz_check_reply(&r);
 	}
 }

@@ -5,8 +5,9 @@
  * cs_source_open_stream, i.e. pcap_fopen_offline): libpcap's file readers,
  * the source's record checks, the engine on a 64-record table, the
  * streamed JSON report and conn.log, the text report, and the snapshot the
- * dashboard would get, rendered as the API would.  Outputs go to
- * /dev/null: the point is that writing them reads nothing it must not.
+ * dashboard would get, rendered as the API would.  The JSON report and
+ * replies must be strict JSON; the other outputs go to /dev/null: the
+ * point there is that writing them reads nothing it must not.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,11 +16,15 @@
 #include "analyzer/zeek.h"
 #include "capture/source.h"
 #include "tests/fuzz/fuzz.h"
+#include "tests/fuzz/json_check.h"
 
 static struct cs_engine engine;	/* large: kept off the stack */
 
 struct outputs {
 	FILE *connlog;
+	FILE *json_f;		/* a memory stream: checked to be JSON */
+	char *json_text;
+	size_t json_len;
 	struct cs_json_report json;
 };
 
@@ -80,7 +85,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz: %s\n", err);
 		abort();
 	}
-	cs_report_json_begin(&out.json, fuzz_sink());
+	out.json_f = open_memstream(&out.json_text, &out.json_len);
+	if (!out.json_f)
+		abort();
+	cs_report_json_begin(&out.json, out.json_f);
 	cs_connlog_header(out.connlog);
 	cs_engine_set_output(&engine, write_connection, &out);
 	cs_report_source_add(&src, cs_source_datalink(s), cs_source_snaplen(s));
@@ -92,6 +100,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cs_engine_finish(&engine);
 	snapshot_and_render(&src, true);
 	cs_report_json_end(&out.json, &src, &engine);
+	if (fclose(out.json_f) != 0)
+		abort();
+	json_require("the JSON report", out.json_text, out.json_len);
+	free(out.json_text);
 	cs_connlog_footer(out.connlog);
 	cs_report_text(fuzz_sink(), &src, &engine, true);
 	fuzz_check_engine(&engine);
