@@ -132,7 +132,7 @@ $(BUILD)/tests/fuzz/replay-%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/r
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN)
+tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/mkseed
 
 # ---- tests -----------------------------------------------------------------
 # Unit tests (Check), then the binary on samples/ and ../shared/corpus/, the
@@ -147,7 +147,7 @@ check: ensure-deps
 # sanitizers are slow, so a test is given 120 s before it counts as hung.
 check-run: tests
 	CK_DEFAULT_TIMEOUT=120 CS_TEST_DATA=. $(TEST_BIN)
-	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz
+	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
 	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
 	bash tests/samples/check.sh
@@ -190,8 +190,8 @@ $(BUILD)/mkseed: $(MKSEED_SRC) tests/fuzz/frames.h tests/fuzz/seed_built.h tests
 	$(call say,LD,$@)
 	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -I. -o $@ $(MKSEED_SRC) $(PKG_LIBS)
 
-fuzz-replay: $(REPLAY_BIN)
-	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz
+fuzz-replay: $(REPLAY_BIN) $(BUILD)/mkseed
+	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 
 # Threads live in the web layer only: run its suite in one process (CK_FORK=no,
 # so the daemon's threads and the test's share it; CK_RUN_SUITE is Check's

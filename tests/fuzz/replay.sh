@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # Replays saved inputs through the fuzz targets' entry points, built by the
 # ordinary compiler (no clang needed): every committed regression, the web
-# seeds, and for the file target every capture in samples/ and the shared
-# corpus.  A crash fails it; the file is then named by a verbose rerun.
-# Usage: replay.sh DIR (where replay-frame, replay-file, replay-web are).
+# seeds, for the file target every capture in samples/ and the shared
+# corpus, and for the frame target the seeds mkseed makes (frames cut from
+# the samples, a connection over every link type and encapsulation).  A
+# crash fails it; the file is then named by a verbose rerun.
+# Usage: replay.sh DIR MKSEED (DIR holds replay-frame, replay-file,
+# replay-web; MKSEED is the seed maker).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 dir=$1
+mkseed=$2
 corpus_src=${CORPUS_SRC:-../shared/corpus}
+frame_seeds=$(mktemp -d)
+trap 'rm -rf "$frame_seeds"' EXIT
+"$mkseed" cut "$frame_seeds" samples/*.pcap >/dev/null
+"$mkseed" built "$frame_seeds" - >/dev/null
 
 inputs() {
 	local t=$1
 	[ -d "tests/fuzz/regressions/$t" ] && echo "tests/fuzz/regressions/$t"
 	case $t in
+	frame) echo "$frame_seeds" ;;
 	web) echo tests/fuzz/seeds/web ;;
 	file)
 		ls samples/*.pcap
