@@ -5,7 +5,10 @@
 #   make demo       install missing packages, analyse the bundled sample and
 #                   serve its dashboard on http://127.0.0.1:8080/ (Ctrl-C stops)
 #   make asan       the same tests built with ASan+UBSan in build/asan
-#   make webload    wrk on the web API during a live capture (root)
+#   make webload    wrk on the web API during a live capture, then slow and
+#                   hostile clients (root)
+#   make soak       a live capture with the dashboard for SOAK_SECONDS (300):
+#                   memory must stay flat (root)
 #   make bench      speed and peak memory against the libpcap floor and tshark
 #                   on generated inputs in /tmp (BENCH_SIZES=small: SMALL only)
 #   make bench-live the same input replayed live (tcpreplay, root): drops per rate
@@ -68,7 +71,11 @@ MAIN_OBJ := $(BUILD)/connscope.o
 TEST_SRC := $(sort $(wildcard tests/check_*.c)) tests/pktbuild.c
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(BUILD)/tests/check_connscope
-TOOL_BIN := $(BUILD)/tests/tcpping
+TCPPING_BIN := $(BUILD)/tests/tcpping
+WEBPEST_BIN := $(BUILD)/tests/webpest
+WALK_BIN := $(BUILD)/tests/capwalk
+FLOODGEN_BIN := $(BUILD)/tests/floodgen
+TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN)
 
 # The fuzz targets (tests/fuzz/), linked with replay.c: saved inputs
 # replayed by any compiler, so make check runs the regressions.
@@ -122,7 +129,7 @@ $(TEST_BIN): $(TEST_OBJ) $(LIB)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(PKG_LIBS) $(CHECK_LIBS)
 
-$(TOOL_BIN): tests/tools/tcpping.c
+$(TOOL_BIN): $(BUILD)/tests/%: tests/tools/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -o $@ $<
@@ -135,11 +142,12 @@ $(BUILD)/tests/fuzz/replay-%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/r
 tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/mkseed
 
 # ---- tests -----------------------------------------------------------------
-# Unit tests (Check), then the binary on samples/ and ../shared/corpus/, the
+# Unit tests (Check), then the binary on samples/ and ../shared/corpus/ and
+# on damaged copies of them (cut at every record, broken headers), the
 # row-by-row comparison with Zeek's conn.log, the samples' ground truth
 # (checked against the packets, then against connscope), the dashboard in
-# headless Chromium, then the live capture in network namespaces (skipped,
-# with a message, if not root).
+# headless Chromium, then the live capture in network namespaces and what
+# -Z and --web give up (both skipped, with a message, if not root).
 check: ensure-deps
 	@$(MAKE) --no-print-directory check-run
 
@@ -149,17 +157,22 @@ check-run: tests
 	CK_DEFAULT_TIMEOUT=120 CS_TEST_DATA=. $(TEST_BIN)
 	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
+	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/damaged \
+	    bash tests/damaged.sh
+	CONNSCOPE=$(abspath $(BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) \
+	    OUT=$(BUILD)/out/flood bash tests/flood.sh
 	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
-	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/live.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/live.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/privilege.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
 asan: ensure-deps
-	@$(MAKE) --no-print-directory BUILD=build/asan CFLAGS="$(ASAN_FLAGS)" \
-	    LDFLAGS="-fsanitize=address,undefined" check-run
+	@CS_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan \
+	    CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" check-run
 
 # ---- fuzzing ------------------------------------------------------------------
 # Three libFuzzer targets (README.md, "Fuzzing"): frame, file, web.  The
@@ -204,13 +217,28 @@ tsan: ensure-deps
 
 tsan-run: $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=web TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
+	CK_FORK=no CK_RUN_SUITE=readahead CS_TEST_DATA=. \
+	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 
-# wrk against /api/summary while a live capture runs (root; figures, and
-# a failure only on errors).
+# wrk (256 connections) against the API while a live capture runs, then
+# idle, slowloris and abandoned clients (root; figures, and a failure only
+# on errors, refused clients or a capture that missed connections).
 .PHONY: webload
 webload: ensure-deps
 	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
-	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TOOL_BIN)) bash tests/webload.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/webload.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) \
+	    WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/slowweb.sh
+
+# A long live capture with the dashboard under connection churn: connscope's
+# RSS every 5 s must stay flat after the warm-up, and the report must count
+# every connection made (root; SOAK_SECONDS, default 300).
+.PHONY: soak
+SOAK_SECONDS ?= 300
+soak: ensure-deps
+	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
+	SOAK_SECONDS=$(SOAK_SECONDS) CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) \
+	    WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/soak.sh
 
 # Speed and peak memory against the libpcap floor and tshark, on inputs
 # generated in /tmp; tests/bench/README.md has the knobs.  Figures, and a

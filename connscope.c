@@ -26,6 +26,7 @@
 #include "analyzer/engine.h"
 #include "analyzer/alert.h"
 #include "analyzer/report.h"
+#include "analyzer/readahead.h"
 #include "analyzer/snapshot.h"
 #include "analyzer/zeek.h"
 #include "capture/decode.h"
@@ -442,17 +443,47 @@ static bool count_reached(const struct run *r)
 	return r->opt->count && r->frames >= r->opt->count;
 }
 
-/* Records with impossible lengths leave the framing intact, so reading
- * goes on; the file is still reported as damaged. */
-static void report_bad_records(struct run *r, const char *path, uint64_t n)
+/* The anomaly counters, read before an input to tell what it added. */
+struct anomalies {
+	uint64_t bad_records;
+	uint64_t ts_backwards;
+};
+
+static struct anomalies anomalies_now(const struct run *r)
 {
-	if (n == 0)
-		return;
-	fprintf(stderr, "%s: '%s' is damaged: %" PRIu64 " record%s with an "
-		"impossible length (no bytes, or more bytes than on the wire), "
-		"counted as skipped (bad_record)\n", progname, path, n,
-		n == 1 ? "" : "s");
-	worsen(r, EXIT_INPUT);
+	struct anomalies a = {
+		.bad_records = r->engine.stats.skipped[CS_SKIP_BAD_RECORD],
+		.ts_backwards = r->engine.stats.ts_backwards,
+	};
+	return a;
+}
+
+/*
+ * Anomalies that leave the file's framing intact: every record after them
+ * is read and analysed, so the input is not unreadable (exit status 0), but
+ * the user hears of each kind once per input, with the counter that holds
+ * it.  Damage that stops the reading is reported by the reader (status 2).
+ */
+static void report_anomalies(const struct run *r, const char *name,
+			     const struct anomalies *before)
+{
+	struct anomalies now = anomalies_now(r);
+	uint64_t bad = now.bad_records - before->bad_records;
+	uint64_t back = now.ts_backwards - before->ts_backwards;
+
+	if (bad)
+		fprintf(stderr, "%s: warning: '%s': %" PRIu64 " record%s with an "
+			"impossible length (no captured bytes, or more than the "
+			"packet had on the wire) skipped and counted as "
+			"skipped.bad_record; the records after %s were read\n",
+			progname, name, bad, bad == 1 ? "" : "s",
+			bad == 1 ? "it" : "them");
+	if (back)
+		fprintf(stderr, "%s: warning: '%s': %" PRIu64 " packet%s "
+			"timestamped earlier than the packet before (counted as "
+			"summary.ts_backwards); connection timers keep to the "
+			"latest time seen\n", progname, name, back,
+			back == 1 ? " is" : "s are");
 }
 
 static double monotonic_sec(void);
@@ -480,38 +511,73 @@ static void show_progress(struct run *r, struct cs_source *s, double *next,
 		cs_count_format(r->engine.stats.packets, a, sizeof a));
 }
 
+/* Analyses a file decoded ahead by a second thread (readahead.h);
+ * returns false if no thread could be started. */
+static bool read_ahead(struct run *r, struct cs_source *s, bool progress,
+		       bool *shown)
+{
+	uint64_t max = r->opt->count ? r->opt->count - r->frames : 0;
+	struct cs_readahead *ra = cs_readahead_start(s, max, &r->engine);
+	double next = monotonic_sec() + 1.0;	/* quiet for short files */
+	struct cs_decoded *d;
+	size_t n;
+	char err[512];
+
+	if (!ra)
+		return false;
+	/* A signal now only sets stop_requested: the source belongs to the
+	 * reader thread, which the loop below stops. */
+	current_source = NULL;
+	while (!stop_requested && (d = cs_readahead_next(ra, &n)) != NULL) {
+		cs_engine_decoded_batch(&r->engine, d, n);
+		r->frames += n;
+		if (progress)
+			show_progress(r, s, &next, shown);
+		publish(r, false);
+	}
+	current_source = s;
+	if (cs_readahead_finish(ra, err, sizeof err) == CS_READ_ERROR) {
+		fprintf(stderr, "%s: %s\n", progname, err);
+		worsen(r, EXIT_INPUT);
+	}
+	return true;
+}
+
 /* Reads one open source to its end, a stop, or damage. */
 static void read_file(struct run *r, struct cs_source *s, bool stream)
 {
 	int chunk = stream && r->web ? STREAM_READ_CHUNK : FILE_READ_CHUNK;
 	char err[512];
 	uint64_t n;
-	uint64_t bad_before = r->engine.stats.skipped[CS_SKIP_BAD_RECORD];
+	struct anomalies before = anomalies_now(r);
 	bool progress = isatty(STDERR_FILENO), shown = false;
 	double next = monotonic_sec() + 1.0;	/* quiet for short files */
 
-	while (!stop_requested && !count_reached(r)) {
-		if (progress)
-			show_progress(r, s, &next, &shown);
-		publish(r, false);
-		if (stream)
-			publish_if_stalled(r);
-		enum cs_read rc = cs_source_read(s, remaining_count(r, chunk),
-						 cs_engine_frame, &r->engine,
-						 &n, err, sizeof err);
-		r->frames += n;
-		if (rc == CS_READ_EOF || rc == CS_READ_BROKEN)
-			break;
-		if (rc == CS_READ_ERROR) {
-			fprintf(stderr, "%s: %s\n", progname, err);
-			worsen(r, EXIT_INPUT);
-			break;
+	/* Standard input keeps one thread: with --web, what arrived must be
+	 * shown when the writer pauses, and a reader thread would hold it. */
+	if (stream || !read_ahead(r, s, progress, &shown)) {
+		while (!stop_requested && !count_reached(r)) {
+			if (progress)
+				show_progress(r, s, &next, &shown);
+			publish(r, false);
+			if (stream)
+				publish_if_stalled(r);
+			enum cs_read rc = cs_source_read(s, remaining_count(r, chunk),
+							 cs_engine_frame, &r->engine,
+							 &n, err, sizeof err);
+			r->frames += n;
+			if (rc == CS_READ_EOF || rc == CS_READ_BROKEN)
+				break;
+			if (rc == CS_READ_ERROR) {
+				fprintf(stderr, "%s: %s\n", progname, err);
+				worsen(r, EXIT_INPUT);
+				break;
+			}
 		}
 	}
 	if (shown)
 		fputs("\r\033[K", stderr);	/* clear the progress line */
-	report_bad_records(r, cs_source_name(s),
-			   r->engine.stats.skipped[CS_SKIP_BAD_RECORD] - bad_before);
+	report_anomalies(r, cs_source_name(s), &before);
 }
 
 static FILE *open_output(const char *path)
@@ -583,6 +649,16 @@ static int begin_reading(struct run *r)
 	return 0;
 }
 
+static void warn_unsupported_linktype(const char *name, int dlt)
+{
+	char buf[32];
+
+	if (!cs_linktype_supported(dlt))
+		fprintf(stderr, "%s: warning: '%s': link type %s is not decoded; "
+			"its packets are counted as skipped (linktype)\n",
+			progname, name, cs_linktype_name(dlt, buf, sizeof buf));
+}
+
 static int open_file(struct run *r, const char *path, struct cs_source **out)
 {
 	char err[512];
@@ -626,6 +702,7 @@ static void run_files(struct run *r)
 		}
 		cs_report_source_add(&r->src, cs_source_datalink(s),
 				     cs_source_snaplen(s));
+		warn_unsupported_linktype(cs_source_name(s), cs_source_datalink(s));
 		current_source = s;
 		read_file(r, s, !strcmp(r->opt->files[i], "-"));
 		current_source = NULL;
@@ -687,16 +764,6 @@ static uint64_t wall_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void warn_unsupported_linktype(int dlt)
-{
-	char buf[32];
-
-	if (!cs_linktype_supported(dlt))
-		fprintf(stderr, "%s: warning: link type %s is not decoded; its "
-			"packets are counted as skipped (linktype)\n", progname,
-			cs_linktype_name(dlt, buf, sizeof buf));
 }
 
 static void capture_live(struct run *r, struct cs_source *s)
@@ -762,14 +829,16 @@ static void run_live(struct run *r)
 		worsen(r, EXIT_RUNTIME);
 		goto out;
 	}
-	warn_unsupported_linktype(cs_source_datalink(s));
+	warn_unsupported_linktype(r->opt->live.iface, cs_source_datalink(s));
 	cs_report_source_add(&r->src, cs_source_datalink(s), cs_source_snaplen(s));
 	fprintf(stderr, "%s: capturing on %s (snaplen %d, buffer %d MiB); "
 		"Ctrl-C stops\n", progname, r->opt->live.iface,
 		r->opt->live.snaplen, r->opt->live.buffer_mib);
+	struct anomalies before = anomalies_now(r);
 	current_source = s;
 	capture_live(r, s);
 	current_source = NULL;
+	report_anomalies(r, r->opt->live.iface, &before);
 out:
 	cs_source_close(s);
 }
@@ -889,9 +958,12 @@ int main(int argc, char **argv)
 
 	bool interrupted = stop_requested;
 	/* The last view before the report finishes the open connections, so
-	 * the dashboard shows the states they were in at the end. */
-	if (r.read_any)
+	 * the dashboard shows the states they were in at the end; the
+	 * detectors' last second is judged first, so it shows in the alerts. */
+	if (r.read_any) {
+		cs_engine_close_seconds(&r.engine);
 		publish(&r, true);
+	}
 	/* Nothing could be opened: there is no report to give. */
 	if (r.read_any)
 		write_reports(&r);

@@ -135,39 +135,89 @@ static void keep_recent(struct cs_engine *e, struct cs_conn *c, int side,
 	cs_recent_segment(r, c, side, p);
 }
 
-void cs_engine_frame(void *engine, const struct cs_frame *f)
+void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
+		      struct cs_decoded *d)
 {
-	struct cs_engine *e = engine;
-	struct cs_pkt pkt;
-	struct cs_conn *c;
-
-	enum cs_skip why = cs_decode(f, &pkt);
+	d->ts_us = f->ts_us;
+	d->wirelen = f->wirelen;
+	d->why = cs_decode(f, &d->pkt);
+	if (d->why != CS_SKIP_NONE) {
+		d->bad_sum = false;
+		return;
+	}
 	/* Zeek drops a segment whose checksum is wrong (the receiver would)
 	 * but remembers it in the history: so do we, on request. */
-	bool bad_sum = why == CS_SKIP_NONE && e->opt.verify_checksums &&
-		       pkt.kind == CS_PKT_TCP && cs_tcp_checksum(&pkt) == CS_CSUM_BAD;
-	cs_stats_count(&e->stats, f, bad_sum ? CS_SKIP_BAD_CHECKSUM : why, &pkt);
-	if (why != CS_SKIP_NONE)
+	d->bad_sum = e->opt.verify_checksums && d->pkt.kind == CS_PKT_TCP &&
+		     cs_tcp_checksum(&d->pkt) == CS_CSUM_BAD;
+	d->pkt.tcp = NULL;	/* the frame's bytes may be gone by the next step */
+	d->pkt.tcp_caplen = 0;
+	cs_flow_where(&e->flows, &d->pkt, &d->where);
+}
+
+void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
+{
+	struct cs_frame f = { .ts_us = d->ts_us, .wirelen = d->wirelen };
+	struct cs_pkt *pkt = &d->pkt;
+	struct cs_conn *c;
+
+	cs_stats_count(&e->stats, &f, d->bad_sum ? CS_SKIP_BAD_CHECKSUM : d->why,
+		       pkt);
+	if (d->why != CS_SKIP_NONE)
 		return;
-	advance_time(e, pkt.ts_us);
+	advance_time(e, pkt->ts_us);
 	/* Records are judged by packet time, which never goes backwards; what
 	 * has expired by now goes before this packet could be given to it. */
-	pkt.ts_us = e->now_us;
+	pkt->ts_us = e->now_us;
 	cs_flow_expire(&e->flows, e->now_us, EXPIRE_PER_PACKET);
-	if (bad_sum)
-		cs_track_bad_checksum(&e->flows, &pkt);
-	else if (pkt.kind == CS_PKT_ICMP_ERR) {
-		if (!cs_track_icmp(&e->flows, &pkt))
+	if (d->bad_sum)
+		cs_track_bad_checksum(&e->flows, pkt, &d->where);
+	else if (pkt->kind == CS_PKT_ICMP_ERR) {
+		if (!cs_track_icmp(&e->flows, pkt, &d->where))
 			e->icmp_unmatched++;
 	} else {
 		int side;
-		cs_detect_packet(&e->detect, &pkt);
-		unsigned ev = cs_track_segment(&e->flows, &pkt, &c, &side);
-		cs_detect_segment(&e->detect, c, side, ev, &pkt);
+		cs_detect_packet(&e->detect, pkt);
+		unsigned ev = cs_track_segment_at(&e->flows, pkt, &d->where, &c,
+						  &side);
+		cs_detect_segment(&e->detect, c, side, ev, pkt);
 		if (e->opt.keep_recent)
-			keep_recent(e, c, side, ev, &pkt);
+			keep_recent(e, c, side, ev, pkt);
 	}
 	cs_detect_tick(&e->detect, e->now_us);
+}
+
+/* How far ahead of the packet in hand the index slot, then the record,
+ * are asked for: a memory load's latency is a few packets' work. */
+#define PREFETCH_SLOT_AHEAD 8
+#define PREFETCH_RECORD_AHEAD 4
+
+static void prefetch(const struct cs_engine *e, const struct cs_decoded *d,
+		     size_t i, size_t n)
+{
+	if (i + PREFETCH_SLOT_AHEAD < n &&
+	    d[i + PREFETCH_SLOT_AHEAD].why == CS_SKIP_NONE)
+		cs_flow_prefetch_slot(&e->flows, d[i + PREFETCH_SLOT_AHEAD].where.hash);
+	if (i + PREFETCH_RECORD_AHEAD < n &&
+	    d[i + PREFETCH_RECORD_AHEAD].why == CS_SKIP_NONE)
+		cs_flow_prefetch_record(&e->flows,
+					d[i + PREFETCH_RECORD_AHEAD].where.hash);
+}
+
+void cs_engine_decoded_batch(struct cs_engine *e, struct cs_decoded *d, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		prefetch(e, d, i, n);
+		cs_engine_decoded(e, &d[i]);
+	}
+}
+
+void cs_engine_frame(void *engine, const struct cs_frame *f)
+{
+	struct cs_engine *e = engine;
+	struct cs_decoded d;
+
+	cs_engine_decode(e, f, &d);
+	cs_engine_decoded(e, &d);
 }
 
 void cs_engine_tick(struct cs_engine *e, uint64_t wall_us)
@@ -182,9 +232,17 @@ void cs_engine_refresh(struct cs_engine *e)
 	cs_detect_refresh(&e->detect);
 }
 
+void cs_engine_close_seconds(struct cs_engine *e)
+{
+	if (e->seconds_closed)
+		return;
+	cs_detect_finish(&e->detect, e->now_us);
+	e->seconds_closed = true;
+}
+
 void cs_engine_finish(struct cs_engine *e)
 {
-	cs_detect_finish(&e->detect, e->now_us);
+	cs_engine_close_seconds(e);
 	e->finishing = true;
 	cs_flow_flush(&e->flows, e->now_us);
 	e->finishing = false;

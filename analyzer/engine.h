@@ -49,6 +49,7 @@ struct cs_engine {
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
 	bool finishing;			/* flushing at the end of the capture */
+	bool seconds_closed;		/* cs_engine_close_seconds was called */
 	cs_verdict_fn on_verdict;
 	void *verdict_ctx;
 };
@@ -65,10 +66,38 @@ void cs_engine_set_output(struct cs_engine *e, cs_verdict_fn fn, void *ctx);
 /* Decodes, accounts and tracks one frame.  Matches cs_frame_fn. */
 void cs_engine_frame(void *engine, const struct cs_frame *f);
 
+/*
+ * The same in two steps, so that decoding can run ahead on another thread
+ * (readahead.h): a decoded frame keeps what the engine needs of the frame
+ * once its bytes are gone, and its place in the flow table.
+ * cs_engine_decode reads only what never changes after cs_engine_init (the
+ * options and the table's seed), so it is safe on another thread.
+ */
+struct cs_decoded {
+	uint64_t ts_us;
+	uint32_t wirelen;
+	enum cs_skip why;
+	bool bad_sum;		/* --verify-checksums found the TCP sum wrong */
+	struct cs_pkt pkt;	/* pkt.tcp is NULL: the bytes are not kept */
+	struct cs_flow_where where;	/* set when why is CS_SKIP_NONE */
+};
+void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
+		      struct cs_decoded *d);
+void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d);
+/* cs_engine_decoded for n frames in order, with the table's memory
+ * fetched a few frames ahead. */
+void cs_engine_decoded_batch(struct cs_engine *e, struct cs_decoded *d, size_t n);
+
 /* Live capture on a quiet link: lets timers run on the wall clock. */
 void cs_engine_tick(struct cs_engine *e, uint64_t wall_us);
 
-/* End of the capture: judges and outputs every record still open. */
+/* End of the capture, first step: the detectors judge the second they
+ * were counting (a flood's last second) without touching any connection,
+ * so that the last snapshot has the final alerts and the open states. */
+void cs_engine_close_seconds(struct cs_engine *e);
+
+/* End of the capture: closes the seconds (if not done yet), then judges
+ * and outputs every record still open. */
 void cs_engine_finish(struct cs_engine *e);
 
 /* Brings what is written lazily (alert sentences) up to date: call before

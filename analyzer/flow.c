@@ -18,7 +18,7 @@
  * at 120% (pf's adaptive.start and adaptive.end defaults): a full table
  * still keeps a third of each timeout, so established connections are not
  * expired wholesale by a flood that eviction handles anyway. */
-#define ADAPTIVE_START_TENTHS 6
+#define ADAPTIVE_START_TENTHS (CS_FLOW_ADAPTIVE_START_PERCENT / 10)
 #define ADAPTIVE_END_TENTHS 12
 
 /* ---- hashing ------------------------------------------------------------- */
@@ -150,6 +150,9 @@ static void list_append(struct cs_flow_table *t, struct cs_conn *c,
 	cs_conn_ref ref = ref_of(t, c);
 	cs_conn_ref tail = t->lists[l].tail;
 
+	/* A new head may be due before every other (see cs_flow_expire). */
+	if (!tail && c->last_ts_us + t->base_timeout[l] < t->next_due_us)
+		t->next_due_us = c->last_ts_us + t->base_timeout[l];
 	c->list = (uint8_t)l;
 	c->lru_prev = tail;
 	c->lru_next = 0;
@@ -179,17 +182,21 @@ enum cs_flow_list cs_flow_classify(const struct cs_conn *c)
 	return CS_LIST_ACTIVE;
 }
 
+/* The option that sets list l's timeout. */
+static uint64_t list_timeout_opt(const struct cs_flow_opts *o, enum cs_flow_list l)
+{
+	switch (l) {
+	case CS_LIST_EMBRYONIC: return o->attempt_timeout_us;
+	case CS_LIST_ACTIVE: return o->idle_timeout_us;
+	case CS_LIST_CLOSED: return o->closed_timeout_us;
+	default: return o->reset_linger_us;
+	}
+}
+
 uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
 {
-	static const size_t field[CS_LIST_MAX] = {
-		[CS_LIST_EMBRYONIC] = offsetof(struct cs_flow_opts, attempt_timeout_us),
-		[CS_LIST_ACTIVE] = offsetof(struct cs_flow_opts, idle_timeout_us),
-		[CS_LIST_CLOSED] = offsetof(struct cs_flow_opts, closed_timeout_us),
-		[CS_LIST_RESET] = offsetof(struct cs_flow_opts, reset_linger_us),
-	};
-	uint64_t base;
-	memcpy(&base, (const char *)&t->opt + field[l], sizeof base);
-	uint64_t start = (uint64_t)t->opt.max_flows * ADAPTIVE_START_TENTHS / 10;
+	uint64_t base = list_timeout_opt(&t->opt, l);
+	uint64_t start = t->adaptive_start;
 	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
 
 	if (t->count <= start || end <= start)
@@ -227,6 +234,10 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	}
 	t->slot_mask = initial - 1;
 	t->never_used = 1;
+	t->adaptive_start = (uint64_t)o->max_flows * ADAPTIVE_START_TENTHS / 10;
+	t->next_due_us = UINT64_MAX;
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		t->base_timeout[l] = list_timeout_opt(o, (enum cs_flow_list)l);
 	/* A per-run seed keeps crafted 4-tuples from colliding on purpose;
 	 * nothing in the output depends on it. */
 	t->seed = cs_mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
@@ -262,6 +273,39 @@ struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 {
 	uint32_t i = index_find(t, k, key_hash(t, k));
 	return i == UINT32_MAX ? NULL : &t->conns[slot_ref(t->slots[i])];
+}
+
+void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
+		   struct cs_flow_where *w)
+{
+	cs_flow_key(p, t->opt.vlan_key, &w->key, &w->side);
+	w->hash = key_hash(t, &w->key);
+}
+
+struct cs_conn *cs_flow_find(struct cs_flow_table *t,
+			     const struct cs_flow_where *w)
+{
+	uint32_t i = index_find(t, &w->key, w->hash);
+	return i == UINT32_MAX ? NULL : &t->conns[slot_ref(t->slots[i])];
+}
+
+void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash)
+{
+	__builtin_prefetch(&t->slots[hash & t->slot_mask]);
+}
+
+/* The record of the first slot probed, if its tag matches: a segment
+ * reads or writes nearly every line of it (the key and timers first, both
+ * endpoints, the history and Zeek's timers last). */
+void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash)
+{
+	uint64_t s = t->slots[hash & t->slot_mask];
+
+	if (s && slot_hash(s) == hash) {
+		const char *c = (const char *)&t->conns[slot_ref(s)];
+		for (size_t at = 0; at < sizeof(struct cs_conn); at += 64)
+			__builtin_prefetch(c + at);
+	}
 }
 
 static void release(struct cs_flow_table *t, struct cs_conn *c)
@@ -317,8 +361,9 @@ static struct cs_conn *take_record(struct cs_flow_table *t, uint64_t now_us)
 	return &t->conns[t->never_used++];	/* zeroed by calloc */
 }
 
-struct cs_conn *cs_flow_create(struct cs_flow_table *t,
-			       const struct cs_flow_key *k, uint64_t now_us)
+static struct cs_conn *create(struct cs_flow_table *t,
+			      const struct cs_flow_key *k, uint32_t hash,
+			      uint64_t now_us)
 {
 	struct cs_conn *c = take_record(t, now_us);
 
@@ -327,12 +372,24 @@ struct cs_conn *cs_flow_create(struct cs_flow_table *t,
 	c->in_use = true;
 	c->id = ++t->next_id;
 	c->first_ts_us = c->last_ts_us = now_us;
-	index_put(t->slots, t->slot_mask, slot_make(ref_of(t, c), key_hash(t, k)));
+	index_put(t->slots, t->slot_mask, slot_make(ref_of(t, c), hash));
 	t->count++;
 	if (t->count > t->peak)
 		t->peak = t->count;
 	list_append(t, c, CS_LIST_ACTIVE);
 	return c;
+}
+
+struct cs_conn *cs_flow_create(struct cs_flow_table *t,
+			       const struct cs_flow_key *k, uint64_t now_us)
+{
+	return create(t, k, key_hash(t, k), now_us);
+}
+
+struct cs_conn *cs_flow_create_at(struct cs_flow_table *t,
+				  const struct cs_flow_where *w, uint64_t now_us)
+{
+	return create(t, &w->key, w->hash, now_us);
 }
 
 void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
@@ -343,6 +400,21 @@ void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 	list_append(t, c, cs_flow_classify(c));
 }
 
+/* When the head of list l is due, with the table's current timeouts. */
+static uint64_t head_due(const struct cs_flow_table *t, enum cs_flow_list l)
+{
+	uint64_t tmo = t->count <= t->adaptive_start ? t->base_timeout[l]
+						     : cs_flow_timeout(t, l);
+	return t->conns[t->lists[l].head].last_ts_us + tmo;
+}
+
+/*
+ * Each list is in order of last activity, so only its head can be due.
+ * next_due_us, the earliest head's time, saves looking at the four heads
+ * for every packet: a head only ever gives way to a later one, except when
+ * a record lands on an empty list (list_append lowers next_due_us then) or
+ * when a filling table shrinks the timeouts (then every call looks).
+ */
 unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 			unsigned max_work)
 {
@@ -352,32 +424,46 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 	};
 	unsigned n = 0;
 
+	if (now_us < t->next_due_us && t->count <= t->adaptive_start)
+		return 0;
 	for (int i = 0; i < CS_LIST_MAX; i++) {
 		enum cs_flow_list l = order[i];
-		while (n < max_work && t->lists[l].head) {
+		while (n < max_work && t->lists[l].head &&
+		       head_due(t, l) <= now_us) {
 			struct cs_conn *c = &t->conns[t->lists[l].head];
-			uint64_t tmo = cs_flow_timeout(t, l);
-			if (c->last_ts_us + tmo > now_us)
-				break;
+			/* before its time: the table is filling (emergency) */
+			if (c->last_ts_us + t->base_timeout[l] > now_us)
+				t->expired_early++;
 			cs_flow_remove(t, c, now_us);
 			t->expired++;
 			n++;
 		}
 	}
+	t->next_due_us = UINT64_MAX;
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		if (t->lists[l].head && head_due(t, l) < t->next_due_us)
+			t->next_due_us = head_due(t, l);
 	return n;
 }
 
+/* Sorting (id, record) pairs rather than pointers to records keeps the
+ * comparisons in cache: a pointer sort reads every record again and again. */
+struct by_id_entry {
+	uint64_t id;
+	cs_conn_ref ref;
+};
+
 static int by_id(const void *a, const void *b)
 {
-	uint64_t x = ((const struct cs_conn *const *)a)[0]->id;
-	uint64_t y = ((const struct cs_conn *const *)b)[0]->id;
+	uint64_t x = ((const struct by_id_entry *)a)->id;
+	uint64_t y = ((const struct by_id_entry *)b)->id;
 	return x < y ? -1 : x > y;
 }
 
 void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 {
 	uint32_t n = 0;
-	struct cs_conn **all = malloc(((size_t)t->count + 1) * sizeof *all);
+	struct by_id_entry *all = malloc(((size_t)t->count + 1) * sizeof *all);
 
 	if (!all) {		/* no memory to sort: list order will do */
 		for (int l = 0; l < CS_LIST_MAX; l++)
@@ -387,9 +473,9 @@ void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 	}
 	for (int l = 0; l < CS_LIST_MAX; l++)
 		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next)
-			all[n++] = &t->conns[r];
+			all[n++] = (struct by_id_entry){ t->conns[r].id, r };
 	qsort(all, n, sizeof *all, by_id);
 	for (uint32_t i = 0; i < n; i++)
-		cs_flow_remove(t, all[i], now_us);
+		cs_flow_remove(t, &t->conns[all[i].ref], now_us);
 	free(all);
 }

@@ -47,6 +47,8 @@ struct cs_flow_opts {
 };
 
 #define CS_FLOW_MAX_DEFAULT 1000000u
+/* Past this share of --max-flows, timeouts shrink (flow.c). */
+#define CS_FLOW_ADAPTIVE_START_PERCENT 60
 #define CS_IDLE_TIMEOUT_SEC_DEFAULT 300
 #define CS_MSL_SEC_DEFAULT 30
 /* Linux retries a SYN after 1, 3, 7, 15, 31 and 63 s: a gap of up to 32 s
@@ -68,10 +70,14 @@ struct cs_flow_table {
 	uint32_t slot_mask;		/* slots - 1, a power of two minus one */
 	uint32_t slot_max;		/* the index never grows past this */
 	struct { cs_conn_ref head, tail; uint32_t count; } lists[CS_LIST_MAX];
+	uint64_t base_timeout[CS_LIST_MAX];	/* each list's, from opt */
+	uint64_t adaptive_start;	/* records in use before timeouts shrink */
+	uint64_t next_due_us;		/* no list head expires before this */
 	uint64_t next_id;
 	uint64_t seed;
 	uint64_t evicted[CS_EVICT_MAX];
 	uint64_t expired;
+	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
 	uint32_t peak;			/* most records in use at once */
 	cs_conn_done_fn done;
 	cs_conn_done_fn zeek_row;	/* a conn.log row ends inside a record */
@@ -90,9 +96,32 @@ void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 			       const struct cs_flow_key *k);
 
+/*
+ * Where a packet goes in the table, worked out ahead of time: it reads
+ * nothing of the table but its seed and options, which never change, so
+ * another thread may compute it (readahead.h) while this one looks up the
+ * packets before.  The prefetches start the memory loads of a lookup a few
+ * packets early: the index and the records are too big for the caches,
+ * and waiting for them is most of a lookup's time.
+ */
+struct cs_flow_where {
+	struct cs_flow_key key;
+	uint32_t hash;
+	int side;			/* key index of the sender */
+};
+void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
+		   struct cs_flow_where *w);
+struct cs_conn *cs_flow_find(struct cs_flow_table *t,
+			     const struct cs_flow_where *w);
+void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash);
+void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash);
+
 /* A new, zeroed record for k (evicting if the table is full). */
 struct cs_conn *cs_flow_create(struct cs_flow_table *t,
 			       const struct cs_flow_key *k, uint64_t now_us);
+/* The same for w's key, whose hash is known. */
+struct cs_conn *cs_flow_create_at(struct cs_flow_table *t,
+				  const struct cs_flow_where *w, uint64_t now_us);
 
 /* Re-files c by its state and makes it the most recently active. */
 void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us);

@@ -32,6 +32,7 @@ void cs_groups_fini(struct cs_groups *g)
 	free(g->entries);
 	g->entries = NULL;
 	g->used = 0;
+	memset(g->filter, 0, sizeof g->filter);
 }
 
 static struct cs_group_key *key_at(const struct cs_groups *g, uint32_t i)
@@ -59,6 +60,12 @@ void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 		     cs_distinct_hash_addr(k->peer.b) * 31u ^
 		     ((uint64_t)k->port << 1 | k->side) * 0x9e3779b97f4a7c15ull;
 	uint32_t mask = g->capacity - 1;
+	/* the filter takes the hash's high bits, the table its low ones */
+	uint32_t bit = (uint32_t)(h >> 48) & (CS_GROUPS_FILTER_BITS - 1);
+	uint64_t *word = &g->filter[bit / 64], flag = 1ull << (bit % 64);
+
+	if (!create && !(*word & flag))
+		return NULL;
 
 	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
 		struct cs_group_key *e = key_at(g, i);
@@ -74,6 +81,7 @@ void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 		*e = *k;
 		e->used = 1;
 		g->used++;
+		*word |= flag;
 		return e;
 	}
 }

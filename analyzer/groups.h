@@ -25,12 +25,18 @@ struct cs_group_key {
 	uint8_t used;
 };
 
+/* Bits of the hash that say "an entry may exist": 8 KiB that stay in the
+ * cache, so that asking for a group nobody created costs no memory load
+ * of the table (most lookups: a new client with no TIME_WAIT yet). */
+#define CS_GROUPS_FILTER_BITS (1u << 16)
+
 struct cs_groups {
 	void *entries;		/* capacity entries of entry_size bytes */
 	size_t entry_size;
 	uint32_t capacity;	/* a power of two */
 	uint32_t used;
 	uint64_t untracked;	/* lookups that found no room */
+	uint64_t filter[CS_GROUPS_FILTER_BITS / 64];	/* set when created */
 };
 
 void cs_groups_init(struct cs_groups *g, size_t entry_size, uint32_t capacity);

@@ -1,9 +1,11 @@
 /*
  * json.c — streaming JSON writer.
  *
- * A JSON stream has one writer thread (the report's file, or a web
- * request's own memory stream), so it writes with stdio's _unlocked calls:
- * a report makes millions of them, and the lock was a good part of each.
+ * A report makes millions of small writes (a key, a comma, a number): each
+ * goes into the writer's own buffer, and the buffer to the FILE when it is
+ * full and whenever a top-level value is complete, so the FILE is always
+ * whole between values.  A stream has one writer thread (the report's
+ * file, or a web request's own memory stream): stdio's _unlocked calls.
  */
 #include "analyzer/json.h"
 
@@ -13,16 +15,61 @@
 
 void cs_json_init(struct cs_json *j, FILE *f, int pretty_depth)
 {
-	memset(j, 0, sizeof *j);
 	j->f = f;
+	j->len = 0;
+	j->depth = 0;
 	j->pretty_depth = pretty_depth;
+	j->after_key = false;
+	memset(j->has_items, 0, sizeof j->has_items);
+}
+
+/* ---- the buffer ------------------------------------------------------------ */
+
+static void flush(struct cs_json *j)
+{
+	if (j->len) {
+		fwrite_unlocked(j->buf, 1, j->len, j->f);
+		j->len = 0;
+	}
+}
+
+static void put(struct cs_json *j, const void *s, size_t n)
+{
+	if (n > sizeof j->buf - j->len) {
+		flush(j);
+		if (n > sizeof j->buf) {
+			fwrite_unlocked(s, 1, n, j->f);
+			return;
+		}
+	}
+	memcpy(j->buf + j->len, s, n);
+	j->len += n;
+}
+
+static void put_c(struct cs_json *j, char c)
+{
+	if (j->len == sizeof j->buf)
+		flush(j);
+	j->buf[j->len++] = c;
+}
+
+static void put_s(struct cs_json *j, const char *s)
+{
+	put(j, s, strlen(s));
+}
+
+/* A value is complete: at the top level, it goes out whole. */
+static void value_done(struct cs_json *j)
+{
+	if (j->depth == 0)
+		flush(j);
 }
 
 static void newline(struct cs_json *j, int depth)
 {
-	fputc_unlocked('\n', j->f);
+	put_c(j, '\n');
 	for (int i = 0; i < depth; i++)
-		fputs_unlocked("  ", j->f);
+		put(j, "  ", 2);
 }
 
 /* Separates a new element from the one before, unless it follows a key. */
@@ -35,7 +82,7 @@ static void before_value(struct cs_json *j)
 	if (j->depth == 0)
 		return;
 	if (j->has_items[j->depth])
-		fputc_unlocked(',', j->f);
+		put_c(j, ',');
 	j->has_items[j->depth] = true;
 	if (j->depth <= j->pretty_depth)
 		newline(j, j->depth);
@@ -44,7 +91,7 @@ static void before_value(struct cs_json *j)
 static void open_container(struct cs_json *j, char c)
 {
 	before_value(j);
-	fputc_unlocked(c, j->f);
+	put_c(j, c);
 	if (j->depth + 1 < CS_JSON_MAX_DEPTH)
 		j->depth++;
 	j->has_items[j->depth] = false;
@@ -57,7 +104,8 @@ static void close_container(struct cs_json *j, char c)
 		j->depth--;
 	if (had && j->depth + 1 <= j->pretty_depth)
 		newline(j, j->depth);
-	fputc_unlocked(c, j->f);
+	put_c(j, c);
+	value_done(j);
 }
 
 void cs_json_obj_begin(struct cs_json *j) { open_container(j, '{'); }
@@ -65,12 +113,14 @@ void cs_json_obj_end(struct cs_json *j) { close_container(j, '}'); }
 void cs_json_arr_begin(struct cs_json *j) { open_container(j, '['); }
 void cs_json_arr_end(struct cs_json *j) { close_container(j, ']'); }
 
+/* Keys are the program's own names (DESIGN.md's fields, figure and series
+ * names), never bytes from a capture: they go out as they are. */
 void cs_json_key(struct cs_json *j, const char *key)
 {
 	before_value(j);
-	fputc_unlocked('"', j->f);
-	cs_json_escape(j->f, key, strlen(key));
-	fputs_unlocked("\":", j->f);
+	put_c(j, '"');
+	put_s(j, key);
+	put(j, "\":", 2);
 	j->after_key = true;
 }
 
@@ -120,7 +170,7 @@ static bool plain_byte(unsigned char c)
  * Runs of bytes that need no escaping leave in one fwrite: a call per
  * byte was most of the JSON report's cost (a report has millions of keys).
  */
-void cs_json_escape(FILE *out, const char *str, size_t n)
+static void escape(struct cs_json *j, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0;
@@ -138,33 +188,46 @@ void cs_json_escape(FILE *out, const char *str, size_t n)
 			run += len;	/* valid UTF-8 goes out as it is */
 		}
 		if (run > i) {
-			fwrite_unlocked(s + i, 1, run - i, out);
+			put(j, s + i, run - i);
 			i = run;
 			continue;
 		}
 		unsigned char c = s[i++];
+		char u[8];
 		switch (c) {
-		case '"':  fputs_unlocked("\\\"", out); break;
-		case '\\': fputs_unlocked("\\\\", out); break;
-		case '\n': fputs_unlocked("\\n", out); break;
-		case '\r': fputs_unlocked("\\r", out); break;
-		case '\t': fputs_unlocked("\\t", out); break;
+		case '"':  put(j, "\\\"", 2); break;
+		case '\\': put(j, "\\\\", 2); break;
+		case '\n': put(j, "\\n", 2); break;
+		case '\r': put(j, "\\r", 2); break;
+		case '\t': put(j, "\\t", 2); break;
 		default:
 			if (c >= 0x80)		/* not valid UTF-8 */
-				fputs_unlocked("\\ufffd", out);
-			else			/* controls, and <>& for <script> */
-				fprintf(out, "\\u%04x", c);
+				put(j, "\\ufffd", 6);
+			else {			/* controls, and <>& for <script> */
+				snprintf(u, sizeof u, "\\u%04x", c);
+				put(j, u, 6);
+			}
 			break;
 		}
 	}
 }
 
+void cs_json_escape(FILE *out, const char *s, size_t n)
+{
+	struct cs_json j;
+
+	cs_json_init(&j, out, 0);
+	escape(&j, s, n);
+	flush(&j);
+}
+
 void cs_json_strn(struct cs_json *j, const char *s, size_t n)
 {
 	before_value(j);
-	fputc_unlocked('"', j->f);
-	cs_json_escape(j->f, s, n);
-	fputc_unlocked('"', j->f);
+	put_c(j, '"');
+	escape(j, s, n);
+	put_c(j, '"');
+	value_done(j);
 }
 
 void cs_json_str(struct cs_json *j, const char *s)
@@ -178,7 +241,7 @@ void cs_json_str(struct cs_json *j, const char *s)
 
 /* v in decimal, without printf's machinery (the report's most common
  * value). */
-static void put_u64(FILE *f, uint64_t v)
+static void put_u64(struct cs_json *j, uint64_t v)
 {
 	char buf[20];
 	size_t i = sizeof buf;
@@ -187,31 +250,40 @@ static void put_u64(FILE *f, uint64_t v)
 		buf[--i] = (char)('0' + v % 10);
 		v /= 10;
 	} while (v);
-	fwrite_unlocked(buf + i, 1, sizeof buf - i, f);
+	put(j, buf + i, sizeof buf - i);
 }
 
 void cs_json_u64(struct cs_json *j, uint64_t v)
 {
 	before_value(j);
-	put_u64(j->f, v);
+	put_u64(j, v);
+	value_done(j);
 }
 
 void cs_json_i64(struct cs_json *j, int64_t v)
 {
 	before_value(j);
-	fprintf(j->f, "%" PRId64, v);
+	if (v < 0) {
+		put_c(j, '-');
+		put_u64(j, (uint64_t)0 - (uint64_t)v);
+	} else {
+		put_u64(j, (uint64_t)v);
+	}
+	value_done(j);
 }
 
 void cs_json_bool(struct cs_json *j, bool v)
 {
 	before_value(j);
-	fputs_unlocked(v ? "true" : "false", j->f);
+	put_s(j, v ? "true" : "false");
+	value_done(j);
 }
 
 void cs_json_null(struct cs_json *j)
 {
 	before_value(j);
-	fputs_unlocked("null", j->f);
+	put(j, "null", 4);
+	value_done(j);
 }
 
 void cs_json_usec(struct cs_json *j, uint64_t us)
@@ -220,11 +292,12 @@ void cs_json_usec(struct cs_json *j, uint64_t us)
 	uint64_t f = us % 1000000u;
 
 	before_value(j);
-	put_u64(j->f, us / 1000000u);
+	put_u64(j, us / 1000000u);
 	frac[0] = '.';
 	for (int i = 6; i >= 1; i--, f /= 10)
 		frac[i] = (char)('0' + f % 10);
-	fwrite_unlocked(frac, 1, sizeof frac, j->f);
+	put(j, frac, sizeof frac);
+	value_done(j);
 }
 
 void cs_json_double(struct cs_json *j, double v, int decimals)
@@ -233,8 +306,12 @@ void cs_json_double(struct cs_json *j, double v, int decimals)
 		cs_json_null(j);
 		return;
 	}
+	char buf[352];	/* DBL_MAX with decimals up to a dozen */
+	int n = snprintf(buf, sizeof buf, "%.*f", decimals < 0 ? 0 :
+			 decimals > 12 ? 12 : decimals, v);
 	before_value(j);
-	fprintf(j->f, "%.*f", decimals, v);
+	put(j, buf, n > 0 && (size_t)n < sizeof buf ? (size_t)n : 0);
+	value_done(j);
 }
 
 void cs_json_kv_str(struct cs_json *j, const char *key, const char *s)

@@ -19,6 +19,8 @@
 
 struct cs_json {
 	FILE *f;
+	char buf[4096];		/* written to f when full or a top value ends */
+	size_t len;
 	int depth;
 	int pretty_depth;	/* elements this deep or less start a new line */
 	bool after_key;

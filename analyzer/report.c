@@ -186,6 +186,10 @@ static void text_connections(FILE *out, const struct cs_engine *e)
 			grouped(evicted, a, sizeof a));
 		text_counts(out, cs_evict_names + 1, t->evicted + 1, CS_EVICT_MAX - 1);
 	}
+	if (t->expired_early)
+		fprintf(out, "  %s expired early: the table was over %u%% full, so "
+			"timeouts shrank\n", grouped(t->expired_early, a, sizeof a),
+			CS_FLOW_ADAPTIVE_START_PERCENT);
 	if (e->icmp_unmatched)
 		fprintf(out, "  %s ICMP errors quoted a segment of no tracked connection\n",
 			grouped(e->icmp_unmatched, a, sizeof a));
@@ -356,6 +360,7 @@ static void json_summary(struct cs_json *j, const struct cs_report_source *src,
 	cs_json_kv_u64(j, "evicted", evicted);
 	cs_json_kv_counts(j, "evictions", cs_evict_names + 1, t->evicted + 1,
 		    CS_EVICT_MAX - 1);
+	cs_json_kv_u64(j, "expired_early", t->expired_early);
 	cs_json_kv_u64(j, "port_reuse", e->conns.port_reuse);
 	cs_json_kv_u64(j, "data_segments", e->detect.data_segments);
 	cs_json_kv_u64(j, "retransmitted", e->detect.retransmitted);

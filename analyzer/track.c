@@ -42,12 +42,12 @@ static bool syn_starts_new(const struct cs_conn *c, int side,
 }
 
 static struct cs_conn *new_record(struct cs_flow_table *t,
-				  const struct cs_flow_key *k, int kside,
+				  const struct cs_flow_where *w,
 				  const struct cs_pkt *p)
 {
-	struct cs_conn *c = cs_flow_create(t, k, p->ts_us);
+	struct cs_conn *c = cs_flow_create_at(t, w, p->ts_us);
 
-	c->orig = (uint8_t)kside;
+	c->orig = (uint8_t)w->side;
 	c->tunnel = p->tunnel;
 	cs_zeek_init(c, p->ts_us);
 	/* No SYN to name the originator: guess the server by its port, as
@@ -59,13 +59,10 @@ static struct cs_conn *new_record(struct cs_flow_table *t,
 
 /* Finds the record for p, replacing a finished one on reuse. */
 static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *p,
-				  int *side)
+				  const struct cs_flow_where *w, int *side)
 {
-	struct cs_flow_key k;
-	int kside;
-
-	cs_flow_key(p, t->opt.vlan_key, &k, &kside);
-	struct cs_conn *c = cs_flow_lookup(t, &k);
+	int kside = w->side;
+	struct cs_conn *c = cs_flow_find(t, w);
 	bool reuse = false;
 
 	uint8_t tw = 0;
@@ -83,7 +80,7 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 		c = NULL;
 	}
 	if (!c) {
-		c = new_record(t, &k, kside, p);
+		c = new_record(t, w, p);
 		c->port_reuse = reuse;
 		c->reuse_tw = tw;
 		c->id_fresh = true;
@@ -105,7 +102,17 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
 			  struct cs_conn **conn, int *side)
 {
-	struct cs_conn *c = record_for(t, p, side);
+	struct cs_flow_where w;
+
+	cs_flow_where(t, p, &w);
+	return cs_track_segment_at(t, p, &w, conn, side);
+}
+
+unsigned cs_track_segment_at(struct cs_flow_table *t, const struct cs_pkt *p,
+			     const struct cs_flow_where *w,
+			     struct cs_conn **conn, int *side)
+{
+	struct cs_conn *c = record_for(t, p, w, side);
 
 	*side = cs_zeek_segment(c, *side, p);	/* may swap the roles */
 	unsigned ev = cs_tcp_segment(c, *side, p);
@@ -114,22 +121,21 @@ unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
 	return ev;
 }
 
-void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p)
+void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p,
+			   const struct cs_flow_where *w)
 {
 	int side;
-	struct cs_conn *c = record_for(t, p, &side);
+	struct cs_conn *c = record_for(t, p, w, &side);
 
 	cs_zeek_bad_checksum(c, side);
 	cs_flow_touch(t, c, p->ts_us);
 }
 
-struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p)
+struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p,
+			      const struct cs_flow_where *w)
 {
-	struct cs_flow_key k;
-	int kside;
-
-	cs_flow_key(p, t->opt.vlan_key, &k, &kside);
-	struct cs_conn *c = cs_flow_lookup(t, &k);
+	int kside = w->side;
+	struct cs_conn *c = cs_flow_find(t, w);
 	if (!c)
 		return NULL;
 	if (!c->have_icmp) {

@@ -16,11 +16,17 @@
  * the sender's side in it (0 originator). */
 unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
 			  struct cs_conn **conn, int *side);
+/* The same, with p's place in the table worked out already. */
+unsigned cs_track_segment_at(struct cs_flow_table *t, const struct cs_pkt *p,
+			     const struct cs_flow_where *w,
+			     struct cs_conn **conn, int *side);
 
 /* A segment that failed --verify-checksums: only Zeek's letter C. */
-void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p);
+void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p,
+			   const struct cs_flow_where *w);
 
-/* Returns the record the ICMP error was matched to, or NULL. */
-struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p);
+/* Returns the record the ICMP error (at w) was matched to, or NULL. */
+struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p,
+			      const struct cs_flow_where *w);
 
 #endif /* CS_ANALYZER_TRACK_H */

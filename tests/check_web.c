@@ -1840,6 +1840,102 @@ START_TEST(headers_of_40k_are_refused_and_the_server_goes_on)
 }
 END_TEST
 
+/*
+ * Hostile requests, sent raw: each must get a 4xx (the one given, or any
+ * when 0), and the server must go on serving.  A request is head, then rep
+ * repeated count times, then tail; lengths are explicit, so NUL bytes are
+ * sent as they are.  `ours` marks answers that connscope writes (JSON, the
+ * security headers); libmicrohttpd refuses some requests itself before any
+ * handler runs (a request line or headers beyond its memory pool: 414/431;
+ * malformed syntax: 400) with its own small fixed page.
+ */
+struct bytes {
+	const char *p;
+	size_t n;
+};
+#define B(lit) { lit, sizeof lit - 1 }
+#define GET_LINE(target) "GET " target " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+
+static const struct hostile {
+	const char *name;
+	struct bytes head, rep;
+	size_t count;
+	struct bytes tail;
+	int status;
+	bool ours;
+} hostiles[] = {
+	{ "one header of 40 KB", B(GET_LINE("/api/summary") "X-Big: "), B("b"), 40000,
+	  B("\r\n\r\n"), 0, false },
+	{ "4000 small headers", B(GET_LINE("/api/summary")), B("X-Many: 1\r\n"), 4000,
+	  B("\r\n"), 0, false },
+	{ "a 1900-byte query value", B("GET /api/connections?host="), B("a"), 1900,
+	  B(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 400, true },
+	{ "a query value of 100 KB", B("GET /api/connections?host="), B("a"), 100000,
+	  B(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 0, false },
+	{ "bad percent-encoding in a value (%zz)", B(GET_LINE("/api/connections?outcome=%zz")),
+	  B(""), 0, B("\r\n"), 400, true },
+	{ "a lone % in a value", B(GET_LINE("/api/connections?outcome=refused%")),
+	  B(""), 0, B("\r\n"), 400, true },
+	{ "half an escape in a value", B(GET_LINE("/api/connections?port=8%3")),
+	  B(""), 0, B("\r\n"), 400, true },
+	{ "%00 inside a value", B(GET_LINE("/api/connections?outcome=refused%00x")),
+	  B(""), 0, B("\r\n"), 400, true },
+	{ "%00 ending a value", B(GET_LINE("/api/connections?port=80%00")),
+	  B(""), 0, B("\r\n"), 400, true },
+	{ "bad percent-encoding in the path", B(GET_LINE("/api/%zzsummary")),
+	  B(""), 0, B("\r\n"), 404, true },
+	{ "%00 in the path", B(GET_LINE("/api/summary%00")), B(""), 0, B("\r\n"), 400, true },
+	{ "a NUL byte in the request line", B("GET /api/sum\0mary HTTP/1.1\r\nHost: x\r\n"
+					      "Connection: close\r\n\r\n"),
+	  B(""), 0, B(""), 0, false },
+	{ "a request line of garbage", B("\x01\x02\x03 hello\r\n\r\n"), B(""), 0, B(""), 0,
+	  false },
+	{ "a GET with an absurd Content-Length",
+	  B(GET_LINE("/api/summary") "Content-Length: 99999999999999999999999\r\n\r\n"),
+	  B(""), 0, B(""), 0, false },
+	{ "POST with a 100 KB body", B("POST /api/summary HTTP/1.1\r\nHost: x\r\n"
+				       "Connection: close\r\nContent-Length: 100000\r\n\r\n"),
+	  B("p"), 100000, B(""), 405, true },
+	{ "POST with a chunked body", B("POST /api/connections HTTP/1.1\r\nHost: x\r\n"
+					"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"),
+	  B("5\r\nhello\r\n"), 100, B("0\r\n\r\n"), 405, true },
+	{ "PUT with a body to an event stream", B("PUT /api/events HTTP/1.1\r\nHost: x\r\n"
+						  "Connection: close\r\nContent-Length: 4\r\n\r\n"),
+	  B("data"), 1, B(""), 405, true },
+};
+
+START_TEST(hostile_requests_are_4xx_and_the_server_goes_on)
+{
+	const struct hostile *h = &hostiles[_i];
+	size_t n = h->head.n + h->rep.n * h->count + h->tail.n, at = 0;
+	char *req = talloc(n);
+
+	memcpy(req, h->head.p, h->head.n);
+	for (at = h->head.n; at < h->head.n + h->rep.n * h->count; at += h->rep.n)
+		memcpy(req + at, h->rep.p, h->rep.n);
+	memcpy(req + at, h->tail.p, h->tail.n);
+
+	size_t raw_len;
+	const char *raw = exchange_raw(AF_INET, port, req, n, &raw_len);
+	int status = 0;
+	sscanf(raw, "HTTP/1.1 %d ", &status);
+	if (h->status)
+		ck_assert_msg(status == h->status, "%s: status %d, expected %d: %.300s",
+			      h->name, status, h->status, raw);
+	else
+		ck_assert_msg(status >= 400 && status < 500, "%s: status %d: %.300s",
+			      h->name, status, raw);
+	/* libmicrohttpd's own pages are only read as far as their status */
+	if (h->ours) {
+		struct resp r;
+		const char *why = parse_response(raw, raw_len, false, &r);
+		ck_assert_msg(!why, "%s: %s: '%.300s'", h->name, why, raw);
+		assert_error(&r, status, NULL, h->name);
+	}
+	assert_still_serving();
+}
+END_TEST
+
 /* ---- /api/alerts, /api/timeseries ---------------------------------------- */
 
 START_TEST(alerts_list_is_empty_then_holds_the_port_reuse)
@@ -2280,6 +2376,18 @@ static const struct token_case {
 	{ "/api/events", NULL, 401 },
 	{ "/metrics", NULL, 401 },
 	{ "/metrics", "Authorization: Bearer " TOKEN "\r\n", 200 },
+	/* every data endpoint, with no token and with a wrong one */
+	{ "/api/connections", NULL, 401 },
+	{ "/api/connections?limit=100&token=wr0ng-token", NULL, 401 },
+	{ "/api/connections?outcome=refused&sort=-bytes", "Authorization: Bearer wr0ng-token\r\n",
+	  401 },
+	{ "/api/connections/1", "Authorization: Bearer wr0ng-token\r\n", 401 },
+	{ "/api/connections/999", NULL, 401 },
+	{ "/api/alerts?token=" TOKEN "x", NULL, 401 },
+	{ "/api/timeseries", "Authorization: Bearer wr0ng-token\r\n", 401 },
+	{ "/api/events?token=wr0ng-token", NULL, 401 },
+	{ "/api/events", "Authorization: Bearer wr0ng-token\r\n", 401 },
+	{ "/metrics?token=wr0ng-token", NULL, 401 },
 	{ "/nope", NULL, 401 },
 	{ "/healthz", NULL, 200 },
 	{ "/healthz", "Authorization: Bearer wr0ng-token\r\n", 200 },
@@ -2313,6 +2421,12 @@ START_TEST(the_token_guards_the_data_not_the_page)
 	for (size_t i = 0; i < ARRAY_LEN(leaks); i++)
 		ck_assert_msg(!strstr(r->body, leaks[i]) && !strstr(r->head, leaks[i]),
 			      "%s: the 401 shows '%s': %s", what, leaks[i], r->body);
+	/* nor the report's numbers: its packets and bytes */
+	const char *numbers[] = { tprintf("%" PRIu64, fed_frames), tprintf("%" PRIu64, fed_bytes) };
+	ck_assert_uint_gt(fed_bytes, 99);	/* long enough not to match by chance */
+	for (size_t i = 0; i < ARRAY_LEN(numbers); i++)
+		ck_assert_msg(!strstr(r->body, numbers[i]), "%s: the 401 shows '%s': %s", what,
+			      numbers[i], r->body);
 }
 END_TEST
 
@@ -2826,30 +2940,33 @@ START_TEST(route_decides_without_a_daemon)
 {
 	static const struct {
 		const char *method, *path, *auth, *query_token, *token;
-		bool too_long;
+		bool too_long, nul;
 		enum cs_route want;
 	} cases[] = {
-		{ "GET", "/api/summary", NULL, NULL, NULL, false, CS_ROUTE_API },
-		{ "HEAD", "/api/connections/3", NULL, NULL, NULL, false, CS_ROUTE_API },
-		{ "GET", "/nowhere", NULL, NULL, NULL, false, CS_ROUTE_API },	/* API's 404 */
-		{ "POST", "/api/summary", NULL, NULL, NULL, false, CS_ROUTE_BAD_METHOD },
-		{ "get", "/api/summary", NULL, NULL, NULL, false, CS_ROUTE_BAD_METHOD },
-		{ "", "/", NULL, NULL, NULL, false, CS_ROUTE_BAD_METHOD },
-		{ "GET", "/api/summary", NULL, NULL, NULL, true, CS_ROUTE_TOO_LONG },
-		{ "GET", "/healthz", NULL, NULL, "t", false, CS_ROUTE_HEALTHZ },
-		{ "GET", "/", NULL, NULL, "t", false, CS_ROUTE_ASSET },
-		{ "GET", "/app.js", NULL, NULL, "t", false, CS_ROUTE_ASSET },
-		{ "GET", "/api/events", NULL, NULL, NULL, false, CS_ROUTE_EVENTS },
-		{ "GET", "/api/events", NULL, NULL, "t", false, CS_ROUTE_UNAUTHORIZED },
-		{ "GET", "/api/summary", "Bearer t", NULL, "t", false, CS_ROUTE_API },
-		{ "GET", "/api/summary", "bEARER t", NULL, "t", false, CS_ROUTE_API },
-		{ "GET", "/api/summary", "Bearer t2", NULL, "t", false, CS_ROUTE_UNAUTHORIZED },
-		{ "GET", "/api/summary", "Bearer ", NULL, "t", false, CS_ROUTE_UNAUTHORIZED },
-		{ "GET", "/api/summary", "Basic t", NULL, "t", false, CS_ROUTE_UNAUTHORIZED },
-		{ "GET", "/api/summary", "Bearer", NULL, "t", false, CS_ROUTE_UNAUTHORIZED },
-		{ "GET", "/metrics", NULL, "t", "t", false, CS_ROUTE_API },
-		{ "GET", "/metrics", NULL, "", "t", false, CS_ROUTE_UNAUTHORIZED },
-		{ "GET", "/metrics", "Bearer x", "t", "t", false, CS_ROUTE_API },
+		{ "GET", "/api/summary", NULL, NULL, NULL, false, false, CS_ROUTE_API },
+		{ "HEAD", "/api/connections/3", NULL, NULL, NULL, false, false, CS_ROUTE_API },
+		{ "GET", "/nowhere", NULL, NULL, NULL, false, false, CS_ROUTE_API },	/* API's 404 */
+		{ "POST", "/api/summary", NULL, NULL, NULL, false, false, CS_ROUTE_BAD_METHOD },
+		{ "get", "/api/summary", NULL, NULL, NULL, false, false, CS_ROUTE_BAD_METHOD },
+		{ "", "/", NULL, NULL, NULL, false, false, CS_ROUTE_BAD_METHOD },
+		{ "GET", "/api/summary", NULL, NULL, NULL, true, false, CS_ROUTE_TOO_LONG },
+		{ "GET", "/api/summary", NULL, NULL, NULL, false, true, CS_ROUTE_NUL },
+		{ "GET", "/", NULL, NULL, NULL, true, true, CS_ROUTE_TOO_LONG },
+		{ "PUT", "/", NULL, NULL, NULL, false, true, CS_ROUTE_BAD_METHOD },
+		{ "GET", "/healthz", NULL, NULL, "t", false, false, CS_ROUTE_HEALTHZ },
+		{ "GET", "/", NULL, NULL, "t", false, false, CS_ROUTE_ASSET },
+		{ "GET", "/app.js", NULL, NULL, "t", false, false, CS_ROUTE_ASSET },
+		{ "GET", "/api/events", NULL, NULL, NULL, false, false, CS_ROUTE_EVENTS },
+		{ "GET", "/api/events", NULL, NULL, "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/api/summary", "Bearer t", NULL, "t", false, false, CS_ROUTE_API },
+		{ "GET", "/api/summary", "bEARER t", NULL, "t", false, false, CS_ROUTE_API },
+		{ "GET", "/api/summary", "Bearer t2", NULL, "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/api/summary", "Bearer ", NULL, "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/api/summary", "Basic t", NULL, "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/api/summary", "Bearer", NULL, "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/metrics", NULL, "t", "t", false, false, CS_ROUTE_API },
+		{ "GET", "/metrics", NULL, "", "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/metrics", "Bearer x", "t", "t", false, false, CS_ROUTE_API },
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -2858,6 +2975,7 @@ START_TEST(route_decides_without_a_daemon)
 			.method = cases[i].method,
 			.path = cases[i].path,
 			.uri_too_long = cases[i].too_long,
+			.uri_has_nul = cases[i].nul,
 			.authorization = cases[i].auth,
 			.query = kv_get,
 			.query_ctx = cases[i].query_token ? query : query + 1,
@@ -2906,6 +3024,8 @@ START_TEST(listen_parse)
 		{ "[10.0.0.1]x80", -1, NULL, 0 },
 		{ "999.0.0.1:80", -1, NULL, 0 },
 		{ "[fe80::1%eth0]:80", -1, NULL, 0 },
+		{ "[::ffff:127.0.0.1]:8080", -1, NULL, 0 },	/* IPv6-only socket */
+		{ "[::ffff:10.0.0.1]:80", -1, NULL, 0 },
 	};
 
 	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
@@ -3003,6 +3123,8 @@ Suite *web_suite(void)
 	tcase_add_test(tc, a_3000_byte_query_is_414);
 	tcase_add_test(tc, a_40k_url_is_refused_and_the_server_goes_on);
 	tcase_add_test(tc, headers_of_40k_are_refused_and_the_server_goes_on);
+	tcase_add_loop_test(tc, hostile_requests_are_4xx_and_the_server_goes_on, 0,
+			    (int)ARRAY_LEN(hostiles));
 	tcase_add_test(tc, alerts_list_is_empty_then_holds_the_port_reuse);
 	tcase_add_test(tc, timeseries_counts_per_second);
 	tcase_add_test(tc, metrics_parse_strictly_and_match_the_engine);

@@ -17,5 +17,6 @@ Suite *tcp_suite(void);
 Suite *flow_suite(void);
 Suite *detect_suite(void);
 Suite *web_suite(void);
+Suite *readahead_suite(void);
 
 #endif

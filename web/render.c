@@ -218,6 +218,7 @@ static void summary_object(struct cs_json *j, const struct cs_snapshot *s)
 	cs_json_kv_u64(j, "open", s->open);
 	cs_json_kv_u64(j, "peak_open", s->peak_open);
 	cs_json_kv_u64(j, "evicted", evicted);
+	cs_json_kv_u64(j, "expired_early", s->expired_early);
 	cs_json_kv_counts(j, "skipped", cs_skip_names + 1, st->skipped + 1, CS_SKIP_MAX - 1);
 	cs_json_key(j, "capture_drops");
 	if (s->live && st->have_drops)
@@ -557,6 +558,11 @@ void cs_render_metrics(const struct cs_snapshot *s, struct cs_reply *r)
 		for (int i = 1; i < CS_EVICT_MAX; i++)
 			fprintf(f, "connscope_evicted_total{reason=\"%s\"} %" PRIu64 "\n",
 				cs_evict_names[i], s->evicted[i]);
+		metric(f, "connscope_expired_early_total", "counter",
+		       "Connections expired before their timeout because the "
+		       "table was filling (timeouts shrink past 60% of --max-flows).");
+		fprintf(f, "connscope_expired_early_total %" PRIu64 "\n",
+			s->expired_early);
 		metric(f, "connscope_capture_drops_total", "counter",
 		       "Packets the kernel dropped (live capture).");
 		fprintf(f, "connscope_capture_drops_total %" PRIu64 "\n",

@@ -37,6 +37,8 @@ enum cs_route cs_route_request(const struct cs_request *req, const char *token,
 		return CS_ROUTE_BAD_METHOD;
 	if (req->uri_too_long || strlen(req->path) > CS_WEB_URI_MAX)
 		return CS_ROUTE_TOO_LONG;
+	if (req->uri_has_nul)
+		return CS_ROUTE_NUL;
 	if (!strcmp(req->path, "/healthz"))
 		return CS_ROUTE_HEALTHZ;
 	/* The page and its script hold no data, and the browser fetches

@@ -25,6 +25,7 @@
 enum cs_route {
 	CS_ROUTE_BAD_METHOD,	/* 405: only GET and HEAD */
 	CS_ROUTE_TOO_LONG,	/* 414 */
+	CS_ROUTE_NUL,		/* 400: %00 in the URI */
 	CS_ROUTE_HEALTHZ,	/* /healthz: needs neither token nor data */
 	CS_ROUTE_ASSET,		/* the page and its files: public */
 	CS_ROUTE_UNAUTHORIZED,	/* 401: data without the token */
@@ -36,6 +37,9 @@ struct cs_request {
 	const char *method;
 	const char *path;		/* without the query string */
 	bool uri_too_long;		/* the whole URI is over CS_WEB_URI_MAX */
+	/* %00 in the raw URI: decoded, a NUL would cut the path or a value
+	 * short unseen ("refused%00x" would read as "refused") */
+	bool uri_has_nul;
 	const char *authorization;	/* the header's value, or NULL */
 	cs_query_fn query;		/* the query's parameters, decoded */
 	void *query_ctx;

@@ -9,8 +9,10 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,15 +21,29 @@
 #include <time.h>
 
 #include "web/assets.h"
+#include "web/guard.h"
 #include "web/render.h"
 #include "web/route.h"
 
-/* Limits: generous for a dashboard, small for an attacker. */
+/*
+ * Limits: generous for a dashboard, small for an attacker.  One thread per
+ * connection, so CONNECTION_LIMIT bounds the threads; one address may hold
+ * PER_IP_LIMIT of them (256 for a load test from loopback fit), the rest stay
+ * free for other addresses.  A request must arrive whole within REQUEST_SEC
+ * of the connection's opening or of the previous answer (web/guard.h: the
+ * idle timeout alone lets a client that trickles bytes hold a thread for
+ * hours).  Event streams live long: at most MAX_STREAMS at a time, so they
+ * can never take every thread, and a stream whose reader hung up is noticed
+ * within HANGUP_CHECK_SEC rather than at the next heartbeat's failed write.
+ */
 #define CONNECTION_LIMIT 512
-#define PER_IP_LIMIT 300		/* a load test from one address fits */
+#define PER_IP_LIMIT 300
 #define IDLE_TIMEOUT_SEC 30
+#define REQUEST_SEC 10
 #define REQUEST_MEMORY (32 * 1024)	/* request line + headers + state */
+#define MAX_STREAMS 32
 #define HEARTBEAT_SEC 10
+#define HANGUP_CHECK_SEC 1
 
 struct cs_web {
 	struct MHD_Daemon *daemon;
@@ -36,6 +52,8 @@ struct cs_web {
 	struct cs_snapshot *snap;	/* current; guarded by mu */
 	uint64_t seq;
 	bool stopping;
+	unsigned streams;		/* open event streams; guarded by mu */
+	struct cs_web_guard *guard;
 	char *token;
 	uint16_t port;
 };
@@ -74,6 +92,17 @@ int cs_web_parse_listen(const char *arg, struct cs_web_opts *o, char *err,
 	struct in6_addr probe;
 	if (inet_pton(AF_INET, addr, &probe) != 1 && inet_pton(AF_INET6, addr, &probe) != 1)
 		goto bad;
+	/* The IPv6 socket is IPv6-only (no dual stack), so ::ffff:a.b.c.d could
+	 * never be bound; say what to write instead of failing at bind time
+	 * (and instead of judging whether ::ffff:127.0.0.1 is loopback). */
+	if (strchr(addr, ':') && IN6_IS_ADDR_V4MAPPED(&probe)) {
+		char v4[INET_ADDRSTRLEN] = "";
+		inet_ntop(AF_INET, &probe.s6_addr[12], v4, sizeof v4);
+		snprintf(err, errlen, "--web '%s': an IPv4-mapped address cannot be "
+			 "served; give the IPv4 address itself (%s:%lu)", arg,
+			 v4, port);
+		return -1;
+	}
 	memcpy(o->addr, addr, sizeof o->addr);
 	o->port = (uint16_t)port;
 	return 0;
@@ -179,6 +208,7 @@ static enum MHD_Result send_asset(struct MHD_Connection *c, const struct cs_asse
 
 struct sse {
 	struct cs_web *w;
+	int fd;			/* the client's socket, to see it hang up */
 	uint64_t seq_sent;
 	uint32_t alerts_sent;
 	bool finished_sent;
@@ -223,6 +253,63 @@ static void sse_render(struct sse *st, struct cs_snapshot *s)
 	st->off = 0;
 }
 
+/* True when the client has closed or reset the connection.  Called from
+ * the connection's own thread, which owns fd while the callback runs. */
+static bool client_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+enum wake { WAKE_NEWS, WAKE_HEARTBEAT, WAKE_END };
+
+/* Under w->mu: waits for a snapshot the stream has not sent, for the
+ * heartbeat's time, or for the end (the server stops, the client left). */
+static enum wake sse_wait(struct sse *st)
+{
+	struct cs_web *w = st->w;
+	struct timespec now, heartbeat;
+
+	clock_gettime(CLOCK_REALTIME, &heartbeat);
+	heartbeat.tv_sec += HEARTBEAT_SEC;
+	for (;;) {
+		if (w->stopping)
+			return WAKE_END;
+		if (w->seq != st->seq_sent)
+			return WAKE_NEWS;
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (now.tv_sec > heartbeat.tv_sec ||
+		    (now.tv_sec == heartbeat.tv_sec && now.tv_nsec >= heartbeat.tv_nsec))
+			return WAKE_HEARTBEAT;
+		struct timespec until = now;
+		until.tv_sec += HANGUP_CHECK_SEC;
+		if (until.tv_sec > heartbeat.tv_sec)
+			until = heartbeat;
+		if (pthread_cond_timedwait(&w->changed, &w->mu, &until) != 0 &&
+		    client_gone(st->fd))
+			return WAKE_END;
+	}
+}
+
+/* Takes one of the MAX_STREAMS places; false when all are taken. */
+static bool stream_enter(struct cs_web *w)
+{
+	pthread_mutex_lock(&w->mu);
+	bool ok = w->streams < MAX_STREAMS;
+	if (ok)
+		w->streams++;
+	pthread_mutex_unlock(&w->mu);
+	return ok;
+}
+
+static void stream_leave(struct cs_web *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->streams--;
+	pthread_mutex_unlock(&w->mu);
+}
+
 static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct sse *st = cls;
@@ -234,20 +321,17 @@ static ssize_t sse_read(void *cls, uint64_t pos, char *buf, size_t max)
 		st->out = NULL;
 	}
 	if (!st->out) {
-		struct timespec until;
 		struct cs_snapshot *s = NULL;
 
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += HEARTBEAT_SEC;
 		pthread_mutex_lock(&w->mu);
-		while (!w->stopping && w->seq == st->seq_sent &&
-		       pthread_cond_timedwait(&w->changed, &w->mu, &until) == 0)
-			;
-		if (w->stopping) {
+		enum wake why = sse_wait(st);
+		if (why == WAKE_END) {
+			bool stopping = w->stopping;
 			pthread_mutex_unlock(&w->mu);
-			return MHD_CONTENT_READER_END_OF_STREAM;
+			return stopping ? MHD_CONTENT_READER_END_OF_STREAM
+					: MHD_CONTENT_READER_END_WITH_ERROR;
 		}
-		if (w->seq != st->seq_sent && w->snap) {
+		if (why == WAKE_NEWS && w->snap) {
 			s = cs_snapshot_ref(w->snap);
 			st->seq_sent = w->seq;
 		}
@@ -267,6 +351,7 @@ static void sse_free(void *cls)
 {
 	struct sse *st = cls;
 
+	stream_leave(st->w);
 	free(st->out);
 	free(st);
 }
@@ -282,15 +367,24 @@ static enum MHD_Result send_events(struct cs_web *w, struct MHD_Connection *c,
 		return resp ? queue(c, MHD_HTTP_OK, resp, "text/event-stream", false)
 			    : MHD_NO;
 	}
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return send_error(c, 500, "no socket for the event stream");
+	if (!stream_enter(w))
+		return send_error(c, 503, "too many event streams open; try again later");
 	struct sse *st = calloc(1, sizeof *st);
-
-	if (!st)
+	if (!st) {
+		stream_leave(w);
 		return send_error(c, 500, "out of memory");
+	}
 	st->w = w;
+	st->fd = ci->connect_fd;
+	/* from here sse_free gives the place back */
 	struct MHD_Response *resp = MHD_create_response_from_callback(
 		MHD_SIZE_UNKNOWN, 4096, sse_read, st, sse_free);
 	if (!resp) {
-		free(st);
+		sse_free(st);
 		return MHD_NO;
 	}
 	return queue(c, MHD_HTTP_OK, resp, "text/event-stream", false);
@@ -318,17 +412,25 @@ static enum MHD_Result api(struct cs_web *w, struct MHD_Connection *c,
 }
 
 /*
- * A request's stages, kept in its req_cls.  The handler sees the path
- * without the query string, so the whole URI's length is judged where
- * libmicrohttpd shows it: the URI log callback, which runs first.
+ * A request's stages, kept in its req_cls: a pointer into stages[verdict]
+ * [answering].  The handler sees the path decoded and without the query
+ * string, so the raw URI is judged where libmicrohttpd shows it, the URI
+ * log callback, which runs first: its whole length, and any %00 — decoded,
+ * a NUL would cut the path or a value short unseen ("refused%00x" would
+ * read as "refused").
  */
-static int uri_ok, uri_too_long, answer_now, answer_too_long;
+enum uri_verdict { URI_OK, URI_TOO_LONG, URI_NUL, URI_VERDICT_MAX };
+static char stages[URI_VERDICT_MAX][2];
+
+static int guard_slot(struct MHD_Connection *c);
 
 static void *judge_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	(void)cls;
 	(void)c;
-	return strlen(uri) > CS_WEB_URI_MAX ? &uri_too_long : &uri_ok;
+	if (strlen(uri) > CS_WEB_URI_MAX)
+		return &stages[URI_TOO_LONG][0];
+	return strstr(uri, "%00") ? &stages[URI_NUL][0] : &stages[URI_OK][0];
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
@@ -337,23 +439,28 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 			      size_t *upload_data_size, void **req_cls)
 {
 	struct cs_web *w = cls;
-	bool too_long = *req_cls == &uri_too_long || *req_cls == &answer_too_long;
+	ptrdiff_t stage = (char *)*req_cls - &stages[0][0];
+	enum uri_verdict verdict = (enum uri_verdict)(stage / 2);
 
 	(void)version;
 	(void)upload_data;
-	if (*req_cls != &answer_now && *req_cls != &answer_too_long) {
+	if (stage < 0 || stage >= (ptrdiff_t)sizeof stages)
+		return MHD_NO;		/* no URI callback ran: cannot happen */
+	if (stage % 2 == 0) {
 		/* headers only: answer on the next call */
-		*req_cls = too_long ? &answer_too_long : &answer_now;
+		*req_cls = &stages[verdict][1];
 		return MHD_YES;
 	}
 	if (*upload_data_size) {	/* a body we did not ask for */
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	cs_web_guard_disarm(w->guard, guard_slot(c));	/* the request is in */
 	struct cs_request req = {
 		.method = method,
 		.path = url,
-		.uri_too_long = too_long,
+		.uri_too_long = verdict == URI_TOO_LONG,
+		.uri_has_nul = verdict == URI_NUL,
 		.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 							     "Authorization"),
 		.query = query_get,
@@ -365,6 +472,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		return send_error(c, 405, "only GET and HEAD");
 	case CS_ROUTE_TOO_LONG:
 		return send_error(c, 414, "URL too long");
+	case CS_ROUTE_NUL:
+		return send_error(c, 400, "a NUL byte (%00) in the URL");
 	case CS_ROUTE_HEALTHZ: {
 		struct cs_reply r = { 200, "text/plain", strdup("ok\n"), 3 };
 		if (!r.body)
@@ -382,6 +491,47 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		break;
 	}
 	return api(w, c, &req);
+}
+
+/* ---- the request deadline (web/guard.h) ------------------------------------ */
+
+/* The slot is kept in the socket context as slot + 1 (NULL: none). */
+static int guard_slot(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci && ci->socket_context ? (int)((intptr_t)ci->socket_context - 1) : -1;
+}
+
+/* Runs before libmicrohttpd closes the socket (CLOSED), so the guard lets
+ * go of the descriptor while it is still this connection's. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct cs_web *w = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+		int slot = ci ? cs_web_guard_watch(w->guard, ci->connect_fd) : -1;
+		*socket_context = slot >= 0 ? (void *)(intptr_t)(slot + 1) : NULL;
+	} else if (*socket_context) {
+		cs_web_guard_forget(w->guard, (int)((intptr_t)*socket_context - 1));
+		*socket_context = NULL;
+	}
+}
+
+/* An answer is done: on a kept-alive connection the next request's clock
+ * starts now. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct cs_web *w = cls;
+
+	(void)req_cls;
+	(void)toe;
+	cs_web_guard_arm(w->guard, guard_slot(c));
 }
 
 /* libmicrohttpd's own complaints (a client's garbage) are not ours to print. */
@@ -433,6 +583,12 @@ int cs_web_start(struct cs_web **out, const struct cs_web_opts *o, char *err,
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->changed, NULL);
 	w->token = o->token ? strdup(o->token) : NULL;
+	w->guard = cs_web_guard_create(CONNECTION_LIMIT, REQUEST_SEC);
+	if (!w->guard) {
+		snprintf(err, errlen, "cannot serve on '%s': out of memory or threads",
+			 o->addr);
+		goto fail;
+	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
 	w->daemon = MHD_start_daemon(
@@ -444,22 +600,27 @@ int cs_web_start(struct cs_web **out, const struct cs_web_opts *o, char *err,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)REQUEST_MEMORY,
 		MHD_OPTION_EXTERNAL_LOGGER, quiet_log, NULL,
 		MHD_OPTION_URI_LOG_CALLBACK, judge_uri, NULL,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
 		MHD_OPTION_END);
 	if (!w->daemon) {
 		snprintf(err, errlen, "cannot serve on %s%s%s:%u: %s (in use, or "
 			 "not an address of this host?)", v6 ? "[" : "", o->addr,
 			 v6 ? "]" : "", o->port, strerror(errno ? errno : EADDRINUSE));
-		pthread_cond_destroy(&w->changed);
-		pthread_mutex_destroy(&w->mu);
-		free(w->token);
-		free(w);
-		return -1;
+		goto fail;
 	}
 	const union MHD_DaemonInfo *info =
 		MHD_get_daemon_info(w->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	w->port = info ? info->port : o->port;
 	*out = w;
 	return 0;
+fail:
+	cs_web_guard_destroy(w->guard);
+	pthread_cond_destroy(&w->changed);
+	pthread_mutex_destroy(&w->mu);
+	free(w->token);
+	free(w);
+	return -1;
 }
 
 uint16_t cs_web_port(const struct cs_web *w)
@@ -476,6 +637,7 @@ void cs_web_stop(struct cs_web *w)
 	pthread_cond_broadcast(&w->changed);
 	pthread_mutex_unlock(&w->mu);
 	MHD_stop_daemon(w->daemon);
+	cs_web_guard_destroy(w->guard);	/* after: every connection is closed */
 	cs_snapshot_unref(w->snap);
 	pthread_cond_destroy(&w->changed);
 	pthread_mutex_destroy(&w->mu);

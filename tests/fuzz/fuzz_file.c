@@ -3,15 +3,17 @@
  *
  * The input is a pcap or pcapng file, opened from memory (fmemopen +
  * cs_source_open_stream, i.e. pcap_fopen_offline): libpcap's file readers,
- * the source's record checks, the engine on a 64-record table, the
- * streamed JSON report and conn.log, the text report, and the snapshot the
- * dashboard would get, rendered as the API would.  The JSON report and
+ * the source's record checks, the readahead thread's decoded batches (as
+ * connscope.c reads files), the engine on a 64-record table, the streamed
+ * JSON report and conn.log, the text report, and the dashboard's last
+ * snapshot, rendered as the API would.  The JSON report and
  * replies must be strict JSON; the other outputs go to /dev/null: the
  * point there is that writing them reads nothing it must not.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "analyzer/readahead.h"
 #include "analyzer/report.h"
 #include "analyzer/zeek.h"
 #include "capture/source.h"
@@ -39,16 +41,25 @@ static void write_connection(void *ctx, const struct cs_conn *c,
 		cs_report_json_conn(&out->json, c, v);
 }
 
+/* As connscope.c's read_file: decoded ahead on a second thread, or in
+ * this one if no thread can be started. */
 static void read_all(struct cs_source *s)
 {
 	char err[512];
-	uint64_t n;
-	enum cs_read rc;
+	struct cs_readahead *ra = cs_readahead_start(s, 0, &engine);
+	struct cs_decoded *d;
+	size_t n;
 
-	do
-		rc = cs_source_read(s, 4096, cs_engine_frame, &engine, &n, err,
-				    sizeof err);
-	while (rc == CS_READ_MORE);
+	if (ra) {
+		while ((d = cs_readahead_next(ra, &n)) != NULL)
+			cs_engine_decoded_batch(&engine, d, n);
+		cs_readahead_finish(ra, err, sizeof err);
+		return;
+	}
+	uint64_t got;
+	while (cs_source_read(s, 4096, cs_engine_frame, &engine, &got, err,
+			      sizeof err) == CS_READ_MORE)
+		;
 }
 
 static void snapshot_and_render(const struct cs_report_source *src, bool finished)
@@ -96,9 +107,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	read_all(s);
 	cs_source_close(s);
 
+	/* as connscope.c ends: a snapshot, the seconds closed, the last
+	 * snapshot, then the open records judged and written */
 	snapshot_and_render(&src, false);
-	cs_engine_finish(&engine);
+	cs_engine_close_seconds(&engine);
 	snapshot_and_render(&src, true);
+	cs_engine_finish(&engine);
 	cs_report_json_end(&out.json, &src, &engine);
 	if (fclose(out.json_f) != 0)
 		abort();

@@ -71,11 +71,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cs_engine_frame(&engine, &f);
 		pos += caplen;
 	}
+	/* as connscope.c ends: the seconds closed, the last snapshot, then
+	 * the open records judged */
 	if (o.keep_recent)
 		snapshot_and_render(&engine, dlt, false);
-	cs_engine_finish(&engine);
+	cs_engine_close_seconds(&engine);
 	if (o.keep_recent)
 		snapshot_and_render(&engine, dlt, true);
+	cs_engine_finish(&engine);
 	fuzz_check_engine(&engine);
 	cs_engine_fini(&engine);
 	return 0;

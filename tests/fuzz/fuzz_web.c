@@ -256,6 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.method = rq.method,
 		.path = rq.path,
 		.uri_too_long = strlen(rq.target) > CS_WEB_URI_MAX,
+		.uri_has_nul = strstr(rq.target, "%00") != NULL,
 		.authorization = rq.authorization,
 		.query = query_get,
 		.query_ctx = &rq,
@@ -275,6 +276,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case CS_ROUTE_BAD_METHOD:
 	case CS_ROUTE_TOO_LONG:
+	case CS_ROUTE_NUL:
 	case CS_ROUTE_HEALTHZ:
 	case CS_ROUTE_UNAUTHORIZED:
 		break;		/* fixed answers */
