@@ -1,9 +1,9 @@
 /*
  * route.h — what an HTTP request asks for, decided without the transport.
  *
- * The server hands over what it read (method, path, whether the whole URI
- * was too long, the Authorization header, a way to look up query
- * parameters); this module decides which answer that is — an error, the
+ * The server hands over what it read (method, path, whether the raw URI
+ * was too long or held %00, the Authorization header, a way to look up
+ * query parameters); this module decides which answer that is — an error, the
  * health check, a page asset, the event stream, or an API reply — and
  * renders API replies from a snapshot.  It never includes microhttpd.h and
  * keeps no state, so the same decisions are unit-tested and fuzzed
