@@ -13,8 +13,11 @@
 #                   on generated inputs in /tmp (BENCH_SIZES=small: SMALL only)
 #   make bench-live the same input replayed live (blast or tcpreplay, root):
 #                   drops per rate
+#   make fuzz       libFuzzer (clang, ASan+UBSan) on frames, capture files
+#                   and web requests in build/fuzz, FUZZ_SECONDS (60) each
 #   make tsan       the web suite (daemon, event streams, snapshot publishing)
-#                   under ThreadSanitizer in build/tsan; any report fails it
+#                   and the readahead thread under ThreadSanitizer in
+#                   build/tsan; any report fails it
 #   make deps       install the Debian packages (root) or print the apt-get line
 #   make install / uninstall (PREFIX, DESTDIR), make clean
 #
@@ -77,10 +80,21 @@ FLOODGEN_BIN := $(BUILD)/tests/floodgen
 BLAST_BIN := $(BUILD)/tests/blast
 TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN) $(BLAST_BIN)
 
-DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+# The fuzz targets (tests/fuzz/), linked with replay.c: saved inputs
+# replayed by any compiler, so make check runs the regressions.
+FUZZ_TARGETS := frame file web
+FUZZ_SUPPORT := $(BUILD)/tests/fuzz/fuzz_common.o $(BUILD)/tests/fuzz/json_check.o \
+                $(BUILD)/tests/pktbuild.o
+FUZZ_OBJ := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/fuzz_%.o) $(FUZZ_SUPPORT) \
+            $(BUILD)/tests/fuzz/replay.o
+REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/replay-%)
+# Made only as pattern-rule intermediates: make would delete them.
+.SECONDARY: $(FUZZ_OBJ)
+
+DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
 
 .PHONY: all check check-run asan demo demo-run deps ensure-deps install \
-        uninstall clean tests valgrind
+        uninstall clean tests valgrind fuzz fuzz-build fuzz-replay
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -123,7 +137,12 @@ $(TOOL_BIN): $(BUILD)/tests/%: tests/tools/%.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) -pthread -o $@ $<
 
-tests: $(BIN) $(TEST_BIN) $(TOOL_BIN)
+$(BUILD)/tests/fuzz/replay-%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o \
+                              $(FUZZ_SUPPORT) $(LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/mkseed
 
 # ---- tests -----------------------------------------------------------------
 # Unit tests (Check), then the binary on samples/ and ../shared/corpus/ and
@@ -141,6 +160,7 @@ check: ensure-deps
 # sanitizers are slow, so a test is given 120 s before it counts as hung.
 check-run: tests
 	CK_DEFAULT_TIMEOUT=120 CS_TEST_DATA=. $(TEST_BIN)
+	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
 	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/damaged \
 	    bash tests/damaged.sh
@@ -159,6 +179,38 @@ ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 asan: ensure-deps
 	@CS_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan \
 	    CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" check-run
+
+# ---- fuzzing ------------------------------------------------------------------
+# Three libFuzzer targets (README.md, "Fuzzing"): frame, file, web.  The
+# library is rebuilt by clang in build/fuzz with coverage for the fuzzer
+# and ASan+UBSan; run.sh seeds them from samples/ and ../shared/corpus/ and
+# runs each for FUZZ_SECONDS.  A crash, leak or timeout fails it, naming the
+# input; such inputs go to tests/fuzz/regressions/TARGET/, which make check
+# replays (fuzz-replay: only that).
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD := build/fuzz
+FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+              -fno-sanitize-recover=all
+fuzz: ensure-deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	    CFLAGS="$(FUZZ_FLAGS)" fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TARGETS)
+
+fuzz-build: $(FUZZ_TARGETS:%=$(BUILD)/fuzz-%) $(BUILD)/mkseed
+
+$(BUILD)/fuzz-%: $(BUILD)/tests/fuzz/fuzz_%.o $(FUZZ_SUPPORT) $(LIB)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -fsanitize=fuzzer,address,undefined -pthread -o $@ $^ $(PKG_LIBS)
+
+# Seeds: frames cut from capture files, and connections made by the packet
+# builder; no sanitizer, no library.
+MKSEED_SRC := tests/fuzz/mkseed.c tests/fuzz/seed_built.c tests/pktbuild.c
+$(BUILD)/mkseed: $(MKSEED_SRC) tests/fuzz/frames.h tests/fuzz/seed_built.h tests/pktbuild.h
+	$(call say,LD,$@)
+	$(Q)$(CC) -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -I. -o $@ $(MKSEED_SRC) $(PKG_LIBS)
+
+fuzz-replay: $(REPLAY_BIN) $(BUILD)/mkseed
+	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 
 # Threads live in the web layer only: run its suite in one process (CK_FORK=no,
 # so the daemon's threads and the test's share it; CK_RUN_SUITE is Check's
@@ -232,14 +284,16 @@ demo-run: $(BIN)
 # ---- dependencies ------------------------------------------------------------
 # Build: compiler, pkg-config, the three libraries.  Tests: tcpdump and
 # iproute2/nftables for the recorded samples and live tests, jq to read the
-# JSON report, valgrind and clang for the leak and compiler runs, hping3 for
+# JSON report, valgrind and clang for the leak and compiler runs (clang-14's
+# libFuzzer and sanitizer runtimes are libclang-rt-14-dev), hping3 for
 # the SYN flood samples, chromium for the dashboard test, wrk for the load
 # on its API, time (/usr/bin/time) for the benchmark's peak memory, tcpreplay
 # for the live benchmark's traffic.  tshark, the benchmark's optional
 # yardstick, is left out: it is large and asks a question on install
 # (tests/bench/README.md).
 DEBS := gcc make pkg-config libpcap-dev libmicrohttpd-dev check \
-        tcpdump iproute2 nftables jq valgrind clang hping3 chromium wrk time tcpreplay
+        tcpdump iproute2 nftables jq valgrind clang libclang-rt-14-dev hping3 \
+        chromium wrk time tcpreplay
 
 deps:
 	@missing=$$(for p in $(DEBS); do \

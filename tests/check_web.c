@@ -41,6 +41,7 @@
 #include "tests/suites.h"
 #include "web/assets.h"
 #include "web/render.h"
+#include "web/route.h"
 #include "web/server.h"
 
 #define USEC ((uint64_t)1000000)
@@ -2934,6 +2935,60 @@ START_TEST(conn_id_parse)
 }
 END_TEST
 
+/* route.c alone: what each request gets, before any socket is involved. */
+START_TEST(route_decides_without_a_daemon)
+{
+	static const struct {
+		const char *method, *path, *auth, *query_token, *token;
+		bool too_long, nul;
+		enum cs_route want;
+	} cases[] = {
+		{ "GET", "/api/summary", NULL, NULL, NULL, false, false, CS_ROUTE_API },
+		{ "HEAD", "/api/connections/3", NULL, NULL, NULL, false, false, CS_ROUTE_API },
+		{ "GET", "/nowhere", NULL, NULL, NULL, false, false, CS_ROUTE_API },	/* API's 404 */
+		{ "POST", "/api/summary", NULL, NULL, NULL, false, false, CS_ROUTE_BAD_METHOD },
+		{ "get", "/api/summary", NULL, NULL, NULL, false, false, CS_ROUTE_BAD_METHOD },
+		{ "", "/", NULL, NULL, NULL, false, false, CS_ROUTE_BAD_METHOD },
+		{ "GET", "/api/summary", NULL, NULL, NULL, true, false, CS_ROUTE_TOO_LONG },
+		{ "GET", "/api/summary", NULL, NULL, NULL, false, true, CS_ROUTE_NUL },
+		{ "GET", "/", NULL, NULL, NULL, true, true, CS_ROUTE_TOO_LONG },
+		{ "PUT", "/", NULL, NULL, NULL, false, true, CS_ROUTE_BAD_METHOD },
+		{ "GET", "/healthz", NULL, NULL, "t", false, false, CS_ROUTE_HEALTHZ },
+		{ "GET", "/", NULL, NULL, "t", false, false, CS_ROUTE_ASSET },
+		{ "GET", "/app.js", NULL, NULL, "t", false, false, CS_ROUTE_ASSET },
+		{ "GET", "/api/events", NULL, NULL, NULL, false, false, CS_ROUTE_EVENTS },
+		{ "GET", "/api/events", NULL, NULL, "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/api/summary", "Bearer t", NULL, "t", false, false, CS_ROUTE_API },
+		{ "GET", "/api/summary", "bEARER t", NULL, "t", false, false, CS_ROUTE_API },
+		{ "GET", "/api/summary", "Bearer t2", NULL, "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/api/summary", "Bearer ", NULL, "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/api/summary", "Basic t", NULL, "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/api/summary", "Bearer", NULL, "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/metrics", NULL, "t", "t", false, false, CS_ROUTE_API },
+		{ "GET", "/metrics", NULL, "", "t", false, false, CS_ROUTE_UNAUTHORIZED },
+		{ "GET", "/metrics", "Bearer x", "t", "t", false, false, CS_ROUTE_API },
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct kv query[] = { { "token", cases[i].query_token }, { NULL, NULL } };
+		struct cs_request req = {
+			.method = cases[i].method,
+			.path = cases[i].path,
+			.uri_too_long = cases[i].too_long,
+			.uri_has_nul = cases[i].nul,
+			.authorization = cases[i].auth,
+			.query = kv_get,
+			.query_ctx = cases[i].query_token ? query : query + 1,
+		};
+		const struct cs_asset *asset;
+		enum cs_route got = cs_route_request(&req, cases[i].token, &asset);
+		ck_assert_msg(got == cases[i].want, "case %zu (%s %s): route %d, not %d",
+			      i, cases[i].method, cases[i].path, got, cases[i].want);
+		ck_assert((got == CS_ROUTE_ASSET) == (asset != NULL));
+	}
+}
+END_TEST
+
 START_TEST(listen_parse)
 {
 	static const struct {
@@ -3036,6 +3091,7 @@ Suite *web_suite(void)
 	tcase_add_loop_test(tc, filter_parse_rejects_bad_values, 0, (int)ARRAY_LEN(bad_queries));
 	tcase_add_test(tc, conn_id_parse);
 	tcase_add_test(tc, listen_parse);
+	tcase_add_test(tc, route_decides_without_a_daemon);
 	tcase_add_test(tc, loopback_or_not);
 	tcase_add_test(tc, the_metrics_parser_is_strict);
 	tcase_add_checked_fixture(tc, NULL, tfree_all);

@@ -1,5 +1,6 @@
 /*
- * server.c — libmicrohttpd daemon, routing, token, SSE.
+ * server.c — libmicrohttpd daemon, responses, SSE (what a request gets is
+ * decided in route.c).
  */
 #include "web/server.h"
 
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <time.h>
@@ -23,6 +23,7 @@
 #include "web/assets.h"
 #include "web/guard.h"
 #include "web/render.h"
+#include "web/route.h"
 
 /*
  * Limits: generous for a dashboard, small for an attacker.  One thread per
@@ -40,7 +41,6 @@
 #define IDLE_TIMEOUT_SEC 30
 #define REQUEST_SEC 10
 #define REQUEST_MEMORY (32 * 1024)	/* request line + headers + state */
-#define URL_MAX 2048
 #define MAX_STREAMS 32
 #define HEARTBEAT_SEC 10
 #define HANGUP_CHECK_SEC 1
@@ -202,31 +202,6 @@ static enum MHD_Result send_asset(struct MHD_Connection *c, const struct cs_asse
 	if (!resp)
 		return MHD_NO;
 	return queue(c, MHD_HTTP_OK, resp, a->content_type, true);
-}
-
-/* ---- the token ------------------------------------------------------------ */
-
-/* Compares without an early exit, so timing says nothing about the token. */
-static bool same_secret(const char *given, const char *token)
-{
-	size_t n = strlen(token), m = given ? strlen(given) : 0;
-	unsigned char diff = (unsigned char)(n != m);
-
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned char)(token[i] ^ (i < m ? given[i] : 0));
-	return diff == 0;
-}
-
-static bool authorized(struct cs_web *w, struct MHD_Connection *c)
-{
-	if (!w->token)
-		return true;
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	/* the scheme name is case-insensitive (RFC 9110 11.1) */
-	if (h && !strncasecmp(h, "Bearer ", 7) && same_secret(h + 7, w->token))
-		return true;
-	const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
-	return q && same_secret(q, w->token);
 }
 
 /* ---- Server-Sent Events ----------------------------------------------------- */
@@ -422,38 +397,16 @@ static const char *query_get(void *ctx, const char *key)
 	return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
 }
 
+/* The data: rendered from the current snapshot, if there is one yet. */
 static enum MHD_Result api(struct cs_web *w, struct MHD_Connection *c,
-			   const char *url)
+			   const struct cs_request *req)
 {
 	struct cs_snapshot *s = acquire(w);
 	struct cs_reply r;
-	char err[160];
 
 	if (!s)
 		return send_error(c, 503, "no data yet: the capture has not started");
-	if (!strcmp(url, "/api/summary")) {
-		cs_render_summary(s, &r);
-	} else if (!strcmp(url, "/api/alerts")) {
-		cs_render_alerts(s, &r);
-	} else if (!strcmp(url, "/api/timeseries")) {
-		cs_render_timeseries(s, &r);
-	} else if (!strcmp(url, "/metrics")) {
-		cs_render_metrics(s, &r);
-	} else if (!strcmp(url, "/api/connections")) {
-		struct cs_conn_filter f;
-		if (cs_conn_filter_parse(&f, query_get, c, err, sizeof err) != 0)
-			cs_render_error(400, err, &r);
-		else
-			cs_render_connections(s, &f, &r);
-	} else if (!strncmp(url, "/api/connections/", 17)) {
-		uint64_t id;
-		if (cs_parse_conn_id(url + 17, &id) != 0)
-			cs_render_error(400, "connection id: a positive number", &r);
-		else
-			cs_render_connection(s, id, &r);
-	} else {
-		cs_render_error(404, "no such path", &r);
-	}
+	cs_route_api_reply(s, req, &r);
 	cs_snapshot_unref(s);
 	return send_reply(c, &r);
 }
@@ -475,7 +428,7 @@ static void *judge_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
 	(void)cls;
 	(void)c;
-	if (strlen(uri) > URL_MAX)
+	if (strlen(uri) > CS_WEB_URI_MAX)
 		return &stages[URI_TOO_LONG][0];
 	return strstr(uri, "%00") ? &stages[URI_NUL][0] : &stages[URI_OK][0];
 }
@@ -503,30 +456,41 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 		return MHD_YES;
 	}
 	cs_web_guard_disarm(w->guard, guard_slot(c));	/* the request is in */
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
+	struct cs_request req = {
+		.method = method,
+		.path = url,
+		.uri_too_long = verdict == URI_TOO_LONG,
+		.uri_has_nul = verdict == URI_NUL,
+		.authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+							     "Authorization"),
+		.query = query_get,
+		.query_ctx = c,
+	};
+	const struct cs_asset *asset;
+	switch (cs_route_request(&req, w->token, &asset)) {
+	case CS_ROUTE_BAD_METHOD:
 		return send_error(c, 405, "only GET and HEAD");
-	if (verdict == URI_TOO_LONG || strlen(url) > URL_MAX)
+	case CS_ROUTE_TOO_LONG:
 		return send_error(c, 414, "URL too long");
-	if (verdict == URI_NUL)
+	case CS_ROUTE_NUL:
 		return send_error(c, 400, "a NUL byte (%00) in the URL");
-	if (!strcmp(url, "/healthz")) {
+	case CS_ROUTE_HEALTHZ: {
 		struct cs_reply r = { 200, "text/plain", strdup("ok\n"), 3 };
 		if (!r.body)
 			return MHD_NO;
 		return send_reply(c, &r);
 	}
-	/* The page and its script hold no data, and the browser fetches
-	 * them without the ?token the user opened: they are public; the
-	 * page then passes the token on to the API. */
-	for (const struct cs_asset *a = cs_assets; a->path; a++)
-		if (!strcmp(url, a->path))
-			return send_asset(c, a);
-	if (!authorized(w, c))
+	case CS_ROUTE_ASSET:
+		return send_asset(c, asset);
+	case CS_ROUTE_UNAUTHORIZED:
 		return send_error(c, 401, "a valid token is needed (Authorization: "
 				  "Bearer TOKEN, or ?token=TOKEN)");
-	if (!strcmp(url, "/api/events"))
+	case CS_ROUTE_EVENTS:
 		return send_events(w, c, !strcmp(method, MHD_HTTP_METHOD_HEAD));
-	return api(w, c, url);
+	case CS_ROUTE_API:
+		break;
+	}
+	return api(w, c, &req);
 }
 
 /* ---- the request deadline (web/guard.h) ------------------------------------ */
