@@ -416,7 +416,11 @@ echo
 cat "$TMP/report.md"
 cp "$TMP/report.md" "$RESULTS" || fail "cannot write $RESULTS"
 if [ "$RECORD" = 1 ]; then
-	cp "$TMP/report.md" "$RECORDED" || fail "cannot write $RECORDED"
+	# The "Live capture" section is tests/bench/live.sh's: it stays.
+	live=$(sed -n '/^## Live capture$/,$p' "$RECORDED" 2>/dev/null)
+	{ cat "$TMP/report.md"; [ -z "$live" ] || printf '\n%s\n' "$live"; } \
+		>"$TMP/recorded.md"
+	cp "$TMP/recorded.md" "$RECORDED" || fail "cannot write $RECORDED"
 	say "recorded in $RECORDED"
 fi
 say "also in $RESULTS"
