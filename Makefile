@@ -225,6 +225,7 @@ tsan-run: $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=web TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=readahead CS_TEST_DATA=. \
 	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
+	CK_FORK=no CK_RUN_SUITE=writer TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 
 # wrk (256 connections) against the API while a live capture runs, then
 # idle, slowloris and abandoned clients (root; figures, and a failure only

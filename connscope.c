@@ -27,6 +27,7 @@
 #include "analyzer/alert.h"
 #include "analyzer/report.h"
 #include "analyzer/readahead.h"
+#include "analyzer/writer.h"
 #include "analyzer/snapshot.h"
 #include "analyzer/zeek.h"
 #include "capture/decode.h"
@@ -418,6 +419,7 @@ struct run {
 	FILE *json_f;			/* streamed while reading */
 	struct cs_json_report json;
 	FILE *connlog_f;
+	struct cs_writer *writer;	/* writes the two above, if it could start */
 	struct cs_web *web;		/* with --web */
 	uint64_t snap_seq;
 	double next_publish, last_publish;
@@ -644,7 +646,14 @@ static int begin_reading(struct run *r)
 			return -1;
 		cs_connlog_header(r->connlog_f);
 	}
-	cs_engine_set_output(&r->engine, write_connection, r);
+	/* Formatting rows costs more than analysing their packets: a thread of
+	 * its own does it, when there are rows to write. */
+	if (r->json_f || r->connlog_f)
+		r->writer = cs_writer_start(write_connection, r);
+	if (r->writer)
+		cs_engine_set_output(&r->engine, cs_writer_put, r->writer);
+	else
+		cs_engine_set_output(&r->engine, write_connection, r);
 	r->read_any = true;
 	return 0;
 }
@@ -853,6 +862,8 @@ static void write_reports(struct run *r)
 	FILE *f;
 
 	cs_engine_finish(&r->engine);
+	cs_writer_stop(r->writer);	/* every row written before the end */
+	r->writer = NULL;
 	if (r->json_f) {
 		cs_report_json_end(&r->json, &r->src, &r->engine);
 		if (close_output(r->json_f, o->json_path) != 0)
@@ -975,6 +986,7 @@ int main(int argc, char **argv)
 	if (r.web && r.read_any && !interrupted)
 		serve_until_stopped();
 	cs_web_stop(r.web);
+	cs_writer_stop(r.writer);	/* stopped already, unless no report */
 	cs_engine_fini(&r.engine);
 	free(opt.files);
 	return r.status;

@@ -18,5 +18,6 @@ Suite *flow_suite(void);
 Suite *detect_suite(void);
 Suite *web_suite(void);
 Suite *readahead_suite(void);
+Suite *writer_suite(void);
 
 #endif
