@@ -38,18 +38,9 @@ CONNSCOPE=$(realpath "$CONNSCOPE")
 TCPPING=$(realpath "$TCPPING")
 WEBPEST=$(realpath "$WEBPEST")
 
-TMP=$(mktemp -d /tmp/cs-slowweb.XXXXXX)
-PIDS=()
-NAMESPACES=()
 . "$(dirname "$0")/lib/procs.sh"
 . "$(dirname "$0")/lib/livepair.sh"
-cleanup() {
-	stop_all
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-fail() { echo "not ok - $*"; echo "slowweb: failed"; exit 1; }
+live_script slowweb
 status=0
 not_ok() { echo "not ok - $*"; status=1; }
 

@@ -43,18 +43,9 @@ CONNSCOPE=$(realpath "$CONNSCOPE")
 TCPPING=$(realpath "$TCPPING")
 WEBPEST=$(realpath "$WEBPEST")
 
-TMP=$(mktemp -d /tmp/cs-soak.XXXXXX)
-PIDS=()
-NAMESPACES=()
 . "$(dirname "$0")/lib/procs.sh"
 . "$(dirname "$0")/lib/livepair.sh"
-cleanup() {
-	stop_all
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-fail() { echo "not ok - $*"; echo "soak: failed"; exit 1; }
+live_script soak
 
 pair_up soak
 serve $((SOAK_SECONDS + 60))

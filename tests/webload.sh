@@ -39,18 +39,9 @@ done
 CONNSCOPE=$(realpath "$CONNSCOPE")
 TCPPING=$(realpath "$TCPPING")
 
-TMP=$(mktemp -d /tmp/cs-webload.XXXXXX)
-PIDS=()
-NAMESPACES=()
 . "$(dirname "$0")/lib/procs.sh"
 . "$(dirname "$0")/lib/livepair.sh"
-cleanup() {
-	stop_all
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-fail() { echo "not ok - $*"; echo "webload: failed"; exit 1; }
+live_script webload
 
 run_seconds=$((${#TARGETS[@]} * (WRK_SECONDS + 1) + 2))
 pair_up load

@@ -1,13 +1,26 @@
 # livepair.sh — two network namespaces joined by a veth pair, a tcpping
 # server in one and connscope -i with --web in the other.  Sourced (after
 # procs.sh) by the web test scripts (tests/webload.sh, tests/slowweb.sh,
-# tests/soak.sh).  Needs TMP, PIDS, NAMESPACES and a fail() from the script;
-# sets NSS NSC (namespace names), SRV_ADDR, CS_PID and WPORT.
+# tests/soak.sh), which call live_script first; sets NSS NSC (namespace
+# names), SRV_ADDR, CS_PID and WPORT.
 #
 # Everything carries the "wa" prefix plus the script's PID, so concurrent
 # runs of these and other engineers' tests never share a name.  IPv6 is off
 # and the neighbours are static: the link carries only the test's TCP, so
 # the capture's counts can be compared exactly with the client's.
+
+# live_script NAME: what every such script starts with -- a scratch folder
+# TMP, the PIDS and NAMESPACES that stop_all ends at exit (with TMP), and
+# fail(), which names the script.
+live_script() {
+	SCRIPT=$1
+	TMP=$(mktemp -d "/tmp/cs-$1.XXXXXX")
+	PIDS=()
+	NAMESPACES=()
+	trap 'stop_all; rm -rf "$TMP"' EXIT
+	trap 'exit 130' INT TERM
+}
+fail() { echo "not ok - $*"; echo "$SCRIPT: failed"; exit 1; }
 
 SRV_ADDR=10.213.52.1
 CLI_ADDR=10.213.52.2
