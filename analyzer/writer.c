@@ -34,6 +34,9 @@ struct cs_writer {
 	size_t filled;			/* batches handed over, ever */
 	size_t written;			/* batches written, ever */
 	bool stopping;
+	/* who sleeps on `changed`: a wake-up is a system call, made only
+	 * for a thread that waits */
+	bool writer_waits, producer_waits;
 
 	struct batch *fill;		/* the analysing thread's, being filled */
 	struct batch batches[BATCHES];
@@ -47,8 +50,11 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&w->lock);
 	for (;;) {
-		while (w->written == w->filled && !w->stopping)
+		while (w->written == w->filled && !w->stopping) {
+			w->writer_waits = true;
 			pthread_cond_wait(&w->changed, &w->lock);
+			w->writer_waits = false;
+		}
 		if (w->written == w->filled)
 			break;		/* stopping, and nothing left */
 		struct batch *b = &w->batches[w->written % BATCHES];
@@ -57,7 +63,8 @@ static void *writer_main(void *arg)
 			w->fn(w->ctx, &b->e[i].c, b->e[i].has_v ? &b->e[i].v : NULL);
 		pthread_mutex_lock(&w->lock);
 		w->written++;
-		pthread_cond_broadcast(&w->changed);
+		if (w->producer_waits)
+			pthread_cond_signal(&w->changed);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -92,14 +99,23 @@ struct cs_writer *cs_writer_start(cs_verdict_fn fn, void *ctx)
 	return w;
 }
 
+/* The analysing thread waits for the writer (w->lock held). */
+static void wait_producer(struct cs_writer *w)
+{
+	w->producer_waits = true;
+	pthread_cond_wait(&w->changed, &w->lock);
+	w->producer_waits = false;
+}
+
 /* Hands the batch being filled over and waits for a free one. */
 static void hand_over(struct cs_writer *w)
 {
 	pthread_mutex_lock(&w->lock);
 	w->filled++;
-	pthread_cond_broadcast(&w->changed);
+	if (w->writer_waits)
+		pthread_cond_signal(&w->changed);
 	while (w->filled - w->written >= BATCHES)
-		pthread_cond_wait(&w->changed, &w->lock);
+		wait_producer(w);
 	pthread_mutex_unlock(&w->lock);
 	w->fill = &w->batches[w->filled % BATCHES];
 	w->fill->n = 0;
@@ -126,7 +142,7 @@ void cs_writer_drain(struct cs_writer *w)
 		hand_over(w);
 	pthread_mutex_lock(&w->lock);
 	while (w->written != w->filled)
-		pthread_cond_wait(&w->changed, &w->lock);
+		wait_producer(w);
 	pthread_mutex_unlock(&w->lock);
 }
 
@@ -137,7 +153,7 @@ void cs_writer_stop(struct cs_writer *w)
 	cs_writer_drain(w);
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
-	pthread_cond_broadcast(&w->changed);
+	pthread_cond_signal(&w->changed);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
 	pthread_cond_destroy(&w->changed);
