@@ -4,11 +4,12 @@
 #include "analyzer/readahead.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "analyzer/thread.h"
 
 /*
  * 256 frames a batch make a lock round trip cheap per packet; eight
@@ -131,14 +132,7 @@ struct cs_readahead *cs_readahead_start(struct cs_source *s, uint64_t max,
 	pthread_mutex_init(&ra->lock, NULL);
 	pthread_cond_init(&ra->changed, NULL);
 
-	/* Signals are the main thread's business: the reader blocks them all,
-	 * so a Ctrl-C interrupts what the main thread is waiting in. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&ra->thread, NULL, reader_main, ra);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (cs_thread_start(&ra->thread, reader_main, ra) != 0) {
 		pthread_cond_destroy(&ra->changed);
 		pthread_mutex_destroy(&ra->lock);
 		free(ra);

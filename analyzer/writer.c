@@ -4,8 +4,9 @@
 #include "analyzer/writer.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
+
+#include "analyzer/thread.h"
 
 /* 64 connections a batch keep the locking cheap per connection; eight
  * batches (about 350 KiB) let the analysis run ahead of a slow disk for a
@@ -84,13 +85,7 @@ struct cs_writer *cs_writer_start(cs_verdict_fn fn, void *ctx)
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->changed, NULL);
 
-	/* Signals stay with the main thread, as for the reader. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&w->thread, NULL, writer_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0) {
+	if (cs_thread_start(&w->thread, writer_main, w) != 0) {
 		pthread_cond_destroy(&w->changed);
 		pthread_mutex_destroy(&w->lock);
 		free(w);
