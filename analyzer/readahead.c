@@ -13,7 +13,7 @@
 
 /*
  * 256 frames a batch make a lock round trip cheap per packet; eight
- * batches (about 0.5 MiB) let one thread run ahead of the other without
+ * batches (about 0.6 MiB) let one thread run ahead of the other without
  * leaving the cache.  The reader, the faster of the two, sleeps when the
  * queue is full and is woken only once half of it is free again: a wake-up
  * per batch would cost more than the batch.
