@@ -195,7 +195,7 @@ static uint64_t list_timeout_opt(const struct cs_flow_opts *o, enum cs_flow_list
 
 uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
 {
-	uint64_t base = list_timeout_opt(&t->opt, l);
+	uint64_t base = t->base_timeout[l];
 	uint64_t start = t->adaptive_start;
 	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
 
@@ -268,11 +268,17 @@ void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 	k->vlan = vlan_key && p->vlan_cnt ? p->vlan[0] : 0;
 }
 
+static struct cs_conn *lookup(struct cs_flow_table *t,
+			      const struct cs_flow_key *k, uint32_t hash)
+{
+	uint32_t i = index_find(t, k, hash);
+	return i == UINT32_MAX ? NULL : &t->conns[slot_ref(t->slots[i])];
+}
+
 struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 			       const struct cs_flow_key *k)
 {
-	uint32_t i = index_find(t, k, key_hash(t, k));
-	return i == UINT32_MAX ? NULL : &t->conns[slot_ref(t->slots[i])];
+	return lookup(t, k, key_hash(t, k));
 }
 
 void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
@@ -285,8 +291,7 @@ void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
 struct cs_conn *cs_flow_find(struct cs_flow_table *t,
 			     const struct cs_flow_where *w)
 {
-	uint32_t i = index_find(t, &w->key, w->hash);
-	return i == UINT32_MAX ? NULL : &t->conns[slot_ref(t->slots[i])];
+	return lookup(t, &w->key, w->hash);
 }
 
 void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash)
@@ -403,9 +408,7 @@ void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 /* When the head of list l is due, with the table's current timeouts. */
 static uint64_t head_due(const struct cs_flow_table *t, enum cs_flow_list l)
 {
-	uint64_t tmo = t->count <= t->adaptive_start ? t->base_timeout[l]
-						     : cs_flow_timeout(t, l);
-	return t->conns[t->lists[l].head].last_ts_us + tmo;
+	return t->conns[t->lists[l].head].last_ts_us + cs_flow_timeout(t, l);
 }
 
 /*
