@@ -138,12 +138,6 @@ not_ok() {
 	FAIL=$((FAIL + 1))
 }
 
-# packet_sockets: how many packet sockets are open in the client namespace
-# (a capture is live once its socket shows up in /proc/net/packet).
-packet_sockets() {
-	ip netns exec "$NSC" sh -c 'tail -n +2 /proc/net/packet | wc -l'
-}
-
 # start_connscope NAME ARGS...: connscope -i IFACE ARGS in the client
 # namespace; stdout/stderr to $TMP/NAME.{out,err}; PID in CS_PID.  Waits
 # (at most 5 s) until its packet socket exists.  env resets SIGINT to its
@@ -153,19 +147,12 @@ CS_PID=
 start_connscope() {
 	local name=$1 before
 	shift
-	before=$(packet_sockets)
+	before=$(packet_sockets "$NSC")
 	ip netns exec "$NSC" env --default-signal=INT "${CS[@]}" -i "$IFACE" "$@" \
 		>"$TMP/$name.out" 2>"$TMP/$name.err" &
 	CS_PID=$!
 	PIDS+=("$CS_PID")
-	for ((i = 0; i < 50; i++)); do
-		[ "$(packet_sockets)" -gt "$before" ] && break
-		kill -0 "$CS_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	# The filter is installed just after the socket opens.
-	sleep 0.5
-	kill -0 "$CS_PID" 2>/dev/null
+	wait_capture "$NSC" "$CS_PID" "$before"
 }
 
 # finish NAME TENTHS: waits for connscope to exit by itself; sets CS_RC
@@ -224,7 +211,6 @@ fi
 # ---- b: same packets as tcpdump ------------------------------------------------------
 # tcpdump runs in immediate mode and is stopped only after connscope has
 # finished and the link is quiet, so it holds every packet connscope saw.
-before=$(packet_sockets)
 ip netns exec "$NSC" tcpdump -i "$IFACE" -s 256 -U --immediate-mode -w "$TMP/b.pcap" \
 	>/dev/null 2>"$TMP/b.tcpdump.err" &
 TD_PID=$!

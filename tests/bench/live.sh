@@ -199,12 +199,6 @@ setup_link() {
 
 # ---- one measurement ----------------------------------------------------------
 
-# packet sockets open in ns B: connscope's capture is live once its socket
-# shows up in that namespace's /proc/net/packet.
-packet_sockets() {
-	ip netns exec "$NSB" sh -c 'tail -n +2 /proc/net/packet | wc -l'
-}
-
 # Frames the kernel dropped before any socket saw them (per-CPU backlog
 # full), summed over CPUs.  Machine-wide, but nothing else here is busy.
 softnet_drops() {
@@ -237,19 +231,14 @@ placement() {
 CS_PID=
 start_connscope() {
 	local before i
-	before=$(packet_sockets)
+	before=$(packet_sockets "$NSB")
 	placement capture
 	ip netns exec "$NSB" env --default-signal=INT "${PLACE[@]}" "$CONNSCOPE" -i "$IFB" -B "$2" \
 		-q --json "$1" >"$TMP/cs.out" 2>"$TMP/cs.err" &
 	CS_PID=$!
 	PIDS+=("$CS_PID")
-	for ((i = 0; i < 50; i++)); do
-		[ "$(packet_sockets)" -gt "$before" ] && break
-		kill -0 "$CS_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	sleep 0.5 # the ring and filter are set up just after the socket opens
-	kill -0 "$CS_PID" 2>/dev/null || fail "connscope -i $IFB did not start: $(cat "$TMP/cs.err")"
+	wait_capture "$NSB" "$CS_PID" "$before" ||
+		fail "connscope -i $IFB did not start: $(cat "$TMP/cs.err")"
 	# SIGINT goes to CS_PID: it must be connscope itself, not a wrapper.
 	[ "$(readlink "/proc/$CS_PID/exe")" = "$(realpath "$CONNSCOPE")" ] ||
 		fail "PID $CS_PID is $(readlink "/proc/$CS_PID/exe"), not connscope"

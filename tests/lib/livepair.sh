@@ -70,6 +70,8 @@ serve() {
 # client namespace; waits for the dashboard's port (WPORT) and the packet
 # socket.  `ip netns exec` execs, so CS_PID is connscope itself.
 start_capture() {
+	local before
+	before=$(packet_sockets "$NSC")
 	ip netns exec "$NSC" "$CONNSCOPE" -i "$IFACE" -q --web 127.0.0.1:0 "$@" \
 		2>"$TMP/connscope.err" &
 	CS_PID=$!
@@ -83,7 +85,9 @@ start_capture() {
 		sleep 0.1
 	done
 	[ -n "$WPORT" ] || fail "connscope did not start: $(cat "$TMP/connscope.err")"
-	sleep 0.5	# the filter is installed just after the socket opens
+	# The dashboard starts before the capture opens: wait for that too.
+	wait_capture "$NSC" "$CS_PID" "$before" ||
+		fail "connscope's capture did not open: $(cat "$TMP/connscope.err")"
 }
 
 # churn UNTIL_SECONDS LOG: connections across the link until $SECONDS

@@ -23,6 +23,30 @@ stop() {
 	return 0
 }
 
+# packet_sockets NS: how many packet sockets are open in namespace NS (a
+# capture is live once its socket shows up in /proc/net/packet).
+packet_sockets() {
+	ip netns exec "$1" sh -c 'tail -n +2 /proc/net/packet | wc -l'
+}
+
+# wait_capture NS PID BEFORE: 0 once NS holds more than BEFORE packet
+# sockets (PID's capture is open; at most 5 s) and the filter, installed
+# just after the socket opens, had half a second; 1 if PID ended first or
+# no socket came.
+wait_capture() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		if [ "$(packet_sockets "$1")" -gt "$3" ]; then
+			sleep 0.5
+			kill -0 "$2" 2>/dev/null
+			return
+		fi
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # stop_all: every process in PIDS, then every namespace in NAMESPACES.
 stop_all() {
 	local p
