@@ -93,7 +93,7 @@ REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/replay-%)
 
 DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d)
 
-.PHONY: all check check-run asan demo demo-run deps ensure-deps install \
+.PHONY: all check check-run asan demo demo-run deps install \
         uninstall clean tests valgrind fuzz fuzz-build fuzz-replay
 .DEFAULT_GOAL := all
 
@@ -145,7 +145,7 @@ $(BUILD)/tests/fuzz/replay-%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/r
 tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/mkseed
 
 # ---- tests -----------------------------------------------------------------
-# Unit tests (Check), then the binary on samples/ and ../shared/corpus/ and
+# Unit tests (Check), then the binary on samples/ and tests/corpus/ and
 # on damaged copies of them (cut at every record, broken headers), the
 # live benchmark's sender (tests/blast.sh: its refusals, and what it sends
 # counted at a veth peer), the row-by-row comparison with Zeek's conn.log,
@@ -153,7 +153,7 @@ tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/mkseed
 # connscope), the dashboard in headless Chromium, then the live capture in
 # network namespaces and what -Z and --web give up (the namespace parts
 # skipped, with a message, if not root).
-check: ensure-deps
+check: deps
 	@$(MAKE) --no-print-directory check-run
 
 # Check's default 4 s per test is for a quiet machine; these are shared and
@@ -176,14 +176,14 @@ check-run: tests
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
-asan: ensure-deps
+asan: deps
 	@CS_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan \
 	    CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" check-run
 
 # ---- fuzzing ------------------------------------------------------------------
 # Three libFuzzer targets (README.md, "Fuzzing"): frame, file, web.  The
 # library is rebuilt by clang in build/fuzz with coverage for the fuzzer
-# and ASan+UBSan; run.sh seeds them from samples/ and ../shared/corpus/ and
+# and ASan+UBSan; run.sh seeds them from samples/ and tests/corpus/ and
 # runs each for FUZZ_SECONDS.  A crash, leak or timeout fails it, naming the
 # input; such inputs go to tests/fuzz/regressions/TARGET/, which make check
 # replays (fuzz-replay: only that).
@@ -191,7 +191,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_BUILD := build/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
               -fno-sanitize-recover=all
-fuzz: ensure-deps
+fuzz: deps
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
 	    CFLAGS="$(FUZZ_FLAGS)" fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TARGETS)
@@ -217,7 +217,7 @@ fuzz-replay: $(REPLAY_BIN) $(BUILD)/mkseed
 # own suite selector).  halt_on_error makes the first race fail the run.
 TSAN_FLAGS := -O1 -g -fsanitize=thread
 .PHONY: tsan tsan-run
-tsan: ensure-deps
+tsan: deps
 	@$(MAKE) --no-print-directory BUILD=build/tsan CFLAGS="$(TSAN_FLAGS)" \
 	    LDFLAGS="-fsanitize=thread" tsan-run
 
@@ -231,7 +231,7 @@ tsan-run: $(TEST_BIN)
 # idle, slowloris and abandoned clients (root; figures, and a failure only
 # on errors, refused clients or a capture that missed connections).
 .PHONY: webload
-webload: ensure-deps
+webload: deps
 	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/webload.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) \
@@ -242,7 +242,7 @@ webload: ensure-deps
 # every connection made (root; SOAK_SECONDS, default 300).
 .PHONY: soak
 SOAK_SECONDS ?= 300
-soak: ensure-deps
+soak: deps
 	@$(MAKE) --no-print-directory $(BIN) $(TOOL_BIN)
 	SOAK_SECONDS=$(SOAK_SECONDS) CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) \
 	    WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/soak.sh
@@ -251,7 +251,7 @@ soak: ensure-deps
 # generated in /tmp; tests/bench/README.md has the knobs.  Figures, and a
 # failure only when a tool fails, never on a missed target.
 .PHONY: bench
-bench: ensure-deps
+bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	CONNSCOPE=$(abspath $(BIN)) BENCH_BUILD=$(abspath build/bench) bash tests/bench/run.sh
 
@@ -260,13 +260,13 @@ bench: ensure-deps
 # (root; RATES, LIVE_PACKETS).  Figures of packets seen and dropped, a
 # failure only when a tool fails.
 .PHONY: bench-live
-bench-live: ensure-deps
+bench-live: deps
 	@$(MAKE) --no-print-directory $(BIN) $(BLAST_BIN)
 	CONNSCOPE=$(abspath $(BIN)) BLAST=$(abspath $(BLAST_BIN)) \
 	    BENCH_BUILD=$(abspath build/bench) bash tests/bench/live.sh
 
 # The Check runner and the binary under valgrind: no leak, no invalid access.
-valgrind: ensure-deps
+valgrind: deps
 	@$(MAKE) --no-print-directory tests
 	CK_FORK=no valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    --error-exitcode=9 $(TEST_BIN)
@@ -275,7 +275,7 @@ valgrind: ensure-deps
 
 # ---- the main job ------------------------------------------------------------
 DEMO_SAMPLE := samples/mixed.pcap
-demo: ensure-deps
+demo: deps-run
 	@$(MAKE) --no-print-directory demo-run
 
 DEMO_WEB ?= 127.0.0.1:8080
@@ -283,37 +283,53 @@ demo-run: $(BIN)
 	./$(BIN) -r $(DEMO_SAMPLE) --web $(DEMO_WEB)
 
 # ---- dependencies ------------------------------------------------------------
-# Build: compiler, pkg-config, the three libraries.  Tests: tcpdump and
-# iproute2/nftables for the recorded samples and live tests, jq to read the
-# JSON report, valgrind and clang for the leak and compiler runs (clang-14's
-# libFuzzer and sanitizer runtimes are libclang-rt-14-dev), hping3 for
-# the SYN flood samples, chromium for the dashboard test, wrk for the load
-# on its API, time (/usr/bin/time) for the benchmark's peak memory, tcpreplay
-# for the live benchmark's traffic.  tshark, the benchmark's optional
-# yardstick, is left out: it is large and asks a question on install
-# (tests/bench/README.md).
-DEBS := gcc make pkg-config libpcap-dev libmicrohttpd-dev check \
-        tcpdump iproute2 nftables jq valgrind clang libclang-rt-14-dev hping3 \
-        chromium wrk time tcpreplay
+# Two lists, so that seeing the dashboard does not mean installing the test
+# lab.  DEBS_RUN is what building and running need: a compiler with the C
+# library's headers, make, pkg-config and the two libraries.  DEBS_TEST adds
+# the tests' tools: Check for the unit tests, tcpdump and iproute2/nftables
+# for the recorded samples and live tests, jq to read the JSON report, curl
+# for the API, valgrind and clang for the leak and compiler runs (clang-14's
+# libFuzzer and sanitizer runtimes are libclang-rt-14-dev), hping3 for the
+# SYN flood samples, chromium for the dashboard test, wrk for the load on
+# its API, promtool (package prometheus) to check /metrics, time
+# (/usr/bin/time) for the benchmark's peak memory, tcpreplay for the live
+# benchmark's traffic.  tshark, the benchmark's optional yardstick, is left
+# out: it is large and asks a question on install (tests/bench/README.md).
+DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev
+DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
+             libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay
+DEBS      := $(DEBS_RUN) $(DEBS_TEST)
 
-deps:
-	@missing=$$(for p in $(DEBS); do \
-	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
-	  done | tr '\n' ' ' | sed 's/ *$$//'); \
-	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+# $(call install_debs,PACKAGES): nothing when all are installed; as root,
+# apt-get installs the missing ones; otherwise the exact command to run is
+# printed and make stops.  One dpkg-query for the whole list, whose output
+# names each package with its status ("not-installed" for a package dpkg
+# has never seen: it prints that line on stdout and complains on stderr).
+define install_debs
+	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(1) 2>/dev/null | \
+	    awk '$$NF == "installed" { ok[$$1] = 1 } END { n = split("$(strip $(1))", p, " "); \
+	         for (i = 1; i <= n; i++) if (!(p[i] in ok)) printf "%s ", p[i] }'); \
+	missing=$${missing% }; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" -eq 0 ]; then \
 	  echo "deps: installing $$missing"; \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -q --no-install-recommends $$missing || \
+	    { echo "deps: apt-get could not install: $$missing" >&2; exit 1; }; \
 	else \
-	  echo "deps: missing $$missing; run as root:"; \
-	  echo "  apt-get update && apt-get install -y --no-install-recommends $$missing"; \
+	  echo "deps: missing Debian packages: $$missing" >&2; \
+	  echo "deps: run as root, then run make again:" >&2; \
+	  echo "  apt-get update && apt-get install -y --no-install-recommends $$missing" >&2; \
 	  exit 1; \
 	fi
+endef
 
-ensure-deps:
-	@for p in $(DEBS); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || exit 1; \
-	done || $(MAKE) --no-print-directory deps
+.PHONY: deps deps-run
+deps:
+	$(call install_debs,$(DEBS))
+
+deps-run:
+	$(call install_debs,$(DEBS_RUN))
 
 # ---- install -----------------------------------------------------------------
 install: $(BIN)

@@ -1,6 +1,6 @@
 /*
  * check_main.c — the one Check runner: `make check` runs it.
- * CS_TEST_DATA points at the repository root (samples/, ../shared/corpus).
+ * CS_TEST_DATA points at the repository root (samples/, tests/corpus).
  */
 #include <stdlib.h>
 

@@ -2,7 +2,7 @@
 # damaged.sh — connscope on damaged capture files, exhaustively.
 #
 # Copies of real captures (samples/mixed.pcap, a pcapng and a nanosecond
-# pcap from ../shared/corpus/; the originals are never touched) are cut at
+# pcap from tests/corpus/; the originals are never touched) are cut at
 # every record boundary and inside every record header and body, and
 # damaged in the ways README.md's "Damaged input" table lists.  Where the
 # whole records lie is found by tests/tools/capwalk (the framing only),
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 CONNSCOPE=${CONNSCOPE:-./connscope}
 CAPWALK=${CAPWALK:-build/tests/capwalk}
-CORPUS=${CS_CORPUS:-../shared/corpus}
+CORPUS=${CS_CORPUS:-tests/corpus}
 OUT=${OUT:-build/out/damaged}
 rm -rf "$OUT" && mkdir -p "$OUT"
 

@@ -15,7 +15,8 @@
 #   - the 1,000 connections completed, each with every one of its packets:
 #     the flood's records were evicted (embryonic first) or expired early
 #     (timeouts shrink as the table fills), never theirs;
-#   - the eviction and early-expiry counters in /api/summary and /metrics;
+#   - the eviction and early-expiry counters in /api/summary and /metrics,
+#     and /metrics as promtool check metrics reads it;
 #   - peak memory (VmHWM) within the stated bound, and no higher than for a
 #     flood a fifth the size: it follows --max-flows, not the flood.
 # Memory is not checked under a sanitizer (CS_SANITIZED=1): its shadow
@@ -50,7 +51,7 @@ check() { # check DESCRIPTION GOT WANT
 	if [ "$2" = "$3" ]; then ok "$1: $2"; else not_ok "$1: got '$2', want '$3'"; fi
 }
 
-for tool in curl jq; do
+for tool in curl jq promtool; do
 	command -v $tool >/dev/null || { echo "flood: $tool is missing"; exit 1; }
 done
 
@@ -124,6 +125,12 @@ check "/metrics evicted (embryonic)" \
 	"$(sed -n 's/^connscope_evicted_total{reason="embryonic"} //p' "$OUT/big.metrics")" "$evicted"
 check "/metrics expired early" \
 	"$(sed -n 's/^connscope_expired_early_total //p' "$OUT/big.metrics")" "$early"
+# The exposition format itself, as Prometheus's own checker reads it.
+if promtool check metrics <"$OUT/big.metrics" >"$OUT/big.promtool" 2>&1; then
+	ok "/metrics passes promtool check metrics"
+else
+	not_ok "/metrics fails promtool check metrics: $(head -c 300 "$OUT/big.promtool")"
+fi
 check "the report's eviction line" \
 	"$(grep -c "evicted to stay within --max-flows: embryonic" "$OUT/big.txt")" 1
 check "the report's early-expiry line" "$(grep -c "expired early" "$OUT/big.txt")" 1

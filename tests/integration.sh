@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # integration.sh — the connscope binary on real captures and bad input.
 #
-# Runs $CONNSCOPE (default ./connscope) on samples/ and ../shared/corpus/:
+# Runs $CONNSCOPE (default ./connscope) on samples/ and tests/corpus/:
 # packet counts equal capinfos' (MANIFEST.tsv), the accounting balances,
 # malformed files never crash, damaged files give exit status 2 with the
 # report of what was read, and the command line's errors give status 1.
@@ -13,7 +13,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 CONNSCOPE=${CONNSCOPE:-./connscope}
-CORPUS=${CS_CORPUS:-../shared/corpus}
+CORPUS=${CS_CORPUS:-tests/corpus}
 OUT=${CS_TEST_OUT:-tests/out/integration}
 QUICK=${CS_QUICK:-0}
 rm -rf "$OUT" && mkdir -p "$OUT"
@@ -51,6 +51,17 @@ if [ ! -d "$CORPUS" ]; then
 	not_ok "corpus not found at $CORPUS (CS_CORPUS overrides)"
 	echo "integration: $passed passed, $failed failed"
 	exit 1
+fi
+
+# ---- the corpus is what its provenance says: every file's SHA-256 -----------
+# A capture edited by accident (or by a tool that "fixes" files) would make
+# every expectation below about some other file.
+corpus_changed=$(cd "$CORPUS" && awk -F'\t' 'NR > 1 { print $5 "  " $1 }' MANIFEST.tsv |
+	sha256sum --check --quiet 2>&1)
+if [ -z "$corpus_changed" ]; then
+	ok "corpus: every file matches its SHA-256 in MANIFEST.tsv"
+else
+	not_ok "corpus: files differ from MANIFEST.tsv: $(echo "$corpus_changed" | head -c 300)"
 fi
 
 # ---- every corpus capture: capinfos' packet count, balanced accounting -----

@@ -3,7 +3,7 @@
 #
 # Run by `make check` with CONNSCOPE (the binary) and TCPPING (the traffic
 # tool, tests/tools/tcpping.c).  Needs root to create network namespaces;
-# without it the test is skipped, not failed.
+# without it the test is skipped with a message, and fails under CI.
 #
 # Two namespaces joined by a veth pair:
 #
@@ -45,11 +45,9 @@ TCPPING=$(absolute "$TCPPING")
 # CONNSCOPE may carry a wrapper (valgrind ...): split it into words once.
 read -r -a CS <<<"$CONNSCOPE"
 
-skip() {
-	echo "live: SKIPPED (needs root to create network namespaces)"
-	exit 0
-}
-[ "$(id -u)" -eq 0 ] || skip
+# cannot_run, need_root
+. "$(dirname "$0")/lib/cannot_run.sh"
+need_root live "to create network namespaces"
 
 NSS=csl-srv-$$
 NSC=csl-cli-$$
@@ -80,9 +78,9 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- setup --------------------------------------------------------------------
-ip netns add "$NSS" 2>/dev/null || skip
+ip netns add "$NSS" 2>/dev/null || cannot_run live "ip netns add failed: no network namespaces here"
 NAMESPACES+=("$NSS")
-ip netns add "$NSC" 2>/dev/null || skip
+ip netns add "$NSC" 2>/dev/null || cannot_run live "ip netns add failed: no network namespaces here"
 NAMESPACES+=("$NSC")
 
 setup_fail() {

@@ -32,7 +32,8 @@ HOLD_SECONDS=${HOLD_SECONDS:-25}
 MAX_STREAMS=32		# web/server.c
 PER_IP_LIMIT=300	# web/server.c
 
-[ "$(id -u)" -eq 0 ] || { echo "slowweb: SKIPPED (needs root for network namespaces)"; exit 0; }
+. "$(dirname "$0")/lib/cannot_run.sh"
+need_root slowweb "for network namespaces"
 command -v jq >/dev/null || { echo "slowweb: 'jq' not found (make deps)"; exit 2; }
 CONNSCOPE=$(realpath "$CONNSCOPE")
 TCPPING=$(realpath "$TCPPING")

@@ -35,7 +35,8 @@ CHURN_INTERVAL_MS=${CHURN_INTERVAL_MS:-5}	# ~100 connections/s, not the CPU's li
 MARGIN_PCT=10
 MARGIN_KIB=4096
 
-[ "$(id -u)" -eq 0 ] || { echo "soak: SKIPPED (needs root for network namespaces)"; exit 0; }
+. "$(dirname "$0")/lib/cannot_run.sh"
+need_root soak "for network namespaces"
 command -v jq >/dev/null || { echo "soak: 'jq' not found (make deps)"; exit 2; }
 [ "$SOAK_SECONDS" -gt "$WARMUP_SECONDS" ] ||
 	{ echo "soak: SOAK_SECONDS ($SOAK_SECONDS) must exceed WARMUP_SECONDS ($WARMUP_SECONDS)"; exit 2; }

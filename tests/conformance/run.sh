@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # conformance/run.sh — connscope's conn.log against Zeek's, row by row.
 #
-# For every trace in ../shared/corpus/zeek with an expected conn.log
+# For every trace in tests/corpus/zeek with an expected conn.log
 # (*.expected.tsv, see the corpus README), runs connscope --conn-log and
 # pairs each expected row with one of ours: same unordered 4-tuple, nearest
 # start time.  Counts agreement on conn_state and on history (a row we do
@@ -15,7 +15,7 @@ set -u
 cd "$(dirname "$0")/../.."
 
 CONNSCOPE=${CONNSCOPE:-./connscope}
-CORPUS=${CS_CORPUS:-../shared/corpus}
+CORPUS=${CS_CORPUS:-tests/corpus}
 OUT=${CS_TEST_OUT:-tests/out/conformance}
 KNOWN=tests/conformance/KNOWN_DIFFERENCES.md
 MIN_STATE=${MIN_STATE:-95}

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 
 dir=$1
 mkseed=$2
-corpus_src=${CORPUS_SRC:-../shared/corpus}
+corpus_src=${CORPUS_SRC:-tests/corpus}
 frame_seeds=$(mktemp -d)
 trap 'rm -rf "$frame_seeds"' EXIT
 "$mkseed" cut "$frame_seeds" samples/*.pcap >/dev/null

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 build=$1
 shift
 seconds=${FUZZ_SECONDS:-60}
-corpus_src=${CORPUS_SRC:-../shared/corpus}
+corpus_src=${CORPUS_SRC:-tests/corpus}
 # Per input: an input runs in milliseconds, but on a shared machine a
 # stall of 10 s has been seen ("slow unit" of an input that takes 20 ms),
 # so a hang is called at 30 s.  2 GiB is libFuzzer's own default, stated.
