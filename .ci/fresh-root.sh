@@ -120,6 +120,7 @@ demo)
 		done
 		(healthz) 2>/dev/null || { echo "no answer on '"$DEMO_URL"'/healthz"; tail -n 40 /tmp/demo.out; exit 1; }
 		grep -q "^Verdict" /tmp/demo.out || { echo "make demo printed no report"; tail -n 40 /tmp/demo.out; exit 1; }
+		grep "^deps:" /tmp/demo.out || true
 		tail -n 25 /tmp/demo.out
 		echo "make demo: /healthz answers 200 on '"$DEMO_URL"'/"
 		kill -INT -- -$pid
