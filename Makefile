@@ -63,7 +63,7 @@ WARN += -Werror
 endif
 CS_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -pthread -I. -MMD -MP $(PKG_CFLAGS)
 
-LIB_SRC  := $(sort $(wildcard capture/*.c analyzer/*.c web/*.c))
+LIB_SRC  := $(sort $(wildcard capture/*.c analyzer/*.c analyzer/*/*.c web/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
 ASSETS_DIR ?= web/assets
 ASSETS   := $(ASSETS_DIR)/index.html $(ASSETS_DIR)/app.js $(ASSETS_DIR)/app.css

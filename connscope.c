@@ -24,12 +24,12 @@
 #include <unistd.h>
 
 #include "analyzer/engine.h"
-#include "analyzer/alert.h"
-#include "analyzer/report.h"
-#include "analyzer/readahead.h"
-#include "analyzer/writer.h"
-#include "analyzer/snapshot.h"
-#include "analyzer/zeek.h"
+#include "analyzer/detectors/alert.h"
+#include "analyzer/reports/report.h"
+#include "analyzer/run/readahead.h"
+#include "analyzer/run/writer.h"
+#include "analyzer/views/snapshot.h"
+#include "analyzer/tracking/zeek.h"
 #include "capture/decode.h"
 #include "capture/privdrop.h"
 #include "capture/source.h"

@@ -6,10 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "analyzer/diagnose.h"
-#include "analyzer/tcp.h"
-#include "analyzer/track.h"
-#include "analyzer/zeek.h"
+#include "analyzer/tracking/diagnose.h"
+#include "analyzer/tracking/tcp.h"
+#include "analyzer/tracking/track.h"
+#include "analyzer/tracking/zeek.h"
 #include "capture/checksum.h"
 #include "capture/decode.h"
 

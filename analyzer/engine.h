@@ -13,13 +13,13 @@
 
 #include <stddef.h>
 
-#include "analyzer/connstats.h"
-#include "analyzer/detect.h"
-#include "analyzer/recent.h"
-#include "analyzer/verdict.h"
-#include "analyzer/export.h"
-#include "analyzer/flow.h"
-#include "analyzer/stats.h"
+#include "analyzer/reports/connstats.h"
+#include "analyzer/detectors/detect.h"
+#include "analyzer/views/recent.h"
+#include "analyzer/reports/verdict.h"
+#include "analyzer/reports/export.h"
+#include "analyzer/tracking/flow.h"
+#include "analyzer/tracking/stats.h"
 #include "capture/packet.h"
 
 struct cs_engine_opts {

@@ -12,11 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/distinct.h"
+#include "analyzer/detectors/distinct.h"
 #include "analyzer/engine.h"
-#include "analyzer/tcp.h"
-#include "analyzer/track.h"
-#include "analyzer/verdict.h"
+#include "analyzer/tracking/tcp.h"
+#include "analyzer/tracking/track.h"
+#include "analyzer/reports/verdict.h"
 #include "tests/pktbuild.h"
 #include "tests/suites.h"
 

@@ -8,9 +8,9 @@
  */
 #include <string.h>
 
-#include "analyzer/flow.h"
-#include "analyzer/tcp.h"
-#include "analyzer/track.h"
+#include "analyzer/tracking/flow.h"
+#include "analyzer/tracking/tcp.h"
+#include "analyzer/tracking/track.h"
 #include "tests/suites.h"
 
 #define SEC 1000000ull

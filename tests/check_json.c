@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/json.h"
+#include "analyzer/reports/json.h"
 #include "tests/suites.h"
 
 struct sink {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "analyzer/readahead.h"
+#include "analyzer/run/readahead.h"
 #include "tests/suites.h"
 
 /* Real captures with a few thousand packets: many batches. */

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "analyzer/stats.h"
+#include "analyzer/tracking/stats.h"
 #include "tests/suites.h"
 
 static struct cs_frame frame_at(uint64_t ts, uint32_t len)

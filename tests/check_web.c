@@ -35,8 +35,8 @@
 #include <unistd.h>
 
 #include "analyzer/engine.h"
-#include "analyzer/report.h"
-#include "analyzer/snapshot.h"
+#include "analyzer/reports/report.h"
+#include "analyzer/views/snapshot.h"
 #include "tests/pktbuild.h"
 #include "tests/suites.h"
 #include "web/assets.h"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/writer.h"
+#include "analyzer/run/writer.h"
 #include "tests/suites.h"
 
 #define MANY 5000	/* ten times what the queue holds: the producer waits */

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/json.h"
-#include "analyzer/verdict.h"
-#include "analyzer/zeek.h"
+#include "analyzer/reports/json.h"
+#include "analyzer/reports/verdict.h"
+#include "analyzer/tracking/zeek.h"
 
 #define TIMELINE_MAX 64
 

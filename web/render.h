@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analyzer/snapshot.h"
+#include "analyzer/views/snapshot.h"
 
 struct cs_reply {
 	int status;

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "analyzer/snapshot.h"
+#include "analyzer/views/snapshot.h"
 #include "web/assets.h"
 #include "web/render.h"
 

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "analyzer/snapshot.h"
+#include "analyzer/views/snapshot.h"
 
 struct cs_web;
 

@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "analyzer/engine.h"
-#include "analyzer/snapshot.h"
+#include "analyzer/views/snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

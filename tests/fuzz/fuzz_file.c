@@ -13,9 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "analyzer/readahead.h"
-#include "analyzer/report.h"
-#include "analyzer/zeek.h"
+#include "analyzer/run/readahead.h"
+#include "analyzer/reports/report.h"
+#include "analyzer/tracking/zeek.h"
 #include "capture/source.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/json_check.h"

@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "analyzer/report.h"
+#include "analyzer/reports/report.h"
 #include "tests/fuzz/frames.h"
 #include "tests/fuzz/fuzz.h"
 

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "analyzer/report.h"
+#include "analyzer/reports/report.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/pktbuild.h"
 #include "web/route.h"

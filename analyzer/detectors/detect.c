@@ -1,0 +1,222 @@
+/*
+ * detect.c — detector dispatch, port reuse, RST and retransmission figures.
+ */
+#include "analyzer/detectors/detect.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "analyzer/tracking/tcp.h"
+
+#define USEC 1000000ull
+#define REUSE_GROUPS 4096
+
+struct reuse_entry {
+	struct cs_group_key k;		/* host = client, peer:port = server */
+	uint64_t count;
+	uint64_t on_client, on_server;	/* whose TIME_WAIT the SYN landed on */
+	uint16_t example_port;		/* a client port that was reused */
+	int32_t alert;
+};
+
+void cs_detect_opts_default(struct cs_detect_opts *o)
+{
+	o->synflood_rate = CS_SYNFLOOD_RATE_DEFAULT;
+	o->timewait_threshold = CS_TIMEWAIT_THRESHOLD_DEFAULT;
+	o->twice_msl_us = 60 * USEC;
+	o->closewait_age_us = CS_CLOSEWAIT_AGE_SEC_DEFAULT * USEC;
+	o->closewait_threshold = CS_CLOSEWAIT_THRESHOLD_DEFAULT;
+}
+
+int cs_detect_init(struct cs_detect *d, const struct cs_detect_opts *o,
+		   struct cs_flow_table *flows)
+{
+	memset(d, 0, sizeof *d);
+	d->opt = *o;
+	if (cs_alerts_init(&d->alerts) != 0)
+		return -1;
+	cs_synflood_init(&d->syn, o->synflood_rate, &d->alerts);
+	cs_timewait_init(&d->tw, o->timewait_threshold, o->twice_msl_us, &d->alerts);
+	cs_closewait_init(&d->cw, o->closewait_threshold, o->closewait_age_us,
+			  &d->alerts, flows);
+	cs_groups_init(&d->reuse, sizeof(struct reuse_entry), REUSE_GROUPS);
+	return 0;
+}
+
+void cs_detect_fini(struct cs_detect *d)
+{
+	cs_synflood_fini(&d->syn);
+	cs_timewait_fini(&d->tw);
+	cs_closewait_fini(&d->cw);
+	cs_groups_fini(&d->reuse);
+	cs_alerts_fini(&d->alerts);
+}
+
+void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p)
+{
+	cs_synflood_segment(&d->syn, p);
+	if (p->flags & CS_TH_RST) {
+		uint64_t sec = p->ts_us / USEC;
+		if (sec != d->rst_sec) {
+			d->rst_sec = sec;
+			d->rst_in_sec = 0;
+		}
+		if (++d->rst_in_sec > d->rst_peak) {
+			d->rst_peak = d->rst_in_sec;
+			d->rst_peak_at_us = sec * USEC;
+		}
+	}
+	if (p->payload_len && !(p->flags & CS_TH_RST))
+		d->data_segments++;
+}
+
+/* ---- port reuse ------------------------------------------------------------- */
+
+static void reuse_explain(const struct reuse_entry *e, struct cs_alert *al)
+{
+	char client[CS_ADDR_STRLEN], server[64], n[32];
+	const char *whose = e->on_client && e->on_server ? "both sides" :
+			    e->on_client ? "the client" : "the server";
+	const char *why = e->on_server
+		? "a SYN landing on the server's TIME_WAIT is accepted only with a "
+		  "higher sequence number (RFC 6191), otherwise it is answered "
+		  "with an old ACK and the connect stalls"
+		: "the client recycles ports faster than 2*MSL (tcp_tw_reuse, or "
+		  "an explicit bind), which the timestamps option makes safe";
+
+	cs_addr_format(&e->k.host, client, sizeof client);
+	cs_endpoint_format(&e->k.peer, e->k.port, server, sizeof server);
+	snprintf(al->text, sizeof al->text, "%s new connection%s from %s to %s "
+		 "reused a 4-tuple still in TIME_WAIT on %s (e.g. client port %u): "
+		 "%s", cs_count_format(e->count, n, sizeof n),
+		 e->count == 1 ? "" : "s", client, server, whose,
+		 e->example_port, why);
+}
+
+static void port_reuse(struct cs_detect *d, const struct cs_conn *c,
+		       uint64_t now_us)
+{
+	struct cs_group_key k;
+	int o = c->orig, r = !c->orig;
+
+	memset(&k, 0, sizeof k);
+	k.host = c->key.addr[o];
+	k.peer = c->key.addr[r];
+	k.port = c->key.port[r];
+	struct reuse_entry *e = cs_groups_find(&d->reuse, &k, true);
+	if (!e)
+		return;
+	if (!e->count) {
+		e->example_port = c->key.port[o];
+		struct cs_alert *al = cs_alerts_raise(&d->alerts, CS_ALERT_PORT_REUSE,
+						      now_us);
+		e->alert = al ? (int32_t)(al - d->alerts.list) : -1;
+		if (al) {
+			al->addr = k.host;
+			al->peer = k.peer;
+			al->peer_port = k.port;
+			al->has_peer = true;
+		}
+	}
+	e->count++;
+	e->on_client += (c->reuse_tw >> o) & 1;
+	e->on_server += (c->reuse_tw >> r) & 1;
+	if (e->alert < 0)
+		return;
+	struct cs_alert *al = &d->alerts.list[e->alert];
+	al->end_us = now_us;
+	cs_alert_figure(al, 0, "count", e->count, false);
+	cs_alert_figure(al, 1, "on_client", e->on_client, false);
+	cs_alert_figure(al, 2, "on_server", e->on_server, false);
+	cs_alert_figure(al, 3, "example_port", e->example_port, false);
+	reuse_explain(e, al);
+}
+
+/* ---- per segment ------------------------------------------------------------ */
+
+static void leave_states(struct cs_detect *d, struct cs_conn *c, int i,
+			 uint64_t now_us)
+{
+	struct cs_endpoint *ep = &c->ep[i];
+
+	if (ep->tw_counted) {
+		d->time_wait_now--;
+		cs_timewait_leave(&d->tw, c, i);
+		ep->tw_counted = false;
+	}
+	if (ep->cw_counted) {
+		d->close_wait_now--;
+		cs_closewait_leave(&d->cw, c, i, now_us);
+		ep->cw_counted = ep->cw_old = false;
+	}
+}
+
+/* Entering and leaving TIME_WAIT and CLOSE_WAIT, for both endpoints: the
+ * gauges count every endpoint, the detectors what their tables hold. */
+static void watch_states(struct cs_detect *d, struct cs_conn *c, uint64_t now_us)
+{
+	for (int i = 0; i < 2; i++) {
+		struct cs_endpoint *ep = &c->ep[i];
+		if ((ep->tw_counted && ep->state != CS_TCP_TIME_WAIT) ||
+		    (ep->cw_counted && ep->state != CS_TCP_CLOSE_WAIT))
+			leave_states(d, c, i, now_us);
+		if (ep->state == CS_TCP_TIME_WAIT && !ep->tw_counted) {
+			ep->tw_counted = true;
+			d->time_wait_now++;
+			cs_timewait_enter(&d->tw, c, i, now_us);
+		}
+		if (ep->state == CS_TCP_CLOSE_WAIT && !ep->cw_counted) {
+			ep->cw_counted = true;
+			d->close_wait_now++;
+			cs_closewait_enter(&d->cw, c, i, now_us);
+		}
+	}
+}
+
+void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
+		       unsigned ev, const struct cs_pkt *p)
+{
+	(void)side;
+	if (ev & CS_EV_RETRANSMIT)
+		d->retransmitted++;
+	if (ev & CS_EV_ESTABLISHED) {
+		int r = !c->orig;
+		cs_synflood_completed(&d->syn, &c->key.addr[r], c->key.port[r],
+				      p->ts_us);
+	}
+	/* A bare SYN that made a new record: a new connection. */
+	if ((ev & CS_EV_SYN) && !(ev & CS_EV_SYN_RETX) && c->ep[0].syn_cnt == 1 &&
+	    c->ep[0].pkts == 1) {
+		cs_timewait_new_conn(&d->tw, c, p->ts_us);
+		if (c->port_reuse && c->reuse_tw)
+			port_reuse(d, c, p->ts_us);
+	}
+	if (ev & (CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT) ||
+	    c->ep[0].cw_counted || c->ep[1].cw_counted ||
+	    c->ep[0].tw_counted || c->ep[1].tw_counted)
+		watch_states(d, c, p->ts_us);
+}
+
+void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c, uint64_t now_us)
+{
+	for (int i = 0; i < 2; i++)
+		leave_states(d, c, i, now_us);
+}
+
+void cs_detect_refresh(struct cs_detect *d)
+{
+	cs_timewait_refresh(&d->tw);
+}
+
+void cs_detect_tick(struct cs_detect *d, uint64_t now_us)
+{
+	cs_closewait_tick(&d->cw, now_us);
+}
+
+void cs_detect_finish(struct cs_detect *d, uint64_t now_us)
+{
+	cs_closewait_tick(&d->cw, now_us);
+	cs_synflood_finish(&d->syn);
+	cs_detect_refresh(d);
+}

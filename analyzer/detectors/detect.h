@@ -1,0 +1,67 @@
+/*
+ * detect.h — the detectors, fed by the engine, writing alerts.
+ *
+ * Dispatches what the tracker saw to the SYN-flood, TIME_WAIT and
+ * CLOSE_WAIT detectors, and itself watches port reuse (a SYN on a 4-tuple
+ * still in TIME_WAIT) and the figures reported without an alert: RSTs per
+ * second at their peak, and how many data segments were retransmitted.
+ * Reads segments, events and records; never changes a record's state.
+ */
+#ifndef CS_ANALYZER_DETECT_H
+#define CS_ANALYZER_DETECT_H
+
+#include "analyzer/detectors/alert.h"
+#include "analyzer/detectors/closewait.h"
+#include "analyzer/detectors/groups.h"
+#include "analyzer/detectors/synflood.h"
+#include "analyzer/detectors/timewait.h"
+
+struct cs_detect_opts {
+	uint32_t synflood_rate;
+	uint32_t timewait_threshold;
+	uint64_t twice_msl_us;
+	uint64_t closewait_age_us;
+	uint32_t closewait_threshold;
+};
+
+struct cs_detect {
+	struct cs_detect_opts opt;
+	struct cs_alerts alerts;
+	struct cs_synflood syn;
+	struct cs_timewait tw;
+	struct cs_closewait cw;
+	struct cs_groups reuse;		/* port reuse, per client and server:port */
+	/* reported, not alerted */
+	uint64_t rst_sec, rst_in_sec, rst_peak;
+	uint64_t rst_peak_at_us;
+	uint64_t data_segments, retransmitted;
+	uint64_t time_wait_now, close_wait_now;	/* endpoints in those states */
+};
+
+void cs_detect_opts_default(struct cs_detect_opts *o);
+int cs_detect_init(struct cs_detect *d, const struct cs_detect_opts *o,
+		   struct cs_flow_table *flows);
+void cs_detect_fini(struct cs_detect *d);
+
+/* Every analysed TCP segment, before tracking (counts must not depend on
+ * records surviving). */
+void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p);
+
+/* After tracking: the segment's record, its sender's side, the events. */
+void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
+		       unsigned ev, const struct cs_pkt *p);
+
+/* A record leaves the table. */
+void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c,
+			 uint64_t now_us);
+
+/* Packet time moved on. */
+void cs_detect_tick(struct cs_detect *d, uint64_t now_us);
+
+/* End of the capture, before the remaining records are flushed. */
+void cs_detect_finish(struct cs_detect *d, uint64_t now_us);
+
+/* Alert sentences brought up to their figures, for a snapshot. */
+void cs_detect_refresh(struct cs_detect *d);
+
+#endif /* CS_ANALYZER_DETECT_H */

@@ -1,0 +1,95 @@
+/*
+ * groups.c — open addressing over caller-sized entries.
+ */
+#include "analyzer/detectors/groups.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/detectors/distinct.h"
+
+void cs_groups_init(struct cs_groups *g, size_t entry_size, uint32_t capacity)
+{
+	memset(g, 0, sizeof *g);
+	g->entry_size = entry_size;
+	g->capacity = capacity;
+}
+
+void cs_group_key_of(const struct cs_conn *c, int side, struct cs_group_key *k)
+{
+	int h = cs_conn_key_index(c, side), r = cs_conn_key_index(c, 1);
+
+	memset(k, 0, sizeof *k);
+	k->host = c->key.addr[h];
+	if (side == 0)
+		k->peer = c->key.addr[r];
+	k->port = c->key.port[r];
+	k->side = (uint8_t)side;
+}
+
+void cs_groups_fini(struct cs_groups *g)
+{
+	free(g->entries);
+	g->entries = NULL;
+	g->used = 0;
+	memset(g->filter, 0, sizeof g->filter);
+}
+
+static struct cs_group_key *key_at(const struct cs_groups *g, uint32_t i)
+{
+	return (struct cs_group_key *)((char *)g->entries + (size_t)i * g->entry_size);
+}
+
+static bool same(const struct cs_group_key *a, const struct cs_group_key *b)
+{
+	return a->port == b->port && a->side == b->side &&
+	       !memcmp(&a->host, &b->host, sizeof a->host) &&
+	       !memcmp(&a->peer, &b->peer, sizeof a->peer);
+}
+
+void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
+		     bool create)
+{
+	if (!g->entries) {
+		if (!create || !(g->entries = calloc(g->capacity, g->entry_size))) {
+			g->untracked += create;
+			return NULL;
+		}
+	}
+	uint64_t h = cs_distinct_hash_addr(k->host.b) ^
+		     cs_distinct_hash_addr(k->peer.b) * 31u ^
+		     ((uint64_t)k->port << 1 | k->side) * 0x9e3779b97f4a7c15ull;
+	uint32_t mask = g->capacity - 1;
+	/* the filter takes the hash's high bits, the table its low ones */
+	uint32_t bit = (uint32_t)(h >> 48) & (CS_GROUPS_FILTER_BITS - 1);
+	uint64_t *word = &g->filter[bit / 64], flag = 1ull << (bit % 64);
+
+	if (!create && !(*word & flag))
+		return NULL;
+
+	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+		struct cs_group_key *e = key_at(g, i);
+		if (e->used && same(e, k))
+			return e;
+		if (e->used)
+			continue;
+		if (!create || g->used >= g->capacity / 8 * 7) {
+			g->untracked += create;
+			return NULL;
+		}
+		memset(e, 0, g->entry_size);
+		*e = *k;
+		e->used = 1;
+		g->used++;
+		*word |= flag;
+		return e;
+	}
+}
+
+void *cs_groups_at(const struct cs_groups *g, uint32_t i)
+{
+	if (!g->entries || i >= g->capacity)
+		return NULL;
+	struct cs_group_key *e = key_at(g, i);
+	return e->used ? e : NULL;
+}

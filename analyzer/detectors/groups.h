@@ -1,0 +1,59 @@
+/*
+ * groups.h — a fixed-size table of per-host (or per-host-pair) counters.
+ *
+ * The detectors aggregate connections by who holds a state and whom they
+ * talk to.  Each keeps its own entries (the key first), in one allocation
+ * made at first use and never grown: a flood of distinct hosts cannot make
+ * a detector allocate, it only fills the table, and what does not fit is
+ * counted as untracked.
+ */
+#ifndef CS_ANALYZER_GROUPS_H
+#define CS_ANALYZER_GROUPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyzer/tracking/conn.h"
+#include "capture/packet.h"
+
+struct cs_group_key {
+	struct cs_addr host;	/* who holds the state */
+	struct cs_addr peer;	/* the other end, or all zero */
+	uint16_t port;		/* the service port */
+	uint8_t side;		/* 0: the holder is the originator */
+	uint8_t used;
+};
+
+/* Bits of the hash that say "an entry may exist": 8 KiB that stay in the
+ * cache, so that asking for a group nobody created costs no memory load
+ * of the table (most lookups: a new client with no TIME_WAIT yet). */
+#define CS_GROUPS_FILTER_BITS (1u << 16)
+
+struct cs_groups {
+	void *entries;		/* capacity entries of entry_size bytes */
+	size_t entry_size;
+	uint32_t capacity;	/* a power of two */
+	uint32_t used;
+	uint64_t untracked;	/* lookups that found no room */
+	uint64_t filter[CS_GROUPS_FILTER_BITS / 64];	/* set when created */
+};
+
+void cs_groups_init(struct cs_groups *g, size_t entry_size, uint32_t capacity);
+void cs_groups_fini(struct cs_groups *g);
+
+/* The entry for k (whose `used` is ignored), created if asked and room
+ * remains (kept below 7/8 full); NULL otherwise.  A new entry is zeroed
+ * with its key set. */
+void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
+		     bool create);
+
+/* The key of endpoint `side` of c, as the state detectors count it: a
+ * client (side 0) per the server ip:port it talks to, a server (side 1)
+ * per its own ip:port, whoever the clients. */
+void cs_group_key_of(const struct cs_conn *c, int side, struct cs_group_key *k);
+
+/* Entry i of the table (for walking it), NULL if unused. */
+void *cs_groups_at(const struct cs_groups *g, uint32_t i);
+
+#endif /* CS_ANALYZER_GROUPS_H */

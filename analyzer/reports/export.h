@@ -1,0 +1,37 @@
+/*
+ * export.h — one finished connection, written as JSON or as a conn.log row.
+ *
+ * Both writers read the record only.  Field names and order are contracts:
+ * the JSON object follows DESIGN.md's "connections" entries, the conn.log
+ * follows Zeek's TSV format (header lines, tab separator, "-" for unset,
+ * "(empty)" for an empty set) so that zeek-cut and other Zeek tooling read it.
+ */
+#ifndef CS_ANALYZER_EXPORT_H
+#define CS_ANALYZER_EXPORT_H
+
+#include <stdio.h>
+
+#include "analyzer/tracking/conn.h"
+#include "analyzer/reports/json.h"
+
+/* What the analyzer decided about a record when it was finished. */
+struct cs_verdict {
+	enum cs_outcome outcome;
+	enum cs_conn_state conn_state;
+};
+
+void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,
+			 const struct cs_verdict *v);
+/* The same fields without the braces, for objects that add their own. */
+void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
+			   const struct cs_verdict *v);
+
+/* Zeek's uid: "C" and 17 base62 characters, here derived from the record
+ * so that a run is reproducible. */
+void cs_export_uid(const struct cs_conn *c, char out[20]);
+
+void cs_connlog_header(FILE *f);
+void cs_connlog_row(FILE *f, const struct cs_conn *c, enum cs_conn_state state);
+void cs_connlog_footer(FILE *f);
+
+#endif /* CS_ANALYZER_EXPORT_H */

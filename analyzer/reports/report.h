@@ -1,0 +1,63 @@
+/*
+ * report.h — the text and JSON reports of a run.
+ *
+ * Exporters read counters and (later) connection records; they never see
+ * packets.  Field names of the JSON report are a contract (DESIGN.md):
+ * add fields, never rename them.
+ */
+#ifndef CS_ANALYZER_REPORT_H
+#define CS_ANALYZER_REPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "analyzer/engine.h"
+#include "analyzer/reports/json.h"
+
+#define CS_VERSION "0.1.0"
+#define CS_REPORT_MAX_DLTS 8
+
+/* What was read: the files in order, or the interface. */
+struct cs_report_source {
+	bool live;
+	const char *const *names;
+	int name_cnt;
+	int dlts[CS_REPORT_MAX_DLTS];	/* distinct link types, in order seen */
+	int dlt_cnt;
+	uint32_t snaplen;		/* largest of the sources */
+};
+
+/* "EN10MB", or "EN10MB,LINUX_SLL" when the files differ; returns buf. */
+const char *cs_report_linktypes(const struct cs_report_source *src, char *buf,
+				size_t len);
+
+/* Records a source's link type (once) and snap length. */
+void cs_report_source_add(struct cs_report_source *src, int dlt,
+			  uint32_t snaplen);
+
+/* colour: ANSI colours (only when writing to a terminal). */
+void cs_report_text(FILE *out, const struct cs_report_source *src,
+		    const struct cs_engine *e, bool colour);
+
+/*
+ * The JSON report is streamed: connections are written as they finish, so
+ * a capture with millions of them needs no memory for them.  begin writes
+ * the opening, conn one connection, end the summary parts and the close.
+ */
+struct cs_json_report {
+	struct cs_json j;
+};
+
+void cs_report_json_begin(struct cs_json_report *r, FILE *out);
+void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
+			 const struct cs_verdict *v);
+/* One alert object, as the report and the web API write it. */
+void cs_report_json_alert(struct cs_json *j, const struct cs_alert *al);
+
+void cs_report_json_end(struct cs_json_report *r,
+			const struct cs_report_source *src,
+			const struct cs_engine *e);
+
+#endif /* CS_ANALYZER_REPORT_H */

@@ -1,0 +1,273 @@
+/*
+ * verdict.c — per-target failure groups and their sentences.
+ */
+#include "analyzer/reports/verdict.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/detectors/alert.h"
+
+struct verdict_entry {
+	struct cs_group_key k;		/* peer = target, port, side = outcome */
+	uint64_t conns;
+	uint32_t max_syns;		/* SYNs sent by one attempt, at most */
+	uint64_t rst_by_orig, rst_by_resp;
+	bool have_icmp;
+	uint8_t icmp_type, icmp_code;
+	struct cs_addr icmp_from;
+	bool ipv4;
+};
+
+static bool failing(enum cs_outcome o)
+{
+	return o == CS_OUT_REFUSED || o == CS_OUT_TIMEOUT ||
+	       o == CS_OUT_UNREACHABLE || o == CS_OUT_ABORTED ||
+	       o == CS_OUT_RESET_NONEXISTENT || o == CS_OUT_HALF_OPEN;
+}
+
+void cs_verdicts_init(struct cs_verdicts *v)
+{
+	memset(v, 0, sizeof *v);
+	cs_groups_init(&v->g, sizeof(struct verdict_entry), CS_VERDICT_GROUPS);
+}
+
+void cs_verdicts_fini(struct cs_verdicts *v)
+{
+	cs_groups_fini(&v->g);
+}
+
+int cs_verdicts_clone(struct cs_verdicts *dst, const struct cs_verdicts *src)
+{
+	*dst = *src;
+	dst->g.entries = NULL;
+	if (!src->g.entries)
+		return 0;
+	size_t bytes = (size_t)src->g.capacity * src->g.entry_size;
+	dst->g.entries = malloc(bytes);
+	if (!dst->g.entries)
+		return -1;
+	memcpy(dst->g.entries, src->g.entries, bytes);
+	return 0;
+}
+
+void cs_verdicts_add(struct cs_verdicts *v, const struct cs_conn *c,
+		     enum cs_outcome outcome)
+{
+	struct cs_group_key k;
+	int r = !c->orig;
+
+	if (!failing(outcome))
+		return;
+	v->failed++;
+	memset(&k, 0, sizeof k);
+	k.peer = c->key.addr[r];
+	k.port = c->key.port[r];
+	k.side = (uint8_t)outcome;
+	struct verdict_entry *e = cs_groups_find(&v->g, &k, true);
+	if (!e)
+		return;
+	e->conns++;
+	e->ipv4 = cs_addr_is_v4(&k.peer);
+	if (c->ep[0].syn_cnt > e->max_syns)
+		e->max_syns = c->ep[0].syn_cnt;
+	e->rst_by_orig += c->ep[0].rst_first;
+	e->rst_by_resp += c->ep[1].rst_first;
+	if (c->have_icmp && !e->have_icmp) {
+		e->have_icmp = true;
+		e->icmp_type = c->icmp_type;
+		e->icmp_code = c->icmp_code;
+		e->icmp_from = c->icmp_from;
+	}
+}
+
+/* RFC 792 / RFC 1812 / RFC 4443 codes; errno as Linux's icmp_err_convert
+ * and icmpv6_err_convert report them to connect(). */
+void cs_icmp_meaning(bool ipv4, uint8_t type, uint8_t code,
+		     const char **meaning, const char **errno_name)
+{
+	static const struct { uint8_t code; const char *meaning, *err; } v4[] = {
+		{ 0, "network unreachable", "ENETUNREACH" },
+		{ 1, "host unreachable", "EHOSTUNREACH" },
+		{ 2, "protocol unreachable", "ENOPROTOOPT" },
+		{ 3, "port unreachable", "ECONNREFUSED" },
+		{ 4, "fragmentation needed", "EMSGSIZE" },
+		{ 5, "source route failed", "EOPNOTSUPP" },
+		{ 6, "destination network unknown", "ENETUNREACH" },
+		{ 7, "destination host unknown", "EHOSTDOWN" },
+		{ 8, "source host isolated", "ENONET" },
+		{ 9, "network administratively prohibited", "ENETUNREACH" },
+		{ 10, "host administratively prohibited", "EHOSTUNREACH" },
+		{ 11, "network unreachable for the type of service", "ENETUNREACH" },
+		{ 12, "host unreachable for the type of service", "EHOSTUNREACH" },
+		{ 13, "communication administratively prohibited", "EHOSTUNREACH" },
+		{ 14, "host precedence violation", "EHOSTUNREACH" },
+		{ 15, "precedence cutoff in effect", "EHOSTUNREACH" },
+	}, v6[] = {
+		{ 0, "no route to destination", "ENETUNREACH" },
+		{ 1, "communication administratively prohibited", "EACCES" },
+		{ 2, "beyond scope of source address", "EHOSTUNREACH" },
+		{ 3, "address unreachable", "EHOSTUNREACH" },
+		{ 4, "port unreachable", "ECONNREFUSED" },
+		{ 5, "source address failed policy", "EACCES" },
+		{ 6, "reject route", "EACCES" },
+	};
+	bool unreach = ipv4 ? type == 3 : type == 1;
+
+	*meaning = "ICMP error";
+	*errno_name = "EHOSTUNREACH";
+	if (!unreach)
+		return;
+	*meaning = "destination unreachable";
+	size_t n = ipv4 ? sizeof v4 / sizeof v4[0] : sizeof v6 / sizeof v6[0];
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t c = ipv4 ? v4[i].code : v6[i].code;
+		if (c == code) {
+			*meaning = ipv4 ? v4[i].meaning : v6[i].meaning;
+			*errno_name = ipv4 ? v4[i].err : v6[i].err;
+			return;
+		}
+	}
+}
+
+static void sentence(const struct verdict_entry *e, char *buf, size_t len)
+{
+	char target[64], n[32], from[CS_ADDR_STRLEN];
+	bool one = e->conns == 1;
+
+	cs_endpoint_format(&e->k.peer, e->k.port, target, sizeof target);
+	cs_count_format(e->conns, n, sizeof n);
+	switch ((enum cs_outcome)e->k.side) {
+	case CS_OUT_REFUSED:
+		snprintf(buf, len, "%s connection%s refused by %s: nothing listens "
+			 "there (ECONNREFUSED)", n, one ? "" : "s", target);
+		break;
+	case CS_OUT_TIMEOUT:
+		if (e->max_syns > 1)
+			snprintf(buf, len, "%s connect%s to %s timed out after %u "
+				 "SYNs with no answer at all: check routing or a "
+				 "firewall dropping SYNs (ETIMEDOUT)", n,
+				 one ? "" : "s", target, e->max_syns);
+		else
+			snprintf(buf, len, "%s connect%s to %s got no answer to "
+				 "its SYN within the SYN timeout: check routing or a "
+				 "firewall dropping SYNs (ETIMEDOUT if it persists)",
+				 n, one ? "" : "s", target);
+		break;
+	case CS_OUT_UNREACHABLE: {
+		const char *meaning, *err;
+		cs_icmp_meaning(e->ipv4, e->icmp_type, e->icmp_code, &meaning, &err);
+		cs_addr_format(&e->icmp_from, from, sizeof from);
+		bool port = (e->ipv4 && e->icmp_code == 3) || (!e->ipv4 && e->icmp_code == 4);
+		snprintf(buf, len, "%s connect%s to %s failed: ICMP%s %s from %s "
+			 "(%s%s)", n, one ? "" : "s", target, e->ipv4 ? "" : "v6",
+			 meaning, from, err,
+			 port ? ": stacks report a port unreachable as a refusal" : "");
+		break;
+	}
+	case CS_OUT_ABORTED:
+		snprintf(buf, len, "%s connection%s to %s reset by the %s: "
+			 "connection reset by peer (ECONNRESET on the other side)",
+			 n, one ? "" : "s", target,
+			 e->rst_by_resp >= e->rst_by_orig ? "server" : "client");
+		break;
+	case CS_OUT_RESET_NONEXISTENT:
+		snprintf(buf, len, "%s connection%s to %s answered by a RST from a "
+			 "host that no longer had the connection (restarted, or it "
+			 "timed out there): the sender gets ECONNRESET",
+			 n, one ? "" : "s", target);
+		break;
+	case CS_OUT_HALF_OPEN:
+		snprintf(buf, len, "%s handshake%s with %s never completed: the "
+			 "SYN-ACK got no ACK (scanners, spoofed SYNs, or ACKs lost)",
+			 n, one ? "" : "s", target);
+		break;
+	default:
+		snprintf(buf, len, "%s connection%s to %s: %s", n, one ? "" : "s",
+			 target, cs_outcome_names[e->k.side]);
+		break;
+	}
+}
+
+static int by_conns(const void *a, const void *b)
+{
+	const struct verdict_entry *x = *(const struct verdict_entry *const *)a;
+	const struct verdict_entry *y = *(const struct verdict_entry *const *)b;
+	if (x->conns != y->conns)
+		return x->conns < y->conns ? 1 : -1;
+	int d = memcmp(&x->k.peer, &y->k.peer, sizeof x->k.peer);
+	if (d)
+		return d;
+	return x->k.port != y->k.port ? (int)x->k.port - (int)y->k.port
+				       : (int)x->k.side - (int)y->k.side;
+}
+
+/* The flood alert on this target, if any. */
+static bool flood_target(const struct cs_alerts *alerts,
+			 const struct verdict_entry *e)
+{
+	for (uint32_t i = 0; alerts && i < alerts->count; i++) {
+		const struct cs_alert *al = &alerts->list[i];
+		if (al->type == CS_ALERT_SYN_FLOOD && al->port == e->k.port &&
+		    !memcmp(&al->addr, &e->k.peer, sizeof al->addr))
+			return true;
+	}
+	return false;
+}
+
+int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alerts,
+		      FILE *out, int max, bool colour)
+{
+	const struct verdict_entry **all = NULL;
+	uint32_t n = 0;
+	uint64_t flood_conns = 0, flood_unanswered = 0;
+	char line[CS_ALERT_TEXT], num[32];
+
+	if (v->g.used)
+		all = malloc(v->g.used * sizeof *all);
+	for (uint32_t i = 0; all && i < v->g.capacity; i++) {
+		const struct verdict_entry *e = cs_groups_at(&v->g, i);
+		if (!e)
+			continue;
+		if ((e->k.side == CS_OUT_HALF_OPEN ||
+		     e->k.side == CS_OUT_RESET_NONEXISTENT) && flood_target(alerts, e)) {
+			flood_conns += e->conns;
+			continue;
+		}
+		/* Not routing or a firewall: the flood filled the backlog. */
+		if ((e->k.side == CS_OUT_TIMEOUT || e->k.side == CS_OUT_ATTEMPT) &&
+		    flood_target(alerts, e)) {
+			flood_unanswered += e->conns;
+			continue;
+		}
+		all[n++] = e;
+	}
+	if (flood_conns)
+		fprintf(out, "  %s%s half-open or reset connections to flooded "
+			"targets are the flood's SYNs (see the syn_flood alert)%s\n",
+			colour ? "\033[31m" : "",
+			cs_count_format(flood_conns, num, sizeof num),
+			colour ? "\033[0m" : "");
+	if (flood_unanswered)
+		fprintf(out, "  %s%s connection attempts to flooded targets got no answer: the "
+			"flood's own, and real clients' connects dropped with "
+			"them once the server's SYN backlog was full (ETIMEDOUT; "
+			"see the syn_flood alert)%s\n",
+			colour ? "\033[31m" : "",
+			cs_count_format(flood_unanswered, num, sizeof num),
+			colour ? "\033[0m" : "");
+	if (n)		/* qsort's array must not be NULL, even empty */
+		qsort(all, n, sizeof *all, by_conns);
+	int shown = 0;
+	for (uint32_t i = 0; i < n && shown < max; i++, shown++) {
+		sentence(all[i], line, sizeof line);
+		fprintf(out, "  %s%s%s\n", colour ? "\033[31m" : "", line,
+			colour ? "\033[0m" : "");
+	}
+	if (n > (uint32_t)max)
+		fprintf(out, "  ... and %u more groups of failed connections "
+			"(the JSON report lists every connection)\n", n - max);
+	free(all);
+	return shown;
+}

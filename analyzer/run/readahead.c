@@ -1,0 +1,186 @@
+/*
+ * readahead.c — a reader thread and a queue of decoded batches.
+ */
+#include "analyzer/run/readahead.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/run/thread.h"
+
+/*
+ * 256 frames a batch make a lock round trip cheap per packet; eight
+ * batches (about 0.6 MiB) let one thread run ahead of the other without
+ * leaving the cache.  The reader, the faster of the two, sleeps when the
+ * queue is full and is woken only once half of it is free again: a wake-up
+ * per batch would cost more than the batch.
+ */
+#define BATCH_FRAMES 256
+#define BATCHES 8
+
+struct batch {
+	size_t n;
+	struct cs_decoded d[BATCH_FRAMES];
+};
+
+struct cs_readahead {
+	struct cs_source *src;
+	uint64_t max;			/* frames to read at most, 0: all */
+	const struct cs_engine *engine;	/* only what decoding reads of it */
+	pthread_t thread;
+	atomic_bool stop;
+
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	size_t filled;			/* batches produced, ever */
+	size_t taken;			/* batches the consumer has begun */
+	bool done;			/* the reader has produced its last */
+	bool reader_waits;		/* for the queue to drain to half */
+	bool consumer_waits;		/* for a batch */
+
+	/* reader side */
+	struct batch *fill;		/* being filled, not yet published */
+	struct batch scratch;		/* filled after a stop, never handed out */
+	uint64_t read;
+	enum cs_read end;
+	char err[512];
+
+	struct batch batches[BATCHES];
+};
+
+/* ---- the reader thread ---------------------------------------------------- */
+
+/* Publishes the batch being filled and waits for a free one.  Batch
+ * `taken - 1` is the consumer's current one; every batch before it is free. */
+static void publish(struct cs_readahead *ra)
+{
+	pthread_mutex_lock(&ra->lock);
+	ra->filled++;
+	if (ra->consumer_waits)
+		pthread_cond_signal(&ra->changed);
+	while (ra->filled - ra->taken >= BATCHES - 1 && !atomic_load(&ra->stop)) {
+		ra->reader_waits = true;
+		pthread_cond_wait(&ra->changed, &ra->lock);
+	}
+	ra->reader_waits = false;
+	/* Stopped: the next batch may be the consumer's, so what is read
+	 * until the loop notices goes nowhere. */
+	bool stopped = atomic_load(&ra->stop);
+	pthread_mutex_unlock(&ra->lock);
+	ra->fill = stopped ? &ra->scratch : &ra->batches[ra->filled % BATCHES];
+	ra->fill->n = 0;
+}
+
+static void on_frame(void *ctx, const struct cs_frame *f)
+{
+	struct cs_readahead *ra = ctx;
+
+	cs_engine_decode(ra->engine, f, &ra->fill->d[ra->fill->n]);
+	if (++ra->fill->n == BATCH_FRAMES)
+		publish(ra);
+}
+
+static int chunk_for(const struct cs_readahead *ra)
+{
+	if (!ra->max || ra->max - ra->read > BATCH_FRAMES)
+		return BATCH_FRAMES;
+	return (int)(ra->max - ra->read);
+}
+
+static void *reader_main(void *arg)
+{
+	struct cs_readahead *ra = arg;
+
+	ra->end = CS_READ_EOF;
+	while (!atomic_load(&ra->stop) && (!ra->max || ra->read < ra->max)) {
+		uint64_t n;
+		enum cs_read rc = cs_source_read(ra->src, chunk_for(ra), on_frame,
+						 ra, &n, ra->err, sizeof ra->err);
+		ra->read += n;
+		if (rc != CS_READ_MORE) {
+			ra->end = rc;
+			break;
+		}
+	}
+	pthread_mutex_lock(&ra->lock);
+	if (ra->fill->n && ra->fill != &ra->scratch)
+		ra->filled++;
+	ra->done = true;
+	if (ra->consumer_waits)
+		pthread_cond_signal(&ra->changed);
+	pthread_mutex_unlock(&ra->lock);
+	return NULL;
+}
+
+/* ---- the consumer ----------------------------------------------------------- */
+
+struct cs_readahead *cs_readahead_start(struct cs_source *s, uint64_t max,
+					const struct cs_engine *e)
+{
+	struct cs_readahead *ra = calloc(1, sizeof *ra);
+
+	if (!ra)
+		return NULL;
+	ra->src = s;
+	ra->max = max;
+	ra->engine = e;
+	ra->fill = &ra->batches[0];
+	atomic_init(&ra->stop, false);
+	pthread_mutex_init(&ra->lock, NULL);
+	pthread_cond_init(&ra->changed, NULL);
+
+	if (cs_thread_start(&ra->thread, reader_main, ra) != 0) {
+		pthread_cond_destroy(&ra->changed);
+		pthread_mutex_destroy(&ra->lock);
+		free(ra);
+		return NULL;
+	}
+	return ra;
+}
+
+struct cs_decoded *cs_readahead_next(struct cs_readahead *ra, size_t *n)
+{
+	pthread_mutex_lock(&ra->lock);
+	/* The batch handed out last time is free again. */
+	if (ra->reader_waits && ra->filled - ra->taken <= BATCHES / 2)
+		pthread_cond_signal(&ra->changed);
+	while (ra->taken == ra->filled && !ra->done) {
+		ra->consumer_waits = true;
+		pthread_cond_wait(&ra->changed, &ra->lock);
+	}
+	ra->consumer_waits = false;
+	struct batch *b = NULL;
+	if (ra->taken < ra->filled)
+		b = &ra->batches[ra->taken++ % BATCHES];
+	pthread_mutex_unlock(&ra->lock);
+	*n = b ? b->n : 0;
+	return b ? b->d : NULL;
+}
+
+/* The reader looks at the flag between reads of a batch's worth of
+ * frames, a few microseconds apart: no need to break into libpcap's loop
+ * (whose flag is not meant for another thread). */
+void cs_readahead_stop(struct cs_readahead *ra)
+{
+	atomic_store(&ra->stop, true);
+	pthread_mutex_lock(&ra->lock);
+	pthread_cond_signal(&ra->changed);
+	pthread_mutex_unlock(&ra->lock);
+}
+
+enum cs_read cs_readahead_finish(struct cs_readahead *ra, char *err,
+				 size_t errlen)
+{
+	cs_readahead_stop(ra);
+	pthread_join(ra->thread, NULL);
+	enum cs_read end = ra->end;
+	if (end == CS_READ_ERROR)
+		snprintf(err, errlen, "%s", ra->err);
+	pthread_cond_destroy(&ra->changed);
+	pthread_mutex_destroy(&ra->lock);
+	free(ra);
+	return end;
+}

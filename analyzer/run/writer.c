@@ -1,0 +1,157 @@
+/*
+ * writer.c — a queue of finished connections and the thread that writes them.
+ */
+#include "analyzer/run/writer.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "analyzer/run/thread.h"
+
+/* 64 connections a batch keep the locking cheap per connection; eight
+ * batches (about 350 KiB) let the analysis run ahead of a slow disk for a
+ * while before it waits. */
+#define BATCH_CONNS 64
+#define BATCHES 8
+
+struct entry {
+	struct cs_conn c;
+	struct cs_verdict v;
+	bool has_v;
+};
+
+struct batch {
+	size_t n;
+	struct entry e[BATCH_CONNS];
+};
+
+struct cs_writer {
+	cs_verdict_fn fn;
+	void *ctx;
+	pthread_t thread;
+
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	size_t filled;			/* batches handed over, ever */
+	size_t written;			/* batches written, ever */
+	bool stopping;
+	/* who sleeps on `changed`: a wake-up is a system call, made only
+	 * for a thread that waits */
+	bool writer_waits, producer_waits;
+
+	struct batch *fill;		/* the analysing thread's, being filled */
+	struct batch batches[BATCHES];
+};
+
+/* ---- the writer thread ------------------------------------------------------ */
+
+static void *writer_main(void *arg)
+{
+	struct cs_writer *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		while (w->written == w->filled && !w->stopping) {
+			w->writer_waits = true;
+			pthread_cond_wait(&w->changed, &w->lock);
+			w->writer_waits = false;
+		}
+		if (w->written == w->filled)
+			break;		/* stopping, and nothing left */
+		struct batch *b = &w->batches[w->written % BATCHES];
+		pthread_mutex_unlock(&w->lock);
+		for (size_t i = 0; i < b->n; i++)
+			w->fn(w->ctx, &b->e[i].c, b->e[i].has_v ? &b->e[i].v : NULL);
+		pthread_mutex_lock(&w->lock);
+		w->written++;
+		if (w->producer_waits)
+			pthread_cond_signal(&w->changed);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* ---- the analysing thread ------------------------------------------------- */
+
+struct cs_writer *cs_writer_start(cs_verdict_fn fn, void *ctx)
+{
+	struct cs_writer *w = calloc(1, sizeof *w);
+
+	if (!w)
+		return NULL;
+	w->fn = fn;
+	w->ctx = ctx;
+	w->fill = &w->batches[0];
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->changed, NULL);
+
+	if (cs_thread_start(&w->thread, writer_main, w) != 0) {
+		pthread_cond_destroy(&w->changed);
+		pthread_mutex_destroy(&w->lock);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* The analysing thread waits for the writer (w->lock held). */
+static void wait_producer(struct cs_writer *w)
+{
+	w->producer_waits = true;
+	pthread_cond_wait(&w->changed, &w->lock);
+	w->producer_waits = false;
+}
+
+/* Hands the batch being filled over and waits for a free one. */
+static void hand_over(struct cs_writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->filled++;
+	if (w->writer_waits)
+		pthread_cond_signal(&w->changed);
+	while (w->filled - w->written >= BATCHES)
+		wait_producer(w);
+	pthread_mutex_unlock(&w->lock);
+	w->fill = &w->batches[w->filled % BATCHES];
+	w->fill->n = 0;
+}
+
+void cs_writer_put(void *writer, const struct cs_conn *c, const struct cs_verdict *v)
+{
+	struct cs_writer *w = writer;
+	struct entry *e = &w->fill->e[w->fill->n];
+
+	e->c = *c;
+	e->has_v = v != NULL;
+	if (v)
+		e->v = *v;
+	if (++w->fill->n == BATCH_CONNS)
+		hand_over(w);
+}
+
+void cs_writer_drain(struct cs_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fill->n)
+		hand_over(w);
+	pthread_mutex_lock(&w->lock);
+	while (w->written != w->filled)
+		wait_producer(w);
+	pthread_mutex_unlock(&w->lock);
+}
+
+void cs_writer_stop(struct cs_writer *w)
+{
+	if (!w)
+		return;
+	cs_writer_drain(w);
+	pthread_mutex_lock(&w->lock);
+	w->stopping = true;
+	pthread_cond_signal(&w->changed);
+	pthread_mutex_unlock(&w->lock);
+	pthread_join(w->thread, NULL);
+	pthread_cond_destroy(&w->changed);
+	pthread_mutex_destroy(&w->lock);
+	free(w);
+}

@@ -1,0 +1,66 @@
+/*
+ * diagnose.c — outcome of a connection.
+ */
+#include "analyzer/tracking/diagnose.h"
+
+#include "analyzer/tracking/tcp.h"
+
+bool cs_diagnose_icmp_unreachable(const struct cs_conn *c)
+{
+	if (!c->have_icmp)
+		return false;
+	return cs_addr_is_v4(&c->key.addr[0]) ? c->icmp_type == 3 : c->icmp_type == 1;
+}
+
+/* Only SYNs from the originator: given up on, or not yet. */
+static enum cs_outcome syn_only(const struct cs_conn *c, uint64_t now_us,
+				uint64_t syn_timeout_us)
+{
+	if (c->ep[0].syn_cnt >= 2 || now_us - c->first_ts_us >= syn_timeout_us)
+		return CS_OUT_TIMEOUT;
+	return CS_OUT_ATTEMPT;
+}
+
+static enum cs_outcome after_reset(const struct cs_conn *c, uint64_t now_us,
+				   uint64_t syn_timeout_us)
+{
+	switch (c->rst_cause) {
+	case CS_RST_REFUSED:
+		return CS_OUT_REFUSED;
+	case CS_RST_NONEXISTENT:
+		return CS_OUT_RESET_NONEXISTENT;
+	case CS_RST_AFTER_CLOSE:
+		/* both FINs went out: the RST replaced a last ACK */
+		if (c->handshake_done)
+			return CS_OUT_COMPLETED;
+		break;
+	default:
+		break;
+	}
+	if (c->handshake_done || !c->ep[0].syn)
+		return CS_OUT_ABORTED;
+	if (c->ep[1].syn)
+		return CS_OUT_HALF_OPEN;	/* the handshake was abandoned with a RST */
+	return syn_only(c, now_us, syn_timeout_us);
+}
+
+enum cs_outcome cs_diagnose_outcome(const struct cs_conn *c, uint64_t now_us,
+				    uint64_t syn_timeout_us)
+{
+	const struct cs_endpoint *o = &c->ep[0], *r = &c->ep[1];
+
+	if (cs_tcp_reset(c))
+		return after_reset(c, now_us, syn_timeout_us);
+	if (cs_diagnose_icmp_unreachable(c) && !c->handshake_done && !r->syn)
+		return CS_OUT_UNREACHABLE;
+	if (!o->syn)
+		return CS_OUT_MIDSTREAM;
+	if (c->handshake_done) {
+		if (o->fin && r->fin)
+			return CS_OUT_COMPLETED;
+		return o->fin || r->fin ? CS_OUT_CLOSING : CS_OUT_ESTABLISHED;
+	}
+	if (r->syn)
+		return CS_OUT_HALF_OPEN;
+	return syn_only(c, now_us, syn_timeout_us);
+}

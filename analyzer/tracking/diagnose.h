@@ -1,0 +1,21 @@
+/*
+ * diagnose.h — how a connection ended, in DESIGN.md's vocabulary.
+ *
+ * Reads a finished (or still open, at the end of the capture) record and
+ * names its outcome.  The RST's cause was decided when the RST was seen
+ * (tcp.c); here it is weighed together with the handshake, the FINs and
+ * any ICMP error that answered the SYN.
+ */
+#ifndef CS_ANALYZER_DIAGNOSE_H
+#define CS_ANALYZER_DIAGNOSE_H
+
+#include "analyzer/tracking/conn.h"
+
+/* now_us: packet time when the record is judged (expiry or capture end). */
+enum cs_outcome cs_diagnose_outcome(const struct cs_conn *c, uint64_t now_us,
+				    uint64_t syn_timeout_us);
+
+/* True for ICMP destination unreachable (v4 type 3, v6 type 1). */
+bool cs_diagnose_icmp_unreachable(const struct cs_conn *c);
+
+#endif /* CS_ANALYZER_DIAGNOSE_H */

@@ -1,0 +1,484 @@
+/*
+ * flow.c — preallocated records, an open-addressing index, expiry lists.
+ */
+#include "analyzer/tracking/flow.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyzer/tracking/hash.h"
+#include "analyzer/tracking/tcp.h"
+
+#define SLOTS_INITIAL 1024u
+/* Timeouts start shrinking when the table is this full, scaled toward zero
+ * at 120% (pf's adaptive.start and adaptive.end defaults): a full table
+ * still keeps a third of each timeout, so established connections are not
+ * expired wholesale by a flood that eviction handles anyway. */
+#define ADAPTIVE_START_TENTHS (CS_FLOW_ADAPTIVE_START_PERCENT / 10)
+#define ADAPTIVE_END_TENTHS 12
+
+/* ---- hashing ------------------------------------------------------------- */
+
+static uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+static uint32_t key_hash(const struct cs_flow_table *t, const struct cs_flow_key *k)
+{
+	uint64_t h = t->seed;
+
+	for (int i = 0; i < 2; i++) {
+		h = cs_mix64(h ^ load64(k->addr[i].b));
+		h = cs_mix64(h ^ load64(k->addr[i].b + 8));
+	}
+	h = cs_mix64(h ^ ((uint64_t)k->port[0] << 32 | (uint64_t)k->port[1] << 16 | k->vlan));
+	return (uint32_t)h;
+}
+
+static bool key_eq(const struct cs_flow_key *a, const struct cs_flow_key *b)
+{
+	return memcmp(a, b, sizeof *a) == 0;
+}
+
+static uint64_t slot_make(cs_conn_ref ref, uint32_t hash)
+{
+	return (uint64_t)ref << 32 | hash;
+}
+
+static cs_conn_ref slot_ref(uint64_t slot) { return (cs_conn_ref)(slot >> 32); }
+static uint32_t slot_hash(uint64_t slot) { return (uint32_t)slot; }
+
+/* ---- the index ----------------------------------------------------------- */
+
+static void index_put(uint64_t *slots, uint32_t mask, uint64_t slot)
+{
+	uint32_t i = slot_hash(slot) & mask;
+
+	while (slots[i])
+		i = (i + 1) & mask;
+	slots[i] = slot;
+}
+
+/* Doubles the index while it is more than half full, up to slot_max. */
+static void index_grow(struct cs_flow_table *t)
+{
+	uint32_t size = t->slot_mask + 1;
+
+	if (t->count + 1 <= size / 2 || size >= t->slot_max)
+		return;
+	uint32_t new_size = size * 2;
+	uint64_t *slots = calloc(new_size, sizeof *slots);
+	if (!slots)
+		return;		/* keep probing the fuller index */
+	for (uint32_t i = 0; i < size; i++)
+		if (t->slots[i])
+			index_put(slots, new_size - 1, t->slots[i]);
+	free(t->slots);
+	t->slots = slots;
+	t->slot_mask = new_size - 1;
+}
+
+static uint32_t index_find(const struct cs_flow_table *t,
+			   const struct cs_flow_key *k, uint32_t hash)
+{
+	uint32_t i = hash & t->slot_mask;
+
+	for (;;) {
+		uint64_t s = t->slots[i];
+		if (!s)
+			return UINT32_MAX;
+		if (slot_hash(s) == hash && key_eq(&t->conns[slot_ref(s)].key, k))
+			return i;
+		i = (i + 1) & t->slot_mask;
+	}
+}
+
+/* Backward-shift deletion: no tombstones, probe chains stay short. */
+static void index_delete(struct cs_flow_table *t, uint32_t i)
+{
+	uint32_t mask = t->slot_mask, j = i;
+
+	t->slots[i] = 0;
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!t->slots[j])
+			return;
+		uint32_t home = slot_hash(t->slots[j]) & mask;
+		bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+		if (stays)
+			continue;
+		t->slots[i] = t->slots[j];
+		t->slots[j] = 0;
+		i = j;
+	}
+}
+
+/* ---- lists --------------------------------------------------------------- */
+
+static cs_conn_ref ref_of(const struct cs_flow_table *t, const struct cs_conn *c)
+{
+	return (cs_conn_ref)(c - t->conns);
+}
+
+static void list_unlink(struct cs_flow_table *t, struct cs_conn *c)
+{
+	struct cs_conn *cs = t->conns;
+	cs_conn_ref prev = c->lru_prev, next = c->lru_next;
+
+	if (prev)
+		cs[prev].lru_next = next;
+	else
+		t->lists[c->list].head = next;
+	if (next)
+		cs[next].lru_prev = prev;
+	else
+		t->lists[c->list].tail = prev;
+	t->lists[c->list].count--;
+	c->lru_prev = c->lru_next = 0;
+}
+
+static void list_append(struct cs_flow_table *t, struct cs_conn *c,
+			enum cs_flow_list l)
+{
+	cs_conn_ref ref = ref_of(t, c);
+	cs_conn_ref tail = t->lists[l].tail;
+
+	/* A new head may be due before every other (see cs_flow_expire). */
+	if (!tail && c->last_ts_us + t->base_timeout[l] < t->next_due_us)
+		t->next_due_us = c->last_ts_us + t->base_timeout[l];
+	c->list = (uint8_t)l;
+	c->lru_prev = tail;
+	c->lru_next = 0;
+	if (tail)
+		t->conns[tail].lru_next = ref;
+	else
+		t->lists[l].head = ref;
+	t->lists[l].tail = ref;
+	t->lists[l].count++;
+}
+
+enum cs_flow_list cs_flow_classify(const struct cs_conn *c)
+{
+	const struct cs_endpoint *o = &c->ep[0], *r = &c->ep[1];
+
+	if (cs_tcp_reset(c))
+		return CS_LIST_RESET;
+	if (o->state == CS_TCP_TIME_WAIT || r->state == CS_TCP_TIME_WAIT)
+		return CS_LIST_CLOSED;
+	if (o->sent_any && r->sent_any && o->state == CS_TCP_CLOSED &&
+	    r->state == CS_TCP_CLOSED)
+		return CS_LIST_CLOSED;
+	/* Not established yet: an unanswered SYN, or a SYN-ACK whose ACK never
+	 * came — what a flood of spoofed SYNs leaves behind, answered or not. */
+	if (o->syn && !c->handshake_done && !o->fin && !r->fin)
+		return CS_LIST_EMBRYONIC;
+	return CS_LIST_ACTIVE;
+}
+
+/* The option that sets list l's timeout. */
+static uint64_t list_timeout_opt(const struct cs_flow_opts *o, enum cs_flow_list l)
+{
+	switch (l) {
+	case CS_LIST_EMBRYONIC: return o->attempt_timeout_us;
+	case CS_LIST_ACTIVE: return o->idle_timeout_us;
+	case CS_LIST_CLOSED: return o->closed_timeout_us;
+	default: return o->reset_linger_us;
+	}
+}
+
+uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
+{
+	uint64_t base = t->base_timeout[l];
+	uint64_t start = t->adaptive_start;
+	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
+
+	if (t->count <= start || end <= start)
+		return base;
+	return base * (end - t->count) / (end - start);
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
+		 cs_conn_done_fn done, void *ctx, char *err, size_t errlen)
+{
+	memset(t, 0, sizeof *t);
+	t->opt = *o;
+	t->done = done;
+	t->done_ctx = ctx;
+	if (o->max_flows == 0 || o->max_flows > (1u << 30)) {
+		snprintf(err, errlen, "--max-flows must be 1..%u", 1u << 30);
+		return -1;
+	}
+	/* Pages of this array are touched only as records are first used. */
+	t->conns = calloc((size_t)o->max_flows + 1, sizeof *t->conns);
+	t->slot_max = 1;
+	while (t->slot_max < 2 * o->max_flows)
+		t->slot_max <<= 1;
+	uint32_t initial = SLOTS_INITIAL < t->slot_max ? SLOTS_INITIAL : t->slot_max;
+	t->slots = calloc(initial, sizeof *t->slots);
+	if (!t->conns || !t->slots) {
+		free(t->conns);
+		free(t->slots);
+		snprintf(err, errlen, "cannot allocate a table of %u connections "
+			 "(%zu MiB); lower --max-flows", o->max_flows,
+			 ((size_t)o->max_flows * sizeof *t->conns) >> 20);
+		return -1;
+	}
+	t->slot_mask = initial - 1;
+	t->never_used = 1;
+	t->adaptive_start = (uint64_t)o->max_flows * ADAPTIVE_START_TENTHS / 10;
+	t->next_due_us = UINT64_MAX;
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		t->base_timeout[l] = list_timeout_opt(o, (enum cs_flow_list)l);
+	/* A per-run seed keeps crafted 4-tuples from colliding on purpose;
+	 * nothing in the output depends on it. */
+	t->seed = cs_mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
+			(uint64_t)(uintptr_t)t);
+	return 0;
+}
+
+void cs_flow_fini(struct cs_flow_table *t)
+{
+	free(t->conns);
+	free(t->slots);
+	memset(t, 0, sizeof *t);
+}
+
+void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
+		 int *side)
+{
+	int cmp = memcmp(p->src.b, p->dst.b, sizeof p->src.b);
+
+	memset(k, 0, sizeof *k);
+	if (cmp == 0)
+		cmp = p->sport < p->dport ? -1 : p->sport > p->dport;
+	*side = cmp <= 0 ? 0 : 1;
+	k->addr[*side] = p->src;
+	k->addr[!*side] = p->dst;
+	k->port[*side] = p->sport;
+	k->port[!*side] = p->dport;
+	k->vlan = vlan_key && p->vlan_cnt ? p->vlan[0] : 0;
+}
+
+static struct cs_conn *lookup(struct cs_flow_table *t,
+			      const struct cs_flow_key *k, uint32_t hash)
+{
+	uint32_t i = index_find(t, k, hash);
+	return i == UINT32_MAX ? NULL : &t->conns[slot_ref(t->slots[i])];
+}
+
+struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
+			       const struct cs_flow_key *k)
+{
+	return lookup(t, k, key_hash(t, k));
+}
+
+void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
+		   struct cs_flow_where *w)
+{
+	cs_flow_key(p, t->opt.vlan_key, &w->key, &w->side);
+	w->hash = key_hash(t, &w->key);
+}
+
+struct cs_conn *cs_flow_find(struct cs_flow_table *t,
+			     const struct cs_flow_where *w)
+{
+	return lookup(t, &w->key, w->hash);
+}
+
+void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash)
+{
+	__builtin_prefetch(&t->slots[hash & t->slot_mask]);
+}
+
+/* The record of the first slot probed, if its tag matches: a segment
+ * reads or writes nearly every line of it (the key and timers first, both
+ * endpoints, the history and Zeek's timers last). */
+void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash)
+{
+	uint64_t s = t->slots[hash & t->slot_mask];
+
+	if (s && slot_hash(s) == hash) {
+		const char *c = (const char *)&t->conns[slot_ref(s)];
+		for (size_t at = 0; at < sizeof(struct cs_conn); at += 64)
+			__builtin_prefetch(c + at);
+	}
+}
+
+static void release(struct cs_flow_table *t, struct cs_conn *c)
+{
+	uint32_t i = index_find(t, &c->key, key_hash(t, &c->key));
+	if (i != UINT32_MAX)
+		index_delete(t, i);
+	list_unlink(t, c);
+	c->in_use = false;
+	c->lru_next = t->free_head;
+	t->free_head = ref_of(t, c);
+	t->count--;
+}
+
+void cs_flow_remove(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
+{
+	if (t->done)
+		t->done(t->done_ctx, c, now_us);
+	release(t, c);
+}
+
+/* Full: make room at the expense of what matters least (see flow.h). */
+static void evict_one(struct cs_flow_table *t, uint64_t now_us)
+{
+	static const struct { enum cs_flow_list list; enum cs_evict why; } order[] = {
+		{ CS_LIST_EMBRYONIC, CS_EVICT_EMBRYONIC },
+		{ CS_LIST_RESET, CS_EVICT_CLOSED },
+		{ CS_LIST_CLOSED, CS_EVICT_CLOSED },
+		{ CS_LIST_ACTIVE, CS_EVICT_ACTIVE },
+	};
+	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+		cs_conn_ref head = t->lists[order[i].list].head;
+		if (!head)
+			continue;
+		struct cs_conn *victim = &t->conns[head];
+		victim->evicted = (uint8_t)order[i].why;
+		t->evicted[order[i].why]++;
+		cs_flow_remove(t, victim, now_us);
+		return;
+	}
+}
+
+static struct cs_conn *take_record(struct cs_flow_table *t, uint64_t now_us)
+{
+	if (!t->free_head && t->never_used > t->opt.max_flows)
+		evict_one(t, now_us);
+	if (t->free_head) {
+		struct cs_conn *c = &t->conns[t->free_head];
+		t->free_head = c->lru_next;
+		memset(c, 0, sizeof *c);
+		return c;
+	}
+	return &t->conns[t->never_used++];	/* zeroed by calloc */
+}
+
+static struct cs_conn *create(struct cs_flow_table *t,
+			      const struct cs_flow_key *k, uint32_t hash,
+			      uint64_t now_us)
+{
+	struct cs_conn *c = take_record(t, now_us);
+
+	index_grow(t);
+	c->key = *k;
+	c->in_use = true;
+	c->id = ++t->next_id;
+	c->first_ts_us = c->last_ts_us = now_us;
+	index_put(t->slots, t->slot_mask, slot_make(ref_of(t, c), hash));
+	t->count++;
+	if (t->count > t->peak)
+		t->peak = t->count;
+	list_append(t, c, CS_LIST_ACTIVE);
+	return c;
+}
+
+struct cs_conn *cs_flow_create(struct cs_flow_table *t,
+			       const struct cs_flow_key *k, uint64_t now_us)
+{
+	return create(t, k, key_hash(t, k), now_us);
+}
+
+struct cs_conn *cs_flow_create_at(struct cs_flow_table *t,
+				  const struct cs_flow_where *w, uint64_t now_us)
+{
+	return create(t, &w->key, w->hash, now_us);
+}
+
+void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
+{
+	if (now_us > c->last_ts_us)
+		c->last_ts_us = now_us;
+	list_unlink(t, c);
+	list_append(t, c, cs_flow_classify(c));
+}
+
+/* When the head of list l is due, with the table's current timeouts. */
+static uint64_t head_due(const struct cs_flow_table *t, enum cs_flow_list l)
+{
+	return t->conns[t->lists[l].head].last_ts_us + cs_flow_timeout(t, l);
+}
+
+/*
+ * Each list is in order of last activity, so only its head can be due.
+ * next_due_us, the earliest head's time, saves looking at the four heads
+ * for every packet: a head only ever gives way to a later one, except when
+ * a record lands on an empty list (list_append lowers next_due_us then) or
+ * when a filling table shrinks the timeouts (then every call looks).
+ */
+unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
+			unsigned max_work)
+{
+	/* What matters least first, as eviction does, when work is short. */
+	static const enum cs_flow_list order[CS_LIST_MAX] = {
+		CS_LIST_RESET, CS_LIST_CLOSED, CS_LIST_EMBRYONIC, CS_LIST_ACTIVE,
+	};
+	unsigned n = 0;
+
+	if (now_us < t->next_due_us && t->count <= t->adaptive_start)
+		return 0;
+	for (int i = 0; i < CS_LIST_MAX; i++) {
+		enum cs_flow_list l = order[i];
+		while (n < max_work && t->lists[l].head &&
+		       head_due(t, l) <= now_us) {
+			struct cs_conn *c = &t->conns[t->lists[l].head];
+			/* before its time: the table is filling (emergency) */
+			if (c->last_ts_us + t->base_timeout[l] > now_us)
+				t->expired_early++;
+			cs_flow_remove(t, c, now_us);
+			t->expired++;
+			n++;
+		}
+	}
+	t->next_due_us = UINT64_MAX;
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		if (t->lists[l].head && head_due(t, l) < t->next_due_us)
+			t->next_due_us = head_due(t, l);
+	return n;
+}
+
+/* Sorting (id, record) pairs rather than pointers to records keeps the
+ * comparisons in cache: a pointer sort reads every record again and again. */
+struct by_id_entry {
+	uint64_t id;
+	cs_conn_ref ref;
+};
+
+static int by_id(const void *a, const void *b)
+{
+	uint64_t x = ((const struct by_id_entry *)a)->id;
+	uint64_t y = ((const struct by_id_entry *)b)->id;
+	return x < y ? -1 : x > y;
+}
+
+void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
+{
+	uint32_t n = 0;
+	struct by_id_entry *all = malloc(((size_t)t->count + 1) * sizeof *all);
+
+	if (!all) {		/* no memory to sort: list order will do */
+		for (int l = 0; l < CS_LIST_MAX; l++)
+			while (t->lists[l].head)
+				cs_flow_remove(t, &t->conns[t->lists[l].head], now_us);
+		return;
+	}
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next)
+			all[n++] = (struct by_id_entry){ t->conns[r].id, r };
+	qsort(all, n, sizeof *all, by_id);
+	for (uint32_t i = 0; i < n; i++)
+		cs_flow_remove(t, &t->conns[all[i].ref], now_us);
+	free(all);
+}

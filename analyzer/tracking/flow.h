@@ -1,0 +1,145 @@
+/*
+ * flow.h — the connection table: find, create, expire, evict.
+ *
+ * Records are preallocated for --max-flows connections and handed out from
+ * a never-used tail or a free list, so nothing is allocated per packet and
+ * untouched records cost no memory (the array's pages are only touched as
+ * connections are opened).  The index is an open-addressing hash of the
+ * canonical 4-tuple that grows with the number of open connections.
+ *
+ * Each record sits on one of four lists in order of last activity, one
+ * per kind of timeout, so the head of a list is always the next to expire:
+ * embryonic (a handshake not completed: a SYN nobody answered, or a
+ * SYN-ACK never acknowledged), active, closed (both sides done:
+ * TIME_WAIT's 2*MSL) and reset (a RST ended it: nothing is left of it but
+ * segments already in flight, so it lingers only a few seconds, and what
+ * comes later is a new record — often a RST for a connection its peer no
+ * longer has).  When the table fills, timeouts shrink
+ * (pf's adaptive timeouts) and, when it is full, the oldest embryonic
+ * connection is evicted first, then the oldest closed, and only then the
+ * least recently active one — a SYN flood cannot push out the connections
+ * being diagnosed.  Every record that leaves is handed to the done callback
+ * first, so evicted connections are still reported.  Time is packet time.
+ */
+#ifndef CS_ANALYZER_FLOW_H
+#define CS_ANALYZER_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "analyzer/tracking/conn.h"
+
+enum cs_flow_list {
+	CS_LIST_EMBRYONIC,
+	CS_LIST_ACTIVE,
+	CS_LIST_CLOSED,
+	CS_LIST_RESET,
+	CS_LIST_MAX
+};
+
+struct cs_flow_opts {
+	uint32_t max_flows;
+	uint64_t idle_timeout_us;	/* established and closing connections */
+	uint64_t attempt_timeout_us;	/* unanswered SYNs (retries stay one) */
+	uint64_t closed_timeout_us;	/* after both FINs: 2*MSL */
+	uint64_t reset_linger_us;	/* after a RST */
+	bool vlan_key;			/* VLAN id is part of the key */
+};
+
+#define CS_FLOW_MAX_DEFAULT 1000000u
+/* Past this share of --max-flows, timeouts shrink (flow.c). */
+#define CS_FLOW_ADAPTIVE_START_PERCENT 60
+#define CS_IDLE_TIMEOUT_SEC_DEFAULT 300
+#define CS_MSL_SEC_DEFAULT 30
+/* Linux retries a SYN after 1, 3, 7, 15, 31 and 63 s: a gap of up to 32 s
+ * between retries of one attempt must not split it. */
+#define CS_ATTEMPT_TIMEOUT_SEC 60
+/* A reset connection is gone at once; segments in flight arrive within a
+ * few round trips (and Zeek waits tcp_reset_delay, 5 s, too). */
+#define CS_RESET_LINGER_SEC 5
+
+typedef void (*cs_conn_done_fn)(void *ctx, struct cs_conn *c, uint64_t now_us);
+
+struct cs_flow_table {
+	struct cs_flow_opts opt;
+	struct cs_conn *conns;		/* [1..max_flows]; [0] is "none" */
+	uint32_t never_used;		/* next record never handed out */
+	cs_conn_ref free_head;
+	uint32_t count;			/* records in use */
+	uint64_t *slots;		/* hash tag << 32 | record, 0 empty */
+	uint32_t slot_mask;		/* slots - 1, a power of two minus one */
+	uint32_t slot_max;		/* the index never grows past this */
+	struct { cs_conn_ref head, tail; uint32_t count; } lists[CS_LIST_MAX];
+	uint64_t base_timeout[CS_LIST_MAX];	/* each list's, from opt */
+	uint64_t adaptive_start;	/* records in use before timeouts shrink */
+	uint64_t next_due_us;		/* no list head expires before this */
+	uint64_t next_id;
+	uint64_t seed;
+	uint64_t evicted[CS_EVICT_MAX];
+	uint64_t expired;
+	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
+	uint32_t peak;			/* most records in use at once */
+	cs_conn_done_fn done;
+	cs_conn_done_fn zeek_row;	/* a conn.log row ends inside a record */
+	void *done_ctx;
+};
+
+int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
+		 cs_conn_done_fn done, void *ctx, char *err, size_t errlen);
+void cs_flow_fini(struct cs_flow_table *t);
+
+/* Fills the canonical key of a packet; *side is the key index of its
+ * sender (0 if the sender is the lower endpoint). */
+void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
+		 int *side);
+
+struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
+			       const struct cs_flow_key *k);
+
+/*
+ * Where a packet goes in the table, worked out ahead of time: it reads
+ * nothing of the table but its seed and options, which never change, so
+ * another thread may compute it (readahead.h) while this one looks up the
+ * packets before.  The prefetches start the memory loads of a lookup a few
+ * packets early: the index and the records are too big for the caches,
+ * and waiting for them is most of a lookup's time.
+ */
+struct cs_flow_where {
+	struct cs_flow_key key;
+	uint32_t hash;
+	int side;			/* key index of the sender */
+};
+void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
+		   struct cs_flow_where *w);
+struct cs_conn *cs_flow_find(struct cs_flow_table *t,
+			     const struct cs_flow_where *w);
+void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash);
+void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash);
+
+/* A new, zeroed record for k (evicting if the table is full). */
+struct cs_conn *cs_flow_create(struct cs_flow_table *t,
+			       const struct cs_flow_key *k, uint64_t now_us);
+/* The same for w's key, whose hash is known. */
+struct cs_conn *cs_flow_create_at(struct cs_flow_table *t,
+				  const struct cs_flow_where *w, uint64_t now_us);
+
+/* Re-files c by its state and makes it the most recently active. */
+void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us);
+
+/* Hands c to the done callback and frees it. */
+void cs_flow_remove(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us);
+
+/* Expires at most max_work records whose time has come; returns how many. */
+unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
+			unsigned max_work);
+
+/* Removes every record, oldest first (end of the capture). */
+void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us);
+
+/* The list a record belongs on, from its state. */
+enum cs_flow_list cs_flow_classify(const struct cs_conn *c);
+
+/* The timeout of a list now, shrunk as the table fills. */
+uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l);
+
+#endif /* CS_ANALYZER_FLOW_H */

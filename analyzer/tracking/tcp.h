@@ -1,0 +1,62 @@
+/*
+ * tcp.h — both endpoints' RFC 9293 states, as a passive observer infers them.
+ *
+ * An endpoint's state is derived from facts the wire shows: whether it sent
+ * a SYN or FIN, whether the peer acknowledged them (decided by sequence
+ * numbers, never by the ACK flag alone), and whether it received the peer's
+ * SYN or FIN.  A segment is assumed delivered when seen; where that is
+ * wrong (a simultaneous close, where both FINs crossed), the next segment's
+ * acknowledgment number corrects it.  Only a RST whose sequence number the
+ * receiver would accept (RFC 5961 3.2, pf's window rule) closes anything;
+ * others are counted as invalid and change nothing.
+ *
+ * Owns the RFC parts of cs_endpoint and the per-direction counters.  Knows
+ * nothing of Zeek's model (zeek.c) or of the flow table.
+ */
+#ifndef CS_ANALYZER_TCP_H
+#define CS_ANALYZER_TCP_H
+
+#include "analyzer/tracking/conn.h"
+
+/* What a segment did, for diagnosis and detectors (bits). */
+enum {
+	CS_EV_SYN = 1u << 0,		/* a bare SYN (first or retransmitted) */
+	CS_EV_SYN_RETX = 1u << 1,	/* a SYN with an ISN already seen */
+	CS_EV_SYNACK = 1u << 2,
+	CS_EV_ESTABLISHED = 1u << 3,	/* the handshake just completed */
+	CS_EV_FIN = 1u << 4,		/* a new FIN */
+	CS_EV_RST = 1u << 5,		/* an accepted RST: both sides closed */
+	CS_EV_RST_INVALID = 1u << 6,	/* a RST outside the receiver's window */
+	CS_EV_TIME_WAIT = 1u << 7,	/* an endpoint entered TIME_WAIT */
+	CS_EV_CLOSE_WAIT = 1u << 8,	/* an endpoint entered CLOSE_WAIT */
+	CS_EV_RETRANSMIT = 1u << 9,
+	CS_EV_ZERO_WINDOW = 1u << 10,
+	CS_EV_KEEPALIVE = 1u << 11,
+};
+
+/* Processes one segment sent by endpoint `side`; returns CS_EV_* bits. */
+unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p);
+
+/* The state the facts imply, for endpoint `side`. */
+enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side);
+
+/*
+ * An ICMP destination-unreachable quoting the originator's SYN (its very
+ * ISN) while it waits in SYN-SENT: Linux aborts the connect() on any such
+ * error (tcp_v4_err, tcp_v6_err), so the endpoint is gone.  Returns the
+ * CS_EV_* bits of the state change.
+ */
+unsigned cs_tcp_icmp_unreachable(struct cs_conn *c, uint32_t quoted_seq);
+
+/* TIME_WAIT ends: 2*MSL passed by now_us, or a new SYN took the 4-tuple
+ * (force).  Those endpoints become CLOSED. */
+void cs_tcp_end_time_wait(struct cs_conn *c, uint64_t now_us,
+			  uint64_t twice_msl_us, bool force);
+
+/* True once either side sent an accepted RST. */
+static inline bool cs_tcp_reset(const struct cs_conn *c)
+{
+	return c->ep[0].rst || c->ep[1].rst;
+}
+
+#endif /* CS_ANALYZER_TCP_H */

@@ -1,0 +1,155 @@
+/*
+ * track.c — segments to records: lookup, reuse, both models, re-filing.
+ */
+#include "analyzer/tracking/track.h"
+
+#include "analyzer/tracking/tcp.h"
+#include "analyzer/tracking/zeek.h"
+
+static bool is_bare_syn(const struct cs_pkt *p)
+{
+	return (p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST)) == CS_TH_SYN;
+}
+
+/* Reset, or closed by both sides (TIME_WAIT included). */
+static bool finished(const struct cs_conn *c)
+{
+	enum cs_flow_list l = cs_flow_classify(c);
+	return l == CS_LIST_CLOSED || l == CS_LIST_RESET;
+}
+
+/*
+ * Does this bare SYN open a new connection on the record's 4-tuple?
+ * Retransmissions of one attempt (same ISN: also after a refusal, which
+ * Windows retries) and a responder's SYN during a simultaneous open stay;
+ * a SYN with a new ISN (a new socket bound to the same port), or any
+ * other SYN after the connection finished, starts a new record.
+ */
+static bool syn_starts_new(const struct cs_conn *c, int side,
+			   const struct cs_pkt *p)
+{
+	const struct cs_endpoint *s = &c->ep[side];
+
+	if (s->syn)
+		return p->seq != s->isn;
+	if (finished(c))
+		return true;
+	if (side == 1 && c->ep[0].syn)
+		return false;	/* simultaneous open, or SYN/SYN-ACK reordered */
+	if (c->ep[!side].syn && c->ep[!side].last_ack == p->seq + 1)
+		return false;	/* the SYN its peer's SYN-ACK already answered */
+	return true;		/* a SYN on a connection picked up midstream */
+}
+
+static struct cs_conn *new_record(struct cs_flow_table *t,
+				  const struct cs_flow_where *w,
+				  const struct cs_pkt *p)
+{
+	struct cs_conn *c = cs_flow_create_at(t, w, p->ts_us);
+
+	c->orig = (uint8_t)w->side;
+	c->tunnel = p->tunnel;
+	cs_zeek_init(c, p->ts_us);
+	/* No SYN to name the originator: guess the server by its port, as
+	 * Zeek does, so the two agree on direction. */
+	if (cs_zeek_should_flip(p))
+		cs_zeek_flip(c);
+	return c;
+}
+
+/* Finds the record for p, replacing a finished one on reuse. */
+static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *p,
+				  const struct cs_flow_where *w, int *side)
+{
+	int kside = w->side;
+	struct cs_conn *c = cs_flow_find(t, w);
+	bool reuse = false;
+
+	uint8_t tw = 0;
+	if (c && is_bare_syn(p) && syn_starts_new(c, kside == c->orig ? 0 : 1, p)) {
+		reuse = finished(c);
+		/* which addresses (by key index) still held TIME_WAIT: 2*MSL
+		 * after the last segment it is over, expired or not */
+		bool in_tw = c->last_ts_us + t->opt.closed_timeout_us > p->ts_us;
+		for (int i = 0; in_tw && i < 2; i++)
+			if (c->ep[i].state == CS_TCP_TIME_WAIT)
+				tw |= (uint8_t)(1u << cs_conn_key_index(c, i));
+		/* the new connection takes the 4-tuple: TIME_WAIT is over */
+		cs_tcp_end_time_wait(c, p->ts_us, t->opt.closed_timeout_us, true);
+		cs_flow_remove(t, c, p->ts_us);
+		c = NULL;
+	}
+	if (!c) {
+		c = new_record(t, w, p);
+		c->port_reuse = reuse;
+		c->reuse_tw = tw;
+		c->id_fresh = true;
+	}
+	*side = kside == c->orig ? 0 : 1;
+	/* Zeek would have removed the connection by now, or takes this SYN
+	 * for a new one: its conn.log row ends here and a new one starts,
+	 * while the record goes on. */
+	if (!c->id_fresh && (cs_zeek_removal_time(c) <= p->ts_us ||
+			     cs_zeek_reuse(c, p))) {
+		if (t->zeek_row)
+			t->zeek_row(t->done_ctx, c, p->ts_us);
+		cs_zeek_new_segment(c, *side, p);
+	}
+	c->id_fresh = false;
+	return c;
+}
+
+unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
+			  struct cs_conn **conn, int *side)
+{
+	struct cs_flow_where w;
+
+	cs_flow_where(t, p, &w);
+	return cs_track_segment_at(t, p, &w, conn, side);
+}
+
+unsigned cs_track_segment_at(struct cs_flow_table *t, const struct cs_pkt *p,
+			     const struct cs_flow_where *w,
+			     struct cs_conn **conn, int *side)
+{
+	struct cs_conn *c = record_for(t, p, w, side);
+
+	*side = cs_zeek_segment(c, *side, p);	/* may swap the roles */
+	unsigned ev = cs_tcp_segment(c, *side, p);
+	cs_flow_touch(t, c, p->ts_us);
+	*conn = c;
+	return ev;
+}
+
+void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p,
+			   const struct cs_flow_where *w)
+{
+	int side;
+	struct cs_conn *c = record_for(t, p, w, &side);
+
+	cs_zeek_bad_checksum(c, side);
+	cs_flow_touch(t, c, p->ts_us);
+}
+
+struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p,
+			      const struct cs_flow_where *w)
+{
+	int kside = w->side;
+	struct cs_conn *c = cs_flow_find(t, w);
+	if (!c)
+		return NULL;
+	if (!c->have_icmp) {
+		c->have_icmp = true;
+		c->icmp_type = p->icmp.type;
+		c->icmp_code = p->icmp.code;
+		c->icmp_from = p->icmp.from;
+	}
+	c->icmp_cnt++;
+	/* An unreachable about the originator's own SYN ends its connect(). */
+	bool unreachable = cs_addr_is_v4(&p->src) ? p->icmp.type == 3 : p->icmp.type == 1;
+	int sender = kside == c->orig ? 0 : 1;
+	if (unreachable && sender == 0)
+		cs_tcp_icmp_unreachable(c, p->seq);
+	cs_flow_touch(t, c, p->ts_us);
+	return c;
+}

@@ -1,0 +1,69 @@
+/*
+ * zeek.h — Zeek's conn.log view of a connection: conn_state and history.
+ *
+ * conn_state and history are defined by Zeek's TCP analyzer, not by RFC
+ * 9293: its own endpoint states (INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL,
+ * ESTABLISHED, CLOSED, RESET), its relative sequence numbers and its rules
+ * for when a history letter repeats.  This module re-expresses those rules
+ * so that connscope's conn.log agrees with Zeek's row by row; the RFC view
+ * of the same packets lives in tcp.c.  It owns the cs_zeek_ep parts of a
+ * record and the connection's history; it never looks at the RFC states.
+ */
+#ifndef CS_ANALYZER_ZEEK_H
+#define CS_ANALYZER_ZEEK_H
+
+#include <stdbool.h>
+
+#include "analyzer/tracking/conn.h"
+
+/* A new record: both endpoints inactive, empty history. */
+void cs_zeek_init(struct cs_conn *c, uint64_t now_us);
+
+/*
+ * Zeek would have removed the connection before packet p (sent by record
+ * side `side`): start its next conn.log row.  Zeek picks the originator of
+ * the new connection afresh; the record keeps its own.
+ */
+void cs_zeek_new_segment(struct cs_conn *c, int side, const struct cs_pkt *p);
+
+/* Would Zeek take this SYN or SYN-ACK for a new connection (IsReuse)? */
+bool cs_zeek_reuse(const struct cs_conn *c, const struct cs_pkt *p);
+
+/* When Zeek's timers would remove the current segment, absent packets. */
+uint64_t cs_zeek_removal_time(const struct cs_conn *c);
+
+/* Zeek's endpoint zside (0: Zeek's originator, which is the record's
+ * ep[z_flip]). */
+const struct cs_zeek_ep *cs_zeek_ep_of(const struct cs_conn *c, int zside);
+
+/*
+ * Zeek's choice of originator for a connection whose first packet is not a
+ * bare SYN: flip when the source port looks like a server's
+ * (IPBasedAnalyzer::WantConnection).  True if the sender should be the
+ * responder.
+ */
+bool cs_zeek_should_flip(const struct cs_pkt *p);
+
+/* Swaps the roles and appends '^' (Connection::FlipRoles). */
+void cs_zeek_flip(struct cs_conn *c);
+
+/*
+ * One TCP segment sent by record endpoint `side` (0 originator).  May flip
+ * the roles (SYN/SYN-ACK reversal, or an ACK after an opening SYN-ACK):
+ * returns the sender's record side after the call.
+ */
+int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p);
+
+/* A segment dropped for a bad checksum (record side): only letter C/c. */
+void cs_zeek_bad_checksum(struct cs_conn *c, int side);
+
+enum cs_conn_state cs_zeek_conn_state(const struct cs_conn *c);
+
+/* Bytes of payload in the sequence space (conn.log orig_bytes/resp_bytes)
+ * of Zeek's endpoint zside. */
+uint64_t cs_zeek_size(const struct cs_conn *c, int zside);
+
+/* Appends a history letter (upper case for the originator). */
+void cs_zeek_add_history(struct cs_conn *c, char code);
+
+#endif /* CS_ANALYZER_ZEEK_H */

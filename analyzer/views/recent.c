@@ -1,0 +1,97 @@
+/*
+ * recent.c — rings for the dashboard: series, timelines, finished conns.
+ */
+#include "analyzer/views/recent.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *const cs_series_names[CS_SER_MAX] = {
+	[CS_SER_SYN] = "syn", [CS_SER_SYNACK] = "synack", [CS_SER_RST] = "rst",
+	[CS_SER_FIN] = "fin", [CS_SER_NEW] = "new",
+	[CS_SER_ESTABLISHED] = "established", [CS_SER_TIME_WAIT] = "time_wait",
+	[CS_SER_CLOSE_WAIT] = "close_wait",
+};
+
+int cs_recent_init(struct cs_recent *r)
+{
+	memset(r, 0, sizeof *r);
+	r->events = calloc(CS_EVENTS_MAX, sizeof *r->events);
+	r->done = calloc(CS_RECENT_CONNS, sizeof *r->done);
+	if (!r->events || !r->done) {
+		cs_recent_fini(r);
+		return -1;
+	}
+	return 0;
+}
+
+void cs_recent_fini(struct cs_recent *r)
+{
+	free(r->events);
+	free(r->done);
+	r->events = NULL;
+	r->done = NULL;
+}
+
+void cs_recent_second(struct cs_recent *r, uint64_t sec, uint32_t time_wait,
+		      uint32_t close_wait)
+{
+	if (!r->have_sec) {
+		r->have_sec = true;
+		r->first_sec = r->last_sec = sec;
+		memset(r->series[sec % CS_SERIES_SECONDS], 0, sizeof r->series[0]);
+		return;
+	}
+	if (sec <= r->last_sec)
+		return;		/* packet time never goes back here */
+	uint64_t from = r->last_sec;
+	if (sec - from > CS_SERIES_SECONDS)
+		from = sec - CS_SERIES_SECONDS;
+	for (uint64_t s = from; s < sec; s++) {
+		uint32_t *slot = r->series[s % CS_SERIES_SECONDS];
+		if (s != r->last_sec)	/* a quiet second: no counts */
+			memset(slot, 0, sizeof r->series[0]);
+		slot[CS_SER_TIME_WAIT] = time_wait;
+		slot[CS_SER_CLOSE_WAIT] = close_wait;
+	}
+	memset(r->series[sec % CS_SERIES_SECONDS], 0, sizeof r->series[0]);
+	r->last_sec = sec;
+	if (r->last_sec - r->first_sec >= CS_SERIES_SECONDS)
+		r->first_sec = r->last_sec - CS_SERIES_SECONDS + 1;
+}
+
+void cs_recent_count(struct cs_recent *r, enum cs_series_kind k)
+{
+	if (r->have_sec)
+		r->series[r->last_sec % CS_SERIES_SECONDS][k]++;
+}
+
+void cs_recent_segment(struct cs_recent *r, struct cs_conn *c, int side,
+		       const struct cs_pkt *p)
+{
+	bool moved = c->ep[0].state != c->ev_state[0] ||
+		     c->ep[1].state != c->ev_state[1];
+	bool first = c->ep[0].pkts + c->ep[1].pkts == 1;
+
+	if (!moved && !first && !(p->flags & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST)))
+		return;
+	struct cs_event *ev = &r->events[r->events_written++ % CS_EVENTS_MAX];
+	ev->conn_id = c->id;
+	ev->ts_us = p->ts_us;
+	ev->seq = p->seq;
+	ev->ack = p->ack;
+	ev->len = p->payload_len;
+	ev->flags = p->flags;
+	ev->from = (uint8_t)side;
+	ev->state[0] = c->ev_state[0] = c->ep[0].state;
+	ev->state[1] = c->ev_state[1] = c->ep[1].state;
+}
+
+void cs_recent_finished(struct cs_recent *r, const struct cs_conn *c,
+			const struct cs_verdict *v)
+{
+	struct cs_finished *f = &r->done[r->done_written++ % CS_RECENT_CONNS];
+
+	f->c = *c;
+	f->v = *v;
+}

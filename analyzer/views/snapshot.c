@@ -1,0 +1,196 @@
+/*
+ * snapshot.c — copying the engine's view for readers in other threads.
+ */
+#include "analyzer/views/snapshot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/tracking/diagnose.h"
+#include "analyzer/tracking/zeek.h"
+
+struct cs_snapshot *cs_snapshot_ref(struct cs_snapshot *s)
+{
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+
+void cs_snapshot_unref(struct cs_snapshot *s)
+{
+	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	free(s->alerts);
+	free(s->verdicts);
+	free(s->series);
+	free(s->conns);
+	free(s->events);
+	free(s);
+}
+
+/* Outcomes, conn_states and endpoint states of every open connection. */
+static void count_open(struct cs_snapshot *s, const struct cs_engine *e)
+{
+	const struct cs_flow_table *t = &e->flows;
+
+	for (int l = 0; l < CS_LIST_MAX; l++) {
+		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next) {
+			const struct cs_conn *c = &t->conns[r];
+			s->outcomes[cs_diagnose_outcome(c, e->now_us,
+							e->opt.syn_timeout_us)]++;
+			s->conn_states[cs_zeek_conn_state(c)]++;
+			s->states[0][c->ep[0].state]++;
+			s->states[1][c->ep[1].state]++;
+		}
+	}
+}
+
+/*
+ * The most recently active open connections: each expiry list is in order
+ * of last activity, so walking them from their tails, always taking the
+ * newest of the four, gives the merged order without sorting them all.
+ */
+static void copy_open(struct cs_snapshot *s, const struct cs_engine *e)
+{
+	const struct cs_flow_table *t = &e->flows;
+	cs_conn_ref at[CS_LIST_MAX];
+
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		at[l] = t->lists[l].tail;
+	while (s->conn_cnt < CS_SNAP_OPEN_CONNS) {
+		int best = -1;
+		for (int l = 0; l < CS_LIST_MAX; l++)
+			if (at[l] && (best < 0 || t->conns[at[l]].last_ts_us >
+						  t->conns[at[best]].last_ts_us))
+				best = l;
+		if (best < 0)
+			break;
+		const struct cs_conn *c = &t->conns[at[best]];
+		struct cs_snap_conn *sc = &s->conns[s->conn_cnt++];
+		sc->c = *c;
+		sc->v.outcome = cs_diagnose_outcome(c, e->now_us, e->opt.syn_timeout_us);
+		sc->v.conn_state = cs_zeek_conn_state(c);
+		sc->open = true;
+		at[best] = c->lru_prev;
+	}
+}
+
+static void copy_finished(struct cs_snapshot *s, const struct cs_recent *r)
+{
+	uint64_t n = r->done_written < CS_RECENT_CONNS ? r->done_written : CS_RECENT_CONNS;
+
+	if (n > CS_SNAP_DONE_CONNS)
+		n = CS_SNAP_DONE_CONNS;
+	for (uint64_t i = 0; i < n; i++) {	/* newest first */
+		const struct cs_finished *f = &r->done[(r->done_written - 1 - i) % CS_RECENT_CONNS];
+		struct cs_snap_conn *sc = &s->conns[s->conn_cnt++];
+		sc->c = f->c;
+		sc->v = f->v;
+		sc->open = false;
+	}
+}
+
+static int copy_recent(struct cs_snapshot *s, const struct cs_recent *r,
+		       const struct cs_detect *d)
+{
+	if (r->have_sec) {
+		s->series_start = r->first_sec;
+		s->series_len = (uint32_t)(r->last_sec - r->first_sec + 1);
+		s->series = calloc(s->series_len, sizeof *s->series);
+		if (!s->series)
+			return -1;
+		for (uint32_t i = 0; i < s->series_len; i++)
+			memcpy(s->series[i], r->series[(r->first_sec + i) % CS_SERIES_SECONDS],
+			       sizeof s->series[0]);
+		/* the second in progress: its gauges as they stand */
+		s->series[s->series_len - 1][CS_SER_TIME_WAIT] = (uint32_t)d->time_wait_now;
+		s->series[s->series_len - 1][CS_SER_CLOSE_WAIT] = (uint32_t)d->close_wait_now;
+	}
+	uint64_t n = r->events_written < CS_EVENTS_MAX ? r->events_written : CS_EVENTS_MAX;
+	s->events = malloc((n ? n : 1) * sizeof *s->events);
+	if (!s->events)
+		return -1;
+	uint64_t first = r->events_written - n;
+	for (uint64_t i = 0; i < n; i++)
+		s->events[i] = r->events[(first + i) % CS_EVENTS_MAX];
+	s->event_cnt = (uint32_t)n;
+	s->oldest_event_us = n && r->events_written > CS_EVENTS_MAX ? s->events[0].ts_us : 0;
+	return 0;
+}
+
+/* The verdicts as they would read if the capture ended now: the finished
+ * connections' groups plus the open connections judged as they stand. */
+static int copy_verdicts(struct cs_snapshot *s, const struct cs_engine *e)
+{
+	const struct cs_flow_table *t = &e->flows;
+	struct cs_verdicts v;
+	size_t len = 0;
+
+	if (cs_verdicts_clone(&v, &e->verdicts) != 0)
+		return -1;
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next)
+			cs_verdicts_add(&v, &t->conns[r],
+					cs_diagnose_outcome(&t->conns[r], e->now_us,
+							    e->opt.syn_timeout_us));
+	FILE *f = open_memstream(&s->verdicts, &len);
+	if (f) {
+		for (uint32_t i = 0; i < e->detect.alerts.count; i++)
+			fprintf(f, "%s\n", e->detect.alerts.list[i].text);
+		cs_verdicts_print(&v, &e->detect.alerts, f, 50, false);
+	}
+	cs_verdicts_fini(&v);
+	return f && fclose(f) == 0 ? 0 : -1;
+}
+
+struct cs_snapshot *cs_snapshot_build(const struct cs_engine *e,
+				      const struct cs_report_source *src,
+				      uint64_t seq, bool live, bool finished)
+{
+	struct cs_snapshot *s = calloc(1, sizeof *s);
+
+	if (!s)
+		return NULL;
+	atomic_init(&s->refs, 1);
+	s->seq = seq;
+	s->ts_us = e->now_us;
+	s->live = live;
+	s->finished = finished;
+	s->src = *src;
+	s->stats = e->stats;
+
+	const struct cs_flow_table *t = &e->flows;
+	s->connections = e->conns.connections + t->count;
+	s->open = t->count;
+	s->peak_open = t->peak;
+	s->max_flows = t->opt.max_flows;
+	memcpy(s->evicted, t->evicted, sizeof s->evicted);
+	s->expired_early = t->expired_early;
+	s->port_reuse = e->conns.port_reuse;
+	s->icmp_unmatched = e->icmp_unmatched;
+	s->data_segments = e->detect.data_segments;
+	s->retransmitted = e->detect.retransmitted;
+	s->rst_peak = e->detect.rst_peak;
+	memcpy(s->outcomes, e->conns.outcomes, sizeof s->outcomes);
+	memcpy(s->conn_states, e->conns.conn_states, sizeof s->conn_states);
+	count_open(s, e);
+
+	const struct cs_alerts *al = &e->detect.alerts;
+	s->alert_cnt = al->count;
+	memcpy(s->alerts_by_type, al->by_type, sizeof s->alerts_by_type);
+	s->alerts = malloc((al->count ? al->count : 1) * sizeof *s->alerts);
+	s->conns = malloc((CS_SNAP_OPEN_CONNS + CS_SNAP_DONE_CONNS) * sizeof *s->conns);
+	if (!s->alerts || !s->conns || copy_verdicts(s, e) != 0)
+		goto fail;
+	memcpy(s->alerts, al->list, al->count * sizeof *s->alerts);
+	copy_open(s, e);
+	if (e->opt.keep_recent) {
+		copy_finished(s, &e->recent);
+		if (copy_recent(s, &e->recent, &e->detect) != 0)
+			goto fail;
+	}
+	return s;
+fail:
+	cs_snapshot_unref(s);
+	return NULL;
+}
