@@ -139,6 +139,7 @@ esac
 # keeps its namespaces there).
 unshare --mount --pid --fork --mount-proc --propagation private bash -euc '
 	root=$1; shift
+	mount --bind "$root" "$root"	# "/" must be a mount point: ip netns exec remounts it
 	mount --rbind /proc "$root/proc"
 	mount --rbind /sys "$root/sys"
 	mount --rbind /dev "$root/dev"
