@@ -6,8 +6,9 @@
 #   make bench-live LIVE_SENDER=tcpreplay
 #   make bench-live BENCH_RECORD=1       also append "Live capture" to RESULTS.md
 #
-# SMALL (gen-pcap -n 1000000 -s 1) is replayed across a veth pair between
-# two network namespaces, at each rate in turn:
+# SMALL (`workload -n 1000000 -s 1`, tests/tools/workload.c, the input of
+# make bench) is replayed across a veth pair between two network
+# namespaces, at each rate in turn:
 #
 #   ns A: blast -r RATE bla<PID> ── bla │ blb ── connscope -i blb<PID>  ns B
 #
@@ -59,8 +60,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 CONNSCOPE=${CONNSCOPE:-./connscope}
 BLAST=${BLAST:-build/tests/blast}
-BENCH_SRC=${BENCH_SRC:-../shared/bench}
-TOOLS=$(realpath -m "${BENCH_BUILD:-build/bench}") # make -C needs it absolute
+TOOLS=$(realpath -m "${BENCH_BUILD:-build/bench}")
 BENCH_DIR=${BENCH_DIR:-/tmp/connscope-bench}
 if [ -z "${LIVE_SENDER:-}" ]; then
 	if [ -x "$BLAST" ]; then LIVE_SENDER=blast; else LIVE_SENDER=tcpreplay; fi
@@ -160,25 +160,22 @@ check_prerequisites() {
 	done
 }
 
-# The same input as `make bench`, made the same way when it is missing
-# (gen-pcap is deterministic; a temporary name keeps a cut-short file from
-# passing for the input).
+# build_tool, make_input
+. tests/bench/inputs.sh
+
+# The same input as `make bench`, made the same way (tests/bench/inputs.sh)
+# when it is missing or was made by another generator.
 ensure_input() {
 	local n=1000000
 	[ "$LIVE_INPUT" = large ] && n=10000000
-	[ -s "$INPUT" ] && return 0
 	mkdir -p "$BENCH_DIR" "$TOOLS" || fail "cannot create $BENCH_DIR and $TOOLS"
-	env -u MAKEFLAGS -u MFLAGS make -s -C "$BENCH_SRC" BUILD="$TOOLS" all ||
-		fail "cannot build the bench tools from $BENCH_SRC into $TOOLS"
-	say "generating $INPUT ($n packets, seed 1)"
-	"$TOOLS/gen-pcap" -n "$n" -s 1 -o "$INPUT.part" || { rm -f "$INPUT.part"; fail "gen-pcap failed"; }
-	mv "$INPUT.part" "$INPUT"
+	make_input "$LIVE_INPUT" "$n"
 }
 
 # Two namespaces, one veth, no addresses: IPv6 is disabled before the veth
 # appears so that it never sends router solicitations or DAD probes, and
 # without IPv4 addresses nothing sends ARP.  The replay is all there is.
-# gen-pcap's frames are at most a few hundred bytes: the default MTU fits.
+# workload's frames are under 400 bytes: the default MTU fits.
 setup_link() {
 	local n
 	ip netns add "$NSA" || fail "cannot create namespace $NSA"
@@ -437,9 +434,9 @@ print_table() {
 
 input_label() {
 	if [ "$LIVE_INPUT" = large ]; then
-		echo "LARGE (\`gen-pcap -n 10000000 -s 1\`)"
+		echo "LARGE (\`workload -n 10000000 -s 1\`)"
 	else
-		echo "SMALL (\`gen-pcap -n 1000000 -s 1\`)"
+		echo "SMALL (\`workload -n 1000000 -s 1\`)"
 	fi
 }
 

@@ -4,11 +4,15 @@
 #
 #   make bench                      SMALL (1 M packets) and LARGE (10 M, 1.6 GB)
 #   make bench BENCH_SIZES=small    SMALL only
-#   make bench BENCH_REAL=1         also a real capture of wrk churn (root)
+#   make bench BENCH_REAL=1         also a real capture of connection churn (root)
 #   make bench BENCH_RECORD=1       also write tests/bench/RESULTS.md
 #
-# Each input is read in BENCH_ROUNDS rounds; a round runs, one after another,
-#   build/bench/pcap-floor FILE                      the floor
+# The inputs are made by the project's own generator, tests/tools/workload.c
+# (`workload -n 1000000 -s 1` and `-n 10000000 -s 1`), and the floor is its
+# own tests/tools/pcapfloor.c; both are built into BENCH_BUILD here.  Each
+# input is read in BENCH_ROUNDS rounds; a round runs, one after another,
+#   build/bench/pcapfloor FILE                       the floor
+#   YARDSTICK/pcap-floor FILE, flow-floor FILE       only with BENCH_YARDSTICK
 #   connscope -r FILE >/dev/null                     the text report
 #   connscope -r FILE --json $BENCH_DIR/out.json     the JSON report as well
 #   tshark -q -z conv,tcp -r FILE                    first rounds only; not on LARGE
@@ -26,7 +30,10 @@
 #   BENCH_ROUNDS         rounds per input, 1..50 (5)
 #   BENCH_TSHARK_ROUNDS  rounds that also run tshark, 0..BENCH_ROUNDS (3)
 #   BENCH_REAL           1: also measure a real capture, recorded once by
-#                        ../shared/bench/real-capture.sh (root, wrk, python3)
+#                        tests/bench/record-real.sh (root, tcpdump)
+#   BENCH_YARDSTICK      a folder holding pcap-floor.c and/or flow-floor.c,
+#                        readers from outside the project: built here with
+#                        libpcap and measured as extra rows (optional)
 #   BENCH_RECORD         1: also write tests/bench/RESULTS.md
 #   BENCH_NOTE           a sentence for the report on the circumstances
 #                        ("a CI run used the other core")
@@ -35,8 +42,8 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 
 CONNSCOPE=${CONNSCOPE:-./connscope}
-BENCH_SRC=${BENCH_SRC:-../shared/bench}
-TOOLS=$(realpath -m "${BENCH_BUILD:-build/bench}") # make -C needs it absolute
+TOOLS=$(realpath -m "${BENCH_BUILD:-build/bench}")
+YARDSTICK=${BENCH_YARDSTICK:-}
 BENCH_DIR=${BENCH_DIR:-/tmp/connscope-bench}
 SIZES=${BENCH_SIZES-small large}
 ROUNDS=${BENCH_ROUNDS:-5}
@@ -59,6 +66,7 @@ declare -A RSS_KB    # "input,tool" -> the largest peak RSS of the rounds
 declare -A PACKETS   # input -> packets in the file, as the floor counted them
 declare -A SKIPPED   # input -> why it was not measured
 INPUTS=()            # in the order measured
+YARD_TOOLS=()        # yardstick tools built: ypcap (pcap-floor), yflow (flow-floor)
 LAST_US=0
 
 TMP=$(mktemp -d /tmp/cs-bench.XXXXXX)
@@ -93,56 +101,69 @@ check_prerequisites() {
 	fi
 }
 
-# The tools are built here, never in ../shared.  MAKEFLAGS is dropped so
-# that `make bench CFLAGS=-O0` does not reach the floor: it must stay built
-# the one way its own figures were taken.
+# build_tool, pcap_libs (PCAP_LIBS), make_input
+. tests/bench/inputs.sh
+
+# The floor and the generator, from tests/tools/, every run (a second).
 build_tools() {
-	env -u MAKEFLAGS -u MFLAGS make -s -C "$BENCH_SRC" BUILD="$TOOLS" all ||
-		fail "cannot build the bench tools from $BENCH_SRC into $TOOLS"
+	pcap_libs
+	build_tool pcapfloor "${PCAP_LIBS[@]}"
+	build_tool workload
 }
 
-# Inputs are made only when missing; gen-pcap is deterministic, so a file
-# made by an earlier run is the same file.  It writes under a temporary name
-# first: an interrupted generation must not leave a short file that later
-# runs would take for the input.
-generate_input() { # NAME PACKETS
-	local f=$BENCH_DIR/$1.pcap
-	[ -s "$f" ] && return 0
-	say "generating $f ($2 packets, seed 1)"
-	if ! "$TOOLS/gen-pcap" -n "$2" -s 1 -o "$f.part" 2>"$TMP/gen.txt"; then
-		cat "$TMP/gen.txt" >&2
-		rm -f "$f.part"
-		fail "gen-pcap could not write $f"
-	fi
-	mv "$f.part" "$f"
+# Readers from outside the project, when BENCH_YARDSTICK names a folder
+# that holds them: each source found is built into $TOOLS/yardstick with
+# libpcap, as its own notes say to build it, and measured in every round.
+# They are a second opinion on the floor, never needed.
+build_yardstick() {
+	[ -n "$YARDSTICK" ] || return 0
+	[ -d "$YARDSTICK" ] || fail "BENCH_YARDSTICK: '$YARDSTICK' is not a folder"
+	mkdir -p "$TOOLS/yardstick" || fail "cannot create $TOOLS/yardstick"
+	local key src
+	pcap_libs
+	for key in ypcap yflow; do
+		src=$YARDSTICK/$(yard_name "$key").c
+		[ -f "$src" ] || continue
+		cc -O2 -g -o "$TOOLS/yardstick/$(yard_name "$key")" "$src" "${PCAP_LIBS[@]}" ||
+			fail "BENCH_YARDSTICK: cannot build $src"
+		YARD_TOOLS+=("$key")
+	done
+	((${#YARD_TOOLS[@]})) || fail "BENCH_YARDSTICK: no pcap-floor.c or flow-floor.c in '$YARDSTICK'"
+	say "yardstick: $(for key in "${YARD_TOOLS[@]}"; do yard_name "$key"; done | tr '\n' ' ')from $YARDSTICK"
 }
+
+yard_name() { case $1 in ypcap) echo pcap-floor ;; yflow) echo flow-floor ;; esac; }
+yard_list() { local t; for t in "${YARD_TOOLS[@]}"; do printf ', %s' "$(yard_name "$t")"; done; }
 
 # A real capture is recorded once and reused (delete the file to record
 # again).  Recording needs root for its network namespaces; when it cannot
 # be done the table says why instead of failing, as the project's live tests do.
 record_real_capture() { # -> 1 with SKIPPED[real] set when there is no capture
-	local f=$BENCH_DIR/real-wrk.pcap tool missing=
+	local f=$BENCH_DIR/real-churn.pcap tool missing=
 	[ -s "$f" ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		SKIPPED[real]="skipped: recording needs root (network namespaces)"
 		return 1
 	fi
-	for tool in ip tcpdump wrk python3; do
+	for tool in ip tcpdump; do
 		command -v "$tool" >/dev/null || missing+=" $tool"
 	done
 	if [ -n "$missing" ]; then
 		SKIPPED[real]="skipped: not installed:$missing"
 		return 1
 	fi
-	say "recording $f with $BENCH_SRC/real-capture.sh (about 10 s)"
-	# The script bounds itself (DURATION <= 10, wrk under timeout); this
-	# timeout is a backstop, and TERM still lets it remove its namespaces.
-	if ! CAPTURE_OUT=$f timeout -k 10 120 bash "$BENCH_SRC/real-capture.sh" >"$TMP/real.txt" 2>&1; then
+	build_tool tcpping
+	say "recording $f with tests/bench/record-real.sh (about 5 s)"
+	# The script bounds itself (REAL_SECONDS <= 10, every tcpping under its
+	# --timeout); this timeout is a backstop, and TERM still lets it remove
+	# its namespaces.
+	if ! CAPTURE_OUT=$f TCPPING=$TOOLS/tcpping timeout -k 10 120 \
+		bash tests/bench/record-real.sh >"$TMP/real.txt" 2>&1; then
 		tail -n 20 "$TMP/real.txt" >&2
 		rm -f "$f"
-		fail "real-capture.sh could not record $f"
+		fail "record-real.sh could not record $f"
 	fi
-	tail -n 1 "$TMP/real.txt" >&2
+	say "  $(tail -n 1 "$TMP/real.txt")"
 }
 
 # ---- measuring -----------------------------------------------------------------
@@ -180,12 +201,12 @@ check_packet_count() { # INPUT JSON
 	if [ -z "$got" ]; then
 		say "$1: no summary.packets at the end of $2; packet count not compared"
 	elif [ "$got" != "${PACKETS[$1]}" ]; then
-		fail "$1: connscope read $got packets, pcap-floor ${PACKETS[$1]}"
+		fail "$1: connscope read $got packets, pcapfloor ${PACKETS[$1]}"
 	fi
 }
 
 measure_input() { # NAME FILE TSHARK_ROUNDS
-	local name=$1 file=$2 tshark_rounds=$3 json=$BENCH_DIR/out.json round line
+	local name=$1 file=$2 tshark_rounds=$3 json=$BENCH_DIR/out.json round line tool got
 	[ -s "$file" ] || fail "input $file is missing or empty"
 	INPUTS+=("$name")
 	say "$name: $file, $ROUNDS rounds (tshark in $tshark_rounds)"
@@ -193,8 +214,13 @@ measure_input() { # NAME FILE TSHARK_ROUNDS
 	# (the reference machine keeps little idle page cache).
 	cat "$file" >/dev/null
 	for ((round = 1; round <= ROUNDS; round++)); do
-		run_timed "$name" floor "$TMP/floor.txt" "$TOOLS/pcap-floor" "$file"
+		run_timed "$name" floor "$TMP/floor.txt" "$TOOLS/pcapfloor" "$file"
 		line="floor $(seconds "$LAST_US") s"
+		for tool in "${YARD_TOOLS[@]}"; do
+			run_timed "$name" "$tool" "$TMP/$tool.txt" \
+				"$TOOLS/yardstick/$(yard_name "$tool")" "$file"
+			line+=", $(yard_name "$tool") $(seconds "$LAST_US") s"
+		done
 		run_timed "$name" text /dev/null "$CONNSCOPE" -r "$file"
 		line+=", connscope $(seconds "$LAST_US") s"
 		run_timed "$name" json /dev/null "$CONNSCOPE" -r "$file" --json "$json"
@@ -206,7 +232,12 @@ measure_input() { # NAME FILE TSHARK_ROUNDS
 		say "  round $round/$ROUNDS: $line"
 	done
 	PACKETS[$name]=$(sed -n 's/^packets=\([0-9]*\).*/\1/p' "$TMP/floor.txt")
-	[ -n "${PACKETS[$name]}" ] || fail "pcap-floor printed no packet count for $file"
+	[ -n "${PACKETS[$name]}" ] || fail "pcapfloor printed no packet count for $file"
+	for tool in "${YARD_TOOLS[@]}"; do
+		got=$(sed -n 's/^packets=\([0-9]*\).*/\1/p' "$TMP/$tool.txt")
+		[ "$got" = "${PACKETS[$name]}" ] ||
+			fail "$name: $(yard_name "$tool") read '$got' packets, pcapfloor ${PACKETS[$name]}"
+	done
 	check_packet_count "$name" "$json"
 	rm -f "$json"
 }
@@ -239,13 +270,15 @@ per_second() { # PACKETS MICROSECONDS -> "11.6 M"
 
 input_label() {
 	case $1 in
-	small) echo SMALL ;; large) echo LARGE ;; real) echo "real (wrk)" ;;
+	small) echo SMALL ;; large) echo LARGE ;; real) echo "real (churn)" ;;
 	esac
 }
 
 tool_label() {
 	case $1 in
-	floor) echo pcap-floor ;;
+	floor) echo pcapfloor ;;
+	ypcap) echo "pcap-floor (yardstick)" ;;
+	yflow) echo "flow-floor (yardstick)" ;;
 	text) echo "connscope -r" ;;
 	json) echo "connscope -r --json" ;;
 	tshark) echo "tshark -q -z conv,tcp" ;;
@@ -320,16 +353,20 @@ print_table() {
 			echo "| $(input_label "$input") | | ${SKIPPED[$input]} | | | | | | |"
 			continue
 		fi
-		for tool in floor text json tshark; do
+		for tool in floor "${YARD_TOOLS[@]}" text json tshark; do
 			table_row "$input" "$tool"
 		done
 	done
 	echo
-	echo "$ROUNDS rounds per input, each running pcap-floor, connscope and connscope --json one"
-	echo "after another, and tshark too in the first $TSHARK_ROUNDS (never on LARGE). Wall seconds:"
+	echo "$ROUNDS rounds per input, each running pcapfloor$(yard_list), connscope and connscope --json"
+	echo "one after another, and tshark too in the first $TSHARK_ROUNDS (never on LARGE). Wall seconds:"
 	echo "whole processes, median of the rounds. x floor: the median of the rounds' ratios to"
-	echo "pcap-floor (lower is better). x tshark: the median of tshark's time divided by the row's,"
+	echo "pcapfloor (lower is better). x tshark: the median of tshark's time divided by the row's,"
 	echo "i.e. how many times faster than tshark. Peak RSS: the largest of the rounds."
+	if ((${#YARD_TOOLS[@]})); then
+		echo "Yardstick rows: readers from outside the project (BENCH_YARDSTICK), a second"
+		echo "opinion on the floor; no target applies to them."
+	fi
 }
 
 # ---- the report ------------------------------------------------------------------
@@ -359,6 +396,7 @@ describe_machine() {
 	echo "- kernel: $(uname -sr)"
 	echo "- compiler: $(gcc --version 2>/dev/null | head -n 1)"
 	echo "- libpcap: $(pkg-config --modversion libpcap 2>/dev/null || echo unknown)"
+	((${#YARD_TOOLS[@]})) && echo "- yardstick (BENCH_YARDSTICK):$(yard_list)"
 	echo "- tshark: ${tshark_v:-not installed}"
 	echo "- connscope: $(connscope_version)"
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -372,7 +410,9 @@ write_report() {
 	echo
 	echo "Written by \`make bench BENCH_RECORD=1\` (tests/bench/run.sh); the method, the"
 	echo "knobs and how to add the tshark figures are in [README.md](README.md)."
-	echo "Inputs: \`gen-pcap -s 1\` (../shared/bench), SMALL \`-n 1000000\`, LARGE \`-n 10000000\`."
+	echo "Inputs: \`workload -s 1\` (tests/tools/workload.c), SMALL \`-n 1000000\`, LARGE"
+	echo "\`-n 10000000\`; the floor is tests/tools/pcapfloor.c."
+	[ "$REAL" = 1 ] && echo "real (churn): kernel TCP between two namespaces, recorded by tests/bench/record-real.sh."
 	echo
 	echo "## Machine"
 	echo
@@ -388,10 +428,11 @@ write_report() {
 check_prerequisites
 mkdir -p "$BENCH_DIR" "$TOOLS" || fail "cannot create $BENCH_DIR and $TOOLS"
 build_tools
+build_yardstick
 for size in $SIZES; do
 	case $size in
-	small) generate_input small 1000000 ;;
-	large) generate_input large 10000000 ;;
+	small) make_input small 1000000 ;;
+	large) make_input large 10000000 ;;
 	esac
 done
 [ "$REAL" = 1 ] && { record_real_capture || true; }
@@ -407,7 +448,7 @@ if [ "$REAL" = 1 ]; then
 	if [ -n "${SKIPPED[real]:-}" ]; then
 		INPUTS+=(real)
 	else
-		measure_input real "$BENCH_DIR/real-wrk.pcap" "$TSHARK_ROUNDS"
+		measure_input real "$BENCH_DIR/real-churn.pcap" "$TSHARK_ROUNDS"
 	fi
 fi
 
