@@ -78,7 +78,10 @@ WEBPEST_BIN := $(BUILD)/tests/webpest
 WALK_BIN := $(BUILD)/tests/capwalk
 FLOODGEN_BIN := $(BUILD)/tests/floodgen
 BLAST_BIN := $(BUILD)/tests/blast
-TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN) $(BLAST_BIN)
+WORKLOAD_BIN := $(BUILD)/tests/workload
+PCAPFLOOR_BIN := $(BUILD)/tests/pcapfloor
+TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN) $(BLAST_BIN) \
+            $(WORKLOAD_BIN)
 
 # The fuzz targets (tests/fuzz/), linked with replay.c: saved inputs
 # replayed by any compiler, so make check runs the regressions.
@@ -142,7 +145,14 @@ $(BUILD)/tests/fuzz/replay-%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/r
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(REPLAY_BIN) $(BUILD)/mkseed
+# The benchmark's libpcap read loop: the one tool that links libpcap.
+$(PCAPFLOOR_BIN): tests/tools/pcapfloor.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) -std=c11 -D_GNU_SOURCE $(WARN) $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
+
+# The benchmark's tools are built here too, so -Werror keeps them clean.
+tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(PCAPFLOOR_BIN) $(REPLAY_BIN) $(BUILD)/mkseed
 
 # ---- tests -----------------------------------------------------------------
 # Unit tests (Check), then the binary on samples/ and tests/corpus/ and
@@ -248,7 +258,9 @@ soak: deps
 	    WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/soak.sh
 
 # Speed and peak memory against the libpcap floor and tshark, on inputs
-# generated in /tmp; tests/bench/README.md has the knobs.  Figures, and a
+# made by the project's own generator (tests/tools/workload.c) in /tmp;
+# BENCH_YARDSTICK=FOLDER adds outside floors found there as extra rows;
+# tests/bench/README.md has the knobs.  Figures, and a
 # failure only when a tool fails, never on a missed target.
 .PHONY: bench
 bench: deps
