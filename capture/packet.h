@@ -17,6 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Time everywhere is uint64_t microseconds (of packet time, unless a name
+ * says otherwise); this is the one definition of the second in them. */
+#define CS_USEC_PER_SEC ((uint64_t)1000000)
+
 /* One record: timestamp in microseconds of packet time, lengths, bytes. */
 struct cs_frame {
 	uint64_t ts_us;

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#define USEC 1000000ull
-
 struct cw_entry {
 	struct cs_group_key k;
 	uint32_t in_cw;			/* in CLOSE_WAIT now */
@@ -44,7 +42,8 @@ static void explain(const struct cs_closewait *cw, const struct cw_entry *e,
 {
 	char host[64], peer[64], when[16], n[32];
 	char addr[CS_ADDR_STRLEN];
-	time_t sec = (time_t)(e->peak_at_us / USEC);
+	unsigned age_sec = (unsigned)(cw->age_us / CS_USEC_PER_SEC);
+	time_t sec = (time_t)(e->peak_at_us / CS_USEC_PER_SEC);
 	struct tm tm;
 
 	if (!gmtime_r(&sec, &tm) || !strftime(when, sizeof when, "%H:%M:%S", &tm))
@@ -56,14 +55,14 @@ static void explain(const struct cs_closewait *cw, const struct cw_entry *e,
 			 "CLOSE_WAIT for more than %u s (peak at %s UTC): the "
 			 "clients closed, the application on %s never called "
 			 "close()", cs_count_format(e->peak_old, n, sizeof n), host,
-			 (unsigned)(cw->age_us / USEC), when, addr);
+			 age_sec, when, addr);
 	} else {
 		cs_endpoint_format(&e->k.peer, e->k.port, peer, sizeof peer);
 		snprintf(al->text, sizeof al->text, "%s connections from %s to "
 			 "%s sat in CLOSE_WAIT for more than %u s (peak at %s "
 			 "UTC): the server closed, the client application on %s "
 			 "never called close()", cs_count_format(e->peak_old, n, sizeof n),
-			 addr, peer, (unsigned)(cw->age_us / USEC), when, addr);
+			 addr, peer, age_sec, when, addr);
 	}
 }
 

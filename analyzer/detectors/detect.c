@@ -9,7 +9,6 @@
 
 #include "analyzer/tracking/tcp.h"
 
-#define USEC 1000000ull
 #define REUSE_GROUPS 4096
 
 struct reuse_entry {
@@ -24,8 +23,8 @@ void cs_detect_opts_default(struct cs_detect_opts *o)
 {
 	o->synflood_rate = CS_SYNFLOOD_RATE_DEFAULT;
 	o->timewait_threshold = CS_TIMEWAIT_THRESHOLD_DEFAULT;
-	o->twice_msl_us = 60 * USEC;
-	o->closewait_age_us = CS_CLOSEWAIT_AGE_SEC_DEFAULT * USEC;
+	o->twice_msl_us = 60 * CS_USEC_PER_SEC;
+	o->closewait_age_us = CS_CLOSEWAIT_AGE_SEC_DEFAULT * CS_USEC_PER_SEC;
 	o->closewait_threshold = CS_CLOSEWAIT_THRESHOLD_DEFAULT;
 }
 
@@ -57,14 +56,14 @@ void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p)
 {
 	cs_synflood_segment(&d->syn, p);
 	if (p->flags & CS_TH_RST) {
-		uint64_t sec = p->ts_us / USEC;
+		uint64_t sec = p->ts_us / CS_USEC_PER_SEC;
 		if (sec != d->rst_sec) {
 			d->rst_sec = sec;
 			d->rst_in_sec = 0;
 		}
 		if (++d->rst_in_sec > d->rst_peak) {
 			d->rst_peak = d->rst_in_sec;
-			d->rst_peak_at_us = sec * USEC;
+			d->rst_peak_at_us = sec * CS_USEC_PER_SEC;
 		}
 	}
 	if (p->payload_len && !(p->flags & CS_TH_RST))

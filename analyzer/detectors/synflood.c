@@ -9,7 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-#define USEC 1000000ull
 /* A flood that pauses for up to this many seconds is still the same one. */
 #define FLOOD_GAP_SEC 2
 
@@ -117,7 +116,7 @@ static const char *response_tag(const struct cs_synflood_target *t)
 
 static void hhmmss(uint64_t us, char *buf, size_t len)
 {
-	time_t sec = (time_t)(us / USEC);
+	time_t sec = (time_t)(us / CS_USEC_PER_SEC);
 	struct tm tm;
 
 	if (!gmtime_r(&sec, &tm) || !strftime(buf, len, "%H:%M:%S", &tm))
@@ -131,7 +130,7 @@ static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
 	uint64_t sources = cs_distinct_estimate(&t->sources);
 	char done_pct[16];
 
-	al->end_us = (t->flood_last_sec + 1) * USEC;
+	al->end_us = (t->flood_last_sec + 1) * CS_USEC_PER_SEC;
 	cs_alert_figure(al, 0, "syns", t->flood_syns, false);
 	cs_alert_figure(al, 1, "synacks", t->flood_synacks, false);
 	cs_alert_figure(al, 2, "rsts", t->flood_rsts, false);
@@ -169,7 +168,7 @@ static void judge(struct cs_synflood *f, struct cs_synflood_target *t,
 {
 	if (s->syns > t->peak_rate) {
 		t->peak_rate = s->syns;
-		t->peak_at_us = t->sec * USEC;
+		t->peak_at_us = t->sec * CS_USEC_PER_SEC;
 	}
 	bool flood = s->syns >= f->rate &&
 		     (uint64_t)s->completed * 100 <
@@ -183,7 +182,7 @@ static void judge(struct cs_synflood *f, struct cs_synflood_target *t,
 	}
 	if (t->alert < 0 || t->sec > t->flood_last_sec + FLOOD_GAP_SEC) {
 		struct cs_alert *al = cs_alerts_raise(f->alerts, CS_ALERT_SYN_FLOOD,
-						      t->sec * USEC);
+						      t->sec * CS_USEC_PER_SEC);
 		if (!al) {
 			t->alert = -1;
 			return;
@@ -230,7 +229,7 @@ static void roll(struct cs_synflood *f, struct cs_synflood_target *t,
 void cs_synflood_segment(struct cs_synflood *f, const struct cs_pkt *p)
 {
 	uint16_t fl = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST);
-	uint64_t sec = p->ts_us / USEC;
+	uint64_t sec = p->ts_us / CS_USEC_PER_SEC;
 	struct cs_synflood_target *t;
 
 	if (fl == CS_TH_SYN) {
@@ -272,7 +271,7 @@ void cs_synflood_completed(struct cs_synflood *f, const struct cs_addr *resp,
 
 	if (!t)
 		return;
-	roll(f, t, ts_us / USEC);
+	roll(f, t, ts_us / CS_USEC_PER_SEC);
 	t->completed++;
 	t->sec_completed++;
 }
