@@ -930,6 +930,21 @@ START_TEST(close_wait_rst_decrements)
 }
 END_TEST
 
+/* ---- the words of the sentences ------------------------------------------------------ */
+
+/* Every alert names its moments the same way: UTC, to the second. */
+START_TEST(time_of_day_in_utc)
+{
+	char buf[16], tiny[4];
+
+	ck_assert_str_eq(cs_time_of_day_format(T0, buf, sizeof buf), "22:13:20");
+	ck_assert_str_eq(cs_time_of_day_format(T0 + 3 * SEC + 999999, buf,
+					       sizeof buf), "22:13:23");
+	ck_assert_str_eq(cs_time_of_day_format(0, buf, sizeof buf), "00:00:00");
+	ck_assert_str_eq(cs_time_of_day_format(T0, tiny, sizeof tiny), "?");
+}
+END_TEST
+
 /* ---- port_reuse --------------------------------------------------------------------- */
 
 static struct tuple reuse_conn(uint16_t cport, uint32_t gen)
@@ -1235,6 +1250,10 @@ Suite *detect_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, close_wait_buildup, 0, 2 * N(cw_cases));
 	tcase_add_test(tc, close_wait_rst_decrements);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sentences");
+	tcase_add_test(tc, time_of_day_in_utc);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("port_reuse");

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct cw_entry {
 	struct cs_group_key k;
@@ -43,11 +42,8 @@ static void explain(const struct cs_closewait *cw, const struct cw_entry *e,
 	char host[64], peer[64], when[16], n[32];
 	char addr[CS_ADDR_STRLEN];
 	unsigned age_sec = (unsigned)(cw->age_us / CS_USEC_PER_SEC);
-	time_t sec = (time_t)(e->peak_at_us / CS_USEC_PER_SEC);
-	struct tm tm;
 
-	if (!gmtime_r(&sec, &tm) || !strftime(when, sizeof when, "%H:%M:%S", &tm))
-		snprintf(when, sizeof when, "?");
+	cs_time_of_day_format(e->peak_at_us, when, sizeof when);
 	cs_addr_format(&e->k.host, addr, sizeof addr);
 	if (e->k.side == 1) {
 		cs_endpoint_format(&e->k.host, e->k.port, host, sizeof host);

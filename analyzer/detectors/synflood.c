@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A flood that pauses for up to this many seconds is still the same one. */
 #define FLOOD_GAP_SEC 2
@@ -114,15 +113,6 @@ static const char *response_tag(const struct cs_synflood_target *t)
 	return "partial";
 }
 
-static void hhmmss(uint64_t us, char *buf, size_t len)
-{
-	time_t sec = (time_t)(us / CS_USEC_PER_SEC);
-	struct tm tm;
-
-	if (!gmtime_r(&sec, &tm) || !strftime(buf, len, "%H:%M:%S", &tm))
-		snprintf(buf, len, "?");
-}
-
 static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
 {
 	struct cs_alert *al = &f->alerts->list[t->alert];
@@ -143,8 +133,8 @@ static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
 	al->label_value = response_tag(t);
 
 	cs_endpoint_format(&t->addr, t->port, target, sizeof target);
-	hhmmss(al->start_us, from, sizeof from);
-	hhmmss(al->end_us, to, sizeof to);
+	cs_time_of_day_format(al->start_us, from, sizeof from);
+	cs_time_of_day_format(al->end_us, to, sizeof to);
 	snprintf(al->text, sizeof al->text,
 		 "SYN flood on %s from %s%s sources, %s-%s UTC: %s SYNs (peak "
 		 "%s/s), %s completed a handshake; %s", target,
