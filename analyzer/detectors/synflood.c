@@ -77,40 +77,80 @@ static const char *percent(uint64_t part, uint64_t whole, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * How the target answered the flood's SYNs, from the shares of them it
+ * answered with RST and with SYN-ACK (whole percent):
+ *  - RST for at least half: a closed port, which a stack answers with RST
+ *    (RFC 9293 3.10.7.1); a flood cannot fill a backlog that is not there;
+ *  - SYN-ACK for at least 90%: a server whose backlog a flood must have
+ *    filled still answers all, so it answers without keeping state: SYN
+ *    cookies (Linux tcp_syncookies);
+ *  - SYN-ACK for under half: the backlog is full and new SYNs are dropped;
+ *  - in between: answered in part.
+ * The spelling in response_names[] is the alert's "response" label.
+ */
+enum response {
+	RESPONSE_REFUSED,
+	RESPONSE_SYN_COOKIES,
+	RESPONSE_BACKLOG_FULL,
+	RESPONSE_PARTIAL,
+	RESPONSE_MAX
+};
+static const char *const response_names[RESPONSE_MAX] = {
+	[RESPONSE_REFUSED] = "refused",
+	[RESPONSE_SYN_COOKIES] = "syn_cookies",
+	[RESPONSE_BACKLOG_FULL] = "backlog_full",
+	[RESPONSE_PARTIAL] = "partial",
+};
+#define REFUSED_RST_PCT 50
+#define COOKIES_SYNACK_PCT 90
+#define BACKLOG_FULL_SYNACK_PCT 50	/* SYN-ACKs below this share */
+
+/* The flood's SYNs, never 0 (a divisor). */
+static uint64_t flood_syns(const struct cs_synflood_target *t)
+{
+	return t->flood_syns ? t->flood_syns : 1;
+}
+
+static enum response response_of(const struct cs_synflood_target *t)
+{
+	uint64_t syns = flood_syns(t);
+	uint64_t synack_pct = t->flood_synacks * 100 / syns;
+
+	if (t->flood_rsts * 100 / syns >= REFUSED_RST_PCT)
+		return RESPONSE_REFUSED;
+	if (synack_pct >= COOKIES_SYNACK_PCT)
+		return RESPONSE_SYN_COOKIES;
+	if (synack_pct < BACKLOG_FULL_SYNACK_PCT)
+		return RESPONSE_BACKLOG_FULL;
+	return RESPONSE_PARTIAL;
+}
+
 static const char *response(const struct cs_synflood_target *t, char *buf, size_t len)
 {
-	uint64_t syns = t->flood_syns ? t->flood_syns : 1;
-	uint64_t synack_pct = t->flood_synacks * 100 / syns;
-	uint64_t rst_pct = t->flood_rsts * 100 / syns;
+	uint64_t syns = flood_syns(t);
 	char pct[16];
 
-	if (rst_pct >= 50)
+	switch (response_of(t)) {
+	case RESPONSE_REFUSED:
 		snprintf(buf, len, "refused: the target answers with RST "
 			 "(nothing listens there)");
-	else if (synack_pct >= 90)
+		break;
+	case RESPONSE_SYN_COOKIES:
 		snprintf(buf, len, "the server answers every SYN with a "
 			 "SYN-ACK: SYN cookies likely");
-	else if (synack_pct < 50)
+		break;
+	case RESPONSE_BACKLOG_FULL:
 		snprintf(buf, len, "the server answers %s of SYNs: its SYN "
 			 "backlog is full and SYNs are dropped",
 			 percent(t->flood_synacks, syns, pct, sizeof pct));
-	else
+		break;
+	default:
 		snprintf(buf, len, "the server answers %" PRIu64 "%% of SYNs",
-			 synack_pct);
+			 t->flood_synacks * 100 / syns);
+		break;
+	}
 	return buf;
-}
-
-static const char *response_tag(const struct cs_synflood_target *t)
-{
-	uint64_t syns = t->flood_syns ? t->flood_syns : 1;
-
-	if (t->flood_rsts * 100 / syns >= 50)
-		return "refused";
-	if (t->flood_synacks * 100 / syns >= 90)
-		return "syn_cookies";
-	if (t->flood_synacks * 100 / syns < 50)
-		return "backlog_full";
-	return "partial";
 }
 
 static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
@@ -130,7 +170,7 @@ static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
 	cs_alert_figure(al, 6, "peak_at", t->peak_at_us, true);
 	cs_alert_figure(al, 7, "syns_total", t->syns, false);
 	al->label_key = "response";
-	al->label_value = response_tag(t);
+	al->label_value = response_names[response_of(t)];
 
 	cs_endpoint_format(&t->addr, t->port, target, sizeof target);
 	cs_time_of_day_format(al->start_us, from, sizeof from);
