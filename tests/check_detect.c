@@ -63,8 +63,11 @@ static bool eng_live;
 static struct cs_distinct dsets[CS_DISTINCT_DENSE_MAX + 1];
 static struct cs_distinct_pool dpool;
 
+static bool guard;
+
 static void teardown(void)
 {
+	guard = false;
 	if (eng_live)
 		cs_engine_fini(&eng);
 	eng_live = false;
@@ -108,6 +111,34 @@ static void engine_start(uint32_t max_flows, const struct cs_detect_opts *d)
 	cs_engine_set_output(&eng, on_verdict, &vlog);
 }
 
+/* With guard set, feed() checks detect.h's contract on every call into
+ * the detectors: of the records, only their detector marks change. */
+#define GUARD_TABLE 16
+static struct cs_conn guarded[GUARD_TABLE + 1];
+
+static void guard_save(void)
+{
+	if (guard) {
+		ck_assert_uint_le(eng.flows.never_used, GUARD_TABLE + 1);
+		memcpy(guarded, eng.flows.conns,
+		       eng.flows.never_used * sizeof guarded[0]);
+	}
+}
+
+static void guard_check(const char *call)
+{
+	for (uint32_t i = 1; guard && i < eng.flows.never_used; i++) {
+		struct cs_conn before, after;
+		memcpy(&before, &guarded[i], sizeof before);
+		memcpy(&after, &eng.flows.conns[i], sizeof after);
+		memset(before.detect, 0, sizeof before.detect);
+		memset(after.detect, 0, sizeof after.detect);
+		ck_assert_msg(memcmp(&before, &after, sizeof before) == 0,
+			      "%s changed record %u beyond its detector marks",
+			      call, i);
+	}
+}
+
 /* The TCP branch of cs_engine_frame, for a view already decoded. */
 static void feed(struct cs_pkt p)
 {
@@ -119,9 +150,13 @@ static void feed(struct cs_pkt p)
 	p.ts_us = eng.now_us;
 	cs_detect_packet(&eng.detect, &p);
 	unsigned ev = cs_track_segment(&eng.flows, &p, &c, &side);
+	guard_save();
 	cs_detect_segment(&eng.detect, c, side, ev, &p);
+	guard_check("cs_detect_segment");
 	cs_flow_expire(&eng.flows, eng.now_us, EXPIRE_PER_PACKET);
+	guard_save();
 	cs_detect_tick(&eng.detect, eng.now_us);
+	guard_check("cs_detect_tick");
 }
 
 /* One connection's endpoints and initial sequence numbers. */
@@ -930,6 +965,35 @@ START_TEST(close_wait_rst_decrements)
 }
 END_TEST
 
+/* detect.h: the detectors write nothing of a record but their marks, and
+ * the marks follow an endpoint into CLOSE_WAIT, past the age, out of it,
+ * and into TIME_WAIT. */
+START_TEST(detectors_write_only_their_marks)
+{
+	engine_start(GUARD_TABLE, NULL);
+	guard = true;
+	struct tuple t = cw_conn(0);
+	uint64_t ts = PLAY(&t, s_client_fin_only, PLAY(&t, s_open, T0));
+	const struct cs_conn *c = &eng.flows.conns[1];
+	const struct cs_detect_marks *cli = &c->detect[c->orig];
+	const struct cs_detect_marks *srv = &c->detect[!c->orig];
+	ck_assert(srv->close_wait && !srv->close_wait_old && !srv->time_wait);
+	ck_assert(!cli->close_wait && !cli->time_wait);
+	ck_assert_uint_eq(eng.detect.close_wait_now, 1);
+
+	advance(ts + 5 * SEC + 1000, true);
+	ck_assert(srv->close_wait && srv->close_wait_old);
+
+	PLAY(&t, s_server_fin_late, ts + 6 * SEC);
+	ck_assert(!srv->close_wait && !srv->close_wait_old && !srv->time_wait);
+	ck_assert(cli->time_wait && !cli->close_wait);
+	ck_assert_uint_eq(eng.detect.close_wait_now, 0);
+	ck_assert_uint_eq(eng.detect.time_wait_now, 1);
+	guard = false;
+	cs_engine_finish(&eng);
+}
+END_TEST
+
 /* ---- the words of the sentences ------------------------------------------------------ */
 
 /* Every alert names its moments the same way: UTC, to the second. */
@@ -1250,6 +1314,7 @@ Suite *detect_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, close_wait_buildup, 0, 2 * N(cw_cases));
 	tcase_add_test(tc, close_wait_rst_decrements);
+	tcase_add_test(tc, detectors_write_only_their_marks);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("sentences");

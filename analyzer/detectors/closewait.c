@@ -111,8 +111,8 @@ static bool queue_push(struct cs_closewait *cw, struct cs_closewait_due d)
 	return true;
 }
 
-void cs_closewait_enter(struct cs_closewait *cw, struct cs_conn *c, int side,
-			uint64_t now_us)
+void cs_closewait_enter(struct cs_closewait *cw, const struct cs_conn *c,
+			int side, uint64_t now_us)
 {
 	struct cs_group_key k;
 
@@ -134,19 +134,19 @@ void cs_closewait_enter(struct cs_closewait *cw, struct cs_conn *c, int side,
 		cw->dropped++;
 }
 
-void cs_closewait_leave(struct cs_closewait *cw, struct cs_conn *c, int side,
+void cs_closewait_leave(struct cs_closewait *cw, const struct cs_conn *c, int side,
 			uint64_t now_us)
 {
 	struct cs_group_key k;
-	struct cs_endpoint *ep = &c->ep[side];
+	bool old = c->detect[cs_conn_key_index(c, side)].close_wait_old;
 
 	cs_group_key_of(c, side, &k);
 	struct cw_entry *e = cs_groups_find(&cw->g, &k, false);
 	if (e) {
 		e->in_cw -= e->in_cw > 0;
-		if (ep->cw_old && e->old)
+		if (old && e->old)
 			e->old--;
-		if (e->alert >= 0 && ep->cw_old)
+		if (e->alert >= 0 && old)
 			cw->alerts->list[e->alert].end_us = now_us;
 	}
 }
@@ -162,15 +162,15 @@ void cs_closewait_tick(struct cs_closewait *cw, uint64_t now_us)
 		if (!c->in_use || c->id != d.id)
 			continue;	/* gone already */
 		int side = d.key_index == c->orig ? 0 : 1;
-		struct cs_endpoint *ep = &c->ep[side];
-		if (!ep->cw_counted || ep->state != CS_TCP_CLOSE_WAIT)
+		struct cs_detect_marks *m = &c->detect[d.key_index];
+		if (!m->close_wait || c->ep[side].state != CS_TCP_CLOSE_WAIT)
 			continue;
 		struct cs_group_key k;
 		cs_group_key_of(c, side, &k);
 		struct cw_entry *e = cs_groups_find(&cw->g, &k, false);
 		if (!e)
 			continue;
-		ep->cw_old = true;
+		m->close_wait_old = true;
 		e->old++;
 		if (e->old > e->peak_old) {
 			e->peak_old = e->old;

@@ -145,8 +145,8 @@ void cs_timewait_refresh(struct cs_timewait *tw)
 	}
 }
 
-void cs_timewait_enter(struct cs_timewait *tw, struct cs_conn *c, int side,
-		       uint64_t now_us)
+void cs_timewait_enter(struct cs_timewait *tw, const struct cs_conn *c,
+		       int side, uint64_t now_us)
 {
 	struct cs_group_key k;
 
@@ -165,7 +165,8 @@ void cs_timewait_enter(struct cs_timewait *tw, struct cs_conn *c, int side,
 	update_alert(tw, e, now_us);
 }
 
-void cs_timewait_leave(struct cs_timewait *tw, struct cs_conn *c, int side)
+void cs_timewait_leave(struct cs_timewait *tw, const struct cs_conn *c,
+		       int side)
 {
 	struct cs_group_key k;
 
