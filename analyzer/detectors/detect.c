@@ -23,7 +23,7 @@ void cs_detect_opts_default(struct cs_detect_opts *o)
 {
 	o->synflood_rate = CS_SYNFLOOD_RATE_DEFAULT;
 	o->timewait_threshold = CS_TIMEWAIT_THRESHOLD_DEFAULT;
-	o->twice_msl_us = 60 * CS_USEC_PER_SEC;
+	o->twice_msl_us = 2 * CS_MSL_SEC_DEFAULT * CS_USEC_PER_SEC;
 	o->closewait_age_us = CS_CLOSEWAIT_AGE_SEC_DEFAULT * CS_USEC_PER_SEC;
 	o->closewait_threshold = CS_CLOSEWAIT_THRESHOLD_DEFAULT;
 }
