@@ -2,7 +2,8 @@
 # integration.sh — the connscope binary on real captures and bad input.
 #
 # Runs $CONNSCOPE (default ./connscope) on samples/ and tests/corpus/:
-# packet counts equal capinfos' (MANIFEST.tsv), the accounting balances,
+# packet counts equal capinfos' (MANIFEST.tsv) and tcpdump's, the
+# accounting balances,
 # malformed files never crash, damaged files give exit status 2 with the
 # report of what was read, and the command line's errors give status 1.
 # Prints one line per check and ends with "integration: N passed, N failed".
@@ -46,6 +47,11 @@ no_crash() {
 balanced() {
 	[ "$(jqo "$1" '.summary as $s | ($s.analysed + ([$s.skipped[]] | add)) == $s.packets')" = true ]
 }
+
+# Figures below are checked against tcpdump's reading of the packets.
+for tool in jq tcpdump; do
+	command -v "$tool" >/dev/null || { not_ok "'$tool' not found (make deps)"; }
+done
 
 if [ ! -d "$CORPUS" ]; then
 	not_ok "corpus not found at $CORPUS (CS_CORPUS overrides)"
@@ -98,6 +104,23 @@ while IFS=$'\t' read -r path packets; do
 		case "$path" in zeek/ssh_ssh.pcap) break ;; esac
 	fi
 done < <(awk -F'\t' 'NR > 1 && $1 ~ /\.pcap(ng)?$/ { print $1 "\t" $7 }' "$CORPUS/MANIFEST.tsv")
+
+# ---- wellformed corpus: tcpdump's own line counts -------------------------------
+# tcpdump-line-counts.tsv holds what `tcpdump -nn -r` printed for each file
+# when it entered the corpus (one line per packet at that verbosity); the
+# tcpdump installed here must print as many, and connscope read as many.
+while IFS=$'\t' read -r file lines _; do
+	f=wellformed/$file
+	run "lines_$file" -q --json - -r "$CORPUS/$f"
+	now=$(tcpdump -nn -r "$CORPUS/$f" 2>/dev/null | wc -l)
+	got=$(jqo "lines_$file" .summary.packets)
+	if [ "$now" = "$lines" ] && [ "$got" = "$lines" ]; then
+		ok "$f: $got packets, as tcpdump prints $lines lines"
+	else
+		not_ok "$f: connscope $got packets, tcpdump $now lines, tcpdump-line-counts.tsv $lines"
+	fi
+	[ "$QUICK" = 1 ] && break
+done < <(tail -n +2 "$CORPUS/wellformed/tcpdump-line-counts.tsv")
 
 # ---- samples: golden JSON summaries -----------------------------------------
 mkdir -p tests/golden
