@@ -48,6 +48,11 @@ bool cs_addr_is_v4(const struct cs_addr *a)
 	return memcmp(a->b, v4_mapped_prefix, sizeof v4_mapped_prefix) == 0;
 }
 
+bool cs_icmp_is_unreachable(bool ipv4, uint8_t type)
+{
+	return ipv4 ? type == 3 : type == 1;
+}
+
 char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned len)
 {
 	const char *ok;

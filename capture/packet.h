@@ -17,6 +17,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Time everywhere is uint64_t microseconds (of packet time, unless a name
+ * says otherwise); this is the one definition of the second in them. */
+#define CS_USEC_PER_SEC ((uint64_t)1000000)
+
 /* One record: timestamp in microseconds of packet time, lengths, bytes. */
 struct cs_frame {
 	uint64_t ts_us;
@@ -194,6 +198,10 @@ struct cs_pkt {
 
 /* Address helpers shared by every module that prints or compares addresses. */
 bool cs_addr_is_v4(const struct cs_addr *a);
+/* True for destination unreachable: ICMP type 3 (RFC 792), ICMPv6 type 1
+ * (RFC 4443): the error that ends a connect() (track.c), names the
+ * outcome "unreachable" (diagnose.c) and whose code verdict.c explains. */
+bool cs_icmp_is_unreachable(bool ipv4, uint8_t type);
 /* Formats into buf (at least CS_ADDR_STRLEN bytes); returns buf. */
 #define CS_ADDR_STRLEN 46
 char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned len);

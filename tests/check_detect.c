@@ -20,8 +20,7 @@
 #include "tests/pktbuild.h"
 #include "tests/suites.h"
 
-#define USEC 1000000ull
-#define T0 (1700000000ull * USEC)	/* a whole second of packet time */
+#define T0 (1700000000ull * SEC)	/* a whole second of packet time */
 
 enum { CLI, SRV };
 
@@ -64,8 +63,11 @@ static bool eng_live;
 static struct cs_distinct dsets[CS_DISTINCT_DENSE_MAX + 1];
 static struct cs_distinct_pool dpool;
 
+static bool guard;
+
 static void teardown(void)
 {
+	guard = false;
 	if (eng_live)
 		cs_engine_fini(&eng);
 	eng_live = false;
@@ -109,6 +111,34 @@ static void engine_start(uint32_t max_flows, const struct cs_detect_opts *d)
 	cs_engine_set_output(&eng, on_verdict, &vlog);
 }
 
+/* With guard set, feed() checks detect.h's contract on every call into
+ * the detectors: of the records, only their detector marks change. */
+#define GUARD_TABLE 16
+static struct cs_conn guarded[GUARD_TABLE + 1];
+
+static void guard_save(void)
+{
+	if (guard) {
+		ck_assert_uint_le(eng.flows.never_used, GUARD_TABLE + 1);
+		memcpy(guarded, eng.flows.conns,
+		       eng.flows.never_used * sizeof guarded[0]);
+	}
+}
+
+static void guard_check(const char *call)
+{
+	for (uint32_t i = 1; guard && i < eng.flows.never_used; i++) {
+		struct cs_conn before, after;
+		memcpy(&before, &guarded[i], sizeof before);
+		memcpy(&after, &eng.flows.conns[i], sizeof after);
+		memset(before.detect, 0, sizeof before.detect);
+		memset(after.detect, 0, sizeof after.detect);
+		ck_assert_msg(memcmp(&before, &after, sizeof before) == 0,
+			      "%s changed record %u beyond its detector marks",
+			      call, i);
+	}
+}
+
 /* The TCP branch of cs_engine_frame, for a view already decoded. */
 static void feed(struct cs_pkt p)
 {
@@ -120,9 +150,13 @@ static void feed(struct cs_pkt p)
 	p.ts_us = eng.now_us;
 	cs_detect_packet(&eng.detect, &p);
 	unsigned ev = cs_track_segment(&eng.flows, &p, &c, &side);
+	guard_save();
 	cs_detect_segment(&eng.detect, c, side, ev, &p);
+	guard_check("cs_detect_segment");
 	cs_flow_expire(&eng.flows, eng.now_us, EXPIRE_PER_PACKET);
+	guard_save();
 	cs_detect_tick(&eng.detect, eng.now_us);
+	guard_check("cs_detect_tick");
 }
 
 /* One connection's endpoints and initial sequence numbers. */
@@ -454,7 +488,7 @@ static void run_flood(enum answer ans)
 	vlog.server = legit_server();
 	for (unsigned i = 0; i < LEGIT; i++) {
 		struct tuple t = legit_conn(i);
-		PLAY(&t, s_open, T0 - USEC + i * 1000);
+		PLAY(&t, s_open, T0 - SEC + i * 1000);
 		struct cs_flow_key k;
 		int side;
 		struct cs_pkt p = { .src = t.cli, .dst = t.srv, .sport = t.cport,
@@ -499,7 +533,7 @@ START_TEST(syn_flood_alert_figures)
 	struct cs_addr target = flood_target();
 
 	run_flood(ans);
-	close_legit(T0 + 2 * USEC + 500000);
+	close_legit(T0 + 2 * SEC + 500000);
 	cs_engine_finish(&eng);
 
 	ck_assert_msg(alerts_of(CS_ALERT_SYN_FLOOD) == 1,
@@ -512,12 +546,12 @@ START_TEST(syn_flood_alert_figures)
 	ck_assert_uint_eq(fig(al, "synacks"), ans == ANS_SYNACK ? FLOOD_SYNS : 0);
 	ck_assert_uint_eq(fig(al, "rsts"), ans == ANS_RST ? FLOOD_SYNS : 0);
 	ck_assert_uint_eq(fig(al, "completed"), 0);
-	ck_assert_uint_eq(fig(al, "peak_syn_rate"), USEC / FLOOD_GAP_US);
+	ck_assert_uint_eq(fig(al, "peak_syn_rate"), SEC / FLOOD_GAP_US);
 	ck_assert_uint_eq(fig(al, "peak_at"), T0);
 	check_within_2pct("sources", fig(al, "sources"), FLOOD_SYNS);
 	check_label(al, "response", answer_response[ans]);
 	ck_assert_uint_eq(al->start_us, T0);
-	ck_assert_uint_eq(al->end_us, T0 + 2 * USEC);
+	ck_assert_uint_eq(al->end_us, T0 + 2 * SEC);
 	ck_assert_msg(strstr(al->text, "SYN flood on 10.0.0.80:80") == al->text,
 		      "text: %s", al->text);
 	ck_assert_msg(strstr(al->text, "20,000 SYNs") != NULL, "text: %s", al->text);
@@ -562,7 +596,7 @@ START_TEST(syn_flood_spares_established_connections)
 		ck_assert_uint_eq(c->ep[0].state, CS_TCP_ESTABLISHED);
 		ck_assert_uint_eq(c->ep[1].state, CS_TCP_ESTABLISHED);
 	}
-	close_legit(T0 + 2 * USEC + 500000);
+	close_legit(T0 + 2 * SEC + 500000);
 	cs_engine_finish(&eng);
 	ck_assert_msg(vlog.records == LEGIT && vlog.completed == LEGIT &&
 		      vlog.midstream == 0 && vlog.evicted == 0,
@@ -587,11 +621,11 @@ END_TEST
 static void syn_seconds(uint32_t first_sec, uint32_t nsec, uint32_t per_sec,
 			bool complete, uint32_t *k)
 {
-	uint64_t gap = USEC / per_sec;
+	uint64_t gap = SEC / per_sec;
 
 	for (uint32_t s = first_sec; s < first_sec + nsec; s++) {
 		for (uint32_t i = 0; i < per_sec; i++, (*k)++) {
-			uint64_t ts = T0 + s * USEC + i * gap;
+			uint64_t ts = T0 + s * SEC + i * gap;
 			struct tuple t = spoofed(*k, flood_target(), 80);
 			tx(&t, CLI, SYN, 0, 0, 0, ts);
 			tx(&t, SRV, SYNACK, 0, 1, 0, ts + gap / 4);
@@ -676,14 +710,14 @@ START_TEST(syn_flood_bursts)
 	ck_assert_uint_eq(a->start_us, T0);
 	if (burst_cases[_i].alerts == 1) {
 		ck_assert_uint_eq(fig(a, "syns"), 2000);
-		ck_assert_uint_eq(a->end_us, T0 + (second + 1) * USEC);
+		ck_assert_uint_eq(a->end_us, T0 + (second + 1) * SEC);
 	} else {
 		const struct cs_alert *b = alert_nth(CS_ALERT_SYN_FLOOD, 1);
 		ck_assert_uint_eq(fig(a, "syns"), 1000);
-		ck_assert_uint_eq(a->end_us, T0 + USEC);
+		ck_assert_uint_eq(a->end_us, T0 + SEC);
 		ck_assert_uint_eq(fig(b, "syns"), 1000);
-		ck_assert_uint_eq(b->start_us, T0 + second * USEC);
-		ck_assert_uint_eq(b->end_us, T0 + (second + 1) * USEC);
+		ck_assert_uint_eq(b->start_us, T0 + second * SEC);
+		ck_assert_uint_eq(b->end_us, T0 + (second + 1) * SEC);
 		ck_assert_uint_eq(fig(b, "syns_total"), 2000);
 	}
 }
@@ -703,10 +737,10 @@ static struct cs_addr tw_server(void) { return v4(10, 0, 0, 2); }
 static void tw_run(uint32_t n, uint32_t per_sec, bool server_closes,
 		   unsigned clients)
 {
-	uint64_t gap = USEC / per_sec;
+	uint64_t gap = SEC / per_sec;
 
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t ts = T0 + (uint64_t)(i / per_sec) * USEC + (i % per_sec) * gap;
+		uint64_t ts = T0 + (uint64_t)(i / per_sec) * SEC + (i % per_sec) * gap;
 		struct tuple t = {
 			.cli = v4(10, 0, 1, 1 + i % clients), .srv = tw_server(),
 			.cport = (uint16_t)(32768 + i / clients), .sport = 80,
@@ -735,7 +769,7 @@ static const struct {
 	  true, 1500, 150, 9000, 0, "10.0.1.1 has up to 1,500 connections to "
 	  "10.0.0.2:80 in TIME_WAIT: it closes first" },
 	{ "600/s below the threshold", 2000, 1800, 600, false, 1,
-	  true, 1800, 600, 36000, 28232ull * USEC / 600, "EADDRNOTAVAIL" },
+	  true, 1800, 600, 36000, 28232ull * SEC / 600, "EADDRNOTAVAIL" },
 	{ "300/s below the threshold", 2000, 900, 300, false, 1,
 	  true, 900, 300, 18000, 0, "63% of the 28,232 ephemeral ports" },
 	{ "200/s below the threshold", 2000, 600, 200, false, 1,
@@ -785,7 +819,7 @@ START_TEST(time_wait_buildup)
 		      al->text);
 	ck_assert_str_eq(before_end, al->text);
 	ck_assert_uint_ge(al->start_us, T0);
-	ck_assert_uint_le(al->end_us, T0 + 10 * USEC);
+	ck_assert_uint_le(al->end_us, T0 + 10 * SEC);
 	if (tw_cases[_i].server_closes) {
 		check_subject(al, &server, 80);
 		ck_assert(!al->has_peer);
@@ -875,12 +909,12 @@ START_TEST(close_wait_buildup)
 	/* the server closes some of them 2 s later, before the 5 s age */
 	for (uint32_t i = 0; i < leave; i++) {
 		struct tuple t = cw_conn(i);
-		PLAY(&t, s_server_fin_late, T0 + 2 * USEC + i * 1000);
+		PLAY(&t, s_server_fin_late, T0 + 2 * SEC + i * 1000);
 	}
 	/* not yet 5 s for the last one */
-	advance(ts + 4 * USEC, by_packet);
+	advance(ts + 4 * SEC, by_packet);
 	ck_assert_uint_eq(alerts_of(CS_ALERT_CLOSE_WAIT_BUILDUP), 0);
-	advance(ts + 5 * USEC + 1000, by_packet);
+	advance(ts + 5 * SEC + 1000, by_packet);
 	unsigned n = alerts_of(CS_ALERT_CLOSE_WAIT_BUILDUP);
 	ck_assert_msg(n == (want ? 1u : 0u), "%u stuck, %u left: %u alerts", stuck,
 		      leave, n);
@@ -895,7 +929,7 @@ START_TEST(close_wait_buildup)
 		      "close_wait %llu, want %llu", stuck, leave,
 		      (unsigned long long)fig(al, "close_wait"),
 		      (unsigned long long)want);
-	ck_assert_uint_eq(fig(al, "age_limit"), 5 * USEC);
+	ck_assert_uint_eq(fig(al, "age_limit"), 5 * SEC);
 	ck_assert_uint_eq(fig(al, "entered"), stuck);
 	ck_assert_msg(strstr(al->text, "on 10.0.0.7:8080 sat in CLOSE_WAIT for more "
 			     "than 5 s"), "text: %s", al->text);
@@ -911,23 +945,67 @@ START_TEST(close_wait_rst_decrements)
 {
 	engine_start(CW_TABLE, NULL);
 	uint64_t ts = cw_stuck(0, 55, T0);
-	advance(ts + 5 * USEC + 1000, true);
+	advance(ts + 5 * SEC + 1000, true);
 	ck_assert_uint_eq(alerts_of(CS_ALERT_CLOSE_WAIT_BUILDUP), 1);
 	ck_assert_uint_eq(fig(alert_nth(CS_ALERT_CLOSE_WAIT_BUILDUP, 0),
 			      "close_wait"), 55);
-	ts = T0 + 6 * USEC;
+	ts = T0 + 6 * SEC;
 	for (uint32_t i = 0; i < 10; i++, ts += 1000) {
 		struct tuple t = cw_conn(i);
 		PLAY(&t, s_server_rst_in_close_wait, ts);
 	}
 	ts = cw_stuck(100, 15, ts);
-	advance(ts + 5 * USEC + 1000, false);
+	advance(ts + 5 * SEC + 1000, false);
 	cs_engine_finish(&eng);
 	ck_assert_uint_eq(alerts_of(CS_ALERT_CLOSE_WAIT_BUILDUP), 1);
 	const struct cs_alert *al = alert_nth(CS_ALERT_CLOSE_WAIT_BUILDUP, 0);
 	ck_assert_msg(fig(al, "close_wait") == 60, "close_wait %llu, want 60",
 		      (unsigned long long)fig(al, "close_wait"));
 	ck_assert_uint_eq(fig(al, "entered"), 70);
+}
+END_TEST
+
+/* detect.h: the detectors write nothing of a record but their marks, and
+ * the marks follow an endpoint into CLOSE_WAIT, past the age, out of it,
+ * and into TIME_WAIT. */
+START_TEST(detectors_write_only_their_marks)
+{
+	engine_start(GUARD_TABLE, NULL);
+	guard = true;
+	struct tuple t = cw_conn(0);
+	uint64_t ts = PLAY(&t, s_client_fin_only, PLAY(&t, s_open, T0));
+	const struct cs_conn *c = &eng.flows.conns[1];
+	const struct cs_detect_marks *cli = &c->detect[c->orig];
+	const struct cs_detect_marks *srv = &c->detect[!c->orig];
+	ck_assert(srv->close_wait && !srv->close_wait_old && !srv->time_wait);
+	ck_assert(!cli->close_wait && !cli->time_wait);
+	ck_assert_uint_eq(eng.detect.close_wait_now, 1);
+
+	advance(ts + 5 * SEC + 1000, true);
+	ck_assert(srv->close_wait && srv->close_wait_old);
+
+	PLAY(&t, s_server_fin_late, ts + 6 * SEC);
+	ck_assert(!srv->close_wait && !srv->close_wait_old && !srv->time_wait);
+	ck_assert(cli->time_wait && !cli->close_wait);
+	ck_assert_uint_eq(eng.detect.close_wait_now, 0);
+	ck_assert_uint_eq(eng.detect.time_wait_now, 1);
+	guard = false;
+	cs_engine_finish(&eng);
+}
+END_TEST
+
+/* ---- the words of the sentences ------------------------------------------------------ */
+
+/* Every alert names its moments the same way: UTC, to the second. */
+START_TEST(time_of_day_in_utc)
+{
+	char buf[16], tiny[4];
+
+	ck_assert_str_eq(cs_time_of_day_format(T0, buf, sizeof buf), "22:13:20");
+	ck_assert_str_eq(cs_time_of_day_format(T0 + 3 * SEC + 999999, buf,
+					       sizeof buf), "22:13:23");
+	ck_assert_str_eq(cs_time_of_day_format(0, buf, sizeof buf), "00:00:00");
+	ck_assert_str_eq(cs_time_of_day_format(T0, tiny, sizeof tiny), "?");
 }
 END_TEST
 
@@ -950,15 +1028,15 @@ static const struct {
 	bool tick_between;		/* packet time passes 2*MSL before it */
 	uint64_t on_client, on_server;	/* 0, 0: no alert */
 } reuse_cases[] = {
-	{ "client in TIME_WAIT, 10 s", false, 10 * USEC, false, 1, 0 },
-	{ "server in TIME_WAIT, 10 s", true, 10 * USEC, false, 0, 1 },
-	{ "client in TIME_WAIT, 59 s", false, 59 * USEC, false, 1, 0 },
+	{ "client in TIME_WAIT, 10 s", false, 10 * SEC, false, 1, 0 },
+	{ "server in TIME_WAIT, 10 s", true, 10 * SEC, false, 0, 1 },
+	{ "client in TIME_WAIT, 59 s", false, 59 * SEC, false, 1, 0 },
 	/* 2*MSL is over: nothing is in TIME_WAIT any more, whether or not
 	 * packet time moved on in between (the SYN is the next packet) */
-	{ "client, 100 s later", false, 100 * USEC, false, 0, 0 },
-	{ "server, 100 s later", true, 100 * USEC, false, 0, 0 },
-	{ "client, 100 s later, ticks between", false, 100 * USEC, true, 0, 0 },
-	{ "server, 100 s later, ticks between", true, 100 * USEC, true, 0, 0 },
+	{ "client, 100 s later", false, 100 * SEC, false, 0, 0 },
+	{ "server, 100 s later", true, 100 * SEC, false, 0, 0 },
+	{ "client, 100 s later, ticks between", false, 100 * SEC, true, 0, 0 },
+	{ "server, 100 s later, ticks between", true, 100 * SEC, true, 0, 0 },
 };
 
 START_TEST(port_reuse_alert)
@@ -972,7 +1050,7 @@ START_TEST(port_reuse_alert)
 	ts = reuse_cases[_i].server_first ? PLAY(&t, s_close_server_first, ts)
 					  : PLAY(&t, s_close_client_first, ts);
 	if (reuse_cases[_i].tick_between)
-		cs_engine_tick(&eng, ts + 61 * USEC);
+		cs_engine_tick(&eng, ts + 61 * SEC);
 	t = reuse_conn(40000, 1);
 	PLAY(&t, s_open, ts + reuse_cases[_i].after_us);
 	cs_engine_finish(&eng);
@@ -1006,7 +1084,7 @@ START_TEST(port_reuse_two_to_one_server)
 		struct tuple t = reuse_conn(p, 0);
 		ts = PLAY(&t, s_close_client_first, PLAY(&t, s_open, ts));
 	}
-	ts += 5 * USEC;
+	ts += 5 * SEC;
 	for (uint16_t p = 40000; p < 40002; p++) {
 		struct tuple t = reuse_conn(p, 1);
 		ts = PLAY(&t, s_open, ts);
@@ -1142,15 +1220,15 @@ static void verdict_scenario(void)
 	/* a flood: 1,000 SYNs in one second, each answered */
 	for (; k < 1000; k++)
 		flood_syn(k, v4(10, 0, 0, 9), 80, ANS_SYNACK,
-			  T0 + USEC + (uint64_t)k * 1000);
+			  T0 + SEC + (uint64_t)k * 1000);
 	/* another, on a server whose backlog is full: none answered */
 	for (; k < 2000; k++)
 		flood_syn(k, v4(10, 0, 0, 10), 80, ANS_NONE,
-			  T0 + USEC + (uint64_t)(k - 1000) * 1000 + 500);
+			  T0 + SEC + (uint64_t)(k - 1000) * 1000 + 500);
 	/* packet time moves past the SYN timeout: those SYNs timed out */
 	struct tuple late = { .cli = v4(10, 0, 9, 2), .srv = v4(10, 0, 0, 6),
 			      .cport = 45000, .sport = 80, .cisn = 500, .sisn = 0 };
-	tx(&late, CLI, SYN, 0, 0, 0, T0 + 6 * USEC);
+	tx(&late, CLI, SYN, 0, 0, 0, T0 + 6 * SEC);
 	cs_engine_finish(&eng);
 	ck_assert_uint_eq(alerts_of(CS_ALERT_SYN_FLOOD), 2);
 }
@@ -1236,6 +1314,11 @@ Suite *detect_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, close_wait_buildup, 0, 2 * N(cw_cases));
 	tcase_add_test(tc, close_wait_rst_decrements);
+	tcase_add_test(tc, detectors_write_only_their_marks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sentences");
+	tcase_add_test(tc, time_of_day_in_utc);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("port_reuse");

@@ -11,9 +11,9 @@
 #include "analyzer/tracking/flow.h"
 #include "analyzer/tracking/tcp.h"
 #include "analyzer/tracking/track.h"
+#include "tests/pktbuild.h"	/* SEC */
 #include "tests/suites.h"
 
-#define SEC 1000000ull
 #define T0 (1700000000ull * SEC)
 
 /* ---- fixtures ---------------------------------------------------------------- */

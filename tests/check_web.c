@@ -44,9 +44,8 @@
 #include "web/route.h"
 #include "web/server.h"
 
-#define USEC ((uint64_t)1000000)
 #define T0_SEC ((uint64_t)1700000000)
-#define T0 (T0_SEC * USEC)
+#define T0 (T0_SEC * SEC)
 #define IO_TIMEOUT_SEC 10.0	/* a generous bound on any one exchange */
 #define TOKEN "s3cret-Token_42"
 
@@ -989,7 +988,7 @@ static const struct tcpconn c_v6 = { 6, "2001:db8::10", "2001:db8::20", 41006, 4
 enum { ID_REFUSED = 1, ID_ABORTED, ID_COMPLETED, ID_TIMEOUT, ID_UNREACH, ID_V6,
        CONNS = 6, OPEN_CONNS = 4 };
 
-#define LAST_TS (T0 + 13 * USEC + 400)	/* the scenario's last packet */
+#define LAST_TS (T0 + 13 * SEC + 400)	/* the scenario's last packet */
 
 /*
  * T0:     refused (SYN, RST-ACK) to 10.2.0.2:81
@@ -1007,14 +1006,14 @@ static void feed_scenario(void)
 	cli(&c_refused, SYN, 0, 0, 0, t);
 	srv(&c_refused, RSTACK, 0, 1, 0, t + 200);
 
-	t = T0 + 1 * USEC;
+	t = T0 + 1 * SEC;
 	cli(&c_aborted, SYN, 0, 0, 0, t);
 	srv(&c_aborted, SYNACK, 0, 1, 0, t + 100);
 	cli(&c_aborted, ACK, 1, 1, 0, t + 200);
 	cli(&c_aborted, DATA, 1, 1, 100, t + 300);
 	srv(&c_aborted, RSTACK, 1, 101, 0, t + 1000);
 
-	t = T0 + 10 * USEC;
+	t = T0 + 10 * SEC;
 	cli(&c_completed, SYN, 0, 0, 0, t);
 	srv(&c_completed, SYNACK, 0, 1, 0, t + 100);
 	cli(&c_completed, ACK, 1, 1, 0, t + 200);
@@ -1025,10 +1024,10 @@ static void feed_scenario(void)
 	srv(&c_completed, FINACK, 201, 22, 0, t + 800);
 	cli(&c_completed, ACK, 22, 202, 0, t + 900);
 
-	cli(&c_timeout, SYN, 0, 0, 0, T0 + 11 * USEC);
-	cli(&c_timeout, SYN, 0, 0, 0, T0 + 12 * USEC);
+	cli(&c_timeout, SYN, 0, 0, 0, T0 + 11 * SEC);
+	cli(&c_timeout, SYN, 0, 0, 0, T0 + 12 * SEC);
 
-	t = T0 + 12 * USEC + 500000;
+	t = T0 + 12 * SEC + 500000;
 	cli(&c_unreach, SYN, 0, 0, 0, t);
 	struct pb_spec quote, icmp;
 	tcp_spec(&quote, &c_unreach, true, SYN, 0, 0, 0);
@@ -1041,7 +1040,7 @@ static void feed_scenario(void)
 	icmp.icmp.quote = &quote;
 	feed(&icmp, t + 100);
 
-	t = T0 + 13 * USEC;
+	t = T0 + 13 * SEC;
 	cli(&c_v6, SYN, 0, 0, 0, t);
 	srv(&c_v6, SYNACK, 0, 1, 0, t + 100);
 	cli(&c_v6, ACK, 1, 1, 0, t + 200);
@@ -1056,7 +1055,7 @@ static void feed_port_reuse(void)
 	struct tcpconn again = c_completed;
 
 	again.cisn = 33000;
-	cli(&again, SYN, 0, 0, 0, T0 + 20 * USEC);
+	cli(&again, SYN, 0, 0, 0, T0 + 20 * SEC);
 }
 
 static struct cs_snapshot *publish(bool finished)
@@ -1286,7 +1285,7 @@ static const uint64_t expected_outcomes[CS_OUT_MAX] = {
 /* "1700000013.000400": how the API writes microseconds of packet time. */
 static const char *usec_text(uint64_t us)
 {
-	return tprintf("%" PRIu64 ".%06" PRIu64, us / USEC, us % USEC);
+	return tprintf("%" PRIu64 ".%06" PRIu64, us / SEC, us % SEC);
 }
 
 START_TEST(summary_counts_match_the_engine)
@@ -1499,7 +1498,7 @@ static uint64_t shown_key(const struct jv *item, const char *key)
 		const char *t = JNUMTEXT(item, key);
 		unsigned long long s, us;
 		ck_assert_msg(sscanf(t, "%llu.%6llu", &s, &us) == 2, "%s: %s", key, t);
-		return s * USEC + us;
+		return s * SEC + us;
 	}
 	if (!strcmp(key, "bytes"))
 		return JU(item, "orig_ip_bytes") + JU(item, "resp_ip_bytes");
@@ -1951,7 +1950,7 @@ START_TEST(alerts_list_is_empty_then_holds_the_port_reuse)
 	ck_assert_str_eq(JS(v, "alerts.0.type"), "port_reuse");
 	ck_assert_msg(strlen(JS(v, "alerts.0.explanation")) > 20, "explanation '%s'",
 		      JS(v, "alerts.0.explanation"));
-	ck_assert_str_eq(JNUMTEXT(v, "alerts.0.start"), usec_text(T0 + 20 * USEC));
+	ck_assert_str_eq(JNUMTEXT(v, "alerts.0.start"), usec_text(T0 + 20 * SEC));
 
 	v = json_reply(get("/api/summary"), 200, "summary after reuse");
 	ck_assert_uint_eq(JU(v, "alerts"), 1);
@@ -2793,7 +2792,7 @@ START_TEST(readers_and_streams_while_snapshots_are_published)
 	for (int k = 0; k < PUBLISHES; k++) {
 		struct tcpconn c = { 4, "10.3.0.1", "10.2.0.2", (uint16_t)(50000 + k), 80,
 				     (uint32_t)(100000 * (k + 1)), 0 };
-		cli(&c, SYN, 0, 0, 0, T0 + (uint64_t)(14 + k) * USEC);
+		cli(&c, SYN, 0, 0, 0, T0 + (uint64_t)(14 + k) * SEC);
 		publish(false);
 		struct timespec ms = { 0, 1000000 };
 		nanosleep(&ms, NULL);

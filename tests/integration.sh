@@ -2,9 +2,11 @@
 # integration.sh — the connscope binary on real captures and bad input.
 #
 # Runs $CONNSCOPE (default ./connscope) on samples/ and tests/corpus/:
-# packet counts equal capinfos' (MANIFEST.tsv), the accounting balances,
-# malformed files never crash, damaged files give exit status 2 with the
-# report of what was read, and the command line's errors give status 1.
+# packet counts equal capinfos' (MANIFEST.tsv) and tcpdump's, the samples'
+# packets, bytes and connections equal what tcpdump reads from the packets
+# (and then their golden summaries), the accounting balances, malformed
+# files never crash, damaged files give exit status 2 with the report of
+# what was read, and the command line's errors give status 1.
 # Prints one line per check and ends with "integration: N passed, N failed".
 #
 # CS_UPDATE_GOLDEN=1 rewrites tests/golden/ (review the diff).
@@ -46,6 +48,11 @@ no_crash() {
 balanced() {
 	[ "$(jqo "$1" '.summary as $s | ($s.analysed + ([$s.skipped[]] | add)) == $s.packets')" = true ]
 }
+
+# Figures below are checked against tcpdump's reading of the packets.
+for tool in jq tcpdump; do
+	command -v "$tool" >/dev/null || { not_ok "'$tool' not found (make deps)"; }
+done
 
 if [ ! -d "$CORPUS" ]; then
 	not_ok "corpus not found at $CORPUS (CS_CORPUS overrides)"
@@ -99,6 +106,88 @@ while IFS=$'\t' read -r path packets; do
 	fi
 done < <(awk -F'\t' 'NR > 1 && $1 ~ /\.pcap(ng)?$/ { print $1 "\t" $7 }' "$CORPUS/MANIFEST.tsv")
 
+# ---- wellformed corpus: tcpdump's own line counts -------------------------------
+# tcpdump-line-counts.tsv holds what `tcpdump -nn -r` printed for each file
+# when it entered the corpus (one line per packet at that verbosity); the
+# tcpdump installed here must print as many, and connscope read as many.
+while IFS=$'\t' read -r file lines _; do
+	f=wellformed/$file
+	run "lines_$file" -q --json - -r "$CORPUS/$f"
+	now=$(tcpdump -nn -r "$CORPUS/$f" 2>/dev/null | wc -l)
+	got=$(jqo "lines_$file" .summary.packets)
+	if [ "$now" = "$lines" ] && [ "$got" = "$lines" ]; then
+		ok "$f: $got packets, as tcpdump prints $lines lines"
+	else
+		not_ok "$f: connscope $got packets, tcpdump $now lines, tcpdump-line-counts.tsv $lines"
+	fi
+	[ "$QUICK" = 1 ] && break
+done < <(tail -n +2 "$CORPUS/wellformed/tcpdump-line-counts.tsv")
+
+# ---- samples: figures from the packets, by tcpdump ------------------------------
+# A golden file below is connscope's own output, so it could freeze a wrong
+# count.  Packets, bytes and connections are first checked against figures
+# tcpdump gives from the same packets (-tt: a line starts with its
+# timestamp; -e: the link header, with the frame's length; -S: absolute
+# sequence numbers):
+#   packets      lines that start with a timestamp (one per packet, even if
+#                a dissector ever wraps one);
+#   bytes        the sum of the frames' lengths on the wire, which -e prints
+#                as "length N:" after the ethertype for EN10MB, the samples'
+#                link type: the original length, not the captured one (ten
+#                frames of mixed.pcap are cut at the 256-byte snap length);
+#   connections  bare SYNs (S, no ACK) carrying a new ISN for their sender's
+#                4-tuple -- a retransmitted SYN repeats its ISN and stays one
+#                connection, a new connect() on a reused 4-tuple brings a new
+#                ISN and is a second (portreuse.pcap), as in connscope, which
+#                starts a record there -- plus 4-tuples that carry TCP but no
+#                bare SYN at all (joined midstream: connscope opens a record
+#                for those too; the samples have none).
+# It prints "packets bytes connections", or "unreadable" when a packet line
+# shows no frame length (another link type: this reading would not hold).
+tcpdump_figures() {
+	tcpdump -nn -tt -e -S -r "$1" 2>/dev/null | awk '
+	!/^[0-9]+\.[0-9]+ / { next }
+	{ packets++ }
+	!match($0, /, length [0-9]+: /) { unreadable = 1; next }
+	{ bytes += substr($0, RSTART + 9, RLENGTH - 11) }
+	match($0, /: [^ ]+ > [^ ]+: Flags \[[^]]*\]/) {
+		split(substr($0, RSTART + 2, RLENGTH - 2), w, " ")
+		src = w[1]; dst = w[3]; sub(/:$/, "", dst)
+		tuple = src < dst ? src " " dst : dst " " src
+		seen[tuple] = 1
+		if (w[5] !~ /^\[S[EW]*\]$/)
+			next
+		with_syn[tuple] = 1
+		match($0, /Flags [^ ]+ seq [0-9]+/)
+		isn = substr($0, RSTART, RLENGTH); sub(/.* /, "", isn)
+		if (!((src " " dst " " isn) in syn))
+			conns++
+		syn[src " " dst " " isn] = 1
+	}
+	END {
+		for (t in seen)
+			if (!(t in with_syn))
+				conns++
+		if (unreadable)
+			print "unreadable"
+		else
+			printf "%d %d %d\n", packets, bytes, conns
+	}'
+}
+
+# sample_figures FILE NAME: connscope's packets, bytes and connections for
+# FILE (its run NAME) against tcpdump's.
+sample_figures() {
+	local f=$1 name=$2 want got
+	want=$(tcpdump_figures "$f")
+	got=$(jqo "$name" '.summary | "\(.packets) \(.bytes) \(.connections)"')
+	if [ "$got" = "$want" ]; then
+		ok "$f: packets, bytes, connections $got, as tcpdump reads them"
+	else
+		not_ok "$f: packets, bytes, connections $got; tcpdump reads $want"
+	fi
+}
+
 # ---- samples: golden JSON summaries -----------------------------------------
 mkdir -p tests/golden
 for f in samples/*.pcap; do
@@ -109,6 +198,7 @@ for f in samples/*.pcap; do
 		not_ok "$f: exit status $(rc "sample_$base")"
 		continue
 	fi
+	sample_figures "$f" "sample_$base"
 	# Only fields without wall-clock values, in a stable order.
 	jq -S '{summary: (.summary | del(.capture_drops)), source: (.source | {kind, linktype, snaplen})}' \
 		"$OUT/sample_$base.out" >"$OUT/sample_$base.golden.json"

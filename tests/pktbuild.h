@@ -34,6 +34,9 @@
 #define RST	CS_TH_RST
 #define RSTACK	(CS_TH_RST | CS_TH_ACK)
 
+/* Packet time in the scripts: T0 + 10 * SEC is ten seconds after T0. */
+#define SEC	CS_USEC_PER_SEC
+
 #define PB_VLAN_MAX 12		/* more than the decoder accepts (8) */
 #define PB_EXT_MAX 20		/* more than the decoder walks (16) */
 #define PB_TCPOPT_MAX 40	/* what a data offset of 15 leaves for options */

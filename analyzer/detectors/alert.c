@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *const cs_alert_type_names[CS_ALERT_TYPE_MAX] = {
 	[CS_ALERT_SYN_FLOOD] = "syn_flood",
@@ -65,6 +66,16 @@ const char *cs_count_format(uint64_t v, char *buf, unsigned len)
 	}
 	if (len)
 		buf[o < len ? o : len - 1] = '\0';
+	return buf;
+}
+
+const char *cs_time_of_day_format(uint64_t us, char *buf, unsigned len)
+{
+	time_t sec = (time_t)(us / CS_USEC_PER_SEC);
+	struct tm tm;
+
+	if (!gmtime_r(&sec, &tm) || !strftime(buf, len, "%H:%M:%S", &tm))
+		snprintf(buf, len, "?");
 	return buf;
 }
 

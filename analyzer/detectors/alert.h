@@ -70,6 +70,11 @@ void cs_alert_figure(struct cs_alert *al, int i, const char *name,
 /* 1234567 -> "1,234,567": counts are read by people. */
 const char *cs_count_format(uint64_t v, char *buf, unsigned len);
 
+/* A packet time as the UTC time of day, "22:13:20": alert sentences name
+ * moments of one capture, whose date the report already gives.  "?" for a
+ * time the C library cannot convert. */
+const char *cs_time_of_day_format(uint64_t us, char *buf, unsigned len);
+
 /* "10.0.0.2:80", "[2001:db8::1]:443", or the address alone if port is 0. */
 char *cs_endpoint_format(const struct cs_addr *a, uint16_t port, char *buf,
 			 unsigned len);

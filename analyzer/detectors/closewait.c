@@ -6,9 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#define USEC 1000000ull
 
 struct cw_entry {
 	struct cs_group_key k;
@@ -44,11 +41,9 @@ static void explain(const struct cs_closewait *cw, const struct cw_entry *e,
 {
 	char host[64], peer[64], when[16], n[32];
 	char addr[CS_ADDR_STRLEN];
-	time_t sec = (time_t)(e->peak_at_us / USEC);
-	struct tm tm;
+	unsigned age_sec = (unsigned)(cw->age_us / CS_USEC_PER_SEC);
 
-	if (!gmtime_r(&sec, &tm) || !strftime(when, sizeof when, "%H:%M:%S", &tm))
-		snprintf(when, sizeof when, "?");
+	cs_time_of_day_format(e->peak_at_us, when, sizeof when);
 	cs_addr_format(&e->k.host, addr, sizeof addr);
 	if (e->k.side == 1) {
 		cs_endpoint_format(&e->k.host, e->k.port, host, sizeof host);
@@ -56,14 +51,14 @@ static void explain(const struct cs_closewait *cw, const struct cw_entry *e,
 			 "CLOSE_WAIT for more than %u s (peak at %s UTC): the "
 			 "clients closed, the application on %s never called "
 			 "close()", cs_count_format(e->peak_old, n, sizeof n), host,
-			 (unsigned)(cw->age_us / USEC), when, addr);
+			 age_sec, when, addr);
 	} else {
 		cs_endpoint_format(&e->k.peer, e->k.port, peer, sizeof peer);
 		snprintf(al->text, sizeof al->text, "%s connections from %s to "
 			 "%s sat in CLOSE_WAIT for more than %u s (peak at %s "
 			 "UTC): the server closed, the client application on %s "
 			 "never called close()", cs_count_format(e->peak_old, n, sizeof n),
-			 addr, peer, (unsigned)(cw->age_us / USEC), when, addr);
+			 addr, peer, age_sec, when, addr);
 	}
 }
 
@@ -116,8 +111,8 @@ static bool queue_push(struct cs_closewait *cw, struct cs_closewait_due d)
 	return true;
 }
 
-void cs_closewait_enter(struct cs_closewait *cw, struct cs_conn *c, int side,
-			uint64_t now_us)
+void cs_closewait_enter(struct cs_closewait *cw, const struct cs_conn *c,
+			int side, uint64_t now_us)
 {
 	struct cs_group_key k;
 
@@ -139,19 +134,19 @@ void cs_closewait_enter(struct cs_closewait *cw, struct cs_conn *c, int side,
 		cw->dropped++;
 }
 
-void cs_closewait_leave(struct cs_closewait *cw, struct cs_conn *c, int side,
+void cs_closewait_leave(struct cs_closewait *cw, const struct cs_conn *c, int side,
 			uint64_t now_us)
 {
 	struct cs_group_key k;
-	struct cs_endpoint *ep = &c->ep[side];
+	bool old = c->detect[cs_conn_key_index(c, side)].close_wait_old;
 
 	cs_group_key_of(c, side, &k);
 	struct cw_entry *e = cs_groups_find(&cw->g, &k, false);
 	if (e) {
 		e->in_cw -= e->in_cw > 0;
-		if (ep->cw_old && e->old)
+		if (old && e->old)
 			e->old--;
-		if (e->alert >= 0 && ep->cw_old)
+		if (e->alert >= 0 && old)
 			cw->alerts->list[e->alert].end_us = now_us;
 	}
 }
@@ -167,15 +162,15 @@ void cs_closewait_tick(struct cs_closewait *cw, uint64_t now_us)
 		if (!c->in_use || c->id != d.id)
 			continue;	/* gone already */
 		int side = d.key_index == c->orig ? 0 : 1;
-		struct cs_endpoint *ep = &c->ep[side];
-		if (!ep->cw_counted || ep->state != CS_TCP_CLOSE_WAIT)
+		struct cs_detect_marks *m = &c->detect[d.key_index];
+		if (!m->close_wait || c->ep[side].state != CS_TCP_CLOSE_WAIT)
 			continue;
 		struct cs_group_key k;
 		cs_group_key_of(c, side, &k);
 		struct cw_entry *e = cs_groups_find(&cw->g, &k, false);
 		if (!e)
 			continue;
-		ep->cw_old = true;
+		m->close_wait_old = true;
 		e->old++;
 		if (e->old > e->peak_old) {
 			e->peak_old = e->old;

@@ -45,14 +45,16 @@ void cs_closewait_init(struct cs_closewait *cw, uint32_t threshold,
 		       struct cs_flow_table *flows);
 void cs_closewait_fini(struct cs_closewait *cw);
 
-/* Endpoint `side` of c entered CLOSE_WAIT / is no longer in it (the caller
- * keeps the endpoint's cw_counted flag; cw_old is this module's). */
-void cs_closewait_enter(struct cs_closewait *cw, struct cs_conn *c, int side,
-			uint64_t now_us);
-void cs_closewait_leave(struct cs_closewait *cw, struct cs_conn *c, int side,
+/* Endpoint `side` of c entered CLOSE_WAIT / is no longer in it.  The
+ * caller keeps the endpoint's close_wait mark (conn.h), so each is called
+ * once per stay; close_wait_old is this module's, set by the tick. */
+void cs_closewait_enter(struct cs_closewait *cw, const struct cs_conn *c,
+			int side, uint64_t now_us);
+void cs_closewait_leave(struct cs_closewait *cw, const struct cs_conn *c, int side,
 			uint64_t now_us);
 
-/* Ages the connections whose time in CLOSE_WAIT has passed the limit. */
+/* Ages the connections whose time in CLOSE_WAIT has passed the limit:
+ * marks them close_wait_old in their records and counts them. */
 void cs_closewait_tick(struct cs_closewait *cw, uint64_t now_us);
 
 #endif /* CS_ANALYZER_CLOSEWAIT_H */

@@ -9,7 +9,6 @@
 
 #include "analyzer/tracking/tcp.h"
 
-#define USEC 1000000ull
 #define REUSE_GROUPS 4096
 
 struct reuse_entry {
@@ -24,8 +23,8 @@ void cs_detect_opts_default(struct cs_detect_opts *o)
 {
 	o->synflood_rate = CS_SYNFLOOD_RATE_DEFAULT;
 	o->timewait_threshold = CS_TIMEWAIT_THRESHOLD_DEFAULT;
-	o->twice_msl_us = 60 * USEC;
-	o->closewait_age_us = CS_CLOSEWAIT_AGE_SEC_DEFAULT * USEC;
+	o->twice_msl_us = 2 * CS_MSL_SEC_DEFAULT * CS_USEC_PER_SEC;
+	o->closewait_age_us = CS_CLOSEWAIT_AGE_SEC_DEFAULT * CS_USEC_PER_SEC;
 	o->closewait_threshold = CS_CLOSEWAIT_THRESHOLD_DEFAULT;
 }
 
@@ -57,14 +56,14 @@ void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p)
 {
 	cs_synflood_segment(&d->syn, p);
 	if (p->flags & CS_TH_RST) {
-		uint64_t sec = p->ts_us / USEC;
+		uint64_t sec = p->ts_us / CS_USEC_PER_SEC;
 		if (sec != d->rst_sec) {
 			d->rst_sec = sec;
 			d->rst_in_sec = 0;
 		}
 		if (++d->rst_in_sec > d->rst_peak) {
 			d->rst_peak = d->rst_in_sec;
-			d->rst_peak_at_us = sec * USEC;
+			d->rst_peak_at_us = sec * CS_USEC_PER_SEC;
 		}
 	}
 	if (p->payload_len && !(p->flags & CS_TH_RST))
@@ -135,20 +134,32 @@ static void port_reuse(struct cs_detect *d, const struct cs_conn *c,
 
 /* ---- per segment ------------------------------------------------------------ */
 
+/* The marks of endpoint `side` (0: the originator), ours to write. */
+static struct cs_detect_marks *marks_of(struct cs_conn *c, int side)
+{
+	return &c->detect[cs_conn_key_index(c, side)];
+}
+
+static bool marked(const struct cs_conn *c)
+{
+	return c->detect[0].time_wait || c->detect[0].close_wait ||
+	       c->detect[1].time_wait || c->detect[1].close_wait;
+}
+
 static void leave_states(struct cs_detect *d, struct cs_conn *c, int i,
 			 uint64_t now_us)
 {
-	struct cs_endpoint *ep = &c->ep[i];
+	struct cs_detect_marks *m = marks_of(c, i);
 
-	if (ep->tw_counted) {
+	if (m->time_wait) {
 		d->time_wait_now--;
 		cs_timewait_leave(&d->tw, c, i);
-		ep->tw_counted = false;
+		m->time_wait = false;
 	}
-	if (ep->cw_counted) {
+	if (m->close_wait) {
 		d->close_wait_now--;
 		cs_closewait_leave(&d->cw, c, i, now_us);
-		ep->cw_counted = ep->cw_old = false;
+		m->close_wait = m->close_wait_old = false;
 	}
 }
 
@@ -157,17 +168,18 @@ static void leave_states(struct cs_detect *d, struct cs_conn *c, int i,
 static void watch_states(struct cs_detect *d, struct cs_conn *c, uint64_t now_us)
 {
 	for (int i = 0; i < 2; i++) {
-		struct cs_endpoint *ep = &c->ep[i];
-		if ((ep->tw_counted && ep->state != CS_TCP_TIME_WAIT) ||
-		    (ep->cw_counted && ep->state != CS_TCP_CLOSE_WAIT))
+		uint8_t state = c->ep[i].state;
+		struct cs_detect_marks *m = marks_of(c, i);
+		if ((m->time_wait && state != CS_TCP_TIME_WAIT) ||
+		    (m->close_wait && state != CS_TCP_CLOSE_WAIT))
 			leave_states(d, c, i, now_us);
-		if (ep->state == CS_TCP_TIME_WAIT && !ep->tw_counted) {
-			ep->tw_counted = true;
+		if (state == CS_TCP_TIME_WAIT && !m->time_wait) {
+			m->time_wait = true;
 			d->time_wait_now++;
 			cs_timewait_enter(&d->tw, c, i, now_us);
 		}
-		if (ep->state == CS_TCP_CLOSE_WAIT && !ep->cw_counted) {
-			ep->cw_counted = true;
+		if (state == CS_TCP_CLOSE_WAIT && !m->close_wait) {
+			m->close_wait = true;
 			d->close_wait_now++;
 			cs_closewait_enter(&d->cw, c, i, now_us);
 		}
@@ -192,9 +204,7 @@ void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
 		if (c->port_reuse && c->reuse_tw)
 			port_reuse(d, c, p->ts_us);
 	}
-	if (ev & (CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT) ||
-	    c->ep[0].cw_counted || c->ep[1].cw_counted ||
-	    c->ep[0].tw_counted || c->ep[1].tw_counted)
+	if (ev & (CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT) || marked(c))
 		watch_states(d, c, p->ts_us);
 }
 

@@ -5,7 +5,10 @@
  * CLOSE_WAIT detectors, and itself watches port reuse (a SYN on a 4-tuple
  * still in TIME_WAIT) and the figures reported without an alert: RSTs per
  * second at their peak, and how many data segments were retransmitted.
- * Reads segments, events and records; never changes a record's state.
+ * Reads segments, events and records.  Of a record it writes only its
+ * detector marks (struct cs_detect_marks in conn.h: which of the TIME_WAIT
+ * and CLOSE_WAIT counts hold each endpoint); the tracker's fields, the
+ * endpoints' states above all, it never changes.
  */
 #ifndef CS_ANALYZER_DETECT_H
 #define CS_ANALYZER_DETECT_H
@@ -47,11 +50,12 @@ void cs_detect_fini(struct cs_detect *d);
  * records surviving). */
 void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p);
 
-/* After tracking: the segment's record, its sender's side, the events. */
+/* After tracking: the segment's record (its detector marks are written),
+ * its sender's side, the events. */
 void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
 		       unsigned ev, const struct cs_pkt *p);
 
-/* A record leaves the table. */
+/* A record leaves the table: it leaves the counts its marks say hold it. */
 void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c,
 			 uint64_t now_us);
 

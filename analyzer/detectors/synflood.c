@@ -7,9 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#define USEC 1000000ull
 /* A flood that pauses for up to this many seconds is still the same one. */
 #define FLOOD_GAP_SEC 2
 
@@ -79,49 +77,80 @@ static const char *percent(uint64_t part, uint64_t whole, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * How the target answered the flood's SYNs, from the shares of them it
+ * answered with RST and with SYN-ACK (whole percent):
+ *  - RST for at least half: a closed port, which a stack answers with RST
+ *    (RFC 9293 3.10.7.1); a flood cannot fill a backlog that is not there;
+ *  - SYN-ACK for at least 90%: a server whose backlog a flood must have
+ *    filled still answers all, so it answers without keeping state: SYN
+ *    cookies (Linux tcp_syncookies);
+ *  - SYN-ACK for under half: the backlog is full and new SYNs are dropped;
+ *  - in between: answered in part.
+ * The spelling in response_names[] is the alert's "response" label.
+ */
+enum response {
+	RESPONSE_REFUSED,
+	RESPONSE_SYN_COOKIES,
+	RESPONSE_BACKLOG_FULL,
+	RESPONSE_PARTIAL,
+	RESPONSE_MAX
+};
+static const char *const response_names[RESPONSE_MAX] = {
+	[RESPONSE_REFUSED] = "refused",
+	[RESPONSE_SYN_COOKIES] = "syn_cookies",
+	[RESPONSE_BACKLOG_FULL] = "backlog_full",
+	[RESPONSE_PARTIAL] = "partial",
+};
+#define REFUSED_RST_PCT 50
+#define COOKIES_SYNACK_PCT 90
+#define BACKLOG_FULL_SYNACK_PCT 50	/* SYN-ACKs below this share */
+
+/* The flood's SYNs, never 0 (a divisor). */
+static uint64_t flood_syns(const struct cs_synflood_target *t)
+{
+	return t->flood_syns ? t->flood_syns : 1;
+}
+
+static enum response response_of(const struct cs_synflood_target *t)
+{
+	uint64_t syns = flood_syns(t);
+	uint64_t synack_pct = t->flood_synacks * 100 / syns;
+
+	if (t->flood_rsts * 100 / syns >= REFUSED_RST_PCT)
+		return RESPONSE_REFUSED;
+	if (synack_pct >= COOKIES_SYNACK_PCT)
+		return RESPONSE_SYN_COOKIES;
+	if (synack_pct < BACKLOG_FULL_SYNACK_PCT)
+		return RESPONSE_BACKLOG_FULL;
+	return RESPONSE_PARTIAL;
+}
+
 static const char *response(const struct cs_synflood_target *t, char *buf, size_t len)
 {
-	uint64_t syns = t->flood_syns ? t->flood_syns : 1;
-	uint64_t synack_pct = t->flood_synacks * 100 / syns;
-	uint64_t rst_pct = t->flood_rsts * 100 / syns;
+	uint64_t syns = flood_syns(t);
 	char pct[16];
 
-	if (rst_pct >= 50)
+	switch (response_of(t)) {
+	case RESPONSE_REFUSED:
 		snprintf(buf, len, "refused: the target answers with RST "
 			 "(nothing listens there)");
-	else if (synack_pct >= 90)
+		break;
+	case RESPONSE_SYN_COOKIES:
 		snprintf(buf, len, "the server answers every SYN with a "
 			 "SYN-ACK: SYN cookies likely");
-	else if (synack_pct < 50)
+		break;
+	case RESPONSE_BACKLOG_FULL:
 		snprintf(buf, len, "the server answers %s of SYNs: its SYN "
 			 "backlog is full and SYNs are dropped",
 			 percent(t->flood_synacks, syns, pct, sizeof pct));
-	else
+		break;
+	default:
 		snprintf(buf, len, "the server answers %" PRIu64 "%% of SYNs",
-			 synack_pct);
+			 t->flood_synacks * 100 / syns);
+		break;
+	}
 	return buf;
-}
-
-static const char *response_tag(const struct cs_synflood_target *t)
-{
-	uint64_t syns = t->flood_syns ? t->flood_syns : 1;
-
-	if (t->flood_rsts * 100 / syns >= 50)
-		return "refused";
-	if (t->flood_synacks * 100 / syns >= 90)
-		return "syn_cookies";
-	if (t->flood_synacks * 100 / syns < 50)
-		return "backlog_full";
-	return "partial";
-}
-
-static void hhmmss(uint64_t us, char *buf, size_t len)
-{
-	time_t sec = (time_t)(us / USEC);
-	struct tm tm;
-
-	if (!gmtime_r(&sec, &tm) || !strftime(buf, len, "%H:%M:%S", &tm))
-		snprintf(buf, len, "?");
 }
 
 static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
@@ -131,7 +160,7 @@ static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
 	uint64_t sources = cs_distinct_estimate(&t->sources);
 	char done_pct[16];
 
-	al->end_us = (t->flood_last_sec + 1) * USEC;
+	al->end_us = (t->flood_last_sec + 1) * CS_USEC_PER_SEC;
 	cs_alert_figure(al, 0, "syns", t->flood_syns, false);
 	cs_alert_figure(al, 1, "synacks", t->flood_synacks, false);
 	cs_alert_figure(al, 2, "rsts", t->flood_rsts, false);
@@ -141,11 +170,11 @@ static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
 	cs_alert_figure(al, 6, "peak_at", t->peak_at_us, true);
 	cs_alert_figure(al, 7, "syns_total", t->syns, false);
 	al->label_key = "response";
-	al->label_value = response_tag(t);
+	al->label_value = response_names[response_of(t)];
 
 	cs_endpoint_format(&t->addr, t->port, target, sizeof target);
-	hhmmss(al->start_us, from, sizeof from);
-	hhmmss(al->end_us, to, sizeof to);
+	cs_time_of_day_format(al->start_us, from, sizeof from);
+	cs_time_of_day_format(al->end_us, to, sizeof to);
 	snprintf(al->text, sizeof al->text,
 		 "SYN flood on %s from %s%s sources, %s-%s UTC: %s SYNs (peak "
 		 "%s/s), %s completed a handshake; %s", target,
@@ -169,7 +198,7 @@ static void judge(struct cs_synflood *f, struct cs_synflood_target *t,
 {
 	if (s->syns > t->peak_rate) {
 		t->peak_rate = s->syns;
-		t->peak_at_us = t->sec * USEC;
+		t->peak_at_us = t->sec * CS_USEC_PER_SEC;
 	}
 	bool flood = s->syns >= f->rate &&
 		     (uint64_t)s->completed * 100 <
@@ -183,7 +212,7 @@ static void judge(struct cs_synflood *f, struct cs_synflood_target *t,
 	}
 	if (t->alert < 0 || t->sec > t->flood_last_sec + FLOOD_GAP_SEC) {
 		struct cs_alert *al = cs_alerts_raise(f->alerts, CS_ALERT_SYN_FLOOD,
-						      t->sec * USEC);
+						      t->sec * CS_USEC_PER_SEC);
 		if (!al) {
 			t->alert = -1;
 			return;
@@ -230,7 +259,7 @@ static void roll(struct cs_synflood *f, struct cs_synflood_target *t,
 void cs_synflood_segment(struct cs_synflood *f, const struct cs_pkt *p)
 {
 	uint16_t fl = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST);
-	uint64_t sec = p->ts_us / USEC;
+	uint64_t sec = p->ts_us / CS_USEC_PER_SEC;
 	struct cs_synflood_target *t;
 
 	if (fl == CS_TH_SYN) {
@@ -272,7 +301,7 @@ void cs_synflood_completed(struct cs_synflood *f, const struct cs_addr *resp,
 
 	if (!t)
 		return;
-	roll(f, t, ts_us / USEC);
+	roll(f, t, ts_us / CS_USEC_PER_SEC);
 	t->completed++;
 	t->sec_completed++;
 }

@@ -7,8 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define USEC 1000000ull
-
 struct tw_entry {
 	struct cs_group_key k;
 	uint32_t in_tw, peak;
@@ -39,7 +37,7 @@ void cs_timewait_fini(struct cs_timewait *tw)
 /* Ports a client keeps busy at its peak rate: one per connection, 2*MSL. */
 static uint64_t ports_needed(const struct cs_timewait *tw, const struct tw_entry *e)
 {
-	return (uint64_t)e->peak_rate * tw->twice_msl_us / USEC;
+	return (uint64_t)e->peak_rate * tw->twice_msl_us / CS_USEC_PER_SEC;
 }
 
 static bool alarming(const struct cs_timewait *tw, const struct tw_entry *e)
@@ -54,7 +52,7 @@ static void explain(const struct cs_timewait *tw, const struct tw_entry *e,
 {
 	char host[64], peer[64], tail[200], n[32], r[32], p[32];
 	uint64_t need = ports_needed(tw, e);
-	unsigned msl2 = (unsigned)(tw->twice_msl_us / USEC);
+	unsigned msl2 = (unsigned)(tw->twice_msl_us / CS_USEC_PER_SEC);
 
 	cs_endpoint_format(&e->k.host, e->k.side ? e->k.port : 0, host, sizeof host);
 	cs_endpoint_format(&e->k.peer, e->k.port, peer, sizeof peer);
@@ -117,7 +115,8 @@ static void update_alert(struct cs_timewait *tw, struct tw_entry *e, uint64_t no
 		cs_alert_figure(al, 5, "port_range", CS_EPHEMERAL_PORTS, false);
 		if (need > CS_EPHEMERAL_PORTS)
 			cs_alert_figure(al, 6, "exhausted_after",
-					(uint64_t)CS_EPHEMERAL_PORTS * USEC / e->peak_rate,
+					(uint64_t)CS_EPHEMERAL_PORTS *
+						CS_USEC_PER_SEC / e->peak_rate,
 					true);
 	}
 	al->label_key = "closer";
@@ -126,7 +125,7 @@ static void update_alert(struct cs_timewait *tw, struct tw_entry *e, uint64_t no
 	 * written once per packet second (a snapshot's text is at most that
 	 * far behind its figures) and brought up to date by
 	 * cs_timewait_refresh before a snapshot and at the end. */
-	uint64_t sec = now_us / USEC;
+	uint64_t sec = now_us / CS_USEC_PER_SEC;
 	e->stale = e->explained && sec == e->explained_sec;
 	if (!e->stale) {
 		explain(tw, e, al);
@@ -146,8 +145,8 @@ void cs_timewait_refresh(struct cs_timewait *tw)
 	}
 }
 
-void cs_timewait_enter(struct cs_timewait *tw, struct cs_conn *c, int side,
-		       uint64_t now_us)
+void cs_timewait_enter(struct cs_timewait *tw, const struct cs_conn *c,
+		       int side, uint64_t now_us)
 {
 	struct cs_group_key k;
 
@@ -166,7 +165,8 @@ void cs_timewait_enter(struct cs_timewait *tw, struct cs_conn *c, int side,
 	update_alert(tw, e, now_us);
 }
 
-void cs_timewait_leave(struct cs_timewait *tw, struct cs_conn *c, int side)
+void cs_timewait_leave(struct cs_timewait *tw, const struct cs_conn *c,
+		       int side)
 {
 	struct cs_group_key k;
 
@@ -187,7 +187,7 @@ void cs_timewait_new_conn(struct cs_timewait *tw, const struct cs_conn *c,
 	struct tw_entry *e = cs_groups_find(&tw->g, &k, false);
 	if (!e)
 		return;
-	uint64_t sec = now_us / USEC;
+	uint64_t sec = now_us / CS_USEC_PER_SEC;
 	if (sec != e->sec) {
 		e->sec = sec;
 		e->sec_new = 0;

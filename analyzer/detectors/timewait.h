@@ -34,10 +34,11 @@ void cs_timewait_init(struct cs_timewait *tw, uint32_t threshold,
 void cs_timewait_fini(struct cs_timewait *tw);
 
 /* Endpoint `side` of c entered TIME_WAIT / left it (the caller keeps the
- * endpoint's tw_counted flag, so each is called once per stay). */
-void cs_timewait_enter(struct cs_timewait *tw, struct cs_conn *c, int side,
-		       uint64_t now_us);
-void cs_timewait_leave(struct cs_timewait *tw, struct cs_conn *c, int side);
+ * endpoint's time_wait mark, conn.h, so each is called once per stay). */
+void cs_timewait_enter(struct cs_timewait *tw, const struct cs_conn *c,
+		       int side, uint64_t now_us);
+void cs_timewait_leave(struct cs_timewait *tw, const struct cs_conn *c,
+		       int side);
 
 /* Every alert's sentence brought up to its figures (before a snapshot or
  * a report: during a buildup they are rewritten once per second only). */

@@ -113,11 +113,10 @@ void cs_icmp_meaning(bool ipv4, uint8_t type, uint8_t code,
 		{ 5, "source address failed policy", "EACCES" },
 		{ 6, "reject route", "EACCES" },
 	};
-	bool unreach = ipv4 ? type == 3 : type == 1;
 
 	*meaning = "ICMP error";
 	*errno_name = "EHOSTUNREACH";
-	if (!unreach)
+	if (!cs_icmp_is_unreachable(ipv4, type))
 		return;
 	*meaning = "destination unreachable";
 	size_t n = ipv4 ? sizeof v4 / sizeof v4[0] : sizeof v6 / sizeof v6[0];

@@ -142,10 +142,24 @@ struct cs_endpoint {
 	uint32_t retransmits, zero_windows, keepalives;
 	uint32_t invalid_rsts;		/* its RSTs the peer would not accept */
 	uint32_t unanswered;		/* retransmissions/probes since the peer spoke */
-	/* counted by the buildup detectors while in that state */
-	bool tw_counted, cw_counted, cw_old;
 	uint64_t last_ts_us;
 	struct cs_zeek_ep z;
+};
+
+/*
+ * The detectors' marks on one endpoint: which of their counts hold it.
+ * These are the only fields of a record that a module other than the
+ * tracker writes; the detectors own them (analyzer/detectors/detect.c
+ * sets and clears them, closewait.c ages them), the tracker only zeroes
+ * them with the record.  They live in the record, not in a table of the
+ * detectors' own, because cs_detect_segment reads them on every segment:
+ * here they share the record's cache lines, where a table keyed by record
+ * would add a memory access per segment and an array of --max-flows.
+ */
+struct cs_detect_marks {
+	bool time_wait;			/* counted in TIME_WAIT (gauge, timewait.c) */
+	bool close_wait;		/* counted in CLOSE_WAIT (gauge, closewait.c) */
+	bool close_wait_old;		/* past --closewait-age (closewait.c) */
 };
 
 struct cs_flow_key {
@@ -206,6 +220,11 @@ struct cs_conn {
 	uint64_t z_remove_at;		/* close or reset delay, if armed */
 	uint64_t z_expire_at[2];	/* expire-timer chains: next tick */
 	bool z_long_idle;		/* past the handshake: 5 min inactivity */
+
+	/* The detectors' alone.  [key index], not [side]: a role flip
+	 * (zeek.c) swaps ep[], and the marks stay with their endpoint without
+	 * the tracker touching them.  Last, where they fill padding. */
+	struct cs_detect_marks detect[2];
 };
 
 /* Index in c->key of endpoint `side` (0: the originator, 1: the responder). */

@@ -9,7 +9,7 @@ bool cs_diagnose_icmp_unreachable(const struct cs_conn *c)
 {
 	if (!c->have_icmp)
 		return false;
-	return cs_addr_is_v4(&c->key.addr[0]) ? c->icmp_type == 3 : c->icmp_type == 1;
+	return cs_icmp_is_unreachable(cs_addr_is_v4(&c->key.addr[0]), c->icmp_type);
 }
 
 /* Only SYNs from the originator: given up on, or not yet. */

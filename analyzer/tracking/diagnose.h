@@ -15,7 +15,7 @@
 enum cs_outcome cs_diagnose_outcome(const struct cs_conn *c, uint64_t now_us,
 				    uint64_t syn_timeout_us);
 
-/* True for ICMP destination unreachable (v4 type 3, v6 type 1). */
+/* True when the ICMP error matched to c is a destination unreachable. */
 bool cs_diagnose_icmp_unreachable(const struct cs_conn *c);
 
 #endif /* CS_ANALYZER_DIAGNOSE_H */

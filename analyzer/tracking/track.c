@@ -146,7 +146,7 @@ struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p,
 	}
 	c->icmp_cnt++;
 	/* An unreachable about the originator's own SYN ends its connect(). */
-	bool unreachable = cs_addr_is_v4(&p->src) ? p->icmp.type == 3 : p->icmp.type == 1;
+	bool unreachable = cs_icmp_is_unreachable(cs_addr_is_v4(&p->src), p->icmp.type);
 	int sender = kside == c->orig ? 0 : 1;
 	if (unreachable && sender == 0)
 		cs_tcp_icmp_unreachable(c, p->seq);

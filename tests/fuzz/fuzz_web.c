@@ -31,7 +31,6 @@
 /* ---- the snapshot ----------------------------------------------------------- */
 
 #define T0 1700000000000000ull
-#define SEC 1000000ull
 
 static struct cs_engine engine;
 static struct cs_snapshot *snapshot;
