@@ -144,7 +144,7 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e, bool live)
 	for (int i = 1; i < CS_EVICT_MAX; i++)
 		s->evicted += t->evicted[i];
 	s->expired_early = t->expired_early;
-	s->port_reuse = e->conns.port_reuse;
+	s->port_reuse = e->conns.port_reuse;	/* + cs_summary_add_open */
 	s->data_segments = d->data_segments;
 	s->retransmitted = d->retransmitted;
 	s->rst_peak_per_sec = d->rst_peak;
@@ -153,6 +153,11 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e, bool live)
 	_Static_assert(sizeof s->skipped == sizeof st->skipped, "skipped");
 	memcpy(s->skipped, st->skipped, sizeof s->skipped);
 	s->capture_drops = maybe(live && st->have_drops, st->capture_drops);
+}
+
+void cs_summary_add_open(struct cs_summary *s, const struct cs_conn *c)
+{
+	s->port_reuse += c->port_reuse;
 }
 
 /* The table's offsets are of members of the named type (AT above). */
