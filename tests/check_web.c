@@ -9,7 +9,10 @@
  * strict JSON parser and a strict Prometheus text parser read the answers,
  * whose figures are checked against the scenario and the engine.  Then the
  * pure parsing functions, the token, the event stream, and readers running
- * while snapshots are published (what `make tsan` runs).
+ * while snapshots are published (what `make tsan` runs).  And, with no
+ * daemon: every capture of samples/ and tests/corpus/, whose JSON report's
+ * summary must match /api/summary and /metrics field by field, as the
+ * summary table (analyzer/reports/summary.c) lists them.
  *
  * Everything a test allocates or opens is registered and released by the
  * teardown, so a failing assertion leaks nothing under CK_FORK=no.  Waits
