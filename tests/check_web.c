@@ -9,7 +9,10 @@
  * strict JSON parser and a strict Prometheus text parser read the answers,
  * whose figures are checked against the scenario and the engine.  Then the
  * pure parsing functions, the token, the event stream, and readers running
- * while snapshots are published (what `make tsan` runs).
+ * while snapshots are published (what `make tsan` runs).  And, with no
+ * daemon: every capture of samples/ and tests/corpus/, whose JSON report's
+ * summary must match /api/summary and /metrics field by field, as the
+ * summary table (analyzer/reports/summary.c) lists them.
  *
  * Everything a test allocates or opens is registered and released by the
  * teardown, so a failing assertion leaks nothing under CK_FORK=no.  Waits
@@ -18,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <glob.h>
 #include <inttypes.h>
 #include <math.h>
 #include <netinet/in.h>
@@ -37,6 +41,7 @@
 #include "analyzer/engine.h"
 #include "analyzer/reports/report.h"
 #include "analyzer/views/snapshot.h"
+#include "capture/source.h"
 #include "tests/pktbuild.h"
 #include "tests/suites.h"
 #include "web/assets.h"
@@ -2022,6 +2027,7 @@ struct sample {
 	const char *lk[METRIC_LABELS], *lv[METRIC_LABELS];
 	const char *labels;	/* as written, for duplicate checks */
 	double value;
+	const char *text;	/* the value as written */
 };
 
 struct family {
@@ -2206,6 +2212,7 @@ static const char *metrics_parse(const char *body, size_t len, struct metrics *m
 		i++;
 		if (!metric_value(line + i, ll - i, &s->value))
 			return tprintf("bad value in '%s'", line);
+		s->text = tstrndup(line + i, ll - i);
 		if (!strcmp(cur->type, "counter") && !(s->value >= 0))
 			return tprintf("a negative counter: '%s'", line);
 		for (int j = 0; j < m->n; j++)
@@ -2342,6 +2349,359 @@ START_TEST(the_metrics_parser_is_strict)
 	ck_assert_msg(!why, "%s", why);
 	ck_assert(metric(m, "a_total", "y", "q\"", "x", "1", NULL) == 3);
 	ck_assert(metric(m, "b", NULL) == -2.5);
+}
+END_TEST
+
+/* ---- one summary: the report, /api/summary and /metrics agree ------------ */
+
+/* The summary table itself: names once, metrics named as Prometheus asks. */
+START_TEST(the_summary_table_is_consistent)
+{
+	for (int i = 0; i < cs_summary_field_cnt; i++) {
+		const struct cs_summary_field *f = &cs_summary_fields[i];
+		const char *m = f->metric;
+		ck_assert_msg(f->name && *f->name && f->kind < CS_SUM_KIND_MAX, "field %d", i);
+		for (int k = 0; k < i; k++) {
+			ck_assert_msg(strcmp(f->name, cs_summary_fields[k].name),
+				      "%s twice in the table", f->name);
+			ck_assert_msg(!m || !cs_summary_fields[k].metric ||
+				      strcmp(m, cs_summary_fields[k].metric) ||
+				      f->metric_type == CS_METRIC_SUM_OF ||
+				      cs_summary_fields[k].metric_type == CS_METRIC_SUM_OF,
+				      "%s: metric %s written twice", f->name, m);
+		}
+		ck_assert_msg((f->kind == CS_SUM_COUNTS) == (f->names != NULL) &&
+			      (f->kind != CS_SUM_COUNTS || (f->first < f->count && f->label)),
+			      "%s: a names table, a label and a range for counts only", f->name);
+		ck_assert_msg((f->metric_type == CS_METRIC_NONE) == (m == NULL), "%s", f->name);
+		if (!m)
+			continue;
+		size_t n = strlen(m);
+		bool total = n > 6 && !strcmp(m + n - 6, "_total");
+		ck_assert_msg(!strncmp(m, "connscope_", 10), "%s: metric %s", f->name, m);
+		ck_assert_msg(f->metric_type != CS_METRIC_COUNTER || total,
+			      "%s: counter %s without _total", f->name, m);
+		ck_assert_msg(f->metric_type != CS_METRIC_GAUGE || !total,
+			      "%s: gauge %s with _total", f->name, m);
+		ck_assert_msg((f->metric_type == CS_METRIC_SUM_OF) == (f->help == NULL),
+			      "%s: help for what is written, none for a sum", f->name);
+	}
+}
+END_TEST
+
+/* The part of web/API.md under "## GET <path>", up to the next section. */
+static const char *api_md_section(const char *path)
+{
+	const char *root = getenv("CS_TEST_DATA");
+	char *file = tprintf("%s/web/API.md", root ? root : ".");
+	FILE *f = fopen(file, "r");
+	ck_assert_msg(f, "cannot open %s", file);
+	char *text = talloc(1 << 16);
+	size_t n = fread(text, 1, (1 << 16) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	const char *start = strstr(text, tprintf("\n## GET %s\n", path));
+	ck_assert_msg(start, "%s: no section for %s", file, path);
+	const char *end = strstr(start + 1, "\n## ");
+	return tstrndup(start, end ? (size_t)(end - start) : strlen(start));
+}
+
+/* `name` followed by one of the characters of after. */
+static bool names_in_backquotes(const char *text, const char *name, const char *after)
+{
+	const char *needle = tprintf("`%s", name);
+	size_t n = strlen(needle);
+
+	for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+		if (p[n] && strchr(after, p[n]))
+			return true;
+	return false;
+}
+
+/* A field added to the table must be documented too. */
+START_TEST(api_md_lists_every_summary_field_and_metric)
+{
+	const char *summary = api_md_section("/api/summary");
+	const char *metrics = api_md_section("/metrics");
+
+	for (int i = 0; i < cs_summary_field_cnt; i++) {
+		const struct cs_summary_field *f = &cs_summary_fields[i];
+		ck_assert_msg(names_in_backquotes(summary, f->name, "`"),
+			      "web/API.md does not describe summary.%s", f->name);
+		ck_assert_msg(strstr(summary, tprintf("\"%s\":", f->name)),
+			      "web/API.md's example has no \"%s\"", f->name);
+		if (f->metric)
+			ck_assert_msg(names_in_backquotes(metrics, f->metric, "`{"),
+				      "web/API.md's /metrics does not name %s", f->metric);
+	}
+}
+END_TEST
+
+/* Every capture the project has: those outputs.sh compares. */
+static glob_t captures;
+
+static void find_captures(void)
+{
+	static const char *const patterns[] = {
+		"samples/*.pcap", "tests/corpus/*/*.pcap", "tests/corpus/*/*.pcapng",
+	};
+	const char *root = getenv("CS_TEST_DATA");
+	char pat[4096];
+
+	for (size_t i = 0; i < ARRAY_LEN(patterns); i++) {
+		snprintf(pat, sizeof pat, "%s/%s", root ? root : ".", patterns[i]);
+		glob(pat, i ? GLOB_APPEND : 0, NULL, &captures);
+	}
+}
+
+START_TEST(the_captures_are_found)
+{
+	ck_assert_msg(captures.gl_pathc >= 17, "%zu captures: is CS_TEST_DATA the "
+		      "repository's root?", (size_t)captures.gl_pathc);
+}
+END_TEST
+
+static void report_conn(void *ctx, const struct cs_conn *c, const struct cs_verdict *v)
+{
+	if (v)
+		cs_report_json_conn(ctx, c, v);
+}
+
+/*
+ * As `connscope -r FILE --json F --web` ends: read to the end, close the
+ * detectors' seconds, publish the finished snapshot (kept in snap), finish
+ * the open records, end the report.  Returns the report's text.
+ */
+static const char *analyse_capture(const char *path, struct cs_report_source *src,
+				   size_t *len)
+{
+	struct cs_engine_opts o;
+	struct cs_source *in;
+	struct cs_json_report rep;
+	char err[512], *text = NULL;
+	uint64_t got;
+
+	cs_engine_opts_default(&o);
+	o.keep_recent = true;		/* as --web sets it */
+	ck_assert_msg(cs_engine_init(&eng, &o, err, sizeof err) == 0, "%s", err);
+	eng_live = true;
+	ck_assert_msg(cs_source_open_file(&in, path, err, sizeof err) == 0, "%s", err);
+	FILE *f = open_memstream(&text, len);
+	if (!f)
+		cs_source_close(in);
+	ck_assert_ptr_nonnull(f);
+	cs_report_source_add(src, cs_source_datalink(in), cs_source_snaplen(in));
+	cs_report_json_begin(&rep, f);
+	cs_engine_set_output(&eng, report_conn, &rep);
+	while (cs_source_read(in, 4096, cs_engine_frame, &eng, &got, err, sizeof err) ==
+	       CS_READ_MORE)
+		;
+	cs_source_close(in);
+	cs_engine_close_seconds(&eng);
+	cs_engine_refresh(&eng);
+	snap = cs_snapshot_build(&eng, src, 1, false, true);
+	cs_engine_finish(&eng);
+	cs_report_json_end(&rep, src, &eng);
+	bool closed = fclose(f) == 0 && text;
+	const char *copy = closed ? tstrndup(text, *len) : NULL;
+	free(text);
+	ck_assert_msg(copy && snap, "%s: no report or no snapshot", path);
+	return copy;
+}
+
+/* What a renderer answers for the snapshot: 200 and the body. */
+static const char *rendered(void (*render)(const struct cs_snapshot *, struct cs_reply *),
+			    size_t *len)
+{
+	struct cs_reply r;
+
+	render(snap, &r);
+	const char *copy = r.body ? tstrndup(r.body, r.len) : NULL;
+	free(r.body);
+	ck_assert_msg(r.status == 200 && copy, "status %d", r.status);
+	*len = r.len;
+	return copy;
+}
+
+static bool jv_same(const struct jv *a, const struct jv *b)
+{
+	if (a->t != b->t)
+		return false;
+	switch (a->t) {
+	case J_NULL:
+		return true;
+	case J_BOOL:
+		return a->b == b->b;
+	case J_NUM:
+	case J_STR:
+		return !strcmp(a->s, b->s);	/* the text: 1.50 is not 1.5 */
+	case J_ARR:
+	case J_OBJ:
+		if (a->n != b->n)
+			return false;
+		for (size_t i = 0; i < a->n; i++)
+			if ((a->t == J_OBJ && strcmp(a->keys[i], b->keys[i])) ||
+			    !jv_same(a->items[i], b->items[i]))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/* A value for a message: numbers as written, objects as key=value lists. */
+static const char *jv_show(const struct jv *v)
+{
+	const char *out = "";
+
+	switch (v->t) {
+	case J_NULL:
+		return "null";
+	case J_BOOL:
+		return v->b ? "true" : "false";
+	case J_NUM:
+	case J_STR:
+		return v->s;
+	default:
+		for (size_t i = 0; i < v->n; i++)
+			out = tprintf("%s%s%s=%s", out, i ? "," : "",
+				      v->t == J_OBJ ? v->keys[i] : "", jv_show(v->items[i]));
+		return tprintf("{%s}", out);
+	}
+}
+
+/* The sample name{label="value"} (label NULL: the one without labels). */
+static const struct sample *sample_of(const struct metrics *m, const char *name,
+				      const char *label, const char *value)
+{
+	for (int i = 0; i < m->n; i++) {
+		const struct sample *s = &m->s[i];
+		if (strcmp(s->name, name) || s->nl != (label ? 1 : 0))
+			continue;
+		if (!label || (!strcmp(s->lk[0], label) && !strcmp(s->lv[0], value)))
+			return s;
+	}
+	return NULL;
+}
+
+static const struct family *family_named(const struct metrics *m, const char *name)
+{
+	for (int i = 0; i < m->nf; i++)
+		if (!strcmp(m->f[i].name, name))
+			return &m->f[i];
+	return NULL;
+}
+
+/* A figure that is the sum of a labelled family. */
+static void assert_sum_metric(const char *what, const struct cs_summary_field *f,
+			      const struct jv *v, const struct metrics *m)
+{
+	uint64_t sum = 0;
+	int n = 0;
+
+	for (int i = 0; i < m->n; i++)
+		if (!strcmp(m->s[i].name, f->metric)) {
+			sum += strtoull(m->s[i].text, NULL, 10);
+			n++;
+		}
+	ck_assert_msg(v->t == J_NUM && v->is_uint && n > 0 && sum == v->u,
+		      "%s: %d samples summing to %" PRIu64 ", the field is %s", what, n,
+		      sum, jv_show(v));
+}
+
+/* A figure by label: one sample per member of the JSON object, same values. */
+static void assert_counts_metric(const char *what, const struct cs_summary_field *f,
+				 const struct jv *v, const struct metrics *m)
+{
+	ck_assert_msg(v->t == J_OBJ && metric_count(m, f->metric) == (int)v->n,
+		      "%s: %d samples for %s", what, metric_count(m, f->metric), jv_show(v));
+	for (size_t i = 0; i < v->n; i++) {
+		const struct sample *s = sample_of(m, f->metric, f->label, v->keys[i]);
+		ck_assert_msg(s && !strcmp(s->text, jv_show(v->items[i])),
+			      "%s{%s=\"%s\"}: %s in /metrics, %s in the summary", what,
+			      f->label, v->keys[i], s ? s->text : "no sample",
+			      jv_show(v->items[i]));
+	}
+}
+
+/* The field's metric says what its value v in the summary says. */
+static void assert_field_metric(const char *file, const struct cs_summary_field *f,
+				const struct jv *v, const struct metrics *m)
+{
+	if (f->metric_type == CS_METRIC_NONE)
+		return;
+	const char *what = tprintf("%s: summary.%s as %s", file, f->name, f->metric);
+	const struct family *fam = family_named(m, f->metric);
+	ck_assert_msg(fam, "%s: no such family in /metrics", what);
+	if (f->metric_type == CS_METRIC_SUM_OF) {
+		assert_sum_metric(what, f, v, m);
+		return;
+	}
+	ck_assert_msg(!strcmp(fam->type, cs_metric_type_names[f->metric_type]),
+		      "%s: type %s", what, fam->type);
+	if (f->kind == CS_SUM_COUNTS) {
+		assert_counts_metric(what, f, v, m);
+		return;
+	}
+	const struct sample *s = sample_of(m, f->metric, NULL, NULL);
+	if (v->t == J_NULL && f->kind == CS_SUM_MAYBE_USEC) {	/* no time: no sample */
+		ck_assert_msg(metric_count(m, f->metric) == 0, "%s: a sample for null", what);
+		return;
+	}
+	const char *want = v->t == J_NULL ? "0" : jv_show(v);	/* not known: 0 */
+	ck_assert_msg(s && metric_count(m, f->metric) == 1 && !strcmp(s->text, want),
+		      "%s: %s in /metrics, %s in the summary", what,
+		      s ? s->text : "no sample", jv_show(v));
+}
+
+/*
+ * Driven by the table: every field is in /api/summary at its place, and,
+ * unless the dashboard's alone, in the report's summary at its place with
+ * the same value; neither has a field the table lacks; each metric agrees.
+ */
+static void compare_summaries(const char *file, const struct jv *report,
+			      const struct jv *api, const struct metrics *m)
+{
+	const struct jv *rs = J(report, "summary"), *as = J(api, "summary");
+	size_t in_report = 0;
+
+	ck_assert_msg(as->n == (size_t)cs_summary_field_cnt, "%s: /api/summary has %zu "
+		      "fields, the table %d", file, as->n, cs_summary_field_cnt);
+	for (int i = 0; i < cs_summary_field_cnt; i++) {
+		const struct cs_summary_field *f = &cs_summary_fields[i];
+		const struct jv *a = as->items[i];
+		ck_assert_msg(!strcmp(as->keys[i], f->name), "%s: /api/summary has %s "
+			      "where the table has %s", file, as->keys[i], f->name);
+		assert_field_metric(file, f, a, m);
+		if (f->view_only)
+			continue;
+		ck_assert_msg(in_report < rs->n && !strcmp(rs->keys[in_report], f->name),
+			      "%s: the report's summary has no %s at %zu", file, f->name,
+			      in_report);
+		const struct jv *r = rs->items[in_report++];
+		ck_assert_msg(jv_same(r, a), "%s: summary.%s is %s in the report, %s in "
+			      "/api/summary", file, f->name, jv_show(r), jv_show(a));
+	}
+	ck_assert_msg(rs->n == in_report, "%s: the report's summary has %zu fields, the "
+		      "table %zu", file, rs->n, in_report);
+}
+
+START_TEST(report_api_and_metrics_agree_on_every_summary_field)
+{
+	const char *path = captures.gl_pathv[_i];
+	const char *names[] = { path };
+	struct cs_report_source src = { .names = names, .name_cnt = 1 };
+	size_t rlen, alen, mlen;
+	const char *report = analyse_capture(path, &src, &rlen);
+	const char *api = rendered(cs_render_summary, &alen);
+	const char *text = rendered(cs_render_metrics, &mlen);
+	struct metrics *m = talloc(sizeof *m);
+
+	const char *why = metrics_parse(text, mlen, m);
+	ck_assert_msg(!why, "%s: /metrics: %s", path, why);
+	const struct jv *rv = json_parse(report, rlen), *av = json_parse(api, alen);
+	ck_assert_msg(rv && av, "%s: the report or /api/summary is not JSON", path);
+	ck_assert_msg(JB(av, "snapshot.finished"), "%s: not the finished snapshot", path);
+	compare_summaries(path, rv, av, m);
 }
 END_TEST
 
@@ -3093,7 +3453,18 @@ Suite *web_suite(void)
 	tcase_add_test(tc, route_decides_without_a_daemon);
 	tcase_add_test(tc, loopback_or_not);
 	tcase_add_test(tc, the_metrics_parser_is_strict);
+	tcase_add_test(tc, the_summary_table_is_consistent);
+	tcase_add_test(tc, api_md_lists_every_summary_field_and_metric);
 	tcase_add_checked_fixture(tc, NULL, tfree_all);
+	suite_add_tcase(s, tc);
+
+	/* every capture, as a file run ends; no daemon */
+	find_captures();
+	tc = tcase_create("summary");
+	tcase_add_test(tc, the_captures_are_found);
+	tcase_add_loop_test(tc, report_api_and_metrics_agree_on_every_summary_field, 0,
+			    (int)captures.gl_pathc);
+	tcase_add_checked_fixture(tc, NULL, teardown);
 	suite_add_tcase(s, tc);
 
 	tc = server_case("api", setup_plain);

@@ -215,6 +215,63 @@ for f in samples/*.pcap; do
 	fi
 done
 
+# ---- the dashboard says what the report says ----------------------------------
+# As a user runs it (-r FILE --json F --web): once the analysis is done,
+# /api/summary's summary has every field of the report's summary with the
+# same value, plus "open", and /metrics passes promtool.  check_web.c
+# compares the two field by field from the code's table; this checks that
+# connscope's own end (the last snapshot, then the report) keeps them equal.
+web_summary() {	# sample
+	local f=$1 name pid url=
+	name=web_$(basename "$f" .pcap)
+	# shellcheck disable=SC2086
+	$CONNSCOPE -q --web 127.0.0.1:0 --json "$OUT/$name.json" -r "$f" 2>"$OUT/$name.err" &
+	pid=$!
+	for _ in $(seq 600); do
+		if grep -q "serving the dashboard until Ctrl-C" "$OUT/$name.err"; then
+			url=$(sed -n 's/.*dashboard at \(http:[^ ]*\).*/\1/p' "$OUT/$name.err")
+			break
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	[ -n "$url" ] && curl -sf "${url}api/summary" >"$OUT/$name.api" &&
+		curl -sf "${url}metrics" >"$OUT/$name.metrics"
+	local got=$?
+	kill -INT "$pid" 2>/dev/null
+	wait "$pid"
+	if [ -z "$url" ] || [ "$got" != 0 ]; then
+		not_ok "$f --web: no answer: $(head -c 300 "$OUT/$name.err")"
+		return
+	fi
+	local diff
+	diff=$(jq -nc --slurpfile r "$OUT/$name.json" --slurpfile a "$OUT/$name.api" '
+		$r[0].summary as $s | $a[0].summary as $w |
+		[($s | keys_unsorted[] | select(. as $k | ($w | has($k) | not) or $s[$k] != $w[$k])),
+		 (($w | keys) - ($s | keys) - ["open"])[]]' 2>&1)
+	if [ "$diff" = "[]" ] && [ "$(jq .snapshot.finished "$OUT/$name.api")" = true ]; then
+		ok "$f: /api/summary of the finished snapshot has the report's summary"
+	else
+		not_ok "$f: /api/summary and the report differ in: $diff"
+	fi
+	if command -v promtool >/dev/null; then
+		if promtool check metrics <"$OUT/$name.metrics" >"$OUT/$name.promtool" 2>&1; then
+			ok "$f: /metrics passes promtool check metrics"
+		else
+			not_ok "$f: promtool: $(head -c 300 "$OUT/$name.promtool")"
+		fi
+	fi
+}
+if command -v curl >/dev/null; then
+	for f in samples/*.pcap; do
+		[ -e "$f" ] || continue
+		[ "$QUICK" = 1 ] && [ "$f" != samples/portreuse.pcap ] && continue
+		web_summary "$f"
+	done
+else
+	not_ok "curl not found: the dashboard's summary is not checked (make deps)"
+fi
+
 # ---- command line -------------------------------------------------------------
 expect_status() {	# name want description args...
 	local name=$1 want=$2 what=$3; shift 3

@@ -179,12 +179,8 @@ bad_outcome:
 
 static void summary_object(struct cs_json *j, const struct cs_snapshot *s)
 {
-	const struct cs_stats *st = &s->stats;
 	char lt[128];
-	uint64_t evicted = 0;
 
-	for (int i = 1; i < CS_EVICT_MAX; i++)
-		evicted += s->evicted[i];
 	cs_json_obj_begin(j);
 	cs_json_kv_str(j, "version", CS_VERSION);
 	cs_json_key(j, "snapshot");
@@ -205,30 +201,9 @@ static void summary_object(struct cs_json *j, const struct cs_snapshot *s)
 	cs_json_kv_u64(j, "snaplen", s->src.snaplen);
 	cs_json_obj_end(j);
 
+	/* the report's fields, from the same table, and "open" */
 	cs_json_key(j, "summary");
-	cs_json_obj_begin(j);
-	cs_json_kv_u64(j, "packets", st->packets);
-	cs_json_kv_u64(j, "bytes", st->bytes);
-	cs_json_kv_u64(j, "analysed", st->analysed);
-	cs_json_kv_u64(j, "tcp_packets", st->tcp_packets);
-	cs_json_kv_u64(j, "icmp_errors", st->icmp_errors);
-	cs_json_kv_usec_or_null(j, "first_ts", st->packets, st->first_ts_us);
-	cs_json_kv_usec_or_null(j, "last_ts", st->packets, st->last_ts_us);
-	cs_json_kv_u64(j, "connections", s->connections);
-	cs_json_kv_u64(j, "open", s->open);
-	cs_json_kv_u64(j, "peak_open", s->peak_open);
-	cs_json_kv_u64(j, "evicted", evicted);
-	cs_json_kv_u64(j, "expired_early", s->expired_early);
-	cs_json_kv_counts(j, "skipped", cs_skip_names + 1, st->skipped + 1, CS_SKIP_MAX - 1);
-	cs_json_key(j, "capture_drops");
-	if (s->live && st->have_drops)
-		cs_json_u64(j, st->capture_drops);
-	else
-		cs_json_null(j);
-	cs_json_kv_u64(j, "data_segments", s->data_segments);
-	cs_json_kv_u64(j, "retransmitted", s->retransmitted);
-	cs_json_kv_u64(j, "rst_peak_per_sec", s->rst_peak);
-	cs_json_obj_end(j);
+	cs_summary_json(j, &s->summary, true);
 
 	cs_json_kv_counts(j, "outcomes", cs_outcome_names, s->outcomes, CS_OUT_MAX);
 	cs_json_kv_counts(j, "conn_states", cs_conn_state_names, s->conn_states, CS_CS_MAX);
@@ -521,55 +496,68 @@ static void metric(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* One field of the summary table, as the table says. */
+static void summary_metric(FILE *f, const struct cs_summary *s,
+			   const struct cs_summary_field *fl)
+{
+	struct cs_maybe_u64 m;
+
+	if (fl->metric_type != CS_METRIC_COUNTER && fl->metric_type != CS_METRIC_GAUGE)
+		return;		/* not a metric, or the sum of one */
+	metric(f, fl->metric, cs_metric_type_names[fl->metric_type], fl->help);
+	switch (fl->kind) {
+	case CS_SUM_U64:
+		fprintf(f, "%s %" PRIu64 "\n", fl->metric, cs_summary_u64(s, fl));
+		break;
+	case CS_SUM_MAYBE_U64:		/* not known: none known of */
+		m = cs_summary_maybe(s, fl);
+		fprintf(f, "%s %" PRIu64 "\n", fl->metric, m.have ? m.v : 0);
+		break;
+	case CS_SUM_MAYBE_USEC:		/* no such time: no sample */
+		m = cs_summary_maybe(s, fl);
+		if (m.have)
+			fprintf(f, "%s %" PRIu64 ".%06" PRIu64 "\n", fl->metric,
+				m.v / 1000000u, m.v % 1000000u);
+		break;
+	case CS_SUM_COUNTS:
+		for (int i = fl->first; i < fl->count; i++)
+			fprintf(f, "%s{%s=\"%s\"} %" PRIu64 "\n", fl->metric, fl->label,
+				fl->names[i], cs_summary_counts(s, fl)[i]);
+		break;
+	case CS_SUM_KIND_MAX:
+		break;
+	}
+}
+
+/* The families that are not summary figures: by outcome, state and type. */
+static void breakdown_metrics(FILE *f, const struct cs_snapshot *s)
+{
+	metric(f, "connscope_connections_total", "counter",
+	       "Connections seen, by outcome (open ones as they stand).");
+	for (int i = 0; i < CS_OUT_MAX; i++)
+		fprintf(f, "connscope_connections_total{outcome=\"%s\"} %" PRIu64 "\n",
+			cs_outcome_names[i], s->outcomes[i]);
+	metric(f, "connscope_endpoints", "gauge",
+	       "Endpoints of open connections, by side and TCP state.");
+	for (int side = 0; side < 2; side++)
+		for (int i = 0; i < CS_TCP_STATE_MAX; i++)
+			fprintf(f, "connscope_endpoints{side=\"%s\",state=\"%s\"} %"
+				PRIu64 "\n", side ? "resp" : "orig",
+				cs_tcp_state_names[i], s->states[side][i]);
+	metric(f, "connscope_alerts_total", "counter", "Alerts raised, by type.");
+	for (int i = 0; i < CS_ALERT_TYPE_MAX; i++)
+		fprintf(f, "connscope_alerts_total{type=\"%s\"} %" PRIu64 "\n",
+			cs_alert_type_names[i], s->alerts_by_type[i]);
+}
+
 void cs_render_metrics(const struct cs_snapshot *s, struct cs_reply *r)
 {
 	FILE *f = reply_open(r);
 
 	if (f) {
-		metric(f, "connscope_packets_total", "counter", "Packets read.");
-		fprintf(f, "connscope_packets_total %" PRIu64 "\n", s->stats.packets);
-		metric(f, "connscope_bytes_total", "counter", "Bytes on the wire of the packets read.");
-		fprintf(f, "connscope_bytes_total %" PRIu64 "\n", s->stats.bytes);
-		metric(f, "connscope_packets_skipped_total", "counter",
-		       "Packets not analysed, by reason.");
-		for (int i = 1; i < CS_SKIP_MAX; i++)
-			fprintf(f, "connscope_packets_skipped_total{reason=\"%s\"} %" PRIu64 "\n",
-				cs_skip_names[i], s->stats.skipped[i]);
-		metric(f, "connscope_connections_total", "counter",
-		       "Connections seen, by outcome (open ones as they stand).");
-		for (int i = 0; i < CS_OUT_MAX; i++)
-			fprintf(f, "connscope_connections_total{outcome=\"%s\"} %" PRIu64 "\n",
-				cs_outcome_names[i], s->outcomes[i]);
-		metric(f, "connscope_connections_open", "gauge", "Connections tracked now.");
-		fprintf(f, "connscope_connections_open %" PRIu64 "\n", s->open);
-		metric(f, "connscope_endpoints", "gauge",
-		       "Endpoints of open connections, by side and TCP state.");
-		for (int side = 0; side < 2; side++)
-			for (int i = 0; i < CS_TCP_STATE_MAX; i++)
-				fprintf(f, "connscope_endpoints{side=\"%s\",state=\"%s\"} %"
-					PRIu64 "\n", side ? "resp" : "orig",
-					cs_tcp_state_names[i], s->states[side][i]);
-		metric(f, "connscope_alerts_total", "counter", "Alerts raised, by type.");
-		for (int i = 0; i < CS_ALERT_TYPE_MAX; i++)
-			fprintf(f, "connscope_alerts_total{type=\"%s\"} %" PRIu64 "\n",
-				cs_alert_type_names[i], s->alerts_by_type[i]);
-		metric(f, "connscope_evicted_total", "counter",
-		       "Connections evicted to stay within --max-flows, by reason.");
-		for (int i = 1; i < CS_EVICT_MAX; i++)
-			fprintf(f, "connscope_evicted_total{reason=\"%s\"} %" PRIu64 "\n",
-				cs_evict_names[i], s->evicted[i]);
-		metric(f, "connscope_expired_early_total", "counter",
-		       "Connections expired before their timeout because the "
-		       "table was filling (timeouts shrink past 60% of --max-flows).");
-		fprintf(f, "connscope_expired_early_total %" PRIu64 "\n",
-			s->expired_early);
-		metric(f, "connscope_capture_drops_total", "counter",
-		       "Packets the kernel dropped (live capture).");
-		fprintf(f, "connscope_capture_drops_total %" PRIu64 "\n",
-			s->live && s->stats.have_drops ? s->stats.capture_drops : 0);
-		metric(f, "connscope_retransmitted_total", "counter",
-		       "Data segments retransmitted.");
-		fprintf(f, "connscope_retransmitted_total %" PRIu64 "\n", s->retransmitted);
+		for (int i = 0; i < cs_summary_field_cnt; i++)
+			summary_metric(f, &s->summary, &cs_summary_fields[i]);
+		breakdown_metrics(f, s);
 	}
 	reply_close(f, r, 200, "text/plain; version=0.0.4; charset=utf-8");
 }

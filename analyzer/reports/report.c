@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "analyzer/reports/json.h"
+#include "analyzer/reports/summary.h"
 #include "analyzer/reports/verdict.h"
 #include "capture/decode.h"
 
@@ -333,48 +334,15 @@ static void json_source(struct cs_json *j, const struct cs_report_source *src)
 	cs_json_obj_end(j);
 }
 
+/* The figures come from the summary table, as the API's and the metrics' do. */
 static void json_summary(struct cs_json *j, const struct cs_report_source *src,
 			 const struct cs_engine *e)
 {
-	const struct cs_stats *st = &e->stats;
-	const struct cs_flow_table *t = &e->flows;
-	uint64_t evicted = 0;
+	struct cs_summary s;
 
-	for (int i = 1; i < CS_EVICT_MAX; i++)
-		evicted += t->evicted[i];
+	cs_summary_fill(&s, e, src->live);
 	cs_json_key(j, "summary");
-	cs_json_obj_begin(j);
-	cs_json_kv_u64(j, "packets", st->packets);
-	cs_json_kv_u64(j, "bytes", st->bytes);
-	cs_json_kv_u64(j, "analysed", st->analysed);
-	cs_json_kv_u64(j, "tcp_packets", st->tcp_packets);
-	cs_json_kv_u64(j, "icmp_errors", st->icmp_errors);
-	cs_json_kv_u64(j, "icmp_unmatched", e->icmp_unmatched);
-	cs_json_kv_u64(j, "truncated", st->truncated_frames);
-	cs_json_kv_usec_or_null(j, "first_ts", st->packets, st->first_ts_us);
-	cs_json_kv_usec_or_null(j, "last_ts", st->packets, st->last_ts_us);
-	cs_json_kv_u64(j, "ts_backwards", st->ts_backwards);
-	cs_json_kv_u64(j, "connections", e->conns.connections);
-	cs_json_kv_u64(j, "peak_open", t->peak);
-	cs_json_kv_u64(j, "max_flows", t->opt.max_flows);
-	cs_json_kv_u64(j, "evicted", evicted);
-	cs_json_kv_counts(j, "evictions", cs_evict_names + 1, t->evicted + 1,
-		    CS_EVICT_MAX - 1);
-	cs_json_kv_u64(j, "expired_early", t->expired_early);
-	cs_json_kv_u64(j, "port_reuse", e->conns.port_reuse);
-	cs_json_kv_u64(j, "data_segments", e->detect.data_segments);
-	cs_json_kv_u64(j, "retransmitted", e->detect.retransmitted);
-	cs_json_kv_u64(j, "rst_peak_per_sec", e->detect.rst_peak);
-	cs_json_kv_usec_or_null(j, "rst_peak_at", e->detect.rst_peak, e->detect.rst_peak_at_us);
-	cs_json_kv_u64(j, "alerts_dropped", e->detect.alerts.dropped);
-	cs_json_kv_counts(j, "skipped", cs_skip_names + 1, st->skipped + 1,
-		    CS_SKIP_MAX - 1);
-	cs_json_key(j, "capture_drops");
-	if (src->live && st->have_drops)
-		cs_json_u64(j, st->capture_drops);
-	else
-		cs_json_null(j);
-	cs_json_obj_end(j);
+	cs_summary_json(j, &s, false);
 }
 
 void cs_report_json_alert(struct cs_json *j, const struct cs_alert *al)

@@ -28,7 +28,8 @@ void cs_snapshot_unref(struct cs_snapshot *s)
 	free(s);
 }
 
-/* Outcomes, conn_states and endpoint states of every open connection. */
+/* Outcomes, conn_states and endpoint states of every open connection, and
+ * what it adds to the summary's figures counted as records finish. */
 static void count_open(struct cs_snapshot *s, const struct cs_engine *e)
 {
 	const struct cs_flow_table *t = &e->flows;
@@ -41,6 +42,7 @@ static void count_open(struct cs_snapshot *s, const struct cs_engine *e)
 			s->conn_states[cs_zeek_conn_state(c)]++;
 			s->states[0][c->ep[0].state]++;
 			s->states[1][c->ep[1].state]++;
+			cs_summary_add_open(&s->summary, c);
 		}
 	}
 }
@@ -157,20 +159,7 @@ struct cs_snapshot *cs_snapshot_build(const struct cs_engine *e,
 	s->live = live;
 	s->finished = finished;
 	s->src = *src;
-	s->stats = e->stats;
-
-	const struct cs_flow_table *t = &e->flows;
-	s->connections = e->conns.connections + t->count;
-	s->open = t->count;
-	s->peak_open = t->peak;
-	s->max_flows = t->opt.max_flows;
-	memcpy(s->evicted, t->evicted, sizeof s->evicted);
-	s->expired_early = t->expired_early;
-	s->port_reuse = e->conns.port_reuse;
-	s->icmp_unmatched = e->icmp_unmatched;
-	s->data_segments = e->detect.data_segments;
-	s->retransmitted = e->detect.retransmitted;
-	s->rst_peak = e->detect.rst_peak;
+	cs_summary_fill(&s->summary, e, live);
 	memcpy(s->outcomes, e->conns.outcomes, sizeof s->outcomes);
 	memcpy(s->conn_states, e->conns.conn_states, sizeof s->conn_states);
 	count_open(s, e);

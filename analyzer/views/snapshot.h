@@ -19,6 +19,7 @@
 #include "analyzer/engine.h"
 #include "analyzer/views/recent.h"
 #include "analyzer/reports/report.h"
+#include "analyzer/reports/summary.h"
 
 #define CS_SNAP_OPEN_CONNS 2000
 #define CS_SNAP_DONE_CONNS 2000
@@ -35,13 +36,8 @@ struct cs_snapshot {
 	uint64_t ts_us;			/* packet time of the snapshot */
 	bool live, finished;
 	struct cs_report_source src;
-	struct cs_stats stats;
+	struct cs_summary summary;	/* the figures, as the report has them */
 
-	uint64_t connections, open, peak_open, max_flows;
-	uint64_t evicted[CS_EVICT_MAX];
-	uint64_t expired_early;
-	uint64_t port_reuse, icmp_unmatched;
-	uint64_t data_segments, retransmitted, rst_peak;
 	uint64_t outcomes[CS_OUT_MAX];		/* finished and open */
 	uint64_t conn_states[CS_CS_MAX];
 	uint64_t states[2][CS_TCP_STATE_MAX];	/* endpoints of open connections */
