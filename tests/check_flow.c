@@ -709,6 +709,46 @@ START_TEST(adaptive_timeouts)
 }
 END_TEST
 
+/*
+ * The largest options connscope accepts must not overflow the shrinking:
+ * --max-flows 4000000 --idle-timeout 10000000 (1e13 us) times a fill
+ * distance of up to 2.4 million is past 2^64.  The timeout must fall
+ * steadily as the table fills and be exact at both ends.  The table is
+ * never filled: cs_flow_timeout reads only its count, and the records'
+ * pages stay untouched.
+ */
+START_TEST(adaptive_timeouts_exact_for_large_options)
+{
+	enum { CAP = 4000000 };
+	const uint64_t base = 10000000 * SEC;
+	const uint64_t start = CAP * 6ull / 10, end = CAP * 12ull / 10;
+	struct cs_flow_opts o = opts(CAP);
+	char err[128];
+
+	o.idle_timeout_us = base;
+	ck_assert_int_eq(cs_flow_init(&tab, &o, NULL, NULL, err, sizeof err), 0);
+	tab.count = (uint32_t)start;
+	ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_ACTIVE), base);
+	uint64_t prev = base;
+	for (uint64_t n = start + 1; n <= CAP; n++) {
+		tab.count = (uint32_t)n;
+		uint64_t to = cs_flow_timeout(&tab, CS_LIST_ACTIVE);
+		ck_assert_msg(to <= prev, "count %llu: timeout %llu grew from %llu",
+			      (unsigned long long)n, (unsigned long long)to,
+			      (unsigned long long)prev);
+		prev = to;
+	}
+	/* base * (end - count) / (end - start), worked out by hand */
+	tab.count = (uint32_t)start + 1;
+	ck_assert_uint_eq(end - start, 2400000);
+	ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_ACTIVE), 9999995833333ull);
+	tab.count = CAP;	/* full: a third */
+	ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_ACTIVE), 3333333333333ull);
+	tab.count = 0;
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 /* The shrunk timeout is the one expiry uses. */
 START_TEST(full_table_expires_sooner)
 {
@@ -801,6 +841,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, activity_postpones_expiry);
 	tcase_add_test(tc, expiry_work_is_bounded);
 	tcase_add_test(tc, adaptive_timeouts);
+	tcase_add_test(tc, adaptive_timeouts_exact_for_large_options);
 	tcase_add_test(tc, full_table_expires_sooner);
 	suite_add_tcase(s, tc);
 
