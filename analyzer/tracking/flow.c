@@ -193,15 +193,33 @@ static uint64_t list_timeout_opt(const struct cs_flow_opts *o, enum cs_flow_list
 	}
 }
 
+/*
+ * floor(base * n / d) for n < d < 2^32, exactly and without overflow.
+ * With base = q*d + r (0 <= r < d):
+ *   base * n / d = q*n + r*n/d,
+ * and q*n is a whole number, so floor(base*n/d) = q*n + floor(r*n/d).
+ * r*n < d*d < 2^64 cannot wrap, and q*n <= base*n/d < base cannot either.
+ * (The product itself can: a timeout of 1e13 us, --idle-timeout's
+ * largest, times 2.4 million records is past 2^64.)
+ */
+static uint64_t scale_down(uint64_t base, uint64_t n, uint64_t d)
+{
+	uint64_t q = base / d, r = base % d;
+
+	return q * n + r * n / d;
+}
+
 uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
 {
 	uint64_t base = t->base_timeout[l];
 	uint64_t start = t->adaptive_start;
 	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
 
+	/* count <= max_flows <= end, so end - count < end - start < 2^31
+	 * (max_flows is at most 2^30): scale_down's bounds hold. */
 	if (t->count <= start || end <= start)
 		return base;
-	return base * (end - t->count) / (end - start);
+	return scale_down(base, end - t->count, end - start);
 }
 
 /* ---- records ------------------------------------------------------------- */
