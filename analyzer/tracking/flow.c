@@ -74,7 +74,7 @@ static void index_grow(struct cs_flow_table *t)
 	if (t->count + 1 <= size / 2 || size >= t->slot_max)
 		return;
 	uint32_t new_size = size * 2;
-	uint64_t *slots = calloc(new_size, sizeof *slots);
+	uint64_t *slots = t->index_alloc(new_size, sizeof *slots);
 	if (!slots)
 		return;		/* keep probing the fuller index */
 	for (uint32_t i = 0; i < size; i++)
@@ -251,6 +251,7 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 		return -1;
 	}
 	t->slot_mask = initial - 1;
+	t->index_alloc = calloc;
 	t->never_used = 1;
 	t->adaptive_start = (uint64_t)o->max_flows * ADAPTIVE_START_TENTHS / 10;
 	t->next_due_us = UINT64_MAX;

@@ -79,6 +79,8 @@ struct cs_flow_table {
 	uint64_t expired;
 	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
 	uint32_t peak;			/* most records in use at once */
+	/* Allocates a larger index (calloc); a test makes it fail. */
+	void *(*index_alloc)(size_t n, size_t size);
 	cs_conn_done_fn done;
 	cs_conn_done_fn zeek_row;	/* a conn.log row ends inside a record */
 	void *done_ctx;
