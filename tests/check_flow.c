@@ -6,6 +6,7 @@
  * of 5000 makes the index grow past its initial 1024 slots.  Every table is
  * freed with cs_flow_fini, so valgrind sees no leak.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyzer/tracking/flow.h"
@@ -426,6 +427,50 @@ START_TEST(index_grows_past_its_initial_size)
 }
 END_TEST
 
+static void *no_memory(size_t n, size_t size)
+{
+	(void)n;
+	(void)size;
+	return NULL;
+}
+
+/*
+ * The index cannot grow (no memory): a new connection that would fill it
+ * past half is refused, not tracked, and counted, and the index never
+ * fills up (a full open-addressing index would probe forever for a key it
+ * does not hold).  When memory comes back, it grows again.
+ */
+START_TEST(index_growth_failure_refuses_new_connections)
+{
+	table_init(&tab, 5000, NULL);
+	const uint32_t slots = tab.slot_mask + 1, half = slots / 2;
+	tab.index_alloc = no_memory;
+	for (uint32_t i = 0; i < half; i++) {
+		struct cs_flow_key k = key_of(client(i));
+		ck_assert_msg(cs_flow_create(&tab, &k, T0), "record %u refused", i);
+	}
+	for (uint32_t i = half; i < slots + 10; i++) {
+		struct cs_flow_key k = key_of(client(i));
+		ck_assert_msg(cs_flow_create(&tab, &k, T0) == NULL,
+			      "record %u tracked past half of %u slots", i, slots);
+		ck_assert_ptr_null(lookup(&tab, client(i)));
+	}
+	ck_assert_uint_eq(tab.count, half);
+	ck_assert_uint_eq(tab.slot_mask + 1, slots);
+	for (uint32_t i = 0; i < half; i++)
+		ck_assert_msg(lookup(&tab, client(i)), "record %u lost", i);
+
+	tab.index_alloc = calloc;
+	struct cs_flow_key k = key_of(client(slots + 10));
+	ck_assert_ptr_nonnull(cs_flow_create(&tab, &k, T0));
+	ck_assert_uint_eq(tab.count, half + 1);
+	for (uint32_t i = 0; i < half; i++)
+		ck_assert_msg(lookup(&tab, client(i)), "record %u lost", i);
+	ck_assert_ptr_nonnull(lookup(&tab, client(slots + 10)));
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 START_TEST(init_rejects_an_empty_table)
 {
 	struct cs_flow_opts o = opts(0);
@@ -824,6 +869,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, lookup_remove_and_reuse);
 	tcase_add_test(tc, slots_survive_churn);
 	tcase_add_test(tc, index_grows_past_its_initial_size);
+	tcase_add_test(tc, index_growth_failure_refuses_new_connections);
 	tcase_add_test(tc, init_rejects_an_empty_table);
 	suite_add_tcase(s, tc);
 
