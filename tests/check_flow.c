@@ -456,6 +456,7 @@ START_TEST(index_growth_failure_refuses_new_connections)
 		ck_assert_ptr_null(lookup(&tab, client(i)));
 	}
 	ck_assert_uint_eq(tab.count, half);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_NO_MEMORY], slots + 10 - half);
 	ck_assert_uint_eq(tab.slot_mask + 1, slots);
 	for (uint32_t i = 0; i < half; i++)
 		ck_assert_msg(lookup(&tab, client(i)), "record %u lost", i);
@@ -464,6 +465,7 @@ START_TEST(index_growth_failure_refuses_new_connections)
 	struct cs_flow_key k = key_of(client(slots + 10));
 	ck_assert_ptr_nonnull(cs_flow_create(&tab, &k, T0));
 	ck_assert_uint_eq(tab.count, half + 1);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_NO_MEMORY], slots + 10 - half);
 	for (uint32_t i = 0; i < half; i++)
 		ck_assert_msg(lookup(&tab, client(i)), "record %u lost", i);
 	ck_assert_ptr_nonnull(lookup(&tab, client(slots + 10)));

@@ -1330,6 +1330,16 @@ START_TEST(summary_counts_match_the_engine)
 		ck_assert_uint_eq(JU(sk, cs_skip_names[i]), 0);
 	}
 
+	const struct jv *un = J(v, "summary.untracked");
+	ck_assert_uint_eq(un->n, CS_UNTRACKED_MAX - 1);
+	for (int i = 1; i < CS_UNTRACKED_MAX; i++) {
+		ck_assert_str_eq(un->keys[i - 1], cs_untracked_names[i]);
+		ck_assert_uint_eq(JU(un, cs_untracked_names[i]), 0);
+	}
+	/* the last field of summary: new fields go at the end */
+	const struct jv *sm = J(v, "summary");
+	ck_assert_str_eq(sm->keys[sm->n - 1], "untracked");
+
 	const struct jv *out = J(v, "outcomes");
 	uint64_t sum = 0;
 	ck_assert_uint_eq(out->n, CS_OUT_MAX);
@@ -2302,6 +2312,10 @@ START_TEST(metrics_parse_strictly_and_match_the_engine)
 		ck_assert(metric(m, "connscope_alerts_total", "type", cs_alert_type_names[i],
 				 NULL) == 0);
 	ck_assert_int_eq(metric_count(m, "connscope_evicted_total"), CS_EVICT_MAX - 1);
+	ck_assert_int_eq(metric_count(m, "connscope_untracked_total"), CS_UNTRACKED_MAX - 1);
+	for (int i = 1; i < CS_UNTRACKED_MAX; i++)
+		ck_assert(metric(m, "connscope_untracked_total", "reason",
+				 cs_untracked_names[i], NULL) == 0);
 
 	feed_port_reuse();
 	publish(false);

@@ -228,6 +228,8 @@ static void summary_object(struct cs_json *j, const struct cs_snapshot *s)
 	cs_json_kv_u64(j, "data_segments", s->data_segments);
 	cs_json_kv_u64(j, "retransmitted", s->retransmitted);
 	cs_json_kv_u64(j, "rst_peak_per_sec", s->rst_peak);
+	cs_json_kv_counts(j, "untracked", cs_untracked_names + 1, s->untracked + 1,
+			  CS_UNTRACKED_MAX - 1);
 	cs_json_obj_end(j);
 
 	cs_json_kv_counts(j, "outcomes", cs_outcome_names, s->outcomes, CS_OUT_MAX);
@@ -558,6 +560,12 @@ void cs_render_metrics(const struct cs_snapshot *s, struct cs_reply *r)
 		for (int i = 1; i < CS_EVICT_MAX; i++)
 			fprintf(f, "connscope_evicted_total{reason=\"%s\"} %" PRIu64 "\n",
 				cs_evict_names[i], s->evicted[i]);
+		metric(f, "connscope_untracked_total", "counter",
+		       "New connections not tracked, by reason (no_memory: the "
+		       "flow index could not grow).");
+		for (int i = 1; i < CS_UNTRACKED_MAX; i++)
+			fprintf(f, "connscope_untracked_total{reason=\"%s\"} %" PRIu64 "\n",
+				cs_untracked_names[i], s->untracked[i]);
 		metric(f, "connscope_expired_early_total", "counter",
 		       "Connections expired before their timeout because the "
 		       "table was filling (timeouts shrink past 60% of --max-flows).");

@@ -21,6 +21,11 @@
 #define ADAPTIVE_START_TENTHS (CS_FLOW_ADAPTIVE_START_PERCENT / 10)
 #define ADAPTIVE_END_TENTHS 12
 
+const char *const cs_untracked_names[CS_UNTRACKED_MAX] = {
+	[CS_UNTRACKED_NONE] = "none",
+	[CS_UNTRACKED_NO_MEMORY] = "no_memory",
+};
+
 /* ---- hashing ------------------------------------------------------------- */
 
 static uint64_t load64(const uint8_t *p)
@@ -66,31 +71,40 @@ static void index_put(uint64_t *slots, uint32_t mask, uint64_t slot)
 	slots[i] = slot;
 }
 
-/* Doubles the index while it is more than half full, up to slot_max. */
-static void index_grow(struct cs_flow_table *t)
+/*
+ * Makes room in the index for one more entry: doubles it when it would be
+ * more than half full.  False when it cannot grow (no memory): the caller
+ * refuses the entry, so the index never passes half full.  At slot_max
+ * (at least twice --max-flows) there is always room: count + 1 never
+ * exceeds --max-flows.
+ */
+static bool index_make_room(struct cs_flow_table *t)
 {
 	uint32_t size = t->slot_mask + 1;
 
 	if (t->count + 1 <= size / 2 || size >= t->slot_max)
-		return;
+		return true;
 	uint32_t new_size = size * 2;
 	uint64_t *slots = t->index_alloc(new_size, sizeof *slots);
 	if (!slots)
-		return;		/* keep probing the fuller index */
+		return false;
 	for (uint32_t i = 0; i < size; i++)
 		if (t->slots[i])
 			index_put(slots, new_size - 1, t->slots[i]);
 	free(t->slots);
 	t->slots = slots;
 	t->slot_mask = new_size - 1;
+	return true;
 }
 
+/* Probes at most the whole index: being at most half full, it holds an
+ * empty slot well before that, but a bound costs nothing. */
 static uint32_t index_find(const struct cs_flow_table *t,
 			   const struct cs_flow_key *k, uint32_t hash)
 {
 	uint32_t i = hash & t->slot_mask;
 
-	for (;;) {
+	for (uint32_t n = 0; n <= t->slot_mask; n++) {
 		uint64_t s = t->slots[i];
 		if (!s)
 			return UINT32_MAX;
@@ -98,6 +112,7 @@ static uint32_t index_find(const struct cs_flow_table *t,
 			return i;
 		i = (i + 1) & t->slot_mask;
 	}
+	return UINT32_MAX;
 }
 
 /* Backward-shift deletion: no tombstones, probe chains stay short. */
@@ -372,10 +387,8 @@ static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 	}
 }
 
-static struct cs_conn *take_record(struct cs_flow_table *t, uint64_t now_us)
+static struct cs_conn *take_record(struct cs_flow_table *t)
 {
-	if (!t->free_head && t->never_used > t->opt.max_flows)
-		evict_one(t, now_us);
 	if (t->free_head) {
 		struct cs_conn *c = &t->conns[t->free_head];
 		t->free_head = c->lru_next;
@@ -389,9 +402,13 @@ static struct cs_conn *create(struct cs_flow_table *t,
 			      const struct cs_flow_key *k, uint32_t hash,
 			      uint64_t now_us)
 {
-	struct cs_conn *c = take_record(t, now_us);
-
-	index_grow(t);
+	if (!t->free_head && t->never_used > t->opt.max_flows)
+		evict_one(t, now_us);
+	if (!index_make_room(t)) {
+		t->untracked[CS_UNTRACKED_NO_MEMORY]++;
+		return NULL;
+	}
+	struct cs_conn *c = take_record(t);
 	c->key = *k;
 	c->in_use = true;
 	c->id = ++t->next_id;

@@ -20,6 +20,11 @@
  * least recently active one — a SYN flood cannot push out the connections
  * being diagnosed.  Every record that leaves is handed to the done callback
  * first, so evicted connections are still reported.  Time is packet time.
+ *
+ * The index is kept at most half full, so every probe meets an empty slot
+ * soon.  Growing it is the one allocation after setup; when that fails, a
+ * new connection that would fill the index past half is refused: it is
+ * not tracked, and counted in untracked[] (cs_flow_create returns NULL).
  */
 #ifndef CS_ANALYZER_FLOW_H
 #define CS_ANALYZER_FLOW_H
@@ -58,6 +63,15 @@ struct cs_flow_opts {
  * few round trips (and Zeek waits tcp_reset_delay, 5 s, too). */
 #define CS_RESET_LINGER_SEC 5
 
+/* Why a new connection was not tracked (summary.untracked). */
+enum cs_untracked {
+	CS_UNTRACKED_NONE,
+	CS_UNTRACKED_NO_MEMORY,	/* the index could not grow */
+	CS_UNTRACKED_MAX
+};
+
+extern const char *const cs_untracked_names[CS_UNTRACKED_MAX];
+
 typedef void (*cs_conn_done_fn)(void *ctx, struct cs_conn *c, uint64_t now_us);
 
 struct cs_flow_table {
@@ -76,6 +90,7 @@ struct cs_flow_table {
 	uint64_t next_id;
 	uint64_t seed;
 	uint64_t evicted[CS_EVICT_MAX];
+	uint64_t untracked[CS_UNTRACKED_MAX];	/* creations refused, by reason */
 	uint64_t expired;
 	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
 	uint32_t peak;			/* most records in use at once */
@@ -118,7 +133,8 @@ struct cs_conn *cs_flow_find(struct cs_flow_table *t,
 void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash);
 void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash);
 
-/* A new, zeroed record for k (evicting if the table is full). */
+/* A new, zeroed record for k (evicting if the table is full), or NULL
+ * when it is refused (counted in untracked[]). */
 struct cs_conn *cs_flow_create(struct cs_flow_table *t,
 			       const struct cs_flow_key *k, uint64_t now_us);
 /* The same for w's key, whose hash is known. */

@@ -165,6 +165,7 @@ struct cs_snapshot *cs_snapshot_build(const struct cs_engine *e,
 	s->peak_open = t->peak;
 	s->max_flows = t->opt.max_flows;
 	memcpy(s->evicted, t->evicted, sizeof s->evicted);
+	memcpy(s->untracked, t->untracked, sizeof s->untracked);
 	s->expired_early = t->expired_early;
 	s->port_reuse = e->conns.port_reuse;
 	s->icmp_unmatched = e->icmp_unmatched;

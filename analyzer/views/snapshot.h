@@ -39,6 +39,7 @@ struct cs_snapshot {
 
 	uint64_t connections, open, peak_open, max_flows;
 	uint64_t evicted[CS_EVICT_MAX];
+	uint64_t untracked[CS_UNTRACKED_MAX];
 	uint64_t expired_early;
 	uint64_t port_reuse, icmp_unmatched;
 	uint64_t data_segments, retransmitted, rst_peak;
