@@ -88,9 +88,14 @@ static bool index_make_room(struct cs_flow_table *t)
 	uint64_t *slots = t->index_alloc(new_size, sizeof *slots);
 	if (!slots)
 		return false;
+	uint32_t moved = 0;
 	for (uint32_t i = 0; i < size; i++)
-		if (t->slots[i])
+		if (t->slots[i]) {
 			index_put(slots, new_size - 1, t->slots[i]);
+			moved++;
+		}
+	if (moved > t->rehash_moved_most)
+		t->rehash_moved_most = moved;
 	free(t->slots);
 	t->slots = slots;
 	t->slot_mask = new_size - 1;

@@ -72,6 +72,10 @@ enum cs_untracked {
 
 extern const char *const cs_untracked_names[CS_UNTRACKED_MAX];
 
+/* The most index entries one new connection may move into a grown index:
+ * a growth must not stall one packet for a million moves. */
+#define CS_FLOW_REHASH_MOVES_MAX 32
+
 typedef void (*cs_conn_done_fn)(void *ctx, struct cs_conn *c, uint64_t now_us);
 
 struct cs_flow_table {
@@ -94,6 +98,7 @@ struct cs_flow_table {
 	uint64_t expired;
 	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
 	uint32_t peak;			/* most records in use at once */
+	uint32_t rehash_moved_most;	/* most entries one insert moved */
 	/* Allocates a larger index (calloc); a test makes it fail. */
 	void *(*index_alloc)(size_t n, size_t size);
 	cs_conn_done_fn done;
