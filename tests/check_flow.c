@@ -427,6 +427,59 @@ START_TEST(index_grows_past_its_initial_size)
 }
 END_TEST
 
+/* Is client j's record in the table after step i of index_grows_in_steps? */
+static bool grown_alive(uint32_t j, uint32_t i)
+{
+	return j <= i && !(j % 5 == 2 && j + 2 <= i);
+}
+
+static void check_grown(uint32_t j, uint32_t i)
+{
+	struct cs_conn *c = lookup(&tab, client(j));
+
+	if (grown_alive(j, i))
+		ck_assert_msg(c && c->id == j + 1, "step %u: record %u lost", i, j);
+	else
+		ck_assert_msg(!c, "step %u: record %u still found", i, j);
+}
+
+/*
+ * The index doubles six times (1,024 to 65,536 slots) while records come
+ * and go, and no insert moves more than CS_FLOW_REHASH_MOVES_MAX entries:
+ * a growth is spread over the inserts after it.  Every record stays
+ * findable at every step -- a few checked after each insert, all of them
+ * every 1,000 -- and removed ones are gone.
+ */
+START_TEST(index_grows_in_steps)
+{
+	enum { N = 40000 };
+
+	table_init(&tab, 2 * N, NULL);
+	for (uint32_t i = 0; i < N; i++) {
+		struct cs_flow_key k = key_of(client(i));
+		struct cs_conn *c = cs_flow_create(&tab, &k, T0 + i);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_uint_eq(c->id, i + 1);
+		if (i % 5 == 4)		/* records leave while the index grows */
+			cs_flow_remove(&tab, lookup(&tab, client(i - 2)), T0 + i);
+		check_grown(i, i);
+		check_grown(i / 2, i);
+		check_grown(i - i % 5 - 3 * (i >= 5), i);
+		check_grown((uint32_t)((uint64_t)i * 7919 % (i + 1)), i);
+		if (i % 1000 == 999)
+			for (uint32_t j = 0; j <= i; j++)
+				check_grown(j, i);
+	}
+	ck_assert_uint_ge(tab.slot_mask + 1, 65536);
+	ck_assert_msg(tab.rehash_moved_most <= CS_FLOW_REHASH_MOVES_MAX,
+		      "one insert moved %u index entries", tab.rehash_moved_most);
+	for (uint32_t j = 0; j < N + 100; j++)
+		check_grown(j, N - 1);
+	ck_assert_uint_eq(tab.count, N - N / 5);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 static void *no_memory(size_t n, size_t size)
 {
 	(void)n;
@@ -872,6 +925,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, slots_survive_churn);
 	tcase_add_test(tc, index_grows_past_its_initial_size);
 	tcase_add_test(tc, index_growth_failure_refuses_new_connections);
+	tcase_add_test(tc, index_grows_in_steps);
 	tcase_add_test(tc, init_rejects_an_empty_table);
 	suite_add_tcase(s, tc);
 
