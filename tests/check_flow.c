@@ -448,14 +448,17 @@ static void check_grown(uint32_t j, uint32_t i)
  * and go, and no insert moves more than CS_FLOW_REHASH_MOVES_MAX entries:
  * a growth is spread over the inserts after it.  Every record stays
  * findable at every step -- a few checked after each insert, all of them
- * every 1,000 -- and removed ones are gone.
+ * every 50 while entries are in two indexes and every 1,000 otherwise --
+ * and removed ones are gone.
  */
 START_TEST(index_grows_in_steps)
 {
 	enum { N = 40000 };
+	uint32_t growing = 0, growths = 0;
 
 	table_init(&tab, 2 * N, NULL);
 	for (uint32_t i = 0; i < N; i++) {
+		bool was_growing = tab.old_slots != NULL;
 		struct cs_flow_key k = key_of(client(i));
 		struct cs_conn *c = cs_flow_create(&tab, &k, T0 + i);
 		ck_assert_ptr_nonnull(c);
@@ -466,10 +469,16 @@ START_TEST(index_grows_in_steps)
 		check_grown(i / 2, i);
 		check_grown(i - i % 5 - 3 * (i >= 5), i);
 		check_grown((uint32_t)((uint64_t)i * 7919 % (i + 1)), i);
-		if (i % 1000 == 999)
+		if (i % 1000 == 999 || (tab.old_slots && i % 50 == 0))
 			for (uint32_t j = 0; j <= i; j++)
 				check_grown(j, i);
+		growing += tab.old_slots != NULL;
+		growths += !was_growing && tab.old_slots;
 	}
+	/* the checks above ran while entries were in both indexes */
+	ck_assert_uint_eq(growths, 6);
+	ck_assert_uint_gt(growing, 6 * 10);
+	ck_assert_ptr_null(tab.old_slots);	/* the last growth is done */
 	ck_assert_uint_ge(tab.slot_mask + 1, 65536);
 	ck_assert_msg(tab.rehash_moved_most <= CS_FLOW_REHASH_MOVES_MAX,
 		      "one insert moved %u index entries", tab.rehash_moved_most);

@@ -72,8 +72,8 @@ enum cs_untracked {
 
 extern const char *const cs_untracked_names[CS_UNTRACKED_MAX];
 
-/* The most index entries one new connection may move into a grown index:
- * a growth must not stall one packet for a million moves. */
+/* The most index entries one new connection moves into a grown index:
+ * a growth must not stall one packet for a million moves (flow.c). */
 #define CS_FLOW_REHASH_MOVES_MAX 32
 
 typedef void (*cs_conn_done_fn)(void *ctx, struct cs_conn *c, uint64_t now_us);
@@ -87,6 +87,12 @@ struct cs_flow_table {
 	uint64_t *slots;		/* hash tag << 32 | record, 0 empty */
 	uint32_t slot_mask;		/* slots - 1, a power of two minus one */
 	uint32_t slot_max;		/* the index never grows past this */
+	/* While the index grows, the one before it is emptied into it a few
+	 * entries per insert (flow.c); lookups look in both. */
+	uint64_t *old_slots;		/* NULL when not growing */
+	uint32_t old_mask;
+	uint32_t old_next;		/* its next slot to move */
+	uint32_t old_left;		/* entries still in it */
 	struct { cs_conn_ref head, tail; uint32_t count; } lists[CS_LIST_MAX];
 	uint64_t base_timeout[CS_LIST_MAX];	/* each list's, from opt */
 	uint64_t adaptive_start;	/* records in use before timeouts shrink */
