@@ -3,7 +3,8 @@
  * under a SYN flood, expiry by packet time, adaptive timeouts, the flush.
  *
  * Tiny tables (8 or 10 records) reach the eviction and adaptive paths; one
- * of 5000 makes the index grow past its initial 1024 slots.  Every table is
+ * of 5000 makes the index grow past its initial 1024 slots, one of 80000
+ * six times over, in steps; an allocator that fails makes it refuse.  Every table is
  * freed with cs_flow_fini, so valgrind sees no leak.
  */
 #include <stdlib.h>

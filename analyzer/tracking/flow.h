@@ -5,7 +5,8 @@
  * a never-used tail or a free list, so nothing is allocated per packet and
  * untouched records cost no memory (the array's pages are only touched as
  * connections are opened).  The index is an open-addressing hash of the
- * canonical 4-tuple that grows with the number of open connections.
+ * canonical 4-tuple that grows with the number of open connections: it
+ * doubles a few entries per insert, never all at once (flow.c).
  *
  * Each record sits on one of four lists in order of last activity, one
  * per kind of timeout, so the head of a list is always the next to expire:
