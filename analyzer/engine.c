@@ -179,9 +179,11 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 		cs_detect_packet(&e->detect, pkt);
 		unsigned ev = cs_track_segment_at(&e->flows, pkt, &d->where, &c,
 						  &side);
-		cs_detect_segment(&e->detect, c, side, ev, pkt);
-		if (e->opt.keep_recent)
-			keep_recent(e, c, side, ev, pkt);
+		if (c) {	/* else untracked: flows.untracked counted why */
+			cs_detect_segment(&e->detect, c, side, ev, pkt);
+			if (e->opt.keep_recent)
+				keep_recent(e, c, side, ev, pkt);
+		}
 	}
 	cs_detect_tick(&e->detect, e->now_us);
 }

@@ -16,6 +16,7 @@
 #include "analyzer/engine.h"
 #include "analyzer/tracking/tcp.h"
 #include "analyzer/tracking/track.h"
+#include "analyzer/reports/report.h"
 #include "analyzer/reports/verdict.h"
 #include "tests/pktbuild.h"
 #include "tests/suites.h"
@@ -1275,6 +1276,79 @@ START_TEST(verdicts_grouped_folded_and_cut)
 }
 END_TEST
 
+/* ---- refusals ------------------------------------------------------------------------- */
+
+static void *no_memory(size_t n, size_t size)
+{
+	(void)n;
+	(void)size;
+	return NULL;
+}
+
+/* A SYN through the engine's own branch for decoded TCP (cs_engine_decoded). */
+static void engine_syn(uint32_t k, uint64_t ts)
+{
+	struct tuple t = spoofed(k, v4(10, 0, 0, 80), 80);
+	struct cs_decoded d = {
+		.ts_us = ts, .wirelen = 54, .why = CS_SKIP_NONE,
+		.pkt = { .kind = CS_PKT_TCP, .ts_us = ts, .ip_ver = 4, .ttl = 64,
+			 .src = t.cli, .dst = t.srv, .sport = t.cport,
+			 .dport = t.sport, .seq = t.cisn, .flags = SYN,
+			 .win = 64240, .tcp_hlen = 20, .ip_len = 40, .wirelen = 54 },
+	};
+	cs_flow_where(&eng.flows, &d.pkt, &d.where);
+	cs_engine_decoded(&eng, &d);
+}
+
+static char *report_of(bool json)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	static const char *const names[] = { "mem.pcap" };
+	struct cs_report_source src = { .names = names, .name_cnt = 1,
+					.snaplen = 262144 };
+
+	ck_assert_ptr_nonnull(f);
+	if (json) {
+		struct cs_json_report r;
+		cs_report_json_begin(&r, f);
+		cs_report_json_end(&r, &src, &eng);
+	} else {
+		cs_report_text(f, &src, &eng, false);
+	}
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The index cannot grow: past half of its 1,024 slots, new connections are
+ * refused, the packets still counted as read and analysed (the SYN-flood
+ * detector saw them), and the refusals reach both reports by reason.
+ */
+START_TEST(refused_connections_reach_the_reports)
+{
+	engine_start(4096, NULL);
+	eng.flows.index_alloc = no_memory;
+	const uint32_t half = (eng.flows.slot_mask + 1) / 2;
+	for (uint32_t k = 0; k < half + 88; k++)
+		engine_syn(k, T0 + k);
+	ck_assert_uint_eq(eng.flows.count, half);
+	ck_assert_uint_eq(eng.flows.untracked[CS_UNTRACKED_NO_MEMORY], 88);
+	ck_assert_uint_eq(eng.stats.analysed, half + 88);
+	ck_assert(cs_stats_balanced(&eng.stats));
+	cs_engine_finish(&eng);
+
+	out_buf = report_of(false);
+	ck_assert_msg(strstr(out_buf, "\n  88 new connections not tracked: "
+				      "no_memory 88\n"), "text report:\n%s", out_buf);
+	free(out_buf);
+	out_buf = report_of(true);
+	ck_assert_msg(strstr(out_buf, "\"capture_drops\":null,\n    \"untracked\":{\"no_memory\":88}\n  },\n"),
+		      "JSON report:\n%s", out_buf);
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------------------- */
 
 #define N(a) ((int)(sizeof a / sizeof a[0]))
@@ -1335,6 +1409,12 @@ Suite *detect_suite(void)
 	tcase_add_loop_test(tc, icmp_meaning, 0, N(icmp_cases));
 	tcase_add_loop_test(tc, icmp_errno_as_linux_for_every_code, 0, 16);
 	tcase_add_loop_test(tc, verdicts_grouped_folded_and_cut, 0, N(verdict_cases));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("refusals");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_checked_fixture(tc, NULL, out_free);
+	tcase_add_test(tc, refused_connections_reach_the_reports);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,9 +3,11 @@
  * under a SYN flood, expiry by packet time, adaptive timeouts, the flush.
  *
  * Tiny tables (8 or 10 records) reach the eviction and adaptive paths; one
- * of 5000 makes the index grow past its initial 1024 slots.  Every table is
+ * of 5000 makes the index grow past its initial 1024 slots, one of 80000
+ * six times over, in steps; an allocator that fails makes it refuse.  Every table is
  * freed with cs_flow_fini, so valgrind sees no leak.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyzer/tracking/flow.h"
@@ -426,6 +428,123 @@ START_TEST(index_grows_past_its_initial_size)
 }
 END_TEST
 
+/* Is client j's record in the table after step i of index_grows_in_steps? */
+static bool grown_alive(uint32_t j, uint32_t i)
+{
+	return j <= i && !(j % 5 == 2 && j + 2 <= i);
+}
+
+static bool grown_ok(uint32_t j, uint32_t i)
+{
+	struct cs_conn *c = lookup(&tab, client(j));
+
+	return grown_alive(j, i) ? c && c->id == j + 1 : !c;
+}
+
+/* Records from .. to - 1 after step i; one assertion (Check's are slow
+ * under valgrind). */
+static void check_grown(uint32_t from, uint32_t to, uint32_t i)
+{
+	uint32_t j = from;
+
+	while (j < to && grown_ok(j, i))
+		j++;
+	ck_assert_msg(j == to, "step %u: record %u %s", i, j,
+		      grown_alive(j, i) ? "lost" : "still found");
+}
+
+/*
+ * The index doubles six times (1,024 to 65,536 slots) while records come
+ * and go, and no insert moves more than CS_FLOW_REHASH_MOVES_MAX entries:
+ * a growth is spread over the inserts after it.  Every record stays
+ * findable at every step -- a few checked after each insert, all of them
+ * every 128 while entries are in two indexes and every 5,000 otherwise --
+ * and removed ones are gone.
+ */
+START_TEST(index_grows_in_steps)
+{
+	enum { N = 40000 };
+	uint32_t growing = 0, growths = 0;
+
+	table_init(&tab, 2 * N, NULL);
+	for (uint32_t i = 0; i < N; i++) {
+		bool was_growing = tab.old_slots != NULL;
+		struct cs_flow_key k = key_of(client(i));
+		struct cs_conn *c = cs_flow_create(&tab, &k, T0 + i);
+		ck_assert_ptr_nonnull(c);
+		ck_assert_uint_eq(c->id, i + 1);
+		if (i % 5 == 4)		/* records leave while the index grows */
+			cs_flow_remove(&tab, lookup(&tab, client(i - 2)), T0 + i);
+		uint32_t some[] = { i, i / 2, i - i % 5 - 3 * (i >= 5),
+				    (uint32_t)((uint64_t)i * 7919 % (i + 1)) };
+		bool ok = true;
+		for (size_t s = 0; s < sizeof some / sizeof some[0]; s++)
+			ok = ok && grown_ok(some[s], i);
+		ck_assert_msg(ok, "step %u: a record lost or still found", i);
+		if (i % 5000 == 4999 || (tab.old_slots && i % 128 == 0))
+			check_grown(0, i + 1, i);
+		growing += tab.old_slots != NULL;
+		growths += !was_growing && tab.old_slots;
+	}
+	/* the checks above ran while entries were in both indexes */
+	ck_assert_uint_eq(growths, 6);
+	ck_assert_uint_gt(growing, 6 * 10);
+	ck_assert_ptr_null(tab.old_slots);	/* the last growth is done */
+	ck_assert_uint_ge(tab.slot_mask + 1, 65536);
+	ck_assert_msg(tab.rehash_moved_most <= CS_FLOW_REHASH_MOVES_MAX,
+		      "one insert moved %u index entries", tab.rehash_moved_most);
+	check_grown(0, N + 100, N - 1);
+	ck_assert_uint_eq(tab.count, N - N / 5);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+static void *no_memory(size_t n, size_t size)
+{
+	(void)n;
+	(void)size;
+	return NULL;
+}
+
+/*
+ * The index cannot grow (no memory): a new connection that would fill it
+ * past half is refused, not tracked, and counted, and the index never
+ * fills up (a full open-addressing index would probe forever for a key it
+ * does not hold).  When memory comes back, it grows again.
+ */
+START_TEST(index_growth_failure_refuses_new_connections)
+{
+	table_init(&tab, 5000, NULL);
+	const uint32_t slots = tab.slot_mask + 1, half = slots / 2;
+	tab.index_alloc = no_memory;
+	for (uint32_t i = 0; i < half; i++) {
+		struct cs_flow_key k = key_of(client(i));
+		ck_assert_msg(cs_flow_create(&tab, &k, T0), "record %u refused", i);
+	}
+	for (uint32_t i = half; i < slots + 10; i++) {
+		struct cs_flow_key k = key_of(client(i));
+		ck_assert_msg(cs_flow_create(&tab, &k, T0) == NULL,
+			      "record %u tracked past half of %u slots", i, slots);
+		ck_assert_ptr_null(lookup(&tab, client(i)));
+	}
+	ck_assert_uint_eq(tab.count, half);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_NO_MEMORY], slots + 10 - half);
+	ck_assert_uint_eq(tab.slot_mask + 1, slots);
+	for (uint32_t i = 0; i < half; i++)
+		ck_assert_msg(lookup(&tab, client(i)), "record %u lost", i);
+
+	tab.index_alloc = calloc;
+	struct cs_flow_key k = key_of(client(slots + 10));
+	ck_assert_ptr_nonnull(cs_flow_create(&tab, &k, T0));
+	ck_assert_uint_eq(tab.count, half + 1);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_NO_MEMORY], slots + 10 - half);
+	for (uint32_t i = 0; i < half; i++)
+		ck_assert_msg(lookup(&tab, client(i)), "record %u lost", i);
+	ck_assert_ptr_nonnull(lookup(&tab, client(slots + 10)));
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 START_TEST(init_rejects_an_empty_table)
 {
 	struct cs_flow_opts o = opts(0);
@@ -709,6 +828,51 @@ START_TEST(adaptive_timeouts)
 }
 END_TEST
 
+/*
+ * The largest options connscope accepts must not overflow the shrinking:
+ * --max-flows 4000000 --idle-timeout 10000000 (1e13 us) times a fill
+ * distance of up to 2.4 million is past 2^64.  The timeout must fall
+ * steadily as the table fills and be exact at both ends.  The table is
+ * never filled: cs_flow_timeout reads only its count, and the records'
+ * pages stay untouched.
+ */
+START_TEST(adaptive_timeouts_exact_for_large_options)
+{
+	enum { CAP = 4000000 };
+	const uint64_t base = 10000000 * SEC;
+	const uint64_t start = CAP * 6ull / 10, end = CAP * 12ull / 10;
+	struct cs_flow_opts o = opts(CAP);
+	char err[128];
+
+	o.idle_timeout_us = base;
+	ck_assert_int_eq(cs_flow_init(&tab, &o, NULL, NULL, err, sizeof err), 0);
+	tab.count = (uint32_t)start;
+	ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_ACTIVE), base);
+	uint64_t prev = base, grew_at = 0, grew_to = 0, grew_from = 0;
+	for (uint64_t n = start + 1; n <= CAP && !grew_at; n++) {
+		tab.count = (uint32_t)n;
+		uint64_t to = cs_flow_timeout(&tab, CS_LIST_ACTIVE);
+		if (to > prev) {	/* one assertion: Check's are slow */
+			grew_at = n;
+			grew_to = to;
+			grew_from = prev;
+		}
+		prev = to;
+	}
+	ck_assert_msg(!grew_at, "count %llu: timeout %llu grew from %llu",
+		      (unsigned long long)grew_at, (unsigned long long)grew_to,
+		      (unsigned long long)grew_from);
+	/* base * (end - count) / (end - start), worked out by hand */
+	tab.count = (uint32_t)start + 1;
+	ck_assert_uint_eq(end - start, 2400000);
+	ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_ACTIVE), 9999995833333ull);
+	tab.count = CAP;	/* full: a third */
+	ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_ACTIVE), 3333333333333ull);
+	tab.count = 0;
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 /* The shrunk timeout is the one expiry uses. */
 START_TEST(full_table_expires_sooner)
 {
@@ -787,6 +951,12 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, init_rejects_an_empty_table);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("growth");
+	tcase_add_checked_fixture(tc, NULL, table_free);
+	tcase_add_test(tc, index_growth_failure_refuses_new_connections);
+	tcase_add_test(tc, index_grows_in_steps);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("eviction");
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, syn_flood_evicts_only_embryonic);
@@ -801,6 +971,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, activity_postpones_expiry);
 	tcase_add_test(tc, expiry_work_is_bounded);
 	tcase_add_test(tc, adaptive_timeouts);
+	tcase_add_test(tc, adaptive_timeouts_exact_for_large_options);
 	tcase_add_test(tc, full_table_expires_sooner);
 	suite_add_tcase(s, tc);
 

@@ -1293,6 +1293,24 @@ static const char *usec_text(uint64_t us)
 	return tprintf("%" PRIu64 ".%06" PRIu64, us / SEC, us % SEC);
 }
 
+/* New connections not tracked, by reason: the last field of summary (new
+ * fields go at the end). */
+START_TEST(summary_ends_with_the_untracked_counts)
+{
+	struct resp *r = get("/api/summary");
+	const struct jv *v = json_reply(r, 200, "/api/summary");
+	const struct jv *un = J(v, "summary.untracked");
+
+	ck_assert_uint_eq(un->n, CS_UNTRACKED_MAX - 1);
+	for (int i = 1; i < CS_UNTRACKED_MAX; i++) {
+		ck_assert_str_eq(un->keys[i - 1], cs_untracked_names[i]);
+		ck_assert_uint_eq(JU(un, cs_untracked_names[i]), snap->summary.untracked[i]);
+	}
+	const struct jv *sm = J(v, "summary");
+	ck_assert_str_eq(sm->keys[sm->n - 1], "untracked");
+}
+END_TEST
+
 START_TEST(summary_counts_match_the_engine)
 {
 	struct resp *r = get("/api/summary");
@@ -2308,6 +2326,10 @@ START_TEST(metrics_parse_strictly_and_match_the_engine)
 		ck_assert(metric(m, "connscope_alerts_total", "type", cs_alert_type_names[i],
 				 NULL) == 0);
 	ck_assert_int_eq(metric_count(m, "connscope_evicted_total"), CS_EVICT_MAX - 1);
+	ck_assert_int_eq(metric_count(m, "connscope_untracked_total"), CS_UNTRACKED_MAX - 1);
+	for (int i = 1; i < CS_UNTRACKED_MAX; i++)
+		ck_assert(metric(m, "connscope_untracked_total", "reason",
+				 cs_untracked_names[i], NULL) == 0);
 
 	feed_port_reuse();
 	publish(false);
@@ -3474,6 +3496,7 @@ Suite *web_suite(void)
 			    (int)ARRAY_LEN(routes));
 	tcase_add_test(tc, head_of_the_event_stream_ends_at_the_headers);
 	tcase_add_test(tc, summary_counts_match_the_engine);
+	tcase_add_test(tc, summary_ends_with_the_untracked_counts);
 	tcase_add_loop_test(tc, connection_filters_select_the_right_records, 0,
 			    (int)ARRAY_LEN(filters));
 	tcase_add_loop_test(tc, state_filter_matches_the_snapshot, 0, CS_TCP_STATE_MAX);

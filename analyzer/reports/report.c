@@ -166,10 +166,12 @@ static void text_connections(FILE *out, const struct cs_engine *e)
 	const struct cs_connstats *cs = &e->conns;
 	const struct cs_flow_table *t = &e->flows;
 	char a[32], b[32];
-	uint64_t evicted = 0;
+	uint64_t evicted = 0, untracked = 0;
 
 	for (int i = 1; i < CS_EVICT_MAX; i++)
 		evicted += t->evicted[i];
+	for (int i = 1; i < CS_UNTRACKED_MAX; i++)
+		untracked += t->untracked[i];
 	fprintf(out, "\nConnections %s (at most %s open at once)\n",
 		grouped(cs->connections, a, sizeof a), grouped(t->peak, b, sizeof b));
 	fputs("  outcome     ", out);
@@ -186,6 +188,11 @@ static void text_connections(FILE *out, const struct cs_engine *e)
 		fprintf(out, "  %s evicted to stay within --max-flows: ",
 			grouped(evicted, a, sizeof a));
 		text_counts(out, cs_evict_names + 1, t->evicted + 1, CS_EVICT_MAX - 1);
+	}
+	if (untracked) {
+		fprintf(out, "  %s new connections not tracked: ",
+			grouped(untracked, a, sizeof a));
+		text_counts(out, cs_untracked_names + 1, t->untracked + 1, CS_UNTRACKED_MAX - 1);
 	}
 	if (t->expired_early)
 		fprintf(out, "  %s expired early: the table was over %u%% full, so "

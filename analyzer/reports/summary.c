@@ -108,6 +108,11 @@ const struct cs_summary_field cs_summary_fields[] = {
 	{ .name = "capture_drops", MAYBE_U64(capture_drops),
 	  COUNTER("connscope_capture_drops_total",
 		  "Packets the kernel dropped (live capture).") },
+	{ .name = "untracked", COUNTS(untracked, cs_untracked_names, 1),
+	  COUNTER("connscope_untracked_total",
+		  "Packets that would have opened a connection the table had no "
+		  "room for, by reason."),
+	  LABELLED("reason") },
 };
 const int cs_summary_field_cnt =
 	(int)(sizeof cs_summary_fields / sizeof cs_summary_fields[0]);
@@ -153,6 +158,8 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e, bool live)
 	_Static_assert(sizeof s->skipped == sizeof st->skipped, "skipped");
 	memcpy(s->skipped, st->skipped, sizeof s->skipped);
 	s->capture_drops = maybe(live && st->have_drops, st->capture_drops);
+	_Static_assert(sizeof s->untracked == sizeof t->untracked, "untracked");
+	memcpy(s->untracked, t->untracked, sizeof s->untracked);
 }
 
 void cs_summary_add_open(struct cs_summary *s, const struct cs_conn *c)

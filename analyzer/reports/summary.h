@@ -50,6 +50,7 @@ struct cs_summary {
 	uint64_t alerts_dropped;
 	uint64_t skipped[CS_SKIP_MAX];	/* [CS_SKIP_NONE] stays 0 */
 	struct cs_maybe_u64 capture_drops;	/* live, and the kernel said */
+	uint64_t untracked[CS_UNTRACKED_MAX];	/* [CS_UNTRACKED_NONE] stays 0 */
 };
 
 /* How a figure is written in JSON (and so in the metrics). */

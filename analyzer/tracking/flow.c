@@ -21,6 +21,11 @@
 #define ADAPTIVE_START_TENTHS (CS_FLOW_ADAPTIVE_START_PERCENT / 10)
 #define ADAPTIVE_END_TENTHS 12
 
+const char *const cs_untracked_names[CS_UNTRACKED_MAX] = {
+	[CS_UNTRACKED_NONE] = "none",
+	[CS_UNTRACKED_NO_MEMORY] = "no_memory",
+};
+
 /* ---- hashing ------------------------------------------------------------- */
 
 static uint64_t load64(const uint8_t *p)
@@ -66,38 +71,117 @@ static void index_put(uint64_t *slots, uint32_t mask, uint64_t slot)
 	slots[i] = slot;
 }
 
-/* Doubles the index while it is more than half full, up to slot_max. */
-static void index_grow(struct cs_flow_table *t)
+/*
+ * Growing is spread over the inserts that follow it, as Redis's dict does:
+ * the full index becomes the old one, a new one twice its size takes every
+ * new entry, and each insert moves a few entries of the old one over,
+ * walking it slot by slot.  A lookup tries the new index, then the old.
+ *
+ * An entry that moves or is removed from the old index leaves SLOT_GONE
+ * behind, never an empty slot: a probe that passed over it to an entry
+ * further on must still get there.  Nothing is ever added to the old
+ * index, so these tombstones only ever replace what the probes had
+ * already passed: probe chains there do not grow.
+ *
+ * The old index is emptied in time.  It grew when count + 1 passed half
+ * its size S, so count was S/2; the next growth comes when count + 1
+ * passes S, at least S/2 inserts later.  Each insert walks at least
+ * REHASH_MOVES_MAX of the old index's S slots (REHASH_VISITS_MAX if they
+ * are empty), so S/REHASH_MOVES_MAX inserts -- far fewer -- empty it.
+ */
+#define SLOT_GONE 1u	/* ref 0 ("none"): no entry is ever this */
+#define REHASH_MOVES_MAX CS_FLOW_REHASH_MOVES_MAX
+#define REHASH_VISITS_MAX (4 * REHASH_MOVES_MAX)
+
+static void rehash_end(struct cs_flow_table *t)
+{
+	free(t->old_slots);
+	t->old_slots = NULL;
+	t->old_mask = t->old_next = t->old_left = 0;
+}
+
+/* Moves up to moves_max entries of the old index, looking at up to
+ * visits_max of its slots. */
+static void rehash_step(struct cs_flow_table *t, uint32_t visits_max,
+			uint32_t moves_max)
+{
+	uint32_t moved = 0;
+
+	for (uint32_t n = 0; n < visits_max && moved < moves_max &&
+	     t->old_next <= t->old_mask; n++) {
+		uint64_t s = t->old_slots[t->old_next++];
+		if (!s || s == SLOT_GONE)
+			continue;
+		index_put(t->slots, t->slot_mask, s);
+		t->old_left--;
+		moved++;
+	}
+	if (moved > t->rehash_moved_most)
+		t->rehash_moved_most = moved;
+	if (t->old_next > t->old_mask || !t->old_left)
+		rehash_end(t);
+}
+
+/*
+ * Makes room in the index for one more entry: starts a growth to twice
+ * its size when it would be more than half full.  False when it cannot
+ * grow (no memory): the caller refuses the entry, so the index never
+ * passes half full.  At slot_max (at least twice --max-flows) there is
+ * always room: count + 1 never exceeds --max-flows.
+ */
+static bool index_make_room(struct cs_flow_table *t)
 {
 	uint32_t size = t->slot_mask + 1;
 
 	if (t->count + 1 <= size / 2 || size >= t->slot_max)
-		return;
-	uint32_t new_size = size * 2;
-	uint64_t *slots = calloc(new_size, sizeof *slots);
+		return true;
+	if (t->old_slots)	/* cannot happen (see above); be right anyway */
+		rehash_step(t, UINT32_MAX, UINT32_MAX);
+	uint64_t *slots = t->index_alloc((size_t)size * 2, sizeof *slots);
 	if (!slots)
-		return;		/* keep probing the fuller index */
-	for (uint32_t i = 0; i < size; i++)
-		if (t->slots[i])
-			index_put(slots, new_size - 1, t->slots[i]);
-	free(t->slots);
+		return false;
+	t->old_slots = t->slots;
+	t->old_mask = t->slot_mask;
+	t->old_next = 0;
+	t->old_left = t->count;
 	t->slots = slots;
-	t->slot_mask = new_size - 1;
+	t->slot_mask = size * 2 - 1;
+	return true;
 }
 
-static uint32_t index_find(const struct cs_flow_table *t,
-			   const struct cs_flow_key *k, uint32_t hash)
+/* Where k is in one index, or UINT32_MAX.  Probes at most the whole
+ * index: being at most half full, it holds an empty slot well before
+ * that, but a bound costs nothing. */
+static uint32_t index_probe(const struct cs_flow_table *t, const uint64_t *slots,
+			    uint32_t mask, const struct cs_flow_key *k,
+			    uint32_t hash)
 {
-	uint32_t i = hash & t->slot_mask;
+	uint32_t i = hash & mask;
 
-	for (;;) {
-		uint64_t s = t->slots[i];
+	for (uint32_t n = 0; n <= mask; n++) {
+		uint64_t s = slots[i];
 		if (!s)
 			return UINT32_MAX;
-		if (slot_hash(s) == hash && key_eq(&t->conns[slot_ref(s)].key, k))
+		if (s != SLOT_GONE && slot_hash(s) == hash &&
+		    key_eq(&t->conns[slot_ref(s)].key, k))
 			return i;
-		i = (i + 1) & t->slot_mask;
+		i = (i + 1) & mask;
 	}
+	return UINT32_MAX;
+}
+
+/* The slot holding k, in the index or (while it grows) the old one. */
+static uint64_t *index_find(const struct cs_flow_table *t,
+			    const struct cs_flow_key *k, uint32_t hash)
+{
+	uint32_t i = index_probe(t, t->slots, t->slot_mask, k, hash);
+
+	if (i != UINT32_MAX)
+		return &t->slots[i];
+	if (!t->old_slots)
+		return NULL;
+	i = index_probe(t, t->old_slots, t->old_mask, k, hash);
+	return i == UINT32_MAX ? NULL : &t->old_slots[i];
 }
 
 /* Backward-shift deletion: no tombstones, probe chains stay short. */
@@ -193,15 +277,33 @@ static uint64_t list_timeout_opt(const struct cs_flow_opts *o, enum cs_flow_list
 	}
 }
 
+/*
+ * floor(base * n / d) for n < d < 2^32, exactly and without overflow.
+ * With base = q*d + r (0 <= r < d):
+ *   base * n / d = q*n + r*n/d,
+ * and q*n is a whole number, so floor(base*n/d) = q*n + floor(r*n/d).
+ * r*n < d*d < 2^64 cannot wrap, and q*n <= base*n/d < base cannot either.
+ * (The product itself can: a timeout of 1e13 us, --idle-timeout's
+ * largest, times 2.4 million records is past 2^64.)
+ */
+static uint64_t scale_down(uint64_t base, uint64_t n, uint64_t d)
+{
+	uint64_t q = base / d, r = base % d;
+
+	return q * n + r * n / d;
+}
+
 uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
 {
 	uint64_t base = t->base_timeout[l];
 	uint64_t start = t->adaptive_start;
 	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
 
+	/* count <= max_flows <= end, so end - count < end - start < 2^31
+	 * (max_flows is at most 2^30): scale_down's bounds hold. */
 	if (t->count <= start || end <= start)
 		return base;
-	return base * (end - t->count) / (end - start);
+	return scale_down(base, end - t->count, end - start);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -233,6 +335,7 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 		return -1;
 	}
 	t->slot_mask = initial - 1;
+	t->index_alloc = calloc;
 	t->never_used = 1;
 	t->adaptive_start = (uint64_t)o->max_flows * ADAPTIVE_START_TENTHS / 10;
 	t->next_due_us = UINT64_MAX;
@@ -249,6 +352,7 @@ void cs_flow_fini(struct cs_flow_table *t)
 {
 	free(t->conns);
 	free(t->slots);
+	free(t->old_slots);
 	memset(t, 0, sizeof *t);
 }
 
@@ -271,8 +375,8 @@ void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 static struct cs_conn *lookup(struct cs_flow_table *t,
 			      const struct cs_flow_key *k, uint32_t hash)
 {
-	uint32_t i = index_find(t, k, hash);
-	return i == UINT32_MAX ? NULL : &t->conns[slot_ref(t->slots[i])];
+	const uint64_t *s = index_find(t, k, hash);
+	return s ? &t->conns[slot_ref(*s)] : NULL;
 }
 
 struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
@@ -297,6 +401,8 @@ struct cs_conn *cs_flow_find(struct cs_flow_table *t,
 void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash)
 {
 	__builtin_prefetch(&t->slots[hash & t->slot_mask]);
+	if (t->old_slots)
+		__builtin_prefetch(&t->old_slots[hash & t->old_mask]);
 }
 
 /* The record of the first slot probed, if its tag matches: a segment
@@ -306,7 +412,9 @@ void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash)
 {
 	uint64_t s = t->slots[hash & t->slot_mask];
 
-	if (s && slot_hash(s) == hash) {
+	if (slot_hash(s) != hash && t->old_slots)
+		s = t->old_slots[hash & t->old_mask];
+	if (s && s != SLOT_GONE && slot_hash(s) == hash) {
 		const char *c = (const char *)&t->conns[slot_ref(s)];
 		for (size_t at = 0; at < sizeof(struct cs_conn); at += 64)
 			__builtin_prefetch(c + at);
@@ -315,9 +423,19 @@ void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash)
 
 static void release(struct cs_flow_table *t, struct cs_conn *c)
 {
-	uint32_t i = index_find(t, &c->key, key_hash(t, &c->key));
-	if (i != UINT32_MAX)
+	uint32_t hash = key_hash(t, &c->key);
+	uint32_t i = index_probe(t, t->slots, t->slot_mask, &c->key, hash);
+
+	if (i != UINT32_MAX) {
 		index_delete(t, i);
+	} else if (t->old_slots) {
+		i = index_probe(t, t->old_slots, t->old_mask, &c->key, hash);
+		if (i != UINT32_MAX) {
+			t->old_slots[i] = SLOT_GONE;	/* see rehash_step */
+			if (!--t->old_left)
+				rehash_end(t);
+		}
+	}
 	list_unlink(t, c);
 	c->in_use = false;
 	c->lru_next = t->free_head;
@@ -353,10 +471,8 @@ static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 	}
 }
 
-static struct cs_conn *take_record(struct cs_flow_table *t, uint64_t now_us)
+static struct cs_conn *take_record(struct cs_flow_table *t)
 {
-	if (!t->free_head && t->never_used > t->opt.max_flows)
-		evict_one(t, now_us);
 	if (t->free_head) {
 		struct cs_conn *c = &t->conns[t->free_head];
 		t->free_head = c->lru_next;
@@ -370,9 +486,15 @@ static struct cs_conn *create(struct cs_flow_table *t,
 			      const struct cs_flow_key *k, uint32_t hash,
 			      uint64_t now_us)
 {
-	struct cs_conn *c = take_record(t, now_us);
-
-	index_grow(t);
+	if (!t->free_head && t->never_used > t->opt.max_flows)
+		evict_one(t, now_us);
+	if (!index_make_room(t)) {
+		t->untracked[CS_UNTRACKED_NO_MEMORY]++;
+		return NULL;
+	}
+	if (t->old_slots)
+		rehash_step(t, REHASH_VISITS_MAX, REHASH_MOVES_MAX);
+	struct cs_conn *c = take_record(t);
 	c->key = *k;
 	c->in_use = true;
 	c->id = ++t->next_id;

@@ -5,7 +5,8 @@
  * a never-used tail or a free list, so nothing is allocated per packet and
  * untouched records cost no memory (the array's pages are only touched as
  * connections are opened).  The index is an open-addressing hash of the
- * canonical 4-tuple that grows with the number of open connections.
+ * canonical 4-tuple that grows with the number of open connections: it
+ * doubles a few entries per insert, never all at once (flow.c).
  *
  * Each record sits on one of four lists in order of last activity, one
  * per kind of timeout, so the head of a list is always the next to expire:
@@ -20,6 +21,11 @@
  * least recently active one — a SYN flood cannot push out the connections
  * being diagnosed.  Every record that leaves is handed to the done callback
  * first, so evicted connections are still reported.  Time is packet time.
+ *
+ * The index is kept at most half full, so every probe meets an empty slot
+ * soon.  Growing it is the one allocation after setup; when that fails, a
+ * new connection that would fill the index past half is refused: it is
+ * not tracked, and counted in untracked[] (cs_flow_create returns NULL).
  */
 #ifndef CS_ANALYZER_FLOW_H
 #define CS_ANALYZER_FLOW_H
@@ -58,6 +64,19 @@ struct cs_flow_opts {
  * few round trips (and Zeek waits tcp_reset_delay, 5 s, too). */
 #define CS_RESET_LINGER_SEC 5
 
+/* Why a new connection was not tracked (summary.untracked). */
+enum cs_untracked {
+	CS_UNTRACKED_NONE,
+	CS_UNTRACKED_NO_MEMORY,	/* the index could not grow */
+	CS_UNTRACKED_MAX
+};
+
+extern const char *const cs_untracked_names[CS_UNTRACKED_MAX];
+
+/* The most index entries one new connection moves into a grown index:
+ * a growth must not stall one packet for a million moves (flow.c). */
+#define CS_FLOW_REHASH_MOVES_MAX 32
+
 typedef void (*cs_conn_done_fn)(void *ctx, struct cs_conn *c, uint64_t now_us);
 
 struct cs_flow_table {
@@ -69,6 +88,12 @@ struct cs_flow_table {
 	uint64_t *slots;		/* hash tag << 32 | record, 0 empty */
 	uint32_t slot_mask;		/* slots - 1, a power of two minus one */
 	uint32_t slot_max;		/* the index never grows past this */
+	/* While the index grows, the one before it is emptied into it a few
+	 * entries per insert (flow.c); lookups look in both. */
+	uint64_t *old_slots;		/* NULL when not growing */
+	uint32_t old_mask;
+	uint32_t old_next;		/* its next slot to move */
+	uint32_t old_left;		/* entries still in it */
 	struct { cs_conn_ref head, tail; uint32_t count; } lists[CS_LIST_MAX];
 	uint64_t base_timeout[CS_LIST_MAX];	/* each list's, from opt */
 	uint64_t adaptive_start;	/* records in use before timeouts shrink */
@@ -76,9 +101,13 @@ struct cs_flow_table {
 	uint64_t next_id;
 	uint64_t seed;
 	uint64_t evicted[CS_EVICT_MAX];
+	uint64_t untracked[CS_UNTRACKED_MAX];	/* creations refused, by reason */
 	uint64_t expired;
 	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
 	uint32_t peak;			/* most records in use at once */
+	uint32_t rehash_moved_most;	/* most entries one insert moved */
+	/* Allocates a larger index (calloc); a test makes it fail. */
+	void *(*index_alloc)(size_t n, size_t size);
 	cs_conn_done_fn done;
 	cs_conn_done_fn zeek_row;	/* a conn.log row ends inside a record */
 	void *done_ctx;
@@ -116,7 +145,8 @@ struct cs_conn *cs_flow_find(struct cs_flow_table *t,
 void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash);
 void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash);
 
-/* A new, zeroed record for k (evicting if the table is full). */
+/* A new, zeroed record for k (evicting if the table is full), or NULL
+ * when it is refused (counted in untracked[]). */
 struct cs_conn *cs_flow_create(struct cs_flow_table *t,
 			       const struct cs_flow_key *k, uint64_t now_us);
 /* The same for w's key, whose hash is known. */

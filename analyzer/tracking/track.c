@@ -47,6 +47,8 @@ static struct cs_conn *new_record(struct cs_flow_table *t,
 {
 	struct cs_conn *c = cs_flow_create_at(t, w, p->ts_us);
 
+	if (!c)
+		return NULL;	/* refused: the table counted why */
 	c->orig = (uint8_t)w->side;
 	c->tunnel = p->tunnel;
 	cs_zeek_init(c, p->ts_us);
@@ -57,7 +59,8 @@ static struct cs_conn *new_record(struct cs_flow_table *t,
 	return c;
 }
 
-/* Finds the record for p, replacing a finished one on reuse. */
+/* Finds the record for p, replacing a finished one on reuse; NULL when
+ * the table refused a new one. */
 static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *p,
 				  const struct cs_flow_where *w, int *side)
 {
@@ -81,6 +84,8 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 	}
 	if (!c) {
 		c = new_record(t, w, p);
+		if (!c)
+			return NULL;
 		c->port_reuse = reuse;
 		c->reuse_tw = tw;
 		c->id_fresh = true;
@@ -114,10 +119,12 @@ unsigned cs_track_segment_at(struct cs_flow_table *t, const struct cs_pkt *p,
 {
 	struct cs_conn *c = record_for(t, p, w, side);
 
+	*conn = c;
+	if (!c)
+		return 0;
 	*side = cs_zeek_segment(c, *side, p);	/* may swap the roles */
 	unsigned ev = cs_tcp_segment(c, *side, p);
 	cs_flow_touch(t, c, p->ts_us);
-	*conn = c;
 	return ev;
 }
 
@@ -127,6 +134,8 @@ void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p,
 	int side;
 	struct cs_conn *c = record_for(t, p, w, &side);
 
+	if (!c)
+		return;
 	cs_zeek_bad_checksum(c, side);
 	cs_flow_touch(t, c, p->ts_us);
 }

@@ -13,7 +13,8 @@
 #include "analyzer/tracking/flow.h"
 
 /* Returns the CS_EV_* bits of the segment; *conn is its record and *side
- * the sender's side in it (0 originator). */
+ * the sender's side in it (0 originator).  *conn is NULL, and no bit set,
+ * when the table refused to track a new connection (flow.h). */
 unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
 			  struct cs_conn **conn, int *side);
 /* The same, with p's place in the table worked out already. */
