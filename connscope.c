@@ -538,7 +538,7 @@ static bool read_ahead(struct run *r, struct cs_source *s, bool progress,
 		publish(r, false);
 	}
 	current_source = s;
-	if (cs_readahead_finish(ra, err, sizeof err) == CS_READ_ERROR) {
+	if (cs_readahead_stop(ra, err, sizeof err) == CS_READ_ERROR) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		worsen(r, EXIT_INPUT);
 	}

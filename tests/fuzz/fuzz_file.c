@@ -53,7 +53,7 @@ static void read_all(struct cs_source *s)
 	if (ra) {
 		while ((d = cs_readahead_next(ra, &n)) != NULL)
 			cs_engine_decoded_batch(&engine, d, n);
-		cs_readahead_finish(ra, err, sizeof err);
+		cs_readahead_stop(ra, err, sizeof err);
 		return;
 	}
 	uint64_t got;
