@@ -231,6 +231,50 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The options of the engine: --max-flows, the timeouts, the alerts. */
+static int parse_analysis_option(int c, const char *arg, struct cs_engine_opts *e)
+{
+	uint64_t v;
+
+	switch (c) {
+	case OPT_VLAN_KEY: e->flow.vlan_key = true; return 0;
+	case OPT_CHECKSUMS: e->verify_checksums = true; return 0;
+	case OPT_SYNFLOOD_RATE:
+		if (parse_u64("--synflood-rate", arg, 1, 100000000, &v))
+			return -1;
+		e->detect.synflood_rate = (uint32_t)v;
+		return 0;
+	case OPT_TW_THRESHOLD:
+		if (parse_u64("--timewait-threshold", arg, 1, 100000000, &v))
+			return -1;
+		e->detect.timewait_threshold = (uint32_t)v;
+		return 0;
+	case OPT_CW_THRESHOLD:
+		if (parse_u64("--closewait-threshold", arg, 1, 100000000, &v))
+			return -1;
+		e->detect.closewait_threshold = (uint32_t)v;
+		return 0;
+	case OPT_CW_AGE:
+		return parse_usec("--closewait-age", arg, &e->detect.closewait_age_us);
+	case OPT_MAX_FLOWS:
+		if (parse_u64("--max-flows", arg, 1, 1u << 30, &v))
+			return -1;
+		e->flow.max_flows = (uint32_t)v;
+		return 0;
+	case OPT_IDLE_TIMEOUT:
+		return parse_usec("--idle-timeout", arg, &e->flow.idle_timeout_us);
+	case OPT_SYN_TIMEOUT:
+		return parse_usec("--syn-timeout", arg, &e->syn_timeout_us);
+	case OPT_MSL:
+		if (parse_usec("--msl", arg, &e->flow.closed_timeout_us))
+			return -1;
+		e->flow.closed_timeout_us *= 2;	/* TIME_WAIT = 2*MSL */
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static int parse_option(int c, const char *arg, struct options *o)
 {
 	uint64_t v;
@@ -263,8 +307,6 @@ static int parse_option(int c, const char *arg, struct options *o)
 		return parse_seconds("--duration", arg, &o->duration_sec);
 	case OPT_JSON: o->json_path = arg; return 0;
 	case OPT_CONNLOG: o->connlog_path = arg; return 0;
-	case OPT_VLAN_KEY: o->engine.flow.vlan_key = true; return 0;
-	case OPT_CHECKSUMS: o->engine.verify_checksums = true; return 0;
 	case OPT_NO_COLOR: o->no_color = true; return 0;
 	case OPT_WEB: {
 		char err[160];
@@ -283,43 +325,12 @@ static int parse_option(int c, const char *arg, struct options *o)
 		o->web_opts.token = arg;
 		return 0;
 	case OPT_WEB_INSECURE: o->web_insecure = true; return 0;
-	case OPT_SYNFLOOD_RATE:
-		if (parse_u64("--synflood-rate", arg, 1, 100000000, &v))
-			return -1;
-		o->engine.detect.synflood_rate = (uint32_t)v;
-		return 0;
-	case OPT_TW_THRESHOLD:
-		if (parse_u64("--timewait-threshold", arg, 1, 100000000, &v))
-			return -1;
-		o->engine.detect.timewait_threshold = (uint32_t)v;
-		return 0;
-	case OPT_CW_THRESHOLD:
-		if (parse_u64("--closewait-threshold", arg, 1, 100000000, &v))
-			return -1;
-		o->engine.detect.closewait_threshold = (uint32_t)v;
-		return 0;
-	case OPT_CW_AGE:
-		return parse_usec("--closewait-age", arg, &o->engine.detect.closewait_age_us);
-	case OPT_MAX_FLOWS:
-		if (parse_u64("--max-flows", arg, 1, 1u << 30, &v))
-			return -1;
-		o->engine.flow.max_flows = (uint32_t)v;
-		return 0;
-	case OPT_IDLE_TIMEOUT:
-		return parse_usec("--idle-timeout", arg, &o->engine.flow.idle_timeout_us);
-	case OPT_SYN_TIMEOUT:
-		return parse_usec("--syn-timeout", arg, &o->engine.syn_timeout_us);
-	case OPT_MSL:
-		if (parse_usec("--msl", arg, &o->engine.flow.closed_timeout_us))
-			return -1;
-		o->engine.flow.closed_timeout_us *= 2;	/* TIME_WAIT = 2*MSL */
-		return 0;
 	case OPT_REPORT:
 		o->report_path = arg;
 		o->report_path_given = true;
 		return 0;
 	default:
-		return -1;
+		return parse_analysis_option(c, arg, &o->engine);
 	}
 }
 
