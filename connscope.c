@@ -544,9 +544,9 @@ static int run(struct app *a)
 		return EXIT_RUNTIME;
 	}
 	if (a->opt.iface)
-		cs_run_live(&a->run);
+		cs_run_capture_live(&a->run);
 	else
-		cs_run_files(&a->run);
+		cs_run_read_files(&a->run);
 	bool interrupted = stop_requested;
 	cs_run_finish(&a->run);
 	/* Nothing could be opened: there is no report, and nothing to serve. */

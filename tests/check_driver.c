@@ -180,7 +180,7 @@ static struct cs_run *run_files(struct cs_run_config *cfg, struct seen *w,
 	cfg->files = files;
 	cfg->file_cnt = b ? 2 : 1;
 	struct cs_run *r = run_new(cfg, w);
-	cs_run_files(r);
+	cs_run_read_files(r);
 	cs_run_finish(r);
 	return r;
 }
@@ -248,7 +248,7 @@ START_TEST(a_capture_from_memory_reads_as_the_file)
 	char err[256];
 	ck_assert_msg(cs_source_open_stream(&s, fmemopen(buf, len, "rb"), "memory",
 					    err, sizeof err) == 0, "%s", err);
-	cs_run_source(r, s);
+	cs_run_read_source(r, s);
 	cs_source_close(s);
 	cs_run_finish(r);
 	ck_assert_int_eq(r->status, CS_RUN_OK);
@@ -501,7 +501,7 @@ START_TEST(an_interrupt_ends_the_reading_not_the_reports)
 	struct cs_run *r = run_new(&cfg, &w);
 
 	w.interrupt = r;
-	cs_run_files(r);
+	cs_run_read_files(r);
 	w.interrupt = NULL;
 	cs_run_finish(r);
 	fclose(cfg.text.stream);
@@ -531,7 +531,7 @@ START_TEST(an_interrupt_before_the_run_reads_nothing)
 	struct cs_run *r = run_new(&cfg, &w);
 
 	cs_run_interrupt(r);
-	cs_run_files(r);
+	cs_run_read_files(r);
 	cs_run_finish(r);
 	ck_assert(!r->began);
 	ck_assert_uint_eq(r->engine.stats.packets, 0);

@@ -300,17 +300,20 @@ static int begin_once(struct cs_run *r)
 
 	if (r->began)
 		return 0;
+	if (r->begin_failed)
+		return -1;		/* tried once: not again */
 	if (r->cfg.begin && r->cfg.begin(r->cfg.ctx, err, sizeof err) != 0) {
 		say(r, "%s", err);
-		worsen(r, CS_RUN_FAILED);
-		return -1;
+		goto fail;
 	}
-	if (open_streamed_outputs(r) != 0) {
-		worsen(r, CS_RUN_FAILED);
-		return -1;
-	}
+	if (open_streamed_outputs(r) != 0)
+		goto fail;
 	r->began = true;
 	return 0;
+fail:
+	r->begin_failed = true;
+	worsen(r, CS_RUN_FAILED);
+	return -1;
 }
 
 /* ---- files ------------------------------------------------------------------ */
@@ -433,7 +436,7 @@ static int read_opened(struct cs_run *r, struct cs_source *s, bool stream)
  * Files are one stream: a damaged or unreadable file is reported and the
  * next one is read, and the status says the input was not all good.
  */
-void cs_run_files(struct cs_run *r)
+void cs_run_read_files(struct cs_run *r)
 {
 	for (int i = 0; i < r->cfg.file_cnt; i++) {
 		const char *path = r->cfg.files[i];
@@ -442,8 +445,11 @@ void cs_run_files(struct cs_run *r)
 		if (r->interrupted || count_reached(r))
 			break;
 		if (open_file(r, path, &s) != 0) {
+			/* A bad filter fails every file.  (After an unreadable
+			 * file the status is BAD_INPUT already, so each later
+			 * file tells of the filter again, as it always did.) */
 			if (r->status == CS_RUN_BAD_FILTER)
-				return;		/* a bad filter fails every file */
+				return;
 			continue;
 		}
 		int rc = read_opened(r, s, !strcmp(path, "-"));
@@ -453,13 +459,13 @@ void cs_run_files(struct cs_run *r)
 	}
 }
 
-void cs_run_source(struct cs_run *r, struct cs_source *s)
+void cs_run_read_source(struct cs_run *r, struct cs_source *s)
 {
 	if (set_filter(r, s) == 0)
 		read_opened(r, s, false);
 }
 
-int cs_run_frame(struct cs_run *r, const struct cs_frame *f)
+int cs_run_feed_frame(struct cs_run *r, const struct cs_frame *f)
 {
 	if (begin_once(r) != 0)
 		return -1;
@@ -519,7 +525,7 @@ static void capture_live(struct cs_run *r, struct cs_source *s)
 	end_capture(r, s);
 }
 
-void cs_run_live(struct cs_run *r)
+void cs_run_capture_live(struct cs_run *r)
 {
 	const struct cs_live_opts *o = r->cfg.live;
 	char err[512] = "";
@@ -603,6 +609,7 @@ void cs_run_finish(struct cs_run *r)
 	cs_engine_finish(&r->engine);
 	cs_writer_stop(r->writer);	/* every row written before the end */
 	r->writer = NULL;
+	cs_engine_set_output(&r->engine, NULL, NULL);	/* nothing after it */
 	end_streamed_reports(r);
 	write_text_report(r);
 	if (!cs_stats_balanced(&r->engine.stats)) {
@@ -628,6 +635,7 @@ void cs_run_fini(struct cs_run *r)
 {
 	cs_writer_stop(r->writer);	/* stopped already, if finished */
 	r->writer = NULL;
+	cs_engine_set_output(&r->engine, NULL, NULL);
 	drop_output(r->json_f, &r->cfg.json);
 	drop_output(r->connlog_f, &r->cfg.connlog);
 	r->json_f = r->connlog_f = NULL;

@@ -112,6 +112,7 @@ struct cs_run {
 	enum cs_run_status status;
 
 	/* The run's own. */
+	bool begin_failed;		/* the begin callback or an output failed */
 	bool finished;			/* cs_run_finish has run */
 	volatile sig_atomic_t interrupted;
 	struct cs_source *volatile reading;	/* read on this thread: a signal breaks in */
@@ -132,20 +133,20 @@ void cs_run_fini(struct cs_run *r);
 /* Reads cfg.files in order.  A file that cannot be opened or is damaged is
  * reported and the next one is read; a filter that does not compile, or a
  * failed begin, ends the run. */
-void cs_run_files(struct cs_run *r);
+void cs_run_read_files(struct cs_run *r);
 
 /* Reads one capture the caller has opened (from memory, say) as a file of
  * cfg.files is read; the caller closes it after. */
-void cs_run_source(struct cs_run *r, struct cs_source *s);
+void cs_run_read_source(struct cs_run *r, struct cs_source *s);
 
 /* Captures on cfg.live until interrupted, cfg.count frames, or
  * cfg.duration_sec; what reached the ring before the end is read too. */
-void cs_run_live(struct cs_run *r);
+void cs_run_capture_live(struct cs_run *r);
 
 /* A frame from elsewhere than a capture source (the frame fuzzer's
  * synthetic input), analysed as a read one is; the first one begins the
  * run.  Returns -1, analysing nothing, if the run could not begin. */
-int cs_run_frame(struct cs_run *r, const struct cs_frame *f);
+int cs_run_feed_frame(struct cs_run *r, const struct cs_frame *f);
 
 /* Asks the reading to end soon (Ctrl-C) and returns at once.  Safe to call
  * from a signal handler; the reports are still written at the end. */

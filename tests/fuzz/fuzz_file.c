@@ -58,7 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "fuzz: cannot set up a run: %s\n", err);
 		abort();
 	}
-	cs_run_source(&run, s);
+	cs_run_read_source(&run, s);
 	cs_source_close(s);
 	cs_run_finish(&run);
 

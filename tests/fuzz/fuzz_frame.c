@@ -48,7 +48,7 @@ static void feed(const uint8_t *data, size_t size, int dlt)
 			.dlt = dlt,
 			.bytes = data + pos,
 		};
-		if (cs_run_frame(&run, &f) != 0)
+		if (cs_run_feed_frame(&run, &f) != 0)
 			abort();	/* nothing to begin: it cannot fail */
 		pos += caplen;
 	}
