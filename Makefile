@@ -15,9 +15,10 @@
 #                   drops per rate
 #   make fuzz       libFuzzer (clang, ASan+UBSan) on frames, capture files
 #                   and web requests in build/fuzz, FUZZ_SECONDS (60) each
-#   make tsan       the web suite (daemon, event streams, snapshot publishing)
-#                   and the readahead thread under ThreadSanitizer in
-#                   build/tsan; any report fails it
+#   make tsan       the web suite (daemon, event streams, snapshot publishing),
+#                   the readahead and writer threads and the run driver that
+#                   uses both under ThreadSanitizer in build/tsan; any report
+#                   fails it
 #   make deps       install the Debian packages (root) or print the apt-get line
 #   make install / uninstall (PREFIX, DESTDIR), make clean
 #
@@ -222,9 +223,10 @@ $(BUILD)/mkseed: $(MKSEED_SRC) tests/fuzz/frames.h tests/fuzz/seed_built.h tests
 fuzz-replay: $(REPLAY_BIN) $(BUILD)/mkseed
 	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 
-# Threads live in the web layer only: run its suite in one process (CK_FORK=no,
-# so the daemon's threads and the test's share it; CK_RUN_SUITE is Check's
-# own suite selector).  halt_on_error makes the first race fail the run.
+# The suites whose code runs threads (the web daemon, the readahead and
+# writer threads, the run driver), each in one process (CK_FORK=no, so the
+# threads and the test's share it; CK_RUN_SUITE is Check's own suite
+# selector).  halt_on_error makes the first race fail the run.
 TSAN_FLAGS := -O1 -g -fsanitize=thread
 .PHONY: tsan tsan-run
 tsan: deps
@@ -236,6 +238,8 @@ tsan-run: $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=readahead CS_TEST_DATA=. \
 	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=writer TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
+	CK_FORK=no CK_RUN_SUITE=driver CS_TEST_DATA=. \
+	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 
 # wrk (256 connections) against the API while a live capture runs, then
 # idle, slowloris and abandoned clients (root; figures, and a failure only

@@ -8,8 +8,9 @@
  * requests written by hand, chunked bodies decoded) drives it, and a small
  * strict JSON parser and a strict Prometheus text parser read the answers,
  * whose figures are checked against the scenario and the engine.  Then the
- * pure parsing functions, the token, the event stream, and readers running
- * while snapshots are published (what `make tsan` runs).  And, with no
+ * pure parsing functions, the token, the event stream, readers running
+ * while snapshots are published (what `make tsan` runs), and the request
+ * guard's thread leaving signals to the main thread.  And, with no
  * daemon: every capture of samples/ and tests/corpus/, whose JSON report's
  * summary must match /api/summary and /metrics field by field, as the
  * summary table (analyzer/reports/summary.c) lists them.
@@ -20,6 +21,7 @@
  * except that stopping the server ends open streams within 2 s.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <glob.h>
 #include <inttypes.h>
@@ -27,6 +29,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -45,6 +48,7 @@
 #include "tests/pktbuild.h"
 #include "tests/suites.h"
 #include "web/assets.h"
+#include "web/guard.h"
 #include "web/render.h"
 #include "web/route.h"
 #include "web/server.h"
@@ -3108,6 +3112,97 @@ START_TEST(serves_on_ipv6_loopback)
 }
 END_TEST
 
+/* ---- the request guard's thread ------------------------------------------ */
+
+#define MAX_THREADS 64
+
+/* The ids of this process's threads. */
+static size_t list_threads(long *tid, size_t max)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL && n < max)
+		if (e->d_name[0] != '.')
+			tid[n++] = strtol(e->d_name, NULL, 10);
+	closedir(d);
+	return n;
+}
+
+/* The signals thread tid blocks (SigBlk in its status: a hex mask whose
+ * bit sig-1 is signal sig). */
+static unsigned long long blocked_signals(long tid)
+{
+	char path[64], line[256];
+	unsigned long long mask = 0;
+	bool found = false;
+
+	snprintf(path, sizeof path, "/proc/self/task/%ld/status", tid);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof line, f))
+		found = sscanf(line, "SigBlk: %llx", &mask) == 1;
+	fclose(f);
+	ck_assert_msg(found, "no SigBlk in %s", path);
+	return mask;
+}
+
+static bool listed(const long *tid, size_t n, long id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tid[i] == id)
+			return true;
+	return false;
+}
+
+/* Returns once the guard has cut a connection that is late at once
+ * (request_sec 0): its thread has then run its loop, so the mask it shows
+ * is its own, not the everything-blocked one glibc gives a starting thread. */
+static void wait_for_the_guard_to_cut(struct cs_web_guard *g)
+{
+	int sv[2];
+	char c;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_ge(cs_web_guard_watch(g, sv[0]), 0);
+	struct pollfd p = { .fd = sv[0], .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, (int)(IO_TIMEOUT_SEC * 1000)), 1);
+	ck_assert_int_eq(read(sv[0], &c, 1), 0);	/* shut down */
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* The guard's thread (web/guard.c) must leave Ctrl-C and SIGTERM to the
+ * main thread, whose blocking read they have to interrupt, even when the
+ * thread that creates it takes them. */
+START_TEST(the_guard_thread_leaves_signals_to_the_main_thread)
+{
+	long before[MAX_THREADS], after[MAX_THREADS];
+	sigset_t none, old;
+
+	sigemptyset(&none);
+	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &none, &old), 0);
+	size_t nb = list_threads(before, MAX_THREADS);
+	struct cs_web_guard *g = cs_web_guard_create(4, 0);
+	ck_assert_ptr_nonnull(g);
+	wait_for_the_guard_to_cut(g);
+	size_t na = list_threads(after, MAX_THREADS), started = 0;
+	for (size_t i = 0; i < na; i++) {
+		if (listed(before, nb, after[i]))
+			continue;
+		unsigned long long mask = blocked_signals(after[i]);
+		ck_assert_msg(mask >> (SIGINT - 1) & 1, "thread %ld takes SIGINT", after[i]);
+		ck_assert_msg(mask >> (SIGTERM - 1) & 1, "thread %ld takes SIGTERM", after[i]);
+		started++;
+	}
+	ck_assert_uint_ge(started, 1);
+	cs_web_guard_destroy(g);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+END_TEST
+
 /* ---- readers while snapshots are published (the race `make tsan` looks for) --- */
 
 #define READERS 4
@@ -3543,6 +3638,10 @@ Suite *web_suite(void)
 	tc = server_case("start", setup_plain);
 	tcase_add_test(tc, start_refuses_a_bad_address_and_a_busy_port);
 	tcase_add_test(tc, serves_on_ipv6_loopback);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("guard");
+	tcase_add_test(tc, the_guard_thread_leaves_signals_to_the_main_thread);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -19,5 +19,6 @@ Suite *detect_suite(void);
 Suite *web_suite(void);
 Suite *readahead_suite(void);
 Suite *writer_suite(void);
+Suite *driver_suite(void);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * thread.h — starting the helper threads of a run (reader, writer).
+ * thread.h — starting helper threads (reader, writer, web guard).
  */
 #ifndef CS_ANALYZER_THREAD_H
 #define CS_ANALYZER_THREAD_H
