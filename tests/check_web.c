@@ -43,6 +43,7 @@
 
 #include "analyzer/engine.h"
 #include "analyzer/reports/report.h"
+#include "analyzer/run/driver.h"
 #include "analyzer/views/snapshot.h"
 #include "capture/source.h"
 #include "tests/pktbuild.h"
@@ -2487,50 +2488,40 @@ START_TEST(the_captures_are_found)
 }
 END_TEST
 
-static void report_conn(void *ctx, const struct cs_conn *c, const struct cs_verdict *v)
+/* The run's snapshots: the last one (the finished analysis) is kept in snap. */
+static void keep_snapshot(void *ctx, struct cs_snapshot *s)
 {
-	if (v)
-		cs_report_json_conn(ctx, c, v);
+	(void)ctx;
+	cs_snapshot_unref(snap);
+	snap = s;
 }
 
 /*
- * As `connscope -r FILE --json F --web` ends: read to the end, close the
- * detectors' seconds, publish the finished snapshot (kept in snap), finish
- * the open records, end the report.  Returns the report's text.
+ * `connscope -r FILE --json F --web`, through the same run driver: the
+ * report goes to a memory stream, the finished snapshot to snap.  Returns
+ * the report's text.
  */
-static const char *analyse_capture(const char *path, struct cs_report_source *src,
-				   size_t *len)
+static const char *analyse_capture(const char *path, size_t *len)
 {
-	struct cs_engine_opts o;
-	struct cs_source *in;
-	struct cs_json_report rep;
+	const char *files[] = { path };
+	struct cs_run_config cfg = { .files = files, .file_cnt = 1,
+				     .publish = keep_snapshot };
+	struct cs_run *run = talloc(sizeof *run);
 	char err[512], *text = NULL;
-	uint64_t got;
 
-	cs_engine_opts_default(&o);
-	o.keep_recent = true;		/* as --web sets it */
-	ck_assert_msg(cs_engine_init(&eng, &o, err, sizeof err) == 0, "%s", err);
-	eng_live = true;
-	ck_assert_msg(cs_source_open_file(&in, path, err, sizeof err) == 0, "%s", err);
-	FILE *f = open_memstream(&text, len);
-	if (!f)
-		cs_source_close(in);
-	ck_assert_ptr_nonnull(f);
-	cs_report_source_add(src, cs_source_datalink(in), cs_source_snaplen(in));
-	cs_report_json_begin(&rep, f);
-	cs_engine_set_output(&eng, report_conn, &rep);
-	while (cs_source_read(in, 4096, cs_engine_frame, &eng, &got, err, sizeof err) ==
-	       CS_READ_MORE)
-		;
-	cs_source_close(in);
-	cs_engine_close_seconds(&eng);
-	cs_engine_refresh(&eng);
-	snap = cs_snapshot_build(&eng, src, 1, false, true);
-	cs_engine_finish(&eng);
-	cs_report_json_end(&rep, src, &eng);
-	bool closed = fclose(f) == 0 && text;
+	cs_engine_opts_default(&cfg.engine);
+	cfg.engine.keep_recent = true;		/* as --web sets it */
+	cfg.json.stream = open_memstream(&text, len);
+	ck_assert_ptr_nonnull(cfg.json.stream);
+	ck_assert_msg(cs_run_init(run, &cfg, err, sizeof err) == 0, "%s", err);
+	cs_run_read_files(run);
+	cs_run_finish(run);
+	enum cs_run_status status = run->status;
+	cs_run_fini(run);
+	bool closed = fclose(cfg.json.stream) == 0 && text;
 	const char *copy = closed ? tstrndup(text, *len) : NULL;
 	free(text);
+	ck_assert_msg(status == CS_RUN_OK, "%s: run status %d", path, (int)status);
 	ck_assert_msg(copy && snap, "%s: no report or no snapshot", path);
 	return copy;
 }
@@ -2714,10 +2705,8 @@ static void compare_summaries(const char *file, const struct jv *report,
 START_TEST(report_api_and_metrics_agree_on_every_summary_field)
 {
 	const char *path = captures.gl_pathv[_i];
-	const char *names[] = { path };
-	struct cs_report_source src = { .names = names, .name_cnt = 1 };
 	size_t rlen, alen, mlen;
-	const char *report = analyse_capture(path, &src, &rlen);
+	const char *report = analyse_capture(path, &rlen);
 	const char *api = rendered(cs_render_summary, &alen);
 	const char *text = rendered(cs_render_metrics, &mlen);
 	struct metrics *m = talloc(sizeof *m);
