@@ -23,6 +23,8 @@
 #   make install / uninstall (PREFIX, DESTDIR), make clean
 #
 # Users own CFLAGS; the project's flags are appended.  WERROR=0 drops -Werror.
+# ASSERTS=1 turns CS_ASSERT on (capture/assert.h; asan, tsan and fuzz always
+# do): use it with its own BUILD directory, make does not track flags.
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -32,6 +34,7 @@ BINDIR  ?= $(PREFIX)/bin
 DESTDIR ?=
 BUILD   ?= build
 WERROR  ?= 1
+ASSERTS ?= 0
 V       ?= 0
 
 # Quiet rules print "CC file"; V=1 shows the commands.
@@ -63,6 +66,9 @@ ifneq ($(WERROR),0)
 WARN += -Werror
 endif
 CS_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -pthread -I. -MMD -MP $(PKG_CFLAGS)
+ifneq ($(ASSERTS),0)
+CS_CFLAGS += -DCS_ASSERTS=1
+endif
 
 LIB_SRC  := $(sort $(wildcard capture/*.c analyzer/*.c analyzer/*/*.c web/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
@@ -188,7 +194,7 @@ check-run: tests
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
 asan: deps
-	@CS_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan \
+	@CS_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan ASSERTS=1 \
 	    CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" check-run
 
 # ---- fuzzing ------------------------------------------------------------------
@@ -203,7 +209,7 @@ FUZZ_BUILD := build/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
               -fno-sanitize-recover=all
 fuzz: deps
-	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang ASSERTS=1 \
 	    CFLAGS="$(FUZZ_FLAGS)" fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
@@ -230,7 +236,7 @@ fuzz-replay: $(REPLAY_BIN) $(BUILD)/mkseed
 TSAN_FLAGS := -O1 -g -fsanitize=thread
 .PHONY: tsan tsan-run
 tsan: deps
-	@$(MAKE) --no-print-directory BUILD=build/tsan CFLAGS="$(TSAN_FLAGS)" \
+	@$(MAKE) --no-print-directory BUILD=build/tsan ASSERTS=1 CFLAGS="$(TSAN_FLAGS)" \
 	    LDFLAGS="-fsanitize=thread" tsan-run
 
 tsan-run: $(TEST_BIN)

@@ -8,8 +8,9 @@
 
 int main(void)
 {
-	SRunner *sr = srunner_create(reader_suite());
+	SRunner *sr = srunner_create(assert_suite());
 
+	srunner_add_suite(sr, reader_suite());
 	srunner_add_suite(sr, decode_suite());
 	srunner_add_suite(sr, source_suite());
 	srunner_add_suite(sr, stats_suite());

@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+Suite *assert_suite(void);
 Suite *reader_suite(void);
 Suite *decode_suite(void);
 Suite *source_suite(void);

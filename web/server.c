@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "capture/assert.h"
 #include "web/assets.h"
 #include "web/guard.h"
 #include "web/render.h"
@@ -306,6 +307,7 @@ static bool stream_enter(struct cs_web *w)
 static void stream_leave(struct cs_web *w)
 {
 	pthread_mutex_lock(&w->mu);
+	CS_ASSERT(w->streams > 0);	/* each leave follows its stream_enter */
 	w->streams--;
 	pthread_mutex_unlock(&w->mu);
 }

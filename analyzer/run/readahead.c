@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "analyzer/run/thread.h"
+#include "capture/assert.h"
 
 /*
  * 256 frames a batch make a lock round trip cheap per packet; eight
@@ -70,6 +71,9 @@ static void publish(struct cs_readahead *ra)
 	/* Interrupted: the next batch may be the consumer's, so what is read
 	 * until the loop notices goes nowhere. */
 	bool interrupted = atomic_load(&ra->interrupted);
+	/* Unless interrupted, the batch to fill next is neither queued nor the
+	 * consumer's: the ring never laps it. */
+	CS_ASSERT(interrupted || ra->filled - ra->taken < BATCHES - 1);
 	pthread_mutex_unlock(&ra->lock);
 	ra->fill = interrupted ? &ra->scratch : &ra->batches[ra->filled % BATCHES];
 	ra->fill->n = 0;
@@ -79,6 +83,7 @@ static void on_frame(void *ctx, const struct cs_frame *f)
 {
 	struct cs_readahead *ra = ctx;
 
+	CS_ASSERT(ra->fill->n < BATCH_FRAMES);	/* a full batch was published */
 	cs_engine_decode(ra->engine, f, &ra->fill->d[ra->fill->n]);
 	if (++ra->fill->n == BATCH_FRAMES)
 		publish(ra);
