@@ -177,6 +177,7 @@ check: deps
 # sanitizers are slow, so a test is given 120 s before it counts as hung.
 check-run: tests
 	CK_DEFAULT_TIMEOUT=120 CS_TEST_DATA=. $(TEST_BIN)
+	bash tests/structure.sh
 	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
 	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/damaged \
