@@ -3192,6 +3192,31 @@ START_TEST(the_guard_thread_leaves_signals_to_the_main_thread)
 }
 END_TEST
 
+/* libmicrohttpd's threads (the listening one, and one per connection, here
+ * an open event stream's) leave Ctrl-C and SIGTERM to the main thread too:
+ * the daemon was started by a thread that takes them. */
+START_TEST(the_daemon_threads_leave_signals_to_the_main_thread)
+{
+	long self = (long)gettid(), tid[MAX_THREADS];
+	unsigned long long own = blocked_signals(self);
+
+	ck_assert_msg(!(own >> (SIGINT - 1) & 1), "the test's thread blocks SIGINT");
+	struct stream *st = sse_open("/api/events", NULL);
+	sse_wait(st, "\n\n", 0);	/* its thread has answered: it has run */
+	size_t n = list_threads(tid, MAX_THREADS), others = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (tid[i] == self)
+			continue;
+		unsigned long long mask = blocked_signals(tid[i]);
+		ck_assert_msg(mask >> (SIGINT - 1) & 1, "thread %ld takes SIGINT", tid[i]);
+		ck_assert_msg(mask >> (SIGTERM - 1) & 1, "thread %ld takes SIGTERM", tid[i]);
+		others++;
+	}
+	ck_assert_uint_ge(others, 2);	/* listening, the stream's (and the guard) */
+	streams_free();
+}
+END_TEST
+
 /* ---- readers while snapshots are published (the race `make tsan` looks for) --- */
 
 #define READERS 4
@@ -3618,6 +3643,7 @@ Suite *web_suite(void)
 	tcase_add_test(tc, a_late_reader_gets_the_alerts_so_far);
 	tcase_add_test(tc, stopping_the_server_ends_open_streams);
 	tcase_add_test(tc, readers_and_streams_while_snapshots_are_published);
+	tcase_add_test(tc, the_daemon_threads_leave_signals_to_the_main_thread);
 	suite_add_tcase(s, tc);
 
 	tc = server_case("lifecycle", setup_unpublished);
