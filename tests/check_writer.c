@@ -3,8 +3,11 @@
  * in order, as it was when handed over; drain waits for all of them.
  * Run under ThreadSanitizer by `make tsan`.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include "analyzer/run/writer.h"
 #include "tests/suites.h"
@@ -94,6 +97,63 @@ START_TEST(drain_writes_everything_so_far)
 }
 END_TEST
 
+/* A writer stuck on its output (a full pipe nobody reads): it holds the
+ * first connection until the test lets it go. */
+static pthread_mutex_t stuck = PTHREAD_MUTEX_INITIALIZER;
+static size_t stuck_n;
+
+static void write_stuck(void *ctx, const struct cs_conn *c, const struct cs_verdict *v)
+{
+	(void)ctx;
+	(void)c;
+	(void)v;
+	pthread_mutex_lock(&stuck);
+	stuck_n++;
+	pthread_mutex_unlock(&stuck);
+}
+
+/* As a second Ctrl-C does: the handler sets the flag the writer watches. */
+static volatile sig_atomic_t give_up;
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	give_up = 1;
+}
+
+/*
+ * The producer waits for a stuck writer; a flag set in a signal handler
+ * while it waits ends the wait within a tenth of a second, and what is
+ * handed over after that is dropped, not waited for.
+ */
+START_TEST(a_writer_given_up_holds_the_producer_no_more)
+{
+	struct cs_writer *w = cs_writer_start(write_stuck, NULL);
+	struct itimerval soon = { .it_value = { 0, 200 * 1000 } };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct cs_conn c;
+	struct cs_verdict v;
+
+	ck_assert_ptr_nonnull(w);
+	give_up = 0;
+	cs_writer_watch(w, &give_up);
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	pthread_mutex_lock(&stuck);
+	setitimer(ITIMER_REAL, &soon, NULL);
+	for (size_t i = 0; i < MANY; i++) {	/* ten times what the queue holds */
+		make(&c, &v, i);
+		cs_writer_put(w, &c, &v);
+	}
+	cs_writer_drain(w);
+	ck_assert(give_up);
+	pthread_mutex_unlock(&stuck);
+	cs_writer_stop(w);
+	ck_assert_uint_lt(stuck_n, MANY);	/* what came after was dropped */
+	signal(SIGALRM, SIG_DFL);
+}
+END_TEST
+
 Suite *writer_suite(void)
 {
 	Suite *s = suite_create("writer");
@@ -101,6 +161,7 @@ Suite *writer_suite(void)
 
 	tcase_add_test(tc, every_connection_in_order_as_handed_over);
 	tcase_add_test(tc, drain_writes_everything_so_far);
+	tcase_add_test(tc, a_writer_given_up_holds_the_producer_no_more);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "analyzer/run/thread.h"
 
@@ -40,6 +41,10 @@ struct cs_writer {
 	bool writer_waits, producer_waits;
 
 	struct batch *fill;		/* the analysing thread's, being filled */
+	/* the analysing thread's: its flag to watch, and whether it is set */
+	const volatile sig_atomic_t *give_up;
+	bool given_up;
+	struct batch scratch;		/* filled once given up, never written */
 	struct batch batches[BATCHES];
 };
 
@@ -94,25 +99,57 @@ struct cs_writer *cs_writer_start(cs_verdict_fn fn, void *ctx)
 	return w;
 }
 
-/* The analysing thread waits for the writer (w->lock held). */
+void cs_writer_watch(struct cs_writer *w, const volatile sig_atomic_t *give_up)
+{
+	w->give_up = give_up;
+}
+
+/* The flag, once seen set, stays seen: from then on nothing is queued. */
+static bool given_up(struct cs_writer *w)
+{
+	if (!w->given_up && w->give_up && *w->give_up)
+		w->given_up = true;
+	return w->given_up;
+}
+
+/* The analysing thread waits for the writer (w->lock held); with a flag to
+ * watch, a tenth of a second at a time. */
 static void wait_producer(struct cs_writer *w)
 {
 	w->producer_waits = true;
-	pthread_cond_wait(&w->changed, &w->lock);
+	if (w->give_up) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);	/* the condition's clock */
+		t.tv_nsec += 100 * 1000 * 1000;
+		if (t.tv_nsec >= 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&w->changed, &w->lock, &t);
+	} else {
+		pthread_cond_wait(&w->changed, &w->lock);
+	}
 	w->producer_waits = false;
 }
 
-/* Hands the batch being filled over and waits for a free one. */
+/* Hands the batch being filled over and waits for a free one.  Given up:
+ * the batch is dropped, and the next is filled in scratch, since every
+ * batch of the ring may still be queued. */
 static void hand_over(struct cs_writer *w)
 {
+	if (given_up(w)) {
+		w->fill = &w->scratch;
+		w->fill->n = 0;
+		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	w->filled++;
 	if (w->writer_waits)
 		pthread_cond_signal(&w->changed);
-	while (w->filled - w->written >= BATCHES)
+	while (w->filled - w->written >= BATCHES && !given_up(w))
 		wait_producer(w);
 	pthread_mutex_unlock(&w->lock);
-	w->fill = &w->batches[w->filled % BATCHES];
+	w->fill = given_up(w) ? &w->scratch : &w->batches[w->filled % BATCHES];
 	w->fill->n = 0;
 }
 
@@ -136,7 +173,7 @@ void cs_writer_drain(struct cs_writer *w)
 	if (w->fill->n)
 		hand_over(w);
 	pthread_mutex_lock(&w->lock);
-	while (w->written != w->filled)
+	while (w->written != w->filled && !given_up(w))
 		wait_producer(w);
 	pthread_mutex_unlock(&w->lock);
 }

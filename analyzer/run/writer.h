@@ -11,6 +11,8 @@
 #ifndef CS_ANALYZER_WRITER_H
 #define CS_ANALYZER_WRITER_H
 
+#include <signal.h>
+
 #include "analyzer/engine.h"
 
 struct cs_writer;
@@ -23,7 +25,16 @@ struct cs_writer *cs_writer_start(cs_verdict_fn fn, void *ctx);
  * cs_verdict_fn, with the writer as ctx. */
 void cs_writer_put(void *writer, const struct cs_conn *c, const struct cs_verdict *v);
 
-/* Returns once everything handed over has been written. */
+/*
+ * A flag for the analysing thread to watch while it waits for the writer
+ * (a second Ctrl-C: the run gives up its outputs).  Once *give_up is set,
+ * what is handed over is dropped and no wait of cs_writer_put or
+ * cs_writer_drain lasts more than a tenth of a second, even when the
+ * writer is stuck on a full pipe.  Read on the analysing thread only.
+ */
+void cs_writer_watch(struct cs_writer *w, const volatile sig_atomic_t *give_up);
+
+/* Returns once everything handed over has been written (or given up). */
 void cs_writer_drain(struct cs_writer *w);
 
 /* Drains, ends the thread and frees the writer (NULL is fine); the pair
