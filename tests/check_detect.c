@@ -1344,7 +1344,7 @@ START_TEST(refused_connections_reach_the_reports)
 				      "no_memory 88\n"), "text report:\n%s", out_buf);
 	free(out_buf);
 	out_buf = report_of(true);
-	ck_assert_msg(strstr(out_buf, "\"capture_drops\":null,\n    \"untracked\":{\"no_memory\":88}\n  },\n"),
+	ck_assert_msg(strstr(out_buf, "\"capture_drops\":null,\n    \"untracked\":{\"no_memory\":88},\n"),
 		      "JSON report:\n%s", out_buf);
 }
 END_TEST

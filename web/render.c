@@ -524,6 +524,9 @@ static void summary_metric(FILE *f, const struct cs_summary *s,
 			fprintf(f, "%s{%s=\"%s\"} %" PRIu64 "\n", fl->metric, fl->label,
 				fl->names[i], cs_summary_counts(s, fl)[i]);
 		break;
+	case CS_SUM_BOOL:
+		fprintf(f, "%s %d\n", fl->metric, cs_summary_bool(s, fl) ? 1 : 0);
+		break;
 	case CS_SUM_KIND_MAX:
 		break;
 	}

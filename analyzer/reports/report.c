@@ -83,6 +83,22 @@ static void text_source(FILE *out, const struct cs_report_source *src)
 	fputs("\n\n", out);
 }
 
+/* A stop by a signal, said where it is read first.  A live capture has no
+ * end of its own: Ctrl-C is its usual end, and it is said too, so that a
+ * report cut short by someone is never taken for a whole one. */
+static void text_interrupted(FILE *out, const struct cs_report_source *src)
+{
+	if (!src->interrupted)
+		return;
+	if (src->live)
+		fputs("Stopped by a signal (not by -c or --duration): the report "
+		      "covers the capture until then.\n\n", out);
+	else
+		fputs("Cut short: a signal stopped the reading before the end of "
+		      "the input; the report covers the packets read until "
+		      "then.\n\n", out);
+}
+
 static void text_skipped(FILE *out, const struct cs_stats *st)
 {
 	char a[32];
@@ -279,6 +295,7 @@ void cs_report_text(FILE *out, const struct cs_report_source *src,
 	char a[32], b[32], c[32], t0[48], t1[48];
 
 	text_source(out, src);
+	text_interrupted(out, src);
 	text_verdict(out, e, colour);
 	text_alerts(out, e, colour);
 	text_connections(out, e);
@@ -347,7 +364,7 @@ static void json_summary(struct cs_json *j, const struct cs_report_source *src,
 {
 	struct cs_summary s;
 
-	cs_summary_fill(&s, e, src->live);
+	cs_summary_fill(&s, e, src);
 	cs_json_key(j, "summary");
 	cs_summary_json(j, &s, false);
 }

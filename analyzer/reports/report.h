@@ -27,6 +27,9 @@ struct cs_report_source {
 	int dlts[CS_REPORT_MAX_DLTS];	/* distinct link types, in order seen */
 	int dlt_cnt;
 	uint32_t snaplen;		/* largest of the sources */
+	bool interrupted;		/* a signal stopped the reading before
+					 * the input's end (live: rather than
+					 * -c or --duration) */
 };
 
 /* "EN10MB", or "EN10MB,LINUX_SLL" when the files differ; returns buf. */

@@ -24,6 +24,7 @@ const char *const cs_metric_type_names[CS_METRIC_TYPE_MAX] = {
 #define U64(m) .kind = CS_SUM_U64, .offset = AT(m, uint64_t)
 #define MAYBE_U64(m) .kind = CS_SUM_MAYBE_U64, .offset = AT(m, struct cs_maybe_u64)
 #define MAYBE_USEC(m) .kind = CS_SUM_MAYBE_USEC, .offset = AT(m, struct cs_maybe_u64)
+#define BOOL(m) .kind = CS_SUM_BOOL, .offset = AT(m, bool)
 /* names[first..] label the entries; names[] has as many as the array */
 #define COUNTS(m, names_, first_) .kind = CS_SUM_COUNTS, .offset = AT(m, uint64_t *), \
 	.names = (names_), .first = (first_), .count = ENTRIES(m)
@@ -113,6 +114,10 @@ const struct cs_summary_field cs_summary_fields[] = {
 		  "Packets that would have opened a connection the table had no "
 		  "room for, by reason."),
 	  LABELLED("reason") },
+	{ .name = "interrupted", BOOL(interrupted),
+	  GAUGE("connscope_interrupted",
+		"1 once a signal has stopped the reading before the end of the "
+		"input (a live capture: rather than -c or --duration).") },
 };
 const int cs_summary_field_cnt =
 	(int)(sizeof cs_summary_fields / sizeof cs_summary_fields[0]);
@@ -122,8 +127,11 @@ static struct cs_maybe_u64 maybe(bool have, uint64_t v)
 	return (struct cs_maybe_u64){ have, have ? v : 0 };
 }
 
-void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e, bool live)
+void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e,
+		     const struct cs_report_source *src)
 {
+	bool live = src->live;
+
 	const struct cs_stats *st = &e->stats;
 	const struct cs_flow_table *t = &e->flows;
 	const struct cs_detect *d = &e->detect;
@@ -160,6 +168,7 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e, bool live)
 	s->capture_drops = maybe(live && st->have_drops, st->capture_drops);
 	_Static_assert(sizeof s->untracked == sizeof t->untracked, "untracked");
 	memcpy(s->untracked, t->untracked, sizeof s->untracked);
+	s->interrupted = src->interrupted;
 }
 
 void cs_summary_add_open(struct cs_summary *s, const struct cs_conn *c)
@@ -172,6 +181,11 @@ uint64_t cs_summary_u64(const struct cs_summary *s,
 			const struct cs_summary_field *f)
 {
 	return *(const uint64_t *)((const char *)s + f->offset);
+}
+
+bool cs_summary_bool(const struct cs_summary *s, const struct cs_summary_field *f)
+{
+	return *(const bool *)((const char *)s + f->offset);
 }
 
 const uint64_t *cs_summary_counts(const struct cs_summary *s,
@@ -210,6 +224,10 @@ static void json_field(struct cs_json *j, const struct cs_summary *s,
 	case CS_SUM_COUNTS:
 		cs_json_kv_counts(j, f->name, f->names + f->first,
 				  cs_summary_counts(s, f) + f->first, f->count - f->first);
+		break;
+	case CS_SUM_BOOL:
+		cs_json_key(j, f->name);
+		cs_json_bool(j, cs_summary_bool(s, f));
 		break;
 	case CS_SUM_KIND_MAX:
 		break;

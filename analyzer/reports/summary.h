@@ -25,6 +25,7 @@
 
 #include "analyzer/engine.h"
 #include "analyzer/reports/json.h"
+#include "analyzer/reports/report.h"
 
 /* A figure that may not exist (no packet yet, drops not reported). */
 struct cs_maybe_u64 {
@@ -51,6 +52,7 @@ struct cs_summary {
 	uint64_t skipped[CS_SKIP_MAX];	/* [CS_SKIP_NONE] stays 0 */
 	struct cs_maybe_u64 capture_drops;	/* live, and the kernel said */
 	uint64_t untracked[CS_UNTRACKED_MAX];	/* [CS_UNTRACKED_NONE] stays 0 */
+	bool interrupted;		/* the report source's */
 };
 
 /* How a figure is written in JSON (and so in the metrics). */
@@ -59,6 +61,7 @@ enum cs_summary_kind {
 	CS_SUM_MAYBE_U64,	/* a count, or null when not known */
 	CS_SUM_MAYBE_USEC,	/* a packet time in seconds, or null */
 	CS_SUM_COUNTS,		/* an object {name: count} over a names table */
+	CS_SUM_BOOL,		/* true or false; a metric of 1 or 0 */
 	CS_SUM_KIND_MAX
 };
 
@@ -96,9 +99,10 @@ struct cs_summary_field {
 extern const struct cs_summary_field cs_summary_fields[];
 extern const int cs_summary_field_cnt;
 
-/* The figures as they stand.  live: a live capture (only then are kernel
- * drops a figure).  Reads the engine; call on the capture thread. */
-void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e, bool live);
+/* The figures as they stand, of the inputs src describes (only a live
+ * capture has kernel drops).  Reads the engine; call on the capture thread. */
+void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e,
+		     const struct cs_report_source *src);
 
 /*
  * A few figures are counted per record when it finishes (port_reuse, as
@@ -111,6 +115,8 @@ void cs_summary_add_open(struct cs_summary *s, const struct cs_conn *c);
 /* The value of a CS_SUM_U64 field, or a CS_SUM_COUNTS field's array. */
 uint64_t cs_summary_u64(const struct cs_summary *s,
 			const struct cs_summary_field *f);
+/* A CS_SUM_BOOL field. */
+bool cs_summary_bool(const struct cs_summary *s, const struct cs_summary_field *f);
 const uint64_t *cs_summary_counts(const struct cs_summary *s,
 				  const struct cs_summary_field *f);
 /* A CS_SUM_MAYBE_* field. */
