@@ -4,6 +4,7 @@
 #include "capture/source.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pcap/pcap.h>
 #include <poll.h>
@@ -11,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "capture/child.h"
 #include "capture/reader.h"
 
 struct cs_source {
@@ -20,8 +23,11 @@ struct cs_source {
 	bool live;
 	int dlt;
 	uint32_t snaplen;
-	int fd;			/* live: selectable descriptor, -1 if none */
+	int fd;			/* live: selectable descriptor; stream: its
+				 * descriptor; -1 otherwise */
 	int timeout_ms;		/* live: longest wait in one read */
+	bool stream;		/* a pipe, a FIFO, a terminal: read once, as it comes */
+	struct cs_wake *wake;	/* the run's: its stop ends a read (NULL: none) */
 	char *iobuf;		/* file: stdio buffer, freed after pcap_close */
 	uint64_t cutoff_us;	/* while draining: later frames are not read */
 	volatile sig_atomic_t broken;
@@ -85,33 +91,36 @@ static bool is_pcapng_bad_byte_order(struct cs_reader head)
 	return bom != PCAPNG_BOM && bom != PCAPNG_BOM_SWAPPED;
 }
 
+/* The first bytes of an input, kept as they pass: a header libpcap
+ * refuses is explained from them, never by opening the input again (a
+ * pipe cannot be read twice, and opening a FIFO that has lost its writer
+ * waits for the next one). */
+struct head {
+	unsigned char b[12];
+	size_t len;
+	int read_errno;		/* of a read that failed before len bytes */
+};
+
 /*
  * libpcap's messages name the symptom ("unknown file format"); people want
- * to know what the file is: missing, empty, something else, or a capture
- * whose header is damaged.
+ * to know what the file is: empty, something else, or a capture whose
+ * header is damaged.
  */
 static void describe_open_failure(const char *path, const char *pcap_msg,
-				  char *err, size_t errlen)
+				  const struct head *h, char *err, size_t errlen)
 {
-	unsigned char m[12];
+	struct cs_reader head = cs_rd_make(h->b, h->len);
 
-	if (!strcmp(path, "-")) {
+	if (!strcmp(path, "-"))
 		snprintf(err, errlen, "cannot read standard input: %s", pcap_msg);
-		return;
-	}
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-		return;
-	}
-	size_t got = fread(m, 1, sizeof m, f);
-	fclose(f);
-	struct cs_reader head = cs_rd_make(m, got);
-	if (got == 0)
+	else if (h->len == 0 && h->read_errno)
+		snprintf(err, errlen, "cannot read '%s': %s", path,
+			 strerror(h->read_errno));
+	else if (h->len == 0)
 		snprintf(err, errlen, "cannot read '%s': the file is empty", path);
-	else if (got < 4)
+	else if (h->len < 4)
 		snprintf(err, errlen, "cannot read '%s': only %zu bytes, too short "
-			 "for a capture file header", path, got);
+			 "for a capture file header", path, h->len);
 	else if (!is_capture_magic(cs_rd_peek_u32(&head, 0)))
 		snprintf(err, errlen, "cannot read '%s': not a pcap or pcapng file "
 			 "(magic 0x%08" PRIx32 ")", path, cs_rd_peek_u32(&head, 0));
@@ -124,63 +133,230 @@ static void describe_open_failure(const char *path, const char *pcap_msg,
 			 "header: %s", path, pcap_msg);
 }
 
+/* ---- streams: pipes, FIFOs, terminals ---------------------------------------- */
+
+/*
+ * libpcap reads through stdio, and stdio's read() blocks until input
+ * comes: a signal's flag cannot end that wait without a race, and a
+ * reader with SA_RESTART would not even see the signal.  A stream is read
+ * through a stdio cookie instead, whose read polls the descriptor and the
+ * run's wake together: a stop ends the read at once (libpcap then reports
+ * an error, which cs_source_read turns into CS_READ_BROKEN), a poke calls
+ * the caller back (SIGUSR1's statistics) and the wait goes on.
+ */
+struct stream {
+	int fd;
+	bool own_fd;		/* not standard input's, which stays open */
+	struct cs_source_wait wait;
+	struct head head;
+};
+
+static void keep_head(struct head *h, const char *buf, size_t n)
+{
+	size_t room = sizeof h->b - h->len;
+	size_t k = n < room ? n : room;
+
+	memcpy(h->b + h->len, buf, k);
+	h->len += k;
+}
+
+static ssize_t stream_read(void *cookie, char *buf, size_t size)
+{
+	struct stream *st = cookie;
+
+	for (;;) {
+		enum cs_wait w = cs_wake_wait(st->wait.wake, st->fd, -1);
+		if (w == CS_WAIT_STOPPED) {
+			errno = EINTR;
+			return -1;
+		}
+		if (w == CS_WAIT_POKED) {
+			if (st->wait.poked)
+				st->wait.poked(st->wait.ctx);
+			continue;
+		}
+		ssize_t n = read(st->fd, buf, size);
+		if (n >= 0) {
+			keep_head(&st->head, buf, (size_t)n);
+			return n;
+		}
+		if (errno != EINTR && errno != EAGAIN) {
+			if (st->head.len == 0)
+				st->head.read_errno = errno;
+			return -1;
+		}
+	}
+}
+
+static int stream_close(void *cookie)
+{
+	struct stream *st = cookie;
+	int rc = st->own_fd ? close(st->fd) : 0;
+
+	free(st);
+	return rc;
+}
+
+/* A stream's buffer: what a pipe holds at most, so one read() empties it. */
+#define STREAM_BUF_SIZE (64u << 10)
+
+static FILE *stream_open(int fd, bool own_fd, const struct cs_source_wait *wait,
+			 struct stream **out)
+{
+	static const cookie_io_functions_t io = {
+		.read = stream_read,
+		.close = stream_close,
+	};
+	struct stream *st = calloc(1, sizeof *st);
+
+	if (!st)
+		return NULL;
+	st->fd = fd;
+	st->own_fd = own_fd;
+	if (wait)
+		st->wait = *wait;
+	FILE *f = fopencookie(st, "rb", io);
+	if (!f) {
+		free(st);
+		return NULL;
+	}
+	setvbuf(f, NULL, _IOFBF, STREAM_BUF_SIZE);
+	*out = st;
+	return f;
+}
+
+/* ---- opening a file ------------------------------------------------------------ */
+
 /*
  * libpcap reads a file through stdio, a record header and a record at a
  * time; with stdio's default 4 KiB buffer that is a read() every 30 or so
  * packets, 40,000 system calls for a million.  A regular file gets a
- * buffer of IOBUF_SIZE instead (standard input keeps the default, so a
- * capture arriving through a pipe is not held back).  Returns the pcap_t
- * or NULL with pe filled; *iobuf is the buffer to free after pcap_close.
+ * buffer of IOBUF_SIZE instead.
  */
 #define IOBUF_SIZE (1u << 20)
 
-static pcap_t *open_offline(const char *path, char **iobuf, char *pe)
+struct opening {
+	const char *path;
+	int fd;
+	bool regular;
+	FILE *f;
+	char *iobuf;		/* a regular file's stdio buffer */
+	struct stream *st;	/* a stream's cookie, owned by f */
+};
+
+/*
+ * Opens path once ("-": standard input) without blocking: O_NONBLOCK, so
+ * that a FIFO with no writer yet does not hold open() (its first read
+ * waits for the writer instead, where a stop reaches it).
+ */
+static int open_fd(struct opening *o, char *pe)
 {
-	*iobuf = NULL;
-	/* Microsecond precision: nanosecond files are scaled by libpcap, and
-	 * every timer in connscope counts microseconds of packet time. */
-	if (!strcmp(path, "-"))
-		return pcap_open_offline_with_tstamp_precision(
-			path, PCAP_TSTAMP_PRECISION_MICRO, pe);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
+	struct stat st;
+
+	if (!strcmp(o->path, "-"))
+		o->fd = STDIN_FILENO;
+	else
+		o->fd = open(o->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (o->fd < 0 || fstat(o->fd, &st) != 0) {
 		snprintf(pe, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+		if (o->fd > STDIN_FILENO)
+			close(o->fd);
+		return -1;
+	}
+	o->regular = S_ISREG(st.st_mode);
+	if (o->regular && o->fd == STDIN_FILENO)
+		o->fd = dup(STDIN_FILENO);	/* fclose must not close stdin */
+	if (o->regular && o->fd >= 0)
+		fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) & ~O_NONBLOCK);
+	if (o->fd < 0) {
+		snprintf(pe, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* The descriptor as a stdio stream for libpcap. */
+static int open_stdio(struct opening *o, const struct cs_source_wait *wait,
+		      char *pe)
+{
+	if (!o->regular) {
+		o->f = stream_open(o->fd, o->fd != STDIN_FILENO, wait, &o->st);
+	} else if ((o->f = fdopen(o->fd, "rb")) != NULL &&
+		   (o->iobuf = malloc(IOBUF_SIZE)) != NULL) {
+		setvbuf(o->f, o->iobuf, _IOFBF, IOBUF_SIZE);
+	}
+	if (!o->f) {
+		snprintf(pe, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+		if (o->fd != STDIN_FILENO)
+			close(o->fd);
+		return -1;
+	}
+	return 0;
+}
+
+/* The first bytes, when libpcap refused the header. */
+static void read_head(const struct opening *o, struct head *h)
+{
+	ssize_t n;
+
+	memset(h, 0, sizeof *h);
+	if (o->st) {
+		*h = o->st->head;
+		return;
+	}
+	n = pread(o->fd, h->b, sizeof h->b, 0);
+	if (n < 0)
+		h->read_errno = errno;
+	else
+		h->len = (size_t)n;
+}
+
+/* Microsecond precision: nanosecond files are scaled by libpcap, and every
+ * timer in connscope counts microseconds of packet time. */
+static pcap_t *open_offline(struct opening *o, const struct cs_source_wait *wait,
+			    char *err, size_t errlen)
+{
+	char pe[PCAP_ERRBUF_SIZE] = "";
+	struct head h = { .len = 0 };
+
+	if (open_fd(o, pe) != 0 || open_stdio(o, wait, pe) != 0) {
+		h.read_errno = errno;
+		describe_open_failure(o->path, pe, &h, err, errlen);
 		return NULL;
 	}
-	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
-	    (*iobuf = malloc(IOBUF_SIZE)) != NULL)
-		setvbuf(f, *iobuf, _IOFBF, IOBUF_SIZE);
 	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(
-		f, PCAP_TSTAMP_PRECISION_MICRO, pe);
+		o->f, PCAP_TSTAMP_PRECISION_MICRO, pe);
 	if (!p) {
-		fclose(f);	/* libpcap leaves the stream to the caller */
-		free(*iobuf);
-		*iobuf = NULL;
+		read_head(o, &h);
+		describe_open_failure(o->path, pe, &h, err, errlen);
+		fclose(o->f);	/* libpcap leaves the stream to the caller */
+		free(o->iobuf);
+		o->iobuf = NULL;
 	}
 	return p;
 }
 
 int cs_source_open_file(struct cs_source **out, const char *path,
+			const struct cs_source_wait *wait,
 			char *err, size_t errlen)
 {
-	char pe[PCAP_ERRBUF_SIZE] = "";
-	char *iobuf;
+	struct opening o = { .path = path, .fd = -1 };
 
 	*out = NULL;
-	pcap_t *p = open_offline(path, &iobuf, pe);
-	if (!p) {
-		describe_open_failure(path, pe, err, errlen);
+	pcap_t *p = open_offline(&o, wait, err, errlen);
+	if (!p)
 		return -1;
-	}
 	*out = source_new(p, path, false);
 	if (!*out) {
 		pcap_close(p);
-		free(iobuf);
+		free(o.iobuf);
 		snprintf(err, errlen, "cannot read '%s': out of memory", path);
 		return -1;
 	}
-	(*out)->iobuf = iobuf;
+	(*out)->iobuf = o.iobuf;
+	(*out)->stream = !o.regular;
+	(*out)->fd = o.regular ? -1 : o.fd;
+	(*out)->wake = wait ? wait->wake : NULL;
 	return 0;
 }
 
@@ -280,24 +456,238 @@ fail:
 	return -1;
 }
 
-int cs_source_set_filter(struct cs_source *s, const char *bpf,
-			 char *err, size_t errlen)
-{
-	struct bpf_program prog;
+/* ---- filters ------------------------------------------------------------------ */
 
-	if (pcap_compile(s->p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		snprintf(err, errlen, "invalid filter '%s': %s", bpf,
-			 pcap_geterr(s->p));
+/* A compiled program, for the link type and snap length it was made for
+ * (libpcap compiles for both). */
+struct cs_filter {
+	int dlt;
+	uint32_t snaplen;
+	struct bpf_program prog;
+};
+
+/* What the child sends back: a tag, then the instructions or a message. */
+enum { COMPILED = 0, REFUSED = 1, OUT_OF_MEMORY = 2 };
+
+struct compile_job {
+	pcap_t *p;
+	const char *bpf;
+};
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *b = buf;
+
+	while (len) {
+		ssize_t n = write(fd, b, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		b += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* In the child (child.h): libpcap's compiler and optimizer, bounded. */
+static int compile_in_child(void *arg, int fd)
+{
+	struct compile_job *job = arg;
+	struct bpf_program prog;
+	uint32_t tag = COMPILED;
+
+	errno = 0;
+	if (pcap_compile(job->p, &prog, job->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		const char *msg = pcap_geterr(job->p);
+		/* libpcap says "malloc" when the memory limit refuses it */
+		tag = errno == ENOMEM ? OUT_OF_MEMORY : REFUSED;
+		return write_all(fd, &tag, sizeof tag) || write_all(fd, msg, strlen(msg));
+	}
+	uint32_t n = prog.bf_len;
+	return write_all(fd, &tag, sizeof tag) || write_all(fd, &n, sizeof n) ||
+	       write_all(fd, prog.bf_insns, (size_t)n * sizeof *prog.bf_insns);
+}
+
+/* The child's answer: a program (0), libpcap's refusal (-1, in msg), or
+ * the memory limit (-2). */
+static int take_answer(const char *buf, size_t len, struct bpf_program *prog,
+		       char *msg, size_t msglen)
+{
+	uint32_t tag, n;
+
+	if (len < sizeof tag)
+		return snprintf(msg, msglen, "the compiler said nothing"), -1;
+	memcpy(&tag, buf, sizeof tag);
+	if (tag == OUT_OF_MEMORY)
+		return -2;
+	if (tag == REFUSED) {
+		int k = (int)(len - sizeof tag);
+		snprintf(msg, msglen, "%.*s", k, buf + sizeof tag);
 		return -1;
 	}
-	int rc = pcap_setfilter(s->p, &prog);
-	pcap_freecode(&prog);
+	if (len < 2 * sizeof n)
+		return snprintf(msg, msglen, "the compiler's answer was cut"), -1;
+	memcpy(&n, buf + sizeof tag, sizeof n);
+	if ((len - 2 * sizeof n) / sizeof *prog->bf_insns != n || n == 0)
+		return snprintf(msg, msglen, "the compiler's answer was cut"), -1;
+	prog->bf_len = n;
+	prog->bf_insns = malloc((size_t)n * sizeof *prog->bf_insns);
+	if (!prog->bf_insns)
+		return snprintf(msg, msglen, "out of memory"), -1;
+	memcpy(prog->bf_insns, buf + 2 * sizeof n, (size_t)n * sizeof *prog->bf_insns);
+	return 0;
+}
+
+/* A filter as messages quote it: a long one cut, so that libpcap's reason
+ * after it still fits. */
+static const char *quoted(const char *bpf, char *buf, size_t len)
+{
+	enum { SHOWN = 160 };
+
+	if (strlen(bpf) <= SHOWN)
+		return bpf;
+	snprintf(buf, len, "%.*s ... (%zu characters)", SHOWN, bpf, strlen(bpf));
+	return buf;
+}
+
+/* How a compilation that did not give a program is told to people. */
+static enum cs_filter_result compile_failed(enum cs_child_end end, const char *bpf,
+					    const struct cs_child_limits *lim,
+					    char *err, size_t errlen)
+{
+	char q[224];
+
+	switch (end) {
+	case CS_CHILD_STOPPED:
+		snprintf(err, errlen, "compiling the filter was interrupted");
+		return CS_FILTER_STOPPED;
+	case CS_CHILD_OVER_LIMIT:
+		snprintf(err, errlen, "filter '%s' is too complex: libpcap's "
+			 "compiler needed more than %u s of CPU time or %zu MiB "
+			 "(its optimizer grows much faster than the filter; write "
+			 "a list of hosts or ports as a net or a portrange)",
+			 quoted(bpf, q, sizeof q), lim->cpu_sec, lim->mem_mib);
+		return CS_FILTER_TOO_COMPLEX;
+	default:
+		snprintf(err, errlen, "cannot compile filter '%s': %s",
+			 quoted(bpf, q, sizeof q), end == CS_CHILD_ERROR ?
+			 strerror(errno) : "the compiler failed");
+		return CS_FILTER_FAILED;
+	}
+}
+
+/* Compiles bpf for p's link type and snap length in a bounded child. */
+static enum cs_filter_result compile(pcap_t *p, const char *bpf,
+				     const struct cs_filter_bounds *b,
+				     struct bpf_program *prog, char *err, size_t errlen)
+{
+	struct compile_job job = { .p = p, .bpf = bpf };
+	char *out, msg[PCAP_ERRBUF_SIZE + 64], q[224];
+	size_t len;
+
+	enum cs_child_end end = cs_child_run(compile_in_child, &job, &b->limits,
+					     b->wake, &out, &len);
+	if (end != CS_CHILD_DONE && end != CS_CHILD_FAILED)
+		return compile_failed(end, bpf, &b->limits, err, errlen);
+	int rc = take_answer(out, len, prog, msg, sizeof msg);
+	free(out);
+	if (rc == -2)
+		return compile_failed(CS_CHILD_OVER_LIMIT, bpf, &b->limits, err, errlen);
 	if (rc != 0) {
+		snprintf(err, errlen, "invalid filter '%s': %s",
+			 quoted(bpf, q, sizeof q), msg);
+		return CS_FILTER_INVALID;
+	}
+	return CS_FILTER_OK;
+}
+
+void cs_filter_bounds_default(struct cs_filter_bounds *b)
+{
+	b->limits.cpu_sec = CS_FILTER_CPU_SEC_DEFAULT;
+	b->limits.mem_mib = CS_FILTER_MEM_MIB_DEFAULT;
+	b->wake = NULL;
+}
+
+enum cs_filter_result cs_filter_compile(struct cs_filter **out,
+					const struct cs_source *s, const char *bpf,
+					const struct cs_filter_bounds *b,
+					char *err, size_t errlen)
+{
+	struct cs_filter *f = calloc(1, sizeof *f);
+
+	*out = NULL;
+	if (!f) {
+		snprintf(err, errlen, "cannot compile filter: out of memory");
+		return CS_FILTER_FAILED;
+	}
+	f->dlt = s->dlt;
+	f->snaplen = s->snaplen;
+	enum cs_filter_result rc = compile(s->p, bpf, b, &f->prog, err, errlen);
+	if (rc != CS_FILTER_OK)
+		free(f);
+	else
+		*out = f;
+	return rc;
+}
+
+enum cs_filter_result cs_filter_check_ethernet(const char *bpf,
+					       const struct cs_filter_bounds *b,
+					       char *err, size_t errlen)
+{
+	struct bpf_program prog;
+	pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
+
+	if (!p) {
+		snprintf(err, errlen, "cannot compile filter: out of memory");
+		return CS_FILTER_FAILED;
+	}
+	enum cs_filter_result rc = compile(p, bpf, b, &prog, err, errlen);
+	if (rc == CS_FILTER_OK)
+		free(prog.bf_insns);
+	pcap_close(p);
+	return rc;
+}
+
+bool cs_filter_fits(const struct cs_filter *f, const struct cs_source *s)
+{
+	return f && f->dlt == s->dlt && f->snaplen == s->snaplen;
+}
+
+void cs_filter_free(struct cs_filter *f)
+{
+	if (!f)
+		return;
+	free(f->prog.bf_insns);
+	free(f);
+}
+
+int cs_source_apply_filter(struct cs_source *s, const struct cs_filter *f,
+			   const char *bpf, char *err, size_t errlen)
+{
+	/* pcap_setfilter copies the program (and gives it to the kernel). */
+	char q[224];
+
+	if (pcap_setfilter(s->p, (struct bpf_program *)&f->prog) != 0) {
 		snprintf(err, errlen, "cannot install filter '%s' on '%s': %s",
-			 bpf, s->name, pcap_geterr(s->p));
+			 quoted(bpf, q, sizeof q), s->name, pcap_geterr(s->p));
 		return -1;
 	}
 	return 0;
+}
+
+int cs_source_set_filter(struct cs_source *s, const char *bpf,
+			 char *err, size_t errlen)
+{
+	struct cs_filter_bounds b;
+	struct cs_filter *f;
+
+	cs_filter_bounds_default(&b);
+	if (cs_filter_compile(&f, s, bpf, &b, err, errlen) != CS_FILTER_OK)
+		return -1;
+	int rc = cs_source_apply_filter(s, f, bpf, err, errlen);
+	cs_filter_free(f);
+	return rc;
 }
 
 void cs_source_close(struct cs_source *s)
@@ -314,6 +704,15 @@ int cs_source_datalink(const struct cs_source *s) { return s->dlt; }
 uint32_t cs_source_snaplen(const struct cs_source *s) { return s->snaplen; }
 const char *cs_source_name(const struct cs_source *s) { return s->name; }
 bool cs_source_is_live(const struct cs_source *s) { return s->live; }
+bool cs_source_is_stream(const struct cs_source *s) { return s->stream; }
+
+bool cs_source_stalled(struct cs_source *s, int wait_ms)
+{
+	struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+
+	/* 0: nothing came in time; a signal (-1) means look again later */
+	return s->stream && poll(&pfd, 1, wait_ms) == 0;
+}
 
 /* ---- reading ----------------------------------------------------------- */
 
@@ -369,6 +768,10 @@ static enum cs_read dispatch(struct cs_source *s, int max, char *err,
 
 	if (rc == PCAP_ERROR_BREAK)
 		return s->broken ? CS_READ_BROKEN : CS_READ_MORE;
+	/* A stopped stream's read fails on purpose (stream_read): a stop,
+	 * not damage. */
+	if (rc == PCAP_ERROR && (s->broken || cs_wake_stopped(s->wake)))
+		return CS_READ_BROKEN;
 	if (rc == PCAP_ERROR) {
 		if (s->live)
 			snprintf(err, errlen, "capture on '%s' failed: %s",
@@ -392,7 +795,7 @@ enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 	s->ctx = ctx;
 	s->delivered = 0;
 	*delivered = 0;
-	if (s->broken)
+	if (s->broken || cs_wake_stopped(s->wake))
 		return CS_READ_BROKEN;
 	if (s->live && !wait_readable(s, s->timeout_ms))
 		return s->broken ? CS_READ_BROKEN : CS_READ_MORE;

@@ -16,7 +16,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "capture/child.h"
 #include "capture/packet.h"
+#include "capture/wake.h"
 
 struct cs_source;
 
@@ -35,7 +37,25 @@ struct cs_live_opts {
 #define CS_LIVE_BUFFER_MIB_DEFAULT 32
 #define CS_LIVE_TIMEOUT_MS_DEFAULT 100
 
+/*
+ * What a read from a stream (a pipe, a FIFO, a terminal: anything but a
+ * regular file) waits on besides its data.  A stream is read once, as it
+ * comes; its reads wait in poll(), next to the wake's pipe.
+ */
+struct cs_source_wait {
+	struct cs_wake *wake;		/* its stop ends a read: CS_READ_BROKEN */
+	void (*poked)(void *ctx);	/* called on each poke while a read waits */
+	void *ctx;
+};
+
+/*
+ * Opens a capture file, or "-" for standard input, once: an input is never
+ * opened again, not even to explain why its header was refused.  A FIFO is
+ * opened without waiting for its writer (the first read waits).  wait may
+ * be NULL: a stream's reads then wait for data alone.
+ */
 int cs_source_open_file(struct cs_source **out, const char *path,
+			const struct cs_source_wait *wait,
 			char *err, size_t errlen);
 /* A capture already open as a stream (fmemopen for tests and fuzzers).
  * The source owns f from then on, also on failure. */
@@ -43,7 +63,49 @@ int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
 			  char *err, size_t errlen);
 int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
 			char *err, size_t errlen);
-/* Compiles and installs a BPF filter; the error quotes the filter text. */
+/*
+ * BPF filters.  libpcap compiles a filter for a link type and a snap
+ * length; its optimizer can take minutes and gigabytes on a filter of a
+ * few thousand terms, so compiling runs in a child process (child.h)
+ * within bounds, and a stop of the wake kills it.
+ */
+struct cs_filter;
+
+#define CS_FILTER_CPU_SEC_DEFAULT 20
+#define CS_FILTER_MEM_MIB_DEFAULT 512
+
+struct cs_filter_bounds {
+	struct cs_child_limits limits;
+	struct cs_wake *wake;		/* NULL: no stop */
+};
+
+enum cs_filter_result {
+	CS_FILTER_OK,
+	CS_FILTER_INVALID,	/* libpcap refused it for this link type */
+	CS_FILTER_TOO_COMPLEX,	/* over the bounds */
+	CS_FILTER_STOPPED,	/* the wake was stopped while it compiled */
+	CS_FILTER_FAILED,	/* no process to compile in */
+	CS_FILTER_RESULT_MAX
+};
+
+void cs_filter_bounds_default(struct cs_filter_bounds *b);
+/* Compiles bpf for s's link type and snap length; the error quotes it. */
+enum cs_filter_result cs_filter_compile(struct cs_filter **out,
+					const struct cs_source *s, const char *bpf,
+					const struct cs_filter_bounds *b,
+					char *err, size_t errlen);
+/* Whether bpf compiles for Ethernet, whose link type has every keyword:
+ * tells a filter that is wrong from one a file's link type cannot take. */
+enum cs_filter_result cs_filter_check_ethernet(const char *bpf,
+					       const struct cs_filter_bounds *b,
+					       char *err, size_t errlen);
+/* f was compiled for s's link type and snap length. */
+bool cs_filter_fits(const struct cs_filter *f, const struct cs_source *s);
+void cs_filter_free(struct cs_filter *f);
+/* Installs f (compiled from bpf, which messages quote) on s. */
+int cs_source_apply_filter(struct cs_source *s, const struct cs_filter *f,
+			   const char *bpf, char *err, size_t errlen);
+/* Compiles within the default bounds and installs: 0, or -1 with err. */
 int cs_source_set_filter(struct cs_source *s, const char *bpf,
 			 char *err, size_t errlen);
 void cs_source_close(struct cs_source *s);
@@ -52,11 +114,17 @@ int cs_source_datalink(const struct cs_source *s);
 uint32_t cs_source_snaplen(const struct cs_source *s);
 const char *cs_source_name(const struct cs_source *s);
 bool cs_source_is_live(const struct cs_source *s);
+/* A pipe, a FIFO, a terminal: read once, on the caller's thread. */
+bool cs_source_is_stream(const struct cs_source *s);
+/* A stream with nothing to read now, nor within wait_ms (what stdio holds
+ * aside); false for a file or an interface, and when a signal came. */
+bool cs_source_stalled(struct cs_source *s, int wait_ms);
 
 enum cs_read {
 	CS_READ_MORE,		/* frames delivered (maybe 0 on a quiet link) */
 	CS_READ_EOF,		/* end of file */
-	CS_READ_BROKEN,		/* cs_source_breakloop() was called */
+	CS_READ_BROKEN,		/* cs_source_breakloop() was called, or a
+				 * stream's wake was stopped */
 	CS_READ_ERROR,		/* damaged file or device failure: see err */
 };
 

@@ -512,7 +512,90 @@ START_TEST(an_interrupt_ends_the_reading_not_the_reports)
 	ck_assert(cs_stats_balanced(&r->engine.stats));
 	ck_assert(w.last->finished);
 	ck_assert_uint_gt(text_len, 0);
+	/* and the reports say it was cut short */
+	ck_assert(r->src.interrupted);
+	ck_assert(w.last->summary.interrupted);
+	ck_assert_msg(count_of(text, text_len, "\nCut short: a signal stopped the reading") == 1,
+		      "%s", text);
 	free(text);
+	run_free(r, &w);
+}
+END_TEST
+
+/* Read to the end, a run was not cut short: no line, interrupted false. */
+START_TEST(a_whole_run_is_not_cut_short)
+{
+	char *text;
+	size_t text_len;
+	struct seen w = { 0 };
+	struct cs_run_config cfg = defaults();
+
+	cfg.publish = on_publish;
+	cfg.text.stream = open_memstream(&text, &text_len);
+	cfg.count = 50;		/* -c ends a run on its own terms too */
+	struct cs_run *r = run_files(&cfg, &w, sample("mixed.pcap"), NULL);
+	fclose(cfg.text.stream);
+	ck_assert_uint_eq(r->frames, 50);
+	ck_assert(!r->src.interrupted);
+	ck_assert(!w.last->summary.interrupted);
+	ck_assert_uint_eq(count_of(text, text_len, "Cut short"), 0);
+	free(text);
+	run_free(r, &w);
+}
+END_TEST
+
+/* SIGUSR1's request: a line of the figures so far, and the run goes on. */
+START_TEST(a_stats_request_says_the_figures_and_reads_on)
+{
+	struct seen w = { 0 };
+	struct cs_run_config cfg = defaults();
+	static const char *files[] = { NULL };
+
+	files[0] = sample("timewait.pcap");
+	cfg.files = files;
+	cfg.file_cnt = 1;
+	struct cs_run *r = run_new(&cfg, &w);
+	cs_run_request_stats(r);
+	cs_run_read_files(r);
+	cs_run_finish(r);
+	ck_assert_msg(strstr(w.said, " packets read, ") && strstr(w.said, " analysed, ") &&
+		      strstr(w.said, " connections, ") && strstr(w.said, " open\n"),
+		      "%s", w.said);
+	ck_assert_uint_eq(r->engine.stats.packets, 18030);
+	ck_assert(!r->src.interrupted);
+	run_free(r, &w);
+}
+END_TEST
+
+/*
+ * -f on files of two link types: the one the filter cannot take (raw IP
+ * packets have no Ethernet addresses) is reported and skipped, as an
+ * unreadable file is; the files around it are read.  tcpdump -r
+ * samples/mixed.pcap tcp: 89 packets; samples/normal.pcap: 60.
+ */
+START_TEST(a_filter_one_file_cannot_take_skips_that_file)
+{
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+	static const char *files[3];
+	char raw[4096];
+	const char *root = getenv("CS_TEST_DATA");
+
+	snprintf(raw, sizeof raw, "%s/tests/corpus/malformed/LINKTYPE_RAW_ipv4.pcap",
+		 root ? root : ".");
+	files[0] = sample("mixed.pcap");
+	files[1] = raw;
+	files[2] = sample("normal.pcap");
+	cfg.files = files;
+	cfg.file_cnt = 3;
+	cfg.filter = "ether host 00:11:22:33:44:55 or tcp";
+	struct cs_run *r = run_new(&cfg, &w);
+	cs_run_read_files(r);
+	cs_run_finish(r);
+	ck_assert_int_eq(r->status, CS_RUN_BAD_INPUT);
+	ck_assert_msg(strstr(w.said, "(link type RAW) cannot take the filter") &&
+		      strstr(w.said, "the file is skipped"), "%s", w.said);
+	ck_assert_uint_eq(r->engine.stats.packets, 89 + 60);
 	run_free(r, &w);
 }
 END_TEST
@@ -558,6 +641,9 @@ Suite *driver_suite(void)
 	tcase_add_test(tc, the_outputs_hold_every_connection);
 	tcase_add_test(tc, the_last_snapshot_is_the_finished_run);
 	tcase_add_test(tc, an_interrupt_ends_the_reading_not_the_reports);
+	tcase_add_test(tc, a_whole_run_is_not_cut_short);
+	tcase_add_test(tc, a_stats_request_says_the_figures_and_reads_on);
+	tcase_add_test(tc, a_filter_one_file_cannot_take_skips_that_file);
 	tcase_add_test(tc, an_interrupt_before_the_run_reads_nothing);
 	suite_add_tcase(s, tc);
 	return s;

@@ -34,7 +34,7 @@ static struct cs_source *open_sample(const char *rel)
 	struct cs_source *s;
 	char err[512];
 
-	ck_assert_msg(cs_source_open_file(&s, sample_path(rel), err, sizeof err) == 0,
+	ck_assert_msg(cs_source_open_file(&s, sample_path(rel), NULL, err, sizeof err) == 0,
 		      "%s", err);
 	return s;
 }
@@ -206,7 +206,7 @@ START_TEST(damage_is_reported_after_the_frames_before_it)
 	uint64_t all = read_ahead(s, 0, &whole, &end, err, sizeof err);
 	cs_source_close(s);
 
-	ck_assert_int_eq(cs_source_open_file(&s, path, err, sizeof err), 0);
+	ck_assert_int_eq(cs_source_open_file(&s, path, NULL, err, sizeof err), 0);
 	uint64_t got = read_ahead(s, 0, &cut, &end, err, sizeof err);
 	cs_source_close(s);
 	unlink(path);

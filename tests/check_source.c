@@ -2,9 +2,19 @@
  * check_source.c — the file path: pcap (µs, ns, either byte order) and
  * pcapng built in memory, opened through fmemopen, read through libpcap,
  * counted by the engine; damaged streams, impossible records, filters.
+ * Then streams (pipes, FIFOs): read once, and a wait for their data that
+ * a poke reaches and a stop ends; and filters compiled in a bounded child.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "analyzer/engine.h"
 #include "capture/source.h"
@@ -245,6 +255,259 @@ START_TEST(filter_and_count_limit_what_is_delivered)
 }
 END_TEST
 
+/* ---- streams ---------------------------------------------------------------- */
+
+/* A FIFO in a fresh folder; *dir is to be removed after. */
+static void make_fifo(char *dir, size_t dirlen, char *path, size_t len)
+{
+	snprintf(dir, dirlen, "/tmp/connscope-source-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, len, "%s/in", dir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+}
+
+/*
+ * A FIFO whose writer sends three bytes and closes: libpcap refuses the
+ * header, and the reason comes from the bytes that passed.  Opening the
+ * FIFO again to look (what the source did) would wait for a writer that
+ * never comes: this test would hang.
+ */
+START_TEST(a_fifo_is_opened_once_and_its_short_header_explained)
+{
+	char dir[64], path[96], err[256] = "";
+	struct cs_source *src;
+
+	make_fifo(dir, sizeof dir, path, sizeof path);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY);
+		_exit(fd >= 0 && write(fd, "abc", 3) == 3 ? 0 : 1);
+	}
+	alarm(20);	/* a hang fails here, not after Check's long timeout */
+	ck_assert_int_ne(cs_source_open_file(&src, path, NULL, err, sizeof err), 0);
+	alarm(0);
+	waitpid(pid, NULL, 0);
+	ck_assert_msg(strstr(err, "only 3 bytes, too short"), "message: %s", err);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+struct stopper {
+	struct cs_wake *wake;
+	int pokes;		/* the source's callback counts them */
+};
+
+static void counted(void *ctx)
+{
+	struct stopper *s = ctx;
+
+	s->pokes++;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&t, NULL);
+}
+
+/* A poke, then a stop, to a reader blocked on an idle stream. */
+static void *poke_then_stop(void *arg)
+{
+	struct stopper *s = arg;
+
+	nap_ms(200);
+	cs_wake_poke(s->wake);
+	nap_ms(200);
+	cs_wake_stop(s->wake);
+	return NULL;
+}
+
+/*
+ * A pipe that has sent a capture header and one record, and is quiet: the
+ * read that waits for more calls back on a poke and ends on a stop, as
+ * CS_READ_BROKEN (a stop, not damage), with the frame it had.
+ */
+START_TEST(a_stop_ends_a_wait_on_an_idle_stream)
+{
+	struct capture c;
+	struct collected got;
+	struct cs_wake wake;
+	struct stopper st = { .wake = &wake };
+	struct pb_file pf = { .dlt = CS_DLT_EN10MB };
+	char err[256] = "", path[64];
+	int fd[2];
+	uint64_t n;
+	pthread_t t;
+
+	build_frames(&c);
+	c.file_len = pb_pcap_write(&pf, c.recs, 1, c.file, sizeof c.file);
+	ck_assert_int_eq(pipe(fd), 0);
+	ck_assert_int_eq(write(fd[1], c.file, c.file_len), (ssize_t)c.file_len);
+	ck_assert_int_eq(cs_wake_init(&wake, err, sizeof err), 0);
+	const struct cs_source_wait wait = { &wake, counted, &st };
+	snprintf(path, sizeof path, "/dev/fd/%d", fd[0]);
+
+	struct cs_source *src;
+	ck_assert_msg(cs_source_open_file(&src, path, &wait, err, sizeof err) == 0, "%s", err);
+	ck_assert(cs_source_is_stream(src));
+	memset(&got, 0, sizeof got);
+	engine_start(&got.engine);
+	ck_assert_int_eq(pthread_create(&t, NULL, poke_then_stop, &st), 0);
+	alarm(20);
+	enum cs_read rc = cs_source_read(src, -1, collect, &got, &n, err, sizeof err);
+	alarm(0);
+	pthread_join(t, NULL);
+	ck_assert_msg(rc == CS_READ_BROKEN, "read: %d (%s)", rc, err);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_ge(st.pokes, 1);
+	/* stopped for good: the next read does not wait */
+	ck_assert_int_eq(cs_source_read(src, -1, collect, &got, &n, err, sizeof err),
+			 CS_READ_BROKEN);
+	cs_source_close(src);
+	close(fd[0]);
+	close(fd[1]);
+	cs_wake_fini(&wake);
+	cs_engine_fini(&got.engine);
+}
+END_TEST
+
+/* A stop made before the wait began is not lost (a flag checked before a
+ * blocking read would be); a poke wakes once. */
+START_TEST(a_wake_keeps_a_stop_made_before_the_wait)
+{
+	struct cs_wake w;
+	char err[128];
+	int fd[2];
+
+	ck_assert_int_eq(pipe(fd), 0);
+	ck_assert_int_eq(cs_wake_init(&w, err, sizeof err), 0);
+	ck_assert_int_eq(cs_wake_wait(&w, fd[0], 0), CS_WAIT_TIMEOUT);
+	cs_wake_poke(&w);
+	ck_assert_int_eq(cs_wake_wait(&w, fd[0], -1), CS_WAIT_POKED);
+	ck_assert_int_eq(cs_wake_wait(&w, fd[0], 0), CS_WAIT_TIMEOUT);
+	ck_assert_int_eq(write(fd[1], "x", 1), 1);
+	ck_assert_int_eq(cs_wake_wait(&w, fd[0], -1), CS_WAIT_READY);
+	cs_wake_stop(&w);
+	ck_assert(cs_wake_stopped(&w));
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(cs_wake_wait(&w, fd[0], -1), CS_WAIT_STOPPED);
+	cs_wake_fini(&w);
+	close(fd[0]);
+	close(fd[1]);
+}
+END_TEST
+
+/* ---- filters in a bounded child ------------------------------------------------ */
+
+static struct cs_source *source_of(int dlt, struct capture *c, char *err, size_t errlen)
+{
+	struct pb_file pf = { .dlt = dlt };
+
+	build_frames(c);
+	c->file_len = pb_pcap_write(&pf, c->recs, FRAMES, c->file, sizeof c->file);
+	return open_mem(c->file, c->file_len, err, errlen);
+}
+
+/* 400 "port N" terms: half a minute of libpcap's optimizer, 70 MB. */
+static char *port_list(int terms)
+{
+	char *f = malloc((size_t)terms * 16);
+	size_t len = 0;
+
+	ck_assert_ptr_nonnull(f);
+	for (int i = 1; i <= terms; i++)
+		len += (size_t)sprintf(f + len, "%sport %d", i > 1 ? " or " : "", i);
+	return f;
+}
+
+START_TEST(filters_compile_in_a_bounded_child)
+{
+	struct capture c, raw;
+	struct cs_filter_bounds b;
+	struct cs_filter *f;
+	struct cs_wake wake;
+	char err[512] = "";
+	struct cs_source *eth = source_of(CS_DLT_EN10MB, &c, err, sizeof err);
+	struct cs_source *ip = source_of(CS_DLT_RAW, &raw, err, sizeof err);
+
+	ck_assert_ptr_nonnull(eth);
+	ck_assert_ptr_nonnull(ip);
+	cs_filter_bounds_default(&b);
+	ck_assert_int_eq(cs_filter_compile(&f, eth, "tcp", &b, err, sizeof err), CS_FILTER_OK);
+	ck_assert(cs_filter_fits(f, eth));
+	ck_assert(!cs_filter_fits(f, ip));
+	ck_assert_int_eq(cs_source_apply_filter(eth, f, "tcp", err, sizeof err), 0);
+	cs_filter_free(f);
+
+	/* wrong in itself, or only for a link type: the Ethernet check tells */
+	ck_assert_int_eq(cs_filter_compile(&f, eth, "tcp and", &b, err, sizeof err),
+			 CS_FILTER_INVALID);
+	ck_assert_msg(strstr(err, "'tcp and'"), "%s", err);
+	ck_assert_int_eq(cs_filter_check_ethernet("tcp and", &b, err, sizeof err),
+			 CS_FILTER_INVALID);
+	ck_assert_int_eq(cs_filter_compile(&f, ip, "ether host 1:2:3:4:5:6", &b, err,
+					   sizeof err), CS_FILTER_INVALID);
+	ck_assert_int_eq(cs_filter_check_ethernet("ether host 1:2:3:4:5:6", &b, err,
+						  sizeof err), CS_FILTER_OK);
+
+	/* past a CPU bound of one second: too complex, said so */
+	char *big = port_list(400);
+	b.limits.cpu_sec = 1;
+	ck_assert_int_eq(cs_filter_compile(&f, eth, big, &b, err, sizeof err),
+			 CS_FILTER_TOO_COMPLEX);
+	ck_assert_msg(strstr(err, "too complex") && strstr(err, "characters)"), "%s", err);
+	/* a stopped wake: no compilation at all */
+	ck_assert_int_eq(cs_wake_init(&wake, err, sizeof err), 0);
+	cs_wake_stop(&wake);
+	b.wake = &wake;
+	ck_assert_int_eq(cs_filter_compile(&f, eth, "tcp", &b, err, sizeof err),
+			 CS_FILTER_STOPPED);
+	cs_wake_fini(&wake);
+	free(big);
+	cs_source_close(eth);
+	cs_source_close(ip);
+}
+END_TEST
+
+/* A stop while the child compiles kills it at once. */
+static void *stop_soon(void *arg)
+{
+	nap_ms(300);
+	cs_wake_stop(arg);
+	return NULL;
+}
+
+START_TEST(a_stop_kills_a_compilation)
+{
+	struct capture c;
+	struct cs_filter_bounds b;
+	struct cs_filter *f;
+	struct cs_wake wake;
+	char err[512] = "";
+	pthread_t t;
+	struct cs_source *eth = source_of(CS_DLT_EN10MB, &c, err, sizeof err);
+	char *big = port_list(400);
+
+	ck_assert_ptr_nonnull(eth);
+	ck_assert_int_eq(cs_wake_init(&wake, err, sizeof err), 0);
+	cs_filter_bounds_default(&b);
+	b.wake = &wake;
+	ck_assert_int_eq(pthread_create(&t, NULL, stop_soon, &wake), 0);
+	alarm(15);	/* the compilation alone takes longer */
+	ck_assert_int_eq(cs_filter_compile(&f, eth, big, &b, err, sizeof err),
+			 CS_FILTER_STOPPED);
+	alarm(0);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);	/* no child left */
+	cs_wake_fini(&wake);
+	free(big);
+	cs_source_close(eth);
+}
+END_TEST
+
 Suite *source_suite(void)
 {
 	Suite *s = suite_create("source");
@@ -256,6 +519,11 @@ Suite *source_suite(void)
 	tcase_add_test(tc, impossible_records_are_counted_not_fatal);
 	tcase_add_test(tc, not_a_capture_is_refused_at_open);
 	tcase_add_test(tc, filter_and_count_limit_what_is_delivered);
+	tcase_add_test(tc, a_fifo_is_opened_once_and_its_short_header_explained);
+	tcase_add_test(tc, a_stop_ends_a_wait_on_an_idle_stream);
+	tcase_add_test(tc, a_wake_keeps_a_stop_made_before_the_wait);
+	tcase_add_test(tc, filters_compile_in_a_bounded_child);
+	tcase_add_test(tc, a_stop_kills_a_compilation);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "analyzer/reports/summary.h"
 #include "analyzer/run/readahead.h"
 #include "analyzer/run/writer.h"
 #include "analyzer/tracking/zeek.h"
@@ -86,6 +87,42 @@ static int remaining_count(const struct cs_run *r, int chunk)
 static bool count_reached(const struct cs_run *r)
 {
 	return r->cfg.count && r->frames >= r->cfg.count;
+}
+
+/* An interrupt ended the reading before the input did: the reports say so. */
+static void cut_short(struct cs_run *r)
+{
+	r->src.interrupted = true;
+}
+
+/* SIGUSR1's line, as tcpdump's: the figures so far, from the summary's
+ * own definitions. */
+static void say_stats(struct cs_run *r)
+{
+	struct cs_summary sum;
+	struct cs_source *s = r->reading;
+	uint64_t drops;
+	char d[64] = "";
+
+	r->stats_requested = 0;
+	cs_summary_fill(&sum, &r->engine, &r->src);
+	if (r->src.live && s && cs_source_drops(s, &drops) == 0)
+		snprintf(d, sizeof d, ", %" PRIu64 " dropped by the kernel", drops);
+	say(r, "%" PRIu64 " packets read, %" PRIu64 " analysed, %" PRIu64
+	    " connections, %" PRIu64 " open%s", sum.packets, sum.analysed,
+	    sum.connections, sum.open, d);
+}
+
+static void check_stats(struct cs_run *r)
+{
+	if (r->stats_requested)
+		say_stats(r);
+}
+
+/* A stream's read waits for data: a poke (SIGUSR1) comes through here. */
+static void on_poke(void *ctx)
+{
+	check_stats(ctx);
 }
 
 /* ---- what people hear about an input --------------------------------------- */
@@ -188,20 +225,18 @@ static void publish(struct cs_run *r, bool finished)
 }
 
 /*
- * Standard input has nothing more for now (its writer is slow, or pauses):
+ * A stream has nothing more for now (its writer is slow, or pauses):
  * show what came so far before the next read blocks.  Within 50 ms of the
  * last snapshot it waits out the rest of those 50 ms for more input first,
  * so a fast writer does not cause a snapshot per read.  (What stdio has
  * buffered already is at most a few KiB: a few reads.)
  */
-static void publish_if_stalled(struct cs_run *r)
+static void publish_if_stalled(struct cs_run *r, struct cs_source *s)
 {
-	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-
 	if (!r->cfg.publish || r->frames == r->published_frames)
 		return;
 	double wait = r->last_publish + 0.05 - monotonic_sec();
-	if (poll(&pfd, 1, wait > 0 ? (int)(wait * 1000) + 1 : 0) != 0)
+	if (!cs_source_stalled(s, wait > 0 ? (int)(wait * 1000) + 1 : 0))
 		return;		/* more is coming (or a signal came) */
 	r->next_publish = 0;
 	publish(r, false);
@@ -282,10 +317,12 @@ static int open_streamed_outputs(struct cs_run *r)
 	 * its own does it, when there are rows to write. */
 	if (r->json_f || r->connlog_f)
 		r->writer = cs_writer_start(write_connection, r);
-	if (r->writer)
+	if (r->writer) {
+		cs_writer_watch(r->writer, &r->aborted);
 		cs_engine_set_output(&r->engine, cs_writer_put, r->writer);
-	else
+	} else {
 		cs_engine_set_output(&r->engine, write_connection, r);
+	}
 	return 0;
 }
 
@@ -333,11 +370,18 @@ static bool read_ahead(struct cs_run *r, struct cs_source *s, struct progress *p
 	/* An interrupt now only sets the flag: the source belongs to the
 	 * reader thread, which the loop below stops. */
 	r->reading = NULL;
-	while (!r->interrupted && (d = cs_readahead_next(ra, &n)) != NULL) {
+	for (;;) {
+		if (r->interrupted) {
+			cut_short(r);
+			break;
+		}
+		if (!(d = cs_readahead_next(ra, &n)))
+			break;
 		cs_engine_decoded_batch(&r->engine, d, n);
 		r->frames += n;
 		report_progress(r, s, p);
 		publish(r, false);
+		check_stats(r);
 	}
 	r->reading = s;
 	if (cs_readahead_stop(ra, err, sizeof err) == CS_READ_ERROR) {
@@ -355,15 +399,22 @@ static void read_here(struct cs_run *r, struct cs_source *s, bool stream,
 	char err[512];
 	uint64_t n;
 
-	while (!r->interrupted && !count_reached(r)) {
+	while (!count_reached(r)) {
+		if (r->interrupted) {
+			cut_short(r);
+			break;
+		}
 		report_progress(r, s, p);
 		publish(r, false);
+		check_stats(r);
 		if (stream)
-			publish_if_stalled(r);
+			publish_if_stalled(r, s);
 		enum cs_read rc = cs_source_read(s, remaining_count(r, chunk),
 						 cs_engine_frame, &r->engine,
 						 &n, err, sizeof err);
 		r->frames += n;
+		if (rc == CS_READ_BROKEN)
+			cut_short(r);
 		if (rc == CS_READ_EOF || rc == CS_READ_BROKEN)
 			break;
 		if (rc == CS_READ_ERROR) {
@@ -381,8 +432,9 @@ static void read_input(struct cs_run *r, struct cs_source *s, bool stream)
 	struct progress p = { .next = monotonic_sec() + PROGRESS_AFTER_SEC };
 
 	r->reading = s;
-	/* Standard input keeps one thread: with a dashboard, what arrived must
-	 * be shown when the writer pauses, and a reader thread would hold it. */
+	/* A stream (standard input, a FIFO) keeps one thread: with a dashboard,
+	 * what arrived must be shown when the writer pauses, and a reader
+	 * thread would hold it; and a stop must reach the wait for its data. */
 	if (stream || !read_ahead(r, s, &p))
 		read_here(r, s, stream, &p);
 	r->reading = NULL;
@@ -391,44 +443,121 @@ static void read_input(struct cs_run *r, struct cs_source *s, bool stream)
 	report_anomalies(r, cs_source_name(s), &before);
 }
 
-static int set_filter(struct cs_run *r, struct cs_source *s)
+/*
+ * cfg.filter compiled for s and installed.  A compilation can take seconds
+ * (it runs in a bounded child, which an interrupt kills): files of one link
+ * type and snap length share one.
+ */
+static enum cs_filter_result filter_input(struct cs_run *r, struct cs_source *s,
+					  char *err, size_t errlen)
 {
-	char err[512];
+	struct cs_filter_bounds b;
 
-	if (!r->cfg.filter ||
-	    cs_source_set_filter(s, r->cfg.filter, err, sizeof err) == 0)
-		return 0;
-	say(r, "%s", err);
-	worsen(r, CS_RUN_BAD_FILTER);
-	return -1;
+	if (!r->cfg.filter)
+		return CS_FILTER_OK;
+	cs_filter_bounds_default(&b);
+	b.wake = &r->wake;
+	if (!cs_filter_fits(r->filter, s)) {
+		cs_filter_free(r->filter);
+		r->filter = NULL;
+		enum cs_filter_result rc = cs_filter_compile(&r->filter, s, r->cfg.filter,
+							     &b, err, errlen);
+		if (rc != CS_FILTER_OK)
+			return rc;
+	}
+	if (cs_source_apply_filter(s, r->filter, r->cfg.filter, err, errlen) != 0)
+		return CS_FILTER_INVALID;
+	return CS_FILTER_OK;
 }
 
-static int open_file(struct cs_run *r, const char *path, struct cs_source **out)
+/* A filter that does not compile for Ethernet either is wrong in itself;
+ * one that does is good, and it is an input's link type that cannot take it
+ * ("ether host" on a file of raw IP packets). */
+static bool filter_is_wrong(struct cs_run *r)
 {
+	struct cs_filter_bounds b;
 	char err[512];
 
-	if (cs_source_open_file(out, path, err, sizeof err) != 0) {
+	cs_filter_bounds_default(&b);
+	b.wake = &r->wake;
+	return cs_filter_check_ethernet(r->cfg.filter, &b, err, sizeof err) !=
+	       CS_FILTER_OK;
+}
+
+enum filtered { FILTERED, SKIP_INPUT, END_RUN };
+
+/*
+ * The filter on an input.  A filter that fails only on this input's link
+ * type is that input's problem: it is skipped, as an unreadable file is,
+ * and the next one read.  One that compiles for no link type, or not
+ * within bounds, is the command line's: the run ends.
+ */
+static enum filtered set_filter(struct cs_run *r, struct cs_source *s)
+{
+	char err[512], lt[32];
+
+	switch (filter_input(r, s, err, sizeof err)) {
+	case CS_FILTER_OK:
+		return FILTERED;
+	case CS_FILTER_STOPPED:
+		return END_RUN;		/* the interrupt says so */
+	case CS_FILTER_INVALID:
+		if (cs_source_is_live(s) || filter_is_wrong(r))
+			break;
+		say(r, "'%s' (link type %s) cannot take the filter: %s; the file "
+		    "is skipped", cs_source_name(s), cs_linktype_name(
+			    cs_source_datalink(s), lt, sizeof lt), err);
+		worsen(r, CS_RUN_BAD_INPUT);
+		return SKIP_INPUT;
+	case CS_FILTER_TOO_COMPLEX:
+		break;
+	default:
+		say(r, "%s", err);
+		worsen(r, CS_RUN_FAILED);
+		return END_RUN;
+	}
+	if (!r->interrupted) {
+		say(r, "%s", err);
+		worsen(r, CS_RUN_BAD_FILTER);
+	}
+	return END_RUN;
+}
+
+/* Opens and filters a file; a failure is reported (but not one an
+ * interrupt caused: the wait for a FIFO's writer, or the compilation, was
+ * cut short). */
+static enum filtered open_file(struct cs_run *r, const char *path,
+			       struct cs_source **out)
+{
+	const struct cs_source_wait wait = {
+		.wake = &r->wake, .poked = on_poke, .ctx = r,
+	};
+	char err[512];
+
+	if (cs_source_open_file(out, path, &wait, err, sizeof err) != 0) {
+		if (r->interrupted)
+			return END_RUN;
 		say(r, "%s", err);
 		worsen(r, CS_RUN_BAD_INPUT);
-		return -1;
+		return SKIP_INPUT;
 	}
-	if (set_filter(r, *out) != 0) {
+	enum filtered f = set_filter(r, *out);
+	if (f != FILTERED) {
 		cs_source_close(*out);
 		*out = NULL;
-		return -1;
 	}
-	return 0;
+	return f;
 }
 
 /* An open, filtered file: begins the run if it is the first, then reads
  * it; -1 if the run could not begin. */
-static int read_opened(struct cs_run *r, struct cs_source *s, bool stream)
+static int read_opened(struct cs_run *r, struct cs_source *s)
 {
 	if (begin_once(r) != 0)
 		return -1;
 	cs_report_source_add(&r->src, cs_source_datalink(s), cs_source_snaplen(s));
 	warn_unsupported_linktype(r, cs_source_name(s), cs_source_datalink(s));
-	read_input(r, s, stream);
+	read_input(r, s, cs_source_is_stream(s));
 	return 0;
 }
 
@@ -438,21 +567,22 @@ static int read_opened(struct cs_run *r, struct cs_source *s, bool stream)
  */
 void cs_run_read_files(struct cs_run *r)
 {
-	for (int i = 0; i < r->cfg.file_cnt; i++) {
-		const char *path = r->cfg.files[i];
+	for (int i = 0; i < r->cfg.file_cnt && !count_reached(r); i++) {
 		struct cs_source *s;
 
-		if (r->interrupted || count_reached(r))
-			break;
-		if (open_file(r, path, &s) != 0) {
-			/* A bad filter fails every file.  (After an unreadable
-			 * file the status is BAD_INPUT already, so each later
-			 * file tells of the filter again, as it always did.) */
-			if (r->status == CS_RUN_BAD_FILTER)
-				return;
-			continue;
+		if (r->interrupted) {
+			cut_short(r);
+			return;
 		}
-		int rc = read_opened(r, s, !strcmp(path, "-"));
+		enum filtered f = open_file(r, r->cfg.files[i], &s);
+		if (f == END_RUN) {
+			if (r->interrupted)
+				cut_short(r);
+			return;
+		}
+		if (f == SKIP_INPUT)
+			continue;
+		int rc = read_opened(r, s);
 		cs_source_close(s);
 		if (rc != 0)
 			return;
@@ -461,8 +591,8 @@ void cs_run_read_files(struct cs_run *r)
 
 void cs_run_read_source(struct cs_run *r, struct cs_source *s)
 {
-	if (set_filter(r, s) == 0)
-		read_opened(r, s, false);
+	if (set_filter(r, s) == FILTERED)
+		read_opened(r, s);
 }
 
 int cs_run_feed_frame(struct cs_run *r, const struct cs_frame *f)
@@ -483,7 +613,7 @@ static void end_capture(struct cs_run *r, struct cs_source *s)
 {
 	uint64_t drops;
 
-	if (!count_reached(r)) {
+	if (!count_reached(r) && !r->aborted) {
 		int max = r->cfg.count ? remaining_count(r, INT_MAX) : -1;
 		r->frames += cs_source_drain(s, wall_us(), max, cs_engine_frame,
 					     &r->engine);
@@ -501,7 +631,14 @@ static void capture_live(struct cs_run *r, struct cs_source *s)
 	double deadline = r->cfg.duration_sec > 0 ?
 		monotonic_sec() + r->cfg.duration_sec : 0;
 
-	while (!r->interrupted && !count_reached(r)) {
+	while (!count_reached(r)) {
+		/* A live capture has no end of its own: ended by a signal
+		 * rather than -c or --duration, it counts as cut short. */
+		if (r->interrupted) {
+			cut_short(r);
+			break;
+		}
+		check_stats(r);
 		/* -1: whatever the ring holds; the read timeout returns on a
 		 * quiet link so the deadline and the interrupt are seen. */
 		int max = r->cfg.count ? remaining_count(r, INT_MAX) : -1;
@@ -518,6 +655,8 @@ static void capture_live(struct cs_run *r, struct cs_source *s)
 		if (n == 0)
 			cs_engine_tick(&r->engine, wall_us());
 		publish(r, false);
+		if (rc == CS_READ_BROKEN)
+			cut_short(r);
 		if (rc == CS_READ_BROKEN ||
 		    (deadline > 0 && monotonic_sec() >= deadline))
 			break;
@@ -538,7 +677,7 @@ void cs_run_capture_live(struct cs_run *r)
 	}
 	if (err[0])
 		say(r, "%s", err);	/* a warning: the capture goes on */
-	if (set_filter(r, s) == 0 && begin_once(r) == 0) {
+	if (set_filter(r, s) == FILTERED && begin_once(r) == 0) {
 		warn_unsupported_linktype(r, o->iface, cs_source_datalink(s));
 		cs_report_source_add(&r->src, cs_source_datalink(s),
 				     cs_source_snaplen(s));
@@ -606,7 +745,12 @@ void cs_run_finish(struct cs_run *r)
 	 * detectors' last second is judged first, so it shows in the alerts. */
 	cs_engine_close_seconds(&r->engine);
 	publish(r, true);
+	/* Aborted: the rows are dropped (cs_writer_watch), and the writer,
+	 * which may be stuck on a full pipe, is not waited for. */
 	cs_engine_finish(&r->engine);
+	cs_writer_drain(r->writer);
+	if (r->aborted)
+		return;
 	cs_writer_stop(r->writer);	/* every row written before the end */
 	r->writer = NULL;
 	cs_engine_set_output(&r->engine, NULL, NULL);	/* nothing after it */
@@ -628,7 +772,13 @@ int cs_run_init(struct cs_run *r, const struct cs_run_config *cfg,
 	r->src.live = cfg->live != NULL;
 	r->src.names = cfg->live ? &cfg->live->iface : cfg->files;
 	r->src.name_cnt = cfg->live ? 1 : cfg->file_cnt;
-	return cs_engine_init(&r->engine, &cfg->engine, err, errlen);
+	if (cs_wake_init(&r->wake, err, errlen) != 0)
+		return -1;
+	if (cs_engine_init(&r->engine, &cfg->engine, err, errlen) != 0) {
+		cs_wake_fini(&r->wake);
+		return -1;
+	}
+	return 0;
 }
 
 void cs_run_fini(struct cs_run *r)
@@ -639,13 +789,47 @@ void cs_run_fini(struct cs_run *r)
 	drop_output(r->json_f, &r->cfg.json);
 	drop_output(r->connlog_f, &r->cfg.connlog);
 	r->json_f = r->connlog_f = NULL;
+	cs_filter_free(r->filter);
+	r->filter = NULL;
 	cs_engine_fini(&r->engine);
+	cs_wake_fini(&r->wake);
 }
 
+/* The three below run in signal handlers: flags, a write(2) to the wake's
+ * pipe, pcap_breakloop's flag; nothing else. */
 void cs_run_interrupt(struct cs_run *r)
 {
 	r->interrupted = 1;
+	cs_wake_stop(&r->wake);
 	struct cs_source *s = r->reading;
 	if (s)
 		cs_source_breakloop(s);
+}
+
+void cs_run_request_stats(struct cs_run *r)
+{
+	r->stats_requested = 1;
+	cs_wake_poke(&r->wake);
+}
+
+void cs_run_abort(struct cs_run *r)
+{
+	r->aborted = 1;
+	cs_run_interrupt(r);
+}
+
+/* A stream in use by a thread stuck in write() is locked by it: left. */
+static void flush_if_free(FILE *f)
+{
+	if (f && ftrylockfile(f) == 0) {
+		fflush_unlocked(f);
+		funlockfile(f);
+	}
+}
+
+void cs_run_abandon(struct cs_run *r)
+{
+	flush_if_free(r->json_f);
+	flush_if_free(r->connlog_f);
+	flush_if_free(stdout);
 }

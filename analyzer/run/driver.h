@@ -34,8 +34,10 @@
 /* How a run went, in order of gravity: a run keeps the worst it met. */
 enum cs_run_status {
 	CS_RUN_OK,
-	CS_RUN_BAD_FILTER,	/* the BPF filter does not compile */
-	CS_RUN_BAD_INPUT,	/* an input could not be opened, or is damaged */
+	CS_RUN_BAD_FILTER,	/* the BPF filter does not compile, or not
+				 * within bounds */
+	CS_RUN_BAD_INPUT,	/* an input could not be opened, is damaged, or
+				 * its link type cannot take the filter */
 	CS_RUN_FAILED,		/* the device, an output, the begin callback,
 				 * or the packet accounting failed */
 	CS_RUN_STATUS_MAX
@@ -114,8 +116,12 @@ struct cs_run {
 	/* The run's own. */
 	bool begin_failed;		/* the begin callback or an output failed */
 	bool finished;			/* cs_run_finish has run */
-	volatile sig_atomic_t interrupted;
+	volatile sig_atomic_t interrupted;	/* cs_run_interrupt */
+	volatile sig_atomic_t aborted;		/* cs_run_abort */
+	volatile sig_atomic_t stats_requested;	/* cs_run_request_stats */
+	struct cs_wake wake;		/* ends the waits of a stopped run */
 	struct cs_source *volatile reading;	/* read on this thread: a signal breaks in */
+	struct cs_filter *filter;	/* cfg.filter, compiled for the last input */
 	FILE *json_f, *connlog_f;	/* the streamed outputs, once began */
 	struct cs_json_report json;
 	struct cs_writer *writer;	/* writes the two above, if it could start */
@@ -130,9 +136,11 @@ int cs_run_init(struct cs_run *r, const struct cs_run_config *cfg,
 /* Frees what the run holds (after cs_run_finish, or instead of it). */
 void cs_run_fini(struct cs_run *r);
 
-/* Reads cfg.files in order.  A file that cannot be opened or is damaged is
- * reported and the next one is read; a filter that does not compile, or a
- * failed begin, ends the run. */
+/* Reads cfg.files in order.  A file that cannot be opened, is damaged, or
+ * whose link type the filter cannot be compiled for is reported and the
+ * next one is read; a filter that does not compile for Ethernet either,
+ * one too complex to compile within bounds, or a failed begin, ends the
+ * run. */
 void cs_run_read_files(struct cs_run *r);
 
 /* Reads one capture the caller has opened (from memory, say) as a file of
@@ -148,9 +156,34 @@ void cs_run_capture_live(struct cs_run *r);
  * run.  Returns -1, analysing nothing, if the run could not begin. */
 int cs_run_feed_frame(struct cs_run *r, const struct cs_frame *f);
 
-/* Asks the reading to end soon (Ctrl-C) and returns at once.  Safe to call
- * from a signal handler; the reports are still written at the end. */
+/*
+ * Asks the reading to end soon (Ctrl-C) and returns at once.  Safe to call
+ * from a signal handler; the reports are still written at the end, and
+ * say the input was cut short (src.interrupted) if it was: a file or a
+ * stream not read to its end, or a live capture ended by it rather than by
+ * cfg.count or cfg.duration_sec.  A wait for a stream's data, a FIFO's
+ * writer or a filter's compilation ends at once.
+ */
 void cs_run_interrupt(struct cs_run *r);
+
+/* Asks for a line of figures so far (SIGUSR1): packets read and analysed,
+ * connections, open ones, and a live capture's drops.  It goes to the say
+ * callback from the reading loop, or from a wait for a stream's data.
+ * Safe to call from a signal handler. */
+void cs_run_request_stats(struct cs_run *r);
+
+/*
+ * Gives the run up (a second Ctrl-C while it stops): an interrupt, and the
+ * end of the run writes nothing more; no wait for the writer lasts.  Safe
+ * to call from a signal handler.  The caller then calls cs_run_abandon and
+ * exits, without cs_run_fini.
+ */
+void cs_run_abort(struct cs_run *r);
+
+/* After cs_run_abort and cs_run_finish: flushes what the report streams
+ * hold, without waiting for anything (one that the writer thread is stuck
+ * writing to a full pipe is left as it is).  The JSON report has no end. */
+void cs_run_abandon(struct cs_run *r);
 
 /* The end of the run: closes the detectors' last second, publishes the
  * last snapshot, finishes every open record, drains the writer, ends the
