@@ -62,28 +62,74 @@ static const char *progname = "connscope";
 
 /* ---- signals ----------------------------------------------------------- */
 
-static volatile sig_atomic_t stop_requested;
-static struct cs_run *volatile running;	/* what a signal interrupts */
+/*
+ * tcpdump's discipline.  SIGINT, SIGTERM and SIGHUP (a closed terminal, a
+ * dropped ssh) stop the run: the reading ends, every report is written,
+ * exit status as if the input had ended.  A second one while it stops
+ * gives the run up: what the outputs hold is flushed and connscope exits
+ * at once with 128 + the signal; a third has the default action, which
+ * nothing can hold up.  SIGUSR1 asks for a line of figures and the run
+ * goes on.  The handlers only set flags, write to the run's wake pipe and
+ * call pcap_breakloop (cs_run_interrupt and its kin); the loops act.
+ */
+static volatile sig_atomic_t stop_signal;	/* the first stop */
+static volatile sig_atomic_t abort_signal;	/* a second one */
+static struct cs_run *volatile running;		/* what a signal interrupts */
+static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+#define STOP_SIGNAL_CNT (sizeof stop_signals / sizeof stop_signals[0])
+static bool stop_signal_ours[STOP_SIGNAL_CNT];	/* not left ignored */
 
 static void on_stop_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
 	struct cs_run *r = running;
+
+	if (!stop_signal) {
+		stop_signal = sig;
+		if (r)
+			cs_run_interrupt(r);
+		return;
+	}
+	abort_signal = sig;
+	for (size_t i = 0; i < STOP_SIGNAL_CNT; i++)
+		if (stop_signal_ours[i])
+			signal(stop_signals[i], SIG_DFL);
 	if (r)
-		cs_run_interrupt(r);
+		cs_run_abort(r);
 }
 
-/* Without SA_RESTART, so a blocking read returns and the loop sees the flag. */
+static void on_stats_signal(int sig)
+{
+	struct cs_run *r = running;
+
+	(void)sig;
+	if (r)
+		cs_run_request_stats(r);
+}
+
+/*
+ * With SA_RESTART: a signal must never make the write of a report fail
+ * (EINTR on a pipe or a terminal), and every wait a stop has to end polls
+ * the run's wake pipe or has a timeout, so nothing needs EINTR.  SIGHUP
+ * stays ignored if it was (nohup), as tcpdump leaves it.
+ */
 static void install_signal_handlers(void)
 {
-	struct sigaction sa;
+	struct sigaction sa, old;
 
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop_signal;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_stop_signal;
+	for (size_t i = 0; i < STOP_SIGNAL_CNT; i++) {
+		if (sigaction(stop_signals[i], &sa, &old) != 0)
+			continue;
+		if (stop_signals[i] == SIGHUP && old.sa_handler == SIG_IGN)
+			sigaction(SIGHUP, &old, NULL);
+		else
+			stop_signal_ours[i] = true;
+	}
+	sa.sa_handler = on_stats_signal;
+	sigaction(SIGUSR1, &sa, NULL);
 }
 
 /* ---- options ----------------------------------------------------------- */
@@ -132,7 +178,10 @@ static void usage(FILE *out)
 "  --no-color       no colours in the text report (only used on a terminal)\n"
 "  -h, --help       this help;  -V, --version  the version\n"
 "\n"
-"exit status: 0 success, 1 usage error, 2 unreadable or invalid input, 3 runtime failure\n",
+"signals: SIGINT (Ctrl-C), SIGTERM, SIGHUP stop and write every report; a second one\n"
+"         exits at once (status 128+N); SIGUSR1 prints the figures so far on stderr\n"
+"exit status: 0 success (a stop by a signal too), 1 usage error, 2 unreadable or\n"
+"             invalid input, 3 runtime failure\n",
 		progname, progname, progname, CS_LIVE_SNAPLEN_DEFAULT,
 		CS_LIVE_BUFFER_MIB_DEFAULT, CS_FLOW_MAX_DEFAULT,
 		CS_IDLE_TIMEOUT_SEC_DEFAULT, CS_MSL_SEC_DEFAULT,
@@ -509,8 +558,18 @@ static void serve_until_stopped(void)
 
 	fprintf(stderr, "%s: analysis done; serving the dashboard until Ctrl-C\n",
 		progname);
-	while (!stop_requested)
+	while (!stop_signal)
 		nanosleep(&nap, NULL);	/* a signal cuts the nap short */
+}
+
+/* A second stop: flush what can be flushed and leave now, without waiting
+ * for the writer, the dashboard or anything else. */
+static void exit_if_aborted(struct app *a)
+{
+	if (!abort_signal)
+		return;
+	cs_run_abandon(&a->run);
+	_exit(128 + abort_signal);
 }
 
 static int list_interfaces(void)
@@ -547,12 +606,14 @@ static int run(struct app *a)
 		cs_run_capture_live(&a->run);
 	else
 		cs_run_read_files(&a->run);
-	bool interrupted = stop_requested;
 	cs_run_finish(&a->run);
-	/* Nothing could be opened: there is no report, and nothing to serve. */
-	if (a->web && a->run.began && !interrupted)
+	exit_if_aborted(a);
+	/* Nothing could be opened: there is no report, and nothing to serve;
+	 * stopped: nothing more is wanted. */
+	if (a->web && a->run.began && !stop_signal)
 		serve_until_stopped();
 	cs_web_stop(a->web);
+	exit_if_aborted(a);
 	running = NULL;
 	int status = exit_status[a->run.status];
 	cs_run_fini(&a->run);
