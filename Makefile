@@ -168,8 +168,9 @@ tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(PCAPFLOOR_BIN) $(REPLAY_BIN) $(BUILD)/mk
 # counted at a veth peer), the row-by-row comparison with Zeek's conn.log,
 # the samples' ground truth (checked against the packets, then against
 # connscope), the dashboard in headless Chromium, then the live capture in
-# network namespaces and what -Z and --web give up (the namespace parts
-# skipped, with a message, if not root).
+# network namespaces, every signal on every kind of input (tests/signals.sh)
+# and what -Z and --web give up (the namespace parts skipped, with a
+# message, if not root).
 check: deps
 	@$(MAKE) --no-print-directory check-run
 
@@ -190,6 +191,8 @@ check-run: tests
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/live.sh
+	CONNSCOPE=$(abspath $(BIN)) WORKLOAD=$(abspath $(WORKLOAD_BIN)) BLAST=$(abspath $(BLAST_BIN)) \
+	    bash tests/signals.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/privilege.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
