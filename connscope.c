@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,6 +27,7 @@
 #include "analyzer/detectors/alert.h"
 #include "analyzer/reports/report.h"
 #include "analyzer/run/driver.h"
+#include "analyzer/run/outfile.h"
 #include "capture/privdrop.h"
 #include "capture/source.h"
 #include "web/server.h"
@@ -334,6 +337,43 @@ static int parse_option(int c, const char *arg, struct options *o)
 	}
 }
 
+/*
+ * No report may overwrite an input or another report (outfile.h): checked
+ * before anything is opened, so a mistyped name costs nothing.  Returns -1
+ * to continue, or the exit status to leave with.
+ */
+static int check_outputs(struct options *o)
+{
+	char err[2 * PATH_MAX + 256];
+	int n = 0;
+
+	int to_stdout = (o->json_path && !strcmp(o->json_path, "-")) +
+			(o->connlog_path && !strcmp(o->connlog_path, "-"));
+	if (to_stdout > 1 || (to_stdout && o->report_path_given &&
+			      !strcmp(o->report_path, "-")))
+		return usage_error("only one report can go to standard output");
+	if (to_stdout && !o->report_path_given)
+		o->quiet = true;	/* stdout carries the JSON or conn.log */
+
+	struct cs_outfile_name *names = calloc((size_t)o->file_cnt + 3,
+					       sizeof *names);
+	if (!names) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		return EXIT_RUNTIME;
+	}
+	for (int i = 0; i < o->file_cnt; i++)
+		names[n++] = (struct cs_outfile_name){ "-r", o->files[i], false };
+	if (o->json_path)
+		names[n++] = (struct cs_outfile_name){ "--json", o->json_path, true };
+	if (o->connlog_path)
+		names[n++] = (struct cs_outfile_name){ "--conn-log", o->connlog_path, true };
+	if (!o->quiet)
+		names[n++] = (struct cs_outfile_name){ "--report", o->report_path, true };
+	int rc = cs_outfile_check(names, n, err, sizeof err);
+	free(names);
+	return rc == 0 ? -1 : usage_error("%s", err);
+}
+
 /* Returns -1 to continue, or the exit status to leave with. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -395,14 +435,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 				   "--web-insecure if that is what you want",
 				   o->web_opts.addr);
 	o->engine.keep_recent = o->web;
-	int to_stdout = (o->json_path && !strcmp(o->json_path, "-")) +
-			(o->connlog_path && !strcmp(o->connlog_path, "-"));
-	if (to_stdout > 1 || (to_stdout && o->report_path_given &&
-			      !strcmp(o->report_path, "-")))
-		return usage_error("only one report can go to standard output");
-	if (to_stdout && !o->report_path_given)
-		o->quiet = true;	/* stdout carries the JSON or conn.log */
-	return -1;
+	return check_outputs(o);
 }
 
 /* ---- wiring ------------------------------------------------------------ */
