@@ -157,49 +157,92 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* Whole-string decimal in [min, max]; anything else is a usage error. */
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Digits only, into *v without overflow: strtoull would also take leading
+ * blanks, a sign (wrapping " -5" round to 2^64 - 5) and "0x". */
+static bool read_whole(const char *s, uint64_t *v)
+{
+	*v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (!is_digit(*s) || *v > (UINT64_MAX - d) / 10)
+			return false;
+		*v = *v * 10 + d;
+	}
+	return true;
+}
+
+/* A whole number in [min, max]; anything else is a usage error. */
 static int parse_u64(const char *opt, const char *s, uint64_t min,
 		     uint64_t max, uint64_t *out)
 {
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
-		char range[64];
-		snprintf(range, sizeof range, "%llu..%llu",
-			 (unsigned long long)min, (unsigned long long)max);
-		fprintf(stderr, "%s: %s: '%s' is not a number in %s\n",
-			progname, opt, s, range);
+	if (!read_whole(s, &v) || v < min || v > max) {
+		fprintf(stderr, "%s: %s: '%s' is not a whole number from %" PRIu64
+			" to %" PRIu64 "\n", progname, opt, s, min, max);
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+#define SECONDS_MAX 10000000u
+#define USEC_PER_SEC 1000000u
+
+/* Seconds as digits with an optional decimal fraction ("300", "0.5"), in
+ * whole microseconds: digits past the sixth decimal are below what a
+ * timer counts and are dropped.  No sign, exponent, blanks or "inf". */
+static bool read_seconds(const char *s, uint64_t *us)
+{
+	uint64_t whole = 0, frac_us = 0, unit = USEC_PER_SEC / 10;
+
+	if (!is_digit(*s))
+		return false;
+	for (; is_digit(*s); s++) {
+		if (whole > SECONDS_MAX)
+			return false;		/* out of range, before overflow */
+		whole = whole * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s == '.') {
+		if (!is_digit(*++s))
+			return false;
+		for (; is_digit(*s); s++, unit /= 10)
+			frac_us += (uint64_t)(*s - '0') * unit;
+	}
+	*us = whole * USEC_PER_SEC + frac_us;
+	return *s == '\0';
+}
+
+/* Seconds (fractions allowed) as microseconds, from 1 us to SECONDS_MAX s. */
+static int parse_usec(const char *opt, const char *s, uint64_t *out)
+{
+	uint64_t us;
+
+	if (!read_seconds(s, &us) || us < 1 ||
+	    us > (uint64_t)SECONDS_MAX * USEC_PER_SEC) {
+		fprintf(stderr, "%s: %s: '%s' is not a number of seconds from "
+			"0.000001 to %u (digits, and a decimal fraction if "
+			"needed)\n", progname, opt, s, SECONDS_MAX);
+		return -1;
+	}
+	*out = us;
 	return 0;
 }
 
 static int parse_seconds(const char *opt, const char *s, double *out)
 {
-	char *end;
+	uint64_t us;
 
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 1e7) {
-		fprintf(stderr, "%s: %s: '%s' is not a number of seconds "
-			"(0 < S <= 10000000)\n", progname, opt, s);
+	if (parse_usec(opt, s, &us))
 		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Seconds (fractions allowed) as microseconds. */
-static int parse_usec(const char *opt, const char *s, uint64_t *out)
-{
-	double sec;
-
-	if (parse_seconds(opt, s, &sec))
-		return -1;
-	*out = (uint64_t)(sec * 1e6);
+	*out = (double)us / USEC_PER_SEC;
 	return 0;
 }
 
