@@ -277,6 +277,66 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static const char short_options[] = ":r:i:f:c:s:B:Z:pqDhV";
+
+/* The long option that getopt_long returns as v. */
+static const char *long_name(int v)
+{
+	for (const struct option *o = long_options; o->name; o++)
+		if (o->val == v)
+			return o->name;
+	return "?";
+}
+
+/* The long options that start with the len bytes of word, as a list in
+ * buf; returns how many.  getopt_long takes none of two or more ("--web-":
+ * --web-token or --web-insecure) and tells no more than for an unknown one. */
+static int long_matches(const char *word, size_t len, char *buf, size_t buflen)
+{
+	int n = 0;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (const struct option *o = long_options; o->name; o++) {
+		if (len < 2 || strncmp(o->name, word + 2, len - 2) != 0)
+			continue;
+		int w = snprintf(buf + used, buflen - used, "%s--%s",
+				 n ? ", " : "", o->name);
+		if (w > 0 && (size_t)w < buflen - used)
+			used += (size_t)w;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Names what getopt_long did not take (c is '?' or ':') as it was written.
+ * A short option is optopt: argv[optind - 1] is not its word, since in
+ * "-nn" optind has not moved past the word yet.  optopt is the value of a
+ * long option used wrongly, and 0 for an unknown or ambiguous one, which
+ * is then argv[optind - 1], up to an "=".
+ */
+static int option_error(int c, char **argv)
+{
+	const char *word = argv[optind - 1];
+	int len = (int)strcspn(word, "=");
+	char list[256];
+	/* "--help=x": a long option, though its value is a short one's */
+	bool long_given_value = c == '?' && optopt > 0 && optopt < 256 &&
+				strchr(short_options + 1, optopt);
+
+	if (optopt >= 256 || long_given_value)
+		return usage_error(c == ':' ? "option '--%s' needs a value"
+					    : "option '--%s' takes no value",
+				   long_name(optopt));
+	if (optopt)
+		return usage_error(c == ':' ? "option '-%c' needs a value"
+					    : "unknown option '-%c'", optopt);
+	if (long_matches(word, (size_t)len, list, sizeof list) > 1)
+		return usage_error("option '%.*s' is ambiguous: %s", len, word, list);
+	return usage_error("unknown option '%.*s'", len, word);
+}
+
 /* The options of the engine: --max-flows, the timeouts, the alerts. */
 static int parse_analysis_option(int c, const char *arg, struct cs_engine_opts *e)
 {
@@ -436,8 +496,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	cs_engine_opts_default(&o->engine);
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":r:i:f:c:s:B:Z:pqDhV",
-				long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, short_options, long_options,
+				NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return EXIT_OK;
@@ -446,12 +506,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			printf("connscope %s\n", CS_VERSION);
 			return EXIT_OK;
 		}
-		if (c == ':')
-			return usage_error("option '%s' needs a value",
-					   argv[optind - 1]);
-		if (c == '?')
-			return usage_error("unknown option '%s'",
-					   argv[optind - 1]);
+		if (c == ':' || c == '?')
+			return option_error(c, argv);
 		if (parse_option(c, optarg, o) != 0)
 			return EXIT_USAGE;
 	}
