@@ -207,10 +207,15 @@ int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
 	return 0;
 }
 
-/* Explains pcap_activate's failures in terms of what to do about them. */
+/*
+ * Explains pcap_activate's failures in terms of what to do about them.
+ * libpcap's detail often is its status text again ("No such device
+ * exists"), or holds it: then it is said once.
+ */
 static void describe_activate_error(pcap_t *p, const char *iface, int rc,
 				    char *err, size_t errlen)
 {
+	const char *status = pcap_statustostr(rc);
 	const char *detail = pcap_geterr(p);
 	const char *hint = "";
 
@@ -220,9 +225,12 @@ static void describe_activate_error(pcap_t *p, const char *iface, int rc,
 		hint = " (connscope -D lists the interfaces)";
 	else if (rc == PCAP_ERROR_IFACE_NOT_UP)
 		hint = " (the interface is down)";
-	snprintf(err, errlen, "cannot capture on '%s': %s%s%s%s", iface,
-		 pcap_statustostr(rc), detail && *detail ? ": " : "",
-		 detail ? detail : "", hint);
+	if (!detail || !*detail || strstr(detail, status))
+		snprintf(err, errlen, "cannot capture on '%s': %s%s", iface,
+			 detail && *detail ? detail : status, hint);
+	else
+		snprintf(err, errlen, "cannot capture on '%s': %s: %s%s", iface,
+			 status, detail, hint);
 }
 
 int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
