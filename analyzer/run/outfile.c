@@ -284,7 +284,6 @@ static int open_replacement(struct cs_outfile *o, const char *path,
 			    const struct stat *old)
 {
 	struct stat now;
-
 	char *dir = NULL;
 	int rc = -1;
 
@@ -333,8 +332,9 @@ int cs_outfile_commit(struct cs_outfile *o, const char *path,
 	bad |= fclose(o->f) != 0;
 	o->f = NULL;
 	if (bad) {
-		snprintf(err, errlen, "writing '%s' failed: %s", path,
-			 strerror(errno));
+		snprintf(err, errlen, "writing '%s' failed: %s%s", path,
+			 strerror(errno), o->tmp ? "; the file was left as it "
+			 "was" : "");
 	} else if (o->tmp && rename(o->tmp, o->final) != 0) {
 		snprintf(err, errlen, "cannot put '%s' in place (renaming '%s'): %s",
 			 path, o->tmp, strerror(errno));
