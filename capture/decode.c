@@ -38,6 +38,8 @@ enum {
 	PORT_GENEVE = 6081,	/* RFC 8926 */
 	PORT_GTPU = 2152,	/* 3GPP TS 29.281 */
 	PORT_TEREDO = 3544,	/* RFC 4380 */
+	PORT_GRE_UDP = 4754,	/* RFC 8086 */
+	PORT_AYIYA = 5072,	/* SixXS */
 	/* What a tunnel in a first fragment may declare beyond the fragment:
 	 * the inner datagram's end is not in this frame, only bounded. */
 	FRAG_WIRE_MAX = 65535,
@@ -657,42 +659,45 @@ static enum cs_skip decode_erspan(struct cs_cursor *c, uint16_t type, bool seq,
 }
 
 /*
- * PPP in enhanced GRE: address and control (ff 03) may be compressed
- * away (ACFC), and the protocol to one byte when it is odd (PFC), RFC
- * 1661 6.5-6.6.  LCP, IPCP, CCP and compressed frames are PPTP's own
- * traffic: not TCP.
+ * PPP in enhanced GRE, address/control and protocol possibly compressed
+ * (cs_decode_ppp_protocol).  LCP, IPCP, CCP and compressed frames are
+ * PPTP's own traffic: not TCP.
  */
 static enum cs_skip decode_ppp(struct cs_cursor *c, uint32_t call_id,
 			       struct cs_pkt *pkt)
 {
-	if (!cs_rd_has(&c->r, 2))
-		return cs_cur_short(c, 2, CS_SKIP_BAD_TUNNEL);
-	if (cs_rd_peek_u16(&c->r, 0) == 0xff03)	/* address, control */
-		cs_cur_skip(c, 2);
-	if (!cs_rd_has(&c->r, 1))
-		return cs_cur_short(c, 1, CS_SKIP_BAD_TUNNEL);
-	uint16_t proto = cs_rd_peek_u8(&c->r, 0);
-	if (proto & 1) {
-		cs_cur_skip(c, 1);
-	} else {
-		if (!cs_rd_has(&c->r, 2))
-			return cs_cur_short(c, 2, CS_SKIP_BAD_TUNNEL);
-		proto = cs_cur_u16(c);
-	}
+	uint16_t proto;
+	enum cs_skip why = cs_decode_ppp_protocol(c, &proto, CS_SKIP_BAD_TUNNEL);
+	if (why != CS_SKIP_NONE)
+		return why;
 	if (proto != 0x0021 && proto != 0x0057)
 		return CS_SKIP_NOT_TCP;
-	enum cs_skip why = cs_decode_tunnel_enter(pkt, CS_TUN_PPTP, call_id);
+	why = cs_decode_tunnel_enter(pkt, CS_TUN_PPTP, call_id);
 	if (why != CS_SKIP_NONE)
 		return why;
 	return tunnel_ip(c, proto == 0x0021 ? 4 : 6, pkt);
 }
 
 /*
- * GRE (IP protocol 47).  Version 0 (RFC 2784, key and sequence from RFC
- * 2890) carries IP, Ethernet (0x6558), ERSPAN or MPLS; version 1 (RFC 2637
- * 4.1) always PPP, with the key bit set and the key holding payload length
- * and call ID.  As in Zeek, the RFC 1701 routing field and the reserved
- * flag bits make the packet unusable; the checksum is not verified.
+ * Aruba's access points tunnel their clients' 802.11 frames to the
+ * controller in GRE with protocol types of their own: 0x8200 to 0x8370 in
+ * steps of 16, and 0x9000 (the list Wireshark's GRE dissector knows).
+ * Zeek's test (type & 0x8200) == 0x8200 with a zero low nibble admits
+ * more, up to 0xfff0; those types are not Aruba's and stay not IP here.
+ */
+static bool aruba_type(uint16_t type)
+{
+	return (type >= 0x8200 && type <= 0x8370 && (type & 0x0f) == 0) ||
+	       type == 0x9000;
+}
+
+/*
+ * GRE (IP protocol 47, or UDP 4754 by RFC 8086).  Version 0 (RFC 2784,
+ * key and sequence from RFC 2890) carries IP, Ethernet (0x6558), ERSPAN,
+ * MPLS or Aruba's 802.11 frames; version 1 (RFC 2637 4.1) always PPP,
+ * with the key bit set and the key holding payload length and call ID.
+ * As in Zeek, the RFC 1701 routing field and the reserved flag bits make
+ * the packet unusable; the checksum is not verified.
  */
 static enum cs_skip decode_gre(struct cs_cursor *c, struct cs_pkt *pkt)
 {
@@ -746,7 +751,12 @@ static enum cs_skip decode_gre(struct cs_cursor *c, struct cs_pkt *pkt)
 	case ETH_ERSPAN_3:
 		return decode_erspan(c, type, seq, pkt);
 	default:
-		return CS_SKIP_NOT_IP;	/* WCCP, NHRP, Aruba, keepalive ... */
+		if (!aruba_type(type))
+			return CS_SKIP_NOT_IP;	/* WCCP, NHRP, keepalive ... */
+		why = cs_decode_tunnel_enter(pkt, CS_TUN_GRE, key);
+		if (why != CS_SKIP_NONE)
+			return why;
+		return cs_decode_ieee80211(c, false, pkt);
 	}
 }
 
@@ -927,10 +937,55 @@ static enum cs_skip decode_teredo(struct cs_cursor *c, bool on_port,
 }
 
 /*
- * UDP: the tunnels that have a port are told by it -- VXLAN and Geneve by
- * the destination (their source port is flow entropy), GTP-U by either --
- * and a malformed header there is a broken tunnel.  Any other datagram is
- * tried as Teredo, and is plain UDP (not TCP) unless it passes.
+ * Off its port Zeek takes a datagram for AYIYA when its second and third
+ * bytes are 0x52 0x11: a SHA-1 signature of 5 words, a shared secret, and
+ * the forward opcode -- what SixXS's clients send.
+ */
+static bool ayiya_signature(struct cs_reader *r)
+{
+	return cs_rd_has(r, 3) && cs_rd_peek_u16(r, 1) == 0x5211;
+}
+
+/*
+ * AYIYA, "Anything In Anything" (SixXS, draft-massar-v6ops-ayiya): the
+ * identity's length (2^n bytes) and type, the signature's length (4-byte
+ * words) and hash, the authentication method and opcode, the next header,
+ * and the epoch time, 8 bytes in all; then the identity and the
+ * signature, then the packet.  Only opcode 1 (forward) carries one, of the
+ * family next header names (4 or 41); heartbeats and the rest are AYIYA's
+ * own traffic.
+ * on_port: the datagram came to or from 5072.  Off it, a header that does
+ * not fit is plain UDP, as for Teredo.
+ */
+static enum cs_skip decode_ayiya(struct cs_cursor *c, bool on_port,
+				 struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 8))
+		return on_port ? cs_cur_short(c, 8, CS_SKIP_BAD_TUNNEL) : CS_SKIP_NOT_TCP;
+	size_t len = 8 + ((size_t)1 << (cs_rd_peek_u8(&c->r, 0) >> 4)) +
+		     (size_t)(cs_rd_peek_u8(&c->r, 1) >> 4) * 4;
+	uint8_t opcode = cs_rd_peek_u8(&c->r, 2) & 0x0f;
+	uint8_t next = cs_rd_peek_u8(&c->r, 3);
+	if (!cs_rd_has(&c->r, len)) {
+		if (!on_port)
+			return CS_SKIP_NOT_TCP;
+		return cs_cur_short(c, len, CS_SKIP_BAD_TUNNEL);
+	}
+	if (opcode != 1 || (next != PROTO_IPIP && next != PROTO_IPV6))
+		return CS_SKIP_NOT_TCP;
+	cs_cur_skip(c, len);
+	enum cs_skip why = cs_decode_tunnel_enter(pkt, CS_TUN_AYIYA, 0);
+	if (why != CS_SKIP_NONE)
+		return why;
+	return tunnel_ip(c, next == PROTO_IPIP ? 4 : 6, pkt);
+}
+
+/*
+ * UDP: the tunnels that have a port are told by it -- VXLAN, Geneve and
+ * GRE by the destination (their source port is flow entropy), GTP-U and
+ * AYIYA by either -- and a malformed header there is a broken tunnel.  Any
+ * other datagram is tried as AYIYA by its signature or as Teredo, and is
+ * plain UDP (not TCP) unless it passes.
  *
  * frag: c holds a first fragment, so the datagram is as long as the UDP
  * header says, beyond what this frame carries.
@@ -943,13 +998,17 @@ static enum cs_skip decode_udp(struct cs_cursor *c, bool frag, struct cs_pkt *pk
 	uint16_t sport = cs_rd_peek_u16(&c->r, 0);
 	uint16_t dport = cs_rd_peek_u16(&c->r, 2);
 
-	enum { NONE, VXLAN, GENEVE, GTPU } port = NONE;
+	enum { NONE, VXLAN, GENEVE, GTPU, GRE, AYIYA } port = NONE;
 	if (dport == PORT_VXLAN)
 		port = VXLAN;
 	else if (dport == PORT_GENEVE)
 		port = GENEVE;
+	else if (dport == PORT_GRE_UDP)
+		port = GRE;
 	else if (sport == PORT_GTPU || dport == PORT_GTPU)
 		port = GTPU;
+	else if (sport == PORT_AYIYA || dport == PORT_AYIYA)
+		port = AYIYA;
 
 	if (!cs_rd_has(&c->r, 8))
 		return port == NONE ? CS_SKIP_NOT_TCP
@@ -976,7 +1035,13 @@ static enum cs_skip decode_udp(struct cs_cursor *c, bool frag, struct cs_pkt *pk
 		return decode_geneve(&p, pkt);
 	case GTPU:
 		return decode_gtpu(&p, pkt);
+	case GRE:
+		return decode_gre(&p, pkt);
+	case AYIYA:
+		return decode_ayiya(&p, true, pkt);
 	default:
+		if (ayiya_signature(&p.r))
+			return decode_ayiya(&p, false, pkt);
 		return decode_teredo(&p, sport == PORT_TEREDO || dport == PORT_TEREDO,
 				     pkt);
 	}

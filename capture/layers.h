@@ -112,4 +112,13 @@ enum cs_skip cs_decode_ethernet(struct cs_cursor *c, struct cs_pkt *pkt);
 enum cs_skip cs_decode_ethertype(struct cs_cursor *c, uint16_t type,
 				 struct cs_pkt *pkt);
 
+/* An 802.11 frame (Aruba's GRE carries them too); pad: its header is
+ * padded to 32 bits, as radiotap may say. */
+enum cs_skip cs_decode_ieee80211(struct cs_cursor *c, bool pad, struct cs_pkt *pkt);
+
+/* A PPP frame's protocol field, past the address and control bytes when
+ * present; `bad` is the reason when the wire has too few bytes. */
+enum cs_skip cs_decode_ppp_protocol(struct cs_cursor *c, uint16_t *proto,
+				    enum cs_skip bad);
+
 #endif /* CS_CAPTURE_LAYERS_H */

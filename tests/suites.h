@@ -21,5 +21,6 @@ Suite *web_suite(void);
 Suite *readahead_suite(void);
 Suite *writer_suite(void);
 Suite *driver_suite(void);
+Suite *linklayer_suite(void);
 
 #endif
