@@ -216,6 +216,8 @@ static const struct encap_case encap_cases[] = {
 	  4, 4, CS_TUN_GTPU, 9 },
 	{ "GTP-U to another port", { .kind = PB_TUN_GTPU, .id = 10, .dport = 5906 },
 	  4, 4, CS_TUN_GTPU, 10 },
+	{ "ERSPAN type III, platform subheader",
+	  { .kind = PB_TUN_ERSPAN3, .id = 7, .erspan_subheader = true }, 4, 4, CS_TUN_ERSPAN, 7 },
 	{ "ERSPAN type I", { .kind = PB_TUN_ERSPAN1 }, 4, 4, CS_TUN_ERSPAN, 0 },
 	{ "ERSPAN type I over IPv6", { .kind = PB_TUN_ERSPAN1 }, 6, 6, CS_TUN_ERSPAN, 0 },
 	{ "PBB", { .kind = PB_TUN_PBB, .id = 0xabcdef }, 4, 4, CS_TUN_PBB, 0xabcdef },

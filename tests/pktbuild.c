@@ -1137,7 +1137,12 @@ static void put_tunnel_header(struct out *o, const struct pb_tunnel *t,
 		put_be16(o, (uint16_t)(t->id & 0x3ff));
 		put_be32(o, 0x01020304);		/* timestamp */
 		put_be16(o, 0);				/* SGT */
-		put_be16(o, 0);				/* P, FT 0 (Ethernet), HW ID, D, Gra, O */
+		/* P, FT 0 (Ethernet), HW ID, D, Gra, O */
+		put_be16(o, t->erspan_subheader ? 1 : 0);
+		if (t->erspan_subheader) {
+			put_be32(o, 3u << 26 | 0x1234);	/* platform ID 3, switch ID */
+			put_be32(o, 0x01020304);	/* timestamp seconds */
+		}
 		break;
 	case PB_TUN_PPTP: {
 		size_t ppp = (t->ppp_compressed ? 1 : 4) + inner_len;

@@ -244,6 +244,7 @@ struct pb_tunnel {
 	bool teredo_auth, teredo_origin;	/* Teredo headers before IPv6 */
 	bool ppp_compressed;	/* PPTP: no address/control, 1-byte protocol */
 	uint16_t aruba_type;	/* Aruba: the GRE protocol type; 0: 0x8210 */
+	bool erspan_subheader;	/* ERSPAN III: O bit, 8-byte platform subheader */
 	uint16_t sport, dport;	/* UDP tunnels; 0: the kind's usual port */
 	size_t first_frag;	/* IPv4 outer: keep only a first fragment with
 				 * this many payload bytes (a multiple of 8) */

@@ -236,6 +236,8 @@ int seed_built(const char *frame_dir, const char *file_dir)
 					.gtp_ext_cnt = 1, .id = 77 }, NULL },
 		{ "gre-frag", 0, 0, true, { .kind = PB_TUN_GRE, .first_frag = 32 }, NULL },
 		{ "erspan1", 0, 0, true, { .kind = PB_TUN_ERSPAN1 }, NULL },
+		{ "erspan3-sub", 0, 0, true, { .kind = PB_TUN_ERSPAN3, .id = 5,
+					       .erspan_subheader = true }, NULL },
 		{ "pbb", 0, 1, true, { .kind = PB_TUN_PBB, .id = 0x10203 }, NULL },
 		{ "gre-udp", 0, 0, true, { .kind = PB_TUN_GRE_UDP, .gre_key = true, .id = 5 }, NULL },
 		{ "gre-udp-eth", 0, 0, true, { .kind = PB_TUN_GRE_UDP, .eth = true }, NULL },
