@@ -342,14 +342,55 @@ fail:
 	return -1;
 }
 
+/* Whether bpf compiles for Ethernet: a filter libpcap refuses for another
+ * link type is then no typo but something libpcap cannot filter there. */
+static bool compiles_for_ethernet(const char *bpf)
+{
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	struct bpf_program prog;
+	bool ok = false;
+
+	if (dead && pcap_compile(dead, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) == 0) {
+		pcap_freecode(&prog);
+		ok = true;
+	}
+	if (dead)
+		pcap_close(dead);
+	return ok;
+}
+
+/*
+ * libpcap cannot compile every expression for every link type: nothing at
+ * all for NFLOG ("NFLOG link-layer type filtering not implemented"), no
+ * "vlan" on PPP, FDDI or Linux cooked captures.  Such a filter is no
+ * mistake in the expression, so the message says what to do instead.
+ */
+static void filter_error(const struct cs_source *s, const char *bpf,
+			 const char *why, char *err, size_t errlen)
+{
+	const char *name = pcap_datalink_val_to_name(s->dlt);
+	char num[16];
+
+	if (!compiles_for_ethernet(bpf)) {
+		snprintf(err, errlen, "invalid filter '%s': %s", bpf, why);
+		return;
+	}
+	if (!name) {
+		snprintf(num, sizeof num, "DLT_%d", s->dlt);
+		name = num;
+	}
+	snprintf(err, errlen, "cannot apply filter '%s' to '%s': libpcap cannot "
+		 "compile it for link type %s (%s); read it without -f, or with "
+		 "an expression libpcap supports there", bpf, s->name, name, why);
+}
+
 int cs_source_set_filter(struct cs_source *s, const char *bpf,
 			 char *err, size_t errlen)
 {
 	struct bpf_program prog;
 
 	if (pcap_compile(s->p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		snprintf(err, errlen, "invalid filter '%s': %s", bpf,
-			 pcap_geterr(s->p));
+		filter_error(s, bpf, pcap_geterr(s->p), err, errlen);
 		return -1;
 	}
 	int rc = pcap_setfilter(s->p, &prog);

@@ -16,6 +16,7 @@ int main(void)
 	srunner_add_suite(sr, stats_suite());
 	srunner_add_suite(sr, json_suite());
 	srunner_add_suite(sr, tunnel_suite());
+	srunner_add_suite(sr, linklayer_suite());
 	srunner_add_suite(sr, tcp_suite());
 	srunner_add_suite(sr, flow_suite());
 	srunner_add_suite(sr, detect_suite());
