@@ -29,21 +29,22 @@ static void build_frames(struct capture *c)
 
 	pb_spec_init(&s, 4);
 	len = pb_build(&s, c->frames[0], sizeof c->frames[0]);
-	c->recs[0] = (struct pb_rec){ 1700000000123456789ull, c->frames[0],
-				      (uint32_t)len, 0 };
+	c->recs[0] = (struct pb_rec){ .ts_ns = 1700000000123456789ull,
+				      .bytes = c->frames[0], .caplen = (uint32_t)len };
 
 	pb_spec_init(&s, 6);
 	s.tcp.flags = CS_TH_SYN | CS_TH_ACK;
 	s.payload_len = 100;
 	len = pb_build(&s, c->frames[1], sizeof c->frames[1]);
-	c->recs[1] = (struct pb_rec){ 1700000001000000999ull, c->frames[1], 80,
-				      (uint32_t)len };
+	c->recs[1] = (struct pb_rec){ .ts_ns = 1700000001000000999ull,
+				      .bytes = c->frames[1], .caplen = 80,
+				      .wirelen = (uint32_t)len };
 
 	pb_spec_init(&s, 4);
 	s.l4 = PB_L4_UDP;
 	len = pb_build(&s, c->frames[2], sizeof c->frames[2]);
-	c->recs[2] = (struct pb_rec){ 1700000002000000000ull, c->frames[2],
-				      (uint32_t)len, 0 };
+	c->recs[2] = (struct pb_rec){ .ts_ns = 1700000002000000000ull,
+				      .bytes = c->frames[2], .caplen = (uint32_t)len };
 }
 
 static struct cs_source *open_mem(const uint8_t *buf, size_t len, char *err,
