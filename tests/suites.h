@@ -22,5 +22,6 @@ Suite *web_suite(void);
 Suite *readahead_suite(void);
 Suite *writer_suite(void);
 Suite *driver_suite(void);
+Suite *outfile_suite(void);
 
 #endif
