@@ -25,7 +25,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "capture/packet.h"	/* CS_USEC_PER_SEC */
+/* CS_USEC_PER_SEC, the one definition of the second */
+#include "capture/packet.h"
 
 /* The latest packet time, 586524-01-19 08:01:49.551614 UTC. */
 #define CS_TIME_MAX_US (UINT64_MAX - 1)
