@@ -183,6 +183,8 @@ check-run: tests
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/cmdline bash tests/cmdline.sh
 	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/damaged \
 	    bash tests/damaged.sh
+	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/timestamps \
+	    bash tests/timestamps.sh
 	CONNSCOPE=$(abspath $(BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) \
 	    OUT=$(BUILD)/out/flood bash tests/flood.sh
 	BLAST=$(abspath $(BLAST_BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) bash tests/blast.sh

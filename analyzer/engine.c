@@ -10,8 +10,10 @@
 #include "analyzer/tracking/tcp.h"
 #include "analyzer/tracking/track.h"
 #include "analyzer/tracking/zeek.h"
+#include "capture/assert.h"
 #include "capture/checksum.h"
 #include "capture/decode.h"
+#include "capture/pkttime.h"
 
 /* Expiries done per packet: bounded work, amortised over the traffic. */
 #define EXPIRE_PER_PACKET 8
@@ -102,6 +104,8 @@ void cs_engine_set_output(struct cs_engine *e, cs_verdict_fn fn, void *ctx)
 
 static void advance_time(struct cs_engine *e, uint64_t ts_us)
 {
+	/* so that a timer set past it (CS_TIME_NEVER) never fires */
+	CS_ASSERT(ts_us <= CS_TIME_MAX_US);
 	if (ts_us <= e->now_us)
 		return;
 	e->now_us = ts_us;
@@ -139,6 +143,8 @@ void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 		      struct cs_decoded *d)
 {
 	d->ts_us = f->ts_us;
+	/* (a frame not from a source may carry the reserved CS_TIME_NEVER) */
+	d->ts_invalid = f->ts_invalid || f->ts_us > CS_TIME_MAX_US;
 	d->wirelen = f->wirelen;
 	d->why = cs_decode(f, &d->pkt);
 	if (d->why != CS_SKIP_NONE) {
@@ -156,7 +162,8 @@ void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 
 void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 {
-	struct cs_frame f = { .ts_us = d->ts_us, .wirelen = d->wirelen };
+	struct cs_frame f = { .ts_us = d->ts_us, .wirelen = d->wirelen,
+			      .ts_invalid = d->ts_invalid };
 	struct cs_pkt *pkt = &d->pkt;
 	struct cs_conn *c;
 
@@ -164,7 +171,9 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 		       pkt);
 	if (d->why != CS_SKIP_NONE)
 		return;
-	advance_time(e, pkt->ts_us);
+	/* A frame without a time (pkttime.h) comes at the time reached. */
+	if (!d->ts_invalid)
+		advance_time(e, pkt->ts_us);
 	/* Records are judged by packet time, which never goes backwards; what
 	 * has expired by now goes before this packet could be given to it. */
 	pkt->ts_us = e->now_us;

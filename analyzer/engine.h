@@ -45,7 +45,7 @@ struct cs_engine {
 	struct cs_detect detect;
 	struct cs_verdicts verdicts;
 	struct cs_recent recent;	/* only with opt.keep_recent */
-	uint64_t now_us;		/* packet time */
+	uint64_t now_us;		/* packet time, <= CS_TIME_MAX_US */
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
 	bool finishing;			/* flushing at the end of the capture */
@@ -75,6 +75,7 @@ void cs_engine_frame(void *engine, const struct cs_frame *f);
  */
 struct cs_decoded {
 	uint64_t ts_us;
+	bool ts_invalid;	/* the frame's time is none: analysed at now_us */
 	uint32_t wirelen;
 	enum cs_skip why;
 	bool bad_sum;		/* --verify-checksums found the TCP sum wrong */

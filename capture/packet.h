@@ -28,6 +28,10 @@ struct cs_frame {
 	uint32_t wirelen;	/* bytes the packet had on the wire */
 	int dlt;		/* libpcap DLT_ value of the source */
 	const uint8_t *bytes;
+	/* The record's time is none packet time holds (pkttime.h): ts_us is 0
+	 * and means nothing; the engine analyses the frame at the time it has
+	 * reached and counts it (cs_stats.ts_invalid). */
+	bool ts_invalid;
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "capture/pkttime.h"
 #include "capture/reader.h"
 
 struct cs_source {
@@ -21,6 +22,7 @@ struct cs_source {
 	bool live;
 	int dlt;
 	uint32_t snaplen;
+	bool u32_seconds;	/* a pcap file: seconds are unsigned 32-bit */
 	int fd;			/* live: selectable descriptor, -1 if none */
 	int timeout_ms;		/* live: longest wait in one read */
 	char *iobuf;		/* file: stdio buffer, freed after pcap_close */
@@ -50,6 +52,9 @@ static struct cs_source *source_new(pcap_t *p, const char *name, bool live)
 	s->live = live;
 	s->fd = -1;
 	s->dlt = pcap_datalink(p);
+	/* libpcap gives a pcapng file the version of its section header,
+	 * 1.0; a pcap file's is 2.x (or DG/UX's 543.0). */
+	s->u32_seconds = !live && pcap_major_version(p) >= 2;
 	int snap = pcap_snapshot(p);
 	s->snaplen = snap > 0 ? (uint32_t)snap : 0;
 	return s;
@@ -420,25 +425,37 @@ bool cs_source_is_live(const struct cs_source *s) { return s->live; }
 
 /* ---- reading ----------------------------------------------------------- */
 
-/* struct timeval to microseconds, saturating: pcapng can carry times that
- * do not fit, and a negative time_t must not wrap to the far future. */
-static uint64_t timeval_us(const struct timeval *tv)
+/*
+ * A record's time in packet time; false if it has none (pkttime.h).
+ *
+ * A pcap file's seconds are an unsigned 32-bit count (1970 to 2106), but
+ * libpcap 1.10 reads them into a signed 32-bit field and, in a file of the
+ * host's byte order, sign-extends it into tv_sec: from 2038-01-19 03:14:08
+ * on, tv_sec is negative (a byte-swapped file's come out unsigned).  The
+ * low 32 bits are the file's either way, so they are taken as unsigned.  A
+ * pcapng file's 64-bit time is divided by if_tsresol and if_tsoffset added
+ * in 64 bits, then cast to time_t: a negative tv_sec there is before 1970
+ * (a negative offset) or past 2^63 s, and no packet time either way.  The
+ * fraction is the file's 32-bit field as libpcap gives it (signed or not
+ * as the seconds; a nanosecond pcap file's divided by 1000): a million µs
+ * or more, or negative, is no fraction of a second.
+ */
+static bool record_time(const struct cs_source *s, const struct timeval *tv,
+			uint64_t *ts_us)
 {
-	if (tv->tv_sec < 0)
-		return 0;
-	uint64_t sec = (uint64_t)tv->tv_sec;
-	uint64_t usec = tv->tv_usec > 0 ? (uint64_t)tv->tv_usec : 0;
-	if (sec > (UINT64_MAX - usec) / 1000000u)
-		return UINT64_MAX;
-	return sec * 1000000u + usec;
+	int64_t sec = (int64_t)tv->tv_sec;
+
+	if (s->u32_seconds)
+		sec = (int64_t)(uint32_t)sec;
+	return cs_time_from_unix(sec, (int64_t)tv->tv_usec, ts_us);
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 		      const u_char *bytes)
 {
 	struct cs_source *s = (struct cs_source *)user;
-
-	uint64_t ts = timeval_us(&h->ts);
+	uint64_t ts;
+	bool valid = record_time(s, &h->ts, &ts);
 
 	if (s->cutoff_us && ts > s->cutoff_us)
 		return;		/* arrived after the capture was stopped */
@@ -448,6 +465,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 		.wirelen = h->len,
 		.dlt = s->dlt,
 		.bytes = bytes,
+		.ts_invalid = !valid,
 	};
 	s->records++;
 	s->delivered++;

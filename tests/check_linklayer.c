@@ -516,8 +516,9 @@ static void conn_segment(const struct wrapped *w, struct conn_capture *cap, int 
 		n = pb_build(&p, cap->frames[i], sizeof cap->frames[i]);
 	}
 	ck_assert_msg(n > 0, "%s: frame %d not built", w->name, i);
-	cap->recs[i] = (struct pb_rec){ 1700000000000000000ull + (uint64_t)i * 100000000u,
-					cap->frames[i], (uint32_t)n, 0 };
+	cap->recs[i] = (struct pb_rec){ .ts_ns = 1700000000000000000ull +
+						 (uint64_t)i * 100000000u,
+					.bytes = cap->frames[i], .caplen = (uint32_t)n };
 }
 
 static void conn_capture(const struct wrapped *w, struct conn_capture *cap)

@@ -29,21 +29,22 @@ static void build_frames(struct capture *c)
 
 	pb_spec_init(&s, 4);
 	len = pb_build(&s, c->frames[0], sizeof c->frames[0]);
-	c->recs[0] = (struct pb_rec){ 1700000000123456789ull, c->frames[0],
-				      (uint32_t)len, 0 };
+	c->recs[0] = (struct pb_rec){ .ts_ns = 1700000000123456789ull,
+				      .bytes = c->frames[0], .caplen = (uint32_t)len };
 
 	pb_spec_init(&s, 6);
 	s.tcp.flags = CS_TH_SYN | CS_TH_ACK;
 	s.payload_len = 100;
 	len = pb_build(&s, c->frames[1], sizeof c->frames[1]);
-	c->recs[1] = (struct pb_rec){ 1700000001000000999ull, c->frames[1], 80,
-				      (uint32_t)len };
+	c->recs[1] = (struct pb_rec){ .ts_ns = 1700000001000000999ull,
+				      .bytes = c->frames[1], .caplen = 80,
+				      .wirelen = (uint32_t)len };
 
 	pb_spec_init(&s, 4);
 	s.l4 = PB_L4_UDP;
 	len = pb_build(&s, c->frames[2], sizeof c->frames[2]);
-	c->recs[2] = (struct pb_rec){ 1700000002000000000ull, c->frames[2],
-				      (uint32_t)len, 0 };
+	c->recs[2] = (struct pb_rec){ .ts_ns = 1700000002000000000ull,
+				      .bytes = c->frames[2], .caplen = (uint32_t)len };
 }
 
 static struct cs_source *open_mem(const uint8_t *buf, size_t len, char *err,
@@ -268,8 +269,8 @@ START_TEST(a_filter_libpcap_cannot_compile_there_says_so)
 		s.dlt = cases[i].dlt;
 		size_t len = pb_build(&s, c.frames[0], sizeof c.frames[0]);
 		ck_assert_uint_gt(len, 0);
-		c.recs[0] = (struct pb_rec){ 1700000000000000000ull, c.frames[0],
-					     (uint32_t)len, 0 };
+		c.recs[0] = (struct pb_rec){ .ts_ns = 1700000000000000000ull,
+					     .bytes = c.frames[0], .caplen = (uint32_t)len };
 		c.file_len = pb_pcap_write(&pf, c.recs, 1, c.file, sizeof c.file);
 
 		struct cs_source *src = open_mem(c.file, c.file_len, err, sizeof err);

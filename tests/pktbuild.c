@@ -901,6 +901,7 @@ enum {
 	PCAPNG_EPB = 0x00000006,
 	PCAPNG_BOM = 0x1a2b3c4d,
 	PCAPNG_OPT_TSRESOL = 9,
+	PCAPNG_OPT_TSOFFSET = 14,
 };
 
 static uint32_t snaplen_of(const struct pb_file *f)
@@ -929,8 +930,9 @@ size_t pb_pcap_write(const struct pb_file *f, const struct pb_rec *recs,
 	put32(&o, (uint32_t)f->dlt, be);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t ts = f->nanosec ? recs[i].ts_ns : recs[i].ts_ns / 1000;
-		put32(&o, (uint32_t)(ts / div), be);
-		put32(&o, (uint32_t)(ts % div), be);
+		bool raw = recs[i].raw_ts;
+		put32(&o, raw ? recs[i].raw_sec : (uint32_t)(ts / div), be);
+		put32(&o, raw ? recs[i].raw_frac : (uint32_t)(ts % div), be);
 		put32(&o, recs[i].caplen, be);
 		put32(&o, wirelen_of(&recs[i]), be);
 		put(&o, recs[i].bytes, recs[i].caplen);
@@ -951,28 +953,42 @@ static void pcapng_shb(struct out *o, bool be)
 	put32(o, 28, be);
 }
 
+static bool idb_has_tsresol(const struct pb_file *f)
+{
+	return f->nanosec || f->has_tsresol;
+}
+
 static void pcapng_idb(struct out *o, const struct pb_file *f, bool be)
 {
-	uint32_t len = f->nanosec ? 20 + 12 : 20;
+	bool resol = idb_has_tsresol(f), offset = f->has_tsoffset;
+	uint32_t len = 20 + (resol ? 8 : 0) + (offset ? 12 : 0) +
+		       (resol || offset ? 4 : 0);
 
 	put32(o, PCAPNG_IDB, be);
 	put32(o, len, be);
 	put16(o, (uint16_t)f->dlt, be);
 	put16(o, 0, be);
 	put32(o, snaplen_of(f), be);
-	if (f->nanosec) {
+	if (resol) {
 		put16(o, PCAPNG_OPT_TSRESOL, be);
 		put16(o, 1, be);
-		put_u8(o, 9);		/* 10^-9 s */
+		put_u8(o, f->has_tsresol ? f->tsresol : 9);	/* 10^-n s */
 		put_fill(o, 0, 3);
-		put32(o, 0, be);	/* opt_endofopt */
 	}
+	if (offset) {
+		put16(o, PCAPNG_OPT_TSOFFSET, be);
+		put16(o, 8, be);
+		put32(o, (uint32_t)((uint64_t)f->tsoffset >> (be ? 32 : 0)), be);
+		put32(o, (uint32_t)((uint64_t)f->tsoffset >> (be ? 0 : 32)), be);
+	}
+	if (resol || offset)
+		put32(o, 0, be);	/* opt_endofopt */
 	put32(o, len, be);
 }
 
 static void pcapng_epb(struct out *o, const struct pb_rec *r, bool nanosec, bool be)
 {
-	uint64_t ts = nanosec ? r->ts_ns : r->ts_ns / 1000;
+	uint64_t ts = r->raw_ts ? r->raw_units : nanosec ? r->ts_ns : r->ts_ns / 1000;
 	size_t padded = round4(r->caplen);
 	uint32_t len = (uint32_t)(32 + padded);
 

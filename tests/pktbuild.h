@@ -192,6 +192,12 @@ struct pb_rec {
 	const uint8_t *bytes;
 	uint32_t caplen;	/* bytes written */
 	uint32_t wirelen;	/* original length; 0: caplen */
+	/* The time fields as written, instead of ts_ns (times ts_ns cannot
+	 * hold, fractions that are none): pcap's 32-bit seconds and fraction,
+	 * or pcapng's 64-bit count of if_tsresol units. */
+	bool raw_ts;
+	uint32_t raw_sec, raw_frac;
+	uint64_t raw_units;
 };
 
 struct pb_file {
@@ -199,6 +205,11 @@ struct pb_file {
 	uint32_t snaplen;	/* 0: 262144 */
 	bool nanosec;		/* pcap magic 0xa1b23c4d; pcapng if_tsresol 9 */
 	bool big_endian;	/* write as a big-endian host would */
+	/* pcapng: if_tsresol as written (instead of nanosec's 9), and
+	 * if_tsoffset, seconds added to every time (pcapng spec 4.2). */
+	bool has_tsresol, has_tsoffset;
+	uint8_t tsresol;
+	int64_t tsoffset;
 };
 
 /* Both return the file's length, or 0 if it does not fit in cap. */

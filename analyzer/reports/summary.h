@@ -38,6 +38,7 @@ struct cs_summary {
 	uint64_t truncated;		/* analysed packets cut by the snap length */
 	struct cs_maybe_u64 first_ts_us, last_ts_us;
 	uint64_t ts_backwards;
+	uint64_t ts_invalid;		/* packets whose time is none (pkttime.h) */
 	uint64_t connections;		/* finished + open */
 	uint64_t open;
 	uint64_t peak_open, max_flows;

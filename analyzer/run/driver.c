@@ -94,6 +94,7 @@ static bool count_reached(const struct cs_run *r)
 struct anomalies {
 	uint64_t bad_records;
 	uint64_t ts_backwards;
+	uint64_t ts_invalid;
 };
 
 static struct anomalies anomalies_now(const struct cs_run *r)
@@ -101,6 +102,7 @@ static struct anomalies anomalies_now(const struct cs_run *r)
 	struct anomalies a = {
 		.bad_records = r->engine.stats.skipped[CS_SKIP_BAD_RECORD],
 		.ts_backwards = r->engine.stats.ts_backwards,
+		.ts_invalid = r->engine.stats.ts_invalid,
 	};
 	return a;
 }
@@ -117,6 +119,7 @@ static void report_anomalies(const struct cs_run *r, const char *name,
 	struct anomalies now = anomalies_now(r);
 	uint64_t bad = now.bad_records - before->bad_records;
 	uint64_t back = now.ts_backwards - before->ts_backwards;
+	uint64_t no_time = now.ts_invalid - before->ts_invalid;
 
 	if (bad)
 		say(r, "warning: '%s': %" PRIu64 " record%s with an impossible "
@@ -129,6 +132,12 @@ static void report_anomalies(const struct cs_run *r, const char *name,
 		    "than the packet before (counted as summary.ts_backwards); "
 		    "connection timers keep to the latest time seen", name, back,
 		    back == 1 ? " is" : "s are");
+	if (no_time)
+		say(r, "warning: '%s': %" PRIu64 " packet%s a timestamp that is "
+		    "no time (before 1970, past 2^64 us, or a fraction of a "
+		    "second out of range); analysed at the time of the packets "
+		    "before (counted as summary.ts_invalid)", name, no_time,
+		    no_time == 1 ? " has" : "s have");
 }
 
 static void warn_unsupported_linktype(const struct cs_run *r, const char *name,
