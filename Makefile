@@ -15,13 +15,16 @@
 #                   drops per rate
 #   make fuzz       libFuzzer (clang, ASan+UBSan) on frames, capture files
 #                   and web requests in build/fuzz, FUZZ_SECONDS (60) each
-#   make tsan       the web suite (daemon, event streams, snapshot publishing)
-#                   and the readahead thread under ThreadSanitizer in
-#                   build/tsan; any report fails it
+#   make tsan       the web suite (daemon, event streams, snapshot publishing),
+#                   the readahead and writer threads and the run driver that
+#                   uses both under ThreadSanitizer in build/tsan; any report
+#                   fails it
 #   make deps       install the Debian packages (root) or print the apt-get line
 #   make install / uninstall (PREFIX, DESTDIR), make clean
 #
 # Users own CFLAGS; the project's flags are appended.  WERROR=0 drops -Werror.
+# ASSERTS=1 turns CS_ASSERT on (capture/assert.h; asan, tsan and fuzz always
+# do): use it with its own BUILD directory, make does not track flags.
 
 CC      ?= cc
 CFLAGS  ?= -O2 -g
@@ -31,6 +34,7 @@ BINDIR  ?= $(PREFIX)/bin
 DESTDIR ?=
 BUILD   ?= build
 WERROR  ?= 1
+ASSERTS ?= 0
 V       ?= 0
 
 # Quiet rules print "CC file"; V=1 shows the commands.
@@ -62,6 +66,9 @@ ifneq ($(WERROR),0)
 WARN += -Werror
 endif
 CS_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -pthread -I. -MMD -MP $(PKG_CFLAGS)
+ifneq ($(ASSERTS),0)
+CS_CFLAGS += -DCS_ASSERTS=1
+endif
 
 LIB_SRC  := $(sort $(wildcard capture/*.c analyzer/*.c analyzer/*/*.c web/*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/assets.o
@@ -178,6 +185,7 @@ check: deps
 # sanitizers are slow, so a test is given 120 s before it counts as hung.
 check-run: tests
 	CK_DEFAULT_TIMEOUT=120 CS_TEST_DATA=. $(TEST_BIN)
+	bash tests/structure.sh
 	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
 	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/damaged \
@@ -195,7 +203,7 @@ check-run: tests
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
 asan: deps
-	@CS_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan \
+	@CS_SANITIZED=1 $(MAKE) --no-print-directory BUILD=build/asan ASSERTS=1 \
 	    CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" check-run
 
 # ---- fuzzing ------------------------------------------------------------------
@@ -210,7 +218,7 @@ FUZZ_BUILD := build/fuzz
 FUZZ_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
               -fno-sanitize-recover=all
 fuzz: deps
-	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang ASSERTS=1 \
 	    CFLAGS="$(FUZZ_FLAGS)" fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TARGETS)
 
@@ -230,13 +238,14 @@ $(BUILD)/mkseed: $(MKSEED_SRC) tests/fuzz/frames.h tests/fuzz/seed_built.h tests
 fuzz-replay: $(REPLAY_BIN) $(BUILD)/mkseed
 	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 
-# Threads live in the web layer only: run its suite in one process (CK_FORK=no,
-# so the daemon's threads and the test's share it; CK_RUN_SUITE is Check's
-# own suite selector).  halt_on_error makes the first race fail the run.
+# The suites whose code runs threads (the web daemon, the readahead and
+# writer threads, the run driver), each in one process (CK_FORK=no, so the
+# threads and the test's share it; CK_RUN_SUITE is Check's own suite
+# selector).  halt_on_error makes the first race fail the run.
 TSAN_FLAGS := -O1 -g -fsanitize=thread
 .PHONY: tsan tsan-run
 tsan: deps
-	@$(MAKE) --no-print-directory BUILD=build/tsan CFLAGS="$(TSAN_FLAGS)" \
+	@$(MAKE) --no-print-directory BUILD=build/tsan ASSERTS=1 CFLAGS="$(TSAN_FLAGS)" \
 	    LDFLAGS="-fsanitize=thread" tsan-run
 
 tsan-run: $(TEST_BIN)
@@ -244,6 +253,8 @@ tsan-run: $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=readahead CS_TEST_DATA=. \
 	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=writer TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
+	CK_FORK=no CK_RUN_SUITE=driver CS_TEST_DATA=. \
+	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 
 # wrk (256 connections) against the API while a live capture runs, then
 # idle, slowloris and abandoned clients (root; figures, and a failure only

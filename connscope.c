@@ -1,18 +1,16 @@
 /*
- * connscope.c — options, wiring and the run loop (tcpdump.c's role).
+ * connscope.c — options and wiring (tcpdump.c's role).
  *
- * Reads capture files in order as one stream, or one live interface, feeds
- * every frame to the analyzer engine, and writes the reports at the end —
- * also after Ctrl-C and after a damaged file, with what was read until then.
+ * Parses the options, then wires one run (analyzer/run/driver.c: capture
+ * files in order as one stream, or one live interface, through the engine
+ * to the reports) to the terminal, the dashboard, the signals and -Z, and
+ * turns how the run went into the exit status.
  *
  * Exit status: 0 success, 1 usage error, 2 unreadable or invalid input,
  * 3 runtime failure (DESIGN.md).
  */
 #include <errno.h>
 #include <getopt.h>
-#include <inttypes.h>
-#include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,11 +24,7 @@
 #include "analyzer/engine.h"
 #include "analyzer/detectors/alert.h"
 #include "analyzer/reports/report.h"
-#include "analyzer/run/readahead.h"
-#include "analyzer/run/writer.h"
-#include "analyzer/views/snapshot.h"
-#include "analyzer/tracking/zeek.h"
-#include "capture/decode.h"
+#include "analyzer/run/driver.h"
 #include "capture/privdrop.h"
 #include "capture/source.h"
 #include "web/server.h"
@@ -41,13 +35,6 @@ enum {
 	EXIT_INPUT = 2,
 	EXIT_RUNTIME = 3,
 };
-
-/* Frames per read of a file: bounds the time between checks of Ctrl-C. */
-#define FILE_READ_CHUNK 4096
-/* Standard input may be a capture still being written (tcpdump -w - |
- * connscope -r - --web): a read blocks until its frames arrive, so the
- * dashboard gets a snapshot at least every this many. */
-#define STREAM_READ_CHUNK 64
 
 struct options {
 	const char **files;
@@ -76,15 +63,15 @@ static const char *progname = "connscope";
 /* ---- signals ----------------------------------------------------------- */
 
 static volatile sig_atomic_t stop_requested;
-static struct cs_source *volatile current_source;
+static struct cs_run *volatile running;	/* what a signal interrupts */
 
 static void on_stop_signal(int sig)
 {
 	(void)sig;
 	stop_requested = 1;
-	struct cs_source *s = current_source;
-	if (s)
-		cs_source_breakloop(s);
+	struct cs_run *r = running;
+	if (r)
+		cs_run_interrupt(r);
 }
 
 /* Without SA_RESTART, so a blocking read returns and the loop sees the flag. */
@@ -244,6 +231,50 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The options of the engine: --max-flows, the timeouts, the alerts. */
+static int parse_analysis_option(int c, const char *arg, struct cs_engine_opts *e)
+{
+	uint64_t v;
+
+	switch (c) {
+	case OPT_VLAN_KEY: e->flow.vlan_key = true; return 0;
+	case OPT_CHECKSUMS: e->verify_checksums = true; return 0;
+	case OPT_SYNFLOOD_RATE:
+		if (parse_u64("--synflood-rate", arg, 1, 100000000, &v))
+			return -1;
+		e->detect.synflood_rate = (uint32_t)v;
+		return 0;
+	case OPT_TW_THRESHOLD:
+		if (parse_u64("--timewait-threshold", arg, 1, 100000000, &v))
+			return -1;
+		e->detect.timewait_threshold = (uint32_t)v;
+		return 0;
+	case OPT_CW_THRESHOLD:
+		if (parse_u64("--closewait-threshold", arg, 1, 100000000, &v))
+			return -1;
+		e->detect.closewait_threshold = (uint32_t)v;
+		return 0;
+	case OPT_CW_AGE:
+		return parse_usec("--closewait-age", arg, &e->detect.closewait_age_us);
+	case OPT_MAX_FLOWS:
+		if (parse_u64("--max-flows", arg, 1, 1u << 30, &v))
+			return -1;
+		e->flow.max_flows = (uint32_t)v;
+		return 0;
+	case OPT_IDLE_TIMEOUT:
+		return parse_usec("--idle-timeout", arg, &e->flow.idle_timeout_us);
+	case OPT_SYN_TIMEOUT:
+		return parse_usec("--syn-timeout", arg, &e->syn_timeout_us);
+	case OPT_MSL:
+		if (parse_usec("--msl", arg, &e->flow.closed_timeout_us))
+			return -1;
+		e->flow.closed_timeout_us *= 2;	/* TIME_WAIT = 2*MSL */
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 static int parse_option(int c, const char *arg, struct options *o)
 {
 	uint64_t v;
@@ -276,8 +307,6 @@ static int parse_option(int c, const char *arg, struct options *o)
 		return parse_seconds("--duration", arg, &o->duration_sec);
 	case OPT_JSON: o->json_path = arg; return 0;
 	case OPT_CONNLOG: o->connlog_path = arg; return 0;
-	case OPT_VLAN_KEY: o->engine.flow.vlan_key = true; return 0;
-	case OPT_CHECKSUMS: o->engine.verify_checksums = true; return 0;
 	case OPT_NO_COLOR: o->no_color = true; return 0;
 	case OPT_WEB: {
 		char err[160];
@@ -296,43 +325,12 @@ static int parse_option(int c, const char *arg, struct options *o)
 		o->web_opts.token = arg;
 		return 0;
 	case OPT_WEB_INSECURE: o->web_insecure = true; return 0;
-	case OPT_SYNFLOOD_RATE:
-		if (parse_u64("--synflood-rate", arg, 1, 100000000, &v))
-			return -1;
-		o->engine.detect.synflood_rate = (uint32_t)v;
-		return 0;
-	case OPT_TW_THRESHOLD:
-		if (parse_u64("--timewait-threshold", arg, 1, 100000000, &v))
-			return -1;
-		o->engine.detect.timewait_threshold = (uint32_t)v;
-		return 0;
-	case OPT_CW_THRESHOLD:
-		if (parse_u64("--closewait-threshold", arg, 1, 100000000, &v))
-			return -1;
-		o->engine.detect.closewait_threshold = (uint32_t)v;
-		return 0;
-	case OPT_CW_AGE:
-		return parse_usec("--closewait-age", arg, &o->engine.detect.closewait_age_us);
-	case OPT_MAX_FLOWS:
-		if (parse_u64("--max-flows", arg, 1, 1u << 30, &v))
-			return -1;
-		o->engine.flow.max_flows = (uint32_t)v;
-		return 0;
-	case OPT_IDLE_TIMEOUT:
-		return parse_usec("--idle-timeout", arg, &o->engine.flow.idle_timeout_us);
-	case OPT_SYN_TIMEOUT:
-		return parse_usec("--syn-timeout", arg, &o->engine.syn_timeout_us);
-	case OPT_MSL:
-		if (parse_usec("--msl", arg, &o->engine.flow.closed_timeout_us))
-			return -1;
-		o->engine.flow.closed_timeout_us *= 2;	/* TIME_WAIT = 2*MSL */
-		return 0;
 	case OPT_REPORT:
 		o->report_path = arg;
 		o->report_path_given = true;
 		return 0;
 	default:
-		return -1;
+		return parse_analysis_option(c, arg, &o->engine);
 	}
 }
 
@@ -407,500 +405,99 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
-/* ---- running ----------------------------------------------------------- */
+/* ---- wiring ------------------------------------------------------------ */
 
-struct run {
-	const struct options *opt;
-	struct cs_engine engine;
-	struct cs_report_source src;
-	uint64_t frames;		/* frames read, for -c */
-	bool read_any;			/* some input could be opened */
-	int status;			/* worst exit status so far */
-	FILE *json_f;			/* streamed while reading */
-	struct cs_json_report json;
-	FILE *connlog_f;
-	struct cs_writer *writer;	/* writes the two above, if it could start */
+/* What main wires together; the callbacks of the run get it as ctx. */
+struct app {
+	struct options opt;
 	struct cs_web *web;		/* with --web */
-	uint64_t snap_seq;
-	double next_publish, last_publish;
-	uint64_t published_frames;	/* r->frames at the last snapshot */
+	struct cs_run run;
 };
 
-static void worsen(struct run *r, int status)
+static void say(void *ctx, const char *msg)
 {
-	if (status > r->status)
-		r->status = status;
+	(void)ctx;
+	fprintf(stderr, "%s: %s\n", progname, msg);
 }
 
-static int remaining_count(const struct run *r, int chunk)
+/* Once the first input is open: -Z gives up root, opening a device or a
+ * root-only file having been the only reason for it. */
+static int drop_privileges(void *ctx, char *err, size_t errlen)
 {
-	if (!r->opt->count)
-		return chunk;
-	uint64_t left = r->opt->count - r->frames;
-	return left < (uint64_t)chunk ? (int)left : chunk;
+	const struct app *a = ctx;
+
+	return cs_drop_privileges(a->opt.user, err, errlen);
 }
 
-static bool count_reached(const struct run *r)
+static void publish_to_web(void *ctx, struct cs_snapshot *s)
 {
-	return r->opt->count && r->frames >= r->opt->count;
+	struct app *a = ctx;
+
+	cs_web_publish(a->web, s);
 }
 
-/* The anomaly counters, read before an input to tell what it added. */
-struct anomalies {
-	uint64_t bad_records;
-	uint64_t ts_backwards;
-};
-
-static struct anomalies anomalies_now(const struct run *r)
+/* One line, rewritten in place on the terminal; cleared at the end. */
+static void show_progress(void *ctx, const struct cs_run_progress *p)
 {
-	struct anomalies a = {
-		.bad_records = r->engine.stats.skipped[CS_SKIP_BAD_RECORD],
-		.ts_backwards = r->engine.stats.ts_backwards,
-	};
-	return a;
-}
-
-/*
- * Anomalies that leave the file's framing intact: every record after them
- * is read and analysed, so the input is not unreadable (exit status 0), but
- * the user hears of each kind once per input, with the counter that holds
- * it.  Damage that stops the reading is reported by the reader (status 2).
- */
-static void report_anomalies(const struct run *r, const char *name,
-			     const struct anomalies *before)
-{
-	struct anomalies now = anomalies_now(r);
-	uint64_t bad = now.bad_records - before->bad_records;
-	uint64_t back = now.ts_backwards - before->ts_backwards;
-
-	if (bad)
-		fprintf(stderr, "%s: warning: '%s': %" PRIu64 " record%s with an "
-			"impossible length (no captured bytes, or more than the "
-			"packet had on the wire) skipped and counted as "
-			"skipped.bad_record; the records after %s were read\n",
-			progname, name, bad, bad == 1 ? "" : "s",
-			bad == 1 ? "it" : "them");
-	if (back)
-		fprintf(stderr, "%s: warning: '%s': %" PRIu64 " packet%s "
-			"timestamped earlier than the packet before (counted as "
-			"summary.ts_backwards); connection timers keep to the "
-			"latest time seen\n", progname, name, back,
-			back == 1 ? " is" : "s are");
-}
-
-static double monotonic_sec(void);
-static void publish(struct run *r, bool finished);
-static void publish_if_stalled(struct run *r);
-
-/* Files this large get a progress line, when stderr is a terminal. */
-#define PROGRESS_MIN_BYTES (64u << 20)
-
-static void show_progress(struct run *r, struct cs_source *s, double *next,
-			  bool *shown)
-{
-	uint64_t done, total;
 	char a[32];
-	double now = monotonic_sec();
 
-	if (now < *next || cs_source_progress(s, &done, &total) != 0 ||
-	    total < PROGRESS_MIN_BYTES)
+	(void)ctx;
+	if (!p) {
+		fputs("\r\033[K", stderr);
 		return;
-	*next = now + 0.5;
-	*shown = true;
+	}
 	fprintf(stderr, "\r%s: %s  %.0f of %.0f MiB (%.0f%%)  %s packets\033[K",
-		progname, cs_source_name(s), (double)done / 1048576.0,
-		(double)total / 1048576.0, 100.0 * (double)done / (double)total,
-		cs_count_format(r->engine.stats.packets, a, sizeof a));
+		progname, p->name, (double)p->done_bytes / 1048576.0,
+		(double)p->total_bytes / 1048576.0,
+		100.0 * (double)p->done_bytes / (double)p->total_bytes,
+		cs_count_format(p->packets, a, sizeof a));
 }
 
-/* Analyses a file decoded ahead by a second thread (readahead.h);
- * returns false if no thread could be started. */
-static bool read_ahead(struct run *r, struct cs_source *s, bool progress,
-		       bool *shown)
+static void configure_run(struct cs_run_config *c, struct app *a)
 {
-	uint64_t max = r->opt->count ? r->opt->count - r->frames : 0;
-	struct cs_readahead *ra = cs_readahead_start(s, max, &r->engine);
-	double next = monotonic_sec() + 1.0;	/* quiet for short files */
-	struct cs_decoded *d;
-	size_t n;
-	char err[512];
+	const struct options *o = &a->opt;
 
-	if (!ra)
-		return false;
-	/* A signal now only sets stop_requested: the source belongs to the
-	 * reader thread, which the loop below stops. */
-	current_source = NULL;
-	while (!stop_requested && (d = cs_readahead_next(ra, &n)) != NULL) {
-		cs_engine_decoded_batch(&r->engine, d, n);
-		r->frames += n;
-		if (progress)
-			show_progress(r, s, &next, shown);
-		publish(r, false);
-	}
-	current_source = s;
-	if (cs_readahead_finish(ra, err, sizeof err) == CS_READ_ERROR) {
-		fprintf(stderr, "%s: %s\n", progname, err);
-		worsen(r, EXIT_INPUT);
-	}
-	return true;
+	memset(c, 0, sizeof *c);
+	c->files = o->files;
+	c->file_cnt = o->file_cnt;
+	c->live = o->iface ? &o->live : NULL;
+	c->filter = o->filter;
+	c->count = o->count;
+	c->duration_sec = o->duration_sec;
+	c->engine = o->engine;
+	c->json.path = o->json_path;
+	c->connlog.path = o->connlog_path;
+	c->text.path = o->quiet ? NULL : o->report_path;
+	c->colour = o->no_color || getenv("NO_COLOR") ? CS_RUN_COLOUR_NEVER
+						      : CS_RUN_COLOUR_ON_TERMINAL;
+	c->ctx = a;
+	c->say = say;
+	c->begin = o->user ? drop_privileges : NULL;
+	c->publish = o->web ? publish_to_web : NULL;
+	c->progress = isatty(STDERR_FILENO) ? show_progress : NULL;
 }
 
-/* Reads one open source to its end, a stop, or damage. */
-static void read_file(struct run *r, struct cs_source *s, bool stream)
-{
-	int chunk = stream && r->web ? STREAM_READ_CHUNK : FILE_READ_CHUNK;
-	char err[512];
-	uint64_t n;
-	struct anomalies before = anomalies_now(r);
-	bool progress = isatty(STDERR_FILENO), shown = false;
-	double next = monotonic_sec() + 1.0;	/* quiet for short files */
-
-	/* Standard input keeps one thread: with --web, what arrived must be
-	 * shown when the writer pauses, and a reader thread would hold it. */
-	if (stream || !read_ahead(r, s, progress, &shown)) {
-		while (!stop_requested && !count_reached(r)) {
-			if (progress)
-				show_progress(r, s, &next, &shown);
-			publish(r, false);
-			if (stream)
-				publish_if_stalled(r);
-			enum cs_read rc = cs_source_read(s, remaining_count(r, chunk),
-							 cs_engine_frame, &r->engine,
-							 &n, err, sizeof err);
-			r->frames += n;
-			if (rc == CS_READ_EOF || rc == CS_READ_BROKEN)
-				break;
-			if (rc == CS_READ_ERROR) {
-				fprintf(stderr, "%s: %s\n", progname, err);
-				worsen(r, EXIT_INPUT);
-				break;
-			}
-		}
-	}
-	if (shown)
-		fputs("\r\033[K", stderr);	/* clear the progress line */
-	report_anomalies(r, cs_source_name(s), &before);
-}
-
-static FILE *open_output(const char *path)
-{
-	if (!strcmp(path, "-"))
-		return stdout;
-	FILE *f = fopen(path, "w");
-	if (!f)
-		fprintf(stderr, "%s: cannot write '%s': %s\n", progname, path,
-			strerror(errno));
-	return f;
-}
-
-static int close_output(FILE *f, const char *path)
-{
-	int bad = ferror(f);
-
-	if (f == stdout)
-		bad |= fflush(f) != 0;
-	else
-		bad |= fclose(f) != 0;
-	if (bad) {
-		fprintf(stderr, "%s: writing '%s' failed: %s\n", progname,
-			path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Each finished connection goes to the streamed outputs at once; a
- * conn.log row may also end inside a record that goes on (v NULL). */
-static void write_connection(void *ctx, const struct cs_conn *c,
-			     const struct cs_verdict *v)
-{
-	struct run *r = ctx;
-
-	if (r->connlog_f)
-		cs_connlog_row(r->connlog_f, c, cs_zeek_conn_state(c));
-	if (v && r->json_f)
-		cs_report_json_conn(&r->json, c, v);
-}
-
-/*
- * Once the first input is open: give up root (opening a device or a
- * root-only file was the only reason for it), then create the outputs, so
- * they belong to the unprivileged user too.
- */
-static int begin_reading(struct run *r)
-{
-	const struct options *o = r->opt;
-	char err[256];
-
-	if (o->user && cs_drop_privileges(o->user, err, sizeof err) != 0) {
-		fprintf(stderr, "%s: %s\n", progname, err);
-		return -1;
-	}
-	if (o->json_path) {
-		if (!(r->json_f = open_output(o->json_path)))
-			return -1;
-		cs_report_json_begin(&r->json, r->json_f);
-	}
-	if (o->connlog_path) {
-		if (!(r->connlog_f = open_output(o->connlog_path)))
-			return -1;
-		cs_connlog_header(r->connlog_f);
-	}
-	/* Formatting rows costs more than analysing their packets: a thread of
-	 * its own does it, when there are rows to write. */
-	if (r->json_f || r->connlog_f)
-		r->writer = cs_writer_start(write_connection, r);
-	if (r->writer)
-		cs_engine_set_output(&r->engine, cs_writer_put, r->writer);
-	else
-		cs_engine_set_output(&r->engine, write_connection, r);
-	r->read_any = true;
-	return 0;
-}
-
-static void warn_unsupported_linktype(const char *name, int dlt)
-{
-	char buf[32];
-
-	if (!cs_linktype_supported(dlt))
-		fprintf(stderr, "%s: warning: '%s': link type %s is not decoded; "
-			"its packets are counted as skipped (linktype)\n",
-			progname, name, cs_linktype_name(dlt, buf, sizeof buf));
-}
-
-static int open_file(struct run *r, const char *path, struct cs_source **out)
-{
-	char err[512];
-
-	if (cs_source_open_file(out, path, err, sizeof err) != 0) {
-		fprintf(stderr, "%s: %s\n", progname, err);
-		worsen(r, EXIT_INPUT);
-		return -1;
-	}
-	if (r->opt->filter &&
-	    cs_source_set_filter(*out, r->opt->filter, err, sizeof err) != 0) {
-		fprintf(stderr, "%s: %s\n", progname, err);
-		cs_source_close(*out);
-		*out = NULL;
-		worsen(r, EXIT_USAGE);
-		return -1;
-	}
-	return 0;
-}
-
-/*
- * Files are one stream: a damaged or unreadable file is reported and the
- * next one is read, and the exit status says the input was not all good.
- */
-static void run_files(struct run *r)
-{
-	for (int i = 0; i < r->opt->file_cnt; i++) {
-		struct cs_source *s;
-
-		if (stop_requested || count_reached(r))
-			break;
-		if (open_file(r, r->opt->files[i], &s) != 0) {
-			if (r->status == EXIT_USAGE)
-				return;		/* a bad filter fails every file */
-			continue;
-		}
-		if (!r->read_any && begin_reading(r) != 0) {
-			cs_source_close(s);
-			worsen(r, EXIT_RUNTIME);
-			return;
-		}
-		cs_report_source_add(&r->src, cs_source_datalink(s),
-				     cs_source_snaplen(s));
-		warn_unsupported_linktype(cs_source_name(s), cs_source_datalink(s));
-		current_source = s;
-		read_file(r, s, !strcmp(r->opt->files[i], "-"));
-		current_source = NULL;
-		cs_source_close(s);
-	}
-}
-
-static double monotonic_sec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The dashboard's view, a couple of times a second and at the end. */
-static void publish(struct run *r, bool finished)
-{
-	if (!r->web)
-		return;
-	double now = monotonic_sec();
-	if (!finished && now < r->next_publish)
-		return;
-	r->next_publish = now + 0.5;
-	r->last_publish = now;
-	r->published_frames = r->frames;
-	cs_engine_refresh(&r->engine);
-	struct cs_snapshot *s = cs_snapshot_build(&r->engine, &r->src,
-						  ++r->snap_seq, r->src.live,
-						  finished);
-	if (s)
-		cs_web_publish(r->web, s);
-}
-
-/*
- * Standard input has nothing more for now (its writer is slow, or pauses):
- * show what came so far before the next read blocks.  Within 50 ms of the
- * last snapshot it waits out the rest of those 50 ms for more input first,
- * so a fast writer does not cause a snapshot per read.  (What stdio has
- * buffered already is at most a few KiB: a few reads.)
- */
-static void publish_if_stalled(struct run *r)
-{
-	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
-
-	if (!r->web || r->frames == r->published_frames)
-		return;
-	double wait = r->last_publish + 0.05 - monotonic_sec();
-	if (poll(&pfd, 1, wait > 0 ? (int)(wait * 1000) + 1 : 0) != 0)
-		return;		/* more is coming (or a signal came) */
-	r->next_publish = 0;
-	publish(r, false);
-}
-
-/* Live packet timestamps are wall-clock time: so are the ticks. */
-static uint64_t wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
-static void capture_live(struct run *r, struct cs_source *s)
-{
-	char err[512];
-	uint64_t n;
-	double deadline = r->opt->duration_sec > 0 ?
-		monotonic_sec() + r->opt->duration_sec : 0;
-
-	while (!stop_requested && !count_reached(r)) {
-		/* -1: whatever the ring holds; the read timeout returns on a
-		 * quiet link so the deadline and the stop flag are seen. */
-		int max = r->opt->count ? remaining_count(r, INT_MAX) : -1;
-		enum cs_read rc = cs_source_read(s, max, cs_engine_frame,
-						 &r->engine, &n, err, sizeof err);
-		r->frames += n;
-		if (rc == CS_READ_EOF)
-			break;
-		if (rc == CS_READ_ERROR) {
-			fprintf(stderr, "%s: %s\n", progname, err);
-			worsen(r, EXIT_RUNTIME);
-			return;
-		}
-		if (n == 0)
-			cs_engine_tick(&r->engine, wall_us());
-		publish(r, false);
-		if (rc == CS_READ_BROKEN ||
-		    (deadline > 0 && monotonic_sec() >= deadline))
-			break;
-	}
-	/* What reached the ring before the stop is part of the capture. */
-	if (!count_reached(r)) {
-		int max = r->opt->count ? remaining_count(r, INT_MAX) : -1;
-		r->frames += cs_source_drain(s, wall_us(), max, cs_engine_frame,
-					     &r->engine);
-	}
-	uint64_t drops;
-	if (cs_source_drops(s, &drops) == 0) {
-		r->engine.stats.have_drops = true;
-		r->engine.stats.capture_drops = drops;
-	}
-}
-
-static void run_live(struct run *r)
-{
-	char err[512] = "";
-	struct cs_source *s;
-
-	if (cs_source_open_live(&s, &r->opt->live, err, sizeof err) != 0) {
-		fprintf(stderr, "%s: %s\n", progname, err);
-		worsen(r, EXIT_INPUT);
-		return;
-	}
-	if (err[0])
-		fprintf(stderr, "%s: %s\n", progname, err);
-	if (r->opt->filter &&
-	    cs_source_set_filter(s, r->opt->filter, err, sizeof err) != 0) {
-		fprintf(stderr, "%s: %s\n", progname, err);
-		worsen(r, EXIT_USAGE);
-		goto out;
-	}
-	if (begin_reading(r) != 0) {
-		worsen(r, EXIT_RUNTIME);
-		goto out;
-	}
-	warn_unsupported_linktype(r->opt->live.iface, cs_source_datalink(s));
-	cs_report_source_add(&r->src, cs_source_datalink(s), cs_source_snaplen(s));
-	fprintf(stderr, "%s: capturing on %s (snaplen %d, buffer %d MiB); "
-		"Ctrl-C stops\n", progname, r->opt->live.iface,
-		r->opt->live.snaplen, r->opt->live.buffer_mib);
-	struct anomalies before = anomalies_now(r);
-	current_source = s;
-	capture_live(r, s);
-	current_source = NULL;
-	report_anomalies(r, r->opt->live.iface, &before);
-out:
-	cs_source_close(s);
-}
-
-/* ---- reports ----------------------------------------------------------- */
-
-/* Finishes every open record, then closes the streamed outputs and writes
- * the text report. */
-static void write_reports(struct run *r)
-{
-	const struct options *o = r->opt;
-	FILE *f;
-
-	cs_engine_finish(&r->engine);
-	cs_writer_stop(r->writer);	/* every row written before the end */
-	r->writer = NULL;
-	if (r->json_f) {
-		cs_report_json_end(&r->json, &r->src, &r->engine);
-		if (close_output(r->json_f, o->json_path) != 0)
-			worsen(r, EXIT_RUNTIME);
-	}
-	if (r->connlog_f) {
-		cs_connlog_footer(r->connlog_f);
-		if (close_output(r->connlog_f, o->connlog_path) != 0)
-			worsen(r, EXIT_RUNTIME);
-	}
-	if (!o->quiet) {
-		if (!(f = open_output(o->report_path))) {
-			worsen(r, EXIT_RUNTIME);
-		} else {
-			bool colour = !o->no_color && isatty(fileno(f)) &&
-				      !getenv("NO_COLOR");
-			cs_report_text(f, &r->src, &r->engine, colour);
-			if (close_output(f, o->report_path) != 0)
-				worsen(r, EXIT_RUNTIME);
-		}
-	}
-}
+static const int exit_status[CS_RUN_STATUS_MAX] = {
+	[CS_RUN_OK] = EXIT_OK,
+	[CS_RUN_BAD_FILTER] = EXIT_USAGE,
+	[CS_RUN_BAD_INPUT] = EXIT_INPUT,
+	[CS_RUN_FAILED] = EXIT_RUNTIME,
+};
 
 /* ---- the dashboard --------------------------------------------------------- */
 
-static int start_web(struct run *r)
+static int start_web(struct app *a)
 {
-	const struct cs_web_opts *o = &r->opt->web_opts;
+	const struct cs_web_opts *o = &a->opt.web_opts;
 	char err[256];
 	bool v6 = strchr(o->addr, ':') != NULL;
 
-	if (cs_web_start(&r->web, o, err, sizeof err) != 0) {
+	if (cs_web_start(&a->web, o, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		return -1;
 	}
 	fprintf(stderr, "%s: dashboard at http://%s%s%s:%u/%s%s\n", progname,
-		v6 ? "[" : "", o->addr, v6 ? "]" : "", cs_web_port(r->web),
+		v6 ? "[" : "", o->addr, v6 ? "]" : "", cs_web_port(a->web),
 		o->token ? "?token=" : "", o->token ? o->token : "");
 	return 0;
 }
@@ -927,67 +524,48 @@ static int list_interfaces(void)
 	return EXIT_OK;
 }
 
-int main(int argc, char **argv)
+/* The run (analyzer/run/driver.c), with the dashboard around it. */
+static int run(struct app *a)
 {
-	struct options opt;
-	struct run r;
-
-	memset(&opt, 0, sizeof opt);
-	int status = parse_options(argc, argv, &opt);
-	if (status >= 0) {
-		free(opt.files);
-		return status;
-	}
-	if (opt.list_ifaces) {
-		free(opt.files);
-		return list_interfaces();
-	}
-
-	memset(&r, 0, sizeof r);
-	r.opt = &opt;
-	r.src.live = opt.iface != NULL;
-	r.src.names = opt.iface ? &opt.iface : opt.files;
-	r.src.name_cnt = opt.iface ? 1 : opt.file_cnt;
+	struct cs_run_config cfg;
 	char err[256];
-	if (cs_engine_init(&r.engine, &opt.engine, err, sizeof err) != 0) {
+
+	configure_run(&cfg, a);
+	if (cs_run_init(&a->run, &cfg, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: %s\n", progname, err);
-		free(opt.files);
 		return EXIT_RUNTIME;
 	}
+	running = &a->run;
 	install_signal_handlers();
 	/* Before reading, so a privileged port is bound before root is given up. */
-	if (opt.web && start_web(&r) != 0) {
-		cs_engine_fini(&r.engine);
-		free(opt.files);
+	if (a->opt.web && start_web(a) != 0) {
+		running = NULL;
+		cs_run_fini(&a->run);
 		return EXIT_RUNTIME;
 	}
-
-	if (opt.iface)
-		run_live(&r);
+	if (a->opt.iface)
+		cs_run_capture_live(&a->run);
 	else
-		run_files(&r);
-
+		cs_run_read_files(&a->run);
 	bool interrupted = stop_requested;
-	/* The last view before the report finishes the open connections, so
-	 * the dashboard shows the states they were in at the end; the
-	 * detectors' last second is judged first, so it shows in the alerts. */
-	if (r.read_any) {
-		cs_engine_close_seconds(&r.engine);
-		publish(&r, true);
-	}
-	/* Nothing could be opened: there is no report to give. */
-	if (r.read_any)
-		write_reports(&r);
-	if (r.read_any && !cs_stats_balanced(&r.engine.stats)) {
-		fprintf(stderr, "%s: internal error: packet accounting does not "
-			"balance\n", progname);
-		worsen(&r, EXIT_RUNTIME);
-	}
-	if (r.web && r.read_any && !interrupted)
+	cs_run_finish(&a->run);
+	/* Nothing could be opened: there is no report, and nothing to serve. */
+	if (a->web && a->run.began && !interrupted)
 		serve_until_stopped();
-	cs_web_stop(r.web);
-	cs_writer_stop(r.writer);	/* stopped already, unless no report */
-	cs_engine_fini(&r.engine);
-	free(opt.files);
-	return r.status;
+	cs_web_stop(a->web);
+	running = NULL;
+	int status = exit_status[a->run.status];
+	cs_run_fini(&a->run);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static struct app a;	/* the engine is large: kept off the stack */
+
+	int status = parse_options(argc, argv, &a.opt);
+	if (status < 0)
+		status = a.opt.list_ifaces ? list_interfaces() : run(&a);
+	free(a.opt.files);
+	return status;
 }

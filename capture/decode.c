@@ -1,9 +1,11 @@
 /*
  * decode.c — link layer, IP, TCP and ICMP errors, bounds-checked.
  *
- * Layers are peeled with cs_reader; each layer's declared length becomes a
- * sub-reader so an inner header can never read into the outer one's
- * trailer (Ethernet padding, for one).  Two lengths are tracked apart:
+ * Layers are peeled with cs_reader, and every byte is read through it: a
+ * field needed before the cursor moves is peeked at its offset, never
+ * indexed.  Each layer's declared length becomes a sub-reader so an inner
+ * header can never read into the outer one's trailer (Ethernet padding,
+ * for one).  Two lengths are tracked apart:
  * what was captured (the reader) and what was on the wire (wire_left), so a
  * short snap length is told from a header that lies about its length.
  *
@@ -18,6 +20,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capture/assert.h"
 #include "capture/reader.h"
 
 enum {
@@ -72,7 +75,11 @@ enum {
 	PROTO_EXP2 = 254,
 };
 
-/* Everything a layer needs to know about where it sits in the frame. */
+/*
+ * Everything a layer needs to know about where it sits in the frame.  What
+ * was captured is part of what was on the wire: r.left <= wire_left, always
+ * (cs_decode refuses caplen > wirelen, and every step moves both).
+ */
 struct cursor {
 	struct cs_reader r;	/* captured bytes of this layer onward */
 	size_t wire_left;	/* bytes this layer onward had on the wire */
@@ -105,6 +112,9 @@ static uint32_t cur_u32(struct cursor *c)
 static struct cursor cur_sub(struct cursor *c, size_t n)
 {
 	struct cursor sub;
+
+	CS_ASSERT(n <= c->wire_left);
+	CS_ASSERT(c->r.left <= c->wire_left);
 	sub.r = cs_rd_sub(&c->r, c->r.left < n ? c->r.left : n);
 	sub.wire_left = n;
 	c->wire_left -= n;
@@ -334,7 +344,8 @@ static enum cs_skip decode_ipv4(struct cursor *c, struct cs_pkt *pkt,
 	size_t hlen = (size_t)(ver_ihl & 0x0f) * 4;
 	if (!cs_rd_has(r, hlen))
 		return short_header(c, hlen, bad);
-	if (!ipv4_options_ok(cs_rd_make(r->p + 20, hlen - 20)))
+	/* h has read the fixed 20 bytes: the options follow. */
+	if (hlen > 20 && !ipv4_options_ok(cs_rd_sub(&h, hlen - 20)))
 		return bad;
 
 	if (quoted) {
@@ -417,21 +428,22 @@ static enum cs_skip walk_ipv6_extensions(struct cursor *c, uint8_t nh,
 			return bad;
 		if (!cs_rd_has(&c->r, 2))
 			return short_header(c, 2, bad);
-		uint8_t next = c->r.p[0];
+		uint8_t next = cs_rd_peek_u8(&c->r, 0);
+		size_t ext_len = cs_rd_peek_u8(&c->r, 1);	/* Hdr Ext Len */
 		size_t len;
 		if (nh == PROTO_FRAGMENT)
 			len = 8;
 		else if (nh == PROTO_AH)
-			len = ((size_t)c->r.p[1] + 2) * 4;
+			len = (ext_len + 2) * 4;	/* RFC 4302 2.2 */
 		else
-			len = ((size_t)c->r.p[1] + 1) * 8;
+			len = (ext_len + 1) * 8;
 		if (!cs_rd_has(&c->r, len))
 			return short_header(c, len, bad);
 
-		struct cs_reader h = cs_rd_make(c->r.p, len);
+		/* len >= 8: every offset below is inside the header. */
+		struct cs_reader h = cur_sub(c, len).r;
 		if (nh == PROTO_FRAGMENT) {
-			cs_rd_skip(&h, 2);
-			uint16_t off_m = cs_rd_u16(&h);
+			uint16_t off_m = cs_rd_peek_u16(&h, 2);
 			if (off_m >> 3)
 				v->later_fragment = true;
 			else if (off_m & 1)
@@ -441,10 +453,9 @@ static enum cs_skip walk_ipv6_extensions(struct cursor *c, uint8_t nh,
 			*have_jumbo = find_jumbo(h, jumbo);
 		} else if (nh == PROTO_HOPOPTS) {
 			return bad;	/* RFC 8200 4.3: only first */
-		} else if (nh == PROTO_ROUTING && c->r.p[3] != 0) {
-			v->routed = true;	/* len >= 8: byte 3 is there */
+		} else if (nh == PROTO_ROUTING && cs_rd_peek_u8(&h, 3) != 0) {
+			v->routed = true;	/* segments left */
 		}
-		cur_skip(c, len);
 		nh = next;
 		if (v->later_fragment)
 			break;
@@ -549,7 +560,7 @@ static enum cs_skip decode_icmp_quote(struct cursor *c, int family,
 
 	if (!cs_rd_has(&c->r, 1))
 		return short_header(c, 1, CS_SKIP_BAD_ICMP);
-	if (c->r.p[0] >> 4 != family)
+	if (cs_rd_peek_u8(&c->r, 0) >> 4 != family)
 		return CS_SKIP_BAD_ICMP;
 	why = family == 4 ? decode_ipv4(c, pkt, true, &v)
 			  : decode_ipv6(c, pkt, true, &v);
@@ -581,8 +592,8 @@ static enum cs_skip decode_icmp(struct cursor *c, int family, struct cs_pkt *pkt
 {
 	if (!cs_rd_has(&c->r, 8))
 		return short_header(c, 8, CS_SKIP_BAD_ICMP);
-	uint8_t type = c->r.p[0];
-	uint8_t code = c->r.p[1];
+	uint8_t type = cs_rd_peek_u8(&c->r, 0);
+	uint8_t code = cs_rd_peek_u8(&c->r, 1);
 	if (family == 4 ? !icmp4_is_error(type) : !icmp6_is_error(type))
 		return CS_SKIP_NOT_TCP;
 	cur_skip(c, 8);	/* type, code, checksum, unused/MTU/pointer */
@@ -633,7 +644,7 @@ static enum cs_skip tunnel_ip(struct cursor *c, int family, struct cs_pkt *pkt)
 {
 	if (!cs_rd_has(&c->r, 1))
 		return short_header(c, 1, CS_SKIP_BAD_TUNNEL);
-	int ver = c->r.p[0] >> 4;
+	int ver = cs_rd_peek_u8(&c->r, 0) >> 4;
 	if ((ver != 4 && ver != 6) || (family != 0 && ver != family))
 		return CS_SKIP_BAD_TUNNEL;
 	return decode_ip(c, ver, pkt);
@@ -664,7 +675,7 @@ static enum cs_skip decode_mpls(struct cursor *c, struct cs_pkt *pkt)
 		return why;
 	if (!cs_rd_has(&c->r, 1))
 		return short_header(c, 1, CS_SKIP_BAD_TUNNEL);
-	switch (c->r.p[0] >> 4) {
+	switch (cs_rd_peek_u8(&c->r, 0) >> 4) {
 	case 4:
 		return decode_ip(c, 4, pkt);
 	case 6:
@@ -705,12 +716,11 @@ static enum cs_skip decode_erspan(struct cursor *c, uint16_t type, bool seq,
 	if (type == ETH_ERSPAN_3) {
 		if (!cs_rd_has(&c->r, 12))
 			return short_header(c, 12, CS_SKIP_BAD_TUNNEL);
-		const uint8_t *h = c->r.p;
-		if (h[0] >> 4 != 2)
+		if (cs_rd_peek_u8(&c->r, 0) >> 4 != 2)
 			return CS_SKIP_BAD_TUNNEL;
-		session = ((uint32_t)h[2] << 8 | h[3]) & 0x3ff;
-		unsigned frame_type = (h[10] >> 2) & 0x1f;
-		size_t len = 12 + ((h[11] & 1) ? 8 : 0);
+		session = cs_rd_peek_u16(&c->r, 2) & 0x3ff;
+		unsigned frame_type = (cs_rd_peek_u8(&c->r, 10) >> 2) & 0x1f;
+		size_t len = 12 + ((cs_rd_peek_u8(&c->r, 11) & 1) ? 8 : 0);
 		if (frame_type != 0)	/* 0: Ethernet; 2: bare IP, not seen */
 			return CS_SKIP_NOT_IP;
 		if (!cs_rd_has(&c->r, len))
@@ -719,10 +729,9 @@ static enum cs_skip decode_erspan(struct cursor *c, uint16_t type, bool seq,
 	} else if (seq) {
 		if (!cs_rd_has(&c->r, 8))
 			return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
-		const uint8_t *h = c->r.p;
-		if (h[0] >> 4 != 1)
+		if (cs_rd_peek_u8(&c->r, 0) >> 4 != 1)
 			return CS_SKIP_BAD_TUNNEL;
-		session = ((uint32_t)h[2] << 8 | h[3]) & 0x3ff;
+		session = cs_rd_peek_u16(&c->r, 2) & 0x3ff;
 		cur_skip(c, 8);
 	}
 	enum cs_skip why = tunnel_enter(pkt, CS_TUN_ERSPAN, session);
@@ -742,13 +751,12 @@ static enum cs_skip decode_ppp(struct cursor *c, uint32_t call_id,
 {
 	if (!cs_rd_has(&c->r, 2))
 		return short_header(c, 2, CS_SKIP_BAD_TUNNEL);
-	if (c->r.p[0] == 0xff && c->r.p[1] == 0x03)
+	if (cs_rd_peek_u16(&c->r, 0) == 0xff03)	/* address, control */
 		cur_skip(c, 2);
 	if (!cs_rd_has(&c->r, 1))
 		return short_header(c, 1, CS_SKIP_BAD_TUNNEL);
-	uint16_t proto;
-	if (c->r.p[0] & 1) {
-		proto = c->r.p[0];
+	uint16_t proto = cs_rd_peek_u8(&c->r, 0);
+	if (proto & 1) {
 		cur_skip(c, 1);
 	} else {
 		if (!cs_rd_has(&c->r, 2))
@@ -840,7 +848,7 @@ static enum cs_skip decode_vxlan(struct cursor *c, struct cs_pkt *pkt)
 {
 	if (!cs_rd_has(&c->r, 8))
 		return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
-	if (!(c->r.p[0] & 0x08))
+	if (!(cs_rd_peek_u8(&c->r, 0) & 0x08))
 		return CS_SKIP_BAD_TUNNEL;
 	cur_skip(c, 4);
 	uint32_t vni = cur_u32(c) >> 8;
@@ -859,13 +867,13 @@ static enum cs_skip decode_geneve(struct cursor *c, struct cs_pkt *pkt)
 {
 	if (!cs_rd_has(&c->r, 8))
 		return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
-	const uint8_t *h = c->r.p;
-	if (h[0] >> 6 != 0)
+	uint8_t ver_optlen = cs_rd_peek_u8(&c->r, 0);
+	if (ver_optlen >> 6 != 0)
 		return CS_SKIP_BAD_TUNNEL;
-	size_t len = 8 + (size_t)(h[0] & 0x3f) * 4;
-	bool control = h[1] & 0x80;
-	uint16_t type = (uint16_t)(h[2] << 8 | h[3]);
-	uint32_t vni = (uint32_t)h[4] << 16 | (uint32_t)h[5] << 8 | h[6];
+	size_t len = 8 + (size_t)(ver_optlen & 0x3f) * 4;
+	bool control = cs_rd_peek_u8(&c->r, 1) & 0x80;
+	uint16_t type = cs_rd_peek_u16(&c->r, 2);
+	uint32_t vni = cs_rd_peek_u32(&c->r, 4) >> 8;
 	if (!cs_rd_has(&c->r, len))
 		return short_header(c, len, CS_SKIP_BAD_TUNNEL);
 	cur_skip(c, len);
@@ -891,8 +899,8 @@ static enum cs_skip decode_gtpu(struct cursor *c, struct cs_pkt *pkt)
 {
 	if (!cs_rd_has(&c->r, 8))
 		return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
-	uint8_t flags = c->r.p[0];
-	uint8_t type = c->r.p[1];
+	uint8_t flags = cs_rd_peek_u8(&c->r, 0);
+	uint8_t type = cs_rd_peek_u8(&c->r, 1);
 	cur_skip(c, 2);
 	uint16_t len = cur_u16(c);
 	uint32_t teid = cur_u32(c);
@@ -907,20 +915,20 @@ static enum cs_skip decode_gtpu(struct cursor *c, struct cs_pkt *pkt)
 	if (flags & 0x07) {
 		if (!cs_rd_has(&g.r, 4))
 			return short_header(&g, 4, CS_SKIP_BAD_TUNNEL);
-		cur_skip(&g, 3);	/* sequence number, N-PDU number */
-		uint8_t next = g.r.p[0];
-		cur_skip(&g, 1);
+		/* sequence number, N-PDU number, next extension type */
+		uint8_t next = cs_rd_peek_u8(&g.r, 3);
+		cur_skip(&g, 4);
 		for (int i = 0; (flags & 0x04) && next != 0; i++) {
 			if (i == GTP_EXT_MAX)
 				return CS_SKIP_BAD_TUNNEL;
 			if (!cs_rd_has(&g.r, 1))
 				return short_header(&g, 1, CS_SKIP_BAD_TUNNEL);
-			size_t ext = (size_t)g.r.p[0] * 4;
+			size_t ext = (size_t)cs_rd_peek_u8(&g.r, 0) * 4;
 			if (ext == 0)
 				return CS_SKIP_BAD_TUNNEL;
 			if (!cs_rd_has(&g.r, ext))
 				return short_header(&g, ext, CS_SKIP_BAD_TUNNEL);
-			next = g.r.p[ext - 1];
+			next = cs_rd_peek_u8(&g.r, ext - 1);
 			cur_skip(&g, ext);
 		}
 	}
@@ -930,9 +938,10 @@ static enum cs_skip decode_gtpu(struct cursor *c, struct cs_pkt *pkt)
 	return tunnel_ip(&g, 0, pkt);
 }
 
-static bool teredo_prefix(const uint8_t *a)
+/* The IPv6 address at off in r is a Teredo one: 2001::/32. */
+static bool teredo_prefix(struct cs_reader *r, size_t off)
 {
-	return a[0] == 0x20 && a[1] == 0x01 && a[2] == 0 && a[3] == 0;
+	return cs_rd_peek_u32(r, off) == 0x20010000;
 }
 
 /*
@@ -956,7 +965,7 @@ static enum cs_skip decode_teredo(struct cursor *c, bool on_port,
 	for (;;) {
 		if (!cs_rd_has(&r, 2))
 			return CS_SKIP_NOT_TCP;
-		uint16_t tag = (uint16_t)(r.p[0] << 8 | r.p[1]);
+		uint16_t tag = cs_rd_peek_u16(&r, 0);
 		if (tag == 0) {
 			if (origin || !cs_rd_has(&r, 8))
 				return CS_SKIP_NOT_TCP;
@@ -966,7 +975,8 @@ static enum cs_skip decode_teredo(struct cursor *c, bool on_port,
 			if (origin || auth || !cs_rd_has(&r, 4))
 				return CS_SKIP_NOT_TCP;
 			/* id and value, nonce (8), confirmation (1) */
-			size_t len = 4 + (size_t)r.p[2] + r.p[3] + 8 + 1;
+			size_t len = 4 + (size_t)cs_rd_peek_u8(&r, 2) +
+				     cs_rd_peek_u8(&r, 3) + 8 + 1;
 			if (!cs_rd_has(&r, len))
 				return CS_SKIP_NOT_TCP;
 			cs_rd_skip(&r, len);
@@ -980,13 +990,14 @@ static enum cs_skip decode_teredo(struct cursor *c, bool on_port,
 	if (!cs_rd_has(&r, 40))
 		return CS_SKIP_NOT_TCP;
 	if (!on_port && !origin &&
-	    (auth || (!teredo_prefix(r.p + 8) && !teredo_prefix(r.p + 24))))
+	    (auth || (!teredo_prefix(&r, 8) && !teredo_prefix(&r, 24))))
 		return CS_SKIP_NOT_TCP;
 
 	size_t hdr = c->r.left - r.left;
+	CS_ASSERT(c->r.left <= c->wire_left);
 	size_t inner = c->wire_left - hdr;	/* hdr <= captured <= wire */
-	uint16_t plen = (uint16_t)(r.p[4] << 8 | r.p[5]);
-	uint8_t nh = r.p[6];
+	uint16_t plen = cs_rd_peek_u16(&r, 4);
+	uint8_t nh = cs_rd_peek_u8(&r, 6);
 	if (40u + plen > inner)
 		return CS_SKIP_NOT_TCP;
 	if (40u + plen < inner && !(nh == PROTO_NONE && plen == 0))
@@ -1013,8 +1024,8 @@ static enum cs_skip decode_udp(struct cursor *c, bool frag, struct cs_pkt *pkt)
 	/* Without its ports a datagram cannot be told from any other. */
 	if (!cs_rd_has(&c->r, 4))
 		return CS_SKIP_NOT_TCP;
-	uint16_t sport = (uint16_t)(c->r.p[0] << 8 | c->r.p[1]);
-	uint16_t dport = (uint16_t)(c->r.p[2] << 8 | c->r.p[3]);
+	uint16_t sport = cs_rd_peek_u16(&c->r, 0);
+	uint16_t dport = cs_rd_peek_u16(&c->r, 2);
 
 	enum { NONE, VXLAN, GENEVE, GTPU } port = NONE;
 	if (dport == PORT_VXLAN)
@@ -1119,7 +1130,7 @@ static enum cs_skip decode_raw_ip(struct cursor *c, int want, struct cs_pkt *pkt
 {
 	if (!cs_rd_has(&c->r, 1))
 		return short_header(c, 1, CS_SKIP_BAD_IP_HEADER);
-	int ver = c->r.p[0] >> 4;
+	int ver = cs_rd_peek_u8(&c->r, 0) >> 4;
 	if (ver != 4 && ver != 6)
 		return CS_SKIP_BAD_IP_HEADER;
 	if (want && ver != want)
@@ -1207,8 +1218,9 @@ static enum cs_skip decode_loopback(struct cursor *c, bool network_order,
 {
 	if (!cs_rd_has(&c->r, 4))
 		return short_header(c, 4, CS_SKIP_BAD_LINK_HEADER);
+	CS_ASSERT(c->r.left <= c->wire_left);	/* so 4 <= wire_left too */
 	uint32_t af = network_order ? cs_rd_u32(&c->r) : cs_rd_u32le(&c->r);
-	c->wire_left -= 4;	/* cs_rd_has above: wire_left >= caplen part */
+	c->wire_left -= 4;
 	if (!network_order && (af & 0xffff) == 0 && af != 0)
 		af = (af >> 24) | ((af >> 8) & 0xff00);	/* other endianness */
 	switch (af) {

@@ -100,6 +100,47 @@ static inline uint32_t cs_rd_u32le(struct cs_reader *r)
 	return v;
 }
 
+/*
+ * Peeks: a field at byte `off` from the cursor, read without advancing, for
+ * the headers whose layout is decided by an earlier field (a length, a
+ * flag) before the cursor moves past them.  Out of range, a peek fails the
+ * reader like any read: it returns 0 and sets the sticky error.  The test
+ * compares lengths (off <= left - n), so a huge offset cannot wrap.
+ */
+static inline bool cs_rd_has_at(const struct cs_reader *r, size_t off, size_t n)
+{
+	return !r->err && n <= r->left && off <= r->left - n;
+}
+
+static inline uint8_t cs_rd_peek_u8(struct cs_reader *r, size_t off)
+{
+	if (!cs_rd_has_at(r, off, 1)) {
+		cs_rd_fail(r);
+		return 0;
+	}
+	return r->p[off];
+}
+
+static inline uint16_t cs_rd_peek_u16(struct cs_reader *r, size_t off)
+{
+	if (!cs_rd_has_at(r, off, 2)) {
+		cs_rd_fail(r);
+		return 0;
+	}
+	return (uint16_t)((uint16_t)r->p[off] << 8 | r->p[off + 1]);
+}
+
+static inline uint32_t cs_rd_peek_u32(struct cs_reader *r, size_t off)
+{
+	if (!cs_rd_has_at(r, off, 4)) {
+		cs_rd_fail(r);
+		return 0;
+	}
+	const uint8_t *q = r->p + off;
+	return (uint32_t)q[0] << 24 | (uint32_t)q[1] << 16 |
+	       (uint32_t)q[2] << 8 | (uint32_t)q[3];
+}
+
 /* Copies n bytes out (addresses); on a short read the destination is zeroed. */
 static inline void cs_rd_copy(struct cs_reader *r, void *dst, size_t n)
 {

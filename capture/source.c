@@ -12,6 +12,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "capture/reader.h"
+
 struct cs_source {
 	pcap_t *p;
 	char *name;
@@ -52,29 +54,35 @@ static struct cs_source *source_new(pcap_t *p, const char *name, bool live)
 	return s;
 }
 
-static bool is_capture_magic(const unsigned char m[4])
+/* Magic numbers as cs_rd_peek_u32 reads them: the file's bytes in order. */
+enum {
+	MAGIC_PCAPNG = 0x0a0d0d0a,	/* section header block type */
+	PCAPNG_BOM = 0x1a2b3c4d,	/* byte-order magic, in the writer's order */
+	PCAPNG_BOM_SWAPPED = 0x4d3c2b1a,
+};
+
+static bool is_capture_magic(uint32_t magic)
 {
-	static const unsigned char known[][4] = {
-		{ 0xa1, 0xb2, 0xc3, 0xd4 }, { 0xd4, 0xc3, 0xb2, 0xa1 },	/* pcap µs */
-		{ 0xa1, 0xb2, 0x3c, 0x4d }, { 0x4d, 0x3c, 0xb2, 0xa1 },	/* pcap ns */
-		{ 0x0a, 0x0d, 0x0d, 0x0a },				/* pcapng */
+	static const uint32_t known[] = {
+		0xa1b2c3d4, 0xd4c3b2a1,		/* pcap µs, either order */
+		0xa1b23c4d, 0x4d3cb2a1,		/* pcap ns */
+		MAGIC_PCAPNG,
 	};
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
-		if (!memcmp(m, known[i], 4))
+		if (magic == known[i])
 			return true;
 	return false;
 }
 
-/* A pcapng file whose section header's byte-order magic (bytes 8..11,
- * 0x1A2B3C4D in the writer's order) is neither order: libpcap calls it an
- * "unknown file format", which hides that it is a damaged pcapng. */
-static bool is_pcapng_bad_byte_order(const unsigned char *m, size_t got)
+/* A pcapng file whose section header's byte-order magic (bytes 8..11) is
+ * neither order: libpcap calls it an "unknown file format", which hides
+ * that it is a damaged pcapng. */
+static bool is_pcapng_bad_byte_order(struct cs_reader head)
 {
-	static const unsigned char le[4] = { 0x4d, 0x3c, 0x2b, 0x1a };
-	static const unsigned char be[4] = { 0x1a, 0x2b, 0x3c, 0x4d };
-
-	return got >= 12 && !memcmp(m, "\x0a\x0d\x0d\x0a", 4) &&
-	       memcmp(m + 8, le, 4) && memcmp(m + 8, be, 4);
+	if (!cs_rd_has_at(&head, 8, 4) || cs_rd_peek_u32(&head, 0) != MAGIC_PCAPNG)
+		return false;
+	uint32_t bom = cs_rd_peek_u32(&head, 8);
+	return bom != PCAPNG_BOM && bom != PCAPNG_BOM_SWAPPED;
 }
 
 /*
@@ -98,18 +106,19 @@ static void describe_open_failure(const char *path, const char *pcap_msg,
 	}
 	size_t got = fread(m, 1, sizeof m, f);
 	fclose(f);
+	struct cs_reader head = cs_rd_make(m, got);
 	if (got == 0)
 		snprintf(err, errlen, "cannot read '%s': the file is empty", path);
 	else if (got < 4)
 		snprintf(err, errlen, "cannot read '%s': only %zu bytes, too short "
 			 "for a capture file header", path, got);
-	else if (!is_capture_magic(m))
+	else if (!is_capture_magic(cs_rd_peek_u32(&head, 0)))
 		snprintf(err, errlen, "cannot read '%s': not a pcap or pcapng file "
-			 "(magic 0x%02x%02x%02x%02x)", path, m[0], m[1], m[2], m[3]);
-	else if (is_pcapng_bad_byte_order(m, got))
+			 "(magic 0x%08" PRIx32 ")", path, cs_rd_peek_u32(&head, 0));
+	else if (is_pcapng_bad_byte_order(head))
 		snprintf(err, errlen, "cannot read '%s': damaged pcapng section "
-			 "header: byte-order magic 0x%02x%02x%02x%02x, not 0x1a2b3c4d "
-			 "in either byte order", path, m[8], m[9], m[10], m[11]);
+			 "header: byte-order magic 0x%08" PRIx32 ", not 0x1a2b3c4d "
+			 "in either byte order", path, cs_rd_peek_u32(&head, 8));
 	else
 		snprintf(err, errlen, "cannot read '%s': damaged capture file "
 			 "header: %s", path, pcap_msg);

@@ -8,8 +8,9 @@
 
 int main(void)
 {
-	SRunner *sr = srunner_create(reader_suite());
+	SRunner *sr = srunner_create(assert_suite());
 
+	srunner_add_suite(sr, reader_suite());
 	srunner_add_suite(sr, decode_suite());
 	srunner_add_suite(sr, source_suite());
 	srunner_add_suite(sr, stats_suite());
@@ -22,6 +23,7 @@ int main(void)
 	srunner_add_suite(sr, web_suite());
 	srunner_add_suite(sr, readahead_suite());
 	srunner_add_suite(sr, writer_suite());
+	srunner_add_suite(sr, driver_suite());
 
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

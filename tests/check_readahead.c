@@ -1,7 +1,7 @@
 /*
  * check_readahead.c — decoding on a second thread gives the analysis of
  * reading on one: the same packets, in the same order, to the same
- * results; a count limit, an early stop and a damaged file end it as they
+ * results; a count limit, an interrupt and a damaged file end it as they
  * end the one-thread loop.  Run under ThreadSanitizer by `make tsan`.
  */
 #include <stdio.h>
@@ -80,7 +80,7 @@ static uint64_t read_ahead(struct cs_source *s, uint64_t max, struct cs_engine *
 		cs_engine_decoded_batch(e, d, n);
 		frames += n;
 	}
-	*end = cs_readahead_finish(ra, err, errlen);
+	*end = cs_readahead_stop(ra, err, errlen);
 	return frames;
 }
 
@@ -147,7 +147,7 @@ START_TEST(a_count_limit_is_exact)
 }
 END_TEST
 
-START_TEST(a_stop_ends_reading_early_and_cleanly)
+START_TEST(an_interrupt_ends_reading_early_and_cleanly)
 {
 	struct cs_engine e;
 	struct cs_source *s = open_sample("samples/synflood-cookies.pcap");
@@ -163,13 +163,13 @@ START_TEST(a_stop_ends_reading_early_and_cleanly)
 	ck_assert_ptr_nonnull(d);
 	cs_engine_decoded_batch(&e, d, n);
 	frames += n;
-	cs_readahead_stop(ra);
-	/* What was decoded before the stop may still come, nothing after. */
+	cs_readahead_interrupt(ra);
+	/* What was decoded before the interrupt may still come, nothing after. */
 	while ((d = cs_readahead_next(ra, &n)) != NULL) {
 		cs_engine_decoded_batch(&e, d, n);
 		frames += n;
 	}
-	enum cs_read end = cs_readahead_finish(ra, err, sizeof err);
+	enum cs_read end = cs_readahead_stop(ra, err, sizeof err);
 	ck_assert(end == CS_READ_BROKEN || end == CS_READ_EOF);
 	ck_assert_uint_eq(e.stats.packets, frames);
 	ck_assert(cs_stats_balanced(&e.stats));
@@ -228,7 +228,7 @@ Suite *readahead_suite(void)
 	tcase_add_loop_test(tc, the_same_results_as_one_thread, 0,
 			    (int)(sizeof inputs / sizeof inputs[0]));
 	tcase_add_test(tc, a_count_limit_is_exact);
-	tcase_add_test(tc, a_stop_ends_reading_early_and_cleanly);
+	tcase_add_test(tc, an_interrupt_ends_reading_early_and_cleanly);
 	tcase_add_test(tc, damage_is_reported_after_the_frames_before_it);
 	suite_add_tcase(s, tc);
 	return s;

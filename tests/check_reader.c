@@ -6,7 +6,10 @@
  * byte past the end.  What must hold: a read that fits returns the bytes in
  * network order (little-endian for cs_rd_u32le) and advances; one that does
  * not fit returns 0, empties the reader and sets err, and err then stays.
+ * Peeks are tried at every offset of every such buffer: the same, except
+ * that one that fits leaves the reader where it was.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +93,104 @@ START_TEST(test_read_width_until_exhausted)
 	ck_assert_msg(ok == len / w->width, "%s: %zu reads on %zu bytes",
 		      w->name, ok, len);
 	ck_assert_uint_eq(r.left, 0);
+	free(buf);
+}
+END_TEST
+
+/* ---- peeks at every offset of every buffer length 0..8 --------------------- */
+
+struct peek_case {
+	const char *name;
+	size_t width;
+	uint32_t (*peek)(struct cs_reader *r, size_t off);
+};
+
+static uint32_t peek_u8(struct cs_reader *r, size_t off) { return cs_rd_peek_u8(r, off); }
+static uint32_t peek_u16(struct cs_reader *r, size_t off) { return cs_rd_peek_u16(r, off); }
+static uint32_t peek_u32(struct cs_reader *r, size_t off) { return cs_rd_peek_u32(r, off); }
+
+static const struct peek_case peeks[] = {
+	{ "peek_u8", 1, peek_u8 },
+	{ "peek_u16", 2, peek_u16 },
+	{ "peek_u32", 4, peek_u32 },
+};
+
+#define N_PEEKS (sizeof peeks / sizeof peeks[0])
+
+/* The pattern bytes at off..off+width-1 in network order. */
+static uint32_t pattern_at(size_t off, size_t width)
+{
+	uint32_t v = 0;
+	for (size_t i = 0; i < width; i++)
+		v = v << 8 | pattern[off + i];
+	return v;
+}
+
+/* A peek that fits returns the field and leaves the reader where it was;
+ * one that does not returns 0 and fails the reader, as a read would. */
+START_TEST(test_peek_at_every_offset)
+{
+	const struct peek_case *w = &peeks[_i / (LEN_MAX + 1)];
+	size_t len = (size_t)_i % (LEN_MAX + 1);
+
+	for (size_t off = 0; off <= LEN_MAX + 1; off++) {
+		uint8_t *buf = exact_copy(len);
+		struct cs_reader r = cs_rd_make(buf, len);
+		bool fits = off + w->width <= len;
+
+		ck_assert(cs_rd_has_at(&r, off, w->width) == fits);
+		uint32_t v = w->peek(&r, off);
+		if (fits) {
+			ck_assert_msg(!r.err, "%s(%zu) on %zu bytes failed",
+				      w->name, off, len);
+			ck_assert_uint_eq(v, pattern_at(off, w->width));
+			ck_assert_uint_eq(r.left, len);
+			ck_assert_ptr_eq(r.p, buf);
+		} else {
+			ck_assert_msg(r.err, "%s(%zu) on %zu bytes did not fail",
+				      w->name, off, len);
+			ck_assert_uint_eq(v, 0);
+			ck_assert_uint_eq(r.left, 0);
+		}
+		free(buf);
+	}
+}
+END_TEST
+
+/* Offsets near SIZE_MAX fail by comparison: off + width must not wrap. */
+START_TEST(test_peek_huge_offset)
+{
+	uint8_t *buf = exact_copy(8);
+
+	for (size_t back = 0; back < 4; back++) {
+		struct cs_reader r = cs_rd_make(buf, 8);
+		ck_assert(!cs_rd_has_at(&r, SIZE_MAX - back, 4));
+		ck_assert_uint_eq(cs_rd_peek_u32(&r, SIZE_MAX - back), 0);
+		ck_assert(r.err);
+		r = cs_rd_make(buf, 8);
+		ck_assert_uint_eq(cs_rd_peek_u16(&r, SIZE_MAX - back), 0);
+		ck_assert(r.err);
+		r = cs_rd_make(buf, 8);
+		ck_assert_uint_eq(cs_rd_peek_u8(&r, SIZE_MAX - back), 0);
+		ck_assert(r.err);
+	}
+	free(buf);
+}
+END_TEST
+
+/* Peeks follow the cursor, and a failed reader hands out nothing. */
+START_TEST(test_peek_after_reads_and_errors)
+{
+	uint8_t *buf = exact_copy(8);
+	struct cs_reader r = cs_rd_make(buf, 8);
+
+	cs_rd_skip(&r, 3);
+	ck_assert_uint_eq(cs_rd_peek_u8(&r, 0), pattern[3]);
+	ck_assert_uint_eq(cs_rd_peek_u32(&r, 1), 0x05860788);
+	ck_assert_uint_eq(cs_rd_peek_u16(&r, 4), 0);	/* 5 left: 4..5 is past */
+	ck_assert(r.err);
+	ck_assert_uint_eq(cs_rd_peek_u8(&r, 0), 0);	/* sticky */
+	ck_assert(!cs_rd_has_at(&r, 0, 0));
 	free(buf);
 }
 END_TEST
@@ -353,6 +454,13 @@ Suite *reader_suite(void)
 			    (int)(N_WIDTHS * (LEN_MAX + 1)));
 	tcase_add_loop_test(tc, test_read_width_until_exhausted, 0,
 			    (int)(N_WIDTHS * (LEN_MAX + 1)));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("peeks");
+	tcase_add_loop_test(tc, test_peek_at_every_offset, 0,
+			    (int)(N_PEEKS * (LEN_MAX + 1)));
+	tcase_add_test(tc, test_peek_huge_offset);
+	tcase_add_test(tc, test_peek_after_reads_and_errors);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");

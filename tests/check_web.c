@@ -8,8 +8,9 @@
  * requests written by hand, chunked bodies decoded) drives it, and a small
  * strict JSON parser and a strict Prometheus text parser read the answers,
  * whose figures are checked against the scenario and the engine.  Then the
- * pure parsing functions, the token, the event stream, and readers running
- * while snapshots are published (what `make tsan` runs).  And, with no
+ * pure parsing functions, the token, the event stream, readers running
+ * while snapshots are published (what `make tsan` runs), and the request
+ * guard's thread leaving signals to the main thread.  And, with no
  * daemon: every capture of samples/ and tests/corpus/, whose JSON report's
  * summary must match /api/summary and /metrics field by field, as the
  * summary table (analyzer/reports/summary.c) lists them.
@@ -20,6 +21,7 @@
  * except that stopping the server ends open streams within 2 s.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <glob.h>
 #include <inttypes.h>
@@ -27,6 +29,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -40,11 +43,13 @@
 
 #include "analyzer/engine.h"
 #include "analyzer/reports/report.h"
+#include "analyzer/run/driver.h"
 #include "analyzer/views/snapshot.h"
 #include "capture/source.h"
 #include "tests/pktbuild.h"
 #include "tests/suites.h"
 #include "web/assets.h"
+#include "web/guard.h"
 #include "web/render.h"
 #include "web/route.h"
 #include "web/server.h"
@@ -2484,50 +2489,40 @@ START_TEST(the_captures_are_found)
 }
 END_TEST
 
-static void report_conn(void *ctx, const struct cs_conn *c, const struct cs_verdict *v)
+/* The run's snapshots: the last one (the finished analysis) is kept in snap. */
+static void keep_snapshot(void *ctx, struct cs_snapshot *s)
 {
-	if (v)
-		cs_report_json_conn(ctx, c, v);
+	(void)ctx;
+	cs_snapshot_unref(snap);
+	snap = s;
 }
 
 /*
- * As `connscope -r FILE --json F --web` ends: read to the end, close the
- * detectors' seconds, publish the finished snapshot (kept in snap), finish
- * the open records, end the report.  Returns the report's text.
+ * `connscope -r FILE --json F --web`, through the same run driver: the
+ * report goes to a memory stream, the finished snapshot to snap.  Returns
+ * the report's text.
  */
-static const char *analyse_capture(const char *path, struct cs_report_source *src,
-				   size_t *len)
+static const char *analyse_capture(const char *path, size_t *len)
 {
-	struct cs_engine_opts o;
-	struct cs_source *in;
-	struct cs_json_report rep;
+	const char *files[] = { path };
+	struct cs_run_config cfg = { .files = files, .file_cnt = 1,
+				     .publish = keep_snapshot };
+	struct cs_run *run = talloc(sizeof *run);
 	char err[512], *text = NULL;
-	uint64_t got;
 
-	cs_engine_opts_default(&o);
-	o.keep_recent = true;		/* as --web sets it */
-	ck_assert_msg(cs_engine_init(&eng, &o, err, sizeof err) == 0, "%s", err);
-	eng_live = true;
-	ck_assert_msg(cs_source_open_file(&in, path, err, sizeof err) == 0, "%s", err);
-	FILE *f = open_memstream(&text, len);
-	if (!f)
-		cs_source_close(in);
-	ck_assert_ptr_nonnull(f);
-	cs_report_source_add(src, cs_source_datalink(in), cs_source_snaplen(in));
-	cs_report_json_begin(&rep, f);
-	cs_engine_set_output(&eng, report_conn, &rep);
-	while (cs_source_read(in, 4096, cs_engine_frame, &eng, &got, err, sizeof err) ==
-	       CS_READ_MORE)
-		;
-	cs_source_close(in);
-	cs_engine_close_seconds(&eng);
-	cs_engine_refresh(&eng);
-	snap = cs_snapshot_build(&eng, src, 1, false, true);
-	cs_engine_finish(&eng);
-	cs_report_json_end(&rep, src, &eng);
-	bool closed = fclose(f) == 0 && text;
+	cs_engine_opts_default(&cfg.engine);
+	cfg.engine.keep_recent = true;		/* as --web sets it */
+	cfg.json.stream = open_memstream(&text, len);
+	ck_assert_ptr_nonnull(cfg.json.stream);
+	ck_assert_msg(cs_run_init(run, &cfg, err, sizeof err) == 0, "%s", err);
+	cs_run_read_files(run);
+	cs_run_finish(run);
+	enum cs_run_status status = run->status;
+	cs_run_fini(run);
+	bool closed = fclose(cfg.json.stream) == 0 && text;
 	const char *copy = closed ? tstrndup(text, *len) : NULL;
 	free(text);
+	ck_assert_msg(status == CS_RUN_OK, "%s: run status %d", path, (int)status);
 	ck_assert_msg(copy && snap, "%s: no report or no snapshot", path);
 	return copy;
 }
@@ -2711,10 +2706,8 @@ static void compare_summaries(const char *file, const struct jv *report,
 START_TEST(report_api_and_metrics_agree_on_every_summary_field)
 {
 	const char *path = captures.gl_pathv[_i];
-	const char *names[] = { path };
-	struct cs_report_source src = { .names = names, .name_cnt = 1 };
 	size_t rlen, alen, mlen;
-	const char *report = analyse_capture(path, &src, &rlen);
+	const char *report = analyse_capture(path, &rlen);
 	const char *api = rendered(cs_render_summary, &alen);
 	const char *text = rendered(cs_render_metrics, &mlen);
 	struct metrics *m = talloc(sizeof *m);
@@ -3106,6 +3099,122 @@ START_TEST(serves_on_ipv6_loopback)
 	cs_web_stop(w6);
 	const struct jv *v = json_reply(r, 200, "summary over ::1");
 	ck_assert_uint_eq(JU(v, "summary.connections"), CONNS);
+}
+END_TEST
+
+/* ---- the request guard's thread ------------------------------------------ */
+
+#define MAX_THREADS 64
+
+/* The ids of this process's threads. */
+static size_t list_threads(long *tid, size_t max)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)) != NULL && n < max)
+		if (e->d_name[0] != '.')
+			tid[n++] = strtol(e->d_name, NULL, 10);
+	closedir(d);
+	return n;
+}
+
+/* The signals thread tid blocks (SigBlk in its status: a hex mask whose
+ * bit sig-1 is signal sig). */
+static unsigned long long blocked_signals(long tid)
+{
+	char path[64], line[256];
+	unsigned long long mask = 0;
+	bool found = false;
+
+	snprintf(path, sizeof path, "/proc/self/task/%ld/status", tid);
+	FILE *f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (!found && fgets(line, sizeof line, f))
+		found = sscanf(line, "SigBlk: %llx", &mask) == 1;
+	fclose(f);
+	ck_assert_msg(found, "no SigBlk in %s", path);
+	return mask;
+}
+
+static bool listed(const long *tid, size_t n, long id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tid[i] == id)
+			return true;
+	return false;
+}
+
+/* Returns once the guard has cut a connection that is late at once
+ * (request_sec 0): its thread has then run its loop, so the mask it shows
+ * is its own, not the everything-blocked one glibc gives a starting thread. */
+static void wait_for_the_guard_to_cut(struct cs_web_guard *g)
+{
+	int sv[2];
+	char c;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_ge(cs_web_guard_watch(g, sv[0]), 0);
+	struct pollfd p = { .fd = sv[0], .events = POLLIN };
+	ck_assert_int_eq(poll(&p, 1, (int)(IO_TIMEOUT_SEC * 1000)), 1);
+	ck_assert_int_eq(read(sv[0], &c, 1), 0);	/* shut down */
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* The guard's thread (web/guard.c) must leave Ctrl-C and SIGTERM to the
+ * main thread, whose blocking read they have to interrupt, even when the
+ * thread that creates it takes them. */
+START_TEST(the_guard_thread_leaves_signals_to_the_main_thread)
+{
+	long before[MAX_THREADS], after[MAX_THREADS];
+	sigset_t none, old;
+
+	sigemptyset(&none);
+	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &none, &old), 0);
+	size_t nb = list_threads(before, MAX_THREADS);
+	struct cs_web_guard *g = cs_web_guard_create(4, 0);
+	ck_assert_ptr_nonnull(g);
+	wait_for_the_guard_to_cut(g);
+	size_t na = list_threads(after, MAX_THREADS), started = 0;
+	for (size_t i = 0; i < na; i++) {
+		if (listed(before, nb, after[i]))
+			continue;
+		unsigned long long mask = blocked_signals(after[i]);
+		ck_assert_msg(mask >> (SIGINT - 1) & 1, "thread %ld takes SIGINT", after[i]);
+		ck_assert_msg(mask >> (SIGTERM - 1) & 1, "thread %ld takes SIGTERM", after[i]);
+		started++;
+	}
+	ck_assert_uint_ge(started, 1);
+	cs_web_guard_destroy(g);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+END_TEST
+
+/* libmicrohttpd's threads (the listening one, and one per connection, here
+ * an open event stream's) leave Ctrl-C and SIGTERM to the main thread too:
+ * the daemon was started by a thread that takes them. */
+START_TEST(the_daemon_threads_leave_signals_to_the_main_thread)
+{
+	long self = (long)gettid(), tid[MAX_THREADS];
+	unsigned long long own = blocked_signals(self);
+
+	ck_assert_msg(!(own >> (SIGINT - 1) & 1), "the test's thread blocks SIGINT");
+	struct stream *st = sse_open("/api/events", NULL);
+	sse_wait(st, "\n\n", 0);	/* its thread has answered: it has run */
+	size_t n = list_threads(tid, MAX_THREADS), others = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (tid[i] == self)
+			continue;
+		unsigned long long mask = blocked_signals(tid[i]);
+		ck_assert_msg(mask >> (SIGINT - 1) & 1, "thread %ld takes SIGINT", tid[i]);
+		ck_assert_msg(mask >> (SIGTERM - 1) & 1, "thread %ld takes SIGTERM", tid[i]);
+		others++;
+	}
+	ck_assert_uint_ge(others, 2);	/* listening, the stream's (and the guard) */
+	streams_free();
 }
 END_TEST
 
@@ -3535,6 +3644,7 @@ Suite *web_suite(void)
 	tcase_add_test(tc, a_late_reader_gets_the_alerts_so_far);
 	tcase_add_test(tc, stopping_the_server_ends_open_streams);
 	tcase_add_test(tc, readers_and_streams_while_snapshots_are_published);
+	tcase_add_test(tc, the_daemon_threads_leave_signals_to_the_main_thread);
 	suite_add_tcase(s, tc);
 
 	tc = server_case("lifecycle", setup_unpublished);
@@ -3544,6 +3654,10 @@ Suite *web_suite(void)
 	tc = server_case("start", setup_plain);
 	tcase_add_test(tc, start_refuses_a_bad_address_and_a_busy_port);
 	tcase_add_test(tc, serves_on_ipv6_loopback);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("guard");
+	tcase_add_test(tc, the_guard_thread_leaves_signals_to_the_main_thread);
 	suite_add_tcase(s, tc);
 	return s;
 }

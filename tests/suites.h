@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+Suite *assert_suite(void);
 Suite *reader_suite(void);
 Suite *decode_suite(void);
 Suite *source_suite(void);
@@ -20,5 +21,6 @@ Suite *detect_suite(void);
 Suite *web_suite(void);
 Suite *readahead_suite(void);
 Suite *writer_suite(void);
+Suite *driver_suite(void);
 
 #endif

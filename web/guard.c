@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "analyzer/run/thread.h"
+
 #define CHECK_EVERY_SEC 1
 
 struct slot {
@@ -76,7 +78,9 @@ struct cs_web_guard *cs_web_guard_create(unsigned slots, unsigned request_sec)
 		g->slots[i].fd = -1;
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->wake, NULL);
-	if (pthread_create(&g->thread, NULL, guard_main, g) != 0) {
+	/* Signals stay with the main thread: a Ctrl-C taken here would set
+	 * the stop flag but leave the main thread in its blocking read. */
+	if (cs_thread_start(&g->thread, guard_main, g) != 0) {
 		pthread_cond_destroy(&g->wake);
 		pthread_mutex_destroy(&g->mu);
 		free(g);

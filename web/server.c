@@ -20,6 +20,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "analyzer/run/thread.h"
+#include "capture/assert.h"
 #include "web/assets.h"
 #include "web/guard.h"
 #include "web/render.h"
@@ -306,6 +308,7 @@ static bool stream_enter(struct cs_web *w)
 static void stream_leave(struct cs_web *w)
 {
 	pthread_mutex_lock(&w->mu);
+	CS_ASSERT(w->streams > 0);	/* each leave follows its stream_enter */
 	w->streams--;
 	pthread_mutex_unlock(&w->mu);
 }
@@ -591,6 +594,10 @@ int cs_web_start(struct cs_web **out, const struct cs_web_opts *o, char *err,
 	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
 			 MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0);
+	/* The daemon's listening thread, and the per-connection threads it
+	 * starts, inherit this mask: Ctrl-C stays with the main thread. */
+	sigset_t mask;
+	cs_signals_hold(&mask);
 	w->daemon = MHD_start_daemon(
 		flags, o->port, NULL, NULL, handle, w,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -603,6 +610,7 @@ int cs_web_start(struct cs_web **out, const struct cs_web_opts *o, char *err,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, w,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, w,
 		MHD_OPTION_END);
+	cs_signals_release(&mask);
 	if (!w->daemon) {
 		snprintf(err, errlen, "cannot serve on %s%s%s:%u: %s (in use, or "
 			 "not an address of this host?)", v6 ? "[" : "", o->addr,

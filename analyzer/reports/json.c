@@ -13,6 +13,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "capture/assert.h"
+
 void cs_json_init(struct cs_json *j, FILE *f, int pretty_depth)
 {
 	j->f = f;
@@ -92,6 +94,8 @@ static void open_container(struct cs_json *j, char c)
 {
 	before_value(j);
 	put_c(j, c);
+	/* The callers' documents are fixed shapes, well within the depth. */
+	CS_ASSERT(j->depth + 1 < CS_JSON_MAX_DEPTH);
 	if (j->depth + 1 < CS_JSON_MAX_DEPTH)
 		j->depth++;
 	j->has_items[j->depth] = false;
@@ -100,6 +104,7 @@ static void open_container(struct cs_json *j, char c)
 static void close_container(struct cs_json *j, char c)
 {
 	bool had = j->has_items[j->depth];
+	CS_ASSERT(j->depth > 0);	/* every end has its begin */
 	if (j->depth > 0)
 		j->depth--;
 	if (had && j->depth + 1 <= j->pretty_depth)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "analyzer/run/thread.h"
+#include "capture/assert.h"
 
 /*
  * 256 frames a batch make a lock round trip cheap per packet; eight
@@ -31,7 +32,7 @@ struct cs_readahead {
 	uint64_t max;			/* frames to read at most, 0: all */
 	const struct cs_engine *engine;	/* only what decoding reads of it */
 	pthread_t thread;
-	atomic_bool stop;
+	atomic_bool interrupted;	/* cs_readahead_interrupt was called */
 
 	pthread_mutex_t lock;
 	pthread_cond_t changed;
@@ -43,7 +44,7 @@ struct cs_readahead {
 
 	/* reader side */
 	struct batch *fill;		/* being filled, not yet published */
-	struct batch scratch;		/* filled after a stop, never handed out */
+	struct batch scratch;		/* filled after an interrupt, never handed out */
 	uint64_t read;
 	enum cs_read end;
 	char err[512];
@@ -61,16 +62,20 @@ static void publish(struct cs_readahead *ra)
 	ra->filled++;
 	if (ra->consumer_waits)
 		pthread_cond_signal(&ra->changed);
-	while (ra->filled - ra->taken >= BATCHES - 1 && !atomic_load(&ra->stop)) {
+	while (ra->filled - ra->taken >= BATCHES - 1 &&
+	       !atomic_load(&ra->interrupted)) {
 		ra->reader_waits = true;
 		pthread_cond_wait(&ra->changed, &ra->lock);
 	}
 	ra->reader_waits = false;
-	/* Stopped: the next batch may be the consumer's, so what is read
+	/* Interrupted: the next batch may be the consumer's, so what is read
 	 * until the loop notices goes nowhere. */
-	bool stopped = atomic_load(&ra->stop);
+	bool interrupted = atomic_load(&ra->interrupted);
+	/* Unless interrupted, the batch to fill next is neither queued nor the
+	 * consumer's: the ring never laps it. */
+	CS_ASSERT(interrupted || ra->filled - ra->taken < BATCHES - 1);
 	pthread_mutex_unlock(&ra->lock);
-	ra->fill = stopped ? &ra->scratch : &ra->batches[ra->filled % BATCHES];
+	ra->fill = interrupted ? &ra->scratch : &ra->batches[ra->filled % BATCHES];
 	ra->fill->n = 0;
 }
 
@@ -78,6 +83,7 @@ static void on_frame(void *ctx, const struct cs_frame *f)
 {
 	struct cs_readahead *ra = ctx;
 
+	CS_ASSERT(ra->fill->n < BATCH_FRAMES);	/* a full batch was published */
 	cs_engine_decode(ra->engine, f, &ra->fill->d[ra->fill->n]);
 	if (++ra->fill->n == BATCH_FRAMES)
 		publish(ra);
@@ -95,7 +101,7 @@ static void *reader_main(void *arg)
 	struct cs_readahead *ra = arg;
 
 	ra->end = CS_READ_EOF;
-	while (!atomic_load(&ra->stop) && (!ra->max || ra->read < ra->max)) {
+	while (!atomic_load(&ra->interrupted) && (!ra->max || ra->read < ra->max)) {
 		uint64_t n;
 		enum cs_read rc = cs_source_read(ra->src, chunk_for(ra), on_frame,
 						 ra, &n, ra->err, sizeof ra->err);
@@ -128,7 +134,7 @@ struct cs_readahead *cs_readahead_start(struct cs_source *s, uint64_t max,
 	ra->max = max;
 	ra->engine = e;
 	ra->fill = &ra->batches[0];
-	atomic_init(&ra->stop, false);
+	atomic_init(&ra->interrupted, false);
 	pthread_mutex_init(&ra->lock, NULL);
 	pthread_cond_init(&ra->changed, NULL);
 
@@ -163,18 +169,18 @@ struct cs_decoded *cs_readahead_next(struct cs_readahead *ra, size_t *n)
 /* The reader looks at the flag between reads of a batch's worth of
  * frames, a few microseconds apart: no need to break into libpcap's loop
  * (whose flag is not meant for another thread). */
-void cs_readahead_stop(struct cs_readahead *ra)
+void cs_readahead_interrupt(struct cs_readahead *ra)
 {
-	atomic_store(&ra->stop, true);
+	atomic_store(&ra->interrupted, true);
 	pthread_mutex_lock(&ra->lock);
 	pthread_cond_signal(&ra->changed);
 	pthread_mutex_unlock(&ra->lock);
 }
 
-enum cs_read cs_readahead_finish(struct cs_readahead *ra, char *err,
-				 size_t errlen)
+enum cs_read cs_readahead_stop(struct cs_readahead *ra, char *err,
+			       size_t errlen)
 {
-	cs_readahead_stop(ra);
+	cs_readahead_interrupt(ra);
 	pthread_join(ra->thread, NULL);
 	enum cs_read end = ra->end;
 	if (end == CS_READ_ERROR)

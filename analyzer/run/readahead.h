@@ -32,13 +32,15 @@ struct cs_readahead *cs_readahead_start(struct cs_source *s, uint64_t max,
  * ended.  The batch stays valid until the next call. */
 struct cs_decoded *cs_readahead_next(struct cs_readahead *ra, size_t *n);
 
-/* Asks the reader to stop soon (Ctrl-C, or enough packets): batches already
- * decoded are still handed out. */
-void cs_readahead_stop(struct cs_readahead *ra);
+/* Asks the reader to end soon (Ctrl-C, or enough packets) and returns at
+ * once: batches already decoded are still handed out.  Safe to call more
+ * than once; the thread goes on until cs_readahead_stop. */
+void cs_readahead_interrupt(struct cs_readahead *ra);
 
-/* Waits for the thread and frees everything; returns how the reading
- * ended (CS_READ_EOF, CS_READ_BROKEN or CS_READ_ERROR with err set). */
-enum cs_read cs_readahead_finish(struct cs_readahead *ra, char *err,
-				 size_t errlen);
+/* Interrupts the reader, waits for its thread and frees everything, as
+ * cs_writer_stop does for the writer; returns how the reading ended
+ * (CS_READ_EOF, CS_READ_BROKEN or CS_READ_ERROR with err set). */
+enum cs_read cs_readahead_stop(struct cs_readahead *ra, char *err,
+			       size_t errlen);
 
 #endif /* CS_ANALYZER_READAHEAD_H */

@@ -26,7 +26,8 @@ void cs_writer_put(void *writer, const struct cs_conn *c, const struct cs_verdic
 /* Returns once everything handed over has been written. */
 void cs_writer_drain(struct cs_writer *w);
 
-/* Drains, ends the thread and frees the writer (NULL is fine). */
+/* Drains, ends the thread and frees the writer (NULL is fine); the pair
+ * of cs_writer_start, as cs_readahead_stop is of cs_readahead_start. */
 void cs_writer_stop(struct cs_writer *w);
 
 #endif /* CS_ANALYZER_WRITER_H */

@@ -12,6 +12,7 @@
 
 #include "analyzer/tracking/hash.h"
 #include "analyzer/tracking/tcp.h"
+#include "capture/assert.h"
 
 #define SLOTS_INITIAL 1024u
 /* Timeouts start shrinking when the table is this full, scaled toward zero
@@ -430,6 +431,7 @@ static void release(struct cs_flow_table *t, struct cs_conn *c)
 		index_delete(t, i);
 	} else if (t->old_slots) {
 		i = index_probe(t, t->old_slots, t->old_mask, &c->key, hash);
+		CS_ASSERT(i != UINT32_MAX);	/* a record in use is in an index */
 		if (i != UINT32_MAX) {
 			t->old_slots[i] = SLOT_GONE;	/* see rehash_step */
 			if (!--t->old_left)
@@ -479,6 +481,8 @@ static struct cs_conn *take_record(struct cs_flow_table *t)
 		memset(c, 0, sizeof *c);
 		return c;
 	}
+	/* A full table has records on its lists, so evict_one freed one. */
+	CS_ASSERT(t->never_used <= t->opt.max_flows);
 	return &t->conns[t->never_used++];	/* zeroed by calloc */
 }
 
@@ -499,6 +503,8 @@ static struct cs_conn *create(struct cs_flow_table *t,
 	c->in_use = true;
 	c->id = ++t->next_id;
 	c->first_ts_us = c->last_ts_us = now_us;
+	/* index_put probes until it finds an empty slot. */
+	CS_ASSERT(t->count < t->slot_mask + 1);
 	index_put(t->slots, t->slot_mask, slot_make(ref_of(t, c), hash));
 	t->count++;
 	if (t->count > t->peak)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/assert.h"
+
 const char *const cs_series_names[CS_SER_MAX] = {
 	[CS_SER_SYN] = "syn", [CS_SER_SYNACK] = "synack", [CS_SER_RST] = "rst",
 	[CS_SER_FIN] = "fin", [CS_SER_NEW] = "new",
@@ -42,8 +44,10 @@ void cs_recent_second(struct cs_recent *r, uint64_t sec, uint32_t time_wait,
 		memset(r->series[sec % CS_SERIES_SECONDS], 0, sizeof r->series[0]);
 		return;
 	}
+	/* The engine calls as its packet time moves on, never back. */
+	CS_ASSERT(sec >= r->last_sec);
 	if (sec <= r->last_sec)
-		return;		/* packet time never goes back here */
+		return;
 	uint64_t from = r->last_sec;
 	if (sec - from > CS_SERIES_SECONDS)
 		from = sec - CS_SERIES_SECONDS;

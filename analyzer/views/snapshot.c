@@ -9,16 +9,24 @@
 
 #include "analyzer/tracking/diagnose.h"
 #include "analyzer/tracking/zeek.h"
+#include "capture/assert.h"
 
+/* Only a holder of a reference takes another or drops one: the count of a
+ * snapshot anyone can reach is at least 1. */
 struct cs_snapshot *cs_snapshot_ref(struct cs_snapshot *s)
 {
-	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	int held = atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	CS_ASSERT(held >= 1);
 	return s;
 }
 
 void cs_snapshot_unref(struct cs_snapshot *s)
 {
-	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+	if (!s)
+		return;
+	int held = atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel);
+	CS_ASSERT(held >= 1);
+	if (held != 1)
 		return;
 	free(s->alerts);
 	free(s->verdicts);

@@ -1,0 +1,651 @@
+/*
+ * driver.c — the run sequence: inputs, the engine, the reports.
+ */
+#include "analyzer/run/driver.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "analyzer/run/readahead.h"
+#include "analyzer/run/writer.h"
+#include "analyzer/tracking/zeek.h"
+#include "capture/decode.h"
+
+/* Frames per read of a file: bounds the time between checks of an
+ * interrupt. */
+#define FILE_READ_CHUNK 4096
+/* Standard input may be a capture still being written (tcpdump -w - |
+ * connscope -r - --web): a read blocks until its frames arrive, so the
+ * dashboard gets a snapshot at least every this many. */
+#define STREAM_READ_CHUNK 64
+/* Snapshots while reading: at most this often, in seconds. */
+#define PUBLISH_EVERY_SEC 0.5
+/* Files this large get progress reports, twice a second, after the first
+ * second (short files stay quiet). */
+#define PROGRESS_MIN_BYTES (64u << 20)
+#define PROGRESS_EVERY_SEC 0.5
+#define PROGRESS_AFTER_SEC 1.0
+
+/* ---- small things -------------------------------------------------------- */
+
+static double monotonic_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Live packet timestamps are wall-clock time: so are the ticks. */
+static uint64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void say(const struct cs_run *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (!r->cfg.say)
+		return;
+	va_start(ap, fmt);
+	int len = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (len < 0)
+		return;
+	r->cfg.say(r->cfg.ctx, msg);
+	free(msg);
+}
+
+static void worsen(struct cs_run *r, enum cs_run_status status)
+{
+	if (status > r->status)
+		r->status = status;
+}
+
+static int remaining_count(const struct cs_run *r, int chunk)
+{
+	if (!r->cfg.count)
+		return chunk;
+	uint64_t left = r->cfg.count - r->frames;
+	return left < (uint64_t)chunk ? (int)left : chunk;
+}
+
+static bool count_reached(const struct cs_run *r)
+{
+	return r->cfg.count && r->frames >= r->cfg.count;
+}
+
+/* ---- what people hear about an input --------------------------------------- */
+
+/* The anomaly counters, read before an input to tell what it added. */
+struct anomalies {
+	uint64_t bad_records;
+	uint64_t ts_backwards;
+};
+
+static struct anomalies anomalies_now(const struct cs_run *r)
+{
+	struct anomalies a = {
+		.bad_records = r->engine.stats.skipped[CS_SKIP_BAD_RECORD],
+		.ts_backwards = r->engine.stats.ts_backwards,
+	};
+	return a;
+}
+
+/*
+ * Anomalies that leave the file's framing intact: every record after them
+ * is read and analysed, so the input is not unreadable (status OK), but
+ * people hear of each kind once per input, with the counter that holds
+ * it.  Damage that stops the reading is reported by the reader (BAD_INPUT).
+ */
+static void report_anomalies(const struct cs_run *r, const char *name,
+			     const struct anomalies *before)
+{
+	struct anomalies now = anomalies_now(r);
+	uint64_t bad = now.bad_records - before->bad_records;
+	uint64_t back = now.ts_backwards - before->ts_backwards;
+
+	if (bad)
+		say(r, "warning: '%s': %" PRIu64 " record%s with an impossible "
+		    "length (no captured bytes, or more than the packet had on "
+		    "the wire) skipped and counted as skipped.bad_record; the "
+		    "records after %s were read", name, bad, bad == 1 ? "" : "s",
+		    bad == 1 ? "it" : "them");
+	if (back)
+		say(r, "warning: '%s': %" PRIu64 " packet%s timestamped earlier "
+		    "than the packet before (counted as summary.ts_backwards); "
+		    "connection timers keep to the latest time seen", name, back,
+		    back == 1 ? " is" : "s are");
+}
+
+static void warn_unsupported_linktype(const struct cs_run *r, const char *name,
+				      int dlt)
+{
+	char buf[32];
+
+	if (!cs_linktype_supported(dlt))
+		say(r, "warning: '%s': link type %s is not decoded; its packets "
+		    "are counted as skipped (linktype)", name,
+		    cs_linktype_name(dlt, buf, sizeof buf));
+}
+
+struct progress {
+	double next;		/* monotonic second of the next report */
+	bool shown;		/* a report was made: clear it at the end */
+};
+
+static void report_progress(struct cs_run *r, struct cs_source *s,
+			    struct progress *p)
+{
+	struct cs_run_progress now = { .name = cs_source_name(s) };
+	double t;
+
+	if (!r->cfg.progress)
+		return;
+	t = monotonic_sec();
+	if (t < p->next ||
+	    cs_source_progress(s, &now.done_bytes, &now.total_bytes) != 0 ||
+	    now.total_bytes < PROGRESS_MIN_BYTES)
+		return;
+	p->next = t + PROGRESS_EVERY_SEC;
+	p->shown = true;
+	now.packets = r->engine.stats.packets;
+	r->cfg.progress(r->cfg.ctx, &now);
+}
+
+/* ---- snapshots ------------------------------------------------------------- */
+
+/* The dashboard's view, a couple of times a second and at the end. */
+static void publish(struct cs_run *r, bool finished)
+{
+	if (!r->cfg.publish)
+		return;
+	double now = monotonic_sec();
+	if (!finished && now < r->next_publish)
+		return;
+	r->next_publish = now + PUBLISH_EVERY_SEC;
+	r->last_publish = now;
+	r->published_frames = r->frames;
+	cs_engine_refresh(&r->engine);
+	struct cs_snapshot *s = cs_snapshot_build(&r->engine, &r->src,
+						  ++r->snap_seq, r->src.live,
+						  finished);
+	if (s)
+		r->cfg.publish(r->cfg.ctx, s);
+}
+
+/*
+ * Standard input has nothing more for now (its writer is slow, or pauses):
+ * show what came so far before the next read blocks.  Within 50 ms of the
+ * last snapshot it waits out the rest of those 50 ms for more input first,
+ * so a fast writer does not cause a snapshot per read.  (What stdio has
+ * buffered already is at most a few KiB: a few reads.)
+ */
+static void publish_if_stalled(struct cs_run *r)
+{
+	struct pollfd pfd = { .fd = STDIN_FILENO, .events = POLLIN };
+
+	if (!r->cfg.publish || r->frames == r->published_frames)
+		return;
+	double wait = r->last_publish + 0.05 - monotonic_sec();
+	if (poll(&pfd, 1, wait > 0 ? (int)(wait * 1000) + 1 : 0) != 0)
+		return;		/* more is coming (or a signal came) */
+	r->next_publish = 0;
+	publish(r, false);
+}
+
+/* ---- outputs ---------------------------------------------------------------- */
+
+static bool wanted(const struct cs_run_sink *k)
+{
+	return k->path || k->stream;
+}
+
+static const char *sink_name(const struct cs_run_sink *k)
+{
+	return k->path ? k->path : "(stream)";
+}
+
+static FILE *open_output(const struct cs_run *r, const struct cs_run_sink *k)
+{
+	if (k->stream)
+		return k->stream;
+	if (!strcmp(k->path, "-"))
+		return stdout;
+	FILE *f = fopen(k->path, "w");
+	if (!f)
+		say(r, "cannot write '%s': %s", k->path, strerror(errno));
+	return f;
+}
+
+/* Standard output and the caller's streams are flushed, files closed. */
+static void close_output(struct cs_run *r, FILE *f, const struct cs_run_sink *k)
+{
+	int bad = ferror(f);
+
+	if (f == stdout || f == k->stream)
+		bad |= fflush(f) != 0;
+	else
+		bad |= fclose(f) != 0;
+	if (bad) {
+		say(r, "writing '%s' failed: %s", sink_name(k), strerror(errno));
+		worsen(r, CS_RUN_FAILED);
+	}
+}
+
+/* A stream left open by a run that did not finish (no footer). */
+static void drop_output(FILE *f, const struct cs_run_sink *k)
+{
+	if (f && f != stdout && f != k->stream)
+		fclose(f);
+}
+
+/* Each finished connection goes to the streamed outputs at once; a
+ * conn.log row may also end inside a record that goes on (v NULL). */
+static void write_connection(void *ctx, const struct cs_conn *c,
+			     const struct cs_verdict *v)
+{
+	struct cs_run *r = ctx;
+
+	if (r->connlog_f)
+		cs_connlog_row(r->connlog_f, c, cs_zeek_conn_state(c));
+	if (v && r->json_f)
+		cs_report_json_conn(&r->json, c, v);
+}
+
+static int open_streamed_outputs(struct cs_run *r)
+{
+	if (wanted(&r->cfg.json)) {
+		if (!(r->json_f = open_output(r, &r->cfg.json)))
+			return -1;
+		cs_report_json_begin(&r->json, r->json_f);
+	}
+	if (wanted(&r->cfg.connlog)) {
+		if (!(r->connlog_f = open_output(r, &r->cfg.connlog)))
+			return -1;
+		cs_connlog_header(r->connlog_f);
+	}
+	/* Formatting rows costs more than analysing their packets: a thread of
+	 * its own does it, when there are rows to write. */
+	if (r->json_f || r->connlog_f)
+		r->writer = cs_writer_start(write_connection, r);
+	if (r->writer)
+		cs_engine_set_output(&r->engine, cs_writer_put, r->writer);
+	else
+		cs_engine_set_output(&r->engine, write_connection, r);
+	return 0;
+}
+
+/*
+ * Once the first input is open: the begin callback (connscope gives up
+ * root there: opening a device or a root-only file was the only reason for
+ * it), then the outputs, so they belong to the user it became.
+ */
+static int begin_once(struct cs_run *r)
+{
+	char err[256];
+
+	if (r->began)
+		return 0;
+	if (r->begin_failed)
+		return -1;		/* tried once: not again */
+	if (r->cfg.begin && r->cfg.begin(r->cfg.ctx, err, sizeof err) != 0) {
+		say(r, "%s", err);
+		goto fail;
+	}
+	if (open_streamed_outputs(r) != 0)
+		goto fail;
+	r->began = true;
+	return 0;
+fail:
+	r->begin_failed = true;
+	worsen(r, CS_RUN_FAILED);
+	return -1;
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+/* Analyses a file decoded ahead by a second thread (readahead.h); false
+ * if no thread could be started. */
+static bool read_ahead(struct cs_run *r, struct cs_source *s, struct progress *p)
+{
+	uint64_t max = r->cfg.count ? r->cfg.count - r->frames : 0;
+	struct cs_readahead *ra = cs_readahead_start(s, max, &r->engine);
+	struct cs_decoded *d;
+	size_t n;
+	char err[512];
+
+	if (!ra)
+		return false;
+	/* An interrupt now only sets the flag: the source belongs to the
+	 * reader thread, which the loop below stops. */
+	r->reading = NULL;
+	while (!r->interrupted && (d = cs_readahead_next(ra, &n)) != NULL) {
+		cs_engine_decoded_batch(&r->engine, d, n);
+		r->frames += n;
+		report_progress(r, s, p);
+		publish(r, false);
+	}
+	r->reading = s;
+	if (cs_readahead_stop(ra, err, sizeof err) == CS_READ_ERROR) {
+		say(r, "%s", err);
+		worsen(r, CS_RUN_BAD_INPUT);
+	}
+	return true;
+}
+
+/* Reads s on this thread, a chunk at a time. */
+static void read_here(struct cs_run *r, struct cs_source *s, bool stream,
+		      struct progress *p)
+{
+	int chunk = stream && r->cfg.publish ? STREAM_READ_CHUNK : FILE_READ_CHUNK;
+	char err[512];
+	uint64_t n;
+
+	while (!r->interrupted && !count_reached(r)) {
+		report_progress(r, s, p);
+		publish(r, false);
+		if (stream)
+			publish_if_stalled(r);
+		enum cs_read rc = cs_source_read(s, remaining_count(r, chunk),
+						 cs_engine_frame, &r->engine,
+						 &n, err, sizeof err);
+		r->frames += n;
+		if (rc == CS_READ_EOF || rc == CS_READ_BROKEN)
+			break;
+		if (rc == CS_READ_ERROR) {
+			say(r, "%s", err);
+			worsen(r, CS_RUN_BAD_INPUT);
+			break;
+		}
+	}
+}
+
+/* Reads one open input to its end, an interrupt, the count, or damage. */
+static void read_input(struct cs_run *r, struct cs_source *s, bool stream)
+{
+	struct anomalies before = anomalies_now(r);
+	struct progress p = { .next = monotonic_sec() + PROGRESS_AFTER_SEC };
+
+	r->reading = s;
+	/* Standard input keeps one thread: with a dashboard, what arrived must
+	 * be shown when the writer pauses, and a reader thread would hold it. */
+	if (stream || !read_ahead(r, s, &p))
+		read_here(r, s, stream, &p);
+	r->reading = NULL;
+	if (p.shown)
+		r->cfg.progress(r->cfg.ctx, NULL);
+	report_anomalies(r, cs_source_name(s), &before);
+}
+
+static int set_filter(struct cs_run *r, struct cs_source *s)
+{
+	char err[512];
+
+	if (!r->cfg.filter ||
+	    cs_source_set_filter(s, r->cfg.filter, err, sizeof err) == 0)
+		return 0;
+	say(r, "%s", err);
+	worsen(r, CS_RUN_BAD_FILTER);
+	return -1;
+}
+
+static int open_file(struct cs_run *r, const char *path, struct cs_source **out)
+{
+	char err[512];
+
+	if (cs_source_open_file(out, path, err, sizeof err) != 0) {
+		say(r, "%s", err);
+		worsen(r, CS_RUN_BAD_INPUT);
+		return -1;
+	}
+	if (set_filter(r, *out) != 0) {
+		cs_source_close(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* An open, filtered file: begins the run if it is the first, then reads
+ * it; -1 if the run could not begin. */
+static int read_opened(struct cs_run *r, struct cs_source *s, bool stream)
+{
+	if (begin_once(r) != 0)
+		return -1;
+	cs_report_source_add(&r->src, cs_source_datalink(s), cs_source_snaplen(s));
+	warn_unsupported_linktype(r, cs_source_name(s), cs_source_datalink(s));
+	read_input(r, s, stream);
+	return 0;
+}
+
+/*
+ * Files are one stream: a damaged or unreadable file is reported and the
+ * next one is read, and the status says the input was not all good.
+ */
+void cs_run_read_files(struct cs_run *r)
+{
+	for (int i = 0; i < r->cfg.file_cnt; i++) {
+		const char *path = r->cfg.files[i];
+		struct cs_source *s;
+
+		if (r->interrupted || count_reached(r))
+			break;
+		if (open_file(r, path, &s) != 0) {
+			/* A bad filter fails every file.  (After an unreadable
+			 * file the status is BAD_INPUT already, so each later
+			 * file tells of the filter again, as it always did.) */
+			if (r->status == CS_RUN_BAD_FILTER)
+				return;
+			continue;
+		}
+		int rc = read_opened(r, s, !strcmp(path, "-"));
+		cs_source_close(s);
+		if (rc != 0)
+			return;
+	}
+}
+
+void cs_run_read_source(struct cs_run *r, struct cs_source *s)
+{
+	if (set_filter(r, s) == 0)
+		read_opened(r, s, false);
+}
+
+int cs_run_feed_frame(struct cs_run *r, const struct cs_frame *f)
+{
+	if (begin_once(r) != 0)
+		return -1;
+	cs_engine_frame(&r->engine, f);
+	r->frames++;
+	publish(r, false);
+	return 0;
+}
+
+/* ---- live ------------------------------------------------------------------- */
+
+/* What reached the ring before the end is part of the capture; then the
+ * kernel's drop counters. */
+static void end_capture(struct cs_run *r, struct cs_source *s)
+{
+	uint64_t drops;
+
+	if (!count_reached(r)) {
+		int max = r->cfg.count ? remaining_count(r, INT_MAX) : -1;
+		r->frames += cs_source_drain(s, wall_us(), max, cs_engine_frame,
+					     &r->engine);
+	}
+	if (cs_source_drops(s, &drops) == 0) {
+		r->engine.stats.have_drops = true;
+		r->engine.stats.capture_drops = drops;
+	}
+}
+
+static void capture_live(struct cs_run *r, struct cs_source *s)
+{
+	char err[512];
+	uint64_t n;
+	double deadline = r->cfg.duration_sec > 0 ?
+		monotonic_sec() + r->cfg.duration_sec : 0;
+
+	while (!r->interrupted && !count_reached(r)) {
+		/* -1: whatever the ring holds; the read timeout returns on a
+		 * quiet link so the deadline and the interrupt are seen. */
+		int max = r->cfg.count ? remaining_count(r, INT_MAX) : -1;
+		enum cs_read rc = cs_source_read(s, max, cs_engine_frame,
+						 &r->engine, &n, err, sizeof err);
+		r->frames += n;
+		if (rc == CS_READ_EOF)
+			break;
+		if (rc == CS_READ_ERROR) {
+			say(r, "%s", err);
+			worsen(r, CS_RUN_FAILED);
+			return;
+		}
+		if (n == 0)
+			cs_engine_tick(&r->engine, wall_us());
+		publish(r, false);
+		if (rc == CS_READ_BROKEN ||
+		    (deadline > 0 && monotonic_sec() >= deadline))
+			break;
+	}
+	end_capture(r, s);
+}
+
+void cs_run_capture_live(struct cs_run *r)
+{
+	const struct cs_live_opts *o = r->cfg.live;
+	char err[512] = "";
+	struct cs_source *s;
+
+	if (cs_source_open_live(&s, o, err, sizeof err) != 0) {
+		say(r, "%s", err);
+		worsen(r, CS_RUN_BAD_INPUT);
+		return;
+	}
+	if (err[0])
+		say(r, "%s", err);	/* a warning: the capture goes on */
+	if (set_filter(r, s) == 0 && begin_once(r) == 0) {
+		warn_unsupported_linktype(r, o->iface, cs_source_datalink(s));
+		cs_report_source_add(&r->src, cs_source_datalink(s),
+				     cs_source_snaplen(s));
+		say(r, "capturing on %s (snaplen %d, buffer %d MiB); Ctrl-C stops",
+		    o->iface, o->snaplen, o->buffer_mib);
+		struct anomalies before = anomalies_now(r);
+		r->reading = s;
+		capture_live(r, s);
+		r->reading = NULL;
+		report_anomalies(r, o->iface, &before);
+	}
+	cs_source_close(s);
+}
+
+/* ---- the end ------------------------------------------------------------------ */
+
+static void end_streamed_reports(struct cs_run *r)
+{
+	if (r->json_f) {
+		cs_report_json_end(&r->json, &r->src, &r->engine);
+		close_output(r, r->json_f, &r->cfg.json);
+		r->json_f = NULL;
+	}
+	if (r->connlog_f) {
+		cs_connlog_footer(r->connlog_f);
+		close_output(r, r->connlog_f, &r->cfg.connlog);
+		r->connlog_f = NULL;
+	}
+}
+
+static bool colour_for(const struct cs_run *r, FILE *f)
+{
+	switch (r->cfg.colour) {
+	case CS_RUN_COLOUR_ALWAYS:
+		return true;
+	case CS_RUN_COLOUR_ON_TERMINAL:
+		return isatty(fileno(f));
+	default:
+		return false;
+	}
+}
+
+static void write_text_report(struct cs_run *r)
+{
+	const struct cs_run_sink *k = &r->cfg.text;
+	FILE *f;
+
+	if (!wanted(k))
+		return;
+	if (!(f = open_output(r, k))) {
+		worsen(r, CS_RUN_FAILED);
+		return;
+	}
+	cs_report_text(f, &r->src, &r->engine, colour_for(r, f));
+	close_output(r, f, k);
+}
+
+void cs_run_finish(struct cs_run *r)
+{
+	if (!r->began || r->finished)
+		return;
+	r->finished = true;
+	/* The last view before the report finishes the open connections, so
+	 * the dashboard shows the states they were in at the end; the
+	 * detectors' last second is judged first, so it shows in the alerts. */
+	cs_engine_close_seconds(&r->engine);
+	publish(r, true);
+	cs_engine_finish(&r->engine);
+	cs_writer_stop(r->writer);	/* every row written before the end */
+	r->writer = NULL;
+	cs_engine_set_output(&r->engine, NULL, NULL);	/* nothing after it */
+	end_streamed_reports(r);
+	write_text_report(r);
+	if (!cs_stats_balanced(&r->engine.stats)) {
+		say(r, "internal error: packet accounting does not balance");
+		worsen(r, CS_RUN_FAILED);
+	}
+}
+
+/* ---- setting up ------------------------------------------------------------------ */
+
+int cs_run_init(struct cs_run *r, const struct cs_run_config *cfg,
+		char *err, size_t errlen)
+{
+	memset(r, 0, sizeof *r);
+	r->cfg = *cfg;
+	r->src.live = cfg->live != NULL;
+	r->src.names = cfg->live ? &cfg->live->iface : cfg->files;
+	r->src.name_cnt = cfg->live ? 1 : cfg->file_cnt;
+	return cs_engine_init(&r->engine, &cfg->engine, err, errlen);
+}
+
+void cs_run_fini(struct cs_run *r)
+{
+	cs_writer_stop(r->writer);	/* stopped already, if finished */
+	r->writer = NULL;
+	cs_engine_set_output(&r->engine, NULL, NULL);
+	drop_output(r->json_f, &r->cfg.json);
+	drop_output(r->connlog_f, &r->cfg.connlog);
+	r->json_f = r->connlog_f = NULL;
+	cs_engine_fini(&r->engine);
+}
+
+void cs_run_interrupt(struct cs_run *r)
+{
+	r->interrupted = 1;
+	struct cs_source *s = r->reading;
+	if (s)
+		cs_source_breakloop(s);
+}

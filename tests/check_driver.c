@@ -1,0 +1,564 @@
+/*
+ * check_driver.c — the run driver on the real samples, against figures
+ * nobody here computed: what tcpdump reads in the same files.  Then what a
+ * run does around the reading: files as one stream, the count limit, an
+ * unreadable, a damaged file and a bad filter, the begin callback before
+ * any output, the streamed outputs, the last snapshot, and an interrupt.
+ * Run under ThreadSanitizer by `make tsan` (reader and writer threads).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "analyzer/run/driver.h"
+#include "tests/suites.h"
+
+#define USEC 1000000ull
+
+/*
+ * tcpdump 4.99 (libpcap 1.10) on each sample, with these commands:
+ *   packets      tcpdump -n -r FILE | wc -l
+ *   bytes        tcpdump -n -e -r FILE |
+ *                  sed -n 's/^[^,]*, ethertype [^,]*, length \([0-9]*\): .*\/\1/p' |
+ *                  awk '{s += $1} END {print s}'        (length on the wire)
+ *   tcp          tcpdump -n -r FILE tcp | wc -l
+ *   icmp         tcpdump -n -r FILE 'icmp or icmp6' | wc -l
+ *                  (every ICMP message in the samples is an error about TCP)
+ *   first, last  tcpdump -tt -n -r FILE | head -1 (tail -1), first field
+ *   syns         tcpdump -n -r FILE | grep -F 'Flags [S],' |
+ *                  awk '{print $3, $5, $9}' | sort -u | wc -l
+ *                  (distinct client, server and initial sequence number:
+ *                  one per connection attempt, retransmitted SYNs once;
+ *                  every sample's connections begin with a SYN)
+ */
+static const struct expected {
+	const char *file;
+	uint64_t packets, bytes, tcp, icmp;
+	uint64_t first_us, last_us;
+	uint64_t syns;
+} samples[] = {
+	{ "abort-unread.pcap", 6, 476, 6, 0,
+	  1795339021476552, 1795339021526995, 1 },
+	{ "abort.pcap", 8, 672, 8, 0,
+	  1795336511918059, 1795336511918592, 1 },
+	{ "closewait.pcap", 574, 47116, 574, 0,
+	  1795339035621963, 1795339044376692, 61 },
+	{ "halfclose.pcap", 11, 870, 11, 0,
+	  1795336512545906, 1795336512649847, 1 },
+	{ "lossy.pcap", 427, 384470, 427, 0,
+	  1795339025874349, 1795339034969106, 4 },
+	{ "mixed.pcap", 92, 20324, 89, 3,
+	  1795336501244552, 1795336512649847, 13 },
+	{ "nonexistent.pcap", 9, 790, 9, 0,
+	  1795339022187012, 1795339022387781, 1 },
+	{ "normal.pcap", 60, 17656, 60, 0,
+	  1795336501244534, 1795336501626251, 6 },
+	{ "portreuse.pcap", 20, 1608, 20, 0,
+	  1795339023044194, 1795339023545756, 2 },
+	{ "refused.pcap", 4, 256, 4, 0,
+	  1795336502144588, 1795336502195016, 2 },
+	{ "synflood-backlog.pcap", 3056, 166240, 3056, 0,
+	  1795339053673778, 1795339058787662, 3004 },
+	{ "synflood-cookies.pcap", 6040, 339216, 6040, 0,
+	  1795339050486780, 1795339052616098, 3004 },
+	{ "timeout.pcap", 3, 222, 3, 0,
+	  1795336502711515, 1795336505733395, 1 },
+	{ "timewait.pcap", 18030, 1237980, 18030, 0,
+	  1795339045690569, 1795339049614119, 3000 },
+	{ "unreachable-reject.pcap", 4, 352, 2, 2,
+	  1795339020787318, 1795339020799425, 2 },
+	{ "unreachable.pcap", 6, 648, 3, 3,
+	  1795336510376430, 1795336511397470, 2 },
+	{ "zerowindow.pcap", 46, 70048, 46, 0,
+	  1795339024194880, 1795339025196923, 1 },
+};
+#define SAMPLE_CNT (sizeof samples / sizeof samples[0])
+
+/* samples/FILE under CS_TEST_DATA; each call has its own buffer, a few
+ * of them alive at once. */
+static const char *sample(const char *file)
+{
+	static char paths[4][4096];
+	static unsigned next;
+	const char *root = getenv("CS_TEST_DATA");
+	char *p = paths[next++ % 4];
+
+	snprintf(p, sizeof paths[0], "%s/samples/%s", root ? root : ".", file);
+	return p;
+}
+
+/* What the callbacks saw. */
+struct seen {
+	char said[4096];		/* every message, one per line */
+	int begins;
+	bool outputs_existed;		/* at begin, the JSON report existed */
+	const char *json_path;
+	struct cs_snapshot *last;	/* the last snapshot published */
+	uint64_t published;
+	struct cs_run *interrupt;	/* interrupted at the first snapshot */
+};
+
+static void on_say(void *ctx, const char *msg)
+{
+	struct seen *w = ctx;
+	size_t len = strlen(w->said);
+
+	snprintf(w->said + len, sizeof w->said - len, "%s\n", msg);
+}
+
+static int on_begin(void *ctx, char *err, size_t errlen)
+{
+	struct seen *w = ctx;
+	struct stat st;
+
+	(void)err;
+	(void)errlen;
+	w->begins++;
+	w->outputs_existed = w->json_path && stat(w->json_path, &st) == 0;
+	return 0;
+}
+
+static int refuse_begin(void *ctx, char *err, size_t errlen)
+{
+	on_begin(ctx, err, errlen);
+	snprintf(err, errlen, "begin refused");
+	return -1;
+}
+
+static void on_publish(void *ctx, struct cs_snapshot *s)
+{
+	struct seen *w = ctx;
+
+	if (w->last)
+		cs_snapshot_unref(w->last);
+	w->last = s;
+	w->published++;
+	if (w->interrupt)
+		cs_run_interrupt(w->interrupt);
+}
+
+/* No input, no output, no callback; the engine's defaults. */
+static struct cs_run_config defaults(void)
+{
+	struct cs_run_config cfg = { 0 };
+
+	cs_engine_opts_default(&cfg.engine);
+	return cfg;
+}
+
+/* A run whose messages go to w. */
+static struct cs_run *run_new(struct cs_run_config *cfg, struct seen *w)
+{
+	struct cs_run *r = malloc(sizeof *r);	/* the engine is large */
+	char err[256];
+
+	ck_assert_ptr_nonnull(r);
+	cfg->ctx = w;
+	cfg->say = on_say;
+	ck_assert_msg(cs_run_init(r, cfg, err, sizeof err) == 0, "%s", err);
+	return r;
+}
+
+static void run_free(struct cs_run *r, struct seen *w)
+{
+	if (w->last)
+		cs_snapshot_unref(w->last);
+	w->last = NULL;
+	cs_run_fini(r);
+	free(r);
+}
+
+/* Runs one file (b NULL) or two to the end; the caller frees the run. */
+static struct cs_run *run_files(struct cs_run_config *cfg, struct seen *w,
+				const char *a, const char *b)
+{
+	static const char *files[2];
+	files[0] = a;
+	files[1] = b;
+	cfg->files = files;
+	cfg->file_cnt = b ? 2 : 1;
+	struct cs_run *r = run_new(cfg, w);
+	cs_run_read_files(r);
+	cs_run_finish(r);
+	return r;
+}
+
+/* ---- the samples against tcpdump ------------------------------------------ */
+
+static const struct expected *expected_of(const char *file)
+{
+	for (size_t i = 0; i < SAMPLE_CNT; i++)
+		if (!strcmp(samples[i].file, file))
+			return &samples[i];
+	ck_abort_msg("%s: not in the table", file);
+	return NULL;
+}
+
+static void assert_as_tcpdump(const struct cs_run *r, const struct expected *x)
+{
+	const struct cs_stats *st = &r->engine.stats;
+
+	ck_assert_msg(st->packets == x->packets, "%s: %llu packets, tcpdump %llu",
+		      x->file, (unsigned long long)st->packets,
+		      (unsigned long long)x->packets);
+	ck_assert_uint_eq(r->frames, x->packets);
+	ck_assert_uint_eq(st->bytes, x->bytes);
+	ck_assert_uint_eq(st->tcp_packets, x->tcp);
+	ck_assert_uint_eq(st->icmp_errors, x->icmp);
+	ck_assert_uint_eq(st->first_ts_us, x->first_us);
+	ck_assert_uint_eq(st->last_ts_us, x->last_us);
+	ck_assert_uint_eq(r->engine.conns.connections, x->syns);
+	ck_assert(cs_stats_balanced(st));
+}
+
+START_TEST(every_sample_reads_as_tcpdump_reads_it)
+{
+	const struct expected *x = &samples[_i];
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+	struct cs_run *r = run_files(&cfg, &w, sample(x->file), NULL);
+
+	ck_assert_int_eq(r->status, CS_RUN_OK);
+	ck_assert(r->began);
+	ck_assert_str_eq(w.said, "");
+	assert_as_tcpdump(r, x);
+	run_free(r, &w);
+}
+END_TEST
+
+/* The same capture opened by the caller, from memory. */
+START_TEST(a_capture_from_memory_reads_as_the_file)
+{
+	const struct expected *x = expected_of("mixed.pcap");
+	static char buf[1 << 16];
+	FILE *in = fopen(sample(x->file), "rb");
+	ck_assert_ptr_nonnull(in);
+	size_t len = fread(buf, 1, sizeof buf, in);
+	fclose(in);
+
+	static const char *const names[] = { "memory" };
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+	cfg.files = names;
+	cfg.file_cnt = 1;
+	struct cs_run *r = run_new(&cfg, &w);
+	struct cs_source *s;
+	char err[256];
+	ck_assert_msg(cs_source_open_stream(&s, fmemopen(buf, len, "rb"), "memory",
+					    err, sizeof err) == 0, "%s", err);
+	cs_run_read_source(r, s);
+	cs_source_close(s);
+	cs_run_finish(r);
+	ck_assert_int_eq(r->status, CS_RUN_OK);
+	assert_as_tcpdump(r, x);
+	run_free(r, &w);
+}
+END_TEST
+
+/* ---- around the reading ------------------------------------------------------ */
+
+START_TEST(files_are_one_stream)
+{
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+	struct cs_run *r = run_files(&cfg, &w, sample("mixed.pcap"),
+				     sample("lossy.pcap"));
+
+	ck_assert_int_eq(r->status, CS_RUN_OK);
+	ck_assert_uint_eq(r->engine.stats.packets, 92 + 427);
+	ck_assert_uint_eq(r->engine.stats.bytes, 20324 + 384470);
+	ck_assert_uint_eq(r->engine.conns.connections, 13 + 4);
+	ck_assert_int_eq(r->src.name_cnt, 2);
+	run_free(r, &w);
+}
+END_TEST
+
+/* Limits inside a file, on a readahead batch's boundary, and across the
+ * boundary between two files. */
+START_TEST(a_count_limit_is_exact)
+{
+	static const uint64_t limits[] = { 1, 256, 1000, 92 + 100 };
+
+	for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+		struct cs_run_config cfg = defaults();
+		cfg.count = limits[i];
+		struct seen w = { 0 };
+		struct cs_run *r = run_files(&cfg, &w, sample("mixed.pcap"),
+					     sample("timewait.pcap"));
+		ck_assert_uint_eq(r->engine.stats.packets, limits[i]);
+		ck_assert_uint_eq(r->frames, limits[i]);
+		ck_assert(cs_stats_balanced(&r->engine.stats));
+		run_free(r, &w);
+	}
+}
+END_TEST
+
+START_TEST(an_unreadable_file_is_reported_and_the_next_one_read)
+{
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+	struct cs_run *r = run_files(&cfg, &w, "/nonexistent/x.pcap",
+				     sample("mixed.pcap"));
+
+	ck_assert_int_eq(r->status, CS_RUN_BAD_INPUT);
+	ck_assert_msg(strstr(w.said, "'/nonexistent/x.pcap'") != NULL, "%s", w.said);
+	ck_assert_uint_eq(r->engine.stats.packets, 92);
+	run_free(r, &w);
+}
+END_TEST
+
+/* A copy of mixed.pcap cut in the middle of its last record: the 91
+ * records before it are read, the damage is reported. */
+START_TEST(a_damaged_file_gives_what_came_before_the_damage)
+{
+	static uint8_t buf[1 << 16];
+	FILE *in = fopen(sample("mixed.pcap"), "rb");
+	ck_assert_ptr_nonnull(in);
+	size_t len = fread(buf, 1, sizeof buf, in);
+	fclose(in);
+	char path[] = "/tmp/connscope-driver-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, buf, len - 10), (ssize_t)(len - 10));
+	close(fd);
+
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+	struct cs_run *r = run_files(&cfg, &w, path, NULL);
+	unlink(path);
+
+	ck_assert_int_eq(r->status, CS_RUN_BAD_INPUT);
+	ck_assert_msg(strstr(w.said, "damaged") != NULL, "%s", w.said);
+	ck_assert_uint_eq(r->engine.stats.packets, 92 - 1);
+	run_free(r, &w);
+}
+END_TEST
+
+/* tcpdump -n -r samples/mixed.pcap tcp | wc -l: 89 */
+START_TEST(a_filter_keeps_what_tcpdump_keeps)
+{
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+	cfg.filter = "tcp";
+	struct cs_run *r = run_files(&cfg, &w, sample("mixed.pcap"), NULL);
+
+	ck_assert_int_eq(r->status, CS_RUN_OK);
+	ck_assert_uint_eq(r->engine.stats.packets, 89);
+	ck_assert_uint_eq(r->engine.stats.icmp_errors, 0);
+	run_free(r, &w);
+}
+END_TEST
+
+START_TEST(a_bad_filter_ends_the_run_before_any_output)
+{
+	char json[] = "/tmp/connscope-driver-json-XXXXXX";
+	int fd = mkstemp(json);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(json);		/* a name nobody has: created only by a run */
+
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+	cfg.filter = "tcp and";
+	cfg.json.path = json;
+	struct cs_run *r = run_files(&cfg, &w, sample("mixed.pcap"),
+				     sample("normal.pcap"));
+	struct stat st;
+
+	ck_assert_int_eq(r->status, CS_RUN_BAD_FILTER);
+	ck_assert(!r->began);
+	ck_assert_uint_eq(r->engine.stats.packets, 0);
+	ck_assert_msg(strstr(w.said, "'tcp and'") != NULL, "%s", w.said);
+	ck_assert_ptr_null(strchr(strchr(w.said, '\n') + 1, '\n')); /* said once */
+	ck_assert_int_ne(stat(json, &st), 0);
+	run_free(r, &w);
+}
+END_TEST
+
+/* Begin runs once, when the first input is open and before the outputs
+ * are created (connscope drops root there); refused, nothing is read. */
+START_TEST(begin_comes_once_before_the_outputs)
+{
+	char json[] = "/tmp/connscope-driver-json-XXXXXX";
+	int fd = mkstemp(json);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	unlink(json);
+
+	struct seen w = { .json_path = json };
+	struct cs_run_config cfg = defaults();
+	cfg.json.path = json;
+	cfg.begin = on_begin;
+	struct cs_run *r = run_files(&cfg, &w, sample("mixed.pcap"),
+				     sample("normal.pcap"));
+	struct stat st;
+	ck_assert_int_eq(w.begins, 1);
+	ck_assert(!w.outputs_existed);
+	ck_assert_int_eq(stat(json, &st), 0);
+	ck_assert_int_eq(r->status, CS_RUN_OK);
+	run_free(r, &w);
+	unlink(json);
+
+	struct seen no = { .json_path = json };
+	cfg = defaults();
+	cfg.json.path = json;
+	cfg.begin = refuse_begin;
+	r = run_files(&cfg, &no, sample("mixed.pcap"), sample("normal.pcap"));
+	ck_assert_int_eq(no.begins, 1);
+	ck_assert_int_eq(r->status, CS_RUN_FAILED);
+	ck_assert_str_eq(no.said, "begin refused\n");
+	ck_assert_uint_eq(r->engine.stats.packets, 0);
+	ck_assert_int_ne(stat(json, &st), 0);
+	run_free(r, &no);
+}
+END_TEST
+
+static size_t count_of(const char *text, size_t len, const char *what)
+{
+	size_t n = 0, wl = strlen(what);
+
+	for (size_t i = 0; i + wl <= len; i++)
+		n += memcmp(text + i, what, wl) == 0;
+	return n;
+}
+
+/* Lines of a conn.log that are not #comments. */
+static size_t rows_of(const char *log, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += (i == 0 || log[i - 1] == '\n') && log[i] != '#';
+	return n;
+}
+
+/* The streamed outputs through the writer thread, and the text report. */
+START_TEST(the_outputs_hold_every_connection)
+{
+	char *json, *connlog, *text;
+	size_t json_len, connlog_len, text_len;
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+
+	cfg.json.stream = open_memstream(&json, &json_len);
+	cfg.connlog.stream = open_memstream(&connlog, &connlog_len);
+	cfg.text.stream = open_memstream(&text, &text_len);
+	struct cs_run *r = run_files(&cfg, &w, sample("timewait.pcap"), NULL);
+
+	ck_assert_int_eq(r->status, CS_RUN_OK);
+	fclose(cfg.json.stream);
+	fclose(cfg.connlog.stream);
+	fclose(cfg.text.stream);
+	ck_assert_uint_eq(count_of(json, json_len, "\"orig_h\":"), 3000);
+	ck_assert_uint_eq(count_of(json, json_len, "\"packets\":18030,"), 1);
+	ck_assert_uint_eq(rows_of(connlog, connlog_len), 3000 + r->engine.zeek_rows);
+	ck_assert_uint_eq(count_of(text, text_len, "18,030 read"), 1);
+	ck_assert_uint_eq(count_of(text, text_len, "\033["), 0);	/* no colour */
+	free(json);
+	free(connlog);
+	free(text);
+	run_free(r, &w);
+}
+END_TEST
+
+START_TEST(the_last_snapshot_is_the_finished_run)
+{
+	struct seen w = { 0 };
+	struct cs_run_config cfg = defaults();
+
+	cfg.publish = on_publish;
+	cfg.engine.keep_recent = true;	/* as with --web */
+	struct cs_run *r = run_files(&cfg, &w, sample("mixed.pcap"), NULL);
+
+	ck_assert_ptr_nonnull(w.last);
+	ck_assert(w.last->finished);
+	ck_assert(!w.last->live);
+	ck_assert_uint_eq(w.last->seq, w.published);
+	ck_assert_uint_eq(w.last->summary.packets, 92);
+	ck_assert_uint_eq(w.last->summary.connections, 13);
+	run_free(r, &w);
+}
+END_TEST
+
+/* Interrupted at the first snapshot (after the first batch): the reading
+ * ends early and cleanly, and the run still ends with its reports. */
+START_TEST(an_interrupt_ends_the_reading_not_the_reports)
+{
+	char *text;
+	size_t text_len;
+	static const char *files[] = { NULL, NULL };
+	struct seen w = { 0 };
+	struct cs_run_config cfg = defaults();
+
+	cfg.files = files;
+	cfg.file_cnt = 2;
+	cfg.publish = on_publish;
+	cfg.text.stream = open_memstream(&text, &text_len);
+	files[0] = sample("timewait.pcap");
+	files[1] = sample("mixed.pcap");
+	struct cs_run *r = run_new(&cfg, &w);
+
+	w.interrupt = r;
+	cs_run_read_files(r);
+	w.interrupt = NULL;
+	cs_run_finish(r);
+	fclose(cfg.text.stream);
+	ck_assert_int_eq(r->status, CS_RUN_OK);
+	ck_assert_uint_gt(r->engine.stats.packets, 0);
+	ck_assert_uint_lt(r->engine.stats.packets, 18030);
+	ck_assert_uint_eq(r->engine.stats.packets, r->frames);
+	ck_assert(cs_stats_balanced(&r->engine.stats));
+	ck_assert(w.last->finished);
+	ck_assert_uint_gt(text_len, 0);
+	free(text);
+	run_free(r, &w);
+}
+END_TEST
+
+/* An interrupt before the run: nothing is opened, there is no report. */
+START_TEST(an_interrupt_before_the_run_reads_nothing)
+{
+	static const char *files[] = { NULL };
+	struct seen w = { 0 };
+	struct cs_run_config cfg = defaults();
+
+	cfg.files = files;
+	cfg.file_cnt = 1;
+	cfg.publish = on_publish;
+	files[0] = sample("mixed.pcap");
+	struct cs_run *r = run_new(&cfg, &w);
+
+	cs_run_interrupt(r);
+	cs_run_read_files(r);
+	cs_run_finish(r);
+	ck_assert(!r->began);
+	ck_assert_uint_eq(r->engine.stats.packets, 0);
+	ck_assert_ptr_null(w.last);
+	run_free(r, &w);
+}
+END_TEST
+
+Suite *driver_suite(void)
+{
+	Suite *s = suite_create("driver");
+	TCase *tc = tcase_create("driver");
+
+	tcase_add_loop_test(tc, every_sample_reads_as_tcpdump_reads_it, 0,
+			    (int)SAMPLE_CNT);
+	tcase_add_test(tc, a_capture_from_memory_reads_as_the_file);
+	tcase_add_test(tc, files_are_one_stream);
+	tcase_add_test(tc, a_count_limit_is_exact);
+	tcase_add_test(tc, an_unreadable_file_is_reported_and_the_next_one_read);
+	tcase_add_test(tc, a_damaged_file_gives_what_came_before_the_damage);
+	tcase_add_test(tc, a_filter_keeps_what_tcpdump_keeps);
+	tcase_add_test(tc, a_bad_filter_ends_the_run_before_any_output);
+	tcase_add_test(tc, begin_comes_once_before_the_outputs);
+	tcase_add_test(tc, the_outputs_hold_every_connection);
+	tcase_add_test(tc, the_last_snapshot_is_the_finished_run);
+	tcase_add_test(tc, an_interrupt_ends_the_reading_not_the_reports);
+	tcase_add_test(tc, an_interrupt_before_the_run_reads_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
