@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analyzer/detectors/alert.h"
+#include "capture/assert.h"
 
 struct verdict_entry {
 	struct cs_group_key k;		/* peer = target, port, side = outcome */
@@ -154,8 +155,9 @@ void cs_open_verdicts_remove(struct cs_open_verdicts *ov,
 		return;
 	group_key(&k, key, s->orig, (enum cs_outcome)s->outcome);
 	struct open_entry *e = cs_groups_find(&ov->g, &k, false);
+	CS_ASSERT(e);		/* add found it, and it stays while it has any */
 	if (!e)
-		return;		/* cannot be: add found it, and it stays */
+		return;
 	if (!--e->conns) {
 		cs_groups_remove(&ov->g, e);
 		return;

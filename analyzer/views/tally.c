@@ -7,6 +7,7 @@
 
 #include "analyzer/tracking/diagnose.h"
 #include "analyzer/tracking/zeek.h"
+#include "capture/assert.h"
 
 /* The marks and the young list's links fill holes in the record: it must
  * not grow for them (688 bytes a connection, a million connections by
@@ -106,6 +107,7 @@ static void give(struct cs_tally *t, const struct cs_conn *c,
 static void take(struct cs_tally *t, const struct cs_conn *c,
 		 struct cs_tally_marks m)
 {
+	CS_ASSERT(t->outcomes[marked_outcome(m)] > 0);	/* it was given */
 	gauges(t, m, UINT64_MAX);
 	if (!cs_verdict_failing(marked_outcome(m)))
 		return;
@@ -135,6 +137,7 @@ static void young_append(struct cs_tally *t, struct cs_conn *c)
 {
 	cs_conn_ref ref = ref_of(t, c), tail = t->young_tail;
 
+	CS_ASSERT(!tail || t->flows->conns[tail].first_ts_us <= c->first_ts_us);
 	c->young_prev = tail;
 	c->young_next = 0;
 	if (tail) {
