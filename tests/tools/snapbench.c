@@ -19,7 +19,7 @@
  *   valgrind --tool=callgrind --toggle-collect=cs_snapshot_build \
  *       build/tests/snapbench
  *
- * which counts only what cs_snapshot_build runs (tests/bench/PROFILE.md).
+ * which counts only what cs_snapshot_build runs.
  */
 #include <inttypes.h>
 #include <stdio.h>
