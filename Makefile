@@ -188,6 +188,7 @@ check-run: tests
 	bash tests/structure.sh
 	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
+	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/cmdline bash tests/cmdline.sh
 	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/damaged \
 	    bash tests/damaged.sh
 	CONNSCOPE=$(abspath $(BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) \

@@ -2504,7 +2504,10 @@ static void keep_snapshot(void *ctx, struct cs_snapshot *s)
  */
 static const char *analyse_capture(const char *path, size_t *len)
 {
-	const char *files[] = { path };
+	/* The snapshot names its input through this array: it must outlive
+	 * the run (freed by the teardown). */
+	const char **files = talloc(sizeof *files);
+	files[0] = path;
 	struct cs_run_config cfg = { .files = files, .file_cnt = 1,
 				     .publish = keep_snapshot };
 	struct cs_run *run = talloc(sizeof *run);

@@ -22,5 +22,7 @@ Suite *web_suite(void);
 Suite *readahead_suite(void);
 Suite *writer_suite(void);
 Suite *driver_suite(void);
+Suite *outfile_suite(void);
+Suite *linklayer_suite(void);
 
 #endif

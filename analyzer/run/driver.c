@@ -219,38 +219,43 @@ static const char *sink_name(const struct cs_run_sink *k)
 	return k->path ? k->path : "(stream)";
 }
 
-static FILE *open_output(const struct cs_run *r, const struct cs_run_sink *k)
+/* A file is written under a temporary name until it is complete
+ * (outfile.h); standard output and the caller's streams directly. */
+static FILE *open_output(const struct cs_run *r, const struct cs_run_sink *k,
+			 struct cs_outfile *file)
 {
+	char err[PATH_MAX + 256];
+
 	if (k->stream)
 		return k->stream;
 	if (!strcmp(k->path, "-"))
 		return stdout;
-	FILE *f = fopen(k->path, "w");
-	if (!f)
-		say(r, "cannot write '%s': %s", k->path, strerror(errno));
-	return f;
-}
-
-/* Standard output and the caller's streams are flushed, files closed. */
-static void close_output(struct cs_run *r, FILE *f, const struct cs_run_sink *k)
-{
-	int bad = ferror(f);
-
-	if (f == stdout || f == k->stream)
-		bad |= fflush(f) != 0;
-	else
-		bad |= fclose(f) != 0;
-	if (bad) {
-		say(r, "writing '%s' failed: %s", sink_name(k), strerror(errno));
-		worsen(r, CS_RUN_FAILED);
+	if (cs_outfile_open(file, k->path, err, sizeof err) != 0) {
+		say(r, "%s", err);
+		return NULL;
 	}
+	return file->f;
 }
 
-/* A stream left open by a run that did not finish (no footer). */
-static void drop_output(FILE *f, const struct cs_run_sink *k)
+/* Standard output and the caller's streams are flushed; a file is closed
+ * and put in place of the old one. */
+static void close_output(struct cs_run *r, FILE *f, const struct cs_run_sink *k,
+			 struct cs_outfile *file)
 {
-	if (f && f != stdout && f != k->stream)
-		fclose(f);
+	char err[2 * PATH_MAX + 256];
+
+	if (f == stdout || f == k->stream) {
+		int bad = ferror(f);
+		bad |= fflush(f) != 0;
+		if (!bad)
+			return;
+		snprintf(err, sizeof err, "writing '%s' failed: %s",
+			 sink_name(k), strerror(errno));
+	} else if (cs_outfile_commit(file, k->path, err, sizeof err) == 0) {
+		return;
+	}
+	say(r, "%s", err);
+	worsen(r, CS_RUN_FAILED);
 }
 
 /* Each finished connection goes to the streamed outputs at once; a
@@ -269,12 +274,13 @@ static void write_connection(void *ctx, const struct cs_conn *c,
 static int open_streamed_outputs(struct cs_run *r)
 {
 	if (wanted(&r->cfg.json)) {
-		if (!(r->json_f = open_output(r, &r->cfg.json)))
+		if (!(r->json_f = open_output(r, &r->cfg.json, &r->json_file)))
 			return -1;
 		cs_report_json_begin(&r->json, r->json_f);
 	}
 	if (wanted(&r->cfg.connlog)) {
-		if (!(r->connlog_f = open_output(r, &r->cfg.connlog)))
+		if (!(r->connlog_f = open_output(r, &r->cfg.connlog,
+						 &r->connlog_file)))
 			return -1;
 		cs_connlog_header(r->connlog_f);
 	}
@@ -559,12 +565,12 @@ static void end_streamed_reports(struct cs_run *r)
 {
 	if (r->json_f) {
 		cs_report_json_end(&r->json, &r->src, &r->engine);
-		close_output(r, r->json_f, &r->cfg.json);
+		close_output(r, r->json_f, &r->cfg.json, &r->json_file);
 		r->json_f = NULL;
 	}
 	if (r->connlog_f) {
 		cs_connlog_footer(r->connlog_f);
-		close_output(r, r->connlog_f, &r->cfg.connlog);
+		close_output(r, r->connlog_f, &r->cfg.connlog, &r->connlog_file);
 		r->connlog_f = NULL;
 	}
 }
@@ -584,16 +590,17 @@ static bool colour_for(const struct cs_run *r, FILE *f)
 static void write_text_report(struct cs_run *r)
 {
 	const struct cs_run_sink *k = &r->cfg.text;
+	struct cs_outfile file;
 	FILE *f;
 
 	if (!wanted(k))
 		return;
-	if (!(f = open_output(r, k))) {
+	if (!(f = open_output(r, k, &file))) {
 		worsen(r, CS_RUN_FAILED);
 		return;
 	}
 	cs_report_text(f, &r->src, &r->engine, colour_for(r, f));
-	close_output(r, f, k);
+	close_output(r, f, k, &file);
 }
 
 void cs_run_finish(struct cs_run *r)
@@ -636,8 +643,10 @@ void cs_run_fini(struct cs_run *r)
 	cs_writer_stop(r->writer);	/* stopped already, if finished */
 	r->writer = NULL;
 	cs_engine_set_output(&r->engine, NULL, NULL);
-	drop_output(r->json_f, &r->cfg.json);
-	drop_output(r->connlog_f, &r->cfg.connlog);
+	/* Streams left open by a run that did not finish (no footer): the
+	 * files written so far are removed, the old ones stay. */
+	cs_outfile_discard(&r->json_file);
+	cs_outfile_discard(&r->connlog_file);
 	r->json_f = r->connlog_f = NULL;
 	cs_engine_fini(&r->engine);
 }
