@@ -1070,6 +1070,7 @@ static void feed_port_reuse(void)
 
 static struct cs_snapshot *publish(bool finished)
 {
+	cs_engine_refresh(&eng);	/* as the run driver publishes */
 	struct cs_snapshot *s = cs_snapshot_build(&eng, &source, ++snap_seq, false, finished);
 
 	ck_assert_ptr_nonnull(s);

@@ -17,6 +17,7 @@ Suite *json_suite(void);
 Suite *tunnel_suite(void);
 Suite *tcp_suite(void);
 Suite *flow_suite(void);
+Suite *tally_suite(void);
 Suite *detect_suite(void);
 Suite *web_suite(void);
 Suite *readahead_suite(void);

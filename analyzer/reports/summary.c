@@ -168,9 +168,9 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e, bool live)
 	memcpy(s->untracked, t->untracked, sizeof s->untracked);
 }
 
-void cs_summary_add_open(struct cs_summary *s, const struct cs_conn *c)
+void cs_summary_add_open(struct cs_summary *s, const struct cs_tally *open)
 {
-	s->port_reuse += c->port_reuse;
+	s->port_reuse += open->port_reuse;
 }
 
 /* The table's offsets are of members of the named type (AT above). */

@@ -130,16 +130,18 @@ unsigned cs_track_segment_at(struct cs_flow_table *t, const struct cs_pkt *p,
 	return ev;
 }
 
-void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p,
-			   const struct cs_flow_where *w)
+struct cs_conn *cs_track_bad_checksum(struct cs_flow_table *t,
+				      const struct cs_pkt *p,
+				      const struct cs_flow_where *w)
 {
 	int side;
 	struct cs_conn *c = record_for(t, p, w, &side);
 
 	if (!c)
-		return;
+		return NULL;
 	cs_zeek_bad_checksum(c, side);
 	cs_flow_touch(t, c, p->ts_us);
+	return c;
 }
 
 struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p,
