@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "capture/child.h"
+#include "capture/pkttime.h"
 #include "capture/reader.h"
 
 struct cs_source {
@@ -23,6 +25,7 @@ struct cs_source {
 	bool live;
 	int dlt;
 	uint32_t snaplen;
+	bool u32_seconds;	/* a pcap file: seconds are unsigned 32-bit */
 	int fd;			/* live: selectable descriptor; stream: its
 				 * descriptor; -1 otherwise */
 	int timeout_ms;		/* live: longest wait in one read */
@@ -55,6 +58,9 @@ static struct cs_source *source_new(pcap_t *p, const char *name, bool live)
 	s->live = live;
 	s->fd = -1;
 	s->dlt = pcap_datalink(p);
+	/* libpcap gives a pcapng file the version of its section header,
+	 * 1.0; a pcap file's is 2.x (or DG/UX's 543.0). */
+	s->u32_seconds = !live && pcap_major_version(p) >= 2;
 	int snap = pcap_snapshot(p);
 	s->snaplen = snap > 0 ? (uint32_t)snap : 0;
 	return s;
@@ -91,6 +97,27 @@ static bool is_pcapng_bad_byte_order(struct cs_reader head)
 	return bom != PCAPNG_BOM && bom != PCAPNG_BOM_SWAPPED;
 }
 
+/* How an input is named in messages. */
+static void input_label(const char *path, char *buf, size_t len)
+{
+	if (!strcmp(path, "-"))
+		snprintf(buf, len, "standard input");
+	else
+		snprintf(buf, len, "'%s'", path);
+}
+
+/* An input that ended before its first byte, named for what it is. */
+static const char *nothing_arrived(const struct stat *st)
+{
+	if (S_ISREG(st->st_mode))
+		return "the file is empty";
+	if (S_ISFIFO(st->st_mode))
+		return "no data arrived on the pipe";
+	if (S_ISSOCK(st->st_mode))
+		return "no data arrived on the socket";
+	return "no data arrived";
+}
+
 /* The first bytes of an input, kept as they pass: a header libpcap
  * refuses is explained from them, never by opening the input again (a
  * pipe cannot be read twice, and opening a FIFO that has lost its writer
@@ -103,34 +130,33 @@ struct head {
 
 /*
  * libpcap's messages name the symptom ("unknown file format"); people want
- * to know what the file is: empty, something else, or a capture whose
- * header is damaged.
+ * to know what the input is: empty, too short, something else, or a
+ * capture whose header is damaged.
  */
-static void describe_open_failure(const char *path, const char *pcap_msg,
-				  const struct head *h, char *err, size_t errlen)
+static void describe_open_failure(const char *label, const struct stat *st,
+				  const char *pcap_msg, const struct head *h,
+				  char *err, size_t errlen)
 {
 	struct cs_reader head = cs_rd_make(h->b, h->len);
 
-	if (!strcmp(path, "-"))
-		snprintf(err, errlen, "cannot read standard input: %s", pcap_msg);
-	else if (h->len == 0 && h->read_errno)
-		snprintf(err, errlen, "cannot read '%s': %s", path,
+	if (h->len == 0 && h->read_errno)
+		snprintf(err, errlen, "cannot read %s: %s", label,
 			 strerror(h->read_errno));
 	else if (h->len == 0)
-		snprintf(err, errlen, "cannot read '%s': the file is empty", path);
+		snprintf(err, errlen, "cannot read %s: %s", label, nothing_arrived(st));
 	else if (h->len < 4)
-		snprintf(err, errlen, "cannot read '%s': only %zu bytes, too short "
-			 "for a capture file header", path, h->len);
+		snprintf(err, errlen, "cannot read %s: only %zu bytes, too short "
+			 "for a capture file header", label, h->len);
 	else if (!is_capture_magic(cs_rd_peek_u32(&head, 0)))
-		snprintf(err, errlen, "cannot read '%s': not a pcap or pcapng file "
-			 "(magic 0x%08" PRIx32 ")", path, cs_rd_peek_u32(&head, 0));
+		snprintf(err, errlen, "cannot read %s: not a pcap or pcapng file "
+			 "(magic 0x%08" PRIx32 ")", label, cs_rd_peek_u32(&head, 0));
 	else if (is_pcapng_bad_byte_order(head))
-		snprintf(err, errlen, "cannot read '%s': damaged pcapng section "
+		snprintf(err, errlen, "cannot read %s: damaged pcapng section "
 			 "header: byte-order magic 0x%08" PRIx32 ", not 0x1a2b3c4d "
-			 "in either byte order", path, cs_rd_peek_u32(&head, 8));
+			 "in either byte order", label, cs_rd_peek_u32(&head, 8));
 	else
-		snprintf(err, errlen, "cannot read '%s': damaged capture file "
-			 "header: %s", path, pcap_msg);
+		snprintf(err, errlen, "cannot read %s: damaged capture file "
+			 "header: %s", label, pcap_msg);
 }
 
 /* ---- streams: pipes, FIFOs, terminals ---------------------------------------- */
@@ -237,56 +263,62 @@ static FILE *stream_open(int fd, bool own_fd, const struct cs_source_wait *wait,
 
 struct opening {
 	const char *path;
+	char label[PATH_MAX + 2];	/* 'path', or standard input */
+	struct stat st;
 	int fd;
 	bool regular;
 	FILE *f;
 	char *iobuf;		/* a regular file's stdio buffer */
-	struct stream *st;	/* a stream's cookie, owned by f */
+	struct stream *st_cookie;	/* a stream's cookie, owned by f */
 };
 
 /*
  * Opens path once ("-": standard input) without blocking: O_NONBLOCK, so
  * that a FIFO with no writer yet does not hold open() (its first read
- * waits for the writer instead, where a stop reaches it).
+ * waits for the writer instead, where a stop reaches it).  A directory
+ * opens, and then fails every read: it is refused here.
  */
-static int open_fd(struct opening *o, char *pe)
+static int open_fd(struct opening *o, char *err, size_t errlen)
 {
-	struct stat st;
-
 	if (!strcmp(o->path, "-"))
 		o->fd = STDIN_FILENO;
 	else
 		o->fd = open(o->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	if (o->fd < 0 || fstat(o->fd, &st) != 0) {
-		snprintf(pe, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
-		if (o->fd > STDIN_FILENO)
-			close(o->fd);
+	if (o->fd < 0 || fstat(o->fd, &o->st) != 0) {
+		snprintf(err, errlen, "cannot read %s: %s", o->label, strerror(errno));
+		goto fail;
+	}
+	if (S_ISDIR(o->st.st_mode)) {
+		snprintf(err, errlen, "cannot read %s: is a directory", o->label);
+		goto fail;
+	}
+	o->regular = S_ISREG(o->st.st_mode);
+	if (o->regular && o->fd == STDIN_FILENO &&
+	    (o->fd = dup(STDIN_FILENO)) < 0) {	/* fclose must not close stdin */
+		snprintf(err, errlen, "cannot read %s: %s", o->label, strerror(errno));
 		return -1;
 	}
-	o->regular = S_ISREG(st.st_mode);
-	if (o->regular && o->fd == STDIN_FILENO)
-		o->fd = dup(STDIN_FILENO);	/* fclose must not close stdin */
-	if (o->regular && o->fd >= 0)
+	if (o->regular)
 		fcntl(o->fd, F_SETFL, fcntl(o->fd, F_GETFL) & ~O_NONBLOCK);
-	if (o->fd < 0) {
-		snprintf(pe, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
-		return -1;
-	}
 	return 0;
+fail:
+	if (o->fd > STDIN_FILENO)
+		close(o->fd);
+	return -1;
 }
 
 /* The descriptor as a stdio stream for libpcap. */
 static int open_stdio(struct opening *o, const struct cs_source_wait *wait,
-		      char *pe)
+		      char *err, size_t errlen)
 {
 	if (!o->regular) {
-		o->f = stream_open(o->fd, o->fd != STDIN_FILENO, wait, &o->st);
+		o->f = stream_open(o->fd, o->fd != STDIN_FILENO, wait, &o->st_cookie);
 	} else if ((o->f = fdopen(o->fd, "rb")) != NULL &&
 		   (o->iobuf = malloc(IOBUF_SIZE)) != NULL) {
 		setvbuf(o->f, o->iobuf, _IOFBF, IOBUF_SIZE);
 	}
 	if (!o->f) {
-		snprintf(pe, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
+		snprintf(err, errlen, "cannot read %s: %s", o->label, strerror(errno));
 		if (o->fd != STDIN_FILENO)
 			close(o->fd);
 		return -1;
@@ -294,14 +326,16 @@ static int open_stdio(struct opening *o, const struct cs_source_wait *wait,
 	return 0;
 }
 
-/* The first bytes, when libpcap refused the header. */
+/* The first bytes, when libpcap refused the header: a stream's as they
+ * passed, a regular file's read again from its start on the same
+ * descriptor. */
 static void read_head(const struct opening *o, struct head *h)
 {
 	ssize_t n;
 
 	memset(h, 0, sizeof *h);
-	if (o->st) {
-		*h = o->st->head;
+	if (o->st_cookie) {
+		*h = o->st_cookie->head;
 		return;
 	}
 	n = pread(o->fd, h->b, sizeof h->b, 0);
@@ -317,18 +351,16 @@ static pcap_t *open_offline(struct opening *o, const struct cs_source_wait *wait
 			    char *err, size_t errlen)
 {
 	char pe[PCAP_ERRBUF_SIZE] = "";
-	struct head h = { .len = 0 };
+	struct head h;
 
-	if (open_fd(o, pe) != 0 || open_stdio(o, wait, pe) != 0) {
-		h.read_errno = errno;
-		describe_open_failure(o->path, pe, &h, err, errlen);
+	input_label(o->path, o->label, sizeof o->label);
+	if (open_fd(o, err, errlen) != 0 || open_stdio(o, wait, err, errlen) != 0)
 		return NULL;
-	}
 	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(
 		o->f, PCAP_TSTAMP_PRECISION_MICRO, pe);
 	if (!p) {
 		read_head(o, &h);
-		describe_open_failure(o->path, pe, &h, err, errlen);
+		describe_open_failure(o->label, &o->st, pe, &h, err, errlen);
 		fclose(o->f);	/* libpcap leaves the stream to the caller */
 		free(o->iobuf);
 		o->iobuf = NULL;
@@ -383,10 +415,15 @@ int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
 	return 0;
 }
 
-/* Explains pcap_activate's failures in terms of what to do about them. */
+/*
+ * Explains pcap_activate's failures in terms of what to do about them.
+ * libpcap's detail often is its status text again ("No such device
+ * exists"), or holds it: then it is said once.
+ */
 static void describe_activate_error(pcap_t *p, const char *iface, int rc,
 				    char *err, size_t errlen)
 {
+	const char *status = pcap_statustostr(rc);
 	const char *detail = pcap_geterr(p);
 	const char *hint = "";
 
@@ -396,9 +433,12 @@ static void describe_activate_error(pcap_t *p, const char *iface, int rc,
 		hint = " (connscope -D lists the interfaces)";
 	else if (rc == PCAP_ERROR_IFACE_NOT_UP)
 		hint = " (the interface is down)";
-	snprintf(err, errlen, "cannot capture on '%s': %s%s%s%s", iface,
-		 pcap_statustostr(rc), detail && *detail ? ": " : "",
-		 detail ? detail : "", hint);
+	if (!detail || !*detail || strstr(detail, status))
+		snprintf(err, errlen, "cannot capture on '%s': %s%s", iface,
+			 detail && *detail ? detail : status, hint);
+	else
+		snprintf(err, errlen, "cannot capture on '%s': %s: %s%s", iface,
+			 status, detail, hint);
 }
 
 int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
@@ -466,8 +506,14 @@ struct cs_filter {
 	struct bpf_program prog;
 };
 
-/* What the child sends back: a tag, then the instructions or a message. */
-enum { COMPILED = 0, REFUSED = 1, OUT_OF_MEMORY = 2 };
+/* What the child sends back: a tag, then the instructions or libpcap's
+ * reason. */
+enum answer {
+	COMPILED,		/* n, then n instructions */
+	REFUSED,		/* the reason: for Ethernet too */
+	NOT_FOR_LINKTYPE,	/* the reason: Ethernet would take it */
+	OUT_OF_MEMORY,		/* the memory limit refused it */
+};
 
 struct compile_job {
 	pcap_t *p;
@@ -490,6 +536,23 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+/* Whether bpf compiles for Ethernet: a filter libpcap refuses for another
+ * link type is then no typo but something libpcap cannot filter there. */
+static bool compiles_for_ethernet(const char *bpf)
+{
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	struct bpf_program prog;
+	bool ok = false;
+
+	if (dead && pcap_compile(dead, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) == 0) {
+		pcap_freecode(&prog);
+		ok = true;
+	}
+	if (dead)
+		pcap_close(dead);
+	return ok;
+}
+
 /* In the child (child.h): libpcap's compiler and optimizer, bounded. */
 static int compile_in_child(void *arg, int fd)
 {
@@ -499,43 +562,34 @@ static int compile_in_child(void *arg, int fd)
 
 	errno = 0;
 	if (pcap_compile(job->p, &prog, job->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		const char *msg = pcap_geterr(job->p);
+		char why[PCAP_ERRBUF_SIZE];
 		/* libpcap says "malloc" when the memory limit refuses it */
-		tag = errno == ENOMEM ? OUT_OF_MEMORY : REFUSED;
-		return write_all(fd, &tag, sizeof tag) || write_all(fd, msg, strlen(msg));
+		bool no_memory = errno == ENOMEM;
+		snprintf(why, sizeof why, "%s", pcap_geterr(job->p));
+		tag = no_memory ? OUT_OF_MEMORY : compiles_for_ethernet(job->bpf) ?
+		      NOT_FOR_LINKTYPE : REFUSED;
+		return write_all(fd, &tag, sizeof tag) || write_all(fd, why, strlen(why));
 	}
 	uint32_t n = prog.bf_len;
 	return write_all(fd, &tag, sizeof tag) || write_all(fd, &n, sizeof n) ||
 	       write_all(fd, prog.bf_insns, (size_t)n * sizeof *prog.bf_insns);
 }
 
-/* The child's answer: a program (0), libpcap's refusal (-1, in msg), or
- * the memory limit (-2). */
-static int take_answer(const char *buf, size_t len, struct bpf_program *prog,
-		       char *msg, size_t msglen)
+/* The child's program, from its answer (after the COMPILED tag). */
+static int take_program(const char *buf, size_t len, struct bpf_program *prog)
 {
-	uint32_t tag, n;
+	uint32_t n;
 
-	if (len < sizeof tag)
-		return snprintf(msg, msglen, "the compiler said nothing"), -1;
-	memcpy(&tag, buf, sizeof tag);
-	if (tag == OUT_OF_MEMORY)
-		return -2;
-	if (tag == REFUSED) {
-		int k = (int)(len - sizeof tag);
-		snprintf(msg, msglen, "%.*s", k, buf + sizeof tag);
+	if (len < sizeof n)
 		return -1;
-	}
-	if (len < 2 * sizeof n)
-		return snprintf(msg, msglen, "the compiler's answer was cut"), -1;
-	memcpy(&n, buf + sizeof tag, sizeof n);
-	if ((len - 2 * sizeof n) / sizeof *prog->bf_insns != n || n == 0)
-		return snprintf(msg, msglen, "the compiler's answer was cut"), -1;
+	memcpy(&n, buf, sizeof n);
+	if ((len - sizeof n) / sizeof *prog->bf_insns != n || n == 0)
+		return -1;
 	prog->bf_len = n;
 	prog->bf_insns = malloc((size_t)n * sizeof *prog->bf_insns);
 	if (!prog->bf_insns)
-		return snprintf(msg, msglen, "out of memory"), -1;
-	memcpy(prog->bf_insns, buf + 2 * sizeof n, (size_t)n * sizeof *prog->bf_insns);
+		return -1;
+	memcpy(prog->bf_insns, buf + sizeof n, (size_t)n * sizeof *prog->bf_insns);
 	return 0;
 }
 
@@ -551,7 +605,7 @@ static const char *quoted(const char *bpf, char *buf, size_t len)
 	return buf;
 }
 
-/* How a compilation that did not give a program is told to people. */
+/* How a compilation that ended without an answer is told to people. */
 static enum cs_filter_result compile_failed(enum cs_child_end end, const char *bpf,
 					    const struct cs_child_limits *lim,
 					    char *err, size_t errlen)
@@ -577,29 +631,64 @@ static enum cs_filter_result compile_failed(enum cs_child_end end, const char *b
 	}
 }
 
-/* Compiles bpf for p's link type and snap length in a bounded child. */
-static enum cs_filter_result compile(pcap_t *p, const char *bpf,
+/*
+ * libpcap cannot compile every expression for every link type: nothing at
+ * all for NFLOG ("NFLOG link-layer type filtering not implemented"), no
+ * "vlan" on PPP, FDDI or Linux cooked captures.  Such a filter is no
+ * mistake in the expression, so the message says what to do instead.
+ */
+static enum cs_filter_result refused(const struct cs_source *s, const char *bpf,
+				     uint32_t tag, const char *why, int why_len,
+				     char *err, size_t errlen)
+{
+	const char *name = pcap_datalink_val_to_name(s->dlt);
+	char num[16], q[224];
+
+	if (tag != NOT_FOR_LINKTYPE) {
+		snprintf(err, errlen, "invalid filter '%s': %.*s",
+			 quoted(bpf, q, sizeof q), why_len, why);
+		return CS_FILTER_INVALID;
+	}
+	if (!name) {
+		snprintf(num, sizeof num, "DLT_%d", s->dlt);
+		name = num;
+	}
+	snprintf(err, errlen, "cannot apply filter '%s' to '%s': libpcap cannot "
+		 "compile it for link type %s (%.*s); read it without -f, or with "
+		 "an expression libpcap supports there", quoted(bpf, q, sizeof q),
+		 s->name, name, why_len, why);
+	return CS_FILTER_NOT_FOR_LINKTYPE;
+}
+
+/* Compiles bpf for s in a bounded child: the program, or why not. */
+static enum cs_filter_result compile(const struct cs_source *s, const char *bpf,
 				     const struct cs_filter_bounds *b,
 				     struct bpf_program *prog, char *err, size_t errlen)
 {
-	struct compile_job job = { .p = p, .bpf = bpf };
-	char *out, msg[PCAP_ERRBUF_SIZE + 64], q[224];
+	struct compile_job job = { .p = s->p, .bpf = bpf };
+	enum cs_filter_result rc = CS_FILTER_OK;
+	char *out;
 	size_t len;
+	uint32_t tag;
 
 	enum cs_child_end end = cs_child_run(compile_in_child, &job, &b->limits,
 					     b->wake, &out, &len);
 	if (end != CS_CHILD_DONE && end != CS_CHILD_FAILED)
 		return compile_failed(end, bpf, &b->limits, err, errlen);
-	int rc = take_answer(out, len, prog, msg, sizeof msg);
+	if (len < sizeof tag)
+		tag = UINT32_MAX;
+	else
+		memcpy(&tag, out, sizeof tag);
+	const char *rest = out + sizeof tag;
+	size_t rest_len = len < sizeof tag ? 0 : len - sizeof tag;
+	if (tag == OUT_OF_MEMORY)
+		rc = compile_failed(CS_CHILD_OVER_LIMIT, bpf, &b->limits, err, errlen);
+	else if (tag == REFUSED || tag == NOT_FOR_LINKTYPE)
+		rc = refused(s, bpf, tag, rest, (int)rest_len, err, errlen);
+	else if (tag != COMPILED || take_program(rest, rest_len, prog) != 0)
+		rc = compile_failed(CS_CHILD_FAILED, bpf, &b->limits, err, errlen);
 	free(out);
-	if (rc == -2)
-		return compile_failed(CS_CHILD_OVER_LIMIT, bpf, &b->limits, err, errlen);
-	if (rc != 0) {
-		snprintf(err, errlen, "invalid filter '%s': %s",
-			 quoted(bpf, q, sizeof q), msg);
-		return CS_FILTER_INVALID;
-	}
-	return CS_FILTER_OK;
+	return rc;
 }
 
 void cs_filter_bounds_default(struct cs_filter_bounds *b)
@@ -623,29 +712,11 @@ enum cs_filter_result cs_filter_compile(struct cs_filter **out,
 	}
 	f->dlt = s->dlt;
 	f->snaplen = s->snaplen;
-	enum cs_filter_result rc = compile(s->p, bpf, b, &f->prog, err, errlen);
+	enum cs_filter_result rc = compile(s, bpf, b, &f->prog, err, errlen);
 	if (rc != CS_FILTER_OK)
 		free(f);
 	else
 		*out = f;
-	return rc;
-}
-
-enum cs_filter_result cs_filter_check_ethernet(const char *bpf,
-					       const struct cs_filter_bounds *b,
-					       char *err, size_t errlen)
-{
-	struct bpf_program prog;
-	pcap_t *p = pcap_open_dead(DLT_EN10MB, 262144);
-
-	if (!p) {
-		snprintf(err, errlen, "cannot compile filter: out of memory");
-		return CS_FILTER_FAILED;
-	}
-	enum cs_filter_result rc = compile(p, bpf, b, &prog, err, errlen);
-	if (rc == CS_FILTER_OK)
-		free(prog.bf_insns);
-	pcap_close(p);
 	return rc;
 }
 
@@ -665,9 +736,9 @@ void cs_filter_free(struct cs_filter *f)
 int cs_source_apply_filter(struct cs_source *s, const struct cs_filter *f,
 			   const char *bpf, char *err, size_t errlen)
 {
-	/* pcap_setfilter copies the program (and gives it to the kernel). */
 	char q[224];
 
+	/* pcap_setfilter copies the program (and gives it to the kernel). */
 	if (pcap_setfilter(s->p, (struct bpf_program *)&f->prog) != 0) {
 		snprintf(err, errlen, "cannot install filter '%s' on '%s': %s",
 			 quoted(bpf, q, sizeof q), s->name, pcap_geterr(s->p));
@@ -716,25 +787,37 @@ bool cs_source_stalled(struct cs_source *s, int wait_ms)
 
 /* ---- reading ----------------------------------------------------------- */
 
-/* struct timeval to microseconds, saturating: pcapng can carry times that
- * do not fit, and a negative time_t must not wrap to the far future. */
-static uint64_t timeval_us(const struct timeval *tv)
+/*
+ * A record's time in packet time; false if it has none (pkttime.h).
+ *
+ * A pcap file's seconds are an unsigned 32-bit count (1970 to 2106), but
+ * libpcap 1.10 reads them into a signed 32-bit field and, in a file of the
+ * host's byte order, sign-extends it into tv_sec: from 2038-01-19 03:14:08
+ * on, tv_sec is negative (a byte-swapped file's come out unsigned).  The
+ * low 32 bits are the file's either way, so they are taken as unsigned.  A
+ * pcapng file's 64-bit time is divided by if_tsresol and if_tsoffset added
+ * in 64 bits, then cast to time_t: a negative tv_sec there is before 1970
+ * (a negative offset) or past 2^63 s, and no packet time either way.  The
+ * fraction is the file's 32-bit field as libpcap gives it (signed or not
+ * as the seconds; a nanosecond pcap file's divided by 1000): a million µs
+ * or more, or negative, is no fraction of a second.
+ */
+static bool record_time(const struct cs_source *s, const struct timeval *tv,
+			uint64_t *ts_us)
 {
-	if (tv->tv_sec < 0)
-		return 0;
-	uint64_t sec = (uint64_t)tv->tv_sec;
-	uint64_t usec = tv->tv_usec > 0 ? (uint64_t)tv->tv_usec : 0;
-	if (sec > (UINT64_MAX - usec) / 1000000u)
-		return UINT64_MAX;
-	return sec * 1000000u + usec;
+	int64_t sec = (int64_t)tv->tv_sec;
+
+	if (s->u32_seconds)
+		sec = (int64_t)(uint32_t)sec;
+	return cs_time_from_unix(sec, (int64_t)tv->tv_usec, ts_us);
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 		      const u_char *bytes)
 {
 	struct cs_source *s = (struct cs_source *)user;
-
-	uint64_t ts = timeval_us(&h->ts);
+	uint64_t ts;
+	bool valid = record_time(s, &h->ts, &ts);
 
 	if (s->cutoff_us && ts > s->cutoff_us)
 		return;		/* arrived after the capture was stopped */
@@ -744,6 +827,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 		.wirelen = h->len,
 		.dlt = s->dlt,
 		.bytes = bytes,
+		.ts_invalid = !valid,
 	};
 	s->records++;
 	s->delivered++;

@@ -81,7 +81,10 @@ struct cs_filter_bounds {
 
 enum cs_filter_result {
 	CS_FILTER_OK,
-	CS_FILTER_INVALID,	/* libpcap refused it for this link type */
+	CS_FILTER_INVALID,	/* not a filter: it compiles for no link type */
+	CS_FILTER_NOT_FOR_LINKTYPE,	/* good for Ethernet, but libpcap cannot
+					 * compile it for this link type (no
+					 * "vlan" on PPP, nothing on NFLOG) */
 	CS_FILTER_TOO_COMPLEX,	/* over the bounds */
 	CS_FILTER_STOPPED,	/* the wake was stopped while it compiled */
 	CS_FILTER_FAILED,	/* no process to compile in */
@@ -89,16 +92,14 @@ enum cs_filter_result {
 };
 
 void cs_filter_bounds_default(struct cs_filter_bounds *b);
-/* Compiles bpf for s's link type and snap length; the error quotes it. */
+/* Compiles bpf for s's link type and snap length; the error quotes it
+ * and, when libpcap refuses it, tells an invalid expression from one it
+ * cannot compile for that link type (by compiling it for Ethernet, whose
+ * link type has every keyword, in the same child). */
 enum cs_filter_result cs_filter_compile(struct cs_filter **out,
 					const struct cs_source *s, const char *bpf,
 					const struct cs_filter_bounds *b,
 					char *err, size_t errlen);
-/* Whether bpf compiles for Ethernet, whose link type has every keyword:
- * tells a filter that is wrong from one a file's link type cannot take. */
-enum cs_filter_result cs_filter_check_ethernet(const char *bpf,
-					       const struct cs_filter_bounds *b,
-					       char *err, size_t errlen);
 /* f was compiled for s's link type and snap length. */
 bool cs_filter_fits(const struct cs_filter *f, const struct cs_source *s);
 void cs_filter_free(struct cs_filter *f);

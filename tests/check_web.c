@@ -1070,6 +1070,7 @@ static void feed_port_reuse(void)
 
 static struct cs_snapshot *publish(bool finished)
 {
+	cs_engine_refresh(&eng);	/* as the run driver publishes */
 	struct cs_snapshot *s = cs_snapshot_build(&eng, &source, ++snap_seq, false, finished);
 
 	ck_assert_ptr_nonnull(s);
@@ -2504,7 +2505,10 @@ static void keep_snapshot(void *ctx, struct cs_snapshot *s)
  */
 static const char *analyse_capture(const char *path, size_t *len)
 {
-	const char *files[] = { path };
+	/* The snapshot names its input through this array: it must outlive
+	 * the run (freed by the teardown). */
+	const char **files = talloc(sizeof *files);
+	files[0] = path;
 	struct cs_run_config cfg = { .files = files, .file_cnt = 1,
 				     .publish = keep_snapshot };
 	struct cs_run *run = talloc(sizeof *run);
