@@ -18,6 +18,7 @@ Suite *tcp_suite(void);
 Suite *flow_suite(void);
 Suite *detect_suite(void);
 Suite *web_suite(void);
+Suite *exposure_suite(void);
 Suite *readahead_suite(void);
 Suite *writer_suite(void);
 Suite *driver_suite(void);
