@@ -189,6 +189,7 @@ check-run: tests
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
+	CONNSCOPE=$(abspath $(BIN)) WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/exposed.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/live.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/privilege.sh
 
@@ -316,11 +317,13 @@ demo-run: $(BIN)
 # SYN flood samples, chromium for the dashboard test, wrk for the load on
 # its API, promtool (package prometheus) to check /metrics, time
 # (/usr/bin/time) for the benchmark's peak memory, tcpreplay for the live
-# benchmark's traffic.  tshark, the benchmark's optional yardstick, is left
+# benchmark's traffic, openssl to make the certificates of the HTTPS
+# tests (tests/exposed.sh, tests/browser.sh).  tshark, the benchmark's optional yardstick, is left
 # out: it is large and asks a question on install (tests/bench/README.md).
 DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev
 DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
-             libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay
+             libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay \
+             openssl
 DEBS      := $(DEBS_RUN) $(DEBS_TEST)
 
 # $(call install_debs,PACKAGES): nothing when all are installed; as root,

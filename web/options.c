@@ -107,7 +107,7 @@ int cs_web_check_token(const char *token, const char *what, char *err, size_t er
 	}
 	if (n < CS_WEB_TOKEN_MIN) {
 		snprintf(err, errlen, "%s: the token has %zu characters; give at least "
-			 "%d (e.g. from: head -c 18 /dev/urandom | base64)", what, n,
+			 "%d (e.g. head -c 24 /dev/urandom | base64 | tr +/ -_)", what, n,
 			 CS_WEB_TOKEN_MIN);
 		return -1;
 	}
