@@ -318,8 +318,9 @@ demo-run: $(BIN)
 # its API, promtool (package prometheus) to check /metrics, time
 # (/usr/bin/time) for the benchmark's peak memory, tcpreplay for the live
 # benchmark's traffic, openssl to make the certificates of the HTTPS
-# tests (tests/exposed.sh, tests/browser.sh).  tshark, the benchmark's optional yardstick, is left
-# out: it is large and asks a question on install (tests/bench/README.md).
+# tests (tests/exposed.sh, tests/browser.sh).  tshark, the benchmark's
+# optional yardstick, is left out: it is large and asks a question on
+# install (tests/bench/README.md).
 DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev
 DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
              libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay \
