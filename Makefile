@@ -15,7 +15,8 @@
 #                   drops per rate
 #   make fuzz       libFuzzer (clang, ASan+UBSan) on frames, capture files
 #                   and web requests in build/fuzz, FUZZ_SECONDS (60) each
-#   make tsan       the web suite (daemon, event streams, snapshot publishing),
+#   make tsan       the web and exposure suites (daemon, event streams,
+#                   snapshot publishing, the guard, the clients table),
 #                   the readahead and writer threads and the run driver that
 #                   uses both under ThreadSanitizer in build/tsan; any report
 #                   fails it
@@ -243,13 +244,14 @@ tsan: deps
 
 tsan-run: $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=web TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
+	CK_FORK=no CK_RUN_SUITE=exposure TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=readahead CS_TEST_DATA=. \
 	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=writer TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=driver CS_TEST_DATA=. \
 	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 
-# wrk (256 connections) against the API while a live capture runs, then
+# wrk (32 connections: one client's share) against the API while a live capture runs, then
 # idle, slowloris and abandoned clients (root; figures, and a failure only
 # on errors, refused clients or a capture that missed connections).
 .PHONY: webload
