@@ -11,6 +11,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -25,6 +27,7 @@
 #include "analyzer/detectors/alert.h"
 #include "analyzer/reports/report.h"
 #include "analyzer/run/driver.h"
+#include "analyzer/run/outfile.h"
 #include "capture/privdrop.h"
 #include "capture/source.h"
 #include "web/server.h"
@@ -161,49 +164,92 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* Whole-string decimal in [min, max]; anything else is a usage error. */
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* Digits only, into *v without overflow: strtoull would also take leading
+ * blanks, a sign (wrapping " -5" round to 2^64 - 5) and "0x". */
+static bool read_whole(const char *s, uint64_t *v)
+{
+	*v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (!is_digit(*s) || *v > (UINT64_MAX - d) / 10)
+			return false;
+		*v = *v * 10 + d;
+	}
+	return true;
+}
+
+/* A whole number in [min, max]; anything else is a usage error. */
 static int parse_u64(const char *opt, const char *s, uint64_t min,
 		     uint64_t max, uint64_t *out)
 {
-	char *end;
+	uint64_t v;
 
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || v < min || v > max) {
-		char range[64];
-		snprintf(range, sizeof range, "%llu..%llu",
-			 (unsigned long long)min, (unsigned long long)max);
-		fprintf(stderr, "%s: %s: '%s' is not a number in %s\n",
-			progname, opt, s, range);
+	if (!read_whole(s, &v) || v < min || v > max) {
+		fprintf(stderr, "%s: %s: '%s' is not a whole number from %" PRIu64
+			" to %" PRIu64 "\n", progname, opt, s, min, max);
 		return -1;
 	}
 	*out = v;
+	return 0;
+}
+
+#define SECONDS_MAX 10000000u
+#define USEC_PER_SEC 1000000u
+
+/* Seconds as digits with an optional decimal fraction ("300", "0.5"), in
+ * whole microseconds: digits past the sixth decimal are below what a
+ * timer counts and are dropped.  No sign, exponent, blanks or "inf". */
+static bool read_seconds(const char *s, uint64_t *us)
+{
+	uint64_t whole = 0, frac_us = 0, unit = USEC_PER_SEC / 10;
+
+	if (!is_digit(*s))
+		return false;
+	for (; is_digit(*s); s++) {
+		if (whole > SECONDS_MAX)
+			return false;		/* out of range, before overflow */
+		whole = whole * 10 + (uint64_t)(*s - '0');
+	}
+	if (*s == '.') {
+		if (!is_digit(*++s))
+			return false;
+		for (; is_digit(*s); s++, unit /= 10)
+			frac_us += (uint64_t)(*s - '0') * unit;
+	}
+	*us = whole * USEC_PER_SEC + frac_us;
+	return *s == '\0';
+}
+
+/* Seconds (fractions allowed) as microseconds, from 1 us to SECONDS_MAX s. */
+static int parse_usec(const char *opt, const char *s, uint64_t *out)
+{
+	uint64_t us;
+
+	if (!read_seconds(s, &us) || us < 1 ||
+	    us > (uint64_t)SECONDS_MAX * USEC_PER_SEC) {
+		fprintf(stderr, "%s: %s: '%s' is not a number of seconds from "
+			"0.000001 to %u (digits, and a decimal fraction if "
+			"needed)\n", progname, opt, s, SECONDS_MAX);
+		return -1;
+	}
+	*out = us;
 	return 0;
 }
 
 static int parse_seconds(const char *opt, const char *s, double *out)
 {
-	char *end;
+	uint64_t us;
 
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || !(v > 0) || v > 1e7) {
-		fprintf(stderr, "%s: %s: '%s' is not a number of seconds "
-			"(0 < S <= 10000000)\n", progname, opt, s);
+	if (parse_usec(opt, s, &us))
 		return -1;
-	}
-	*out = v;
-	return 0;
-}
-
-/* Seconds (fractions allowed) as microseconds. */
-static int parse_usec(const char *opt, const char *s, uint64_t *out)
-{
-	double sec;
-
-	if (parse_seconds(opt, s, &sec))
-		return -1;
-	*out = (uint64_t)(sec * 1e6);
+	*out = (double)us / USEC_PER_SEC;
 	return 0;
 }
 
@@ -242,6 +288,66 @@ static const struct option long_options[] = {
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
+
+static const char short_options[] = ":r:i:f:c:s:B:Z:pqDhV";
+
+/* The long option that getopt_long returns as v. */
+static const char *long_name(int v)
+{
+	for (const struct option *o = long_options; o->name; o++)
+		if (o->val == v)
+			return o->name;
+	return "?";
+}
+
+/* The long options that start with the len bytes of word, as a list in
+ * buf; returns how many.  getopt_long takes none of two or more ("--web-":
+ * --web-token or --web-insecure) and tells no more than for an unknown one. */
+static int long_matches(const char *word, size_t len, char *buf, size_t buflen)
+{
+	int n = 0;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (const struct option *o = long_options; o->name; o++) {
+		if (len < 2 || strncmp(o->name, word + 2, len - 2) != 0)
+			continue;
+		int w = snprintf(buf + used, buflen - used, "%s--%s",
+				 n ? ", " : "", o->name);
+		if (w > 0 && (size_t)w < buflen - used)
+			used += (size_t)w;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Names what getopt_long did not take (c is '?' or ':') as it was written.
+ * A short option is optopt: argv[optind - 1] is not its word, since in
+ * "-nn" optind has not moved past the word yet.  optopt is the value of a
+ * long option used wrongly, and 0 for an unknown or ambiguous one, which
+ * is then argv[optind - 1], up to an "=".
+ */
+static int option_error(int c, char **argv)
+{
+	const char *word = argv[optind - 1];
+	int len = (int)strcspn(word, "=");
+	char list[256];
+	/* "--help=x": a long option, though its value is a short one's */
+	bool long_given_value = c == '?' && optopt > 0 && optopt < 256 &&
+				strchr(short_options + 1, optopt);
+
+	if (optopt >= 256 || long_given_value)
+		return usage_error(c == ':' ? "option '--%s' needs a value"
+					    : "option '--%s' takes no value",
+				   long_name(optopt));
+	if (optopt)
+		return usage_error(c == ':' ? "option '-%c' needs a value"
+					    : "unknown option '-%c'", optopt);
+	if (long_matches(word, (size_t)len, list, sizeof list) > 1)
+		return usage_error("option '%.*s' is ambiguous: %s", len, word, list);
+	return usage_error("unknown option '%.*s'", len, word);
+}
 
 /* The options of the engine: --max-flows, the timeouts, the alerts. */
 static int parse_analysis_option(int c, const char *arg, struct cs_engine_opts *e)
@@ -391,6 +497,43 @@ static int parse_option(int c, const char *arg, struct options *o)
 	}
 }
 
+/*
+ * No report may overwrite an input or another report (outfile.h): checked
+ * before anything is opened, so a mistyped name costs nothing.  Returns -1
+ * to continue, or the exit status to leave with.
+ */
+static int check_outputs(struct options *o)
+{
+	char err[2 * PATH_MAX + 256];
+	int n = 0;
+
+	int to_stdout = (o->json_path && !strcmp(o->json_path, "-")) +
+			(o->connlog_path && !strcmp(o->connlog_path, "-"));
+	if (to_stdout > 1 || (to_stdout && o->report_path_given &&
+			      !strcmp(o->report_path, "-")))
+		return usage_error("only one report can go to standard output");
+	if (to_stdout && !o->report_path_given)
+		o->quiet = true;	/* stdout carries the JSON or conn.log */
+
+	struct cs_outfile_name *names = calloc((size_t)o->file_cnt + 3,
+					       sizeof *names);
+	if (!names) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		return EXIT_RUNTIME;
+	}
+	for (int i = 0; i < o->file_cnt; i++)
+		names[n++] = (struct cs_outfile_name){ "-r", o->files[i], false };
+	if (o->json_path)
+		names[n++] = (struct cs_outfile_name){ "--json", o->json_path, true };
+	if (o->connlog_path)
+		names[n++] = (struct cs_outfile_name){ "--conn-log", o->connlog_path, true };
+	if (!o->quiet)
+		names[n++] = (struct cs_outfile_name){ "--report", o->report_path, true };
+	int rc = cs_outfile_check(names, n, err, sizeof err);
+	free(names);
+	return rc == 0 ? -1 : usage_error("%s", err);
+}
+
 /* Returns -1 to continue, or the exit status to leave with. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -410,8 +553,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	cs_engine_opts_default(&o->engine);
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":r:i:f:c:s:B:Z:pqDhV",
-				long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, short_options, long_options,
+				NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
 			return EXIT_OK;
@@ -420,12 +563,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			printf("connscope %s\n", CS_VERSION);
 			return EXIT_OK;
 		}
-		if (c == ':')
-			return usage_error("option '%s' needs a value",
-					   argv[optind - 1]);
-		if (c == '?')
-			return usage_error("unknown option '%s'",
-					   argv[optind - 1]);
+		if (c == ':' || c == '?')
+			return option_error(c, argv);
 		if (parse_option(c, optarg, o) != 0)
 			return EXIT_USAGE;
 	}
@@ -449,14 +588,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (web_status >= 0)
 		return web_status;
 	o->engine.keep_recent = o->web;
-	int to_stdout = (o->json_path && !strcmp(o->json_path, "-")) +
-			(o->connlog_path && !strcmp(o->connlog_path, "-"));
-	if (to_stdout > 1 || (to_stdout && o->report_path_given &&
-			      !strcmp(o->report_path, "-")))
-		return usage_error("only one report can go to standard output");
-	if (to_stdout && !o->report_path_given)
-		o->quiet = true;	/* stdout carries the JSON or conn.log */
-	return -1;
+	return check_outputs(o);
 }
 
 /* ---- wiring ------------------------------------------------------------ */

@@ -10,11 +10,16 @@
 #include "analyzer/tracking/tcp.h"
 #include "analyzer/tracking/track.h"
 #include "analyzer/tracking/zeek.h"
+#include "capture/assert.h"
 #include "capture/checksum.h"
 #include "capture/decode.h"
+#include "capture/pkttime.h"
 
 /* Expiries done per packet: bounded work, amortised over the traffic. */
 #define EXPIRE_PER_PACKET 8
+/* Open records recounted per packet as their SYN timeout passes: more than
+ * the one record a packet can create, so the tally keeps up. */
+#define TALLY_PER_PACKET 8
 
 void cs_engine_opts_default(struct cs_engine_opts *o)
 {
@@ -33,6 +38,8 @@ static void conn_done(void *ctx, struct cs_conn *c, uint64_t now_us)
 {
 	struct cs_engine *e = ctx;
 
+	if (e->opt.keep_recent)
+		cs_tally_remove(&e->open, c);
 	/* A TIME_WAIT that has run its 2*MSL is over: report it CLOSED. */
 	cs_tcp_end_time_wait(c, now_us, e->opt.flow.closed_timeout_us, false);
 	struct cs_verdict v = {
@@ -72,11 +79,13 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 	if (cs_flow_init(&e->flows, &o->flow, conn_done, e, err, errlen) != 0)
 		return -1;
 	e->flows.zeek_row = zeek_row_done;
+	cs_tally_init(&e->open, &e->flows, o->syn_timeout_us);
 	struct cs_detect_opts d = o->detect;
 	d.twice_msl_us = o->flow.closed_timeout_us;
 	if (cs_detect_init(&e->detect, &d, &e->flows) != 0 ||
 	    (o->keep_recent && cs_recent_init(&e->recent) != 0)) {
 		cs_detect_fini(&e->detect);
+		cs_tally_fini(&e->open);
 		cs_flow_fini(&e->flows);
 		snprintf(err, errlen, "out of memory for the detectors");
 		return -1;
@@ -86,6 +95,7 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 
 void cs_engine_fini(struct cs_engine *e)
 {
+	cs_tally_fini(&e->open);
 	cs_flow_fini(&e->flows);
 	cs_connstats_fini(&e->conns);
 	cs_detect_fini(&e->detect);
@@ -102,6 +112,8 @@ void cs_engine_set_output(struct cs_engine *e, cs_verdict_fn fn, void *ctx)
 
 static void advance_time(struct cs_engine *e, uint64_t ts_us)
 {
+	/* so that a timer set past it (CS_TIME_NEVER) never fires */
+	CS_ASSERT(ts_us <= CS_TIME_MAX_US);
 	if (ts_us <= e->now_us)
 		return;
 	e->now_us = ts_us;
@@ -139,6 +151,8 @@ void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 		      struct cs_decoded *d)
 {
 	d->ts_us = f->ts_us;
+	/* (a frame not from a source may carry the reserved CS_TIME_NEVER) */
+	d->ts_invalid = f->ts_invalid || f->ts_us > CS_TIME_MAX_US;
 	d->wirelen = f->wirelen;
 	d->why = cs_decode(f, &d->pkt);
 	if (d->why != CS_SKIP_NONE) {
@@ -156,7 +170,8 @@ void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 
 void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 {
-	struct cs_frame f = { .ts_us = d->ts_us, .wirelen = d->wirelen };
+	struct cs_frame f = { .ts_us = d->ts_us, .wirelen = d->wirelen,
+			      .ts_invalid = d->ts_invalid };
 	struct cs_pkt *pkt = &d->pkt;
 	struct cs_conn *c;
 
@@ -164,15 +179,20 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 		       pkt);
 	if (d->why != CS_SKIP_NONE)
 		return;
-	advance_time(e, pkt->ts_us);
+	/* A frame without a time (pkttime.h) comes at the time reached. */
+	if (!d->ts_invalid)
+		advance_time(e, pkt->ts_us);
 	/* Records are judged by packet time, which never goes backwards; what
 	 * has expired by now goes before this packet could be given to it. */
 	pkt->ts_us = e->now_us;
 	cs_flow_expire(&e->flows, e->now_us, EXPIRE_PER_PACKET);
-	if (d->bad_sum)
-		cs_track_bad_checksum(&e->flows, pkt, &d->where);
-	else if (pkt->kind == CS_PKT_ICMP_ERR) {
-		if (!cs_track_icmp(&e->flows, pkt, &d->where))
+	if (e->opt.keep_recent)
+		cs_tally_advance(&e->open, e->now_us, TALLY_PER_PACKET);
+	if (d->bad_sum) {
+		c = cs_track_bad_checksum(&e->flows, pkt, &d->where);
+	} else if (pkt->kind == CS_PKT_ICMP_ERR) {
+		c = cs_track_icmp(&e->flows, pkt, &d->where);
+		if (!c)
 			e->icmp_unmatched++;
 	} else {
 		int side;
@@ -185,6 +205,8 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 				keep_recent(e, c, side, ev, pkt);
 		}
 	}
+	if (c && e->opt.keep_recent)
+		cs_tally_update(&e->open, c, e->now_us);
 	cs_detect_tick(&e->detect, e->now_us);
 }
 
@@ -226,12 +248,18 @@ void cs_engine_tick(struct cs_engine *e, uint64_t wall_us)
 {
 	advance_time(e, wall_us);
 	cs_flow_expire(&e->flows, e->now_us, UINT32_MAX);
+	if (e->opt.keep_recent)
+		cs_tally_advance(&e->open, e->now_us, UINT32_MAX);
 	cs_detect_tick(&e->detect, e->now_us);
 }
 
 void cs_engine_refresh(struct cs_engine *e)
 {
 	cs_detect_refresh(&e->detect);
+	/* Those the packets have not reached yet: each is recounted once, so
+	 * this too is work the packets that made them paid for. */
+	if (e->opt.keep_recent)
+		cs_tally_advance(&e->open, e->now_us, UINT32_MAX);
 }
 
 void cs_engine_close_seconds(struct cs_engine *e)

@@ -16,6 +16,7 @@
 #include "analyzer/reports/connstats.h"
 #include "analyzer/detectors/detect.h"
 #include "analyzer/views/recent.h"
+#include "analyzer/views/tally.h"
 #include "analyzer/reports/verdict.h"
 #include "analyzer/reports/export.h"
 #include "analyzer/tracking/flow.h"
@@ -26,7 +27,9 @@ struct cs_engine_opts {
 	struct cs_flow_opts flow;
 	uint64_t syn_timeout_us;	/* unanswered SYNs: timeout after this */
 	bool verify_checksums;		/* drop (and count) bad TCP checksums */
-	bool keep_recent;		/* series and timelines for the web view */
+	/* What only the web view reads, kept only for it: the per-second
+	 * series, timelines, and the open records' tally (snapshots). */
+	bool keep_recent;
 	struct cs_detect_opts detect;
 };
 
@@ -45,7 +48,8 @@ struct cs_engine {
 	struct cs_detect detect;
 	struct cs_verdicts verdicts;
 	struct cs_recent recent;	/* only with opt.keep_recent */
-	uint64_t now_us;		/* packet time */
+	struct cs_tally open;		/* only with opt.keep_recent */
+	uint64_t now_us;		/* packet time, <= CS_TIME_MAX_US */
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
 	bool finishing;			/* flushing at the end of the capture */
@@ -75,6 +79,7 @@ void cs_engine_frame(void *engine, const struct cs_frame *f);
  */
 struct cs_decoded {
 	uint64_t ts_us;
+	bool ts_invalid;	/* the frame's time is none: analysed at now_us */
 	uint32_t wirelen;
 	enum cs_skip why;
 	bool bad_sum;		/* --verify-checksums found the TCP sum wrong */
@@ -100,8 +105,9 @@ void cs_engine_close_seconds(struct cs_engine *e);
  * and outputs every record still open. */
 void cs_engine_finish(struct cs_engine *e);
 
-/* Brings what is written lazily (alert sentences) up to date: call before
- * building a snapshot. */
+/* Brings what is written lazily (alert sentences) and what the clock
+ * alone changes (the open attempts that have become timeouts) up to date:
+ * call before building a snapshot. */
 void cs_engine_refresh(struct cs_engine *e);
 
 #endif /* CS_ANALYZER_ENGINE_H */

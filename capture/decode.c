@@ -1,43 +1,33 @@
 /*
- * decode.c — link layer, IP, TCP and ICMP errors, bounds-checked.
+ * decode.c — IP, TCP, ICMP errors and tunnels, bounds-checked.
  *
- * Layers are peeled with cs_reader, and every byte is read through it: a
- * field needed before the cursor moves is peeked at its offset, never
- * indexed.  Each layer's declared length becomes a sub-reader so an inner
- * header can never read into the outer one's trailer (Ethernet padding,
- * for one).  Two lengths are tracked apart:
- * what was captured (the reader) and what was on the wire (wire_left), so a
- * short snap length is told from a header that lies about its length.
+ * cs_decode hands the frame to its link layer (link.c), which comes back
+ * here with the IP datagram.  Layers are peeled with the cursor of
+ * layers.h, and every byte is read through it: a field needed before the
+ * cursor moves is peeked at its offset, never indexed.  Each layer's
+ * declared length becomes a sub-reader so an inner header can never read
+ * into the outer one's trailer (Ethernet padding, for one).  Two lengths
+ * are tracked apart: what was captured (the reader) and what was on the
+ * wire (wire_left), so a short snap length is told from a header that lies
+ * about its length.
  *
- * Encapsulations (MPLS, FabricPath, GRE/ERSPAN/PPTP, IP-in-IP, VXLAN,
- * Geneve, Teredo, GTP-U) are peeled by the same routines recursing into
- * the inner header, so the inner connection is what the view describes;
- * pkt->tunnel keeps the outer endpoints.  Recursion is bounded by
- * CS_TUNNEL_MAX_DEPTH, counted before each layer is entered.
+ * Encapsulations (MPLS, GRE/ERSPAN/PPTP, IP-in-IP, VXLAN, Geneve, Teredo,
+ * GTP-U; FabricPath in link.c) are peeled by the same routines recursing
+ * into the inner header, so the inner connection is what the view
+ * describes; pkt->tunnel keeps the outer endpoints.  Recursion is bounded
+ * by CS_TUNNEL_MAX_DEPTH, counted before each layer is entered.
  */
 #include "capture/decode.h"
 
-#include <stdio.h>
 #include <string.h>
 
-#include "capture/assert.h"
-#include "capture/reader.h"
+#include "capture/layers.h"
 
 enum {
-	ETH_IPV4 = 0x0800,
-	ETH_IPV6 = 0x86dd,
-	ETH_VLAN = 0x8100,	/* 802.1Q */
-	ETH_QINQ = 0x88a8,	/* 802.1ad service tag */
-	ETH_QINQ_OLD = 0x9100,	/* pre-standard stacked tag */
-	ETH_MIN_TYPE = 0x0600,	/* below: an 802.3 length field */
-	ETH_MPLS = 0x8847,	/* MPLS unicast */
-	ETH_MPLS_MC = 0x8848,	/* MPLS multicast */
-	ETH_FABRICPATH = 0x8903,/* Cisco FabricPath */
 	ETH_TEB = 0x6558,	/* transparent Ethernet bridging (GRE, Geneve) */
 	ETH_ERSPAN_2 = 0x88be,	/* ERSPAN type I (no header) and II */
 	ETH_ERSPAN_3 = 0x22eb,
 	ETH_PPP = 0x880b,	/* enhanced GRE (PPTP) payload */
-	VLAN_MAX_DEPTH = 8,	/* deeper stacks are refused, not walked */
 	IPV6_EXT_MAX = 16,	/* bound on the extension-header walk */
 	MPLS_MAX_LABELS = 16,	/* bound on the label-stack walk */
 	GTP_EXT_MAX = 16,	/* bound on the GTP-U extension-header walk */
@@ -48,6 +38,8 @@ enum {
 	PORT_GENEVE = 6081,	/* RFC 8926 */
 	PORT_GTPU = 2152,	/* 3GPP TS 29.281 */
 	PORT_TEREDO = 3544,	/* RFC 4380 */
+	PORT_GRE_UDP = 4754,	/* RFC 8086 */
+	PORT_AYIYA = 5072,	/* SixXS */
 	/* What a tunnel in a first fragment may declare beyond the fragment:
 	 * the inner datagram's end is not in this frame, only bounded. */
 	FRAG_WIRE_MAX = 65535,
@@ -74,59 +66,6 @@ enum {
 	PROTO_EXP1 = 253,
 	PROTO_EXP2 = 254,
 };
-
-/*
- * Everything a layer needs to know about where it sits in the frame.  What
- * was captured is part of what was on the wire: r.left <= wire_left, always
- * (cs_decode refuses caplen > wirelen, and every step moves both).
- */
-struct cursor {
-	struct cs_reader r;	/* captured bytes of this layer onward */
-	size_t wire_left;	/* bytes this layer onward had on the wire */
-};
-
-/* Advances both the captured and the on-wire view past n bytes. */
-static void cur_skip(struct cursor *c, size_t n)
-{
-	cs_rd_skip(&c->r, n);
-	c->wire_left = n <= c->wire_left ? c->wire_left - n : 0;
-}
-
-static uint16_t cur_u16(struct cursor *c)
-{
-	c->wire_left = c->wire_left >= 2 ? c->wire_left - 2 : 0;
-	return cs_rd_u16(&c->r);
-}
-
-static uint32_t cur_u32(struct cursor *c)
-{
-	c->wire_left = c->wire_left >= 4 ? c->wire_left - 4 : 0;
-	return cs_rd_u32(&c->r);
-}
-
-/*
- * Splits off the next n bytes on the wire (of which as many as were
- * captured) as a cursor of their own, and advances past them: how a
- * tunnel header's declared length bounds its payload.  n <= wire_left.
- */
-static struct cursor cur_sub(struct cursor *c, size_t n)
-{
-	struct cursor sub;
-
-	CS_ASSERT(n <= c->wire_left);
-	CS_ASSERT(c->r.left <= c->wire_left);
-	sub.r = cs_rd_sub(&c->r, c->r.left < n ? c->r.left : n);
-	sub.wire_left = n;
-	c->wire_left -= n;
-	return sub;
-}
-
-/* A header did not fit: cut by the snap length, or absent on the wire? */
-static enum cs_skip short_header(const struct cursor *c, size_t need,
-				 enum cs_skip bad)
-{
-	return need <= c->wire_left ? CS_SKIP_TRUNCATED : bad;
-}
 
 static void addr_from_v4(struct cs_addr *a, const uint8_t v4[4])
 {
@@ -244,7 +183,7 @@ ran_off:
 }
 
 /* c covers exactly the TCP segment (header + payload) as the IP layer sized it. */
-static enum cs_skip decode_tcp(struct cursor *c, struct cs_pkt *pkt)
+static enum cs_skip decode_tcp(struct cs_cursor *c, struct cs_pkt *pkt)
 {
 	struct cs_reader *r = &c->r;
 	size_t seg_len = c->wire_left;
@@ -287,7 +226,7 @@ struct ip_view {
 	bool len_from_wire;
 	bool routed;		/* routing header with segments left (RFC 8200 8.1) */
 	uint32_t total_len;	/* header + payload */
-	struct cursor payload;	/* the transport bytes, bounded by total_len */
+	struct cs_cursor payload;	/* the transport bytes, bounded by total_len */
 };
 
 /*
@@ -318,14 +257,14 @@ static bool ipv4_options_ok(struct cs_reader r)
  * length describes the original datagram, not the quote, so it is not
  * checked against what follows.
  */
-static enum cs_skip decode_ipv4(struct cursor *c, struct cs_pkt *pkt,
+static enum cs_skip decode_ipv4(struct cs_cursor *c, struct cs_pkt *pkt,
 				bool quoted, struct ip_view *v)
 {
 	struct cs_reader *r = &c->r;
 	const enum cs_skip bad = quoted ? CS_SKIP_BAD_ICMP : CS_SKIP_BAD_IP_HEADER;
 
 	if (!cs_rd_has(r, 20))
-		return short_header(c, 20, bad);
+		return cs_cur_short(c, 20, bad);
 	struct cs_reader h = *r;
 	uint8_t ver_ihl = cs_rd_u8(&h);
 	cs_rd_skip(&h, 1);			/* DSCP/ECN */
@@ -343,7 +282,7 @@ static enum cs_skip decode_ipv4(struct cursor *c, struct cs_pkt *pkt,
 		return bad;
 	size_t hlen = (size_t)(ver_ihl & 0x0f) * 4;
 	if (!cs_rd_has(r, hlen))
-		return short_header(c, hlen, bad);
+		return cs_cur_short(c, hlen, bad);
 	/* h has read the fixed 20 bytes: the options follow. */
 	if (hlen > 20 && !ipv4_options_ok(cs_rd_sub(&h, hlen - 20)))
 		return bad;
@@ -376,7 +315,7 @@ static enum cs_skip decode_ipv4(struct cursor *c, struct cs_pkt *pkt,
 	/* The transport layer sees exactly the datagram's payload; of a quoted
 	 * datagram, only as much as the ICMP message carried. */
 	size_t pay_wire = v->total_len - hlen;
-	cur_skip(c, hlen);
+	cs_cur_skip(c, hlen);
 	if (quoted && pay_wire > c->wire_left)
 		pay_wire = c->wire_left;
 	v->payload.wire_left = pay_wire;
@@ -419,7 +358,7 @@ static bool ipv6_is_extension(uint8_t nh)
  * Walks the extension-header chain inside the payload (c covers the
  * payload).  Returns the skip reason; on success v->proto is the transport.
  */
-static enum cs_skip walk_ipv6_extensions(struct cursor *c, uint8_t nh,
+static enum cs_skip walk_ipv6_extensions(struct cs_cursor *c, uint8_t nh,
 					 enum cs_skip bad, uint32_t *jumbo,
 					 bool *have_jumbo, struct ip_view *v)
 {
@@ -427,7 +366,7 @@ static enum cs_skip walk_ipv6_extensions(struct cursor *c, uint8_t nh,
 		if (i == IPV6_EXT_MAX)
 			return bad;
 		if (!cs_rd_has(&c->r, 2))
-			return short_header(c, 2, bad);
+			return cs_cur_short(c, 2, bad);
 		uint8_t next = cs_rd_peek_u8(&c->r, 0);
 		size_t ext_len = cs_rd_peek_u8(&c->r, 1);	/* Hdr Ext Len */
 		size_t len;
@@ -438,10 +377,10 @@ static enum cs_skip walk_ipv6_extensions(struct cursor *c, uint8_t nh,
 		else
 			len = (ext_len + 1) * 8;
 		if (!cs_rd_has(&c->r, len))
-			return short_header(c, len, bad);
+			return cs_cur_short(c, len, bad);
 
 		/* len >= 8: every offset below is inside the header. */
-		struct cs_reader h = cur_sub(c, len).r;
+		struct cs_reader h = cs_cur_sub(c, len).r;
 		if (nh == PROTO_FRAGMENT) {
 			uint16_t off_m = cs_rd_peek_u16(&h, 2);
 			if (off_m >> 3)
@@ -464,14 +403,14 @@ static enum cs_skip walk_ipv6_extensions(struct cursor *c, uint8_t nh,
 	return CS_SKIP_NONE;
 }
 
-static enum cs_skip decode_ipv6(struct cursor *c, struct cs_pkt *pkt,
+static enum cs_skip decode_ipv6(struct cs_cursor *c, struct cs_pkt *pkt,
 				bool quoted, struct ip_view *v)
 {
 	struct cs_reader *r = &c->r;
 	const enum cs_skip bad = quoted ? CS_SKIP_BAD_ICMP : CS_SKIP_BAD_IP_HEADER;
 
 	if (!cs_rd_has(r, 40))
-		return short_header(c, 40, bad);
+		return cs_cur_short(c, 40, bad);
 	uint32_t vtf = cs_rd_u32(r);
 	uint16_t plen = cs_rd_u16(r);
 	uint8_t nh = cs_rd_u8(r);
@@ -496,7 +435,7 @@ static enum cs_skip decode_ipv6(struct cursor *c, struct cs_pkt *pkt,
 	} else if (quoted) {
 		pay_wire = c->wire_left;	/* the quote, whatever plen says */
 	}
-	struct cursor pay = { cs_rd_sub(r, r->left < pay_wire ? r->left : pay_wire),
+	struct cs_cursor pay = { cs_rd_sub(r, r->left < pay_wire ? r->left : pay_wire),
 			      pay_wire };
 	uint32_t jumbo = 0;
 	bool have_jumbo = false;
@@ -551,7 +490,7 @@ static bool icmp6_is_error(uint8_t type)
  * TCP header (RFC 792 guarantees no more; ports and sequence number are
  * enough to find the connection and the very segment that drew the error).
  */
-static enum cs_skip decode_icmp_quote(struct cursor *c, int family,
+static enum cs_skip decode_icmp_quote(struct cs_cursor *c, int family,
 				      struct cs_pkt *pkt)
 {
 	struct ip_view v = { 0 };
@@ -559,7 +498,7 @@ static enum cs_skip decode_icmp_quote(struct cursor *c, int family,
 	enum cs_skip why;
 
 	if (!cs_rd_has(&c->r, 1))
-		return short_header(c, 1, CS_SKIP_BAD_ICMP);
+		return cs_cur_short(c, 1, CS_SKIP_BAD_ICMP);
 	if (cs_rd_peek_u8(&c->r, 0) >> 4 != family)
 		return CS_SKIP_BAD_ICMP;
 	why = family == 4 ? decode_ipv4(c, pkt, true, &v)
@@ -573,7 +512,7 @@ static enum cs_skip decode_icmp_quote(struct cursor *c, int family,
 
 	struct cs_reader *q = &v.payload.r;
 	if (!cs_rd_has(q, 8))
-		return short_header(&v.payload, 8, CS_SKIP_BAD_ICMP);
+		return cs_cur_short(&v.payload, 8, CS_SKIP_BAD_ICMP);
 	pkt->sport = cs_rd_u16(q);
 	pkt->dport = cs_rd_u16(q);
 	pkt->seq = cs_rd_u32(q);
@@ -588,15 +527,15 @@ static enum cs_skip decode_icmp_quote(struct cursor *c, int family,
 	return CS_SKIP_NONE;
 }
 
-static enum cs_skip decode_icmp(struct cursor *c, int family, struct cs_pkt *pkt)
+static enum cs_skip decode_icmp(struct cs_cursor *c, int family, struct cs_pkt *pkt)
 {
 	if (!cs_rd_has(&c->r, 8))
-		return short_header(c, 8, CS_SKIP_BAD_ICMP);
+		return cs_cur_short(c, 8, CS_SKIP_BAD_ICMP);
 	uint8_t type = cs_rd_peek_u8(&c->r, 0);
 	uint8_t code = cs_rd_peek_u8(&c->r, 1);
 	if (family == 4 ? !icmp4_is_error(type) : !icmp6_is_error(type))
 		return CS_SKIP_NOT_TCP;
-	cur_skip(c, 8);	/* type, code, checksum, unused/MTU/pointer */
+	cs_cur_skip(c, 8);	/* type, code, checksum, unused/MTU/pointer */
 	pkt->icmp.type = type;
 	pkt->icmp.code = code;
 	return decode_icmp_quote(c, family, pkt);
@@ -604,10 +543,6 @@ static enum cs_skip decode_icmp(struct cursor *c, int family, struct cs_pkt *pkt
 
 /* ---- encapsulations ------------------------------------------------------ */
 
-static enum cs_skip decode_ip(struct cursor *c, int family, struct cs_pkt *pkt);
-static enum cs_skip decode_ethernet(struct cursor *c, struct cs_pkt *pkt);
-static enum cs_skip decode_ethertype(struct cursor *c, uint16_t type,
-				     struct cs_pkt *pkt);
 
 /*
  * Counts one more encapsulation, refusing past CS_TUNNEL_MAX_DEPTH (each
@@ -617,7 +552,7 @@ static enum cs_skip decode_ethertype(struct cursor *c, uint16_t type,
  * header's addresses when this is called; MPLS or FabricPath name it only
  * until an IP tunnel turns up inside them.
  */
-static enum cs_skip tunnel_enter(struct cs_pkt *pkt, unsigned kind, uint32_t id)
+enum cs_skip cs_decode_tunnel_enter(struct cs_pkt *pkt, unsigned kind, uint32_t id)
 {
 	struct cs_tunnel *t = &pkt->tunnel;
 
@@ -640,14 +575,14 @@ static enum cs_skip tunnel_enter(struct cs_pkt *pkt, unsigned kind, uint32_t id)
 
 /* A payload a tunnel declares to be IP: family 4 or 6, or 0 to go by the
  * version nibble.  Anything else is a broken tunnel, not a bad IP header. */
-static enum cs_skip tunnel_ip(struct cursor *c, int family, struct cs_pkt *pkt)
+static enum cs_skip tunnel_ip(struct cs_cursor *c, int family, struct cs_pkt *pkt)
 {
 	if (!cs_rd_has(&c->r, 1))
-		return short_header(c, 1, CS_SKIP_BAD_TUNNEL);
+		return cs_cur_short(c, 1, CS_SKIP_BAD_TUNNEL);
 	int ver = cs_rd_peek_u8(&c->r, 0) >> 4;
 	if ((ver != 4 && ver != 6) || (family != 0 && ver != family))
 		return CS_SKIP_BAD_TUNNEL;
-	return decode_ip(c, ver, pkt);
+	return cs_decode_ip(c, ver, pkt);
 }
 
 /*
@@ -656,7 +591,7 @@ static enum cs_skip tunnel_ip(struct cursor *c, int family, struct cs_pkt *pkt)
  * nibble decides.  Pseudowires (Ethernet over MPLS, with or without a
  * control word) cannot be told apart without the signalling: not IP.
  */
-static enum cs_skip decode_mpls(struct cursor *c, struct cs_pkt *pkt)
+enum cs_skip cs_decode_mpls(struct cs_cursor *c, struct cs_pkt *pkt)
 {
 	uint32_t label = 0;
 
@@ -664,42 +599,25 @@ static enum cs_skip decode_mpls(struct cursor *c, struct cs_pkt *pkt)
 		if (i == MPLS_MAX_LABELS)
 			return CS_SKIP_BAD_TUNNEL;
 		if (!cs_rd_has(&c->r, 4))
-			return short_header(c, 4, CS_SKIP_BAD_TUNNEL);
-		uint32_t entry = cur_u32(c);
+			return cs_cur_short(c, 4, CS_SKIP_BAD_TUNNEL);
+		uint32_t entry = cs_cur_u32(c);
 		label = entry >> 12;
 		if (entry & 0x100)
 			break;
 	}
-	enum cs_skip why = tunnel_enter(pkt, CS_TUN_MPLS, label);
+	enum cs_skip why = cs_decode_tunnel_enter(pkt, CS_TUN_MPLS, label);
 	if (why != CS_SKIP_NONE)
 		return why;
 	if (!cs_rd_has(&c->r, 1))
-		return short_header(c, 1, CS_SKIP_BAD_TUNNEL);
+		return cs_cur_short(c, 1, CS_SKIP_BAD_TUNNEL);
 	switch (cs_rd_peek_u8(&c->r, 0) >> 4) {
 	case 4:
-		return decode_ip(c, 4, pkt);
+		return cs_decode_ip(c, 4, pkt);
 	case 6:
-		return decode_ip(c, 6, pkt);
+		return cs_decode_ip(c, 6, pkt);
 	default:
 		return CS_SKIP_NOT_IP;
 	}
-}
-
-/*
- * Cisco FabricPath, as Zeek reads it: after the outer addresses and the
- * 0x8903 type come 2 bytes of FTag and TTL, then the original frame's
- * addresses and type.  Returns the inner type in *type.
- */
-static enum cs_skip decode_fabricpath(struct cursor *c, struct cs_pkt *pkt,
-				      uint16_t *type)
-{
-	if (!cs_rd_has(&c->r, 16))
-		return short_header(c, 16, CS_SKIP_BAD_TUNNEL);
-	cur_skip(c, 2 + 12);		/* FTag/TTL, inner MAC addresses */
-	*type = cur_u16(c);
-	if (*type < ETH_MIN_TYPE)
-		return CS_SKIP_NOT_IP;
-	return tunnel_enter(pkt, CS_TUN_FABRICPATH, 0);
 }
 
 /*
@@ -708,14 +626,14 @@ static enum cs_skip decode_fabricpath(struct cursor *c, struct cs_pkt *pkt,
  * 8 more when the O bit announces a platform subheader.  The session ID
  * is the low 10 bits of the second 16-bit word in both.
  */
-static enum cs_skip decode_erspan(struct cursor *c, uint16_t type, bool seq,
+static enum cs_skip decode_erspan(struct cs_cursor *c, uint16_t type, bool seq,
 				  struct cs_pkt *pkt)
 {
 	uint32_t session = 0;
 
 	if (type == ETH_ERSPAN_3) {
 		if (!cs_rd_has(&c->r, 12))
-			return short_header(c, 12, CS_SKIP_BAD_TUNNEL);
+			return cs_cur_short(c, 12, CS_SKIP_BAD_TUNNEL);
 		if (cs_rd_peek_u8(&c->r, 0) >> 4 != 2)
 			return CS_SKIP_BAD_TUNNEL;
 		session = cs_rd_peek_u16(&c->r, 2) & 0x3ff;
@@ -724,66 +642,69 @@ static enum cs_skip decode_erspan(struct cursor *c, uint16_t type, bool seq,
 		if (frame_type != 0)	/* 0: Ethernet; 2: bare IP, not seen */
 			return CS_SKIP_NOT_IP;
 		if (!cs_rd_has(&c->r, len))
-			return short_header(c, len, CS_SKIP_BAD_TUNNEL);
-		cur_skip(c, len);
+			return cs_cur_short(c, len, CS_SKIP_BAD_TUNNEL);
+		cs_cur_skip(c, len);
 	} else if (seq) {
 		if (!cs_rd_has(&c->r, 8))
-			return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
+			return cs_cur_short(c, 8, CS_SKIP_BAD_TUNNEL);
 		if (cs_rd_peek_u8(&c->r, 0) >> 4 != 1)
 			return CS_SKIP_BAD_TUNNEL;
 		session = cs_rd_peek_u16(&c->r, 2) & 0x3ff;
-		cur_skip(c, 8);
+		cs_cur_skip(c, 8);
 	}
-	enum cs_skip why = tunnel_enter(pkt, CS_TUN_ERSPAN, session);
+	enum cs_skip why = cs_decode_tunnel_enter(pkt, CS_TUN_ERSPAN, session);
 	if (why != CS_SKIP_NONE)
 		return why;
-	return decode_ethernet(c, pkt);
+	return cs_decode_ethernet(c, pkt);
 }
 
 /*
- * PPP in enhanced GRE: address and control (ff 03) may be compressed
- * away (ACFC), and the protocol to one byte when it is odd (PFC), RFC
- * 1661 6.5-6.6.  LCP, IPCP, CCP and compressed frames are PPTP's own
- * traffic: not TCP.
+ * PPP in enhanced GRE, address/control and protocol possibly compressed
+ * (cs_decode_ppp_protocol).  LCP, IPCP, CCP and compressed frames are
+ * PPTP's own traffic: not TCP.
  */
-static enum cs_skip decode_ppp(struct cursor *c, uint32_t call_id,
+static enum cs_skip decode_ppp(struct cs_cursor *c, uint32_t call_id,
 			       struct cs_pkt *pkt)
 {
-	if (!cs_rd_has(&c->r, 2))
-		return short_header(c, 2, CS_SKIP_BAD_TUNNEL);
-	if (cs_rd_peek_u16(&c->r, 0) == 0xff03)	/* address, control */
-		cur_skip(c, 2);
-	if (!cs_rd_has(&c->r, 1))
-		return short_header(c, 1, CS_SKIP_BAD_TUNNEL);
-	uint16_t proto = cs_rd_peek_u8(&c->r, 0);
-	if (proto & 1) {
-		cur_skip(c, 1);
-	} else {
-		if (!cs_rd_has(&c->r, 2))
-			return short_header(c, 2, CS_SKIP_BAD_TUNNEL);
-		proto = cur_u16(c);
-	}
+	uint16_t proto;
+	enum cs_skip why = cs_decode_ppp_protocol(c, &proto, CS_SKIP_BAD_TUNNEL);
+	if (why != CS_SKIP_NONE)
+		return why;
 	if (proto != 0x0021 && proto != 0x0057)
 		return CS_SKIP_NOT_TCP;
-	enum cs_skip why = tunnel_enter(pkt, CS_TUN_PPTP, call_id);
+	why = cs_decode_tunnel_enter(pkt, CS_TUN_PPTP, call_id);
 	if (why != CS_SKIP_NONE)
 		return why;
 	return tunnel_ip(c, proto == 0x0021 ? 4 : 6, pkt);
 }
 
 /*
- * GRE (IP protocol 47).  Version 0 (RFC 2784, key and sequence from RFC
- * 2890) carries IP, Ethernet (0x6558), ERSPAN or MPLS; version 1 (RFC 2637
- * 4.1) always PPP, with the key bit set and the key holding payload length
- * and call ID.  As in Zeek, the RFC 1701 routing field and the reserved
- * flag bits make the packet unusable; the checksum is not verified.
+ * Aruba's access points tunnel their clients' 802.11 frames to the
+ * controller in GRE with protocol types of their own: 0x8200 to 0x8370 in
+ * steps of 16, and 0x9000 (the list Wireshark's GRE dissector knows).
+ * Zeek's test (type & 0x8200) == 0x8200 with a zero low nibble admits
+ * more, up to 0xfff0; those types are not Aruba's and stay not IP here.
  */
-static enum cs_skip decode_gre(struct cursor *c, struct cs_pkt *pkt)
+static bool aruba_type(uint16_t type)
+{
+	return (type >= 0x8200 && type <= 0x8370 && (type & 0x0f) == 0) ||
+	       type == 0x9000;
+}
+
+/*
+ * GRE (IP protocol 47, or UDP 4754 by RFC 8086).  Version 0 (RFC 2784,
+ * key and sequence from RFC 2890) carries IP, Ethernet (0x6558), ERSPAN,
+ * MPLS or Aruba's 802.11 frames; version 1 (RFC 2637 4.1) always PPP,
+ * with the key bit set and the key holding payload length and call ID.
+ * As in Zeek, the RFC 1701 routing field and the reserved flag bits make
+ * the packet unusable; the checksum is not verified.
+ */
+static enum cs_skip decode_gre(struct cs_cursor *c, struct cs_pkt *pkt)
 {
 	if (!cs_rd_has(&c->r, 4))
-		return short_header(c, 4, CS_SKIP_BAD_TUNNEL);
-	uint16_t flags = cur_u16(c);
-	uint16_t type = cur_u16(c);
+		return cs_cur_short(c, 4, CS_SKIP_BAD_TUNNEL);
+	uint16_t flags = cs_cur_u16(c);
+	uint16_t type = cs_cur_u16(c);
 	unsigned ver = flags & 0x7;
 	bool csum = flags & 0x8000, key_bit = flags & 0x2000;
 	bool seq = flags & 0x1000, ack = flags & 0x0080;
@@ -793,11 +714,11 @@ static enum cs_skip decode_gre(struct cursor *c, struct cs_pkt *pkt)
 	size_t opt = 4u * ((csum ? 1u : 0u) + (key_bit ? 1u : 0u) +
 			   (seq ? 1u : 0u) + (ack ? 1u : 0u));
 	if (!cs_rd_has(&c->r, opt))
-		return short_header(c, opt, CS_SKIP_BAD_TUNNEL);
+		return cs_cur_short(c, opt, CS_SKIP_BAD_TUNNEL);
 	if (csum)
-		cur_skip(c, 4);		/* checksum, reserved */
-	uint32_t key = key_bit ? cur_u32(c) : 0;
-	cur_skip(c, opt - (csum ? 4 : 0) - (key_bit ? 4 : 0));
+		cs_cur_skip(c, 4);		/* checksum, reserved */
+	uint32_t key = key_bit ? cs_cur_u32(c) : 0;
+	cs_cur_skip(c, opt - (csum ? 4 : 0) - (key_bit ? 4 : 0));
 
 	if (ver == 1) {
 		if (type != ETH_PPP || !key_bit || csum)
@@ -811,51 +732,56 @@ static enum cs_skip decode_gre(struct cursor *c, struct cs_pkt *pkt)
 	switch (type) {
 	case ETH_IPV4:
 	case ETH_IPV6:
-		why = tunnel_enter(pkt, CS_TUN_GRE, key);
+		why = cs_decode_tunnel_enter(pkt, CS_TUN_GRE, key);
 		if (why != CS_SKIP_NONE)
 			return why;
 		return tunnel_ip(c, type == ETH_IPV4 ? 4 : 6, pkt);
 	case ETH_TEB:
-		why = tunnel_enter(pkt, CS_TUN_GRE, key);
+		why = cs_decode_tunnel_enter(pkt, CS_TUN_GRE, key);
 		if (why != CS_SKIP_NONE)
 			return why;
-		return decode_ethernet(c, pkt);
+		return cs_decode_ethernet(c, pkt);
 	case ETH_MPLS:
 	case ETH_MPLS_MC:
-		why = tunnel_enter(pkt, CS_TUN_GRE, key);
+		why = cs_decode_tunnel_enter(pkt, CS_TUN_GRE, key);
 		if (why != CS_SKIP_NONE)
 			return why;
-		return decode_mpls(c, pkt);
+		return cs_decode_mpls(c, pkt);
 	case ETH_ERSPAN_2:
 	case ETH_ERSPAN_3:
 		return decode_erspan(c, type, seq, pkt);
 	default:
-		return CS_SKIP_NOT_IP;	/* WCCP, NHRP, Aruba, keepalive ... */
+		if (!aruba_type(type))
+			return CS_SKIP_NOT_IP;	/* WCCP, NHRP, keepalive ... */
+		why = cs_decode_tunnel_enter(pkt, CS_TUN_GRE, key);
+		if (why != CS_SKIP_NONE)
+			return why;
+		return cs_decode_ieee80211(c, false, pkt);
 	}
 }
 
 /* IPv4 (protocol 4) or IPv6 (41) right after an IP header. */
-static enum cs_skip decode_ipip(struct cursor *c, int family, struct cs_pkt *pkt)
+static enum cs_skip decode_ipip(struct cs_cursor *c, int family, struct cs_pkt *pkt)
 {
-	enum cs_skip why = tunnel_enter(pkt, CS_TUN_IPIP, 0);
+	enum cs_skip why = cs_decode_tunnel_enter(pkt, CS_TUN_IPIP, 0);
 	if (why != CS_SKIP_NONE)
 		return why;
 	return tunnel_ip(c, family, pkt);
 }
 
 /* RFC 7348 5: 8 flag bits of which I (a VNI follows) must be set. */
-static enum cs_skip decode_vxlan(struct cursor *c, struct cs_pkt *pkt)
+static enum cs_skip decode_vxlan(struct cs_cursor *c, struct cs_pkt *pkt)
 {
 	if (!cs_rd_has(&c->r, 8))
-		return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
+		return cs_cur_short(c, 8, CS_SKIP_BAD_TUNNEL);
 	if (!(cs_rd_peek_u8(&c->r, 0) & 0x08))
 		return CS_SKIP_BAD_TUNNEL;
-	cur_skip(c, 4);
-	uint32_t vni = cur_u32(c) >> 8;
-	enum cs_skip why = tunnel_enter(pkt, CS_TUN_VXLAN, vni);
+	cs_cur_skip(c, 4);
+	uint32_t vni = cs_cur_u32(c) >> 8;
+	enum cs_skip why = cs_decode_tunnel_enter(pkt, CS_TUN_VXLAN, vni);
 	if (why != CS_SKIP_NONE)
 		return why;
-	return decode_ethernet(c, pkt);
+	return cs_decode_ethernet(c, pkt);
 }
 
 /*
@@ -863,10 +789,10 @@ static enum cs_skip decode_vxlan(struct cursor *c, struct cs_pkt *pkt)
  * words, then a protocol type: 0x6558 Ethernet, else an ethertype.  A
  * control message (O bit) carries no packet to forward.
  */
-static enum cs_skip decode_geneve(struct cursor *c, struct cs_pkt *pkt)
+static enum cs_skip decode_geneve(struct cs_cursor *c, struct cs_pkt *pkt)
 {
 	if (!cs_rd_has(&c->r, 8))
-		return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
+		return cs_cur_short(c, 8, CS_SKIP_BAD_TUNNEL);
 	uint8_t ver_optlen = cs_rd_peek_u8(&c->r, 0);
 	if (ver_optlen >> 6 != 0)
 		return CS_SKIP_BAD_TUNNEL;
@@ -875,16 +801,16 @@ static enum cs_skip decode_geneve(struct cursor *c, struct cs_pkt *pkt)
 	uint16_t type = cs_rd_peek_u16(&c->r, 2);
 	uint32_t vni = cs_rd_peek_u32(&c->r, 4) >> 8;
 	if (!cs_rd_has(&c->r, len))
-		return short_header(c, len, CS_SKIP_BAD_TUNNEL);
-	cur_skip(c, len);
+		return cs_cur_short(c, len, CS_SKIP_BAD_TUNNEL);
+	cs_cur_skip(c, len);
 	if (control)
 		return CS_SKIP_NOT_TCP;
-	enum cs_skip why = tunnel_enter(pkt, CS_TUN_GENEVE, vni);
+	enum cs_skip why = cs_decode_tunnel_enter(pkt, CS_TUN_GENEVE, vni);
 	if (why != CS_SKIP_NONE)
 		return why;
 	if (type == ETH_TEB)
-		return decode_ethernet(c, pkt);
-	return decode_ethertype(c, type, pkt);
+		return cs_decode_ethernet(c, pkt);
+	return cs_decode_ethertype(c, type, pkt);
 }
 
 /*
@@ -895,44 +821,44 @@ static enum cs_skip decode_geneve(struct cursor *c, struct cs_pkt *pkt)
  * carries a user packet, IPv4 or IPv6; echo, error indication and end
  * marker are GTP's own traffic.
  */
-static enum cs_skip decode_gtpu(struct cursor *c, struct cs_pkt *pkt)
+static enum cs_skip decode_gtpu(struct cs_cursor *c, struct cs_pkt *pkt)
 {
 	if (!cs_rd_has(&c->r, 8))
-		return short_header(c, 8, CS_SKIP_BAD_TUNNEL);
+		return cs_cur_short(c, 8, CS_SKIP_BAD_TUNNEL);
 	uint8_t flags = cs_rd_peek_u8(&c->r, 0);
 	uint8_t type = cs_rd_peek_u8(&c->r, 1);
-	cur_skip(c, 2);
-	uint16_t len = cur_u16(c);
-	uint32_t teid = cur_u32(c);
+	cs_cur_skip(c, 2);
+	uint16_t len = cs_cur_u16(c);
+	uint32_t teid = cs_cur_u32(c);
 	if (flags >> 5 != 1 || !(flags & 0x10))
 		return CS_SKIP_BAD_TUNNEL;
 	if (len > c->wire_left)
 		return CS_SKIP_BAD_TUNNEL;
-	struct cursor g = cur_sub(c, len);
+	struct cs_cursor g = cs_cur_sub(c, len);
 	if (type != 255)
 		return CS_SKIP_NOT_TCP;
 
 	if (flags & 0x07) {
 		if (!cs_rd_has(&g.r, 4))
-			return short_header(&g, 4, CS_SKIP_BAD_TUNNEL);
+			return cs_cur_short(&g, 4, CS_SKIP_BAD_TUNNEL);
 		/* sequence number, N-PDU number, next extension type */
 		uint8_t next = cs_rd_peek_u8(&g.r, 3);
-		cur_skip(&g, 4);
+		cs_cur_skip(&g, 4);
 		for (int i = 0; (flags & 0x04) && next != 0; i++) {
 			if (i == GTP_EXT_MAX)
 				return CS_SKIP_BAD_TUNNEL;
 			if (!cs_rd_has(&g.r, 1))
-				return short_header(&g, 1, CS_SKIP_BAD_TUNNEL);
+				return cs_cur_short(&g, 1, CS_SKIP_BAD_TUNNEL);
 			size_t ext = (size_t)cs_rd_peek_u8(&g.r, 0) * 4;
 			if (ext == 0)
 				return CS_SKIP_BAD_TUNNEL;
 			if (!cs_rd_has(&g.r, ext))
-				return short_header(&g, ext, CS_SKIP_BAD_TUNNEL);
+				return cs_cur_short(&g, ext, CS_SKIP_BAD_TUNNEL);
 			next = cs_rd_peek_u8(&g.r, ext - 1);
-			cur_skip(&g, ext);
+			cs_cur_skip(&g, ext);
 		}
 	}
-	enum cs_skip why = tunnel_enter(pkt, CS_TUN_GTPU, teid);
+	enum cs_skip why = cs_decode_tunnel_enter(pkt, CS_TUN_GTPU, teid);
 	if (why != CS_SKIP_NONE)
 		return why;
 	return tunnel_ip(&g, 0, pkt);
@@ -956,7 +882,7 @@ static bool teredo_prefix(struct cs_reader *r, size_t off)
  * a bubble (no next header, length 0).  Whatever fails is plain UDP.
  * Bytes not captured cannot be tested: such a datagram stays UDP too.
  */
-static enum cs_skip decode_teredo(struct cursor *c, bool on_port,
+static enum cs_skip decode_teredo(struct cs_cursor *c, bool on_port,
 				  struct cs_pkt *pkt)
 {
 	struct cs_reader r = c->r;
@@ -1003,23 +929,68 @@ static enum cs_skip decode_teredo(struct cursor *c, bool on_port,
 	if (40u + plen < inner && !(nh == PROTO_NONE && plen == 0))
 		return CS_SKIP_NOT_TCP;
 
-	enum cs_skip why = tunnel_enter(pkt, CS_TUN_TEREDO, 0);
+	enum cs_skip why = cs_decode_tunnel_enter(pkt, CS_TUN_TEREDO, 0);
 	if (why != CS_SKIP_NONE)
 		return why;
-	cur_skip(c, hdr);
-	return decode_ip(c, 6, pkt);
+	cs_cur_skip(c, hdr);
+	return cs_decode_ip(c, 6, pkt);
 }
 
 /*
- * UDP: the tunnels that have a port are told by it -- VXLAN and Geneve by
- * the destination (their source port is flow entropy), GTP-U by either --
- * and a malformed header there is a broken tunnel.  Any other datagram is
- * tried as Teredo, and is plain UDP (not TCP) unless it passes.
+ * Off its port Zeek takes a datagram for AYIYA when its second and third
+ * bytes are 0x52 0x11: a SHA-1 signature of 5 words, a shared secret, and
+ * the forward opcode -- what SixXS's clients send.
+ */
+static bool ayiya_signature(struct cs_reader *r)
+{
+	return cs_rd_has(r, 3) && cs_rd_peek_u16(r, 1) == 0x5211;
+}
+
+/*
+ * AYIYA, "Anything In Anything" (SixXS, draft-massar-v6ops-ayiya): the
+ * identity's length (2^n bytes) and type, the signature's length (4-byte
+ * words) and hash, the authentication method and opcode, the next header,
+ * and the epoch time, 8 bytes in all; then the identity and the
+ * signature, then the packet.  Only opcode 1 (forward) carries one, of the
+ * family next header names (4 or 41); heartbeats and the rest are AYIYA's
+ * own traffic.
+ * on_port: the datagram came to or from 5072.  Off it, a header that does
+ * not fit is plain UDP, as for Teredo.
+ */
+static enum cs_skip decode_ayiya(struct cs_cursor *c, bool on_port,
+				 struct cs_pkt *pkt)
+{
+	if (!cs_rd_has(&c->r, 8))
+		return on_port ? cs_cur_short(c, 8, CS_SKIP_BAD_TUNNEL) : CS_SKIP_NOT_TCP;
+	size_t len = 8 + ((size_t)1 << (cs_rd_peek_u8(&c->r, 0) >> 4)) +
+		     (size_t)(cs_rd_peek_u8(&c->r, 1) >> 4) * 4;
+	uint8_t opcode = cs_rd_peek_u8(&c->r, 2) & 0x0f;
+	uint8_t next = cs_rd_peek_u8(&c->r, 3);
+	if (!cs_rd_has(&c->r, len)) {
+		if (!on_port)
+			return CS_SKIP_NOT_TCP;
+		return cs_cur_short(c, len, CS_SKIP_BAD_TUNNEL);
+	}
+	if (opcode != 1 || (next != PROTO_IPIP && next != PROTO_IPV6))
+		return CS_SKIP_NOT_TCP;
+	cs_cur_skip(c, len);
+	enum cs_skip why = cs_decode_tunnel_enter(pkt, CS_TUN_AYIYA, 0);
+	if (why != CS_SKIP_NONE)
+		return why;
+	return tunnel_ip(c, next == PROTO_IPIP ? 4 : 6, pkt);
+}
+
+/*
+ * UDP: the tunnels that have a port are told by it -- VXLAN, Geneve and
+ * GRE by the destination (their source port is flow entropy), GTP-U and
+ * AYIYA by either -- and a malformed header there is a broken tunnel.  Any
+ * other datagram is tried as AYIYA by its signature or as Teredo, and is
+ * plain UDP (not TCP) unless it passes.
  *
  * frag: c holds a first fragment, so the datagram is as long as the UDP
  * header says, beyond what this frame carries.
  */
-static enum cs_skip decode_udp(struct cursor *c, bool frag, struct cs_pkt *pkt)
+static enum cs_skip decode_udp(struct cs_cursor *c, bool frag, struct cs_pkt *pkt)
 {
 	/* Without its ports a datagram cannot be told from any other. */
 	if (!cs_rd_has(&c->r, 4))
@@ -1027,20 +998,24 @@ static enum cs_skip decode_udp(struct cursor *c, bool frag, struct cs_pkt *pkt)
 	uint16_t sport = cs_rd_peek_u16(&c->r, 0);
 	uint16_t dport = cs_rd_peek_u16(&c->r, 2);
 
-	enum { NONE, VXLAN, GENEVE, GTPU } port = NONE;
+	enum { NONE, VXLAN, GENEVE, GTPU, GRE, AYIYA } port = NONE;
 	if (dport == PORT_VXLAN)
 		port = VXLAN;
 	else if (dport == PORT_GENEVE)
 		port = GENEVE;
+	else if (dport == PORT_GRE_UDP)
+		port = GRE;
 	else if (sport == PORT_GTPU || dport == PORT_GTPU)
 		port = GTPU;
+	else if (sport == PORT_AYIYA || dport == PORT_AYIYA)
+		port = AYIYA;
 
 	if (!cs_rd_has(&c->r, 8))
 		return port == NONE ? CS_SKIP_NOT_TCP
-				    : short_header(c, 8, CS_SKIP_BAD_TUNNEL);
-	cur_skip(c, 4);				/* ports */
-	uint16_t ulen = cur_u16(c);
-	cur_skip(c, 2);				/* checksum */
+				    : cs_cur_short(c, 8, CS_SKIP_BAD_TUNNEL);
+	cs_cur_skip(c, 4);				/* ports */
+	uint16_t ulen = cs_cur_u16(c);
+	cs_cur_skip(c, 2);				/* checksum */
 
 	/* The datagram's own length: within the IP payload, unless this is a
 	 * first fragment, which must hold no more than the datagram. */
@@ -1049,7 +1024,7 @@ static enum cs_skip decode_udp(struct cursor *c, bool frag, struct cs_pkt *pkt)
 			      : (size_t)(ulen - 8) > c->wire_left))
 		return port == NONE ? CS_SKIP_NOT_TCP : CS_SKIP_BAD_TUNNEL;
 	pay = (size_t)ulen - 8;
-	struct cursor p;
+	struct cs_cursor p;
 	p.r = cs_rd_sub(&c->r, c->r.left < pay ? c->r.left : pay);
 	p.wire_left = pay;
 
@@ -1060,7 +1035,13 @@ static enum cs_skip decode_udp(struct cursor *c, bool frag, struct cs_pkt *pkt)
 		return decode_geneve(&p, pkt);
 	case GTPU:
 		return decode_gtpu(&p, pkt);
+	case GRE:
+		return decode_gre(&p, pkt);
+	case AYIYA:
+		return decode_ayiya(&p, true, pkt);
 	default:
+		if (ayiya_signature(&p.r))
+			return decode_ayiya(&p, false, pkt);
 		return decode_teredo(&p, sport == PORT_TEREDO || dport == PORT_TEREDO,
 				     pkt);
 	}
@@ -1068,7 +1049,7 @@ static enum cs_skip decode_udp(struct cursor *c, bool frag, struct cs_pkt *pkt)
 
 /* ---- network layer dispatch -------------------------------------------- */
 
-static enum cs_skip decode_ip(struct cursor *c, int family, struct cs_pkt *pkt)
+enum cs_skip cs_decode_ip(struct cs_cursor *c, int family, struct cs_pkt *pkt)
 {
 	struct ip_view v = { 0 };
 	enum cs_skip why = family == 4 ? decode_ipv4(c, pkt, false, &v)
@@ -1125,148 +1106,9 @@ static enum cs_skip decode_ip(struct cursor *c, int family, struct cs_pkt *pkt)
 	return why;
 }
 
-/* The IP version nibble decides, for link types that carry bare IP. */
-static enum cs_skip decode_raw_ip(struct cursor *c, int want, struct cs_pkt *pkt)
-{
-	if (!cs_rd_has(&c->r, 1))
-		return short_header(c, 1, CS_SKIP_BAD_IP_HEADER);
-	int ver = cs_rd_peek_u8(&c->r, 0) >> 4;
-	if (ver != 4 && ver != 6)
-		return CS_SKIP_BAD_IP_HEADER;
-	if (want && ver != want)
-		return CS_SKIP_BAD_IP_HEADER;
-	return decode_ip(c, ver, pkt);
-}
-
-/* Ethertype chain: VLAN tags (stacked, any order of 802.1Q/802.1ad) then IP. */
-static enum cs_skip decode_ethertype(struct cursor *c, uint16_t type,
-				     struct cs_pkt *pkt)
-{
-	for (;;) {
-		switch (type) {
-		case ETH_IPV4:
-			return decode_ip(c, 4, pkt);
-		case ETH_IPV6:
-			return decode_ip(c, 6, pkt);
-		case ETH_VLAN:
-		case ETH_QINQ:
-		case ETH_QINQ_OLD:
-			if (pkt->vlan_cnt == VLAN_MAX_DEPTH)
-				return CS_SKIP_BAD_LINK_HEADER;
-			if (!cs_rd_has(&c->r, 4))
-				return short_header(c, 4, CS_SKIP_BAD_LINK_HEADER);
-			uint16_t tci = cur_u16(c);
-			type = cur_u16(c);
-			if (pkt->vlan_cnt < 2)
-				pkt->vlan[pkt->vlan_cnt] = tci & 0x0fff;
-			pkt->vlan_cnt++;
-			break;
-		case ETH_MPLS:
-		case ETH_MPLS_MC:
-			return decode_mpls(c, pkt);
-		case ETH_FABRICPATH: {
-			enum cs_skip why = decode_fabricpath(c, pkt, &type);
-			if (why != CS_SKIP_NONE)
-				return why;
-			break;
-		}
-		default:
-			return CS_SKIP_NOT_IP;
-		}
-	}
-}
-
-static enum cs_skip decode_ethernet(struct cursor *c, struct cs_pkt *pkt)
-{
-	if (!cs_rd_has(&c->r, 14))
-		return short_header(c, 14, CS_SKIP_BAD_LINK_HEADER);
-	cur_skip(c, 12);		/* destination and source MAC */
-	uint16_t type = cur_u16(c);
-	if (type < ETH_MIN_TYPE)	/* 802.3 length + LLC: not IP here */
-		return CS_SKIP_NOT_IP;
-	return decode_ethertype(c, type, pkt);
-}
-
-/* Linux "cooked" v1: 16 bytes, protocol last (an ethertype, or an ARPHRD-
- * dependent code below 0x0600 for non-Ethernet payloads). */
-static enum cs_skip decode_sll(struct cursor *c, struct cs_pkt *pkt)
-{
-	if (!cs_rd_has(&c->r, 16))
-		return short_header(c, 16, CS_SKIP_BAD_LINK_HEADER);
-	cur_skip(c, 14);
-	uint16_t proto = cur_u16(c);
-	return decode_ethertype(c, proto, pkt);
-}
-
-/* Linux "cooked" v2 (the `any` device): 20 bytes, protocol first. */
-static enum cs_skip decode_sll2(struct cursor *c, struct cs_pkt *pkt)
-{
-	if (!cs_rd_has(&c->r, 20))
-		return short_header(c, 20, CS_SKIP_BAD_LINK_HEADER);
-	uint16_t proto = cur_u16(c);
-	cur_skip(c, 18);
-	return decode_ethertype(c, proto, pkt);
-}
-
-/*
- * BSD loopback: a 4-byte address family.  DLT_NULL stores it in the
- * writer's byte order, DLT_LOOP in network order; AF_INET6 differs per OS
- * (10 Linux, 24 NetBSD/OpenBSD, 28 FreeBSD, 30 Darwin).
- */
-static enum cs_skip decode_loopback(struct cursor *c, bool network_order,
-				    struct cs_pkt *pkt)
-{
-	if (!cs_rd_has(&c->r, 4))
-		return short_header(c, 4, CS_SKIP_BAD_LINK_HEADER);
-	CS_ASSERT(c->r.left <= c->wire_left);	/* so 4 <= wire_left too */
-	uint32_t af = network_order ? cs_rd_u32(&c->r) : cs_rd_u32le(&c->r);
-	c->wire_left -= 4;
-	if (!network_order && (af & 0xffff) == 0 && af != 0)
-		af = (af >> 24) | ((af >> 8) & 0xff00);	/* other endianness */
-	switch (af) {
-	case 2:
-		return decode_raw_ip(c, 4, pkt);
-	case 10: case 24: case 28: case 30:
-		return decode_raw_ip(c, 6, pkt);
-	default:
-		return CS_SKIP_NOT_IP;
-	}
-}
-
-bool cs_linktype_supported(int dlt)
-{
-	switch (dlt) {
-	case CS_DLT_NULL: case CS_DLT_EN10MB: case CS_DLT_RAW:
-	case CS_DLT_RAW_OPENBSD: case CS_DLT_LINKTYPE_RAW: case CS_DLT_LOOP:
-	case CS_DLT_LINUX_SLL: case CS_DLT_IPV4: case CS_DLT_IPV6:
-	case CS_DLT_LINUX_SLL2:
-		return true;
-	default:
-		return false;
-	}
-}
-
-const char *cs_linktype_name(int dlt, char *buf, unsigned len)
-{
-	switch (dlt) {
-	case CS_DLT_NULL: return "NULL";
-	case CS_DLT_EN10MB: return "EN10MB";
-	case CS_DLT_RAW: case CS_DLT_RAW_OPENBSD: case CS_DLT_LINKTYPE_RAW:
-		return "RAW";
-	case CS_DLT_LOOP: return "LOOP";
-	case CS_DLT_LINUX_SLL: return "LINUX_SLL";
-	case CS_DLT_IPV4: return "IPV4";
-	case CS_DLT_IPV6: return "IPV6";
-	case CS_DLT_LINUX_SLL2: return "LINUX_SLL2";
-	default:
-		snprintf(buf, len, "DLT_%d", dlt);
-		return buf;
-	}
-}
-
 enum cs_skip cs_decode(const struct cs_frame *f, struct cs_pkt *pkt)
 {
-	struct cursor c;
+	struct cs_cursor c;
 
 	memset(pkt, 0, sizeof *pkt);
 	pkt->ts_us = f->ts_us;
@@ -1279,25 +1121,5 @@ enum cs_skip cs_decode(const struct cs_frame *f, struct cs_pkt *pkt)
 	c.wire_left = f->wirelen;
 	if (f->caplen < f->wirelen)
 		pkt->info |= CS_PKTF_TRUNCATED;
-
-	switch (f->dlt) {
-	case CS_DLT_EN10MB:
-		return decode_ethernet(&c, pkt);
-	case CS_DLT_LINUX_SLL:
-		return decode_sll(&c, pkt);
-	case CS_DLT_LINUX_SLL2:
-		return decode_sll2(&c, pkt);
-	case CS_DLT_NULL:
-		return decode_loopback(&c, false, pkt);
-	case CS_DLT_LOOP:
-		return decode_loopback(&c, true, pkt);
-	case CS_DLT_RAW: case CS_DLT_RAW_OPENBSD: case CS_DLT_LINKTYPE_RAW:
-		return decode_raw_ip(&c, 0, pkt);
-	case CS_DLT_IPV4:
-		return decode_raw_ip(&c, 4, pkt);
-	case CS_DLT_IPV6:
-		return decode_raw_ip(&c, 6, pkt);
-	default:
-		return CS_SKIP_LINKTYPE;
-	}
+	return cs_decode_link(&c, f->dlt, pkt);
 }

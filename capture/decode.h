@@ -1,12 +1,13 @@
 /*
  * decode.h — frame bytes to a cs_pkt view.
  *
- * The decoder walks link layer, VLAN tags, IPv4/IPv6 (extension headers,
- * fragments), TCP with its options, and ICMP/ICMPv6 errors with the quoted
- * IP + TCP header.  It never reads past caplen, never allocates, never
- * prints: it returns CS_SKIP_NONE with the view filled, or the reason the
- * frame cannot be analysed.  Lengths come from the headers (IP total length)
- * so a short snap length loses no byte counts.
+ * The decoder walks the link layer (link.c), VLAN tags, IPv4/IPv6
+ * (extension headers, fragments), tunnels, TCP with its options, and
+ * ICMP/ICMPv6 errors with the quoted IP + TCP header (decode.c).  It never
+ * reads past caplen, never allocates, never prints: it returns
+ * CS_SKIP_NONE with the view filled, or the reason the frame cannot be
+ * analysed.  Lengths come from the headers (IP total length) so a short
+ * snap length loses no byte counts.
  */
 #ifndef CS_CAPTURE_DECODE_H
 #define CS_CAPTURE_DECODE_H
@@ -20,13 +21,20 @@
 enum {
 	CS_DLT_NULL = 0,
 	CS_DLT_EN10MB = 1,
+	CS_DLT_PPP = 9,
+	CS_DLT_FDDI = 10,
 	CS_DLT_RAW = 12,
 	CS_DLT_RAW_OPENBSD = 14,
+	CS_DLT_PPP_SERIAL = 50,		/* PPP in HDLC framing, or Cisco HDLC */
 	CS_DLT_LINKTYPE_RAW = 101,
+	CS_DLT_C_HDLC = 104,		/* Cisco HDLC */
+	CS_DLT_IEEE802_11 = 105,
 	CS_DLT_LOOP = 108,
 	CS_DLT_LINUX_SLL = 113,
+	CS_DLT_IEEE802_11_RADIO = 127,	/* radiotap, then 802.11 */
 	CS_DLT_IPV4 = 228,
 	CS_DLT_IPV6 = 229,
+	CS_DLT_NFLOG = 239,		/* Linux netfilter log messages */
 	CS_DLT_LINUX_SLL2 = 276,
 };
 

@@ -37,6 +37,9 @@ const char *const cs_tunnel_names[CS_TUN_MAX] = {
 	[CS_TUN_GENEVE] = "geneve",
 	[CS_TUN_TEREDO] = "teredo",
 	[CS_TUN_GTPU] = "gtpu",
+	[CS_TUN_PPPOE] = "pppoe",
+	[CS_TUN_PBB] = "pbb",
+	[CS_TUN_AYIYA] = "ayiya",
 };
 
 static const uint8_t v4_mapped_prefix[12] = {
@@ -68,8 +71,13 @@ char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned len)
 
 bool cs_tunnel_has_endpoints(unsigned kind)
 {
-	return kind != CS_TUN_NONE && kind != CS_TUN_MPLS &&
-	       kind != CS_TUN_FABRICPATH;
+	switch (kind) {
+	case CS_TUN_NONE: case CS_TUN_MPLS: case CS_TUN_FABRICPATH:
+	case CS_TUN_PPPOE: case CS_TUN_PBB:
+		return false;
+	default:
+		return true;
+	}
 }
 
 char *cs_tunnel_format(const struct cs_tunnel *t, char *buf, unsigned len)

@@ -28,6 +28,10 @@ struct cs_frame {
 	uint32_t wirelen;	/* bytes the packet had on the wire */
 	int dlt;		/* libpcap DLT_ value of the source */
 	const uint8_t *bytes;
+	/* The record's time is none packet time holds (pkttime.h): ts_us is 0
+	 * and means nothing; the engine analyses the frame at the time it has
+	 * reached and counts it (cs_stats.ts_invalid). */
+	bool ts_invalid;
 };
 
 /*
@@ -129,12 +133,15 @@ enum cs_tunnel_kind {
 	CS_TUN_GENEVE,		/* RFC 8926, UDP 6081 */
 	CS_TUN_TEREDO,		/* RFC 4380, IPv6 in UDP */
 	CS_TUN_GTPU,		/* 3GPP TS 29.281 G-PDU, UDP 2152 */
+	CS_TUN_PPPOE,		/* PPPoE session (RFC 2516), ethertype 0x8864 */
+	CS_TUN_PBB,		/* 802.1ah provider backbone bridging (MAC-in-MAC) */
+	CS_TUN_AYIYA,		/* AYIYA (SixXS), UDP 5072 */
 	CS_TUN_MAX
 };
 
 extern const char *const cs_tunnel_names[CS_TUN_MAX];
 
-/* False for none, MPLS and FabricPath: no IP header of their own. */
+/* False for none, MPLS, FabricPath, PPPoE and PBB: no IP header of their own. */
 bool cs_tunnel_has_endpoints(unsigned kind);
 
 #define CS_TUNNEL_MAX_DEPTH 4	/* encapsulations peeled before giving up */
@@ -142,11 +149,12 @@ bool cs_tunnel_has_endpoints(unsigned kind);
 /*
  * How a packet reached the decoder.  kind names the outermost tunnel that
  * has IP endpoints (GRE, VXLAN, ...), or failing that the outermost link-
- * level one (MPLS, FabricPath); outer_src/outer_dst are that IP tunnel's
- * endpoints (zero for MPLS/FabricPath alone).  id belongs to the same
- * tunnel: VXLAN/Geneve VNI, GTP-U TEID, GRE key, PPTP call ID, ERSPAN
- * session ID, MPLS bottom-of-stack label; 0 when the tunnel has none.
- * depth counts every encapsulation peeled, nested ones included.
+ * level one (MPLS, FabricPath, PPPoE, PBB); outer_src/outer_dst are that
+ * IP tunnel's endpoints (zero for a link-level one alone).  id belongs to
+ * the same tunnel: VXLAN/Geneve VNI, GTP-U TEID, GRE key, PPTP call ID,
+ * ERSPAN session ID, MPLS bottom-of-stack label, PPPoE session ID, PBB
+ * I-SID; 0 when the tunnel has none.  depth counts every encapsulation
+ * peeled, nested ones included.
  */
 struct cs_tunnel {
 	uint8_t kind;		/* enum cs_tunnel_kind */

@@ -141,6 +141,28 @@ static inline uint32_t cs_rd_peek_u32(struct cs_reader *r, size_t off)
 	       (uint32_t)q[2] << 8 | (uint32_t)q[3];
 }
 
+/* Little-endian peeks: radiotap's fields, and NFLOG's TLV headers, which
+ * are in the capturing host's order (decode.c's link layers say why). */
+static inline uint16_t cs_rd_peek_u16le(struct cs_reader *r, size_t off)
+{
+	if (!cs_rd_has_at(r, off, 2)) {
+		cs_rd_fail(r);
+		return 0;
+	}
+	return (uint16_t)((uint16_t)r->p[off + 1] << 8 | r->p[off]);
+}
+
+static inline uint32_t cs_rd_peek_u32le(struct cs_reader *r, size_t off)
+{
+	if (!cs_rd_has_at(r, off, 4)) {
+		cs_rd_fail(r);
+		return 0;
+	}
+	const uint8_t *q = r->p + off;
+	return (uint32_t)q[3] << 24 | (uint32_t)q[2] << 16 |
+	       (uint32_t)q[1] << 8 | (uint32_t)q[0];
+}
+
 /* Copies n bytes out (addresses); on a short read the destination is zeroed. */
 static inline void cs_rd_copy(struct cs_reader *r, void *dst, size_t n)
 {

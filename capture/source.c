@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "capture/pkttime.h"
 #include "capture/reader.h"
 
 struct cs_source {
@@ -20,6 +22,7 @@ struct cs_source {
 	bool live;
 	int dlt;
 	uint32_t snaplen;
+	bool u32_seconds;	/* a pcap file: seconds are unsigned 32-bit */
 	int fd;			/* live: selectable descriptor, -1 if none */
 	int timeout_ms;		/* live: longest wait in one read */
 	char *iobuf;		/* file: stdio buffer, freed after pcap_close */
@@ -49,6 +52,9 @@ static struct cs_source *source_new(pcap_t *p, const char *name, bool live)
 	s->live = live;
 	s->fd = -1;
 	s->dlt = pcap_datalink(p);
+	/* libpcap gives a pcapng file the version of its section header,
+	 * 1.0; a pcap file's is 2.x (or DG/UX's 543.0). */
+	s->u32_seconds = !live && pcap_major_version(p) >= 2;
 	int snap = pcap_snapshot(p);
 	s->snaplen = snap > 0 ? (uint32_t)snap : 0;
 	return s;
@@ -85,76 +91,132 @@ static bool is_pcapng_bad_byte_order(struct cs_reader head)
 	return bom != PCAPNG_BOM && bom != PCAPNG_BOM_SWAPPED;
 }
 
+/* How an input is named in messages. */
+static void input_label(const char *path, char *buf, size_t len)
+{
+	if (!strcmp(path, "-"))
+		snprintf(buf, len, "standard input");
+	else
+		snprintf(buf, len, "'%s'", path);
+}
+
+/* An input that ended before its first byte, named for what it is. */
+static const char *nothing_arrived(const struct stat *st)
+{
+	if (S_ISREG(st->st_mode))
+		return "the file is empty";
+	if (S_ISFIFO(st->st_mode))
+		return "no data arrived on the pipe";
+	if (S_ISSOCK(st->st_mode))
+		return "no data arrived on the socket";
+	return "no data arrived";
+}
+
 /*
  * libpcap's messages name the symptom ("unknown file format"); people want
- * to know what the file is: missing, empty, something else, or a capture
- * whose header is damaged.
+ * to know what the file is: too short, something else, or a capture whose
+ * header is damaged.  A regular file's first bytes are read again from
+ * where the reading began, on the stream pcap failed on: opening the input
+ * a second time would wait forever on a FIFO whose writer has gone, and a
+ * pipe's bytes are gone, so for those pcap's message is what there is.
  */
-static void describe_open_failure(const char *path, const char *pcap_msg,
+static void describe_open_failure(FILE *f, const struct stat *st, long start,
+				  const char *label, const char *pcap_msg,
 				  char *err, size_t errlen)
 {
 	unsigned char m[12];
+	size_t got = 0;
 
-	if (!strcmp(path, "-")) {
-		snprintf(err, errlen, "cannot read standard input: %s", pcap_msg);
+	if (!S_ISREG(st->st_mode) || start < 0 || fseek(f, start, SEEK_SET) != 0) {
+		snprintf(err, errlen, "cannot read %s: %s", label, pcap_msg);
 		return;
 	}
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "cannot read '%s': %s", path, strerror(errno));
-		return;
-	}
-	size_t got = fread(m, 1, sizeof m, f);
-	fclose(f);
+	got = fread(m, 1, sizeof m, f);
 	struct cs_reader head = cs_rd_make(m, got);
-	if (got == 0)
-		snprintf(err, errlen, "cannot read '%s': the file is empty", path);
-	else if (got < 4)
-		snprintf(err, errlen, "cannot read '%s': only %zu bytes, too short "
-			 "for a capture file header", path, got);
+	if (got < 4)
+		snprintf(err, errlen, "cannot read %s: only %zu bytes, too short "
+			 "for a capture file header", label, got);
 	else if (!is_capture_magic(cs_rd_peek_u32(&head, 0)))
-		snprintf(err, errlen, "cannot read '%s': not a pcap or pcapng file "
-			 "(magic 0x%08" PRIx32 ")", path, cs_rd_peek_u32(&head, 0));
+		snprintf(err, errlen, "cannot read %s: not a pcap or pcapng file "
+			 "(magic 0x%08" PRIx32 ")", label, cs_rd_peek_u32(&head, 0));
 	else if (is_pcapng_bad_byte_order(head))
-		snprintf(err, errlen, "cannot read '%s': damaged pcapng section "
+		snprintf(err, errlen, "cannot read %s: damaged pcapng section "
 			 "header: byte-order magic 0x%08" PRIx32 ", not 0x1a2b3c4d "
-			 "in either byte order", path, cs_rd_peek_u32(&head, 8));
+			 "in either byte order", label, cs_rd_peek_u32(&head, 8));
 	else
-		snprintf(err, errlen, "cannot read '%s': damaged capture file "
-			 "header: %s", path, pcap_msg);
+		snprintf(err, errlen, "cannot read %s: damaged capture file "
+			 "header: %s", label, pcap_msg);
+}
+
+/*
+ * Opens the input as a stream ("-": standard input) and makes sure that
+ * it is one libpcap can be given: not a directory (which opens, and then
+ * fails every read), and not empty (said as such, rather than as a header
+ * too short).  The first byte is read and pushed back, which works on a
+ * pipe too.  NULL with a message in err.
+ */
+static FILE *open_input(const char *path, const char *label, struct stat *st,
+			char *err, size_t errlen)
+{
+	bool dash = !strcmp(path, "-");
+	FILE *f = dash ? stdin : fopen(path, "rb");
+	const char *problem = NULL;
+	int c;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot read %s: %s", label, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fileno(f), st) != 0)
+		problem = strerror(errno);
+	else if (S_ISDIR(st->st_mode))
+		problem = "is a directory";
+	else if ((c = getc(f)) == EOF)
+		problem = ferror(f) ? strerror(errno) : nothing_arrived(st);
+	else
+		ungetc(c, f);
+	if (!problem)
+		return f;
+	snprintf(err, errlen, "cannot read %s: %s", label, problem);
+	if (!dash)
+		fclose(f);
+	return NULL;
 }
 
 /*
  * libpcap reads a file through stdio, a record header and a record at a
  * time; with stdio's default 4 KiB buffer that is a read() every 30 or so
  * packets, 40,000 system calls for a million.  A regular file gets a
- * buffer of IOBUF_SIZE instead (standard input keeps the default, so a
- * capture arriving through a pipe is not held back).  Returns the pcap_t
- * or NULL with pe filled; *iobuf is the buffer to free after pcap_close.
+ * buffer of IOBUF_SIZE instead (a pipe keeps the default, so a capture
+ * arriving through it is not held back).  Returns the pcap_t or NULL with
+ * err filled; *iobuf is the buffer to free after pcap_close.
  */
 #define IOBUF_SIZE (1u << 20)
 
-static pcap_t *open_offline(const char *path, char **iobuf, char *pe)
+static pcap_t *open_offline(const char *path, char **iobuf,
+			    char *err, size_t errlen)
 {
-	*iobuf = NULL;
-	/* Microsecond precision: nanosecond files are scaled by libpcap, and
-	 * every timer in connscope counts microseconds of packet time. */
-	if (!strcmp(path, "-"))
-		return pcap_open_offline_with_tstamp_precision(
-			path, PCAP_TSTAMP_PRECISION_MICRO, pe);
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(pe, PCAP_ERRBUF_SIZE, "%s", strerror(errno));
-		return NULL;
-	}
+	char pe[PCAP_ERRBUF_SIZE] = "";
+	char label[PATH_MAX + 2];
 	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+
+	*iobuf = NULL;
+	input_label(path, label, sizeof label);
+	FILE *f = open_input(path, label, &st, err, errlen);
+	if (!f)
+		return NULL;
+	long start = S_ISREG(st.st_mode) ? ftell(f) : -1;
+	if (S_ISREG(st.st_mode) && f != stdin &&
 	    (*iobuf = malloc(IOBUF_SIZE)) != NULL)
 		setvbuf(f, *iobuf, _IOFBF, IOBUF_SIZE);
+	/* Microsecond precision: nanosecond files are scaled by libpcap, and
+	 * every timer in connscope counts microseconds of packet time. */
 	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(
 		f, PCAP_TSTAMP_PRECISION_MICRO, pe);
 	if (!p) {
-		fclose(f);	/* libpcap leaves the stream to the caller */
+		describe_open_failure(f, &st, start, label, pe, err, errlen);
+		if (f != stdin)
+			fclose(f);	/* libpcap leaves the stream to the caller */
 		free(*iobuf);
 		*iobuf = NULL;
 	}
@@ -164,15 +226,12 @@ static pcap_t *open_offline(const char *path, char **iobuf, char *pe)
 int cs_source_open_file(struct cs_source **out, const char *path,
 			char *err, size_t errlen)
 {
-	char pe[PCAP_ERRBUF_SIZE] = "";
 	char *iobuf;
 
 	*out = NULL;
-	pcap_t *p = open_offline(path, &iobuf, pe);
-	if (!p) {
-		describe_open_failure(path, pe, err, errlen);
+	pcap_t *p = open_offline(path, &iobuf, err, errlen);
+	if (!p)
 		return -1;
-	}
 	*out = source_new(p, path, false);
 	if (!*out) {
 		pcap_close(p);
@@ -207,10 +266,15 @@ int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
 	return 0;
 }
 
-/* Explains pcap_activate's failures in terms of what to do about them. */
+/*
+ * Explains pcap_activate's failures in terms of what to do about them.
+ * libpcap's detail often is its status text again ("No such device
+ * exists"), or holds it: then it is said once.
+ */
 static void describe_activate_error(pcap_t *p, const char *iface, int rc,
 				    char *err, size_t errlen)
 {
+	const char *status = pcap_statustostr(rc);
 	const char *detail = pcap_geterr(p);
 	const char *hint = "";
 
@@ -220,9 +284,12 @@ static void describe_activate_error(pcap_t *p, const char *iface, int rc,
 		hint = " (connscope -D lists the interfaces)";
 	else if (rc == PCAP_ERROR_IFACE_NOT_UP)
 		hint = " (the interface is down)";
-	snprintf(err, errlen, "cannot capture on '%s': %s%s%s%s", iface,
-		 pcap_statustostr(rc), detail && *detail ? ": " : "",
-		 detail ? detail : "", hint);
+	if (!detail || !*detail || strstr(detail, status))
+		snprintf(err, errlen, "cannot capture on '%s': %s%s", iface,
+			 detail && *detail ? detail : status, hint);
+	else
+		snprintf(err, errlen, "cannot capture on '%s': %s: %s%s", iface,
+			 status, detail, hint);
 }
 
 int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
@@ -280,14 +347,55 @@ fail:
 	return -1;
 }
 
+/* Whether bpf compiles for Ethernet: a filter libpcap refuses for another
+ * link type is then no typo but something libpcap cannot filter there. */
+static bool compiles_for_ethernet(const char *bpf)
+{
+	pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+	struct bpf_program prog;
+	bool ok = false;
+
+	if (dead && pcap_compile(dead, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) == 0) {
+		pcap_freecode(&prog);
+		ok = true;
+	}
+	if (dead)
+		pcap_close(dead);
+	return ok;
+}
+
+/*
+ * libpcap cannot compile every expression for every link type: nothing at
+ * all for NFLOG ("NFLOG link-layer type filtering not implemented"), no
+ * "vlan" on PPP, FDDI or Linux cooked captures.  Such a filter is no
+ * mistake in the expression, so the message says what to do instead.
+ */
+static void filter_error(const struct cs_source *s, const char *bpf,
+			 const char *why, char *err, size_t errlen)
+{
+	const char *name = pcap_datalink_val_to_name(s->dlt);
+	char num[16];
+
+	if (!compiles_for_ethernet(bpf)) {
+		snprintf(err, errlen, "invalid filter '%s': %s", bpf, why);
+		return;
+	}
+	if (!name) {
+		snprintf(num, sizeof num, "DLT_%d", s->dlt);
+		name = num;
+	}
+	snprintf(err, errlen, "cannot apply filter '%s' to '%s': libpcap cannot "
+		 "compile it for link type %s (%s); read it without -f, or with "
+		 "an expression libpcap supports there", bpf, s->name, name, why);
+}
+
 int cs_source_set_filter(struct cs_source *s, const char *bpf,
 			 char *err, size_t errlen)
 {
 	struct bpf_program prog;
 
 	if (pcap_compile(s->p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		snprintf(err, errlen, "invalid filter '%s': %s", bpf,
-			 pcap_geterr(s->p));
+		filter_error(s, bpf, pcap_geterr(s->p), err, errlen);
 		return -1;
 	}
 	int rc = pcap_setfilter(s->p, &prog);
@@ -317,25 +425,37 @@ bool cs_source_is_live(const struct cs_source *s) { return s->live; }
 
 /* ---- reading ----------------------------------------------------------- */
 
-/* struct timeval to microseconds, saturating: pcapng can carry times that
- * do not fit, and a negative time_t must not wrap to the far future. */
-static uint64_t timeval_us(const struct timeval *tv)
+/*
+ * A record's time in packet time; false if it has none (pkttime.h).
+ *
+ * A pcap file's seconds are an unsigned 32-bit count (1970 to 2106), but
+ * libpcap 1.10 reads them into a signed 32-bit field and, in a file of the
+ * host's byte order, sign-extends it into tv_sec: from 2038-01-19 03:14:08
+ * on, tv_sec is negative (a byte-swapped file's come out unsigned).  The
+ * low 32 bits are the file's either way, so they are taken as unsigned.  A
+ * pcapng file's 64-bit time is divided by if_tsresol and if_tsoffset added
+ * in 64 bits, then cast to time_t: a negative tv_sec there is before 1970
+ * (a negative offset) or past 2^63 s, and no packet time either way.  The
+ * fraction is the file's 32-bit field as libpcap gives it (signed or not
+ * as the seconds; a nanosecond pcap file's divided by 1000): a million µs
+ * or more, or negative, is no fraction of a second.
+ */
+static bool record_time(const struct cs_source *s, const struct timeval *tv,
+			uint64_t *ts_us)
 {
-	if (tv->tv_sec < 0)
-		return 0;
-	uint64_t sec = (uint64_t)tv->tv_sec;
-	uint64_t usec = tv->tv_usec > 0 ? (uint64_t)tv->tv_usec : 0;
-	if (sec > (UINT64_MAX - usec) / 1000000u)
-		return UINT64_MAX;
-	return sec * 1000000u + usec;
+	int64_t sec = (int64_t)tv->tv_sec;
+
+	if (s->u32_seconds)
+		sec = (int64_t)(uint32_t)sec;
+	return cs_time_from_unix(sec, (int64_t)tv->tv_usec, ts_us);
 }
 
 static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 		      const u_char *bytes)
 {
 	struct cs_source *s = (struct cs_source *)user;
-
-	uint64_t ts = timeval_us(&h->ts);
+	uint64_t ts;
+	bool valid = record_time(s, &h->ts, &ts);
 
 	if (s->cutoff_us && ts > s->cutoff_us)
 		return;		/* arrived after the capture was stopped */
@@ -345,6 +465,7 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 		.wirelen = h->len,
 		.dlt = s->dlt,
 		.bytes = bytes,
+		.ts_invalid = !valid,
 	};
 	s->records++;
 	s->delivered++;

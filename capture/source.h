@@ -43,7 +43,9 @@ int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
 			  char *err, size_t errlen);
 int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
 			char *err, size_t errlen);
-/* Compiles and installs a BPF filter; the error quotes the filter text. */
+/* Compiles and installs a BPF filter; the error quotes the filter text,
+ * and tells an invalid expression from one libpcap cannot compile for the
+ * source's link type. */
 int cs_source_set_filter(struct cs_source *s, const char *bpf,
 			 char *err, size_t errlen);
 void cs_source_close(struct cs_source *s);

@@ -199,7 +199,7 @@ END_TEST
 
 START_TEST(test_unknown_linktype)
 {
-	static const int dlts[] = { 2, 9, 105, 127, 147, 228 + 100, -1, 65535 };
+	static const int dlts[] = { 2, 8, 104 + 100, 147, 228 + 100, -1, 65535 };
 	struct pb_spec s;
 	struct dec d;
 
@@ -221,7 +221,11 @@ START_TEST(test_linktype_names)
 		{ CS_DLT_LINKTYPE_RAW, "RAW" }, { CS_DLT_LOOP, "LOOP" },
 		{ CS_DLT_LINUX_SLL, "LINUX_SLL" }, { CS_DLT_IPV4, "IPV4" },
 		{ CS_DLT_IPV6, "IPV6" }, { CS_DLT_LINUX_SLL2, "LINUX_SLL2" },
-		{ 105, "DLT_105" },
+		{ CS_DLT_PPP, "PPP" }, { CS_DLT_PPP_SERIAL, "PPP_SERIAL" },
+		{ CS_DLT_C_HDLC, "C_HDLC" }, { CS_DLT_FDDI, "FDDI" },
+		{ CS_DLT_IEEE802_11, "IEEE802_11" },
+		{ CS_DLT_IEEE802_11_RADIO, "IEEE802_11_RADIO" },
+		{ CS_DLT_NFLOG, "NFLOG" }, { 147, "DLT_147" },
 	};
 	char buf[32];
 
@@ -285,8 +289,10 @@ static const struct not_ip_case not_ip_cases[] = {
 	{ "ARP", CS_DLT_EN10MB, 0x0806 },
 	{ "RARP", CS_DLT_EN10MB, 0x8035 },
 	{ "LLDP", CS_DLT_EN10MB, 0x88cc },
-	{ "802.3 length 46", CS_DLT_EN10MB, 46 },
-	{ "802.3 length 1500", CS_DLT_EN10MB, 1500 },
+	{ "802.3 length 46, LLC not SNAP", CS_DLT_EN10MB, 46 },
+	{ "802.3 length 1500, LLC not SNAP", CS_DLT_EN10MB, 1500 },
+	{ "1501: neither length nor type", CS_DLT_EN10MB, 1501 },
+	{ "1535: neither length nor type", CS_DLT_EN10MB, 1535 },
 	{ "SLL ARP", CS_DLT_LINUX_SLL, 0x0806 },
 	{ "SLL 802.2 (ETH_P_802_2)", CS_DLT_LINUX_SLL, 0x0004 },
 	{ "SLL2 ARP", CS_DLT_LINUX_SLL2, 0x0806 },
@@ -301,6 +307,8 @@ START_TEST(test_not_ip)
 	pb_spec_init(&s, 4);
 	s.dlt = c->dlt;
 	s.ethertype = c->ethertype;
+	s.trailer_len = 1500;	/* room for an 802.3 length: the LLC header is
+				 * the datagram's first bytes, 0x45 0x00 */
 	decode_spec(&s, &d);
 	assert_why(&d, CS_SKIP_NOT_IP, c->name);
 }

@@ -29,21 +29,22 @@ static void build_frames(struct capture *c)
 
 	pb_spec_init(&s, 4);
 	len = pb_build(&s, c->frames[0], sizeof c->frames[0]);
-	c->recs[0] = (struct pb_rec){ 1700000000123456789ull, c->frames[0],
-				      (uint32_t)len, 0 };
+	c->recs[0] = (struct pb_rec){ .ts_ns = 1700000000123456789ull,
+				      .bytes = c->frames[0], .caplen = (uint32_t)len };
 
 	pb_spec_init(&s, 6);
 	s.tcp.flags = CS_TH_SYN | CS_TH_ACK;
 	s.payload_len = 100;
 	len = pb_build(&s, c->frames[1], sizeof c->frames[1]);
-	c->recs[1] = (struct pb_rec){ 1700000001000000999ull, c->frames[1], 80,
-				      (uint32_t)len };
+	c->recs[1] = (struct pb_rec){ .ts_ns = 1700000001000000999ull,
+				      .bytes = c->frames[1], .caplen = 80,
+				      .wirelen = (uint32_t)len };
 
 	pb_spec_init(&s, 4);
 	s.l4 = PB_L4_UDP;
 	len = pb_build(&s, c->frames[2], sizeof c->frames[2]);
-	c->recs[2] = (struct pb_rec){ 1700000002000000000ull, c->frames[2],
-				      (uint32_t)len, 0 };
+	c->recs[2] = (struct pb_rec){ .ts_ns = 1700000002000000000ull,
+				      .bytes = c->frames[2], .caplen = (uint32_t)len };
 }
 
 static struct cs_source *open_mem(const uint8_t *buf, size_t len, char *err,
@@ -245,6 +246,47 @@ START_TEST(filter_and_count_limit_what_is_delivered)
 }
 END_TEST
 
+/*
+ * libpcap compiles no filter at all for NFLOG ("NFLOG link-layer type
+ * filtering not implemented"), and no "vlan" for PPP: the message names
+ * the file, the link type and what to do, not an invalid expression.  A
+ * mistake in the expression is still called invalid.
+ */
+START_TEST(a_filter_libpcap_cannot_compile_there_says_so)
+{
+	static const struct { int dlt; const char *filter, *link; } cases[] = {
+		{ CS_DLT_NFLOG, "tcp", "link type NFLOG (NFLOG link-layer type filtering "
+				       "not implemented)" },
+		{ CS_DLT_PPP, "vlan and tcp", "link type PPP (no VLAN support for PPP)" },
+	};
+	struct capture c;
+	char err[512] = "";
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct pb_spec s;
+		struct pb_file pf = { .dlt = cases[i].dlt };
+		pb_spec_init(&s, 4);
+		s.dlt = cases[i].dlt;
+		size_t len = pb_build(&s, c.frames[0], sizeof c.frames[0]);
+		ck_assert_uint_gt(len, 0);
+		c.recs[0] = (struct pb_rec){ .ts_ns = 1700000000000000000ull,
+					     .bytes = c.frames[0], .caplen = (uint32_t)len };
+		c.file_len = pb_pcap_write(&pf, c.recs, 1, c.file, sizeof c.file);
+
+		struct cs_source *src = open_mem(c.file, c.file_len, err, sizeof err);
+		ck_assert_msg(src != NULL, "%s", err);
+		ck_assert_int_ne(cs_source_set_filter(src, cases[i].filter, err,
+						      sizeof err), 0);
+		ck_assert_msg(strstr(err, "cannot apply filter") && strstr(err, "'mem.pcap'") &&
+			      strstr(err, cases[i].link) && strstr(err, "without -f"),
+			      "message: %s", err);
+		ck_assert_int_ne(cs_source_set_filter(src, "tcp and and", err, sizeof err), 0);
+		ck_assert_msg(strstr(err, "invalid filter 'tcp and and'"), "message: %s", err);
+		cs_source_close(src);
+	}
+}
+END_TEST
+
 Suite *source_suite(void)
 {
 	Suite *s = suite_create("source");
@@ -256,6 +298,7 @@ Suite *source_suite(void)
 	tcase_add_test(tc, impossible_records_are_counted_not_fatal);
 	tcase_add_test(tc, not_a_capture_is_refused_at_open);
 	tcase_add_test(tc, filter_and_count_limit_what_is_delivered);
+	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
 	suite_add_tcase(s, tc);
 	return s;
 }

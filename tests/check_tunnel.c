@@ -216,6 +216,29 @@ static const struct encap_case encap_cases[] = {
 	  4, 4, CS_TUN_GTPU, 9 },
 	{ "GTP-U to another port", { .kind = PB_TUN_GTPU, .id = 10, .dport = 5906 },
 	  4, 4, CS_TUN_GTPU, 10 },
+	{ "ERSPAN type III, platform subheader",
+	  { .kind = PB_TUN_ERSPAN3, .id = 7, .erspan_subheader = true }, 4, 4, CS_TUN_ERSPAN, 7 },
+	{ "ERSPAN type I", { .kind = PB_TUN_ERSPAN1 }, 4, 4, CS_TUN_ERSPAN, 0 },
+	{ "ERSPAN type I over IPv6", { .kind = PB_TUN_ERSPAN1 }, 6, 6, CS_TUN_ERSPAN, 0 },
+	{ "PBB", { .kind = PB_TUN_PBB, .id = 0xabcdef }, 4, 4, CS_TUN_PBB, 0xabcdef },
+	{ "PBB, IPv6", { .kind = PB_TUN_PBB, .id = 1 }, 4, 6, CS_TUN_PBB, 1 },
+	{ "GRE in UDP", { .kind = PB_TUN_GRE_UDP }, 4, 4, CS_TUN_GRE, 0 },
+	{ "GRE in UDP, key, checksum, IPv6",
+	  { .kind = PB_TUN_GRE_UDP, .id = 9, .gre_key = true, .gre_csum = true },
+	  6, 6, CS_TUN_GRE, 9 },
+	{ "GRE in UDP, Ethernet", { .kind = PB_TUN_GRE_UDP, .eth = true }, 4, 6, CS_TUN_GRE, 0 },
+	{ "AYIYA, IPv6 in IPv4", { .kind = PB_TUN_AYIYA }, 4, 6, CS_TUN_AYIYA, 0 },
+	{ "AYIYA, IPv4 in IPv4", { .kind = PB_TUN_AYIYA }, 4, 4, CS_TUN_AYIYA, 0 },
+	{ "AYIYA from 5072", { .kind = PB_TUN_AYIYA, .sport = 5072, .dport = 40000 },
+	  6, 6, CS_TUN_AYIYA, 0 },
+	{ "AYIYA off its port, by its signature",
+	  { .kind = PB_TUN_AYIYA, .sport = 40000, .dport = 40001 }, 4, 6, CS_TUN_AYIYA, 0 },
+	{ "Aruba GRE, 802.11", { .kind = PB_TUN_ARUBA }, 4, 4, CS_TUN_GRE, 0 },
+	{ "Aruba GRE 0x8200, key, IPv6",
+	  { .kind = PB_TUN_ARUBA, .aruba_type = 0x8200, .gre_key = true, .id = 3 },
+	  4, 6, CS_TUN_GRE, 3 },
+	{ "Aruba GRE 0x8370", { .kind = PB_TUN_ARUBA, .aruba_type = 0x8370 }, 4, 4, CS_TUN_GRE, 0 },
+	{ "Aruba GRE 0x9000", { .kind = PB_TUN_ARUBA, .aruba_type = 0x9000 }, 6, 4, CS_TUN_GRE, 0 },
 };
 
 START_TEST(test_encap)
@@ -233,7 +256,7 @@ START_TEST(test_encap)
 	ck_assert_msg(t->id == c->id, "%s: id %u, want %u", c->name, t->id, c->id);
 
 	char want[CS_TUNNEL_STRLEN];
-	if (c->kind == CS_TUN_MPLS || c->kind == CS_TUN_FABRICPATH) {
+	if (!cs_tunnel_has_endpoints(c->kind)) {
 		ck_assert(addr_is_zero(&t->outer_src) && addr_is_zero(&t->outer_dst));
 		snprintf(want, sizeof want, "%s", cs_tunnel_names[c->kind]);
 	} else {
@@ -279,11 +302,13 @@ END_TEST
 /* Offset of the tunnel header in frames build_tunnel makes. */
 static size_t tunnel_off(const struct pb_tunnel *t, int outer_ver)
 {
-	if (t->kind == PB_TUN_MPLS || t->kind == PB_TUN_FABRICPATH)
+	if (t->kind == PB_TUN_MPLS || t->kind == PB_TUN_FABRICPATH ||
+	    t->kind == PB_TUN_PBB)
 		return 14;
 	size_t off = 14 + (outer_ver == 4 ? 20 : 40);
 	if (t->kind == PB_TUN_VXLAN || t->kind == PB_TUN_GENEVE ||
-	    t->kind == PB_TUN_TEREDO || t->kind == PB_TUN_GTPU)
+	    t->kind == PB_TUN_TEREDO || t->kind == PB_TUN_GTPU ||
+	    t->kind == PB_TUN_GRE_UDP || t->kind == PB_TUN_AYIYA)
 		off += 8;
 	return off;
 }
@@ -373,6 +398,36 @@ static const struct damage_case damage_cases[] = {
 	  CS_SKIP_BAD_IP_HEADER },
 	{ "FabricPath, inner 802.3 length", { .kind = PB_TUN_FABRICPATH }, 4, 4, 14, 46,
 	  SET16, CS_SKIP_NOT_IP },
+	{ "ERSPAN I, inner ARP", { .kind = PB_TUN_ERSPAN1 }, 4, 4, 4 + 12, 0x0806, SET16,
+	  CS_SKIP_NOT_IP },
+	{ "PBB, inner ARP", { .kind = PB_TUN_PBB }, 4, 4, 4 + 12, 0x0806, SET16,
+	  CS_SKIP_NOT_IP },
+	{ "GRE in UDP, version 2", { .kind = PB_TUN_GRE_UDP }, 4, 4, 1, 0x02, OR8,
+	  CS_SKIP_BAD_TUNNEL },
+	{ "GRE in UDP, UDP length past the datagram", { .kind = PB_TUN_GRE_UDP }, 4, 4, -4,
+	  2000, SET16, CS_SKIP_BAD_TUNNEL },
+	{ "AYIYA heartbeat (opcode 0)", { .kind = PB_TUN_AYIYA }, 4, 6, 2, 0x10, SET8,
+	  CS_SKIP_NOT_TCP },
+	{ "AYIYA, next header 59", { .kind = PB_TUN_AYIYA }, 4, 6, 3, 59, SET8,
+	  CS_SKIP_NOT_TCP },
+	{ "AYIYA says IPv4, carries IPv6", { .kind = PB_TUN_AYIYA }, 4, 6, 3, 4, SET8,
+	  CS_SKIP_BAD_TUNNEL },
+	{ "AYIYA identity past the datagram", { .kind = PB_TUN_AYIYA }, 4, 6, 0, 0xf1, SET8,
+	  CS_SKIP_BAD_TUNNEL },
+	{ "AYIYA off its port, signature broken",
+	  { .kind = PB_TUN_AYIYA, .sport = 40000, .dport = 40001 }, 4, 6, 1, 0x42, SET8,
+	  CS_SKIP_NOT_TCP },
+	{ "AYIYA off its port, identity past the datagram",
+	  { .kind = PB_TUN_AYIYA, .sport = 40000, .dport = 40001 }, 4, 6, 0, 0xf1, SET8,
+	  CS_SKIP_NOT_TCP },
+	{ "GRE type 0x8208: not Aruba's", { .kind = PB_TUN_ARUBA }, 4, 4, 2, 0x8208, SET16,
+	  CS_SKIP_NOT_IP },
+	{ "GRE type 0x8380: not Aruba's", { .kind = PB_TUN_ARUBA }, 4, 4, 2, 0x8380, SET16,
+	  CS_SKIP_NOT_IP },
+	{ "Aruba, 802.11 management frame", { .kind = PB_TUN_ARUBA }, 4, 4, 4, 0x80, SET8,
+	  CS_SKIP_NOT_IP },
+	{ "Aruba, protected 802.11 frame", { .kind = PB_TUN_ARUBA }, 4, 4, 5, 0x40, SET8,
+	  CS_SKIP_NOT_IP },
 };
 
 START_TEST(test_damaged)
@@ -790,6 +845,23 @@ START_TEST(test_sweep_vxlan)
 }
 END_TEST
 
+/* The encapsulations connscope learnt with the link layers. */
+static const struct pb_tunnel sweep_tunnels[] = {
+	{ .kind = PB_TUN_ERSPAN1 },
+	{ .kind = PB_TUN_PBB, .id = 12 },
+	{ .kind = PB_TUN_GRE_UDP, .gre_key = true, .id = 4 },
+	{ .kind = PB_TUN_AYIYA },
+	{ .kind = PB_TUN_ARUBA },
+};
+
+START_TEST(test_sweep_more)
+{
+	const struct pb_tunnel *t = &sweep_tunnels[_i / 2];
+	sweep(t, 4, 4, _i % 2 == 0);
+	sweep(t, 6, 6, _i % 2 == 0);
+}
+END_TEST
+
 START_TEST(test_sweep_gtpu)
 {
 	struct pb_tunnel t = { .kind = PB_TUN_GTPU, .id = 77, .gtp_ext_cnt = 1 };
@@ -1044,6 +1116,7 @@ Suite *tunnel_suite(void)
 	tc = tcase_create("sweep");
 	tcase_add_loop_test(tc, test_sweep_vxlan, 0, 2);
 	tcase_add_loop_test(tc, test_sweep_gtpu, 0, 2);
+	tcase_add_loop_test(tc, test_sweep_more, 0, 2 * (int)N_OF(sweep_tunnels));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("checksum");

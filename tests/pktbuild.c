@@ -266,43 +266,123 @@ bool pb_opt_ts(struct pb_spec *s, uint32_t val, uint32_t ecr)
 
 /* ---- link layer ----------------------------------------------------------- */
 
+enum {
+	ETH_PPPOE = 0x8864,
+	ETH_VNTAG = 0x8926,
+	PPP_IPV4 = 0x0021,
+	PPP_IPV6 = 0x0057,
+	NFLOG_PACKET_HDR = 1,
+	NFLOG_PAYLOAD = 9,
+	NFLOG_PREFIX = 10,
+	NFLOG_UID = 11,
+	RT_FLAGS_FCS = 0x10,
+	RT_FLAGS_DATAPAD = 0x20,
+};
+
+/*
+ * Length fields of the link layer that count what follows them (an 802.3
+ * length, PPPoE's, NFLOG's payload TLV), written as zero and patched once
+ * the datagram is written, and the 802.11 frame an FCS must close.
+ */
+struct link_fix {
+	struct {
+		size_t at;	/* where the 16-bit field is */
+		size_t from;	/* it counts the bytes from here to the end */
+		bool host;	/* in this host's byte order (NFLOG) */
+	} len[3];
+	int len_cnt;
+	bool fcs;
+	size_t fcs_from;	/* start of the 802.11 frame */
+};
+
+static void fix_len(struct out *o, struct link_fix *fix, size_t from_off, bool host)
+{
+	if (fix->len_cnt < 3) {
+		fix->len[fix->len_cnt].at = o->len;
+		fix->len[fix->len_cnt].from = o->len + from_off;
+		fix->len[fix->len_cnt].host = host;
+		fix->len_cnt++;
+	}
+	put_be16(o, 0);		/* patched */
+}
+
+/* The type field's value: PPPoE's ethertype, or the datagram's. */
 static uint16_t ethertype_of(const struct pb_spec *s)
 {
+	if (s->pppoe)
+		return ETH_PPPOE;
 	if (s->ethertype != 0)
 		return s->ethertype;
 	return s->ip_ver == 4 ? ETH_IPV4 : ETH_IPV6;
 }
 
-size_t pb_link_len(const struct pb_spec *s)
+static uint16_t ppp_proto_of(const struct pb_spec *s)
 {
-	size_t tags = s->vlan_cnt < PB_VLAN_MAX ? s->vlan_cnt : PB_VLAN_MAX;
-
-	switch (s->dlt) {
-	case CS_DLT_EN10MB:	return 14 + 4 * tags;
-	case CS_DLT_LINUX_SLL:	return 16;
-	case CS_DLT_LINUX_SLL2:	return 20;
-	case CS_DLT_NULL:
-	case CS_DLT_LOOP:	return 4;
-	default:		return 0;
-	}
+	if (s->ppp_proto)
+		return s->ppp_proto;
+	return s->ip_ver == 4 ? PPP_IPV4 : PPP_IPV6;
 }
 
-static void put_ethernet(struct out *o, const struct pb_spec *s)
+/* PPP's protocol field, one byte when PFC compresses it (RFC 1661 6.5). */
+static void put_ppp_proto(struct out *o, const struct pb_spec *s)
+{
+	if (s->ppp_pfc)
+		put_u8(o, (uint8_t)ppp_proto_of(s));
+	else
+		put_be16(o, ppp_proto_of(s));
+}
+
+/* After a type field saying 0x8864: the PPPoE session header (RFC 2516 4). */
+static void put_pppoe(struct out *o, const struct pb_spec *s, struct link_fix *fix)
+{
+	if (!s->pppoe)
+		return;
+	put_u8(o, 0x11);		/* version 1, type 1 */
+	put_u8(o, 0);			/* code: session data */
+	put_be16(o, s->pppoe_session);
+	fix_len(o, fix, 2, false);	/* the PPP frame's length */
+	put_ppp_proto(o, s);
+}
+
+/* 802.2 LLC (DSAP, SSAP AA, UI frame) and SNAP with OUI 0 (RFC 1042). */
+static void put_snap(struct out *o, uint16_t type)
+{
+	static const uint8_t snap[6] = { 0xaa, 0xaa, 0x03, 0, 0, 0 };
+	put(o, snap, sizeof snap);
+	put_be16(o, type);
+}
+
+static void put_macs(struct out *o)
 {
 	static const uint8_t macs[12] = {
 		0x02, 0, 0, 0, 0, 0x02,		/* destination */
 		0x02, 0, 0, 0, 0, 0x01,		/* source */
 	};
 	put(o, macs, sizeof macs);
+}
+
+static void put_ethernet(struct out *o, const struct pb_spec *s, struct link_fix *fix)
+{
+	put_macs(o);
+	if (s->vntag) {
+		put_be16(o, ETH_VNTAG);
+		put_be32(o, s->vntag_tag);
+	}
 	for (unsigned i = 0; i < s->vlan_cnt && i < PB_VLAN_MAX; i++) {
 		put_be16(o, s->vlan[i].tpid ? s->vlan[i].tpid : ETH_VLAN);
 		put_be16(o, s->vlan[i].tci);
 	}
-	put_be16(o, ethertype_of(s));
+	if (s->llc_snap) {
+		fix_len(o, fix, 2, false);	/* 802.3 length */
+		put_snap(o, ethertype_of(s));
+	} else {
+		put_be16(o, ethertype_of(s));
+	}
+	put_pppoe(o, s, fix);
 }
 
 /* Linux cooked v1: packet type, ARPHRD, address length, address, protocol. */
-static void put_sll(struct out *o, const struct pb_spec *s)
+static void put_sll(struct out *o, const struct pb_spec *s, struct link_fix *fix)
 {
 	static const uint8_t addr[8] = { 0x02, 0, 0, 0, 0, 0x01, 0, 0 };
 	put_be16(o, 0);		/* PACKET_HOST */
@@ -310,10 +390,11 @@ static void put_sll(struct out *o, const struct pb_spec *s)
 	put_be16(o, 6);
 	put(o, addr, sizeof addr);
 	put_be16(o, ethertype_of(s));
+	put_pppoe(o, s, fix);
 }
 
 /* Linux cooked v2: protocol first, then interface index and the rest. */
-static void put_sll2(struct out *o, const struct pb_spec *s)
+static void put_sll2(struct out *o, const struct pb_spec *s, struct link_fix *fix)
 {
 	static const uint8_t addr[8] = { 0x02, 0, 0, 0, 0, 0x01, 0, 0 };
 	put_be16(o, ethertype_of(s));
@@ -323,6 +404,7 @@ static void put_sll2(struct out *o, const struct pb_spec *s)
 	put_u8(o, 0);		/* PACKET_HOST */
 	put_u8(o, 6);
 	put(o, addr, sizeof addr);
+	put_pppoe(o, s, fix);
 }
 
 static void put_loopback(struct out *o, const struct pb_spec *s, bool be)
@@ -333,17 +415,152 @@ static void put_loopback(struct out *o, const struct pb_spec *s, bool be)
 	put32(o, af, be);
 }
 
-static bool put_link(struct out *o, const struct pb_spec *s)
+/* PPP with (RFC 1662 3.1) or without the address and control bytes. */
+static void put_ppp(struct out *o, const struct pb_spec *s)
+{
+	if (!s->ppp_acfc)
+		put_be16(o, 0xff03);
+	put_ppp_proto(o, s);
+}
+
+/* Cisco HDLC: unicast address, control 0, an ethertype. */
+static void put_chdlc(struct out *o, const struct pb_spec *s)
+{
+	put_u8(o, 0x0f);
+	put_u8(o, 0);
+	put_be16(o, ethertype_of(s));
+}
+
+/* FDDI: frame control, destination, source, then LLC/SNAP. */
+static void put_fddi(struct out *o, const struct pb_spec *s)
+{
+	put_u8(o, s->fddi_fc ? s->fddi_fc : 0x50);
+	put_macs(o);
+	put_snap(o, ethertype_of(s));
+}
+
+/* An 802.11 data frame's header (802.11-2020 9.3.2.1), then LLC/SNAP. */
+static void put_wlan(struct out *o, const struct pb_spec *s, bool datapad)
+{
+	static const uint8_t addrs[24] = {
+		0x02, 0, 0, 0, 0, 0x0b,		/* address 1 (BSSID) */
+		0x02, 0, 0, 0, 0, 0x01,		/* address 2 */
+		0x02, 0, 0, 0, 0, 0x02,		/* address 3 */
+		0x02, 0, 0, 0, 0, 0x04,		/* address 4, both DS bits */
+	};
+	size_t start = o->len;
+	bool htc = s->wlan_qos && s->wlan_htc;
+
+	put_u8(o, s->wlan_qos ? 0x88 : 0x08);	/* data type, (QoS) data subtype */
+	put_u8(o, (uint8_t)((s->wlan_ds & 3) | (htc ? 0x80 : 0)));
+	put_be16(o, 0x2c00);			/* duration */
+	put(o, addrs, 18);
+	put_be16(o, 0x1000);			/* sequence control */
+	if ((s->wlan_ds & 3) == 3)
+		put(o, addrs + 18, 6);
+	if (s->wlan_qos)
+		put_be16(o, 0);			/* QoS control: TID 0 */
+	if (htc)
+		put_be32(o, 0);			/* HT control */
+	if (datapad)
+		put_fill(o, 0, round4(o->len - start) - (o->len - start));
+	put_snap(o, ethertype_of(s));
+}
+
+/*
+ * Radiotap (radiotap.org): version, pad, length and presence words, little-
+ * endian; fields TSFT (8-aligned), flags, rate, channel, antenna signal.
+ * rt_ext more presence words move the fields, so TSFT's alignment shows.
+ */
+static void put_radiotap(struct out *o, const struct pb_spec *s, struct link_fix *fix)
+{
+	size_t start = o->len;
+	size_t words = 1 + (size_t)s->rt_ext;
+	size_t fields = 8 + 4 * (words - 1);
+	size_t tsft = (fields + 7) & ~(size_t)7;
+	size_t len = tsft + 8 + 1 + 1 + 4 + 1;
+
+	put_u8(o, 0);				/* version */
+	put_u8(o, 0);
+	put16(o, (uint16_t)len, false);
+	for (size_t i = 0; i < words; i++) {
+		uint32_t more = i + 1 < words ? 0x80000000u : 0;
+		put32(o, (i == 0 ? 0x2fu : 0) | more, false);	/* TSFT, flags, rate,
+								 * channel, signal */
+	}
+	put_fill(o, 0, tsft - (o->len - start));
+	put32(o, 0x01020304, false);		/* TSFT */
+	put32(o, 0, false);
+	put_u8(o, s->rt_flags);
+	put_u8(o, 12);				/* rate: 6 Mb/s */
+	put16(o, 2437, false);			/* channel 6 */
+	put16(o, 0x00a0, false);		/* 2.4 GHz, OFDM */
+	put_u8(o, 0xc4);			/* -60 dBm */
+	fix->fcs = s->rt_flags & RT_FLAGS_FCS;
+	fix->fcs_from = o->len;
+	put_wlan(o, s, s->rt_flags & RT_FLAGS_DATAPAD);
+}
+
+static void put_host16(struct out *o, uint16_t v, bool be)
+{
+	uint8_t b[2];
+	if (be) {
+		put_be16(o, v);
+		return;
+	}
+	memcpy(b, &v, 2);	/* this host's order, as the kernel writes it */
+	put(o, b, 2);
+}
+
+/* One NFLOG TLV: length and type, the value, padding to 4 bytes. */
+static void put_nflog_tlv(struct out *o, const struct pb_spec *s, uint16_t type,
+			  const void *value, size_t n)
+{
+	put_host16(o, (uint16_t)(4 + n), s->nflog_be);
+	put_host16(o, type, s->nflog_be);
+	put(o, value, n);
+	put_fill(o, 0, round4(n) - n);
+}
+
+/*
+ * NFLOG (LINKTYPE_NFLOG): family, version 0, resource ID, then TLVs: a
+ * packet header, a prefix whose length needs padding, a UID, and the
+ * payload TLV holding the datagram, its length patched.
+ */
+static void put_nflog(struct out *o, const struct pb_spec *s, struct link_fix *fix)
+{
+	static const uint8_t hdr[4] = { 0x08, 0x00, 1, 0 };	/* IPv4, hook 1 */
+	static const uint8_t hdr6[4] = { 0x86, 0xdd, 1, 0 };
+	static const char prefix[] = "connscope";	/* 10 bytes with its NUL */
+	static const uint8_t uid[4] = { 0, 0, 0x03, 0xe8 };
+
+	put_u8(o, (uint8_t)(s->null_af ? s->null_af : s->ip_ver == 4 ? 2 : 10));
+	put_u8(o, 0);				/* version */
+	put_be16(o, 1);				/* resource ID: the log group */
+	put_nflog_tlv(o, s, NFLOG_PACKET_HDR, s->ip_ver == 4 ? hdr : hdr6, 4);
+	put_nflog_tlv(o, s, NFLOG_PREFIX, prefix, sizeof prefix);
+	put_nflog_tlv(o, s, NFLOG_UID, uid, sizeof uid);
+	if (fix->len_cnt < 3) {
+		fix->len[fix->len_cnt].at = o->len;
+		fix->len[fix->len_cnt].from = o->len;
+		fix->len[fix->len_cnt].host = !s->nflog_be;
+		fix->len_cnt++;
+	}
+	put_be16(o, 0);				/* length, patched */
+	put_host16(o, NFLOG_PAYLOAD, s->nflog_be);
+}
+
+static bool put_link(struct out *o, const struct pb_spec *s, struct link_fix *fix)
 {
 	switch (s->dlt) {
 	case CS_DLT_EN10MB:
-		put_ethernet(o, s);
+		put_ethernet(o, s, fix);
 		return true;
 	case CS_DLT_LINUX_SLL:
-		put_sll(o, s);
+		put_sll(o, s, fix);
 		return true;
 	case CS_DLT_LINUX_SLL2:
-		put_sll2(o, s);
+		put_sll2(o, s, fix);
 		return true;
 	case CS_DLT_NULL:
 		put_loopback(o, s, s->null_be);
@@ -354,9 +571,67 @@ static bool put_link(struct out *o, const struct pb_spec *s)
 	case CS_DLT_RAW: case CS_DLT_RAW_OPENBSD: case CS_DLT_LINKTYPE_RAW:
 	case CS_DLT_IPV4: case CS_DLT_IPV6:
 		return true;
+	case CS_DLT_PPP:
+		put_ppp(o, s);
+		return true;
+	case CS_DLT_PPP_SERIAL:
+		if (s->chdlc)
+			put_chdlc(o, s);
+		else
+			put_ppp(o, s);
+		return true;
+	case CS_DLT_C_HDLC:
+		put_chdlc(o, s);
+		return true;
+	case CS_DLT_FDDI:
+		put_fddi(o, s);
+		return true;
+	case CS_DLT_IEEE802_11:
+		put_wlan(o, s, false);
+		return true;
+	case CS_DLT_IEEE802_11_RADIO:
+		put_radiotap(o, s, fix);
+		return true;
+	case CS_DLT_NFLOG:
+		put_nflog(o, s, fix);
+		return true;
 	default:
 		return false;
 	}
+}
+
+size_t pb_link_len(const struct pb_spec *s)
+{
+	uint8_t hdr[512];
+	struct out o = { hdr, sizeof hdr, 0, false };
+	struct link_fix fix = { .len_cnt = 0 };
+
+	return put_link(&o, s, &fix) && !o.err ? o.len : 0;
+}
+
+static uint32_t crc32_ieee(const uint8_t *p, size_t n)
+{
+	uint32_t crc = 0xffffffffu;
+	for (size_t i = 0; i < n; i++) {
+		crc ^= p[i];
+		for (int k = 0; k < 8; k++)
+			crc = crc & 1 ? (crc >> 1) ^ 0xedb88320u : crc >> 1;
+	}
+	return ~crc;
+}
+
+/* Patches the link layer's length fields and appends the 802.11 FCS. */
+static void finish_link(struct out *o, const struct link_fix *fix)
+{
+	for (int i = 0; i < fix->len_cnt && !o->err; i++) {
+		uint16_t v = (uint16_t)(o->len - fix->len[i].from);
+		if (fix->len[i].host)
+			memcpy(o->buf + fix->len[i].at, &v, 2);
+		else
+			patch_be16(o, fix->len[i].at, v);
+	}
+	if (fix->fcs && !o->err)
+		put32(o, crc32_ieee(o->buf + fix->fcs_from, o->len - fix->fcs_from), false);
 }
 
 /* ---- transport ------------------------------------------------------------ */
@@ -606,9 +881,11 @@ static bool put_datagram(struct out *o, const struct pb_spec *s)
 size_t pb_build(const struct pb_spec *s, uint8_t *buf, size_t cap)
 {
 	struct out o = { buf, cap, 0, false };
+	struct link_fix fix = { .len_cnt = 0 };
 
-	if (!put_link(&o, s) || !put_datagram(&o, s))
+	if (!put_link(&o, s, &fix) || !put_datagram(&o, s))
 		return 0;
+	finish_link(&o, &fix);
 	put_fill(&o, TRAILER_BYTE, s->trailer_len);
 	return o.err ? 0 : o.len;
 }
@@ -624,6 +901,7 @@ enum {
 	PCAPNG_EPB = 0x00000006,
 	PCAPNG_BOM = 0x1a2b3c4d,
 	PCAPNG_OPT_TSRESOL = 9,
+	PCAPNG_OPT_TSOFFSET = 14,
 };
 
 static uint32_t snaplen_of(const struct pb_file *f)
@@ -652,8 +930,9 @@ size_t pb_pcap_write(const struct pb_file *f, const struct pb_rec *recs,
 	put32(&o, (uint32_t)f->dlt, be);
 	for (size_t i = 0; i < n; i++) {
 		uint64_t ts = f->nanosec ? recs[i].ts_ns : recs[i].ts_ns / 1000;
-		put32(&o, (uint32_t)(ts / div), be);
-		put32(&o, (uint32_t)(ts % div), be);
+		bool raw = recs[i].raw_ts;
+		put32(&o, raw ? recs[i].raw_sec : (uint32_t)(ts / div), be);
+		put32(&o, raw ? recs[i].raw_frac : (uint32_t)(ts % div), be);
 		put32(&o, recs[i].caplen, be);
 		put32(&o, wirelen_of(&recs[i]), be);
 		put(&o, recs[i].bytes, recs[i].caplen);
@@ -674,28 +953,42 @@ static void pcapng_shb(struct out *o, bool be)
 	put32(o, 28, be);
 }
 
+static bool idb_has_tsresol(const struct pb_file *f)
+{
+	return f->nanosec || f->has_tsresol;
+}
+
 static void pcapng_idb(struct out *o, const struct pb_file *f, bool be)
 {
-	uint32_t len = f->nanosec ? 20 + 12 : 20;
+	bool resol = idb_has_tsresol(f), offset = f->has_tsoffset;
+	uint32_t len = 20 + (resol ? 8 : 0) + (offset ? 12 : 0) +
+		       (resol || offset ? 4 : 0);
 
 	put32(o, PCAPNG_IDB, be);
 	put32(o, len, be);
 	put16(o, (uint16_t)f->dlt, be);
 	put16(o, 0, be);
 	put32(o, snaplen_of(f), be);
-	if (f->nanosec) {
+	if (resol) {
 		put16(o, PCAPNG_OPT_TSRESOL, be);
 		put16(o, 1, be);
-		put_u8(o, 9);		/* 10^-9 s */
+		put_u8(o, f->has_tsresol ? f->tsresol : 9);	/* 10^-n s */
 		put_fill(o, 0, 3);
-		put32(o, 0, be);	/* opt_endofopt */
 	}
+	if (offset) {
+		put16(o, PCAPNG_OPT_TSOFFSET, be);
+		put16(o, 8, be);
+		put32(o, (uint32_t)((uint64_t)f->tsoffset >> (be ? 32 : 0)), be);
+		put32(o, (uint32_t)((uint64_t)f->tsoffset >> (be ? 0 : 32)), be);
+	}
+	if (resol || offset)
+		put32(o, 0, be);	/* opt_endofopt */
 	put32(o, len, be);
 }
 
 static void pcapng_epb(struct out *o, const struct pb_rec *r, bool nanosec, bool be)
 {
-	uint64_t ts = nanosec ? r->ts_ns : r->ts_ns / 1000;
+	uint64_t ts = r->raw_ts ? r->raw_units : nanosec ? r->ts_ns : r->ts_ns / 1000;
 	size_t padded = round4(r->caplen);
 	uint32_t len = (uint32_t)(32 + padded);
 
@@ -735,26 +1028,49 @@ enum {
 	ETH_ERSPAN_2 = 0x88be,
 	ETH_ERSPAN_3 = 0x22eb,
 	ETH_PPP = 0x880b,
+	ETH_PBB = 0x88e7,
+	ARUBA_DEFAULT = 0x8210,
+	AYIYA_IDENTITY = 16,	/* an IPv6 address: length code 4 (2^4 bytes) */
+	AYIYA_SIGNATURE = 20,	/* SHA-1: 5 words */
 	TUN_HDR_MAX = 1024,	/* the longest header written below, with room */
 };
 
 bool pb_tunnel_carries_frame(const struct pb_tunnel *t)
 {
 	switch (t->kind) {
-	case PB_TUN_FABRICPATH: case PB_TUN_ERSPAN2: case PB_TUN_ERSPAN3:
-	case PB_TUN_VXLAN:
+	case PB_TUN_FABRICPATH: case PB_TUN_ERSPAN1: case PB_TUN_ERSPAN2:
+	case PB_TUN_ERSPAN3: case PB_TUN_VXLAN: case PB_TUN_PBB:
 		return true;
-	case PB_TUN_GRE: case PB_TUN_GENEVE:
+	case PB_TUN_GRE: case PB_TUN_GENEVE: case PB_TUN_GRE_UDP:
 		return t->eth;
 	default:
 		return false;
 	}
 }
 
+int pb_tunnel_inner_dlt(const struct pb_tunnel *t)
+{
+	if (t->kind == PB_TUN_ARUBA)
+		return CS_DLT_IEEE802_11;
+	return pb_tunnel_carries_frame(t) ? CS_DLT_EN10MB : CS_DLT_RAW;
+}
+
 static bool tunnel_over_udp(const struct pb_tunnel *t)
 {
-	return t->kind == PB_TUN_VXLAN || t->kind == PB_TUN_GENEVE ||
-	       t->kind == PB_TUN_TEREDO || t->kind == PB_TUN_GTPU;
+	switch (t->kind) {
+	case PB_TUN_VXLAN: case PB_TUN_GENEVE: case PB_TUN_TEREDO:
+	case PB_TUN_GTPU: case PB_TUN_GRE_UDP: case PB_TUN_AYIYA:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The tunnels that write their own Ethernet header around what they carry. */
+static bool tunnel_over_ethernet(const struct pb_tunnel *t)
+{
+	return t->kind == PB_TUN_MPLS || t->kind == PB_TUN_FABRICPATH ||
+	       t->kind == PB_TUN_PBB;
 }
 
 static uint16_t inner_ethertype(const uint8_t *inner, size_t len)
@@ -795,12 +1111,36 @@ static void put_tunnel_header(struct out *o, const struct pb_tunnel *t,
 		put_be16(o, (uint16_t)(1 << 6 | 32));	/* FTag 1, TTL 32 */
 		break;
 	case PB_TUN_GRE:
+	case PB_TUN_GRE_UDP:
 		gre_flags = (uint16_t)((t->gre_csum ? 0x8000 : 0) |
 				       (t->gre_key ? 0x2000 : 0) |
 				       (t->gre_seq ? 0x1000 : 0));
 		put_gre(o, gre_flags, t->eth ? ETH_TEB : inner_ethertype(inner, inner_len),
 			t->id);
 		break;
+	case PB_TUN_ARUBA:
+		put_gre(o, t->gre_key ? 0x2000 : 0,
+			t->aruba_type ? t->aruba_type : ARUBA_DEFAULT, t->id);
+		break;
+	case PB_TUN_ERSPAN1:
+		put_gre(o, 0, ETH_ERSPAN_2, 0);		/* no sequence: no header */
+		break;
+	case PB_TUN_PBB:
+		put_be32(o, t->id & 0xffffff);		/* I-tag: PCP 0, I-SID */
+		break;
+	case PB_TUN_AYIYA: {
+		/* identity: an IPv6 address; SHA-1 signature, shared secret,
+		 * forward; next header by the datagram's family */
+		bool v6 = inner_ethertype(inner, inner_len) == ETH_IPV6;
+		put_u8(o, 4 << 4 | 1);
+		put_u8(o, (AYIYA_SIGNATURE / 4) << 4 | 2);
+		put_u8(o, 1 << 4 | 1);
+		put_u8(o, v6 ? 41 : 4);
+		put_be32(o, 1700000000);		/* epoch time */
+		put_fill(o, 0x20, AYIYA_IDENTITY);
+		put_fill(o, 0x5a, AYIYA_SIGNATURE);
+		break;
+	}
 	case PB_TUN_ERSPAN2:
 		put_gre(o, 0x1000, ETH_ERSPAN_2, 0);
 		put_be16(o, 1 << 12 | 10);		/* version 1, VLAN 10 */
@@ -813,7 +1153,12 @@ static void put_tunnel_header(struct out *o, const struct pb_tunnel *t,
 		put_be16(o, (uint16_t)(t->id & 0x3ff));
 		put_be32(o, 0x01020304);		/* timestamp */
 		put_be16(o, 0);				/* SGT */
-		put_be16(o, 0);				/* P, FT 0 (Ethernet), HW ID, D, Gra, O */
+		/* P, FT 0 (Ethernet), HW ID, D, Gra, O */
+		put_be16(o, t->erspan_subheader ? 1 : 0);
+		if (t->erspan_subheader) {
+			put_be32(o, 3u << 26 | 0x1234);	/* platform ID 3, switch ID */
+			put_be32(o, 0x01020304);	/* timestamp seconds */
+		}
 		break;
 	case PB_TUN_PPTP: {
 		size_t ppp = (t->ppp_compressed ? 1 : 4) + inner_len;
@@ -901,6 +1246,8 @@ static uint16_t tunnel_port(const struct pb_tunnel *t, bool dst)
 	case PB_TUN_VXLAN:	return dst ? 4789 : 49152;
 	case PB_TUN_GENEVE:	return dst ? 6081 : 50000;
 	case PB_TUN_TEREDO:	return dst ? 3544 : 40000;
+	case PB_TUN_GRE_UDP:	return dst ? 4754 : 50123;
+	case PB_TUN_AYIYA:	return dst ? 5072 : 50124;
 	default:		return 2152;
 	}
 }
@@ -930,11 +1277,14 @@ size_t pb_tunnel_wrap(const struct pb_spec *outer, const struct pb_tunnel *t,
 	if (h.err)
 		return 0;
 
-	if (t->kind == PB_TUN_MPLS || t->kind == PB_TUN_FABRICPATH) {
+	if (tunnel_over_ethernet(t)) {
 		struct pb_spec eth = *outer;
 		struct out o = { buf, cap, 0, false };
-		eth.ethertype = t->kind == PB_TUN_MPLS ? ETH_MPLS : ETH_FABRICPATH;
-		put_ethernet(&o, &eth);
+		struct link_fix fix = { .len_cnt = 0 };
+		eth.ethertype = t->kind == PB_TUN_MPLS ? ETH_MPLS :
+				t->kind == PB_TUN_PBB ? ETH_PBB : ETH_FABRICPATH;
+		eth.llc_snap = eth.pppoe = false;
+		put_ethernet(&o, &eth, &fix);
 		put(&o, hdr, h.len);
 		if (inner_len > 0)
 			put(&o, inner, inner_len);
@@ -965,13 +1315,13 @@ size_t pb_tunnel_wrap(const struct pb_spec *outer, const struct pb_tunnel *t,
 		memcpy(buf + at + h.len, inner, inner_len);
 
 	struct out o = { buf, n, n, false };
+	if ((t->kind == PB_TUN_GRE || t->kind == PB_TUN_GRE_UDP) && t->gre_csum)
+		patch_be16(&o, at + 4, fold(sum16(buf + at, pay, 0)));
 	if (udp) {
 		size_t u = at - 8;
 		patch_be16(&o, u + 6, 0);
 		uint16_t c = fold(sum16(buf + u, 8 + pay, pseudo_sum(&s, PROTO_UDP, 8 + pay)));
 		patch_be16(&o, u + 6, c ? c : 0xffff);
-	} else if (t->kind == PB_TUN_GRE && t->gre_csum) {
-		patch_be16(&o, at + 4, fold(sum16(buf + at, pay, 0)));
 	}
 	if (t->first_frag && s.ip_ver == 4 && t->first_frag < n - pb_link_len(&s) - 20)
 		n = first_fragment(buf, pb_link_len(&s), t->first_frag);
@@ -993,7 +1343,7 @@ size_t pb_tunnel_build(const struct pb_spec *outer, const struct pb_tunnel *t,
 	static uint8_t inner_buf[70000];
 	struct pb_spec in = *inner;
 
-	in.dlt = pb_tunnel_carries_frame(t) ? CS_DLT_EN10MB : CS_DLT_RAW;
+	in.dlt = pb_tunnel_inner_dlt(t);
 	size_t n = pb_build(&in, inner_buf, sizeof inner_buf);
 	if (n == 0)
 		return 0;

@@ -2,7 +2,8 @@
  * pktbuild.h — the tests' packet builder.
  *
  * Writes whole frames into a caller's buffer from a struct that describes
- * them: a link header (every link type the decoder reads, VLAN stacks), an
+ * them: a link header (every link type the decoder reads, VLAN stacks,
+ * 802.3 LLC/SNAP, PPPoE, VN-Tag, 802.11 under radiotap, NFLOG TLVs), an
  * IPv4 header (options, fragment fields) or an IPv6 header (extension header
  * chain, jumbo option), then TCP (flags, options), UDP, an ICMP/ICMPv6 error
  * quoting another built datagram, or bare bytes of any protocol.  Lengths and
@@ -107,6 +108,29 @@ struct pb_spec {
 	size_t trailer_len;	/* bytes after the datagram (Ethernet padding,
 				 * an FCS), 0xa5 so that reading them shows */
 
+	/* Link-layer variants; the defaults write none of them. */
+	bool llc_snap;		/* EN10MB: an 802.3 length and LLC/SNAP (RFC 1042)
+				 * in place of the ethertype (FDDI, 802.11: always) */
+	bool vntag;		/* EN10MB: a Cisco VN-Tag (0x8926) before the VLAN tags */
+	uint32_t vntag_tag;	/* its four bytes */
+	bool pppoe;		/* EN10MB, SLL, SLL2: ethertype 0x8864, a PPPoE
+				 * session header, then PPP's protocol field */
+	uint16_t pppoe_session;
+	bool ppp_acfc;		/* PPP, PPP_SERIAL: no address and control (ff 03) */
+	bool ppp_pfc;		/* PPP, PPP_SERIAL, PPPoE: a one-byte protocol field */
+	uint16_t ppp_proto;	/* 0: 0x0021 or 0x0057 by ip_ver */
+	bool chdlc;		/* PPP_SERIAL: Cisco HDLC framing (C_HDLC: always) */
+	uint8_t fddi_fc;	/* FDDI frame control; 0: 0x50, asynchronous LLC */
+	uint8_t wlan_ds;	/* 802.11 To DS (1) and From DS (2) bits; 3: four
+				 * addresses */
+	bool wlan_qos;		/* 802.11: a QoS data frame (2 bytes of QoS control) */
+	bool wlan_htc;		/* 802.11 QoS data: Order bit, 4 bytes of HT control */
+	uint8_t rt_flags;	/* radiotap flags: 0x10 an FCS ends the frame (written),
+				 * 0x20 the 802.11 header is padded to 32 bits */
+	uint8_t rt_ext;		/* radiotap: extended presence words */
+	bool nflog_be;		/* NFLOG TLV headers big-endian, as a big-endian
+				 * host writes them; default: this host's order */
+
 	/* Network layer. */
 	uint8_t ip_ver;		/* 4 or 6 */
 	uint8_t src[16], dst[16];	/* IPv4 in the first 4 bytes */
@@ -157,7 +181,8 @@ bool pb_opt_ts(struct pb_spec *s, uint32_t val, uint32_t ecr);
 size_t pb_build(const struct pb_spec *s, uint8_t *buf, size_t cap);
 
 /* Byte offset of the IP header in frames built from s (the link header
- * length), for tests that patch a field after building. */
+ * length: tags, LLC/SNAP, PPPoE, radiotap, NFLOG TLVs included), for
+ * tests that patch a field after building. */
 size_t pb_link_len(const struct pb_spec *s);
 
 /* ---- capture files in memory --------------------------------------------- */
@@ -167,6 +192,12 @@ struct pb_rec {
 	const uint8_t *bytes;
 	uint32_t caplen;	/* bytes written */
 	uint32_t wirelen;	/* original length; 0: caplen */
+	/* The time fields as written, instead of ts_ns (times ts_ns cannot
+	 * hold, fractions that are none): pcap's 32-bit seconds and fraction,
+	 * or pcapng's 64-bit count of if_tsresol units. */
+	bool raw_ts;
+	uint32_t raw_sec, raw_frac;
+	uint64_t raw_units;
 };
 
 struct pb_file {
@@ -174,6 +205,11 @@ struct pb_file {
 	uint32_t snaplen;	/* 0: 262144 */
 	bool nanosec;		/* pcap magic 0xa1b23c4d; pcapng if_tsresol 9 */
 	bool big_endian;	/* write as a big-endian host would */
+	/* pcapng: if_tsresol as written (instead of nanosec's 9), and
+	 * if_tsoffset, seconds added to every time (pcapng spec 4.2). */
+	bool has_tsresol, has_tsoffset;
+	uint8_t tsresol;
+	int64_t tsoffset;
 };
 
 /* Both return the file's length, or 0 if it does not fit in cap. */
@@ -197,13 +233,20 @@ enum pb_tun {
 	PB_TUN_GENEVE,		/* UDP to 6081, frame (eth) or datagram */
 	PB_TUN_TEREDO,		/* UDP to 3544, IPv6 datagram */
 	PB_TUN_GTPU,		/* UDP 2152 to 2152, G-PDU, datagram */
+	PB_TUN_ERSPAN1,		/* GRE 0x88be without a sequence number: frame */
+	PB_TUN_PBB,		/* Ethernet 0x88e7, I-tag (I-SID), customer frame */
+	PB_TUN_GRE_UDP,		/* UDP to 4754 (RFC 8086), GRE as PB_TUN_GRE */
+	PB_TUN_AYIYA,		/* UDP to 5072, AYIYA forward, datagram */
+	PB_TUN_ARUBA,		/* GRE of Aruba's type, an 802.11 frame (wlan_* of
+				 * the inner spec) */
 };
 
 struct pb_tunnel {
 	enum pb_tun kind;
 	uint32_t id;		/* VNI, TEID, GRE key, PPTP call ID, ERSPAN session,
-				 * MPLS bottom label */
-	bool eth;		/* GRE, Geneve: an Ethernet frame, not a datagram */
+				 * MPLS bottom label, PBB I-SID */
+	bool eth;		/* GRE, GRE in UDP, Geneve: an Ethernet frame, not a
+				 * datagram */
 	bool gre_key, gre_csum, gre_seq;	/* GRE version 0 optional fields */
 	uint8_t labels;		/* MPLS: entries in the stack; 0 is taken as 1 */
 	uint8_t geneve_opt_words;	/* Geneve: option length, 4-byte words (<= 63) */
@@ -211,22 +254,28 @@ struct pb_tunnel {
 	uint8_t gtp_ext_cnt;	/* GTP-U: 4-byte extension headers (E flag) */
 	bool teredo_auth, teredo_origin;	/* Teredo headers before IPv6 */
 	bool ppp_compressed;	/* PPTP: no address/control, 1-byte protocol */
+	uint16_t aruba_type;	/* Aruba: the GRE protocol type; 0: 0x8210 */
+	bool erspan_subheader;	/* ERSPAN III: O bit, 8-byte platform subheader */
 	uint16_t sport, dport;	/* UDP tunnels; 0: the kind's usual port */
 	size_t first_frag;	/* IPv4 outer: keep only a first fragment with
 				 * this many payload bytes (a multiple of 8) */
 };
 
-/* True when t carries an Ethernet frame, false for an IP datagram. */
+/* True when t carries an Ethernet frame, false for an IP datagram (or,
+ * Aruba, an 802.11 frame). */
 bool pb_tunnel_carries_frame(const struct pb_tunnel *t);
+
+/* The link type of what t carries: EN10MB, IEEE802_11 or RAW. */
+int pb_tunnel_inner_dlt(const struct pb_tunnel *t);
 
 /*
  * Writes outer's link and IP headers (with UDP for the UDP tunnels; the
  * ports from t, outer's l4, proto and payload ignored), the tunnel header,
  * then inner: inner_len bytes of the Ethernet frame or IP datagram the
- * tunnel carries (pb_build with dlt EN10MB or RAW, or an earlier wrap with
- * a RAW outer, for nesting).  Lengths and checksums (UDP, GRE) are
- * computed.  MPLS and FabricPath write their own Ethernet header, with
- * outer's VLAN tags.  Returns the frame's length, or 0 if it does not fit.
+ * tunnel carries (pb_build with pb_tunnel_inner_dlt's link type, or an
+ * earlier wrap with a RAW outer, for nesting).  Lengths and checksums
+ * (UDP, GRE) are computed.  MPLS, FabricPath and PBB write their own
+ * Ethernet header, with outer's VLAN tags.  Returns the frame's length, or 0 if it does not fit.
  */
 size_t pb_tunnel_wrap(const struct pb_spec *outer, const struct pb_tunnel *t,
 		      const uint8_t *inner, size_t inner_len,

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/pkttime.h"
+
 struct cw_entry {
 	struct cs_group_key k;
 	uint32_t in_cw;			/* in CLOSE_WAIT now */
@@ -128,7 +130,7 @@ void cs_closewait_enter(struct cs_closewait *cw, const struct cs_conn *c,
 		.ref = (cs_conn_ref)(c - cw->flows->conns),
 		.key_index = (uint8_t)cs_conn_key_index(c, side),
 		.id = c->id,
-		.due_us = now_us + cw->age_us,
+		.due_us = cs_time_add(now_us, cw->age_us),
 	};
 	if (!queue_push(cw, d))
 		cw->dropped++;

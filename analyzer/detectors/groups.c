@@ -47,6 +47,13 @@ static bool same(const struct cs_group_key *a, const struct cs_group_key *b)
 	       !memcmp(&a->peer, &b->peer, sizeof a->peer);
 }
 
+static uint64_t key_hash(const struct cs_group_key *k)
+{
+	return cs_distinct_hash_addr(k->host.b) ^
+	       cs_distinct_hash_addr(k->peer.b) * 31u ^
+	       ((uint64_t)k->port << 1 | k->side) * 0x9e3779b97f4a7c15ull;
+}
+
 void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 		     bool create)
 {
@@ -56,9 +63,7 @@ void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 			return NULL;
 		}
 	}
-	uint64_t h = cs_distinct_hash_addr(k->host.b) ^
-		     cs_distinct_hash_addr(k->peer.b) * 31u ^
-		     ((uint64_t)k->port << 1 | k->side) * 0x9e3779b97f4a7c15ull;
+	uint64_t h = key_hash(k);
 	uint32_t mask = g->capacity - 1;
 	/* the filter takes the hash's high bits, the table its low ones */
 	uint32_t bit = (uint32_t)(h >> 48) & (CS_GROUPS_FILTER_BITS - 1);
@@ -92,4 +97,32 @@ void *cs_groups_at(const struct cs_groups *g, uint32_t i)
 		return NULL;
 	struct cs_group_key *e = key_at(g, i);
 	return e->used ? e : NULL;
+}
+
+/*
+ * Backward-shift deletion (as the flow index does): each entry after the
+ * hole that its probe from home would no longer reach moves into it, so
+ * lookups never meet a gap before their entry, and no tombstones pile up
+ * in a table whose entries come and go.  The filter keeps the bit: it only
+ * ever says "may exist".
+ */
+void cs_groups_remove(struct cs_groups *g, void *entry)
+{
+	uint32_t mask = g->capacity - 1;
+	uint32_t i = (uint32_t)(((char *)entry - (char *)g->entries) / g->entry_size);
+
+	key_at(g, i)->used = 0;
+	g->used--;
+	for (uint32_t j = (i + 1) & mask;; j = (j + 1) & mask) {
+		struct cs_group_key *e = key_at(g, j);
+		if (!e->used)
+			return;
+		uint32_t home = (uint32_t)key_hash(e) & mask;
+		bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+		if (stays)
+			continue;
+		memcpy(key_at(g, i), e, g->entry_size);
+		e->used = 0;
+		i = j;
+	}
 }

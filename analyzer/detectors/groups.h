@@ -5,7 +5,8 @@
  * talk to.  Each keeps its own entries (the key first), in one allocation
  * made at first use and never grown: a flood of distinct hosts cannot make
  * a detector allocate, it only fills the table, and what does not fit is
- * counted as untracked.
+ * counted as untracked.  The detectors keep their entries; a table whose
+ * groups come and go (the open connections' verdicts) removes them.
  */
 #ifndef CS_ANALYZER_GROUPS_H
 #define CS_ANALYZER_GROUPS_H
@@ -47,6 +48,10 @@ void cs_groups_fini(struct cs_groups *g);
  * with its key set. */
 void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 		     bool create);
+
+/* Removes an entry cs_groups_find returned; pointers to other entries
+ * may move (ask again). */
+void cs_groups_remove(struct cs_groups *g, void *entry);
 
 /* The key of endpoint `side` of c, as the state detectors count it: a
  * client (side 0) per the server ip:port it talks to, a server (side 1)

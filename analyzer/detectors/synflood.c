@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "capture/pkttime.h"
+
 /* A flood that pauses for up to this many seconds is still the same one. */
 #define FLOOD_GAP_SEC 2
 
@@ -160,7 +162,7 @@ static void update_alert(struct cs_synflood *f, struct cs_synflood_target *t)
 	uint64_t sources = cs_distinct_estimate(&t->sources);
 	char done_pct[16];
 
-	al->end_us = (t->flood_last_sec + 1) * CS_USEC_PER_SEC;
+	al->end_us = cs_time_sec_end(t->flood_last_sec);
 	cs_alert_figure(al, 0, "syns", t->flood_syns, false);
 	cs_alert_figure(al, 1, "synacks", t->flood_synacks, false);
 	cs_alert_figure(al, 2, "rsts", t->flood_rsts, false);
@@ -239,9 +241,9 @@ static void judge(struct cs_synflood *f, struct cs_synflood_target *t,
 static void roll(struct cs_synflood *f, struct cs_synflood_target *t,
 		 uint64_t sec)
 {
-	if (sec <= t->sec && t->first_us)
+	if (sec <= t->sec && t->counting)
 		return;
-	if (t->first_us) {
+	if (t->counting) {
 		struct second s = {
 			.syns = t->sec_syns,
 			.completed = t->sec_completed,
@@ -269,9 +271,7 @@ void cs_synflood_segment(struct cs_synflood *f, const struct cs_pkt *p)
 			return;
 		}
 		roll(f, t, sec);
-		if (!t->first_us)
-			t->first_us = p->ts_us;
-		t->last_us = p->ts_us;
+		t->counting = true;
 		t->syns++;
 		t->sec_syns++;
 		/* Registers only for flood-like targets: the budget must not
@@ -310,7 +310,7 @@ void cs_synflood_finish(struct cs_synflood *f)
 {
 	for (uint32_t i = 0; f->targets && i < CS_SYNFLOOD_TARGETS; i++) {
 		struct cs_synflood_target *t = &f->targets[i];
-		if (t->used && t->first_us)
+		if (t->used && t->counting)
 			roll(f, t, t->sec + 1);
 	}
 }

@@ -34,7 +34,9 @@ struct cs_synflood_target {
 	uint16_t port;
 	bool used;
 	uint64_t syns, synacks, rsts, completed;	/* over the capture */
-	uint64_t first_us, last_us;
+	/* A second is being counted (since the first SYN): the second can
+	 * be 0, and so can packet time. */
+	bool counting;
 	uint64_t sec;				/* second being counted */
 	uint32_t sec_syns, sec_completed;
 	uint64_t sec_synacks_base, sec_rsts_base;	/* totals at its start */

@@ -295,7 +295,7 @@ void cs_report_text(FILE *out, const struct cs_report_source *src,
 			"length (headers complete)\n",
 			grouped(st->truncated_frames, a, sizeof a));
 
-	if (st->packets) {
+	if (cs_stats_timed(st)) {
 		format_utc(st->first_ts_us, t0, sizeof t0);
 		format_utc(st->last_ts_us, t1, sizeof t1);
 		fprintf(out, "Time    %s UTC -> %s UTC (%.6f s)\n", t0, t1,
@@ -305,6 +305,11 @@ void cs_report_text(FILE *out, const struct cs_report_source *src,
 		fprintf(out, "        %s packets are timestamped earlier than "
 			"the packet before them\n",
 			grouped(st->ts_backwards, a, sizeof a));
+	if (st->ts_invalid)
+		fprintf(out, "        %s packets have a timestamp that is no time "
+			"(before 1970, past 2^64 us, or a fraction of a second out "
+			"of range): analysed at the time of the packets before "
+			"them\n", grouped(st->ts_invalid, a, sizeof a));
 	if (src->live)
 		fprintf(out, "Drops   %s\n", st->have_drops ?
 			grouped(st->capture_drops, a, sizeof a) : "unknown");

@@ -68,6 +68,11 @@ const struct cs_summary_field cs_summary_fields[] = {
 	{ .name = "ts_backwards", U64(ts_backwards),
 	  COUNTER("connscope_packets_ts_backwards_total",
 		  "Packets timestamped earlier than the packet before them.") },
+	{ .name = "ts_invalid", U64(ts_invalid),
+	  COUNTER("connscope_packets_ts_invalid_total",
+		  "Packets whose timestamp is no time (before 1970, past 2^64 "
+		  "microseconds, or a fraction of a second out of range), "
+		  "analysed at the time of the packets before them.") },
 	{ .name = "connections", U64(connections),
 	  SUM_OF("connscope_connections_total") },
 	{ .name = "open", U64(open), .view_only = true,
@@ -136,9 +141,10 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e, bool live)
 	s->icmp_errors = st->icmp_errors;
 	s->icmp_unmatched = e->icmp_unmatched;
 	s->truncated = st->truncated_frames;
-	s->first_ts_us = maybe(st->packets != 0, st->first_ts_us);
-	s->last_ts_us = maybe(st->packets != 0, st->last_ts_us);
+	s->first_ts_us = maybe(cs_stats_timed(st) != 0, st->first_ts_us);
+	s->last_ts_us = maybe(cs_stats_timed(st) != 0, st->last_ts_us);
 	s->ts_backwards = st->ts_backwards;
+	s->ts_invalid = st->ts_invalid;
 	/* an open connection counts: the report flushes them all first */
 	s->connections = e->conns.connections + t->count;
 	s->open = t->count;
@@ -162,9 +168,9 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e, bool live)
 	memcpy(s->untracked, t->untracked, sizeof s->untracked);
 }
 
-void cs_summary_add_open(struct cs_summary *s, const struct cs_conn *c)
+void cs_summary_add_open(struct cs_summary *s, const struct cs_tally *open)
 {
-	s->port_reuse += c->port_reuse;
+	s->port_reuse += open->port_reuse;
 }
 
 /* The table's offsets are of members of the named type (AT above). */

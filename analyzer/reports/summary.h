@@ -38,6 +38,7 @@ struct cs_summary {
 	uint64_t truncated;		/* analysed packets cut by the snap length */
 	struct cs_maybe_u64 first_ts_us, last_ts_us;
 	uint64_t ts_backwards;
+	uint64_t ts_invalid;		/* packets whose time is none (pkttime.h) */
 	uint64_t connections;		/* finished + open */
 	uint64_t open;
 	uint64_t peak_open, max_flows;
@@ -104,9 +105,10 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e, bool live)
  * A few figures are counted per record when it finishes (port_reuse, as
  * the outcomes are), so cs_summary_fill has only the finished ones.  A
  * snapshot, which counts its open records' outcomes as they stand, adds
- * each open record here too; the report is written once all are finished.
+ * the open records' here too, from the tally that counts them
+ * (analyzer/views/tally.h); the report is written once all are finished.
  */
-void cs_summary_add_open(struct cs_summary *s, const struct cs_conn *c);
+void cs_summary_add_open(struct cs_summary *s, const struct cs_tally *open);
 
 /* The value of a CS_SUM_U64 field, or a CS_SUM_COUNTS field's array. */
 uint64_t cs_summary_u64(const struct cs_summary *s,

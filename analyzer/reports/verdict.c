@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analyzer/detectors/alert.h"
+#include "capture/assert.h"
 
 struct verdict_entry {
 	struct cs_group_key k;		/* peer = target, port, side = outcome */
@@ -20,11 +21,28 @@ struct verdict_entry {
 	bool ipv4;
 };
 
-static bool failing(enum cs_outcome o)
+/* An open group (cs_open_verdicts): what verdict_entry has, kept so that
+ * a connection's share can be taken away again (verdict.h). */
+struct open_entry {
+	struct cs_group_key k;		/* as verdict_entry's */
+	uint64_t conns;
+	uint64_t rst_by_orig, rst_by_resp;
+	/* connections by SYNs sent; the last, by that many or more */
+	uint32_t by_syns[CS_VERDICT_SYNS_EXACT + 1];
+	uint32_t syns_past;		/* the most the last bucket's sent */
+	bool have_icmp;
+	uint8_t icmp_type, icmp_code;
+	struct cs_addr icmp_from;
+};
+
+/* The group of a connection: its target (the responder) and outcome. */
+static void group_key(struct cs_group_key *k, const struct cs_flow_key *key,
+		      int orig, enum cs_outcome outcome)
 {
-	return o == CS_OUT_REFUSED || o == CS_OUT_TIMEOUT ||
-	       o == CS_OUT_UNREACHABLE || o == CS_OUT_ABORTED ||
-	       o == CS_OUT_RESET_NONEXISTENT || o == CS_OUT_HALF_OPEN;
+	memset(k, 0, sizeof *k);
+	k->peer = key->addr[!orig];
+	k->port = key->port[!orig];
+	k->side = (uint8_t)outcome;
 }
 
 void cs_verdicts_init(struct cs_verdicts *v)
@@ -56,15 +74,11 @@ void cs_verdicts_add(struct cs_verdicts *v, const struct cs_conn *c,
 		     enum cs_outcome outcome)
 {
 	struct cs_group_key k;
-	int r = !c->orig;
 
-	if (!failing(outcome))
+	if (!cs_verdict_failing(outcome))
 		return;
 	v->failed++;
-	memset(&k, 0, sizeof k);
-	k.peer = c->key.addr[r];
-	k.port = c->key.port[r];
-	k.side = (uint8_t)outcome;
+	group_key(&k, &c->key, c->orig, outcome);
 	struct verdict_entry *e = cs_groups_find(&v->g, &k, true);
 	if (!e)
 		return;
@@ -79,6 +93,115 @@ void cs_verdicts_add(struct cs_verdicts *v, const struct cs_conn *c,
 		e->icmp_type = c->icmp_type;
 		e->icmp_code = c->icmp_code;
 		e->icmp_from = c->icmp_from;
+	}
+}
+
+void cs_open_verdicts_init(struct cs_open_verdicts *ov)
+{
+	memset(ov, 0, sizeof *ov);
+	cs_groups_init(&ov->g, sizeof(struct open_entry), CS_VERDICT_GROUPS);
+}
+
+void cs_open_verdicts_fini(struct cs_open_verdicts *ov)
+{
+	cs_groups_fini(&ov->g);
+}
+
+void cs_verdict_share_of(const struct cs_conn *c, enum cs_outcome outcome,
+			 struct cs_verdict_share *s)
+{
+	uint32_t syns = c->ep[0].syn_cnt;
+
+	s->outcome = (uint8_t)outcome;
+	s->orig = c->orig;
+	s->rst_by_orig = c->ep[0].rst_first;
+	s->rst_by_resp = c->ep[1].rst_first;
+	s->syns = (uint8_t)(syns < CS_VERDICT_SYNS_EXACT ? syns : CS_VERDICT_SYNS_EXACT);
+}
+
+bool cs_open_verdicts_add(struct cs_open_verdicts *ov, const struct cs_conn *c,
+			  const struct cs_verdict_share *s)
+{
+	struct cs_group_key k;
+
+	ov->failed++;
+	group_key(&k, &c->key, s->orig, (enum cs_outcome)s->outcome);
+	struct open_entry *e = cs_groups_find(&ov->g, &k, true);
+	if (!e)
+		return false;
+	e->conns++;
+	e->rst_by_orig += s->rst_by_orig;
+	e->rst_by_resp += s->rst_by_resp;
+	e->by_syns[s->syns]++;
+	if (s->syns == CS_VERDICT_SYNS_EXACT && c->ep[0].syn_cnt > e->syns_past)
+		e->syns_past = c->ep[0].syn_cnt;
+	if (c->have_icmp && !e->have_icmp) {
+		e->have_icmp = true;
+		e->icmp_type = c->icmp_type;
+		e->icmp_code = c->icmp_code;
+		e->icmp_from = c->icmp_from;
+	}
+	return true;
+}
+
+void cs_open_verdicts_remove(struct cs_open_verdicts *ov,
+			     const struct cs_flow_key *key,
+			     const struct cs_verdict_share *s, bool grouped)
+{
+	struct cs_group_key k;
+
+	ov->failed--;
+	if (!grouped)
+		return;
+	group_key(&k, key, s->orig, (enum cs_outcome)s->outcome);
+	struct open_entry *e = cs_groups_find(&ov->g, &k, false);
+	CS_ASSERT(e);		/* add found it, and it stays while it has any */
+	if (!e)
+		return;
+	if (!--e->conns) {
+		cs_groups_remove(&ov->g, e);
+		return;
+	}
+	e->rst_by_orig -= s->rst_by_orig;
+	e->rst_by_resp -= s->rst_by_resp;
+	if (!--e->by_syns[s->syns] && s->syns == CS_VERDICT_SYNS_EXACT)
+		e->syns_past = 0;
+}
+
+/* The most SYNs one of the group's connections sent. */
+static uint32_t open_max_syns(const struct open_entry *o)
+{
+	if (o->by_syns[CS_VERDICT_SYNS_EXACT])
+		return o->syns_past;
+	for (uint32_t n = CS_VERDICT_SYNS_EXACT; n-- > 0;)
+		if (o->by_syns[n])
+			return n;
+	return 0;
+}
+
+void cs_verdicts_add_open(struct cs_verdicts *v, const struct cs_open_verdicts *ov)
+{
+	v->failed += ov->failed;
+	for (uint32_t i = 0; i < ov->g.capacity; i++) {
+		const struct open_entry *o = cs_groups_at(&ov->g, i);
+		if (!o)
+			continue;
+		struct verdict_entry *e = cs_groups_find(&v->g, &o->k, true);
+		if (!e)
+			continue;
+		e->conns += o->conns;
+		e->ipv4 = cs_addr_is_v4(&o->k.peer);
+		uint32_t syns = open_max_syns(o);
+		if (syns > e->max_syns)
+			e->max_syns = syns;
+		e->rst_by_orig += o->rst_by_orig;
+		e->rst_by_resp += o->rst_by_resp;
+		if (o->have_icmp && !e->have_icmp) {
+			e->have_icmp = true;
+			e->icmp_type = o->icmp_type;
+			e->icmp_code = o->icmp_code;
+			e->icmp_from = o->icmp_from;
+		}
 	}
 }
 

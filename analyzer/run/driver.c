@@ -94,6 +94,7 @@ static bool count_reached(const struct cs_run *r)
 struct anomalies {
 	uint64_t bad_records;
 	uint64_t ts_backwards;
+	uint64_t ts_invalid;
 };
 
 static struct anomalies anomalies_now(const struct cs_run *r)
@@ -101,6 +102,7 @@ static struct anomalies anomalies_now(const struct cs_run *r)
 	struct anomalies a = {
 		.bad_records = r->engine.stats.skipped[CS_SKIP_BAD_RECORD],
 		.ts_backwards = r->engine.stats.ts_backwards,
+		.ts_invalid = r->engine.stats.ts_invalid,
 	};
 	return a;
 }
@@ -117,6 +119,7 @@ static void report_anomalies(const struct cs_run *r, const char *name,
 	struct anomalies now = anomalies_now(r);
 	uint64_t bad = now.bad_records - before->bad_records;
 	uint64_t back = now.ts_backwards - before->ts_backwards;
+	uint64_t no_time = now.ts_invalid - before->ts_invalid;
 
 	if (bad)
 		say(r, "warning: '%s': %" PRIu64 " record%s with an impossible "
@@ -129,6 +132,12 @@ static void report_anomalies(const struct cs_run *r, const char *name,
 		    "than the packet before (counted as summary.ts_backwards); "
 		    "connection timers keep to the latest time seen", name, back,
 		    back == 1 ? " is" : "s are");
+	if (no_time)
+		say(r, "warning: '%s': %" PRIu64 " packet%s a timestamp that is "
+		    "no time (before 1970, past 2^64 us, or a fraction of a "
+		    "second out of range); analysed at the time of the packets "
+		    "before (counted as summary.ts_invalid)", name, no_time,
+		    no_time == 1 ? " has" : "s have");
 }
 
 static void warn_unsupported_linktype(const struct cs_run *r, const char *name,
@@ -219,38 +228,43 @@ static const char *sink_name(const struct cs_run_sink *k)
 	return k->path ? k->path : "(stream)";
 }
 
-static FILE *open_output(const struct cs_run *r, const struct cs_run_sink *k)
+/* A file is written under a temporary name until it is complete
+ * (outfile.h); standard output and the caller's streams directly. */
+static FILE *open_output(const struct cs_run *r, const struct cs_run_sink *k,
+			 struct cs_outfile *file)
 {
+	char err[PATH_MAX + 256];
+
 	if (k->stream)
 		return k->stream;
 	if (!strcmp(k->path, "-"))
 		return stdout;
-	FILE *f = fopen(k->path, "w");
-	if (!f)
-		say(r, "cannot write '%s': %s", k->path, strerror(errno));
-	return f;
-}
-
-/* Standard output and the caller's streams are flushed, files closed. */
-static void close_output(struct cs_run *r, FILE *f, const struct cs_run_sink *k)
-{
-	int bad = ferror(f);
-
-	if (f == stdout || f == k->stream)
-		bad |= fflush(f) != 0;
-	else
-		bad |= fclose(f) != 0;
-	if (bad) {
-		say(r, "writing '%s' failed: %s", sink_name(k), strerror(errno));
-		worsen(r, CS_RUN_FAILED);
+	if (cs_outfile_open(file, k->path, err, sizeof err) != 0) {
+		say(r, "%s", err);
+		return NULL;
 	}
+	return file->f;
 }
 
-/* A stream left open by a run that did not finish (no footer). */
-static void drop_output(FILE *f, const struct cs_run_sink *k)
+/* Standard output and the caller's streams are flushed; a file is closed
+ * and put in place of the old one. */
+static void close_output(struct cs_run *r, FILE *f, const struct cs_run_sink *k,
+			 struct cs_outfile *file)
 {
-	if (f && f != stdout && f != k->stream)
-		fclose(f);
+	char err[2 * PATH_MAX + 256];
+
+	if (f == stdout || f == k->stream) {
+		int bad = ferror(f);
+		bad |= fflush(f) != 0;
+		if (!bad)
+			return;
+		snprintf(err, sizeof err, "writing '%s' failed: %s",
+			 sink_name(k), strerror(errno));
+	} else if (cs_outfile_commit(file, k->path, err, sizeof err) == 0) {
+		return;
+	}
+	say(r, "%s", err);
+	worsen(r, CS_RUN_FAILED);
 }
 
 /* Each finished connection goes to the streamed outputs at once; a
@@ -269,12 +283,13 @@ static void write_connection(void *ctx, const struct cs_conn *c,
 static int open_streamed_outputs(struct cs_run *r)
 {
 	if (wanted(&r->cfg.json)) {
-		if (!(r->json_f = open_output(r, &r->cfg.json)))
+		if (!(r->json_f = open_output(r, &r->cfg.json, &r->json_file)))
 			return -1;
 		cs_report_json_begin(&r->json, r->json_f);
 	}
 	if (wanted(&r->cfg.connlog)) {
-		if (!(r->connlog_f = open_output(r, &r->cfg.connlog)))
+		if (!(r->connlog_f = open_output(r, &r->cfg.connlog,
+						 &r->connlog_file)))
 			return -1;
 		cs_connlog_header(r->connlog_f);
 	}
@@ -559,12 +574,12 @@ static void end_streamed_reports(struct cs_run *r)
 {
 	if (r->json_f) {
 		cs_report_json_end(&r->json, &r->src, &r->engine);
-		close_output(r, r->json_f, &r->cfg.json);
+		close_output(r, r->json_f, &r->cfg.json, &r->json_file);
 		r->json_f = NULL;
 	}
 	if (r->connlog_f) {
 		cs_connlog_footer(r->connlog_f);
-		close_output(r, r->connlog_f, &r->cfg.connlog);
+		close_output(r, r->connlog_f, &r->cfg.connlog, &r->connlog_file);
 		r->connlog_f = NULL;
 	}
 }
@@ -584,16 +599,17 @@ static bool colour_for(const struct cs_run *r, FILE *f)
 static void write_text_report(struct cs_run *r)
 {
 	const struct cs_run_sink *k = &r->cfg.text;
+	struct cs_outfile file;
 	FILE *f;
 
 	if (!wanted(k))
 		return;
-	if (!(f = open_output(r, k))) {
+	if (!(f = open_output(r, k, &file))) {
 		worsen(r, CS_RUN_FAILED);
 		return;
 	}
 	cs_report_text(f, &r->src, &r->engine, colour_for(r, f));
-	close_output(r, f, k);
+	close_output(r, f, k, &file);
 }
 
 void cs_run_finish(struct cs_run *r)
@@ -636,8 +652,10 @@ void cs_run_fini(struct cs_run *r)
 	cs_writer_stop(r->writer);	/* stopped already, if finished */
 	r->writer = NULL;
 	cs_engine_set_output(&r->engine, NULL, NULL);
-	drop_output(r->json_f, &r->cfg.json);
-	drop_output(r->connlog_f, &r->cfg.connlog);
+	/* Streams left open by a run that did not finish (no footer): the
+	 * files written so far are removed, the old ones stay. */
+	cs_outfile_discard(&r->json_file);
+	cs_outfile_discard(&r->connlog_file);
 	r->json_f = r->connlog_f = NULL;
 	cs_engine_fini(&r->engine);
 }

@@ -28,6 +28,7 @@
 
 #include "analyzer/engine.h"
 #include "analyzer/reports/report.h"
+#include "analyzer/run/outfile.h"
 #include "analyzer/views/snapshot.h"
 #include "capture/source.h"
 
@@ -43,9 +44,10 @@ enum cs_run_status {
 
 /*
  * Where a report goes: a path ("-": standard output) that the run creates
- * once the first input is open, or a stream the caller owns (flushed at
- * the end, never closed; a path given with it only names it in messages).
- * Neither: that report is not written.
+ * once the first input is open, under a temporary name that replaces the
+ * path only when the report is complete (outfile.h), or a stream the
+ * caller owns (flushed at the end, never closed; a path given with it
+ * only names it in messages).  Neither: that report is not written.
  */
 struct cs_run_sink {
 	const char *path;
@@ -117,6 +119,7 @@ struct cs_run {
 	volatile sig_atomic_t interrupted;
 	struct cs_source *volatile reading;	/* read on this thread: a signal breaks in */
 	FILE *json_f, *connlog_f;	/* the streamed outputs, once began */
+	struct cs_outfile json_file, connlog_file;	/* when they are files */
 	struct cs_json_report json;
 	struct cs_writer *writer;	/* writes the two above, if it could start */
 	uint64_t snap_seq;
@@ -127,7 +130,9 @@ struct cs_run {
 /* Copies cfg and sets up the engine; 0, or -1 with a message in err. */
 int cs_run_init(struct cs_run *r, const struct cs_run_config *cfg,
 		char *err, size_t errlen);
-/* Frees what the run holds (after cs_run_finish, or instead of it). */
+/* Frees what the run holds (after cs_run_finish, or instead of it: then
+ * the report files begun are removed, and the files they would have
+ * replaced stay as they were). */
 void cs_run_fini(struct cs_run *r);
 
 /* Reads cfg.files in order.  A file that cannot be opened or is damaged is

@@ -162,6 +162,19 @@ struct cs_detect_marks {
 	bool close_wait_old;		/* past --closewait-age (closewait.c) */
 };
 
+/*
+ * What the open-connection gauges (analyzer/views/tally.c) counted a record
+ * as, so that they can take exactly that away when it changes or leaves:
+ * a publish then reads the gauges, and walks no record.  tally.c alone
+ * writes these; the tracker only zeroes them with the record (zero is
+ * "not counted yet").  Three bytes, in a hole of the record.
+ */
+struct cs_tally_marks {
+	uint8_t outcome_cs;		/* outcome + 1, conn_state << 4 */
+	uint8_t states;			/* ep[0].state, ep[1].state << 4 */
+	uint8_t share;			/* its verdict share, if failing (tally.c) */
+};
+
 struct cs_flow_key {
 	struct cs_addr addr[2];		/* canonical order: lower endpoint first */
 	uint16_t port[2];
@@ -180,6 +193,8 @@ struct cs_conn {
 	bool id_fresh;			/* created for the packet in hand */
 	bool handshake_done;		/* both SYNs seen acknowledged */
 	cs_conn_ref lru_prev, lru_next;
+	uint32_t icmp_cnt;		/* ICMP errors matched to it (here, where
+					 * it fills a hole: see tally below) */
 	uint64_t id;			/* stable, in order of creation */
 	uint64_t first_ts_us, last_ts_us;
 
@@ -199,7 +214,9 @@ struct cs_conn {
 	bool have_icmp;
 	uint8_t icmp_type, icmp_code;
 	struct cs_addr icmp_from;
-	uint32_t icmp_cnt;
+
+	/* The gauges' alone (struct cs_tally_marks above). */
+	struct cs_tally_marks tally;
 
 	struct cs_tunnel tunnel;	/* outer endpoints, if it came encapsulated */
 
@@ -214,6 +231,9 @@ struct cs_conn {
 	 * reset delays, inactivity); each removal starts a new conn.log row,
 	 * a "segment", while the record goes on.  Times in packet time. */
 	uint32_t z_segment;		/* rows already written for this record */
+	/* The gauges' too: a list of the records whose SYN timeout is still
+	 * ahead, oldest first (tally.c), where they fill a hole. */
+	cs_conn_ref young_prev, young_next;
 	uint64_t z_start_us;		/* first packet of this segment */
 	uint64_t z_last_us;		/* Zeek's LastTime */
 	uint64_t z_attempt_at;		/* attempt timer, if armed */

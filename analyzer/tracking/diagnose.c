@@ -4,6 +4,7 @@
 #include "analyzer/tracking/diagnose.h"
 
 #include "analyzer/tracking/tcp.h"
+#include "capture/pkttime.h"
 
 bool cs_diagnose_icmp_unreachable(const struct cs_conn *c)
 {
@@ -16,7 +17,8 @@ bool cs_diagnose_icmp_unreachable(const struct cs_conn *c)
 static enum cs_outcome syn_only(const struct cs_conn *c, uint64_t now_us,
 				uint64_t syn_timeout_us)
 {
-	if (c->ep[0].syn_cnt >= 2 || now_us - c->first_ts_us >= syn_timeout_us)
+	if (c->ep[0].syn_cnt >= 2 ||
+	    cs_time_add(c->first_ts_us, syn_timeout_us) <= now_us)
 		return CS_OUT_TIMEOUT;
 	return CS_OUT_ATTEMPT;
 }

@@ -13,6 +13,7 @@
 #include "analyzer/tracking/hash.h"
 #include "analyzer/tracking/tcp.h"
 #include "capture/assert.h"
+#include "capture/pkttime.h"
 
 #define SLOTS_INITIAL 1024u
 /* Timeouts start shrinking when the table is this full, scaled toward zero
@@ -236,8 +237,9 @@ static void list_append(struct cs_flow_table *t, struct cs_conn *c,
 	cs_conn_ref tail = t->lists[l].tail;
 
 	/* A new head may be due before every other (see cs_flow_expire). */
-	if (!tail && c->last_ts_us + t->base_timeout[l] < t->next_due_us)
-		t->next_due_us = c->last_ts_us + t->base_timeout[l];
+	uint64_t due = cs_time_add(c->last_ts_us, t->base_timeout[l]);
+	if (!tail && due < t->next_due_us)
+		t->next_due_us = due;
 	c->list = (uint8_t)l;
 	c->lru_prev = tail;
 	c->lru_next = 0;
@@ -339,7 +341,7 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	t->index_alloc = calloc;
 	t->never_used = 1;
 	t->adaptive_start = (uint64_t)o->max_flows * ADAPTIVE_START_TENTHS / 10;
-	t->next_due_us = UINT64_MAX;
+	t->next_due_us = CS_TIME_NEVER;
 	for (int l = 0; l < CS_LIST_MAX; l++)
 		t->base_timeout[l] = list_timeout_opt(o, (enum cs_flow_list)l);
 	/* A per-run seed keeps crafted 4-tuples from colliding on purpose;
@@ -533,10 +535,12 @@ void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 	list_append(t, c, cs_flow_classify(c));
 }
 
-/* When the head of list l is due, with the table's current timeouts. */
+/* When the head of list l is due, with the table's current timeouts:
+ * CS_TIME_NEVER if after the last packet time (pkttime.h). */
 static uint64_t head_due(const struct cs_flow_table *t, enum cs_flow_list l)
 {
-	return t->conns[t->lists[l].head].last_ts_us + cs_flow_timeout(t, l);
+	return cs_time_add(t->conns[t->lists[l].head].last_ts_us,
+			   cs_flow_timeout(t, l));
 }
 
 /*
@@ -563,14 +567,14 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 		       head_due(t, l) <= now_us) {
 			struct cs_conn *c = &t->conns[t->lists[l].head];
 			/* before its time: the table is filling (emergency) */
-			if (c->last_ts_us + t->base_timeout[l] > now_us)
+			if (cs_time_add(c->last_ts_us, t->base_timeout[l]) > now_us)
 				t->expired_early++;
 			cs_flow_remove(t, c, now_us);
 			t->expired++;
 			n++;
 		}
 	}
-	t->next_due_us = UINT64_MAX;
+	t->next_due_us = CS_TIME_NEVER;
 	for (int l = 0; l < CS_LIST_MAX; l++)
 		if (t->lists[l].head && head_due(t, l) < t->next_due_us)
 			t->next_due_us = head_due(t, l);

@@ -10,9 +10,16 @@ void cs_stats_init(struct cs_stats *st)
 	memset(st, 0, sizeof *st);
 }
 
-static void count_time(struct cs_stats *st, uint64_t ts)
+static void count_time(struct cs_stats *st, const struct cs_frame *f)
 {
-	if (st->packets == 1) {
+	uint64_t ts = f->ts_us;
+
+	/* No time to place it by: it takes no part in the span or the order. */
+	if (f->ts_invalid) {
+		st->ts_invalid++;
+		return;
+	}
+	if (cs_stats_timed(st) == 1) {
 		st->first_ts_us = st->last_ts_us = st->prev_ts_us = ts;
 		return;
 	}
@@ -32,7 +39,7 @@ void cs_stats_count(struct cs_stats *st, const struct cs_frame *f,
 {
 	st->packets++;
 	st->bytes += f->wirelen;
-	count_time(st, f->ts_us);
+	count_time(st, f);
 
 	if (why != CS_SKIP_NONE) {
 		st->skipped[why]++;
@@ -54,6 +61,11 @@ uint64_t cs_stats_skipped_total(const struct cs_stats *st)
 	for (int i = 0; i < CS_SKIP_MAX; i++)
 		n += st->skipped[i];
 	return n;
+}
+
+uint64_t cs_stats_timed(const struct cs_stats *st)
+{
+	return st->packets - st->ts_invalid;
 }
 
 bool cs_stats_balanced(const struct cs_stats *st)

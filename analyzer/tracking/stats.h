@@ -22,8 +22,9 @@ struct cs_stats {
 	uint64_t skipped[CS_SKIP_MAX];	/* [CS_SKIP_NONE] stays 0 */
 	uint64_t truncated_frames;	/* analysed, but cut by the snap length */
 	uint64_t ts_backwards;		/* frames older than the one before */
-	uint64_t first_ts_us;		/* earliest and latest packet time */
-	uint64_t last_ts_us;
+	uint64_t ts_invalid;		/* frames whose time is none (pkttime.h) */
+	uint64_t first_ts_us;		/* earliest and latest packet time, of */
+	uint64_t last_ts_us;		/* the frames that have one */
 	uint64_t prev_ts_us;
 	bool have_drops;		/* live source: kernel drops are known */
 	uint64_t capture_drops;
@@ -36,6 +37,10 @@ void cs_stats_count(struct cs_stats *st, const struct cs_frame *f,
 		    enum cs_skip why, const struct cs_pkt *pkt);
 
 uint64_t cs_stats_skipped_total(const struct cs_stats *st);
+
+/* Frames with a packet time: first_ts_us and last_ts_us mean something
+ * only when there is one. */
+uint64_t cs_stats_timed(const struct cs_stats *st);
 
 /* The accounting invariant: packets = analysed + skipped. */
 bool cs_stats_balanced(const struct cs_stats *st);

@@ -3,6 +3,8 @@
  */
 #include "analyzer/tracking/tcp.h"
 
+#include "capture/pkttime.h"
+
 /* RFC 7323 2.3: a shift above 14 is used as 14. */
 static uint32_t scaled_window(const struct cs_endpoint *e)
 {
@@ -284,7 +286,7 @@ void cs_tcp_end_time_wait(struct cs_conn *c, uint64_t now_us,
 {
 	for (int i = 0; i < 2; i++)
 		if (c->ep[i].state == CS_TCP_TIME_WAIT &&
-		    (force || c->last_ts_us + twice_msl_us <= now_us))
+		    (force || cs_time_add(c->last_ts_us, twice_msl_us) <= now_us))
 			c->ep[i].gone = true;
 	update_states(c);
 }

@@ -5,6 +5,7 @@
 
 #include "analyzer/tracking/tcp.h"
 #include "analyzer/tracking/zeek.h"
+#include "capture/pkttime.h"
 
 static bool is_bare_syn(const struct cs_pkt *p)
 {
@@ -73,7 +74,8 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 		reuse = finished(c);
 		/* which addresses (by key index) still held TIME_WAIT: 2*MSL
 		 * after the last segment it is over, expired or not */
-		bool in_tw = c->last_ts_us + t->opt.closed_timeout_us > p->ts_us;
+		bool in_tw = cs_time_add(c->last_ts_us, t->opt.closed_timeout_us) >
+			     p->ts_us;
 		for (int i = 0; in_tw && i < 2; i++)
 			if (c->ep[i].state == CS_TCP_TIME_WAIT)
 				tw |= (uint8_t)(1u << cs_conn_key_index(c, i));
@@ -128,16 +130,18 @@ unsigned cs_track_segment_at(struct cs_flow_table *t, const struct cs_pkt *p,
 	return ev;
 }
 
-void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p,
-			   const struct cs_flow_where *w)
+struct cs_conn *cs_track_bad_checksum(struct cs_flow_table *t,
+				      const struct cs_pkt *p,
+				      const struct cs_flow_where *w)
 {
 	int side;
 	struct cs_conn *c = record_for(t, p, w, &side);
 
 	if (!c)
-		return;
+		return NULL;
 	cs_zeek_bad_checksum(c, side);
 	cs_flow_touch(t, c, p->ts_us);
+	return c;
 }
 
 struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p,

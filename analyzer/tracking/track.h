@@ -22,9 +22,11 @@ unsigned cs_track_segment_at(struct cs_flow_table *t, const struct cs_pkt *p,
 			     const struct cs_flow_where *w,
 			     struct cs_conn **conn, int *side);
 
-/* A segment that failed --verify-checksums: only Zeek's letter C. */
-void cs_track_bad_checksum(struct cs_flow_table *t, const struct cs_pkt *p,
-			   const struct cs_flow_where *w);
+/* A segment that failed --verify-checksums: only Zeek's letter C.
+ * Returns its record (a new one, maybe), or NULL if refused. */
+struct cs_conn *cs_track_bad_checksum(struct cs_flow_table *t,
+				      const struct cs_pkt *p,
+				      const struct cs_flow_where *w);
 
 /* Returns the record the ICMP error (at w) was matched to, or NULL. */
 struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p,

@@ -14,6 +14,8 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "capture/pkttime.h"
+
 /* Zeek refuses to trust sequence jumps larger than this (TCP.cc). */
 #define TOO_LARGE_SEQ_DELTA 1048576
 
@@ -91,7 +93,7 @@ static void reset_model(struct cs_conn *c, uint64_t now_us)
 	c->history[0] = '\0';
 	c->z_start_us = c->z_last_us = now_us;
 	c->z_attempt_at = c->z_remove_at = 0;
-	c->z_expire_at[0] = now_us + Z_SYN_TIMEOUT_US;
+	c->z_expire_at[0] = cs_time_add(now_us, Z_SYN_TIMEOUT_US);
 	c->z_expire_at[1] = 0;
 	c->z_long_idle = false;
 }
@@ -503,9 +505,9 @@ static void arm_close_timers(struct cs_conn *c, int zside)
 	z->did_close = true;
 	if (z->state == CS_Z_RESET || peer->did_close || peer->state == CS_Z_INACTIVE) {
 		if (!c->z_remove_at)
-			c->z_remove_at = c->z_last_us + Z_CLOSE_DELAY_US;
+			c->z_remove_at = cs_time_add(c->z_last_us, Z_CLOSE_DELAY_US);
 	} else if (z->prev_state != CS_Z_INACTIVE && !c->z_expire_at[1]) {
-		c->z_expire_at[1] = c->z_last_us + Z_SESSION_TIMER_US;
+		c->z_expire_at[1] = cs_time_add(c->z_last_us, Z_SESSION_TIMER_US);
 	}
 }
 
@@ -577,7 +579,7 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		break;
 	case CS_Z_CLOSED:
 		if ((flags & CS_TH_RST) && zep(c, !zside)->state != CS_Z_CLOSED)
-			c->z_remove_at = p->ts_us + Z_RESET_DELAY_US;	/* ResetTimer */
+			c->z_remove_at = cs_time_add(p->ts_us, Z_RESET_DELAY_US); /* ResetTimer */
 		update_closed(z, zep(c, !zside), flags, &close);
 		break;
 	default:	/* RESET: nothing moves it */
@@ -586,7 +588,7 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	/* The attempt timer starts with the originator's first SYN. */
 	if (zside == 0 && before == CS_Z_INACTIVE && (flags & CS_TH_SYN) &&
 	    !c->z_attempt_at)
-		c->z_attempt_at = p->ts_us + Z_ATTEMPT_DELAY_US;
+		c->z_attempt_at = cs_time_add(p->ts_us, Z_ATTEMPT_DELAY_US);
 	if (!is_handshake(zep(c, 0)->state) || !is_handshake(zep(c, 1)->state))
 		c->z_long_idle = true;
 	if (close)
@@ -626,12 +628,15 @@ bool cs_zeek_reuse(const struct cs_conn *c, const struct cs_pkt *p)
 	return true;
 }
 
-/* The first tick of an expire chain after `after`, given its next tick. */
+/* The first tick of an expire chain after `after`, given its next tick;
+ * CS_TIME_NEVER if that is past the last packet time. */
 static uint64_t chain_tick_after(uint64_t next, uint64_t after)
 {
 	if (next > after)
 		return next;
 	uint64_t steps = (after - next) / Z_SESSION_TIMER_US + 1;
+	if (steps > (CS_TIME_NEVER - next) / Z_SESSION_TIMER_US)
+		return CS_TIME_NEVER;
 	return next + steps * Z_SESSION_TIMER_US;
 }
 
@@ -643,7 +648,8 @@ static uint64_t chain_tick_after(uint64_t next, uint64_t after)
 uint64_t cs_zeek_removal_time(const struct cs_conn *c)
 {
 	const struct cs_zeek_ep *o = zep_c(c, 0), *r = zep_c(c, 1);
-	uint64_t t = c->z_last_us + (c->z_long_idle ? Z_IDLE_TCP_US : Z_IDLE_HANDSHAKE_US);
+	uint64_t t = cs_time_add(c->z_last_us, c->z_long_idle ? Z_IDLE_TCP_US :
+							     Z_IDLE_HANDSHAKE_US);
 
 	if (c->z_remove_at && c->z_remove_at < t)
 		t = c->z_remove_at;
@@ -665,7 +671,7 @@ uint64_t cs_zeek_removal_time(const struct cs_conn *c)
 			if (!c->z_expire_at[i])
 				continue;
 			uint64_t tick = chain_tick_after(c->z_expire_at[i],
-							 c->z_last_us + Z_LINGER_US);
+							 cs_time_add(c->z_last_us, Z_LINGER_US));
 			if (tick < t)
 				t = tick;
 		}

@@ -36,23 +36,20 @@ void cs_snapshot_unref(struct cs_snapshot *s)
 	free(s);
 }
 
-/* Outcomes, conn_states and endpoint states of every open connection, and
- * what it adds to the summary's figures counted as records finish. */
+/* Outcomes, conn_states and endpoint states of the open connections, and
+ * what they add to the summary's figures counted as records finish: the
+ * tally keeps them (tally.h), so this copies counters, whatever the
+ * number of open connections. */
 static void count_open(struct cs_snapshot *s, const struct cs_engine *e)
 {
-	const struct cs_flow_table *t = &e->flows;
+	const struct cs_tally *t = &e->open;
 
-	for (int l = 0; l < CS_LIST_MAX; l++) {
-		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next) {
-			const struct cs_conn *c = &t->conns[r];
-			s->outcomes[cs_diagnose_outcome(c, e->now_us,
-							e->opt.syn_timeout_us)]++;
-			s->conn_states[cs_zeek_conn_state(c)]++;
-			s->states[0][c->ep[0].state]++;
-			s->states[1][c->ep[1].state]++;
-			cs_summary_add_open(&s->summary, c);
-		}
-	}
+	for (int o = 0; o < CS_OUT_MAX; o++)
+		s->outcomes[o] += t->outcomes[o];
+	for (int cs = 0; cs < CS_CS_MAX; cs++)
+		s->conn_states[cs] += t->conn_states[cs];
+	memcpy(s->states, t->states, sizeof s->states);
+	cs_summary_add_open(&s->summary, t);
 }
 
 /*
@@ -129,20 +126,16 @@ static int copy_recent(struct cs_snapshot *s, const struct cs_recent *r,
 }
 
 /* The verdicts as they would read if the capture ended now: the finished
- * connections' groups plus the open connections judged as they stand. */
+ * connections' groups plus the open connections' as they stand (kept by
+ * the tally: work per group, not per connection). */
 static int copy_verdicts(struct cs_snapshot *s, const struct cs_engine *e)
 {
-	const struct cs_flow_table *t = &e->flows;
 	struct cs_verdicts v;
 	size_t len = 0;
 
 	if (cs_verdicts_clone(&v, &e->verdicts) != 0)
 		return -1;
-	for (int l = 0; l < CS_LIST_MAX; l++)
-		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next)
-			cs_verdicts_add(&v, &t->conns[r],
-					cs_diagnose_outcome(&t->conns[r], e->now_us,
-							    e->opt.syn_timeout_us));
+	cs_verdicts_add_open(&v, &e->open.verdicts);
 	FILE *f = open_memstream(&s->verdicts, &len);
 	if (f) {
 		for (uint32_t i = 0; i < e->detect.alerts.count; i++)

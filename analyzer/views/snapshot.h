@@ -60,7 +60,9 @@ struct cs_snapshot {
 	uint64_t oldest_event_us;	/* events before this were dropped */
 };
 
-/* Builds a snapshot with one reference; NULL if memory runs out. */
+/* Builds a snapshot with one reference; NULL if memory runs out.  The
+ * engine keeps what a snapshot needs with opt.keep_recent (engine.h); call
+ * cs_engine_refresh first. */
 struct cs_snapshot *cs_snapshot_build(const struct cs_engine *e,
 				      const struct cs_report_source *src,
 				      uint64_t seq, bool live, bool finished);

@@ -6,8 +6,9 @@
  * mutation starts next to every path rather than having to find a GRE
  * protocol number or a VXLAN port by chance: a whole TCP connection
  * (handshake with options, data, FINs) and an ICMP error quoting its SYN,
- * over every link type, both IP versions, VLAN tags, and every
- * encapsulation.  Each script is written as a frame-target input and as a
+ * over every link type, both IP versions, VLAN tags, the link-layer
+ * variants (PPPoE, LLC/SNAP, VN-Tag, compressed PPP, Cisco HDLC, 802.11
+ * QoS and radiotap's fields) and every encapsulation.  Each script is written as a frame-target input and as a
  * pcap (and one pcapng) file for the file target.
  */
 #include "tests/fuzz/seed_built.h"
@@ -27,14 +28,30 @@ struct script {
 	int cnt;
 };
 
-/* How each frame is wrapped: a link type, VLAN tags, or a tunnel. */
+/* How each frame is wrapped: a link type, VLAN tags, a variant of the
+ * link layer (link sets the spec's fields for it), or a tunnel. */
 struct wrapping {
 	const char *name;
 	int dlt;
 	int vlans;
 	bool tunnel;
 	struct pb_tunnel t;
+	void (*link)(struct pb_spec *s);
 };
+
+static void pppoe(struct pb_spec *s) { s->pppoe = true; s->pppoe_session = 0x2a; }
+static void llc_snap(struct pb_spec *s) { s->llc_snap = true; }
+static void vntag(struct pb_spec *s) { s->vntag = true; s->vntag_tag = 0x80120034; }
+static void ppp_bare(struct pb_spec *s) { s->ppp_acfc = true; s->ppp_pfc = true; }
+static void chdlc(struct pb_spec *s) { s->chdlc = true; }
+static void qos_4addr(struct pb_spec *s) { s->wlan_qos = true; s->wlan_ds = 3; }
+static void radiotap(struct pb_spec *s)
+{
+	s->wlan_qos = true;
+	s->wlan_ds = 1;
+	s->rt_flags = 0x10;	/* an FCS ends the frame */
+	s->rt_ext = 1;
+}
 
 static void put(struct script *s, const struct wrapping *w, const struct pb_spec *inner)
 {
@@ -48,11 +65,15 @@ static void put(struct script *s, const struct wrapping *w, const struct pb_spec
 		pb_spec_init(&outer, 4);
 		pb_addr(outer.src, "192.0.2.1");
 		pb_addr(outer.dst, "192.0.2.2");
+		for (int i = 0; i < w->vlans; i++)	/* PBB: the backbone's tag */
+			pb_vlan_add(&outer, 0x88a8, (uint16_t)(200 + i));
 		n = pb_tunnel_build(&outer, &w->t, inner, s->frames[s->cnt], FRAME_CAP);
 	} else {
 		frame.dlt = w->dlt;
 		for (int i = 0; i < w->vlans; i++)
 			pb_vlan_add(&frame, i ? 0x8100 : 0x88a8, (uint16_t)(100 + i));
+		if (w->link)
+			w->link(&frame);
 		n = pb_build(&frame, s->frames[s->cnt], FRAME_CAP);
 	}
 	if (n)
@@ -175,33 +196,53 @@ static int write_capture(const char *dir, const char *name, const struct wrappin
 int seed_built(const char *frame_dir, const char *file_dir)
 {
 	static const struct wrapping links[] = {
-		{ "en10mb", CS_DLT_EN10MB, 0, false, { 0 } },
-		{ "vlan2", CS_DLT_EN10MB, 2, false, { 0 } },
-		{ "sll", CS_DLT_LINUX_SLL, 0, false, { 0 } },
-		{ "sll2", CS_DLT_LINUX_SLL2, 0, false, { 0 } },
-		{ "null", CS_DLT_NULL, 0, false, { 0 } },
-		{ "loop", CS_DLT_LOOP, 0, false, { 0 } },
-		{ "raw", CS_DLT_RAW, 0, false, { 0 } },
-		{ "ipv4", CS_DLT_IPV4, 0, false, { 0 } },
-		{ "ipv6", CS_DLT_IPV6, 0, false, { 0 } },
-		{ "mpls", 0, 0, true, { .kind = PB_TUN_MPLS, .labels = 2, .id = 16 } },
-		{ "fabricpath", 0, 0, true, { .kind = PB_TUN_FABRICPATH } },
+		{ "en10mb", CS_DLT_EN10MB, 0, false, { 0 }, NULL },
+		{ "vlan2", CS_DLT_EN10MB, 2, false, { 0 }, NULL },
+		{ "sll", CS_DLT_LINUX_SLL, 0, false, { 0 }, NULL },
+		{ "sll2", CS_DLT_LINUX_SLL2, 0, false, { 0 }, NULL },
+		{ "null", CS_DLT_NULL, 0, false, { 0 }, NULL },
+		{ "loop", CS_DLT_LOOP, 0, false, { 0 }, NULL },
+		{ "raw", CS_DLT_RAW, 0, false, { 0 }, NULL },
+		{ "ipv4", CS_DLT_IPV4, 0, false, { 0 }, NULL },
+		{ "ipv6", CS_DLT_IPV6, 0, false, { 0 }, NULL },
+		{ "pppoe", CS_DLT_EN10MB, 0, false, { 0 }, pppoe },
+		{ "pppoe-qinq", CS_DLT_EN10MB, 2, false, { 0 }, pppoe },
+		{ "llc-snap", CS_DLT_EN10MB, 0, false, { 0 }, llc_snap },
+		{ "vntag", CS_DLT_EN10MB, 1, false, { 0 }, vntag },
+		{ "ppp", CS_DLT_PPP, 0, false, { 0 }, NULL },
+		{ "ppp-compressed", CS_DLT_PPP, 0, false, { 0 }, ppp_bare },
+		{ "ppp-hdlc", CS_DLT_PPP_SERIAL, 0, false, { 0 }, NULL },
+		{ "cisco-hdlc", CS_DLT_PPP_SERIAL, 0, false, { 0 }, chdlc },
+		{ "fddi", CS_DLT_FDDI, 0, false, { 0 }, NULL },
+		{ "wlan", CS_DLT_IEEE802_11, 0, false, { 0 }, qos_4addr },
+		{ "radiotap", CS_DLT_IEEE802_11_RADIO, 0, false, { 0 }, radiotap },
+		{ "nflog", CS_DLT_NFLOG, 0, false, { 0 }, NULL },
+		{ "mpls", 0, 0, true, { .kind = PB_TUN_MPLS, .labels = 2, .id = 16 }, NULL },
+		{ "fabricpath", 0, 0, true, { .kind = PB_TUN_FABRICPATH }, NULL },
 		{ "gre", 0, 0, true, { .kind = PB_TUN_GRE, .gre_key = true, .gre_csum = true,
-				       .gre_seq = true, .id = 7 } },
-		{ "gre-eth", 0, 0, true, { .kind = PB_TUN_GRE, .eth = true } },
-		{ "erspan2", 0, 0, true, { .kind = PB_TUN_ERSPAN2, .id = 3 } },
-		{ "erspan3", 0, 0, true, { .kind = PB_TUN_ERSPAN3, .id = 3 } },
-		{ "pptp", 0, 0, true, { .kind = PB_TUN_PPTP, .id = 9 } },
-		{ "pptp-compressed", 0, 0, true, { .kind = PB_TUN_PPTP, .ppp_compressed = true } },
-		{ "ipip", 0, 0, true, { .kind = PB_TUN_IPIP } },
-		{ "vxlan", 0, 0, true, { .kind = PB_TUN_VXLAN, .id = 42 } },
-		{ "geneve", 0, 0, true, { .kind = PB_TUN_GENEVE, .geneve_opt_words = 2 } },
-		{ "geneve-eth", 0, 0, true, { .kind = PB_TUN_GENEVE, .eth = true } },
+				       .gre_seq = true, .id = 7 }, NULL },
+		{ "gre-eth", 0, 0, true, { .kind = PB_TUN_GRE, .eth = true }, NULL },
+		{ "erspan2", 0, 0, true, { .kind = PB_TUN_ERSPAN2, .id = 3 }, NULL },
+		{ "erspan3", 0, 0, true, { .kind = PB_TUN_ERSPAN3, .id = 3 }, NULL },
+		{ "pptp", 0, 0, true, { .kind = PB_TUN_PPTP, .id = 9 }, NULL },
+		{ "pptp-compressed", 0, 0, true, { .kind = PB_TUN_PPTP, .ppp_compressed = true }, NULL },
+		{ "ipip", 0, 0, true, { .kind = PB_TUN_IPIP }, NULL },
+		{ "vxlan", 0, 0, true, { .kind = PB_TUN_VXLAN, .id = 42 }, NULL },
+		{ "geneve", 0, 0, true, { .kind = PB_TUN_GENEVE, .geneve_opt_words = 2 }, NULL },
+		{ "geneve-eth", 0, 0, true, { .kind = PB_TUN_GENEVE, .eth = true }, NULL },
 		{ "teredo", 0, 0, true, { .kind = PB_TUN_TEREDO, .teredo_auth = true,
-					  .teredo_origin = true } },
+					  .teredo_origin = true }, NULL },
 		{ "gtpu", 0, 0, true, { .kind = PB_TUN_GTPU, .gtp_seq = true,
-					.gtp_ext_cnt = 1, .id = 77 } },
-		{ "gre-frag", 0, 0, true, { .kind = PB_TUN_GRE, .first_frag = 32 } },
+					.gtp_ext_cnt = 1, .id = 77 }, NULL },
+		{ "gre-frag", 0, 0, true, { .kind = PB_TUN_GRE, .first_frag = 32 }, NULL },
+		{ "erspan1", 0, 0, true, { .kind = PB_TUN_ERSPAN1 }, NULL },
+		{ "erspan3-sub", 0, 0, true, { .kind = PB_TUN_ERSPAN3, .id = 5,
+					       .erspan_subheader = true }, NULL },
+		{ "pbb", 0, 1, true, { .kind = PB_TUN_PBB, .id = 0x10203 }, NULL },
+		{ "gre-udp", 0, 0, true, { .kind = PB_TUN_GRE_UDP, .gre_key = true, .id = 5 }, NULL },
+		{ "gre-udp-eth", 0, 0, true, { .kind = PB_TUN_GRE_UDP, .eth = true }, NULL },
+		{ "ayiya", 0, 0, true, { .kind = PB_TUN_AYIYA }, NULL },
+		{ "aruba", 0, 0, true, { .kind = PB_TUN_ARUBA }, NULL },
 	};
 	static struct script s;
 	int seeds = 0;
