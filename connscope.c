@@ -58,6 +58,7 @@ struct options {
 	struct cs_engine_opts engine;
 	bool web;
 	bool web_insecure;
+	bool token_in_url;		/* --web-token: shown already, in ps */
 	struct cs_web_opts web_opts;
 };
 
@@ -412,10 +413,12 @@ static int parse_web_option(int c, const char *arg, struct options *o)
 			rc = cs_web_check_token(token_buf, "--web-token-file", err,
 						sizeof err);
 		w->token = token_buf;
+		o->token_in_url = false;
 		break;
 	case OPT_WEB_TOKEN:
 		rc = cs_web_check_token(arg, "--web-token", err, sizeof err);
 		w->token = arg;
+		o->token_in_url = true;
 		break;
 	case OPT_WEB_HOST:
 		rc = cs_web_add_host(w, arg, err, sizeof err);
@@ -683,10 +686,13 @@ static int start_web(struct app *a)
 		fprintf(stderr, "%s: %s\n", progname, err);
 		return -1;
 	}
-	fprintf(stderr, "%s: dashboard at %s://%s%s%s:%u/%s%s\n", progname,
+	/* A token from a file or the environment was kept from other users:
+	 * it does not go to stderr (a log, often) either. */
+	bool shown = o->token && a->opt.token_in_url;
+	fprintf(stderr, "%s: dashboard at %s://%s%s%s:%u/%s%s%s\n", progname,
 		cs_web_tls(a->web) ? "https" : "http", v6 ? "[" : "", o->addr,
-		v6 ? "]" : "", cs_web_port(a->web),
-		o->token ? "?token=" : "", o->token ? o->token : "");
+		v6 ? "]" : "", cs_web_port(a->web), shown ? "?token=" : "",
+		shown ? o->token : "", o->token && !shown ? " (add ?token=TOKEN)" : "");
 	return 0;
 }
 

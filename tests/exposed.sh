@@ -6,7 +6,8 @@
 #           data on every kind of path; the server's own names are served
 #   origin  the event stream and the API refuse a page of another site
 #   token   under 16 characters: a usage error (option, file, environment);
-#           --web-token-file and CONNSCOPE_WEB_TOKEN keep it out of ps;
+#           --web-token-file and CONNSCOPE_WEB_TOKEN keep it out of ps
+#           and stderr;
 #           failed attempts: counted per client in /metrics, one log line
 #   tls     --web-cert/--web-key with a certificate made here (openssl):
 #           curl over HTTPS trusting it; without it, or in plain HTTP, nothing
@@ -143,6 +144,8 @@ for how in file env; do
 	fi || { not_ok "token: connscope did not start ($how): $(head -c 300 "$TMP/token-$how.err")"; continue; }
 	check "token ($how): not in the command line others see in ps" \
 		bash -c "! tr '\\0' ' ' </proc/$PID/cmdline | grep -q -- '$TOKEN'"
+	check "token ($how): not in the dashboard's address on stderr either" \
+		bash -c "! grep -q -- '$TOKEN' '$TMP/token-$how.err'"
 	got=$(status /api/summary -H "Authorization: Bearer $TOKEN")
 	check "token ($how): the right token: 200 (got $got)" [ "$got" = 200 ]
 	got=$(status /api/summary -H "Authorization: Bearer wrong-token-$$-$how")
