@@ -5,7 +5,6 @@
 #include "web/server.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
