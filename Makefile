@@ -15,7 +15,8 @@
 #                   drops per rate
 #   make fuzz       libFuzzer (clang, ASan+UBSan) on frames, capture files
 #                   and web requests in build/fuzz, FUZZ_SECONDS (60) each
-#   make tsan       the web suite (daemon, event streams, snapshot publishing),
+#   make tsan       the web and exposure suites (daemon, event streams,
+#                   snapshot publishing, the guard, the clients table),
 #                   the readahead and writer threads and the run driver that
 #                   uses both under ThreadSanitizer in build/tsan; any report
 #                   fails it
@@ -201,6 +202,7 @@ check-run: tests
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
+	CONNSCOPE=$(abspath $(BIN)) WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/exposed.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/live.sh
 	CONNSCOPE=$(abspath $(BIN)) WORKLOAD=$(abspath $(WORKLOAD_BIN)) BLAST=$(abspath $(BLAST_BIN)) \
 	    bash tests/signals.sh
@@ -256,13 +258,14 @@ tsan: deps
 
 tsan-run: $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=web TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
+	CK_FORK=no CK_RUN_SUITE=exposure TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=readahead CS_TEST_DATA=. \
 	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=writer TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 	CK_FORK=no CK_RUN_SUITE=driver CS_TEST_DATA=. \
 	    TSAN_OPTIONS="halt_on_error=1 exitcode=66" $(TEST_BIN)
 
-# wrk (256 connections) against the API while a live capture runs, then
+# wrk (32 connections: one client's share) against the API while a live capture runs, then
 # idle, slowloris and abandoned clients (root; figures, and a failure only
 # on errors, refused clients or a capture that missed connections).
 .PHONY: webload
@@ -330,11 +333,14 @@ demo-run: $(BIN)
 # SYN flood samples, chromium for the dashboard test, wrk for the load on
 # its API, promtool (package prometheus) to check /metrics, time
 # (/usr/bin/time) for the benchmark's peak memory, tcpreplay for the live
-# benchmark's traffic.  tshark, the benchmark's optional yardstick, is left
-# out: it is large and asks a question on install (tests/bench/README.md).
+# benchmark's traffic, openssl to make the certificates of the HTTPS
+# tests (tests/exposed.sh, tests/browser.sh).  tshark, the benchmark's
+# optional yardstick, is left out: it is large and asks a question on
+# install (tests/bench/README.md).
 DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev
 DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
-             libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay
+             libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay \
+             openssl
 DEBS      := $(DEBS_RUN) $(DEBS_TEST)
 
 # $(call install_debs,PACKAGES): nothing when all are installed; as root,

@@ -58,6 +58,7 @@ struct options {
 	struct cs_engine_opts engine;
 	bool web;
 	bool web_insecure;
+	bool token_in_url;		/* --web-token: shown already, in ps */
 	struct cs_web_opts web_opts;
 };
 
@@ -172,7 +173,13 @@ static void usage(FILE *out)
 "web:\n"
 "  --web [ADDR:]PORT  serve the dashboard and API (default address 127.0.0.1;\n"
 "                   [IPv6]:PORT); with -r, keep serving after the analysis\n"
-"  --web-token TOKEN  require it (Authorization: Bearer, or ?token=)\n"
+"  --web-token-file FILE  require the token in FILE's first line (Authorization:\n"
+"                   Bearer, or ?token=; at least %d characters); or set it in\n"
+"                   CONNSCOPE_WEB_TOKEN, or give --web-token TOKEN, which every\n"
+"                   user of this host can read in ps\n"
+"  --web-host NAME  also answer to this host name (repeatable; the address and\n"
+"                   localhost always work, other Host headers get 421)\n"
+"  --web-cert FILE --web-key FILE  serve HTTPS with this PEM certificate and key\n"
 "  --web-insecure   allow a non-loopback address without a token\n"
 "output:\n"
 "  --report FILE|-  text report (default: standard output)\n"
@@ -191,7 +198,8 @@ static void usage(FILE *out)
 		CS_IDLE_TIMEOUT_SEC_DEFAULT, CS_MSL_SEC_DEFAULT,
 		CS_SYN_TIMEOUT_SEC_DEFAULT, CS_SYNFLOOD_COMPLETION_PCT,
 		CS_SYNFLOOD_RATE_DEFAULT, CS_TIMEWAIT_THRESHOLD_DEFAULT,
-		CS_CLOSEWAIT_AGE_SEC_DEFAULT, CS_CLOSEWAIT_THRESHOLD_DEFAULT);
+		CS_CLOSEWAIT_AGE_SEC_DEFAULT, CS_CLOSEWAIT_THRESHOLD_DEFAULT,
+		CS_WEB_TOKEN_MIN);
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -301,6 +309,7 @@ enum {
 	OPT_IDLE_TIMEOUT, OPT_MSL, OPT_SYN_TIMEOUT, OPT_VLAN_KEY, OPT_CHECKSUMS,
 	OPT_NO_COLOR, OPT_SYNFLOOD_RATE, OPT_TW_THRESHOLD, OPT_CW_AGE,
 	OPT_CW_THRESHOLD, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_INSECURE,
+	OPT_WEB_TOKEN_FILE, OPT_WEB_HOST, OPT_WEB_CERT, OPT_WEB_KEY,
 };
 
 static const struct option long_options[] = {
@@ -318,6 +327,10 @@ static const struct option long_options[] = {
 	{ "web", required_argument, NULL, OPT_WEB },
 	{ "web-token", required_argument, NULL, OPT_WEB_TOKEN },
 	{ "web-insecure", no_argument, NULL, OPT_WEB_INSECURE },
+	{ "web-token-file", required_argument, NULL, OPT_WEB_TOKEN_FILE },
+	{ "web-host", required_argument, NULL, OPT_WEB_HOST },
+	{ "web-cert", required_argument, NULL, OPT_WEB_CERT },
+	{ "web-key", required_argument, NULL, OPT_WEB_KEY },
 	{ "synflood-rate", required_argument, NULL, OPT_SYNFLOOD_RATE },
 	{ "timewait-threshold", required_argument, NULL, OPT_TW_THRESHOLD },
 	{ "closewait-age", required_argument, NULL, OPT_CW_AGE },
@@ -431,6 +444,66 @@ static int parse_analysis_option(int c, const char *arg, struct cs_engine_opts *
 	}
 }
 
+/* --web and its companions (web/options.c says what each accepts). */
+static int parse_web_option(int c, const char *arg, struct options *o)
+{
+	static char token_buf[1024];	/* --web-token-file's */
+	struct cs_web_opts *w = &o->web_opts;
+	char err[256];
+	int rc = 0;
+
+	switch (c) {
+	case OPT_WEB:
+		rc = cs_web_parse_listen(arg, w, err, sizeof err);
+		o->web = rc == 0;
+		break;
+	case OPT_WEB_TOKEN_FILE:
+		rc = cs_web_read_token(arg, token_buf, sizeof token_buf, err, sizeof err);
+		if (rc == 0)
+			rc = cs_web_check_token(token_buf, "--web-token-file", err,
+						sizeof err);
+		w->token = token_buf;
+		o->token_in_url = false;
+		break;
+	case OPT_WEB_TOKEN:
+		rc = cs_web_check_token(arg, "--web-token", err, sizeof err);
+		w->token = arg;
+		o->token_in_url = true;
+		break;
+	case OPT_WEB_HOST:
+		rc = cs_web_add_host(w, arg, err, sizeof err);
+		break;
+	case OPT_WEB_CERT: w->cert_path = arg; break;
+	case OPT_WEB_KEY: w->key_path = arg; break;
+	}
+	if (rc != 0)
+		fprintf(stderr, "%s: %s\n", progname, err);
+	return rc;
+}
+
+/* The token from the environment, when no option gave one; then what
+ * the web options need of each other. */
+static int check_web_options(struct options *o)
+{
+	struct cs_web_opts *w = &o->web_opts;
+	const char *env = getenv("CONNSCOPE_WEB_TOKEN");
+	char err[256];
+
+	if (!w->token && env) {
+		if (cs_web_check_token(env, "CONNSCOPE_WEB_TOKEN", err, sizeof err) != 0)
+			return usage_error("%s", err);
+		w->token = env;
+	}
+	if (!w->cert_path != !w->key_path)
+		return usage_error("--web-cert and --web-key go together");
+	if (o->web && !w->token && !o->web_insecure && !cs_web_is_loopback(w))
+		return usage_error("--web on %s would show the traffic to anyone who "
+				   "can reach it: give --web-token-file FILE (or "
+				   "--web-token TOKEN), or --web-insecure if that is "
+				   "what you want", w->addr);
+	return -1;
+}
+
 static int parse_option(int c, const char *arg, struct options *o)
 {
 	uint64_t v;
@@ -464,22 +537,9 @@ static int parse_option(int c, const char *arg, struct options *o)
 	case OPT_JSON: o->json_path = arg; return 0;
 	case OPT_CONNLOG: o->connlog_path = arg; return 0;
 	case OPT_NO_COLOR: o->no_color = true; return 0;
-	case OPT_WEB: {
-		char err[160];
-		if (cs_web_parse_listen(arg, &o->web_opts, err, sizeof err) != 0) {
-			fprintf(stderr, "%s: %s\n", progname, err);
-			return -1;
-		}
-		o->web = true;
-		return 0;
-	}
-	case OPT_WEB_TOKEN:
-		if (!*arg) {
-			fprintf(stderr, "%s: --web-token: empty\n", progname);
-			return -1;
-		}
-		o->web_opts.token = arg;
-		return 0;
+	case OPT_WEB: case OPT_WEB_TOKEN: case OPT_WEB_TOKEN_FILE:
+	case OPT_WEB_HOST: case OPT_WEB_CERT: case OPT_WEB_KEY:
+		return parse_web_option(c, arg, o);
 	case OPT_WEB_INSECURE: o->web_insecure = true; return 0;
 	case OPT_REPORT:
 		o->report_path = arg;
@@ -577,12 +637,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		stdin_cnt += strcmp(o->files[i], "-") == 0;
 	if (stdin_cnt > 1)
 		return usage_error("standard input ('-r -') can be read once");
-	if (o->web && !o->web_opts.token && !o->web_insecure &&
-	    !cs_web_is_loopback(&o->web_opts))
-		return usage_error("--web on %s would show the traffic to anyone who "
-				   "can reach it: give --web-token TOKEN, or "
-				   "--web-insecure if that is what you want",
-				   o->web_opts.addr);
+	int web_status = check_web_options(o);
+	if (web_status >= 0)
+		return web_status;
 	o->engine.keep_recent = o->web;
 	return check_outputs(o);
 }
@@ -670,17 +727,22 @@ static const int exit_status[CS_RUN_STATUS_MAX] = {
 
 static int start_web(struct app *a)
 {
-	const struct cs_web_opts *o = &a->opt.web_opts;
+	struct cs_web_opts *o = &a->opt.web_opts;
 	char err[256];
 	bool v6 = strchr(o->addr, ':') != NULL;
 
+	o->log = say;		/* refused clients, failed tokens */
 	if (cs_web_start(&a->web, o, err, sizeof err) != 0) {
 		fprintf(stderr, "%s: %s\n", progname, err);
 		return -1;
 	}
-	fprintf(stderr, "%s: dashboard at http://%s%s%s:%u/%s%s\n", progname,
-		v6 ? "[" : "", o->addr, v6 ? "]" : "", cs_web_port(a->web),
-		o->token ? "?token=" : "", o->token ? o->token : "");
+	/* A token from a file or the environment was kept from other users:
+	 * it does not go to stderr (a log, often) either. */
+	bool shown = o->token && a->opt.token_in_url;
+	fprintf(stderr, "%s: dashboard at %s://%s%s%s:%u/%s%s%s\n", progname,
+		cs_web_tls(a->web) ? "https" : "http", v6 ? "[" : "", o->addr,
+		v6 ? "]" : "", cs_web_port(a->web), shown ? "?token=" : "",
+		shown ? o->token : "", o->token && !shown ? " (add ?token=TOKEN)" : "");
 	return 0;
 }
 

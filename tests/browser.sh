@@ -8,7 +8,9 @@
 # compares what the page shows (the DOM after the scripts ran) with the
 # JSON report of the same file: counters, outcome rows, the connection
 # table, the alert list.  Also: the page opened with the token works and
-# without it shows the error; the page's scripts log no error.  A
+# without it shows the error; over HTTPS (--web-cert, --web-key, with a
+# certificate made here by openssl) it works too; the page's scripts log
+# no error.  A
 # screenshot of each page is left in $OUT for a human to look at.
 #
 # Needs chromium (Debian package, in the Makefile's DEBS).  Ends with
@@ -50,7 +52,7 @@ start_server() {
 	URL=
 	for _ in $(seq 300); do
 		if grep -q "serving the dashboard until Ctrl-C" "$OUT/$name.server.err"; then
-			URL=$(sed -n 's/.*dashboard at \(http:[^ ]*\).*/\1/p' "$OUT/$name.server.err")
+			URL=$(sed -n 's/.*dashboard at \(https\{0,1\}:[^ ]*\).*/\1/p' "$OUT/$name.server.err")
 			return 0
 		fi
 		kill -0 "$server_pid" 2>/dev/null || break
@@ -59,11 +61,12 @@ start_server() {
 	return 1
 }
 
-# browse NAME URL: the DOM after the page's scripts ran (at most 10 s of
-# the page's time), the console's messages, and a screenshot.
+# browse NAME URL [FLAGS...]: the DOM after the page's scripts ran (at most
+# 10 s of the page's time), the console's messages, and a screenshot.
 browse() {
 	local name=$1 url=$2
-	local flags=(--headless --no-sandbox --disable-gpu --no-first-run
+	shift 2
+	local flags=("$@" --headless --no-sandbox --disable-gpu --no-first-run
 		     --disable-extensions --disable-background-networking
 		     --disable-component-update --disable-sync
 		     --user-data-dir="$OUT/profile" --virtual-time-budget=10000
@@ -171,6 +174,29 @@ if start_server token -r samples/refused.pcap --web-token "$token"; then
 	stop_server
 else
 	not_ok "token: connscope did not start serving: $(head -c 300 "$OUT/token.server.err")"
+	stop_server
+fi
+
+# ---- HTTPS: the page works over TLS with a certificate made here -----------
+# Chromium trusts that one key (its SPKI hash), nothing else.
+if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$OUT/key.pem" -out "$OUT/cert.pem" -days 2 -subj /CN=localhost \
+	-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1 &&
+   start_server tls -r samples/mixed.pcap --web-cert "$OUT/cert.pem" --web-key "$OUT/key.pem"; then
+	check "tls: the dashboard's address is https ($URL)" grep -q '^https://' <<<"$URL"
+	spki=$(openssl x509 -in "$OUT/cert.pem" -pubkey -noout | openssl pkey -pubin -outform der |
+		openssl dgst -sha256 -binary | base64)
+	browse tls "$URL" --ignore-certificate-errors-spki-list="$spki"
+	check "tls: the page loads over HTTPS" \
+		grep -q '<body[^>]*data-ready="true"' "$OUT/tls.dom.html"
+	got=$(attr_of "$OUT/tls.dom.html" connections data-value)
+	want=$(jq .summary.connections "$OUT/mixed.json")
+	check "tls: #connections shows $want over HTTPS (page: '$got')" [ "$got" = "$want" ]
+	errs=$(page_errors "$OUT/tls.chromium.err")
+	check "tls: no script error${errs:+: $errs}" [ -z "$errs" ]
+	stop_server
+else
+	not_ok "tls: connscope did not serve HTTPS: $(head -c 300 "$OUT/tls.server.err" 2>/dev/null)"
 	stop_server
 fi
 

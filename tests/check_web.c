@@ -57,7 +57,7 @@
 #define T0_SEC ((uint64_t)1700000000)
 #define T0 (T0_SEC * SEC)
 #define IO_TIMEOUT_SEC 10.0	/* a generous bound on any one exchange */
-#define TOKEN "s3cret-Token_42"
+#define TOKEN "s3cret-Token_4242"	/* CS_WEB_TOKEN_MIN characters and one */
 
 #define ARRAY_LEN(a) (sizeof (a) / sizeof (a)[0])
 
@@ -187,6 +187,10 @@ static int ms_left(double deadline)
 
 /* ---- the HTTP/1.1 client ------------------------------------------------- */
 
+/* The IPv4 source address the next dials use (127.0.0.x: another client
+ * of the same host, as the server counts clients), or NULL: the kernel's. */
+static const char *dial_from;
+
 /* A connected TCP socket to the loopback address of family af, or -1. */
 static int dial(int af, uint16_t to_port)
 {
@@ -210,6 +214,13 @@ static int dial(int af, uint16_t to_port)
 	int fd = socket(af, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	if (af == AF_INET && dial_from &&
+	    (inet_pton(AF_INET, dial_from, &from.sin_addr) != 1 ||
+	     bind(fd, (struct sockaddr *)&from, sizeof from) != 0)) {
+		close(fd);
+		return -1;
+	}
 	if (connect(fd, (struct sockaddr *)&ss, sl) != 0) {
 		close(fd);
 		return -1;
@@ -481,13 +492,19 @@ static struct resp *exchange_on(int af, uint16_t to_port, const char *req,
 	return r;
 }
 
+static struct resp *request_host(const char *method, const char *target,
+				 const char *host, const char *extra_headers)
+{
+	const char *req = tprintf("%s %s HTTP/1.1\r\nHost: %s\r\n"
+				  "Connection: close\r\n%s\r\n", method, target, host,
+				  extra_headers ? extra_headers : "");
+	return exchange_on(AF_INET, port, req, strlen(req), !strcmp(method, "HEAD"));
+}
+
 static struct resp *request(const char *method, const char *target,
 			    const char *extra_headers)
 {
-	const char *req = tprintf("%s %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n"
-				  "Connection: close\r\n%s\r\n", method, target, port,
-				  extra_headers ? extra_headers : "");
-	return exchange_on(AF_INET, port, req, strlen(req), !strcmp(method, "HEAD"));
+	return request_host(method, target, tprintf("127.0.0.1:%u", port), extra_headers);
 }
 
 static struct resp *get(const char *target)
@@ -1099,16 +1116,56 @@ static void engine_up(void)
 	feed_scenario();
 }
 
-static void server_up(const char *token, bool with_snapshot)
+/* The server's log lines (refused clients, failed tokens), for tests to read. */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct buf log_lines;
+
+static void keep_log(void *ctx, const char *line)
 {
-	struct cs_web_opts o = { .addr = "127.0.0.1", .port = 0, .token = token };
+	(void)ctx;
+	pthread_mutex_lock(&log_mu);
+	buf_add(&log_lines, line, strlen(line));
+	buf_add(&log_lines, "\n", 1);
+	pthread_mutex_unlock(&log_mu);
+}
+
+/* The log lines that hold needle. */
+static int logged(const char *needle)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&log_mu);
+	for (const char *p = log_lines.p; p && (p = strstr(p, needle)); p++)
+		n++;
+	pthread_mutex_unlock(&log_mu);
+	return n;
+}
+
+static const char *log_text(void)
+{
+	pthread_mutex_lock(&log_mu);
+	const char *t = tstrndup(log_lines.p ? log_lines.p : "", log_lines.len);
+	pthread_mutex_unlock(&log_mu);
+	return t;
+}
+
+static void server_up_with(struct cs_web_opts *o, bool with_snapshot)
+{
 	char err[256];
 
-	ck_assert_msg(cs_web_start(&web, &o, err, sizeof err) == 0, "%s", err);
+	o->log = keep_log;
+	ck_assert_msg(cs_web_start(&web, o, err, sizeof err) == 0, "%s", err);
 	port = cs_web_port(web);
 	ck_assert_uint_ne(port, 0);
 	if (with_snapshot)
 		publish(false);
+}
+
+static void server_up(const char *token, bool with_snapshot)
+{
+	struct cs_web_opts o = { .addr = "127.0.0.1", .port = 0, .token = token };
+
+	server_up_with(&o, with_snapshot);
 }
 
 static void setup_plain(void)
@@ -1129,8 +1186,52 @@ static void setup_unpublished(void)
 	server_up(NULL, false);
 }
 
+/* --web-host dash.example */
+static void setup_hosts(void)
+{
+	struct cs_web_opts o = { .addr = "127.0.0.1", .hosts = { "dash.example" },
+				 .host_cnt = 1 };
+
+	engine_up();
+	server_up_with(&o, true);
+}
+
+/* A failed token attempt costs its client PENALTY_MS; a turn further than
+ * MAX_WAIT_MS away is refused. */
+#define PENALTY_MS 1000
+#define MAX_WAIT_MS 1500
+static void setup_penalty(void)
+{
+	static struct cs_web_limits l;
+	l = cs_web_limits_default;
+	l.penalty_ms = PENALTY_MS;
+	l.max_wait_ms = MAX_WAIT_MS;
+	struct cs_web_opts o = { .addr = "127.0.0.1", .token = TOKEN, .limits = &l };
+
+	engine_up();
+	server_up_with(&o, true);
+}
+
+/* A small server: 16 connections, 3 per client, busy from 8 on; a request
+ * is due within 600 s, or 1 s while busy. */
+#define SMALL_PER_CLIENT 3
+#define SMALL_BUSY 8
+static void setup_small(void)
+{
+	static const struct cs_web_limits l = {
+		.connections = 16, .per_client = SMALL_PER_CLIENT, .busy = SMALL_BUSY,
+		.request_sec = 600, .busy_request_sec = 1,
+		.penalty_ms = 1000, .max_wait_ms = 5000,
+	};
+	struct cs_web_opts o = { .addr = "127.0.0.1", .limits = &l };
+
+	engine_up();
+	server_up_with(&o, true);
+}
+
 static void teardown(void)
 {
+	dial_from = NULL;
 	close_all_fds();
 	cs_web_stop(web);
 	web = NULL;
@@ -1140,6 +1241,9 @@ static void teardown(void)
 		cs_engine_fini(&eng);
 	eng_live = false;
 	tfree_all();
+	pthread_mutex_lock(&log_mu);	/* after the server: it logs until it stops */
+	buf_free(&log_lines);
+	pthread_mutex_unlock(&log_mu);
 }
 
 /* ---- every endpoint ------------------------------------------------------ */
@@ -1262,8 +1366,8 @@ static const char *escaped(const char *p, size_t n)
  */
 START_TEST(head_of_the_event_stream_ends_at_the_headers)
 {
-	const char *req = "HEAD /api/events HTTP/1.1\r\nHost: x\r\n\r\n"
-			  "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+	const char *req = "HEAD /api/events HTTP/1.1\r\nHost: localhost\r\n\r\n"
+			  "GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 	size_t n;
 	const char *raw = exchange_raw(AF_INET, port, req, strlen(req), &n);
 	const char *end = strstr(raw, "\r\n\r\n");
@@ -1883,7 +1987,7 @@ struct bytes {
 	size_t n;
 };
 #define B(lit) { lit, sizeof lit - 1 }
-#define GET_LINE(target) "GET " target " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+#define GET_LINE(target) "GET " target " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
 
 static const struct hostile {
 	const char *name;
@@ -1898,9 +2002,9 @@ static const struct hostile {
 	{ "4000 small headers", B(GET_LINE("/api/summary")), B("X-Many: 1\r\n"), 4000,
 	  B("\r\n"), 0, false },
 	{ "a 1900-byte query value", B("GET /api/connections?host="), B("a"), 1900,
-	  B(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 400, true },
+	  B(" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"), 400, true },
 	{ "a query value of 100 KB", B("GET /api/connections?host="), B("a"), 100000,
-	  B(" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), 0, false },
+	  B(" HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"), 0, false },
 	{ "bad percent-encoding in a value (%zz)", B(GET_LINE("/api/connections?outcome=%zz")),
 	  B(""), 0, B("\r\n"), 400, true },
 	{ "a lone % in a value", B(GET_LINE("/api/connections?outcome=refused%")),
@@ -1914,7 +2018,7 @@ static const struct hostile {
 	{ "bad percent-encoding in the path", B(GET_LINE("/api/%zzsummary")),
 	  B(""), 0, B("\r\n"), 404, true },
 	{ "%00 in the path", B(GET_LINE("/api/summary%00")), B(""), 0, B("\r\n"), 400, true },
-	{ "a NUL byte in the request line", B("GET /api/sum\0mary HTTP/1.1\r\nHost: x\r\n"
+	{ "a NUL byte in the request line", B("GET /api/sum\0mary HTTP/1.1\r\nHost: localhost\r\n"
 					      "Connection: close\r\n\r\n"),
 	  B(""), 0, B(""), 0, false },
 	{ "a request line of garbage", B("\x01\x02\x03 hello\r\n\r\n"), B(""), 0, B(""), 0,
@@ -1922,13 +2026,13 @@ static const struct hostile {
 	{ "a GET with an absurd Content-Length",
 	  B(GET_LINE("/api/summary") "Content-Length: 99999999999999999999999\r\n\r\n"),
 	  B(""), 0, B(""), 0, false },
-	{ "POST with a 100 KB body", B("POST /api/summary HTTP/1.1\r\nHost: x\r\n"
+	{ "POST with a 100 KB body", B("POST /api/summary HTTP/1.1\r\nHost: localhost\r\n"
 				       "Connection: close\r\nContent-Length: 100000\r\n\r\n"),
 	  B("p"), 100000, B(""), 405, true },
-	{ "POST with a chunked body", B("POST /api/connections HTTP/1.1\r\nHost: x\r\n"
+	{ "POST with a chunked body", B("POST /api/connections HTTP/1.1\r\nHost: localhost\r\n"
 					"Connection: close\r\nTransfer-Encoding: chunked\r\n\r\n"),
 	  B("5\r\nhello\r\n"), 100, B("0\r\n\r\n"), 405, true },
-	{ "PUT with a body to an event stream", B("PUT /api/events HTTP/1.1\r\nHost: x\r\n"
+	{ "PUT with a body to an event stream", B("PUT /api/events HTTP/1.1\r\nHost: localhost\r\n"
 						  "Connection: close\r\nContent-Length: 4\r\n\r\n"),
 	  B("data"), 1, B(""), 405, true },
 };
@@ -2746,7 +2850,7 @@ static const struct token_case {
 	/* the scheme's name is case-insensitive (RFC 9110 11.1), the token not */
 	{ "/api/summary", "Authorization: bearer " TOKEN "\r\n", 200 },
 	{ "/api/summary", "Authorization: BEARER " TOKEN "\r\n", 200 },
-	{ "/api/summary", "Authorization: Bearer s3cret-token_42\r\n", 401 },
+	{ "/api/summary", "Authorization: Bearer s3cret-token_4242\r\n", 401 },
 	{ "/api/summary", "Authorization: " TOKEN "\r\n", 401 },
 	{ "/api/summary?token=", NULL, 401 },
 	{ "/api/connections?token=" TOKEN "&outcome=refused", NULL, 200 },
@@ -3083,6 +3187,43 @@ START_TEST(start_refuses_a_bad_address_and_a_busy_port)
 }
 END_TEST
 
+/* The certificate and key are read at start: a problem is said then, with
+ * the file's name or TLS's own words, and nothing is served. */
+START_TEST(https_needs_a_readable_certificate_and_its_key)
+{
+	char garbage[] = "/tmp/cs-garbage-XXXXXX", text[] = "/tmp/cs-text-XXXXXX";
+	int g = mkstemp(garbage), t = mkstemp(text);
+	static const char pem[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+	ck_assert(g >= 0 && t >= 0);
+	ck_assert_int_eq(write(g, pem, sizeof pem - 1), (ssize_t)sizeof pem - 1);
+	ck_assert_int_eq(write(t, "hello\n", 6), 6);
+	close(g);
+	close(t);
+	const struct {
+		const char *cert, *key, *mention;
+	} cases[] = {
+		{ "/nonexistent/cert.pem", NULL, "--web-cert and --web-key" },
+		{ NULL, "/nonexistent/key.pem", "--web-cert and --web-key" },
+		{ "/nonexistent/cert.pem", "/nonexistent/key.pem",
+		  "--web-cert '/nonexistent/cert.pem': No such file" },
+		{ text, text, "not PEM text" },
+		{ garbage, garbage, "GnuTLS" },
+	};
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		struct cs_web *w2 = NULL;
+		struct cs_web_opts o = { .addr = "127.0.0.1", .cert_path = cases[i].cert,
+					 .key_path = cases[i].key };
+		char err[256] = "";
+		ck_assert_int_eq(cs_web_start(&w2, &o, err, sizeof err), -1);
+		ck_assert_ptr_null(w2);
+		ck_assert_msg(strstr(err, cases[i].mention), "case %zu: '%s'", i, err);
+	}
+	unlink(garbage);
+	unlink(text);
+	assert_still_serving();
+}
+END_TEST
+
 START_TEST(serves_on_ipv6_loopback)
 {
 	int probe = socket(AF_INET6, SOCK_STREAM, 0);
@@ -3105,6 +3246,272 @@ START_TEST(serves_on_ipv6_loopback)
 	cs_web_stop(w6);
 	const struct jv *v = json_reply(r, 200, "summary over ::1");
 	ck_assert_uint_eq(JU(v, "summary.connections"), CONNS);
+}
+END_TEST
+
+/* ---- exposed beyond loopback: Host, Origin, token turns, client limits ---- */
+
+/* Nothing of the capture in an answer meant to refuse. */
+static void assert_no_data(const struct resp *r, const char *what)
+{
+	static const char *const leaks[] = {
+		"10.1.0.1", "10.2.0", "2001:db8", "mem.pcap", "connscope_", "event:",
+		"<html", "<!doctype", TOKEN,
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(leaks); i++)
+		ck_assert_msg(!strcasestr(r->body, leaks[i]), "%s: the answer shows '%s': %s",
+			      what, leaks[i], r->body);
+}
+
+static const char *const every_kind_of_path[] = {
+	"/", "/app.js", "/healthz", "/api/summary", "/api/connections?limit=5",
+	"/api/connections/3", "/api/events", "/metrics",
+};
+
+/* DNS rebinding: a page of evil.example whose name now resolves to
+ * 127.0.0.1 sends "Host: evil.example"; it must read nothing. */
+START_TEST(a_host_naming_another_server_gets_421_and_no_data)
+{
+	const char *target = every_kind_of_path[_i];
+	static const char *const hosts[] = {
+		"evil.example", "evil.example:8080", "localhost.evil.example", "10.9.8.7",
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(hosts); i++) {
+		const char *what = tprintf("GET %s with Host %s", target, hosts[i]);
+		struct resp *r = request_host("GET", target, hosts[i], NULL);
+		assert_error(r, 421, "Host", what);
+		assert_no_data(r, what);
+	}
+}
+END_TEST
+
+START_TEST(the_names_of_this_server_are_served)
+{
+	const char *hosts[] = {
+		"localhost", tprintf("localhost:%u", port), tprintf("127.0.0.1:%u", port),
+		"127.0.0.2", tprintf("[::1]:%u", port), "dash.example", "DASH.Example.:443",
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(hosts); i++)
+		json_reply(request_host("GET", "/api/summary", hosts[i], NULL), 200,
+			   tprintf("Host %s", hosts[i]));
+	/* no Host at all: HTTP/1.0 tools, never a browser */
+	const char *req = "GET /api/summary HTTP/1.0\r\n\r\n";
+	json_reply(exchange_on(AF_INET, port, req, strlen(req), false), 200, "no Host");
+}
+END_TEST
+
+START_TEST(a_page_of_another_site_cannot_read_the_data)
+{
+	static const char *const origins[] = {
+		"http://evil.example", "https://evil.example:8443", "null",
+	};
+	static const char *const paths[] = { "/api/events", "/api/summary", "/metrics" };
+
+	for (size_t i = 0; i < ARRAY_LEN(origins); i++)
+		for (size_t k = 0; k < ARRAY_LEN(paths); k++) {
+			const char *what = tprintf("GET %s from %s", paths[k], origins[i]);
+			struct resp *r = request("GET", paths[k],
+						 tprintf("Origin: %s\r\n", origins[i]));
+			assert_error(r, 403, "Origin", what);
+			assert_no_data(r, what);
+		}
+	/* the dashboard's own page may */
+	struct stream *st = sse_open("/api/events",
+				     tprintf("Origin: http://127.0.0.1:%u\r\n", port));
+	sse_wait(st, "event: summary", 0);
+	streams_free();
+}
+END_TEST
+
+/* /metrics' value of one series, read with the token from a client that
+ * has done nothing wrong. */
+static double server_metric(const char *name, const char *reason, const char *client)
+{
+	const char *saved = dial_from;
+
+	dial_from = "127.0.0.99";
+	struct resp *r = get("/metrics?token=" TOKEN);
+	dial_from = saved;
+	struct metrics *m = talloc(sizeof *m);
+	ck_assert_int_eq(r->status, 200);
+	const char *why = metrics_parse(r->body, r->body_len, m);
+	ck_assert_msg(!why, "/metrics: %s", why);
+	return client ? metric(m, name, "client", client, "reason", reason, NULL)
+		      : metric(m, name, "reason", reason, NULL);
+}
+
+/* A wrong token puts its client's next attempt PENALTY_MS away; an attempt
+ * that would wait longer than MAX_WAIT_MS is refused unchecked; other
+ * clients, and the page, are not slowed; each is counted and told. */
+START_TEST(a_failed_token_costs_its_client_and_is_told)
+{
+	struct resp *r = request("GET", "/api/summary?token=wr0ng-token-4242", NULL);
+	assert_error(r, 401, NULL, "the first wrong token");
+
+	double t0 = mono();
+	r = request("GET", "/api/summary?token=wr0ng-token-4343", NULL);
+	double waited = mono() - t0;
+	assert_error(r, 401, NULL, "the second wrong token");
+	/* a lower bound only: it waited for its turn, however slow the machine */
+	ck_assert_msg(waited >= PENALTY_MS / 2000.0, "the second attempt waited %.3f s",
+		      waited);
+
+	/* three at once on three connections: one turn is within MAX_WAIT_MS,
+	 * the next two are not */
+	const char *req = "GET /api/summary?token=" TOKEN " HTTP/1.1\r\nHost: localhost\r\n"
+			  "Connection: close\r\n\r\n";
+	int fds[3], served = 0, refused = 0;
+	struct buf ins[3] = { { 0 } };
+	double deadline = mono() + IO_TIMEOUT_SEC;
+	for (int i = 0; i < 3; i++) {
+		fds[i] = dial(AF_INET, port);
+		ck_assert_int_ge(fds[i], 0);
+		track_fd(fds[i]);
+		ck_assert(send_request(fds[i], req, strlen(req), &ins[i], deadline));
+	}
+	for (int i = 0; i < 3; i++) {
+		struct buf in = ins[i];
+		ck_assert(read_to_eof(fds[i], &in, deadline));
+		struct resp *a = talloc(sizeof *a);
+		const char *why = parse_response(in.p ? in.p : "", in.len, false, a);
+		ck_assert_msg(!why, "%s", why);
+		buf_free(&in);
+		served += a->status == 200;
+		refused += a->status == 429;
+		if (a->status == 429) {
+			assert_error(a, 429, "failed token attempts", "too early");
+			assert_no_data(a, "429");
+			ck_assert_ptr_nonnull(header(a, "Retry-After"));
+		}
+	}
+	ck_assert_msg(served >= 1 && refused >= 1 && served + refused == 3,
+		      "%d served, %d refused", served, refused);
+
+	ck_assert_int_eq(get("/healthz")->status, 200);	/* no token needed */
+	ck_assert_int_eq(get("/app.js")->status, 200);
+	dial_from = "127.0.0.2";			/* another client */
+	json_reply(request("GET", "/api/summary?token=" TOKEN, NULL), 200, "another client");
+
+	ck_assert(server_metric("connscope_web_refused_total", "bad_token", NULL) == 2);
+	ck_assert(server_metric("connscope_web_refused_total", "too_early", NULL) == refused);
+	ck_assert(server_metric("connscope_web_client_refused_total", "bad_token",
+				"127.0.0.1") == 2);
+	ck_assert(server_metric("connscope_web_client_refused_total", "too_early",
+				"127.0.0.1") == refused);
+	ck_assert(server_metric("connscope_web_client_refused_total", "bad_token",
+				"127.0.0.2") == -1);
+	/* told once (a line a minute per client and kind), not once per attempt */
+	ck_assert_msg(logged("web: 1 request from 127.0.0.1 with a missing or wrong "
+			     "token") == 1 && logged("wrong token") == 1, "log:\n%s",
+		      log_text());
+	ck_assert_msg(logged("web: 1 token attempt from 127.0.0.1 refused unchecked") == 1 &&
+		      logged("unchecked") == 1, "log:\n%s", log_text());
+}
+END_TEST
+
+/* True when the server closes fd without a word, within IO_TIMEOUT_SEC. */
+static bool cut_by_server(int fd)
+{
+	struct buf in = { 0 };
+	bool closed = read_to_eof(fd, &in, mono() + IO_TIMEOUT_SEC);
+	size_t got = in.len;
+
+	buf_free(&in);
+	return closed && got == 0;
+}
+
+/* True when the server closes fd without answering a request on it. */
+static bool turned_away(int fd)
+{
+	const char *req = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n";
+	struct buf in = { 0 };
+	double deadline = mono() + IO_TIMEOUT_SEC;
+
+	send_request(fd, req, strlen(req), &in, deadline);
+	bool closed = read_to_eof(fd, &in, deadline);
+	size_t got = in.len;
+	buf_free(&in);
+	return closed && got == 0;
+}
+
+/* Connections held open, from the client dial_from names. */
+static void hold(int *fds, int n)
+{
+	for (int i = 0; i < n; i++) {
+		fds[i] = dial(AF_INET, port);
+		ck_assert_msg(fds[i] >= 0, "connect from %s: %s", dial_from, strerror(errno));
+		track_fd(fds[i]);
+	}
+}
+
+START_TEST(a_client_over_its_share_is_turned_away_others_are_served)
+{
+	int fds[SMALL_PER_CLIENT];
+
+	dial_from = "127.0.0.2";
+	hold(fds, SMALL_PER_CLIENT);
+	int extra = dial(AF_INET, port);
+	ck_assert_int_ge(extra, 0);
+	track_fd(extra);
+	ck_assert_msg(turned_away(extra), "127.0.0.2 holds %d connections and got one more",
+		      SMALL_PER_CLIENT);
+	dial_from = "127.0.0.3";
+	json_reply(get("/api/summary"), 200, "another client");
+	ck_assert_msg(logged(tprintf("web: refused 1 connection from 127.0.0.2: it holds %d",
+				     SMALL_PER_CLIENT)) == 1, "log:\n%s", log_text());
+	dial_from = NULL;
+	ck_assert(server_metric("connscope_web_refused_total", "crowding", NULL) == 1);
+
+	/* once one of its connections is gone, the client is let in again */
+	close_fd(fds[0]);
+	dial_from = "127.0.0.2";
+	double deadline = mono() + IO_TIMEOUT_SEC;
+	int status = 0;
+	while (status != 200 && mono() < deadline) {
+		int fd = dial(AF_INET, port);
+		ck_assert_int_ge(fd, 0);
+		track_fd(fd);
+		struct buf in = { 0 };
+		const char *req = "GET /healthz HTTP/1.1\r\nHost: localhost\r\n"
+				  "Connection: close\r\n\r\n";
+		send_request(fd, req, strlen(req), &in, deadline);
+		read_to_eof(fd, &in, deadline);
+		close_fd(fd);
+		if (in.p)
+			sscanf(in.p, "HTTP/1.1 %d", &status);
+		buf_free(&in);
+	}
+	ck_assert_int_eq(status, 200);
+}
+END_TEST
+
+/* From SMALL_BUSY connections on, idle ones have 1 s for a request instead
+ * of 600 s.  SMALL_BUSY - 1 connections wait 2 s (well past that second),
+ * then one more makes the server busy: the guard's next round cuts the
+ * first ones all at once (after it, the server is no longer busy, and the
+ * last one may stay), and a newcomer is served. */
+START_TEST(idle_connections_are_cut_fast_while_the_server_is_busy)
+{
+	int fds[SMALL_BUSY];
+	static const char *const from[] = { "127.0.0.2", "127.0.0.3", "127.0.0.4" };
+	struct timespec two_sec = { 2, 0 };
+
+	for (int i = 0; i < SMALL_BUSY - 1; i++) {
+		dial_from = from[i / SMALL_PER_CLIENT];
+		hold(&fds[i], 1);
+	}
+	nanosleep(&two_sec, NULL);
+	dial_from = from[2];
+	hold(&fds[SMALL_BUSY - 1], 1);
+	for (int i = 0; i < SMALL_BUSY - 1; i++)
+		ck_assert_msg(cut_by_server(fds[i]), "idle connection %d was not cut", i);
+	dial_from = "127.0.0.5";
+	json_reply(get("/api/summary"), 200, "a newcomer");
+	ck_assert(server_metric("connscope_web_refused_total", "late_request", NULL) >=
+		  SMALL_BUSY - 1);
 }
 END_TEST
 
@@ -3162,7 +3569,8 @@ static void wait_for_the_guard_to_cut(struct cs_web_guard *g)
 	char c;
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_ge(cs_web_guard_watch(g, sv[0]), 0);
+	struct cs_web_client who = { { 0 } };
+	ck_assert_int_ge(cs_web_guard_watch(g, sv[0], &who), 0);
 	struct pollfd p = { .fd = sv[0], .events = POLLIN };
 	ck_assert_int_eq(poll(&p, 1, (int)(IO_TIMEOUT_SEC * 1000)), 1);
 	ck_assert_int_eq(read(sv[0], &c, 1), 0);	/* shut down */
@@ -3181,7 +3589,8 @@ START_TEST(the_guard_thread_leaves_signals_to_the_main_thread)
 	sigemptyset(&none);
 	ck_assert_int_eq(pthread_sigmask(SIG_SETMASK, &none, &old), 0);
 	size_t nb = list_threads(before, MAX_THREADS);
-	struct cs_web_guard *g = cs_web_guard_create(4, 0);
+	struct cs_web_guard_limits l = { .slots = 4, .per_client = 4, .busy_slots = 4 };
+	struct cs_web_guard *g = cs_web_guard_create(&l);
 	ck_assert_ptr_nonnull(g);
 	wait_for_the_guard_to_cut(g);
 	size_t na = list_threads(after, MAX_THREADS), started = 0;
@@ -3251,7 +3660,7 @@ static void *reader_main(void *arg)
 	for (int i = 0; i < READS_PER_READER; i++) {
 		const char *path = reader_paths[(size_t)(rd->index + i) % ARRAY_LEN(reader_paths)];
 		char req[256];
-		int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n"
+		int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: localhost\r\n"
 				 "Connection: close\r\n\r\n", path);
 		struct buf in = { 0 };
 		double deadline = mono() + IO_TIMEOUT_SEC;
@@ -3478,7 +3887,9 @@ START_TEST(route_decides_without_a_daemon)
 			.query_ctx = cases[i].query_token ? query : query + 1,
 		};
 		const struct cs_asset *asset;
-		enum cs_route got = cs_route_request(&req, cases[i].token, &asset);
+		struct cs_route_policy policy = { .token = cases[i].token,
+						  .listen_addr = "127.0.0.1" };
+		enum cs_route got = cs_route_request(&req, &policy, &asset);
 		ck_assert_msg(got == cases[i].want, "case %zu (%s %s): route %d, not %d",
 			      i, cases[i].method, cases[i].path, got, cases[i].want);
 		ck_assert((got == CS_ROUTE_ASSET) == (asset != NULL));
@@ -3660,6 +4071,23 @@ Suite *web_suite(void)
 	tc = server_case("start", setup_plain);
 	tcase_add_test(tc, start_refuses_a_bad_address_and_a_busy_port);
 	tcase_add_test(tc, serves_on_ipv6_loopback);
+	tcase_add_test(tc, https_needs_a_readable_certificate_and_its_key);
+	suite_add_tcase(s, tc);
+
+	tc = server_case("hosts", setup_hosts);
+	tcase_add_loop_test(tc, a_host_naming_another_server_gets_421_and_no_data, 0,
+			    (int)ARRAY_LEN(every_kind_of_path));
+	tcase_add_test(tc, the_names_of_this_server_are_served);
+	tcase_add_test(tc, a_page_of_another_site_cannot_read_the_data);
+	suite_add_tcase(s, tc);
+
+	tc = server_case("penalty", setup_penalty);
+	tcase_add_test(tc, a_failed_token_costs_its_client_and_is_told);
+	suite_add_tcase(s, tc);
+
+	tc = server_case("crowd", setup_small);
+	tcase_add_test(tc, a_client_over_its_share_is_turned_away_others_are_served);
+	tcase_add_test(tc, idle_connections_are_cut_fast_while_the_server_is_busy);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("guard");

@@ -73,7 +73,7 @@ refused() {
 		not_ok "c: --web $addr without a token: status $rc (want 1), stderr: $(head -c 300 "$TMP/$name.err")"
 	fi
 }
-token_hint='would show the traffic to anyone who can reach it: give --web-token TOKEN, or --web-insecure'
+token_hint='would show the traffic to anyone who can reach it: give --web-token-file FILE \(or --web-token TOKEN\), or --web-insecure'
 refused any4 "0.0.0.0:$WEB_PORT" "--web on 0\.0\.0\.0 $token_hint"
 refused any6 "[::]:$WEB_PORT" "--web on :: $token_hint"
 refused nonloop "$CLI_ADDR:$WEB_PORT" "--web on $CLI_ADDR $token_hint"
@@ -160,12 +160,15 @@ finish() {
 	fi
 }
 
-# http NS HOST PORT PATH: a response body (bash's /dev/tcp), in namespace NS.
+# http NS HOST PORT PATH: a response body (bash's /dev/tcp), in namespace NS;
+# the Host header names the address, as a browser's would.
 http() {
+	local name=$2
+	case $name in *:*) name="[$name]" ;; esac
 	ip netns exec "$1" timeout 5 bash -c '
 		exec 3<>"/dev/tcp/$1/$2" || exit 1
-		printf "GET %s HTTP/1.0\r\nHost: x\r\n\r\n" "$3" >&3
-		sed "1,/^\r$/d" <&3' _ "$2" "$3" "$4" 2>/dev/null
+		printf "GET %s HTTP/1.0\r\nHost: %s:%s\r\n\r\n" "$3" "$4" "$2" >&3
+		sed "1,/^\r$/d" <&3' _ "$2" "$3" "$4" "$name" 2>/dev/null
 }
 
 # ids_of PID: what every thread of PID runs as, one "task: ..." line each,
@@ -259,7 +262,7 @@ serves() {
 	shift 2
 	if start "$name" "$NSC" -r "$SAMPLE" -q "$@"; then
 		body=$(http "$NSS" "$host" "$WEB_PORT" /healthz)
-		if [ -n "$body" ]; then
+		if [ "$body" = ok ]; then
 			ok "c: $* serves: /healthz answers at $host from the other namespace"
 		else
 			not_ok "c: $*: no answer at $host:$WEB_PORT from the other namespace"
@@ -274,7 +277,7 @@ ip -n "$NSC" addr add fd00:77::2/64 dev dm1 nodad 2>/dev/null
 serves ins4 "$CLI_ADDR" --web "0.0.0.0:$WEB_PORT" --web-insecure
 serves ins6 fd00:77::2 --web "[::]:$WEB_PORT" --web-insecure
 serves insaddr "$CLI_ADDR" --web "$CLI_ADDR:$WEB_PORT" --web-insecure
-serves token4 "$CLI_ADDR" --web "0.0.0.0:$WEB_PORT" --web-token "dm-$$"
+serves token4 "$CLI_ADDR" --web "0.0.0.0:$WEB_PORT" --web-token "privilege-test-token-$$"
 
 echo "privilege: $PASS passed, $FAIL failed"
 [ "$FAIL" -eq 0 ]

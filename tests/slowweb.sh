@@ -7,12 +7,12 @@
 # connscope -i with --web in the client namespace of tests/lib/livepair.sh,
 # with connection churn across the link for the whole run.  The bad clients
 # (tests/tools/webpest.c), each kind from its own loopback address so the
-# server's per-address limit (300) is seen per kind:
+# server's per-client limit (32) is seen per kind:
 #   1  abandoned event streams: 3 waves of 32 (the server's cap on streams)
 #      that read the headers and hang up, 3 s apart — every wave must get
 #      its streams, so the places of the last wave's were given back;
 #   2  at the same time, for HOLD_SECONDS:
-#      - 400 idle connections (more than the per-address limit): the excess
+#      - 400 idle connections (more than the per-client limit): the excess
 #        is turned away, the rest must be closed by the server (a request
 #        is due within 10 s), none left open;
 #      - 20 slowloris clients, one header byte a second: all must be closed
@@ -30,7 +30,7 @@ TCPPING=${TCPPING:-build/tests/tcpping}
 WEBPEST=${WEBPEST:-build/tests/webpest}
 HOLD_SECONDS=${HOLD_SECONDS:-25}
 MAX_STREAMS=32		# web/server.c
-PER_IP_LIMIT=300	# web/server.c
+PER_IP_LIMIT=32		# per_client, web/server.c
 
 . "$(dirname "$0")/lib/cannot_run.sh"
 need_root slowweb "for network namespaces"

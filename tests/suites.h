@@ -20,6 +20,7 @@ Suite *flow_suite(void);
 Suite *tally_suite(void);
 Suite *detect_suite(void);
 Suite *web_suite(void);
+Suite *exposure_suite(void);
 Suite *readahead_suite(void);
 Suite *writer_suite(void);
 Suite *driver_suite(void);

@@ -5,15 +5,18 @@
  *
  *   METHOD TARGET            e.g. "GET /api/connections?state=TIME_WAIT&limit=5"
  *   Authorization: VALUE     optional
+ *   Host: VALUE              optional, as Origin: VALUE
  *   X-Fuzz-Token: TOKEN      optional: the server was started with --web-token
  *
  * The target is split and %-decoded as libmicrohttpd does (path, then
  * name=value pairs with '+' as a space), then goes through what the
- * server does without a daemon: route.c (method, length, path, token) and,
+ * server does without a daemon: route.c (method, length, Host, path,
+ * Origin, token; the server listens on 127.0.0.1, was reached at 10.0.0.5
+ * and was given --web-host dash.example and 192.0.2.10) and,
  * for the API, the query's filters, paging, sort and connection id, and
  * the reply rendered from a small snapshot built once (completed, refused,
- * IPv6 and time-out connections, a port reuse alert).  The --web argument
- * parser gets the target too.
+ * IPv6 and time-out connections, a port reuse alert).  The --web,
+ * --web-host and --web-token checks get the target too.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -124,7 +127,7 @@ struct param {
 
 struct request {
 	char buf[REQUEST_MAX + 1];
-	const char *method, *target, *authorization, *token;
+	const char *method, *target, *authorization, *token, *host, *origin;
 	char path[REQUEST_MAX + 1];
 	char query[REQUEST_MAX + 1];
 	struct param params[QUERY_PARAMS_MAX];
@@ -205,6 +208,10 @@ static void header(struct request *rq, char *line)
 		value++;
 	if (!strcasecmp(line, "Authorization"))
 		rq->authorization = value;
+	else if (!strcasecmp(line, "Host"))
+		rq->host = value;
+	else if (!strcasecmp(line, "Origin"))
+		rq->origin = value;
 	else if (!strcasecmp(line, "X-Fuzz-Token") && *value)
 		rq->token = value;
 }
@@ -250,6 +257,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&rq, 0, sizeof rq);
 	parse(&rq, data, size);
 	(void)cs_web_parse_listen(rq.target, &listen, err, sizeof err);
+	(void)cs_web_add_host(&listen, rq.target, err, sizeof err);
+	(void)cs_web_check_token(rq.target, "--web-token", err, sizeof err);
+	static const char *const hosts[] = { "dash.example", "192.0.2.10" };
+	struct cs_route_policy policy = { .token = rq.token, .listen_addr = "127.0.0.1",
+					  .hosts = hosts, .host_cnt = 2 };
 
 	struct cs_request req = {
 		.method = rq.method,
@@ -257,10 +269,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.uri_too_long = strlen(rq.target) > CS_WEB_URI_MAX,
 		.uri_has_nul = strstr(rq.target, "%00") != NULL,
 		.authorization = rq.authorization,
+		.host = rq.host,
+		.origin = rq.origin,
+		.local_addr = "10.0.0.5",
 		.query = query_get,
 		.query_ctx = &rq,
 	};
-	switch (cs_route_request(&req, rq.token, &asset)) {
+	switch (cs_route_request(&req, &policy, &asset)) {
 	case CS_ROUTE_ASSET:
 		if (!asset || !asset->data || !asset->len)
 			abort();
@@ -276,6 +291,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case CS_ROUTE_BAD_METHOD:
 	case CS_ROUTE_TOO_LONG:
 	case CS_ROUTE_NUL:
+	case CS_ROUTE_MISDIRECTED:
+	case CS_ROUTE_BAD_ORIGIN:
 	case CS_ROUTE_HEALTHZ:
 	case CS_ROUTE_UNAUTHORIZED:
 		break;		/* fixed answers */
