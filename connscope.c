@@ -54,6 +54,7 @@ struct options {
 	bool list_ifaces;
 	uint64_t count;			/* -c: 0 = no limit */
 	double duration_sec;		/* --duration: 0 = no limit */
+	bool no_host;			/* --no-host */
 	struct cs_live_opts live;
 	struct cs_engine_opts engine;
 	bool web;
@@ -155,6 +156,8 @@ static void usage(FILE *out)
 "  -s SNAPLEN       live: bytes kept per packet (default %d: all headers, no payload)\n"
 "  -B MIB           live: kernel ring buffer in MiB (default %d)\n"
 "  -p               live: do not put the interface in promiscuous mode\n"
+"  --no-host        live: do not read the kernel's listen queues, socket states\n"
+"                   and TCP counters (the host view, once a second)\n"
 "  -Z USER          drop privileges to USER after opening the input\n"
 "analysis:\n"
 "  --max-flows N    connections tracked at once (default %u; the oldest\n"
@@ -310,6 +313,7 @@ enum {
 	OPT_NO_COLOR, OPT_SYNFLOOD_RATE, OPT_TW_THRESHOLD, OPT_CW_AGE,
 	OPT_CW_THRESHOLD, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_INSECURE,
 	OPT_WEB_TOKEN_FILE, OPT_WEB_HOST, OPT_WEB_CERT, OPT_WEB_KEY,
+	OPT_NO_HOST,
 };
 
 static const struct option long_options[] = {
@@ -324,6 +328,7 @@ static const struct option long_options[] = {
 	{ "vlan-key", no_argument, NULL, OPT_VLAN_KEY },
 	{ "verify-checksums", no_argument, NULL, OPT_CHECKSUMS },
 	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "no-host", no_argument, NULL, OPT_NO_HOST },
 	{ "web", required_argument, NULL, OPT_WEB },
 	{ "web-token", required_argument, NULL, OPT_WEB_TOKEN },
 	{ "web-insecure", no_argument, NULL, OPT_WEB_INSECURE },
@@ -537,6 +542,7 @@ static int parse_option(int c, const char *arg, struct options *o)
 	case OPT_JSON: o->json_path = arg; return 0;
 	case OPT_CONNLOG: o->connlog_path = arg; return 0;
 	case OPT_NO_COLOR: o->no_color = true; return 0;
+	case OPT_NO_HOST: o->no_host = true; return 0;
 	case OPT_WEB: case OPT_WEB_TOKEN: case OPT_WEB_TOKEN_FILE:
 	case OPT_WEB_HOST: case OPT_WEB_CERT: case OPT_WEB_KEY:
 		return parse_web_option(c, arg, o);
@@ -632,6 +638,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return usage_error("-r and -i cannot be combined");
 	if (o->duration_sec > 0 && !o->iface)
 		return usage_error("--duration applies to live capture (-i)");
+	if (o->no_host && !o->iface)
+		return usage_error("--no-host applies to live capture (-i): "
+				   "a capture file has no host view");
 	int stdin_cnt = 0;
 	for (int i = 0; i < o->file_cnt; i++)
 		stdin_cnt += strcmp(o->files[i], "-") == 0;
@@ -703,6 +712,7 @@ static void configure_run(struct cs_run_config *c, struct app *a)
 	c->filter = o->filter;
 	c->count = o->count;
 	c->duration_sec = o->duration_sec;
+	c->no_host = o->no_host;
 	c->engine = o->engine;
 	c->json.path = o->json_path;
 	c->connlog.path = o->connlog_path;

@@ -197,6 +197,8 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 	} else {
 		int side;
 		cs_detect_packet(&e->detect, pkt);
+		if (e->host.listen_cnt && (pkt->flags & (CS_TH_SYN | CS_TH_ACK)) == CS_TH_SYN)
+			cs_host_note_syn(&e->host, &pkt->dst, pkt->dport);
 		unsigned ev = cs_track_segment_at(&e->flows, pkt, &d->where, &c,
 						  &side);
 		if (c) {	/* else untracked: flows.untracked counted why */
@@ -251,6 +253,11 @@ void cs_engine_tick(struct cs_engine *e, uint64_t wall_us)
 	if (e->opt.keep_recent)
 		cs_tally_advance(&e->open, e->now_us, UINT32_MAX);
 	cs_detect_tick(&e->detect, e->now_us);
+}
+
+void cs_engine_host_sample(struct cs_engine *e, const struct cs_host_sample *s)
+{
+	cs_host_sample_in(&e->host, &e->detect.alerts, s);
 }
 
 void cs_engine_refresh(struct cs_engine *e)

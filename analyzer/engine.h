@@ -15,6 +15,7 @@
 
 #include "analyzer/reports/connstats.h"
 #include "analyzer/detectors/detect.h"
+#include "analyzer/host/host.h"
 #include "analyzer/views/recent.h"
 #include "analyzer/views/tally.h"
 #include "analyzer/reports/verdict.h"
@@ -49,6 +50,7 @@ struct cs_engine {
 	struct cs_verdicts verdicts;
 	struct cs_recent recent;	/* only with opt.keep_recent */
 	struct cs_tally open;		/* only with opt.keep_recent */
+	struct cs_host host;		/* live: the kernel's view (on by the run) */
 	uint64_t now_us;		/* packet time, <= CS_TIME_MAX_US */
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
@@ -92,6 +94,10 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d);
 /* cs_engine_decoded for n frames in order, with the table's memory
  * fetched a few frames ahead. */
 void cs_engine_decoded_batch(struct cs_engine *e, struct cs_decoded *d, size_t n);
+
+/* Live: what the kernel of this namespace said (capture/hostread.h);
+ * alerts it causes go with the detectors'. */
+void cs_engine_host_sample(struct cs_engine *e, const struct cs_host_sample *s);
 
 /* Live capture on a quiet link: lets timers run on the wall clock. */
 void cs_engine_tick(struct cs_engine *e, uint64_t wall_us);

@@ -20,6 +20,7 @@ enum cs_alert_type {
 	CS_ALERT_TIME_WAIT_BUILDUP,
 	CS_ALERT_CLOSE_WAIT_BUILDUP,
 	CS_ALERT_PORT_REUSE,
+	CS_ALERT_ACCEPT_QUEUE_OVERFLOW,	/* the host view's (analyzer/host/) */
 	CS_ALERT_TYPE_MAX
 };
 extern const char *const cs_alert_type_names[CS_ALERT_TYPE_MAX];

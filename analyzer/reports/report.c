@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "analyzer/reports/hostview.h"
 #include "analyzer/reports/json.h"
 #include "analyzer/reports/summary.h"
 #include "analyzer/reports/verdict.h"
@@ -298,6 +299,7 @@ void cs_report_text(FILE *out, const struct cs_report_source *src,
 	text_interrupted(out, src);
 	text_verdict(out, e, colour);
 	text_alerts(out, e, colour);
+	cs_hostview_text(out, &e->host);
 	text_connections(out, e);
 	fprintf(out, "\nPackets %14s read (%s bytes on the wire)\n",
 		grouped(st->packets, a, sizeof a), grouped(st->bytes, b, sizeof b));
@@ -438,6 +440,8 @@ void cs_report_json_end(struct cs_json_report *r,
 	cs_json_kv_counts(j, "states", cs_tcp_state_names, e->conns.end_states,
 		    CS_TCP_STATE_MAX);
 	json_alerts(j, &e->detect.alerts);
+	cs_json_key(j, "host");
+	cs_hostview_json(j, &e->host);
 	cs_json_obj_end(j);
 	fputc('\n', j->f);
 }

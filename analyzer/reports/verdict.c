@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "analyzer/detectors/alert.h"
+#include "analyzer/host/host.h"
 #include "capture/assert.h"
 
 struct verdict_entry {
@@ -253,8 +254,31 @@ void cs_icmp_meaning(bool ipv4, uint8_t type, uint8_t code,
 	}
 }
 
-static void sentence(const struct verdict_entry *e, char *buf, size_t len)
+/* Timeouts to a listener whose accept queue the kernel saw full: not the
+ * network's fault (see analyzer/host/host.h). */
+static void queue_sentence(const struct verdict_entry *e,
+			   const struct cs_alert *aq, char *buf, size_t len)
 {
+	char target[64], n[32], syns[32] = "";
+	bool one = e->conns == 1;
+
+	cs_endpoint_format(&e->k.peer, e->k.port, target, sizeof target);
+	cs_count_format(e->conns, n, sizeof n);
+	if (e->max_syns > 1)
+		snprintf(syns, sizeof syns, " after %u SYNs", e->max_syns);
+	snprintf(buf, len, "%s connect%s to %s timed out%s: not the network -- "
+		 "the server's accept queue was full (backlog %llu) and its kernel "
+		 "dropped the SYNs; the application is not calling accept() fast "
+		 "enough, or its backlog is too small (ETIMEDOUT; see the "
+		 "accept_queue_overflow alert)", n, one ? "" : "s", target,
+		 syns,
+		 (unsigned long long)aq->fig[0].value);
+}
+
+static void sentence(const struct verdict_entry *e, const struct cs_alerts *alerts,
+		     char *buf, size_t len)
+{
+	const struct cs_alert *aq;
 	char target[64], n[32], from[CS_ADDR_STRLEN];
 	bool one = e->conns == 1;
 
@@ -266,7 +290,9 @@ static void sentence(const struct verdict_entry *e, char *buf, size_t len)
 			 "there (ECONNREFUSED)", n, one ? "" : "s", target);
 		break;
 	case CS_OUT_TIMEOUT:
-		if (e->max_syns > 1)
+		if ((aq = cs_host_overflow_alert(alerts, &e->k.peer, e->k.port)))
+			queue_sentence(e, aq, buf, len);
+		else if (e->max_syns > 1)
 			snprintf(buf, len, "%s connect%s to %s timed out after %u "
 				 "SYNs with no answer at all: check routing or a "
 				 "firewall dropping SYNs (ETIMEDOUT)", n,
@@ -383,7 +409,7 @@ int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alert
 		qsort(all, n, sizeof *all, by_conns);
 	int shown = 0;
 	for (uint32_t i = 0; i < n && shown < max; i++, shown++) {
-		sentence(all[i], line, sizeof line);
+		sentence(all[i], alerts, line, sizeof line);
 		fprintf(out, "  %s%s%s\n", colour ? "\033[31m" : "", line,
 			colour ? "\033[0m" : "");
 	}

@@ -33,6 +33,8 @@
 #define PROGRESS_MIN_BYTES (64u << 20)
 #define PROGRESS_EVERY_SEC 0.5
 #define PROGRESS_AFTER_SEC 1.0
+/* The host view: the kernel is asked this often while capturing live. */
+#define HOST_SAMPLE_EVERY_SEC 1.0
 
 /* ---- small things -------------------------------------------------------- */
 
@@ -608,6 +610,37 @@ int cs_run_feed_frame(struct cs_run *r, const struct cs_frame *f)
 
 /* ---- live ------------------------------------------------------------------- */
 
+/*
+ * The host view is read on this thread, once a second, between reads of
+ * the ring: a sample is one netlink dump and two small /proc reads, which
+ * the ring's buffer absorbs, and this thread stays the only writer of the
+ * analyzer's state.  Opened before the begin callback drops privileges.
+ */
+static void open_host_view(struct cs_run *r)
+{
+	char err[256];
+
+	if (r->cfg.no_host)
+		return;
+	if (cs_hostread_open(&r->host, err, sizeof err) != 0) {
+		say(r, "warning: %s", err);
+		return;
+	}
+	r->host_open = true;
+	r->engine.host.on = true;
+}
+
+static void sample_host(struct cs_run *r, bool now)
+{
+	double t = monotonic_sec();
+
+	if (!r->host_open || (!now && t < r->next_host_sample))
+		return;
+	r->next_host_sample = t + HOST_SAMPLE_EVERY_SEC;
+	cs_hostread_sample(&r->host, wall_us(), &r->host_sample);
+	cs_engine_host_sample(&r->engine, &r->host_sample);
+}
+
 /* What reached the ring before the end is part of the capture; then the
  * kernel's drop counters. */
 static void end_capture(struct cs_run *r, struct cs_source *s)
@@ -623,6 +656,7 @@ static void end_capture(struct cs_run *r, struct cs_source *s)
 		r->engine.stats.have_drops = true;
 		r->engine.stats.capture_drops = drops;
 	}
+	sample_host(r, true);	/* the counters' last word */
 }
 
 static void capture_live(struct cs_run *r, struct cs_source *s)
@@ -655,6 +689,7 @@ static void capture_live(struct cs_run *r, struct cs_source *s)
 		}
 		if (n == 0)
 			cs_engine_tick(&r->engine, wall_us());
+		sample_host(r, false);
 		publish(r, false);
 		if (rc == CS_READ_BROKEN)
 			cut_short(r);
@@ -678,6 +713,7 @@ void cs_run_capture_live(struct cs_run *r)
 	}
 	if (err[0])
 		say(r, "%s", err);	/* a warning: the capture goes on */
+	open_host_view(r);
 	if (set_filter(r, s) == FILTERED && begin_once(r) == 0) {
 		warn_unsupported_linktype(r, o->iface, cs_source_datalink(s));
 		cs_report_source_add(&r->src, cs_source_datalink(s),
@@ -685,6 +721,7 @@ void cs_run_capture_live(struct cs_run *r)
 		say(r, "capturing on %s (snaplen %d, buffer %d MiB); Ctrl-C stops",
 		    o->iface, o->snaplen, o->buffer_mib);
 		struct anomalies before = anomalies_now(r);
+		sample_host(r, true);	/* the counters' first word */
 		r->reading = s;
 		capture_live(r, s);
 		r->reading = NULL;
@@ -795,6 +832,9 @@ void cs_run_fini(struct cs_run *r)
 	r->json_f = r->connlog_f = NULL;
 	cs_filter_free(r->filter);
 	r->filter = NULL;
+	if (r->host_open)
+		cs_hostread_close(&r->host);
+	r->host_open = false;
 	cs_engine_fini(&r->engine);
 	cs_wake_fini(&r->wake);
 }

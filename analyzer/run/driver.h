@@ -30,6 +30,7 @@
 #include "analyzer/reports/report.h"
 #include "analyzer/run/outfile.h"
 #include "analyzer/views/snapshot.h"
+#include "capture/hostread.h"
 #include "capture/source.h"
 
 /* How a run went, in order of gravity: a run keeps the worst it met. */
@@ -94,6 +95,7 @@ struct cs_run_config {
 	const char *filter;		/* BPF for every input; NULL: none */
 	uint64_t count;			/* frames to read at most; 0: all */
 	double duration_sec;		/* live: seconds to capture; 0: until interrupted */
+	bool no_host;			/* live: no host view (analyzer/host/) */
 	struct cs_engine_opts engine;
 	struct cs_run_sink json, connlog, text;
 	enum cs_run_colour colour;	/* of the text report */
@@ -131,6 +133,10 @@ struct cs_run {
 	uint64_t snap_seq;
 	double next_publish, last_publish;	/* monotonic seconds */
 	uint64_t published_frames;	/* frames at the last snapshot */
+	struct cs_hostread host;	/* live: the kernel's view, read here */
+	bool host_open;
+	double next_host_sample;	/* monotonic seconds */
+	struct cs_host_sample host_sample;	/* too large for the stack of a loop */
 };
 
 /* Copies cfg and sets up the engine; 0, or -1 with a message in err. */

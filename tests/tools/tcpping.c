@@ -20,7 +20,8 @@
  * across connections), --rcvbuf (a small receive buffer), --read-delay (a
  * server that reads nothing for a while: zero windows), --unread-close (a
  * server that closes with the request unread: Linux sends RST), --backlog
- * (a small listen queue).
+ * (a small listen queue), --no-accept (an application that never accepts:
+ * its accept queue fills).
  *
  * One line per connection on stdout, fields separated by single spaces:
  *
@@ -76,6 +77,7 @@ struct opts {
 	bool no_close;
 	bool half_close;
 	bool unread_close;	/* serve: close with the request unread */
+	bool no_accept;		/* serve: listen, never accept() */
 	long timeout_ms;
 	long delay_ms;		/* serve: pause before the reply */
 	long interval_ms;	/* connect: pause between connections */
@@ -130,6 +132,8 @@ static void usage(FILE *fp)
 "  --unread-close        once the request arrives, close without reading\n"
 "                        it: Linux aborts with a RST (data was unread)\n"
 "  --backlog N           listen() backlog (default 128)\n"
+"  --no-accept           listen but never call accept(): the kernel queues\n"
+"                        backlog+1 connections, then drops SYNs\n"
 "connect options:\n"
 "  --bytes B             request size in bytes (default 64; 0 = no data,\n"
 "                        not with --close-first server)\n"
@@ -742,6 +746,12 @@ static int run_serve(const struct opts *o)
 		printf("listening %s %u\n", o->addr, port);
 		fflush(stdout);
 	}
+	if (o->no_accept) {
+		pause_ms(deadline - now_ms(), deadline);
+		close(lfd);
+		printf("done 0/0 %s\n", result_names[o->expect]);
+		return 0;
+	}
 
 	while (o->count == 0 || n < o->count) {
 		int r = wait_fd(lfd, POLLIN, deadline);
@@ -870,6 +880,9 @@ static void parse(int argc, char **argv, struct opts *o)
 			takes = false;
 		} else if (!strcmp(a, "--unread-close") && o->serve) {
 			o->unread_close = true;
+			takes = false;
+		} else if (!strcmp(a, "--no-accept") && o->serve) {
+			o->no_accept = true;
 			takes = false;
 		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			usage(stdout);

@@ -1,0 +1,211 @@
+#!/usr/bin/env bash
+# host.sh — the host view (analyzer/host/, capture/hostread.c) against the
+# kernel's own tools, on real kernels in network namespaces.
+#
+# Run by `make check-run` with CONNSCOPE and TCPPING.  Needs root; without
+# it the test says so and passes, and fails under CI (tests/lib/cannot_run.sh).
+#
+#   server ns: tcpping serve ── vh0 │ vh1 ── client ns: tcpping connect
+#              connscope -i vh0 (reads this namespace's kernel)
+#
+# Every figure expected below comes from outside connscope: `nstat` for the
+# kernel's counters and `ss` for the listener's backlog, both run in the
+# same namespace while connscope captures; the scenario's own arithmetic
+# for what must have happened.  Cases:
+#   backlog  a server calls listen(s, 2) and never accept(); 30 clients
+#            connect at once with a 4 s timeout.  The kernel queues
+#            backlog + 1 = 3 connections (sk_acceptq_is_full is
+#            "queue > backlog") and drops the other SYNs, counting each in
+#            ListenOverflows.  The JSON report's host.listeners has the
+#            port with the backlog ss shows, host.counters.ListenOverflows
+#            equals nstat's change, an accept_queue_overflow alert names
+#            the port, and the text report blames the accept queue, not a
+#            firewall.
+#   files    a capture file has no host view: "host": null.
+#
+# Every wait is bounded; every process started here is stopped by PID and
+# the namespaces are removed on exit.
+set -u
+
+CONNSCOPE=${CONNSCOPE:-./connscope}
+TCPPING=${TCPPING:-build/tests/tcpping}
+KEEP_LOGS=${KEEP_LOGS:-}
+
+absolute() {
+	case $1 in
+	*" "*) printf '%s' "$1" ;;
+	/*) printf '%s' "$1" ;;
+	*) if [ -e "$1" ]; then printf '%s/%s' "$PWD" "$1"; else printf '%s' "$1"; fi ;;
+	esac
+}
+CONNSCOPE=$(absolute "$CONNSCOPE")
+TCPPING=$(absolute "$TCPPING")
+read -r -a CS <<<"$CONNSCOPE"
+
+. "$(dirname "$0")/lib/cannot_run.sh"
+need_root host "to create network namespaces"
+
+NSS=csh-srv-$$
+NSC=csh-cli-$$
+SRV_ADDR=10.213.61.1
+CLI_ADDR=10.213.61.2
+TMP=
+PIDS=()
+NAMESPACES=()
+PASS=0
+FAIL=0
+
+. "$(dirname "$0")/lib/procs.sh"
+
+cleanup() {
+	stop_all
+	if [ -n "$KEEP_LOGS" ]; then
+		echo "host: logs kept in $TMP"
+	elif [ -n "$TMP" ]; then
+		rm -rf "$TMP"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+setup_fail() {
+	echo "not ok - setup: $*"
+	echo "host: 0 passed, 1 failed"
+	exit 1
+}
+ok() { echo "ok - $*"; PASS=$((PASS + 1)); }
+not_ok() { echo "not ok - $*"; FAIL=$((FAIL + 1)); }
+check() {	# check NAME COMMAND...: ok if the command succeeds
+	local name=$1
+	shift
+	if "$@"; then ok "$name"; else not_ok "$name"; fi
+}
+
+for tool in jq nstat ss timeout; do
+	command -v "$tool" >/dev/null || setup_fail "'$tool' not found (make deps)"
+done
+[ -x "$TCPPING" ] || setup_fail "tcpping '$TCPPING' not found (make build/tests/tcpping)"
+
+ip netns add "$NSS" 2>/dev/null || cannot_run host "ip netns add failed: no network namespaces here"
+NAMESPACES+=("$NSS")
+ip netns add "$NSC" 2>/dev/null || cannot_run host "ip netns add failed"
+NAMESPACES+=("$NSC")
+
+TMP=$(mktemp -d /tmp/cs-host.XXXXXX) || setup_fail "mktemp"
+{
+	for n in "$NSS" "$NSC"; do
+		ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1
+		ip -n "$n" link set lo up
+	done
+	ip link add vh0 netns "$NSS" type veth peer name vh1 netns "$NSC"
+	ip -n "$NSS" addr add "$SRV_ADDR/24" dev vh0
+	ip -n "$NSC" addr add "$CLI_ADDR/24" dev vh1
+	ip -n "$NSS" link set vh0 up
+	ip -n "$NSC" link set vh1 up
+	ip -n "$NSS" neigh replace "$CLI_ADDR" dev vh0 nud permanent \
+		lladdr "$(ip netns exec "$NSC" cat /sys/class/net/vh1/address)"
+	ip -n "$NSC" neigh replace "$SRV_ADDR" dev vh1 nud permanent \
+		lladdr "$(ip netns exec "$NSS" cat /sys/class/net/vh0/address)"
+} >"$TMP/setup.log" 2>&1 || setup_fail "namespaces: $(tr '\n' ' ' <"$TMP/setup.log")"
+
+# counter NAME: the server namespace's kernel counter (nstat's name, e.g.
+# TcpExtListenOverflows), absolute; nstat keeps its history in $TMP.
+counter() {
+	ip netns exec "$NSS" env NSTAT_HISTORY="$TMP/nstat.hist" \
+		nstat -az "$1" | awk -v n="$1" '$1 == n { print $2; found = 1 }
+		END { if (!found) print "none" }'
+}
+
+# start_connscope NAME ARGS...: connscope -i vh0 in the server namespace.
+start_connscope() {
+	local name=$1 before
+	shift
+	before=$(packet_sockets "$NSS")
+	ip netns exec "$NSS" env --default-signal=INT "${CS[@]}" -i vh0 "$@" \
+		>"$TMP/$name.out" 2>"$TMP/$name.err" &
+	CS_PID=$!
+	PIDS+=("$CS_PID")
+	wait_capture "$NSS" "$CS_PID" "$before"
+}
+
+# end_connscope: SIGINT, then a bounded wait for the reports.
+end_connscope() {
+	kill -INT "$CS_PID" 2>/dev/null
+	wait_gone "$CS_PID" 100 || stop "$CS_PID"
+	wait "$CS_PID" 2>/dev/null
+}
+
+# ---- backlog: listen(s, 2), no accept(), 30 clients at once ------------------
+PORT=8080
+CLIENTS=30
+start_connscope backlog --json "$TMP/backlog.json" --report "$TMP/backlog.txt" ||
+	setup_fail "connscope did not start: $(cat "$TMP/backlog.err")"
+ip netns exec "$NSS" "$TCPPING" serve "$SRV_ADDR" "$PORT" --backlog 2 \
+	--no-accept --timeout 30 >"$TMP/server.log" 2>&1 &
+PIDS+=("$!")
+for ((i = 0; i < 50; i++)); do
+	grep -q '^listening' "$TMP/server.log" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q '^listening' "$TMP/server.log" || setup_fail "server: $(cat "$TMP/server.log")"
+sleep 1.5	# connscope has sampled the listener with an empty queue
+overflows_before=$(counter TcpExtListenOverflows)
+clients=()
+for ((i = 0; i < CLIENTS; i++)); do
+	ip netns exec "$NSC" "$TCPPING" connect "$SRV_ADDR" "$PORT" --timeout 4 \
+		--expect timeout >"$TMP/client.$i.log" 2>&1 &
+	clients+=("$!")
+	PIDS+=("$!")
+done
+for pid in "${clients[@]}"; do
+	wait_gone "$pid" 100 || stop "$pid"
+done
+sleep 1.5	# a sample after the last client gave up
+backlog_ss=$(ip netns exec "$NSS" ss -Hltn "sport = :$PORT" | awk '{ print $3; exit }')
+queue_ss=$(ip netns exec "$NSS" ss -Hltn "sport = :$PORT" | awk '{ print $2; exit }')
+overflows_after=$(counter TcpExtListenOverflows)
+end_connscope
+overflows_nstat=$((overflows_after - overflows_before))
+echo "# nstat: ListenOverflows +$overflows_nstat; ss: backlog $backlog_ss, queue $queue_ss"
+
+J=$TMP/backlog.json
+target="$SRV_ADDR:$PORT"
+check "backlog: JSON report parses" jq -e . "$J" >/dev/null
+check "backlog: ss shows backlog 2 and a queue of 3 (backlog + 1)" \
+	test "$backlog_ss" = 2 -a "$queue_ss" = 3
+got=$(jq -r --arg t "$target" '.host.listeners[] | select(.addr == $t) | .backlog' "$J" 2>/dev/null)
+check "backlog: host.listeners has $target with backlog $backlog_ss as ss (got '$got')" \
+	test "$got" = "$backlog_ss"
+got=$(jq -r --arg t "$target" '.host.listeners[] | select(.addr == $t) | .queue_peak' "$J" 2>/dev/null)
+check "backlog: queue_peak is ss's queue $queue_ss (got '$got')" test "$got" = "$queue_ss"
+got=$(jq -r '.host.counters.ListenOverflows' "$J" 2>/dev/null)
+check "backlog: host.counters.ListenOverflows > 0 and = nstat's $overflows_nstat (got '$got')" \
+	test "$overflows_nstat" -gt 0 -a "$got" = "$overflows_nstat"
+got=$(jq -r --arg t "$target" '[.alerts[] | select(.type == "accept_queue_overflow" and .target == $t)] | length' "$J" 2>/dev/null)
+check "backlog: an accept_queue_overflow alert targets $target (got '$got')" test "$got" = 1
+got=$(jq -r --arg t "$target" '.alerts[] | select(.type == "accept_queue_overflow" and .target == $t) | "\(.backlog) \(.overflows)"' "$J" 2>/dev/null)
+check "backlog: the alert says backlog 2 and the overflows nstat counted ('$got')" \
+	test "$got" = "2 $overflows_nstat"
+timeouts=$(jq -r --arg t "$SRV_ADDR" '[.connections[] | select(.resp_h == $t and .outcome == "timeout")] | length' "$J")
+echo "# connections that timed out on the wire: $timeouts"
+T=$TMP/backlog.txt
+check "backlog: the text report explains the accept queue" \
+	grep -q "the accept queue of $target (backlog 2) was full.*not calling accept() fast enough, or its backlog is too small" "$T"
+check "backlog: the text report blames no firewall for $target" \
+	bash -c "! grep '$target' '$T' | grep -q firewall"
+check "backlog: the timeouts to $target are put down to the accept queue" \
+	grep -q "to $target timed out.*accept queue was full (backlog 2)" "$T"
+check "backlog: the text report has the host section with the listener" \
+	grep -q "listener $target: backlog 2" "$T"
+
+# ---- a file has no host view --------------------------------------------------
+SAMPLE=$(ls "$(dirname "$0")"/../samples/*.pcap 2>/dev/null | head -1)
+if [ -n "$SAMPLE" ]; then
+	"${CS[@]}" -q -r "$SAMPLE" --json "$TMP/file.json" 2>/dev/null
+	check "files: host is null" test "$(jq -c .host "$TMP/file.json")" = null
+fi
+
+[ -n "$KEEP_LOGS" ] && cat "$T"
+echo "host: $PASS passed, $FAIL failed"
+[ "$FAIL" -eq 0 ]
