@@ -81,7 +81,7 @@ check() {	# check NAME COMMAND...: ok if the command succeeds
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
-for tool in jq nstat ss timeout; do
+for tool in jq nstat ss timeout curl; do
 	command -v "$tool" >/dev/null || setup_fail "'$tool' not found (make deps)"
 done
 [ -x "$TCPPING" ] || setup_fail "tcpping '$TCPPING' not found (make build/tests/tcpping)"
@@ -139,7 +139,8 @@ end_connscope() {
 # ---- backlog: listen(s, 2), no accept(), 30 clients at once ------------------
 PORT=8080
 CLIENTS=30
-start_connscope backlog --json "$TMP/backlog.json" --report "$TMP/backlog.txt" ||
+start_connscope backlog --json "$TMP/backlog.json" --report "$TMP/backlog.txt" \
+	--web 127.0.0.1:0 ||
 	setup_fail "connscope did not start: $(cat "$TMP/backlog.err")"
 ip netns exec "$NSS" "$TCPPING" serve "$SRV_ADDR" "$PORT" --backlog 2 \
 	--no-accept --timeout 30 >"$TMP/server.log" 2>&1 &
@@ -165,6 +166,11 @@ sleep 1.5	# a sample after the last client gave up
 backlog_ss=$(ip netns exec "$NSS" ss -Hltn "sport = :$PORT" | awk '{ print $3; exit }')
 queue_ss=$(ip netns exec "$NSS" ss -Hltn "sport = :$PORT" | awk '{ print $2; exit }')
 overflows_after=$(counter TcpExtListenOverflows)
+# The dashboard's view, from the snapshot of the last sample or so.
+sleep 1.5
+url=$(sed -n 's/.*dashboard at \(http:[^ ]*\).*/\1/p' "$TMP/backlog.err" | head -1)
+ip netns exec "$NSS" curl -sf --max-time 5 "${url}api/host" >"$TMP/api-host.json" 2>&1
+ip netns exec "$NSS" curl -sf --max-time 5 "${url}metrics" >"$TMP/metrics.txt" 2>&1
 end_connscope
 overflows_nstat=$((overflows_after - overflows_before))
 echo "# nstat: ListenOverflows +$overflows_nstat; ss: backlog $backlog_ss, queue $queue_ss"
@@ -198,6 +204,17 @@ check "backlog: the timeouts to $target are put down to the accept queue" \
 	grep -q "to $target timed out.*accept queue was full (backlog 2)" "$T"
 check "backlog: the text report has the host section with the listener" \
 	grep -q "listener $target: backlog 2" "$T"
+
+got=$(jq -r --arg t "$target" '.host.listeners[] | select(.addr == $t) | .backlog' "$TMP/api-host.json" 2>/dev/null)
+check "backlog: /api/host has $target with backlog 2 (got '$got')" test "$got" = 2
+got=$(awk '$1 == "connscope_host_tcp_events_total{name=\"ListenOverflows\"}" { print $2 }' "$TMP/metrics.txt")
+check "backlog: /metrics has ListenOverflows = nstat's $overflows_nstat (got '$got')" \
+	test "$got" = "$overflows_nstat"
+got=$(awk -v l="connscope_host_listen_backlog{listener=\"$target\"}" '$1 == l { print $2 }' "$TMP/metrics.txt")
+check "backlog: /metrics has the listener's backlog 2 (got '$got')" test "$got" = 2
+if command -v promtool >/dev/null; then
+	check "backlog: promtool accepts /metrics" promtool check metrics <"$TMP/metrics.txt"
+fi
 
 # ---- a file has no host view --------------------------------------------------
 SAMPLE=$(ls "$(dirname "$0")"/../samples/*.pcap 2>/dev/null | head -1)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer/reports/hostview.h"
 #include "analyzer/reports/json.h"
 #include "analyzer/reports/verdict.h"
 #include "analyzer/tracking/zeek.h"
@@ -449,6 +450,22 @@ void cs_render_alerts(const struct cs_snapshot *s, struct cs_reply *r)
 	reply_close(f, r, 200, "application/json");
 }
 
+void cs_render_host(const struct cs_snapshot *s, struct cs_reply *r)
+{
+	FILE *f = reply_open(r);
+	struct cs_json j;
+
+	if (f) {
+		cs_json_init(&j, f, 0);
+		cs_json_obj_begin(&j);
+		cs_json_key(&j, "host");
+		cs_hostview_json(&j, s->host);
+		cs_json_obj_end(&j);
+		fputc('\n', f);
+	}
+	reply_close(f, r, 200, "application/json");
+}
+
 void cs_render_alert(const struct cs_alert *al, struct cs_reply *r)
 {
 	FILE *f = reply_open(r);
@@ -553,6 +570,45 @@ static void breakdown_metrics(FILE *f, const struct cs_snapshot *s)
 			cs_alert_type_names[i], s->alerts_by_type[i]);
 }
 
+/*
+ * The host view (live only: a file's run has none, and writes none of
+ * these): the kernel's counters as they changed since the capture began,
+ * and each listener's queue.
+ */
+static void host_metrics(FILE *f, const struct cs_host *h)
+{
+	char ep[80];
+	uint64_t d;
+
+	if (!h->on)
+		return;
+	metric(f, "connscope_host_tcp_events_total", "counter",
+	       "The kernel's TCP counters (nstat's names) since the capture began.");
+	for (int i = 0; i < CS_HC_MAX; i++)
+		if (cs_host_delta(h, (enum cs_hostctr)i, &d))
+			fprintf(f, "connscope_host_tcp_events_total{name=\"%s\"} %"
+				PRIu64 "\n", cs_hostctr_names[i], d);
+	metric(f, "connscope_host_sockets", "gauge",
+	       "TCP sockets of this network namespace by state, at the last sample.");
+	for (int i = 1; i < CS_KSTATE_MAX; i++)
+		fprintf(f, "connscope_host_sockets{state=\"%s\"} %" PRIu64 "\n",
+			cs_kstate_names[i], h->last.states[i]);
+	metric(f, "connscope_host_listen_queue", "gauge",
+	       "Connections in a listener's accept queue, at the last sample.");
+	for (uint32_t i = 0; i < h->listen_cnt; i++)
+		fprintf(f, "connscope_host_listen_queue{listener=\"%s\"} %" PRIu32 "\n",
+			cs_endpoint_format(cs_host_listen_addr(&h->listen[i]),
+					   h->listen[i].port, ep, sizeof ep),
+			h->listen[i].queue);
+	metric(f, "connscope_host_listen_backlog", "gauge",
+	       "A listener's backlog: its queue is full above it.");
+	for (uint32_t i = 0; i < h->listen_cnt; i++)
+		fprintf(f, "connscope_host_listen_backlog{listener=\"%s\"} %" PRIu32 "\n",
+			cs_endpoint_format(cs_host_listen_addr(&h->listen[i]),
+					   h->listen[i].port, ep, sizeof ep),
+			h->listen[i].backlog);
+}
+
 void cs_render_metrics(const struct cs_snapshot *s, struct cs_reply *r)
 {
 	FILE *f = reply_open(r);
@@ -561,6 +617,8 @@ void cs_render_metrics(const struct cs_snapshot *s, struct cs_reply *r)
 		for (int i = 0; i < cs_summary_field_cnt; i++)
 			summary_metric(f, &s->summary, &cs_summary_fields[i]);
 		breakdown_metrics(f, s);
+		if (s->host)
+			host_metrics(f, s->host);
 	}
 	reply_close(f, r, 200, "text/plain; version=0.0.4; charset=utf-8");
 }

@@ -58,6 +58,8 @@ void cs_render_connection(const struct cs_snapshot *s, uint64_t id,
 void cs_render_alerts(const struct cs_snapshot *s, struct cs_reply *r);
 void cs_render_alert(const struct cs_alert *al, struct cs_reply *r);
 void cs_render_timeseries(const struct cs_snapshot *s, struct cs_reply *r);
+/* /api/host: {"host": the JSON report's host object, or null}. */
+void cs_render_host(const struct cs_snapshot *s, struct cs_reply *r);
 void cs_render_metrics(const struct cs_snapshot *s, struct cs_reply *r);
 void cs_render_error(int status, const char *message, struct cs_reply *r);
 

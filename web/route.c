@@ -237,6 +237,8 @@ void cs_route_api_reply(const struct cs_snapshot *s, const struct cs_request *re
 		cs_render_summary(s, r);
 	} else if (!strcmp(path, "/api/alerts")) {
 		cs_render_alerts(s, r);
+	} else if (!strcmp(path, "/api/host")) {
+		cs_render_host(s, r);
 	} else if (!strcmp(path, "/api/timeseries")) {
 		cs_render_timeseries(s, r);
 	} else if (!strcmp(path, "/metrics")) {

@@ -105,7 +105,7 @@ static void write_episode(struct cs_alert *al, const struct cs_host_listen *l,
 		cs_alert_figure(al, FIG_QUEUE_PEAK, "queue_peak", l->queue, false);
 	cs_alert_figure(al, FIG_BACKLOG, "backlog", l->backlog, false);
 	cs_alert_figure(al, FIG_OVERFLOWS, "overflows", episode_overflows, false);
-	cs_alert_figure(al, FIG_FULL_FOR, "full_for", now_us - al->start_us, true);
+	cs_alert_figure(al, FIG_FULL_FOR, "full_duration", now_us - al->start_us, true);
 	overflow_sentence(al);
 }
 

@@ -54,7 +54,7 @@ static void json_states(struct cs_json *j, const char *key,
 
 void cs_hostview_json(struct cs_json *j, const struct cs_host *h)
 {
-	if (!h->on) {
+	if (!h || !h->on) {
 		cs_json_null(j);
 		return;
 	}

@@ -15,7 +15,7 @@
 #include "analyzer/reports/json.h"
 
 /* The `host` object, or null when the host view was off (files,
- * --no-host). */
+ * --no-host) or h is NULL. */
 void cs_hostview_json(struct cs_json *j, const struct cs_host *h);
 
 /* The text report's section, when a counter moved or a queue filled;

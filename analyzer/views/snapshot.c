@@ -29,6 +29,7 @@ void cs_snapshot_unref(struct cs_snapshot *s)
 	if (held != 1)
 		return;
 	free(s->alerts);
+	free(s->host);
 	free(s->verdicts);
 	free(s->series);
 	free(s->conns);
@@ -170,8 +171,10 @@ struct cs_snapshot *cs_snapshot_build(const struct cs_engine *e,
 	memcpy(s->alerts_by_type, al->by_type, sizeof s->alerts_by_type);
 	s->alerts = malloc((al->count ? al->count : 1) * sizeof *s->alerts);
 	s->conns = malloc((CS_SNAP_OPEN_CONNS + CS_SNAP_DONE_CONNS) * sizeof *s->conns);
-	if (!s->alerts || !s->conns || copy_verdicts(s, e) != 0)
+	s->host = malloc(sizeof *s->host);	/* a fixed size: ~11 KiB */
+	if (!s->alerts || !s->conns || !s->host || copy_verdicts(s, e) != 0)
 		goto fail;
+	*s->host = e->host;
 	memcpy(s->alerts, al->list, al->count * sizeof *s->alerts);
 	copy_open(s, e);
 	if (e->opt.keep_recent) {

@@ -48,6 +48,8 @@ struct cs_snapshot {
 
 	char *verdicts;			/* the sentences, one per line */
 
+	struct cs_host *host;		/* the host view; host->on false for files */
+
 	uint64_t series_start;		/* second of series[0] */
 	uint32_t series_len;
 	uint32_t (*series)[CS_SER_MAX];

@@ -40,14 +40,16 @@
     EOPNOTSUPP: 'Operation not supported', ENOPROTOOPT: 'Protocol not available'
   };
   const ALERT_TYPE = { syn_flood: 'SYN flood', time_wait_buildup: 'TIME_WAIT buildup',
-    close_wait_buildup: 'CLOSE_WAIT buildup', port_reuse: 'Port reuse' };
+    close_wait_buildup: 'CLOSE_WAIT buildup', port_reuse: 'Port reuse',
+    accept_queue_overflow: 'Accept queue overflow' };
   const FIG_LABEL = { syns: 'SYNs', synacks: 'SYN-ACKs', rsts: 'RSTs', completed: 'completed',
     sources: 'sources ≈', peak_syn_rate: 'peak SYN/s', peak_at: 'peak at', syns_total: 'SYNs total',
     response: 'server response', time_wait: 'TIME_WAIT peak', close_wait: 'CLOSE_WAIT peak',
     entered: 'entered', new_conn_rate: 'new conn/s', ports_needed: 'ports needed',
     port_range: 'ephemeral ports', exhausted_after: 'ports run out after', age_limit: 'older than',
     count: 'count', on_client: 'on client', on_server: 'on server', example_port: 'example port',
-    closer: 'closes first' };
+    closer: 'closes first', backlog: 'backlog', queue_peak: 'queue peak',
+    overflows: 'SYNs dropped', full_duration: 'full for' };
   const DUR_KEYS = /(^|_)(duration|after|limit|age|rtt)$|^handshake_rtt$|^rtt_/;
   const ALERT_SKIP = new Set(['type', 'target', 'host', 'peer', 'start', 'end', 'explanation']);
   const SERIES_FLAGS = [['syn', 'SYN'], ['synack', 'SYN-ACK'], ['rst', 'RST'], ['fin', 'FIN']];
@@ -318,6 +320,31 @@
         figs.length ? h('div', { class: 'figs' }, figs) : null);
     }));
   }
+  /* The host view (live only): each listener's accept queue against its
+     backlog, and the kernel's TCP counters that moved. */
+  function renderHost(host) {
+    const box = $('host');
+    if (!host || typeof host !== 'object') { box.hidden = true; return; }
+    box.hidden = false;
+    const ls = Array.isArray(host.listeners) ? host.listeners : [];
+    const rows = ls.map((l) => {
+      const cap = (Number(l.backlog) || 0) + 1;
+      const pct = Math.min(100, Math.round(100 * (Number(l.queue_peak) || 0) / cap));
+      const fill = h('span', { class: 'h-fill' });
+      fill.style.width = pct + '%'; // CSSOM, not a style attribute: the CSP allows it
+      return h('div', { class: 'h-row' + (l.overflows > 0 ? ' h-full' : '') },
+        h('span', { class: 'mono h-addr' }, String(l.addr)),
+        h('span', { class: 'h-bar' }, fill),
+        h('span', { class: 'muted mono' }, 'queue ' + l.queue + ' · peak ' + l.queue_peak + ' / backlog ' + l.backlog +
+          (l.overflows > 0 ? ' · ' + l.overflows + ' dropped' : '')));
+    });
+    const moved = Object.entries(host.counters || {}).filter(([, v]) => v > 0)
+      .map(([k, v]) => h('span', { class: 'fig' }, h('span', { class: 'muted' }, k), ' ', h('b', { class: 'mono' }, '+' + v)));
+    box.replaceChildren(h('h3', null, 'Host ', h('span', { class: 'hint' }, 'the kernel of this namespace')),
+      rows.length ? rows : h('p', { class: 'none' }, 'No listening sockets.'),
+      moved.length ? h('div', { class: 'figs' }, moved) : h('p', { class: 'none' }, 'No TCP counter moved.'));
+  }
+  async function loadHost() { const d = await getJSON('/api/host'); renderHost(d && d.host); }
   function addAlert(a) {
     if (!a || typeof a !== 'object') return;
     const k = alertKey(a);
@@ -707,7 +734,7 @@
   }
   async function runRefresh() {
     refreshTimer = null; refreshing = true; lastRefresh = Date.now();
-    const jobs = [loadAlerts(), loadTimeseries(), loadConnections()];
+    const jobs = [loadAlerts(), loadTimeseries(), loadConnections(), loadHost()];
     if (S.finished && !(S.summary && S.summary.snapshot && S.summary.snapshot.finished)) jobs.push(loadSummary());
     if (S.detailId != null && S.detail && S.detail.connection && S.detail.connection.open) jobs.push(loadDetail(S.detailId));
     const res = await Promise.allSettled(jobs);
