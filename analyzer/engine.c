@@ -49,6 +49,7 @@ static void conn_done(void *ctx, struct cs_conn *c, uint64_t now_us)
 
 	cs_connstats_add(&e->conns, c, v.outcome, v.conn_state, e->finishing);
 	cs_verdicts_add(&e->verdicts, c, v.outcome);
+	cs_verdicts_add_stalled(&e->verdicts, c, v.outcome);
 	if (e->opt.keep_recent)
 		cs_recent_finished(&e->recent, c, &v);
 	if (!e->finishing)

@@ -21,7 +21,10 @@
 #            equals nstat's change, an accept_queue_overflow alert names
 #            the port, and the text report blames the accept queue, not a
 #            firewall.
-#   files    a capture file has no host view: "host": null.
+#   wire     the backlog scenario's packets, saved by tcpdump, read as a
+#            file: no host view ("host": null), and from the wire alone the
+#            timeouts are put down to a full listen backlog (the server
+#            completed 3 handshakes and sent nothing back), not a firewall.
 #
 # Every wait is bounded; every process started here is stopped by PID and
 # the namespaces are removed on exit.
@@ -81,7 +84,7 @@ check() {	# check NAME COMMAND...: ok if the command succeeds
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
-for tool in jq nstat ss timeout curl; do
+for tool in jq nstat ss timeout curl tcpdump; do
 	command -v "$tool" >/dev/null || setup_fail "'$tool' not found (make deps)"
 done
 [ -x "$TCPPING" ] || setup_fail "tcpping '$TCPPING' not found (make build/tests/tcpping)"
@@ -150,6 +153,11 @@ for ((i = 0; i < 50; i++)); do
 	sleep 0.1
 done
 grep -q '^listening' "$TMP/server.log" || setup_fail "server: $(cat "$TMP/server.log")"
+# The same traffic saved for the wire-only case below.
+ip netns exec "$NSS" tcpdump -i vh0 -U -s 128 -w "$TMP/backlog.pcap" tcp \
+	>"$TMP/tcpdump.log" 2>&1 &
+TCPDUMP_PID=$!
+PIDS+=("$TCPDUMP_PID")
 sleep 1.5	# connscope has sampled the listener with an empty queue
 overflows_before=$(counter TcpExtListenOverflows)
 clients=()
@@ -163,6 +171,7 @@ for pid in "${clients[@]}"; do
 	wait_gone "$pid" 100 || stop "$pid"
 done
 sleep 1.5	# a sample after the last client gave up
+stop "$TCPDUMP_PID" INT
 backlog_ss=$(ip netns exec "$NSS" ss -Hltn "sport = :$PORT" | awk '{ print $3; exit }')
 queue_ss=$(ip netns exec "$NSS" ss -Hltn "sport = :$PORT" | awk '{ print $2; exit }')
 overflows_after=$(counter TcpExtListenOverflows)
@@ -199,7 +208,7 @@ T=$TMP/backlog.txt
 check "backlog: the text report explains the accept queue" \
 	grep -q "the accept queue of $target (backlog 2) was full.*not calling accept() fast enough, or its backlog is too small" "$T"
 check "backlog: the text report blames no firewall for $target" \
-	bash -c "! grep '$target' '$T' | grep -q firewall"
+	bash -c "! grep '$target' '$T' | grep -q 'firewall dropping SYNs'"
 check "backlog: the timeouts to $target are put down to the accept queue" \
 	grep -q "to $target timed out.*accept queue was full (backlog 2)" "$T"
 check "backlog: the text report has the host section with the listener" \
@@ -216,12 +225,28 @@ if command -v promtool >/dev/null; then
 	check "backlog: promtool accepts /metrics" promtool check metrics <"$TMP/metrics.txt"
 fi
 
-# ---- a file has no host view --------------------------------------------------
-SAMPLE=$(ls "$(dirname "$0")"/../samples/*.pcap 2>/dev/null | head -1)
-if [ -n "$SAMPLE" ]; then
-	"${CS[@]}" -q -r "$SAMPLE" --json "$TMP/file.json" 2>/dev/null
-	check "files: host is null" test "$(jq -c .host "$TMP/file.json")" = null
-fi
+# ---- backlog, from the wire alone: the same packets as a file ----------------
+# From tcpdump's reading: the client ports whose SYNs got a SYN-ACK
+# (answered), those that got none (unanswered), and whether the server
+# sent a byte of payload on any connection.
+tcpdump -nn -r "$TMP/backlog.pcap" 2>/dev/null | awk -v s="$SRV_ADDR.$PORT" '
+	$3 ~ /^10\./ && $5 == s":" && /Flags \[S\]/ { split($3, a, "."); syn[a[5]] = 1 }
+	$3 == s && /Flags \[S\.\]/ { split($5, a, "."); sub(":", "", a[5]); answered[a[5]] = 1 }
+	$3 == s && !/length 0$/ { served++ }
+	END { for (p in syn) if (p in answered) n++; else u++
+	      printf "%d %d %d\n", n, u, served }' >"$TMP/wire.txt"
+read -r answered unanswered served <"$TMP/wire.txt"
+echo "# tcpdump: $answered connections answered, $unanswered unanswered, $served server segments with data"
+"${CS[@]}" -r "$TMP/backlog.pcap" --report "$TMP/wire.report" --json "$TMP/wire.json" 2>/dev/null
+check "wire: tcpdump sees 3 answered, 27 unanswered, no data from the server" \
+	test "$answered $unanswered $served" = "3 27 0"
+check "wire: the file's report says the backlog is probably full" \
+	grep -q "$unanswered connects to $target timed out after [0-9]* SYNs, while $answered earlier connections to it completed the handshake and then got nothing back: the listen backlog of this server is probably full" "$TMP/wire.report"
+check "wire: and blames no firewall for $target" \
+	bash -c "! grep '$target' '$TMP/wire.report' | grep -q 'firewall dropping SYNs'"
+check "wire: a file has no host view (host is null)" \
+	test "$(jq -c .host "$TMP/wire.json")" = null
+
 
 [ -n "$KEEP_LOGS" ] && cat "$T"
 echo "host: $PASS passed, $FAIL failed"

@@ -71,6 +71,41 @@ int cs_verdicts_clone(struct cs_verdicts *dst, const struct cs_verdicts *src)
 	return 0;
 }
 
+/*
+ * Connections a server's kernel completed but its application never
+ * served: a group of their own per target (side STALLED, past every
+ * outcome), never printed, that the timeouts to the same target consult.
+ */
+#define STALLED CS_OUT_MAX
+
+/* Handshake done, the client spoke (data or FIN), and the server sent
+ * nothing back: no byte, no FIN, no RST.  What a connection left in a
+ * listener's accept queue looks like on the wire; so does one accepted by
+ * an application that then hung. */
+static bool stalled(const struct cs_conn *c)
+{
+	const struct cs_endpoint *cli = &c->ep[0], *srv = &c->ep[1];
+	uint32_t srv_seq = srv->snd_nxt - srv->isn - 1u - (srv->fin ? 1u : 0u);
+	uint32_t cli_seq = cli->snd_nxt - cli->isn - 1u;
+
+	return c->handshake_done && !srv->fin && !srv->rst && srv_seq == 0 &&
+	       cli_seq > 0;
+}
+
+void cs_verdicts_add_stalled(struct cs_verdicts *v, const struct cs_conn *c,
+			     enum cs_outcome outcome)
+{
+	struct cs_group_key k;
+
+	if (cs_verdict_failing(outcome) || !stalled(c))
+		return;
+	group_key(&k, &c->key, c->orig, CS_OUT_COMPLETED);
+	k.side = STALLED;
+	struct verdict_entry *e = cs_groups_find(&v->g, &k, true);
+	if (e)
+		e->conns++;
+}
+
 void cs_verdicts_add(struct cs_verdicts *v, const struct cs_conn *c,
 		     enum cs_outcome outcome)
 {
@@ -275,10 +310,42 @@ static void queue_sentence(const struct verdict_entry *e,
 		 (unsigned long long)aq->fig[0].value);
 }
 
-static void sentence(const struct verdict_entry *e, const struct cs_alerts *alerts,
-		     char *buf, size_t len)
+/* From the wire alone (a file, a remote server): SYNs unanswered by a
+ * server that completed earlier handshakes it then never served. */
+static void backlog_sentence(const struct verdict_entry *e, uint64_t stalled_cnt,
+			     char *buf, size_t len)
+{
+	char target[64], n[32], s[32];
+	bool one = e->conns == 1;
+
+	cs_endpoint_format(&e->k.peer, e->k.port, target, sizeof target);
+	cs_count_format(e->conns, n, sizeof n);
+	cs_count_format(stalled_cnt, s, sizeof s);
+	snprintf(buf, len, "%s connect%s to %s timed out after %u SYN%s, while %s "
+		 "earlier connection%s to it completed the handshake and then got "
+		 "nothing back: the listen backlog of this server is probably full, "
+		 "its application not calling accept() (ETIMEDOUT)", n, one ? "" : "s", target, e->max_syns,
+		 e->max_syns == 1 ? "" : "s", s, stalled_cnt == 1 ? "" : "s");
+}
+
+/* The stalled connections to e's target (see stalled()). */
+static uint64_t stalled_at(const struct cs_verdicts *v,
+			   const struct verdict_entry *e)
+{
+	struct cs_group_key k = e->k;
+
+	k.side = STALLED;
+	/* A lookup that may not create changes nothing: the cast is safe. */
+	const struct verdict_entry *s = cs_groups_find((struct cs_groups *)&v->g,
+						       &k, false);
+	return s ? s->conns : 0;
+}
+
+static void sentence(const struct cs_verdicts *v, const struct verdict_entry *e,
+		     const struct cs_alerts *alerts, char *buf, size_t len)
 {
 	const struct cs_alert *aq;
+	uint64_t stalled_cnt;
 	char target[64], n[32], from[CS_ADDR_STRLEN];
 	bool one = e->conns == 1;
 
@@ -292,6 +359,8 @@ static void sentence(const struct verdict_entry *e, const struct cs_alerts *aler
 	case CS_OUT_TIMEOUT:
 		if ((aq = cs_host_overflow_alert(alerts, &e->k.peer, e->k.port)))
 			queue_sentence(e, aq, buf, len);
+		else if ((stalled_cnt = stalled_at(v, e)))
+			backlog_sentence(e, stalled_cnt, buf, len);
 		else if (e->max_syns > 1)
 			snprintf(buf, len, "%s connect%s to %s timed out after %u "
 				 "SYNs with no answer at all: check routing or a "
@@ -376,7 +445,7 @@ int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alert
 		all = malloc(v->g.used * sizeof *all);
 	for (uint32_t i = 0; all && i < v->g.capacity; i++) {
 		const struct verdict_entry *e = cs_groups_at(&v->g, i);
-		if (!e)
+		if (!e || e->k.side == STALLED)
 			continue;
 		if ((e->k.side == CS_OUT_HALF_OPEN ||
 		     e->k.side == CS_OUT_RESET_NONEXISTENT) && flood_target(alerts, e)) {
@@ -409,7 +478,7 @@ int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alert
 		qsort(all, n, sizeof *all, by_conns);
 	int shown = 0;
 	for (uint32_t i = 0; i < n && shown < max; i++, shown++) {
-		sentence(all[i], alerts, line, sizeof line);
+		sentence(v, all[i], alerts, line, sizeof line);
 		fprintf(out, "  %s%s%s\n", colour ? "\033[31m" : "", line,
 			colour ? "\033[0m" : "");
 	}

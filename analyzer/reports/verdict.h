@@ -35,6 +35,14 @@ int cs_verdicts_clone(struct cs_verdicts *dst, const struct cs_verdicts *src);
 void cs_verdicts_add(struct cs_verdicts *v, const struct cs_conn *c,
 		     enum cs_outcome outcome);
 
+/* A finished connection that did not fail but that its server never
+ * served (handshake done, the client spoke, nothing came back): counted
+ * per target, so that timeouts to the same target are put down to a full
+ * listen backlog.  Finished ones only: the open connections' verdicts
+ * (tally.c) leave them out. */
+void cs_verdicts_add_stalled(struct cs_verdicts *v, const struct cs_conn *c,
+			     enum cs_outcome outcome);
+
 /* Refused, timed out, unreachable, aborted, reset or half-open: the
  * outcomes the verdicts count.  (Inline: asked after every packet.) */
 static inline bool cs_verdict_failing(enum cs_outcome outcome)
