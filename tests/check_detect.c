@@ -1166,7 +1166,7 @@ static char *print_verdicts(int max, int *shown)
 	FILE *f = open_memstream(&buf, &len);
 
 	ck_assert_ptr_nonnull(f);
-	*shown = cs_verdicts_print(&eng.verdicts, &eng.detect.alerts, f, max, false);
+	*shown = cs_verdicts_print(&eng.verdicts, &eng.detect.alerts, &eng.host, f, max, false);
 	fclose(f);
 	return buf;
 }

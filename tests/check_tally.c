@@ -116,7 +116,7 @@ static char *text_of(const struct cs_verdicts *v)
 	FILE *f = open_memstream(&buf, &len);
 
 	ck_assert_ptr_nonnull(f);
-	cs_verdicts_print(v, &eng.detect.alerts, f, 1000, false);
+	cs_verdicts_print(v, &eng.detect.alerts, &eng.host, f, 1000, false);
 	fclose(f);
 	return buf;
 }

@@ -21,6 +21,10 @@
 #            equals nstat's change, an accept_queue_overflow alert names
 #            the port, and the text report blames the accept queue, not a
 #            firewall.
+#   unread   a server closes with the request unread; linger0: a server
+#            closes with SO_LINGER 0.  nstat names the one abort counter
+#            that moved; connscope's host.counters has its figure and the
+#            verdict on the resets gives the kernel's reason.
 #   wire     the backlog scenario's packets, saved by tcpdump, read as a
 #            file: no host view ("host": null), and from the wire alone the
 #            timeouts are put down to a full listen backlog (the server
@@ -247,6 +251,55 @@ check "wire: and blames no firewall for $target" \
 check "wire: a file has no host view (host is null)" \
 	test "$(jq -c .host "$TMP/wire.json")" = null
 
+
+# ---- resets, with the kernel's reason ------------------------------------------
+# abort_case NAME PORT MEANING SERVE_OPTIONS -- CONNECT_OPTIONS: 5 connections
+# whose server resets them; connscope in the server's namespace must name
+# the one abort counter nstat saw move, with nstat's figure, and MEANING.
+abort_counters="TcpExtTCPAbortOnClose TcpExtTCPAbortOnData TcpExtTCPAbortOnTimeout TcpExtTCPAbortOnMemory TcpExtTCPAbortOnLinger"
+abort_case() {
+	local name=$1 port=$2 meaning=$3 serve=() connect=() c moved=() before=() i=0
+	shift 3
+	while [ "$1" != -- ]; do serve+=("$1"); shift; done
+	shift
+	connect=("$@")
+	start_connscope "$name" --json "$TMP/$name.json" --report "$TMP/$name.txt" ||
+		{ not_ok "$name: connscope did not start"; return; }
+	for c in $abort_counters; do before+=("$(counter "$c")"); done
+	ip netns exec "$NSS" "$TCPPING" serve "$SRV_ADDR" "$port" --count 5 \
+		--timeout 10 "${serve[@]}" >"$TMP/$name.server" 2>&1 &
+	local spid=$!
+	PIDS+=("$spid")
+	for ((i = 0; i < 50; i++)); do
+		grep -q '^listening' "$TMP/$name.server" 2>/dev/null && break
+		sleep 0.1
+	done
+	ip netns exec "$NSC" "$TCPPING" connect "$SRV_ADDR" "$port" --count 5 \
+		--timeout 10 "${connect[@]}" >"$TMP/$name.client" 2>&1
+	wait_gone "$spid" 50 || stop "$spid"
+	sleep 1.5	# a sample after the resets
+	i=0
+	for c in $abort_counters; do
+		local d=$(($(counter "$c") - ${before[$i]}))
+		[ "$d" -gt 0 ] && moved+=("${c#TcpExt}=$d")
+		i=$((i + 1))
+	done
+	end_connscope
+	echo "# $name: nstat: ${moved[*]:-no abort counter moved}"
+	if [ "${#moved[@]}" -ne 1 ]; then
+		not_ok "$name: exactly one abort counter moved in nstat (${moved[*]:-none})"
+		return
+	fi
+	local ctr=${moved[0]%=*} n=${moved[0]#*=}
+	got=$(jq -r ".host.counters.$ctr" "$TMP/$name.json")
+	check "$name: host.counters.$ctr = nstat's $n (got '$got')" test "$got" = "$n"
+	check "$name: the verdict gives the kernel's reason ($ctr +$n: $meaning)" \
+		grep -q "reset by the server.*this host's kernel counted $ctr +$n: $meaning" "$TMP/$name.txt"
+}
+abort_case unread 8081 "the application closed its socket with received data unread" \
+	--unread-close -- --expect reset
+abort_case linger0 8082 "the application closed with SO_LINGER 0" \
+	--close-first server --linger0 -- --close-first server --expect reset
 
 [ -n "$KEEP_LOGS" ] && cat "$T"
 echo "host: $PASS passed, $FAIL failed"

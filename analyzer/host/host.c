@@ -234,6 +234,44 @@ bool cs_host_moved(const struct cs_host *h)
 	return false;
 }
 
+/*
+ * What each abort counter means, from where Linux counts it
+ * (net/ipv4/tcp.c, tcp_input.c, tcp_timer.c): tcp_close() counts
+ * TCPAbortOnClose when it resets because received data was never read,
+ * and TCPAbortOnData for SO_LINGER with a zero timeout (as does data
+ * arriving after the socket was shut down for reading).
+ */
+static const struct { enum cs_hostctr ctr; const char *why; } aborts[] = {
+	{ CS_HC_ABORT_ON_CLOSE, "the application closed its socket with "
+	  "received data unread, so the kernel reset instead of closing" },
+	{ CS_HC_ABORT_ON_DATA, "the application closed with SO_LINGER 0 (or "
+	  "data came after it had shut the socket down)" },
+	{ CS_HC_ABORT_ON_TIMEOUT, "retransmissions or keepalive probes went "
+	  "unanswered until the kernel gave up" },
+	{ CS_HC_ABORT_ON_MEMORY, "the kernel was short of memory for sockets "
+	  "(too many orphans, or tcp_mem exceeded)" },
+	{ CS_HC_ABORT_ON_LINGER, "a closed socket's FIN_WAIT_2 ended early "
+	  "(TCP_LINGER2)" },
+};
+
+const char *cs_host_abort_reason(const struct cs_host *h, enum cs_hostctr *which,
+				 uint64_t *n)
+{
+	const char *why = NULL;
+	uint64_t d;
+
+	for (size_t i = 0; i < sizeof aborts / sizeof aborts[0]; i++) {
+		if (!h->on || !cs_host_delta(h, aborts[i].ctr, &d) || !d)
+			continue;
+		if (why)
+			return NULL;	/* two reasons: none singled out */
+		why = aborts[i].why;
+		*which = aborts[i].ctr;
+		*n = d;
+	}
+	return why;
+}
+
 const struct cs_alert *cs_host_overflow_alert(const struct cs_alerts *alerts,
 					      const struct cs_addr *a,
 					      uint16_t port)

@@ -70,6 +70,13 @@ const struct cs_addr *cs_host_listen_addr(const struct cs_host_listen *l);
  * gives its section only then. */
 bool cs_host_moved(const struct cs_host *h);
 
+/* When exactly one of the kernel's abort counters (TCPAbortOn*) moved
+ * during the capture: what it means, and which and by how much; NULL
+ * otherwise (none moved, or several: the kernel does not say which reset
+ * was which). */
+const char *cs_host_abort_reason(const struct cs_host *h, enum cs_hostctr *which,
+				 uint64_t *n);
+
 /* The accept_queue_overflow alert whose listener takes SYNs to a:port,
  * or NULL: failed connects to it are explained by it. */
 const struct cs_alert *cs_host_overflow_alert(const struct cs_alerts *alerts,

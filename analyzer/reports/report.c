@@ -250,7 +250,7 @@ static void text_verdict(FILE *out, const struct cs_engine *e, bool colour)
 	for (uint32_t i = 0; i < e->detect.alerts.count; i++)
 		fprintf(out, "  %s%s%s\n", YELLOW(colour),
 			e->detect.alerts.list[i].text, PLAIN(colour));
-	cs_verdicts_print(&e->verdicts, &e->detect.alerts, out, VERDICT_LINES,
+	cs_verdicts_print(&e->verdicts, &e->detect.alerts, &e->host, out, VERDICT_LINES,
 			  colour);
 }
 

@@ -407,6 +407,21 @@ static void sentence(const struct cs_verdicts *v, const struct verdict_entry *e,
 	}
 }
 
+/* The kernel's own reason for the resets, when one abort counter alone
+ * moved during the capture: appended to the sentence. */
+static void abort_reason(const struct cs_host *host, char *line, size_t len)
+{
+	enum cs_hostctr which;
+	uint64_t n;
+	const char *why = host ? cs_host_abort_reason(host, &which, &n) : NULL;
+	size_t used = strlen(line);
+
+	if (why && used < len)
+		snprintf(line + used, len - used, "; this host's kernel counted %s "
+			 "+%llu: %s", cs_hostctr_names[which],
+			 (unsigned long long)n, why);
+}
+
 static int by_conns(const void *a, const void *b)
 {
 	const struct verdict_entry *x = *(const struct verdict_entry *const *)a;
@@ -434,7 +449,7 @@ static bool flood_target(const struct cs_alerts *alerts,
 }
 
 int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alerts,
-		      FILE *out, int max, bool colour)
+		      const struct cs_host *host, FILE *out, int max, bool colour)
 {
 	const struct verdict_entry **all = NULL;
 	uint32_t n = 0;
@@ -479,6 +494,8 @@ int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alert
 	int shown = 0;
 	for (uint32_t i = 0; i < n && shown < max; i++, shown++) {
 		sentence(v, all[i], alerts, line, sizeof line);
+		if (all[i]->k.side == CS_OUT_ABORTED)
+			abort_reason(host, line, sizeof line);
 		fprintf(out, "  %s%s%s\n", colour ? "\033[31m" : "", line,
 			colour ? "\033[0m" : "");
 	}

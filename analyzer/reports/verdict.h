@@ -17,6 +17,7 @@
 #include "analyzer/detectors/alert.h"
 #include "analyzer/tracking/conn.h"
 #include "analyzer/detectors/groups.h"
+#include "analyzer/host/host.h"
 
 #define CS_VERDICT_GROUPS 16384
 
@@ -107,10 +108,12 @@ void cs_verdicts_add_open(struct cs_verdicts *v, const struct cs_open_verdicts *
 
 /* Writes up to max sentences, most connections first; returns how many.
  * Half-open and reset connections to a target that a syn_flood alert
- * names are the flood's doing: they are folded into one line.
+ * names are the flood's doing: they are folded into one line.  host (the
+ * live host view, or NULL): resets get the kernel's reason where its
+ * abort counters single one out.
  * colour: wrap each line in ANSI red. */
 int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alerts,
-		      FILE *out, int max, bool colour);
+		      const struct cs_host *host, FILE *out, int max, bool colour);
 
 /* What an ICMP destination-unreachable code means, and the errno a
  * Linux connect() reports for it (ipv4: ICMP, else ICMPv6). */

@@ -141,7 +141,7 @@ static int copy_verdicts(struct cs_snapshot *s, const struct cs_engine *e)
 	if (f) {
 		for (uint32_t i = 0; i < e->detect.alerts.count; i++)
 			fprintf(f, "%s\n", e->detect.alerts.list[i].text);
-		cs_verdicts_print(&v, &e->detect.alerts, f, 50, false);
+		cs_verdicts_print(&v, &e->detect.alerts, &e->host, f, 50, false);
 	}
 	cs_verdicts_fini(&v);
 	return f && fclose(f) == 0 ? 0 : -1;
