@@ -258,7 +258,8 @@ void cs_engine_tick(struct cs_engine *e, uint64_t wall_us)
 
 void cs_engine_host_sample(struct cs_engine *e, const struct cs_host_sample *s)
 {
-	cs_host_sample_in(&e->host, &e->detect.alerts, s);
+	cs_host_sample_in(&e->host, &e->detect.alerts, s, e->detect.time_wait_now,
+			  e->detect.close_wait_now);
 }
 
 void cs_engine_refresh(struct cs_engine *e)

@@ -347,7 +347,7 @@ START_TEST(a_full_queue_with_overflows_is_one_alert)
 	cs_host_init(h, true);
 	for (int t = 0; t < 7; t++) {
 		sample_at(&s, 1000 + (uint64_t)t, over[t], queue[t]);
-		cs_host_sample_in(h, &a, &s);
+		cs_host_sample_in(h, &a, &s, 0, 0);
 	}
 	ck_assert_uint_eq(a.count, 1);
 	const struct cs_alert *al = &a.list[0];
@@ -389,7 +389,7 @@ START_TEST(no_full_queue_no_alert)
 	cs_host_init(h, true);
 	for (int t = 0; t < 4; t++) {
 		sample_at(&s, 10 + (uint64_t)t, over[t], queue[t]);
-		cs_host_sample_in(h, &a, &s);
+		cs_host_sample_in(h, &a, &s, 0, 0);
 	}
 	ck_assert_uint_eq(a.count, 0);
 	ck_assert_uint_eq(h->listen[0].overflows, 0);
@@ -410,7 +410,7 @@ START_TEST(an_off_host_view_takes_nothing)
 	cs_alerts_init(&a);
 	cs_host_init(h, false);
 	sample_at(&s, 1, 5, 3);
-	cs_host_sample_in(h, &a, &s);
+	cs_host_sample_in(h, &a, &s, 0, 0);
 	ck_assert_uint_eq(h->samples, 0);
 	ck_assert_uint_eq(h->listen_cnt, 0);
 	cs_alerts_fini(&a);

@@ -25,6 +25,9 @@
 #            closes with SO_LINGER 0.  nstat names the one abort counter
 #            that moved; connscope's host.counters has its figure and the
 #            verdict on the resets gives the kernel's reason.
+#   closewait  a server never closes 10 sockets its clients closed: ss's
+#            count of CLOSE_WAIT sockets is the kernel's and the packets'
+#            figure in host.agreement, and the close_wait_buildup alert's.
 #   wire     the backlog scenario's packets, saved by tcpdump, read as a
 #            file: no host view ("host": null), and from the wire alone the
 #            timeouts are put down to a full listen backlog (the server
@@ -151,7 +154,8 @@ start_connscope backlog --json "$TMP/backlog.json" --report "$TMP/backlog.txt" \
 	setup_fail "connscope did not start: $(cat "$TMP/backlog.err")"
 ip netns exec "$NSS" "$TCPPING" serve "$SRV_ADDR" "$PORT" --backlog 2 \
 	--no-accept --timeout 30 >"$TMP/server.log" 2>&1 &
-PIDS+=("$!")
+BACKLOG_SERVER=$!
+PIDS+=("$BACKLOG_SERVER")
 for ((i = 0; i < 50; i++)); do
 	grep -q '^listening' "$TMP/server.log" 2>/dev/null && break
 	sleep 0.1
@@ -185,6 +189,9 @@ url=$(sed -n 's/.*dashboard at \(http:[^ ]*\).*/\1/p' "$TMP/backlog.err" | head 
 ip netns exec "$NSS" curl -sf --max-time 5 "${url}api/host" >"$TMP/api-host.json" 2>&1
 ip netns exec "$NSS" curl -sf --max-time 5 "${url}metrics" >"$TMP/metrics.txt" 2>&1
 end_connscope
+# Its queued connections (in CLOSE_WAIT since their clients left) go with
+# the listener, so the cases below start from an empty namespace.
+stop "$BACKLOG_SERVER"
 overflows_nstat=$((overflows_after - overflows_before))
 echo "# nstat: ListenOverflows +$overflows_nstat; ss: backlog $backlog_ss, queue $queue_ss"
 
@@ -300,6 +307,40 @@ abort_case unread 8081 "the application closed its socket with received data unr
 	--unread-close -- --expect reset
 abort_case linger0 8082 "the application closed with SO_LINGER 0" \
 	--close-first server --linger0 -- --close-first server --expect reset
+
+# ---- a CLOSE_WAIT leak: the kernel's count beside the packets' ------------------
+# A server holds 10 accepted sockets without closing them; the clients
+# close first, so the server's 10 sockets sit in CLOSE_WAIT (ss counts
+# them) and the clients' in FIN_WAIT_2.
+PORT=8083
+start_connscope closewait --json "$TMP/closewait.json" --report "$TMP/closewait.txt" \
+	--closewait-age 1 --closewait-threshold 5 ||
+	setup_fail "connscope did not start: $(cat "$TMP/closewait.err")"
+ip netns exec "$NSS" "$TCPPING" serve "$SRV_ADDR" "$PORT" --count 10 --no-close \
+	--timeout 15 >"$TMP/closewait.server" 2>&1 &
+PIDS+=("$!")
+for ((i = 0; i < 50; i++)); do
+	grep -q '^listening' "$TMP/closewait.server" 2>/dev/null && break
+	sleep 0.1
+done
+ip netns exec "$NSC" "$TCPPING" connect "$SRV_ADDR" "$PORT" --count 10 \
+	--timeout 10 >"$TMP/closewait.client" 2>&1
+sleep 2.5	# older than --closewait-age, and sampled
+cw_ss=$(ip netns exec "$NSS" ss -Htn state close-wait | wc -l)
+end_connscope
+echo "# closewait: ss: $cw_ss sockets in CLOSE_WAIT"
+J=$TMP/closewait.json
+check "closewait: ss sees the 10 server sockets in CLOSE_WAIT" test "$cw_ss" = 10
+got=$(jq -r '.host.agreement.CLOSE_WAIT | "\(.kernel_peak) \(.packets_peak)"' "$J")
+check "closewait: kernel and packets both count ss's $cw_ss ('$got')" test "$got" = "$cw_ss $cw_ss"
+got=$(jq -r '.host.sockets.CLOSE_WAIT' "$J")
+check "closewait: host.sockets.CLOSE_WAIT is ss's $cw_ss (got '$got')" test "$got" = "$cw_ss"
+got=$(jq -r --arg t "$SRV_ADDR:$PORT" '.alerts[] | select(.type == "close_wait_buildup" and .target == $t) | .close_wait' "$J")
+check "closewait: a close_wait_buildup alert on $SRV_ADDR:$PORT counts $cw_ss (got '$got')" \
+	test "$got" = "$cw_ss"
+check "closewait: the text report shows the agreement" \
+	grep -q "CLOSE_WAIT at most: kernel $cw_ss sockets, packets $cw_ss endpoints (they agree)" \
+	"$TMP/closewait.txt"
 
 [ -n "$KEEP_LOGS" ] && cat "$T"
 echo "host: $PASS passed, $FAIL failed"

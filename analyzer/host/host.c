@@ -185,10 +185,15 @@ static void sample_listeners(struct cs_host *h, struct cs_alerts *a,
 }
 
 void cs_host_sample_in(struct cs_host *h, struct cs_alerts *a,
-		       const struct cs_host_sample *s)
+		       const struct cs_host_sample *s, uint64_t time_wait,
+		       uint64_t close_wait)
 {
 	if (!h->on)
 		return;
+	if (time_wait > h->wire_time_wait_peak)
+		h->wire_time_wait_peak = time_wait;
+	if (close_wait > h->wire_close_wait_peak)
+		h->wire_close_wait_peak = close_wait;
 	if (s->have_sockets) {
 		sample_listeners(h, a, s);
 		for (int i = 0; i < CS_KSTATE_MAX; i++)
@@ -231,7 +236,8 @@ bool cs_host_moved(const struct cs_host *h)
 	for (uint32_t i = 0; i < h->listen_cnt; i++)
 		if (h->listen[i].overflows || h->listen[i].queue_peak > h->listen[i].backlog)
 			return true;
-	return false;
+	return h->sockets_peak[CS_KSTATE_TIME_WAIT] || h->sockets_peak[CS_KSTATE_CLOSE_WAIT] ||
+	       h->wire_time_wait_peak || h->wire_close_wait_peak;
 }
 
 /*

@@ -47,13 +47,18 @@ struct cs_host {
 	struct cs_host_listen listen[CS_HOST_LISTENERS];
 	uint64_t listen_unkept;
 	uint64_t sockets_peak[CS_KSTATE_MAX];
+	/* The packets' own figures at the samples, set beside the kernel's:
+	 * endpoints in TIME_WAIT and CLOSE_WAIT (detect.h's gauges). */
+	uint64_t wire_time_wait_peak, wire_close_wait_peak;
 };
 
 void cs_host_init(struct cs_host *h, bool on);
 
-/* One sample; alerts are raised in a. */
+/* One sample; alerts are raised in a.  time_wait and close_wait: the
+ * endpoints the packets put in those states at that moment. */
 void cs_host_sample_in(struct cs_host *h, struct cs_alerts *a,
-		       const struct cs_host_sample *s);
+		       const struct cs_host_sample *s, uint64_t time_wait,
+		       uint64_t close_wait);
 
 /* A SYN to dst:port was seen: names a wildcard listener on that port. */
 void cs_host_note_syn(struct cs_host *h, const struct cs_addr *dst,
@@ -66,8 +71,8 @@ bool cs_host_delta(const struct cs_host *h, enum cs_hostctr i, uint64_t *d);
  * kernel's is a wildcard. */
 const struct cs_addr *cs_host_listen_addr(const struct cs_host_listen *l);
 
-/* Did any counter move, or a listener's queue fill: the text report
- * gives its section only then. */
+/* Did any counter move, a listener's queue fill, or sockets wait in
+ * TIME_WAIT or CLOSE_WAIT: the text report gives its section only then. */
 bool cs_host_moved(const struct cs_host *h);
 
 /* When exactly one of the kernel's abort counters (TCPAbortOn*) moved

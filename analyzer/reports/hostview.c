@@ -52,6 +52,25 @@ static void json_states(struct cs_json *j, const char *key,
 	cs_json_obj_end(j);
 }
 
+/* The kernel's sockets and the packets' endpoints in TIME_WAIT and
+ * CLOSE_WAIT, each at its highest over the samples. */
+static void json_agreement(struct cs_json *j, const struct cs_host *h)
+{
+	cs_json_key(j, "agreement");
+	cs_json_obj_begin(j);
+	cs_json_key(j, "TIME_WAIT");
+	cs_json_obj_begin(j);
+	cs_json_kv_u64(j, "kernel_peak", h->sockets_peak[CS_KSTATE_TIME_WAIT]);
+	cs_json_kv_u64(j, "packets_peak", h->wire_time_wait_peak);
+	cs_json_obj_end(j);
+	cs_json_key(j, "CLOSE_WAIT");
+	cs_json_obj_begin(j);
+	cs_json_kv_u64(j, "kernel_peak", h->sockets_peak[CS_KSTATE_CLOSE_WAIT]);
+	cs_json_kv_u64(j, "packets_peak", h->wire_close_wait_peak);
+	cs_json_obj_end(j);
+	cs_json_obj_end(j);
+}
+
 void cs_hostview_json(struct cs_json *j, const struct cs_host *h)
 {
 	if (!h || !h->on) {
@@ -66,6 +85,7 @@ void cs_hostview_json(struct cs_json *j, const struct cs_host *h)
 	json_listeners(j, h);
 	json_states(j, "sockets", h->last.states);
 	json_states(j, "sockets_peak", h->sockets_peak);
+	json_agreement(j, h);
 	cs_json_kv_u64(j, "incomplete_samples", h->sockets_incomplete);
 	cs_json_obj_end(j);
 }
@@ -115,6 +135,20 @@ static void text_states(FILE *out, const struct cs_host *h)
 		fputc('\n', out);
 }
 
+/* "TIME_WAIT at most: kernel 40, packets 40 (they agree)".  The kernel
+ * counts this host's sockets; the packets count the endpoints of both
+ * sides they saw, and miss what the interface does not carry. */
+static void text_agreement(FILE *out, const char *state, uint64_t kernel,
+			   uint64_t wire)
+{
+	if (!kernel && !wire)
+		return;
+	fprintf(out, "  %s at most: kernel %" PRIu64 " sockets, packets %" PRIu64
+		" endpoints (%s)\n", state, kernel, wire, kernel == wire ? "they agree" :
+		wire > kernel ? "the packets also count the remote side's" :
+		"the kernel also holds sockets whose packets were not captured");
+}
+
 void cs_hostview_text(FILE *out, const struct cs_host *h)
 {
 	if (!h->on || !cs_host_moved(h))
@@ -124,4 +158,8 @@ void cs_hostview_text(FILE *out, const struct cs_host *h)
 	text_listeners(out, h);
 	text_counters(out, h);
 	text_states(out, h);
+	text_agreement(out, "TIME_WAIT", h->sockets_peak[CS_KSTATE_TIME_WAIT],
+		       h->wire_time_wait_peak);
+	text_agreement(out, "CLOSE_WAIT", h->sockets_peak[CS_KSTATE_CLOSE_WAIT],
+		       h->wire_close_wait_peak);
 }
