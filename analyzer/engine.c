@@ -265,6 +265,7 @@ void cs_engine_host_sample(struct cs_engine *e, const struct cs_host_sample *s)
 void cs_engine_refresh(struct cs_engine *e)
 {
 	cs_detect_refresh(&e->detect);
+	cs_host_confirm_floods(&e->host, &e->detect.alerts);
 	/* Those the packets have not reached yet: each is recounted once, so
 	 * this too is work the packets that made them paid for. */
 	if (e->opt.keep_recent)
@@ -276,6 +277,7 @@ void cs_engine_close_seconds(struct cs_engine *e)
 	if (e->seconds_closed)
 		return;
 	cs_detect_finish(&e->detect, e->now_us);
+	cs_host_confirm_floods(&e->host, &e->detect.alerts);
 	e->seconds_closed = true;
 }
 

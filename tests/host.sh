@@ -28,6 +28,9 @@
 #   closewait  a server never closes 10 sockets its clients closed: ss's
 #            count of CLOSE_WAIT sockets is the kernel's and the packets'
 #            figure in host.agreement, and the close_wait_buildup alert's.
+#   flood-cookies, flood-drops  3,000 SYNs from random sources to a listener,
+#            with and without tcp_syncookies: the syn_flood alert carries
+#            nstat's SyncookiesSent and TCPReqQFullDrop figures.
 #   wire     the backlog scenario's packets, saved by tcpdump, read as a
 #            file: no host view ("host": null), and from the wire alone the
 #            timeouts are put down to a full listen backlog (the server
@@ -91,7 +94,7 @@ check() {	# check NAME COMMAND...: ok if the command succeeds
 	if "$@"; then ok "$name"; else not_ok "$name"; fi
 }
 
-for tool in jq nstat ss timeout curl tcpdump; do
+for tool in jq nstat ss timeout curl tcpdump hping3; do
 	command -v "$tool" >/dev/null || setup_fail "'$tool' not found (make deps)"
 done
 [ -x "$TCPPING" ] || setup_fail "tcpping '$TCPPING' not found (make build/tests/tcpping)"
@@ -341,6 +344,54 @@ check "closewait: a close_wait_buildup alert on $SRV_ADDR:$PORT counts $cw_ss (g
 check "closewait: the text report shows the agreement" \
 	grep -q "CLOSE_WAIT at most: kernel $cw_ss sockets, packets $cw_ss endpoints (they agree)" \
 	"$TMP/closewait.txt"
+
+# ---- SYN floods, confirmed by the kernel's counters ------------------------------
+# 3,000 SYNs from random sources (hping3 --rand-source) to a listener of
+# backlog 16.  The server's replies go to the client namespace, which
+# does not forward and so drops them without a RST: the requests stay.
+# With tcp_syncookies=1 the kernel answers with cookies once the SYN queue
+# is full; with 0 it drops the SYNs.  nstat gives both counters.
+flood_case() {
+	local name=$1 port=$2 cookies=$3
+	if ! command -v hping3 >/dev/null; then
+		not_ok "$name: hping3 not found (make deps)"
+		return
+	fi
+	ip netns exec "$NSS" sysctl -qw net.ipv4.tcp_syncookies="$cookies"
+	start_connscope "$name" --json "$TMP/$name.json" --report "$TMP/$name.txt" \
+		--synflood-rate 300 || { not_ok "$name: connscope did not start"; return; }
+	ip netns exec "$NSS" "$TCPPING" serve "$SRV_ADDR" "$port" --count 0 --backlog 16 \
+		--timeout 12 >"$TMP/$name.server" 2>&1 &
+	local spid=$!
+	PIDS+=("$spid")
+	for ((i = 0; i < 50; i++)); do
+		grep -q '^listening' "$TMP/$name.server" 2>/dev/null && break
+		sleep 0.1
+	done
+	local c0 d0
+	c0=$(counter TcpExtSyncookiesSent)
+	d0=$(counter TcpExtTCPReqQFullDrop)
+	ip netns exec "$NSC" timeout 30 hping3 -q -S -p "$port" --rand-source -i u300 \
+		-c 3000 "$SRV_ADDR" >"$TMP/$name.hping" 2>&1
+	sleep 2.5	# the flood's last second closed, and sampled
+	local cookies_n=$(($(counter TcpExtSyncookiesSent) - c0))
+	local drops_n=$(($(counter TcpExtTCPReqQFullDrop) - d0))
+	end_connscope
+	stop "$spid"
+	echo "# $name: nstat: SyncookiesSent +$cookies_n, TCPReqQFullDrop +$drops_n"
+	local t="$SRV_ADDR:$port"
+	got=$(jq -r --arg t "$t" '.alerts[] | select(.type == "syn_flood" and .target == $t) | "\(.cookies_sent) \(.syn_drops)"' "$TMP/$name.json")
+	check "$name: the syn_flood alert on $t has nstat's cookies and drops ('$got')" \
+		test "$got" = "$cookies_n $drops_n"
+	check "$name: the kernel moved the counter the setting implies" \
+		test "$([ "$cookies" = 1 ] && echo "$cookies_n" || echo "$drops_n")" -gt 0
+	check "$name: the text report says what the kernel confirms" \
+		grep -q "the kernel confirms: $cookies_n SYN cookies sent (SyncookiesSent), $drops_n SYNs dropped" "$TMP/$name.txt"
+}
+ip netns exec "$NSS" ip route add default via "$CLI_ADDR"
+flood_case flood-cookies 8085 1
+flood_case flood-drops 8086 0
+ip netns exec "$NSS" sysctl -qw net.ipv4.tcp_syncookies=1
 
 [ -n "$KEEP_LOGS" ] && cat "$T"
 echo "host: $PASS passed, $FAIL failed"

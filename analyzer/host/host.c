@@ -184,6 +184,23 @@ static void sample_listeners(struct cs_host *h, struct cs_alerts *a,
 		judge_listener(&h->listen[i], a, overflows, full_cnt, s->ts_us);
 }
 
+static uint32_t clamp32(uint64_t v)
+{
+	return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+static void keep_step(struct cs_host *h, const struct cs_host_sample *s)
+{
+	struct cs_host_step *st = &h->steps[h->step_next];
+
+	st->ts_us = s->ts_us;
+	st->cookies_sent = clamp32(step(h, s, CS_HC_SYNCOOKIES_SENT));
+	st->syn_drops = clamp32(step(h, s, CS_HC_REQQ_FULL_DROP));
+	h->step_next = (h->step_next + 1) % CS_HOST_STEPS;
+	if (h->step_cnt < CS_HOST_STEPS)
+		h->step_cnt++;
+}
+
 void cs_host_sample_in(struct cs_host *h, struct cs_alerts *a,
 		       const struct cs_host_sample *s, uint64_t time_wait,
 		       uint64_t close_wait)
@@ -202,6 +219,8 @@ void cs_host_sample_in(struct cs_host *h, struct cs_alerts *a,
 	} else {
 		h->sockets_incomplete++;
 	}
+	if (h->samples)
+		keep_step(h, s);
 	if (!h->samples)
 		h->first = *s;
 	struct cs_host_sample keep = *s;
@@ -276,6 +295,46 @@ const char *cs_host_abort_reason(const struct cs_host *h, enum cs_hostctr *which
 		*n = d;
 	}
 	return why;
+}
+
+/* The clause the host view adds to a syn_flood sentence; a second call
+ * replaces it (the detector may not have rewritten the sentence since). */
+#define FLOOD_CLAUSE "; the kernel confirms"
+enum { FIG_COOKIES = 8, FIG_SYN_DROPS = 9 };
+
+static void confirm_flood(const struct cs_host *h, struct cs_alert *al)
+{
+	uint64_t cookies = 0, drops = 0;
+
+	/* A sample counts what happened since the one before: the steps that
+	 * end within the flood's seconds or the second after. */
+	for (uint32_t i = 0; i < h->step_cnt; i++) {
+		const struct cs_host_step *st = &h->steps[i];
+		if (st->ts_us > al->start_us &&
+		    st->ts_us <= al->end_us + CS_USEC_PER_SEC) {
+			cookies += st->cookies_sent;
+			drops += st->syn_drops;
+		}
+	}
+	cs_alert_figure(al, FIG_COOKIES, "cookies_sent", cookies, false);
+	cs_alert_figure(al, FIG_SYN_DROPS, "syn_drops", drops, false);
+	char *old = strstr(al->text, FLOOD_CLAUSE);
+	if (old)
+		*old = '\0';
+	size_t used = strlen(al->text);
+	snprintf(al->text + used, sizeof al->text - used, FLOOD_CLAUSE ": %llu "
+		 "SYN cookies sent (SyncookiesSent), %llu SYNs dropped with the SYN "
+		 "queue full (TCPReqQFullDrop)", (unsigned long long)cookies,
+		 (unsigned long long)drops);
+}
+
+void cs_host_confirm_floods(const struct cs_host *h, struct cs_alerts *a)
+{
+	if (!h->on || !h->step_cnt)
+		return;
+	for (uint32_t i = 0; i < a->count; i++)
+		if (a->list[i].type == CS_ALERT_SYN_FLOOD)
+			confirm_flood(h, &a->list[i]);
 }
 
 const struct cs_alert *cs_host_overflow_alert(const struct cs_alerts *alerts,

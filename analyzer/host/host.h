@@ -38,6 +38,16 @@ struct cs_host_listen {
 	int32_t alert;			/* its open episode's alert, or -1 */
 };
 
+/* What the SYN-queue counters did between two samples, kept for the last
+ * CS_HOST_STEPS samples so that a syn_flood alert, judged only once its
+ * seconds close, finds what the kernel counted during it. */
+#define CS_HOST_STEPS 600
+struct cs_host_step {
+	uint64_t ts_us;			/* the sample's: the step ends here */
+	uint32_t cookies_sent;		/* SyncookiesSent */
+	uint32_t syn_drops;		/* TCPReqQFullDrop */
+};
+
 struct cs_host {
 	bool on;			/* live capture with the host view */
 	uint64_t samples;
@@ -50,6 +60,8 @@ struct cs_host {
 	/* The packets' own figures at the samples, set beside the kernel's:
 	 * endpoints in TIME_WAIT and CLOSE_WAIT (detect.h's gauges). */
 	uint64_t wire_time_wait_peak, wire_close_wait_peak;
+	struct cs_host_step steps[CS_HOST_STEPS];	/* a ring */
+	uint32_t step_next, step_cnt;
 };
 
 void cs_host_init(struct cs_host *h, bool on);
@@ -74,6 +86,12 @@ const struct cs_addr *cs_host_listen_addr(const struct cs_host_listen *l);
 /* Did any counter move, a listener's queue fill, or sockets wait in
  * TIME_WAIT or CLOSE_WAIT: the text report gives its section only then. */
 bool cs_host_moved(const struct cs_host *h);
+
+/* Writes into each syn_flood alert what the kernel counted while it
+ * lasted (figures cookies_sent, syn_drops and a clause of the sentence);
+ * call after the detectors have written their alerts.  Nothing when the
+ * host view is off. */
+void cs_host_confirm_floods(const struct cs_host *h, struct cs_alerts *a);
 
 /* When exactly one of the kernel's abort counters (TCPAbortOn*) moved
  * during the capture: what it means, and which and by how much; NULL
