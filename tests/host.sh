@@ -31,6 +31,7 @@
 #   flood-cookies, flood-drops  3,000 SYNs from random sources to a listener,
 #            with and without tcp_syncookies: the syn_flood alert carries
 #            nstat's SyncookiesSent and TCPReqQFullDrop figures.
+#   privdrop -Z nobody: the samples after the drop are complete.
 #   wire     the backlog scenario's packets, saved by tcpdump, read as a
 #            file: no host view ("host": null), and from the wire alone the
 #            timeouts are put down to a full listen backlog (the server
@@ -392,6 +393,26 @@ ip netns exec "$NSS" ip route add default via "$CLI_ADDR"
 flood_case flood-cookies 8085 1
 flood_case flood-drops 8086 0
 ip netns exec "$NSS" sysctl -qw net.ipv4.tcp_syncookies=1
+
+# ---- -Z: the host view keeps working after privileges are dropped ----------------
+# The netlink socket and the /proc files are opened as root, before -Z.
+PORT=8087
+ip netns exec "$NSS" "$TCPPING" serve "$SRV_ADDR" "$PORT" --backlog 7 --no-accept \
+	--timeout 10 >"$TMP/privdrop.server" 2>&1 &
+PIDS+=("$!")
+for ((i = 0; i < 50; i++)); do
+	grep -q '^listening' "$TMP/privdrop.server" 2>/dev/null && break
+	sleep 0.1
+done
+ZDIR=$(mktemp -d /tmp/cs-host-z.XXXXXX) && chmod 0777 "$ZDIR"
+start_connscope privdrop -Z nobody -q --json "$ZDIR/privdrop.json" ||
+	not_ok "privdrop: connscope did not start: $(cat "$TMP/privdrop.err")"
+sleep 3
+end_connscope
+got=$(jq -r --arg t "$SRV_ADDR:$PORT" '"\(.host.incomplete_samples) \(.host.samples >= 3) \([.host.listeners[] | select(.addr == $t) | .backlog] | first)"' "$ZDIR/privdrop.json" 2>/dev/null)
+check "privdrop: after -Z nobody every sample is complete and has the listener's backlog 7 ('$got')" \
+	test "$got" = "0 true 7"
+rm -rf "$ZDIR"
 
 [ -n "$KEEP_LOGS" ] && cat "$T"
 echo "host: $PASS passed, $FAIL failed"
