@@ -331,12 +331,16 @@ ip netns exec "$NSC" "$TCPPING" connect "$SRV_ADDR" "$PORT" --count 10 \
 	--timeout 10 >"$TMP/closewait.client" 2>&1
 sleep 2.5	# older than --closewait-age, and sampled
 cw_ss=$(ip netns exec "$NSS" ss -Htn state close-wait | wc -l)
+cw_port_ss=$(ip netns exec "$NSS" ss -Htn state close-wait "sport = :$PORT" | wc -l)
 end_connscope
 echo "# closewait: ss: $cw_ss sockets in CLOSE_WAIT"
 J=$TMP/closewait.json
 check "closewait: ss sees the 10 server sockets in CLOSE_WAIT" test "$cw_ss" = 10
 got=$(jq -r '.host.agreement.CLOSE_WAIT | "\(.kernel_peak) \(.packets_peak)"' "$J")
 check "closewait: kernel and packets both count ss's $cw_ss ('$got')" test "$got" = "$cw_ss $cw_ss"
+got=$(jq -r --argjson p "$PORT" '.host.ports[] | select(.port == $p) | .close_wait' "$J")
+check "closewait: host.ports has $PORT with ss's $cw_port_ss CLOSE_WAIT sockets (got '$got')" \
+	test "$got" = "$cw_port_ss"
 got=$(jq -r '.host.sockets.CLOSE_WAIT' "$J")
 check "closewait: host.sockets.CLOSE_WAIT is ss's $cw_ss (got '$got')" test "$got" = "$cw_ss"
 got=$(jq -r --arg t "$SRV_ADDR:$PORT" '.alerts[] | select(.type == "close_wait_buildup" and .target == $t) | .close_wait' "$J")

@@ -227,6 +227,9 @@ void cs_host_sample_in(struct cs_host *h, struct cs_alerts *a,
 	if (!s->have_sockets) {
 		/* Keep the last complete view of the sockets. */
 		memcpy(keep.states, h->last.states, sizeof keep.states);
+		memcpy(keep.ports, h->last.ports, sizeof keep.ports);
+		keep.port_cnt = h->last.port_cnt;
+		keep.ports_unkept = h->last.ports_unkept;
 		keep.have_sockets = h->last.have_sockets;
 	}
 	h->last = keep;

@@ -52,6 +52,25 @@ static void json_states(struct cs_json *j, const char *key,
 	cs_json_obj_end(j);
 }
 
+/* Local ports with TIME_WAIT, CLOSE_WAIT or SYN_RECEIVED sockets, at the
+ * last complete sample: which service holds them. */
+static void json_ports(struct cs_json *j, const struct cs_host_sample *s)
+{
+	cs_json_key(j, "ports");
+	cs_json_arr_begin(j);
+	for (uint32_t i = 0; s->have_sockets && i < s->port_cnt; i++) {
+		const struct cs_host_port *p = &s->ports[i];
+		cs_json_obj_begin(j);
+		cs_json_kv_u64(j, "port", p->port);
+		cs_json_kv_u64(j, "time_wait", p->time_wait);
+		cs_json_kv_u64(j, "close_wait", p->close_wait);
+		cs_json_kv_u64(j, "syn_recv", p->syn_recv);
+		cs_json_obj_end(j);
+	}
+	cs_json_arr_end(j);
+	cs_json_kv_u64(j, "ports_unkept", s->ports_unkept);
+}
+
 /* The kernel's sockets and the packets' endpoints in TIME_WAIT and
  * CLOSE_WAIT, each at its highest over the samples. */
 static void json_agreement(struct cs_json *j, const struct cs_host *h)
@@ -85,6 +104,7 @@ void cs_hostview_json(struct cs_json *j, const struct cs_host *h)
 	json_listeners(j, h);
 	json_states(j, "sockets", h->last.states);
 	json_states(j, "sockets_peak", h->sockets_peak);
+	json_ports(j, &h->last);
 	json_agreement(j, h);
 	cs_json_kv_u64(j, "incomplete_samples", h->sockets_incomplete);
 	cs_json_obj_end(j);
