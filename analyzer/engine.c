@@ -199,6 +199,8 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 		cs_detect_packet(&e->detect, pkt);
 		unsigned ev = cs_track_segment_at(&e->flows, pkt, &d->where, &c,
 						  &side);
+		if (ev & CS_EV_OUT_OF_WINDOW)
+			e->out_of_window++;
 		if (c) {	/* else untracked: flows.untracked counted why */
 			cs_detect_segment(&e->detect, c, side, ev, pkt);
 			if (e->opt.keep_recent)
