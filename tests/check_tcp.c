@@ -336,6 +336,21 @@ static const struct step s_midstream_window_unknown[] = {
 	ST(SRV, FINACK, SISN, CISN + 1000100, 0, 100, CLOSE_WAIT, FIN_WAIT_1),
 };
 
+/*
+ * A RST on a 4-tuple where nothing else was ever seen: no window is known
+ * and no segment it answers, so it can be judged neither acceptable nor
+ * not, nor by cause.  Backscatter looks like this (a host answering SYNs
+ * spoofed with our address: RST+ACK with ack = the spoofed ISN + 1, or a
+ * bare RST).  No handshake was seen: midstream, cause "unjudged" -- not
+ * an aborted connection (whose verdict would be ECONNRESET).
+ */
+static const struct step s_lone_rst_ack[] = {
+	STE(SRV, RSTACK, 0, CISN + 1, 0, 0, CLOSED, CLOSED, CS_EV_RST),
+};
+static const struct step s_lone_rst[] = {
+	STE(SRV, RST, SISN, 0, 0, 0, CLOSED, CLOSED, CS_EV_RST),
+};
+
 /* ---- retransmissions, windows, keep-alives ----------------------------------- */
 
 static const struct step s_syn_retransmitted[] = {
@@ -509,6 +524,10 @@ static const struct script scripts[] = {
 	  .out_of_window = { 2, 1 } },
 	{ .name = "midstream: window scale unknown",
 	  STEPS(s_midstream_window_unknown), .outcome = "midstream" },
+	{ .name = "lone RST+ACK", STEPS(s_lone_rst_ack),
+	  .outcome = "midstream", .rst_cause = "unjudged" },
+	{ .name = "lone bare RST", STEPS(s_lone_rst),
+	  .outcome = "midstream", .rst_cause = "unjudged" },
 	{ .name = "SYN retransmitted", STEPS(s_syn_retransmitted),
 	  .gap_us = 1000000, .outcome = "established", .syn_cnt = { 2, 1 } },
 	{ .name = "data retransmitted", STEPS(s_data_retransmitted),

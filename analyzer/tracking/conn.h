@@ -59,6 +59,7 @@ enum cs_rst_cause {
 	CS_RST_AFTER_CLOSE,
 	CS_RST_INVALID,
 	CS_RST_TIMEOUT,
+	CS_RST_UNJUDGED,	/* a lone RST: nothing else seen on the 4-tuple */
 	CS_RST_CAUSE_MAX
 };
 extern const char *const cs_rst_cause_names[CS_RST_CAUSE_MAX];

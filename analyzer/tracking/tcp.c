@@ -198,6 +198,11 @@ static enum cs_rst_cause rst_cause(const struct cs_conn *c, int side,
 static unsigned handle_rst(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_endpoint *s = &c->ep[side];
+	/* Nothing else ever seen on the 4-tuple: no window, no segment it
+	 * answers, so neither its acceptability nor its cause can be judged
+	 * (backscatter from a host answering spoofed SYNs, or a capture that
+	 * began just before the RST).  It ends what there is, unjudged. */
+	bool lone = !s->sent_any && !c->ep[!side].sent_any;
 
 	if (!rst_acceptable(c, side, p)) {
 		s->invalid_rsts++;
@@ -208,7 +213,7 @@ static unsigned handle_rst(struct cs_conn *c, int side, const struct cs_pkt *p)
 		s->rst = true;
 		return 0;		/* the connection was already gone */
 	}
-	c->rst_cause = (uint8_t)rst_cause(c, side, p);
+	c->rst_cause = (uint8_t)(lone ? CS_RST_UNJUDGED : rst_cause(c, side, p));
 	s->rst = true;
 	s->rst_first = true;
 	return CS_EV_RST;

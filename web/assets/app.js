@@ -30,7 +30,8 @@
     nonexistent: 'the sender no longer (or never) had this connection, e.g. it restarted or timed it out; the peer gets ECONNRESET',
     after_close: 'sent after both FINs: the connection had already closed (harmless)',
     invalid: 'sequence number outside the receiver\'s window: ignored by the receiver, possibly injected',
-    timeout: 'sent by a side that had been retransmitting with no answer: it gave up (ETIMEDOUT)'
+    timeout: 'sent by a side that had been retransmitting with no answer: it gave up (ETIMEDOUT)',
+    unjudged: 'nothing else was seen on this 4-tuple, so no window or segment to judge it by (often backscatter: the sender answering SYNs spoofed with this address)'
   };
   const ERRNO_TEXT = {
     ECONNREFUSED: 'Connection refused', EHOSTUNREACH: 'No route to host',
