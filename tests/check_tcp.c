@@ -279,6 +279,27 @@ static const struct step s_rst_bad_ack_to_syn[] = {
 	ST(SRV, RST, CISN + 1, 0, 0, 0, SYN_SENT, CLOSED),
 };
 
+/*
+ * The server closes; the client acknowledges, closes too (LAST_ACK) and
+ * then sends its FIN six more times, 10 s apart, with no answer -- the
+ * server's ACKs are lost before the tap -- and gives up with a RST.  Its
+ * FIN was never acknowledged, so the close never completed: the RST is
+ * the sender giving up (cause timeout, README: "the sender had been
+ * retransmitting with no answer"), not the stand-in for a last ACK
+ * (after_close), and the connection was aborted, not completed.
+ */
+#define FIN_AGAIN \
+	STE(CLI, FINACK, CISN + 1, SISN + 2, 0, W, LAST_ACK, TIME_WAIT, \
+	    CS_EV_RETRANSMIT)
+static const struct step s_rst_after_unanswered_fins[] = {
+	HANDSHAKE,
+	ST(SRV, FINACK, SISN + 1, CISN + 1, 0, W, CLOSE_WAIT, FIN_WAIT_1),
+	ST(CLI, ACK, CISN + 1, SISN + 2, 0, W, CLOSE_WAIT, FIN_WAIT_2),
+	ST(CLI, FINACK, CISN + 1, SISN + 2, 0, W, LAST_ACK, TIME_WAIT),
+	FIN_AGAIN, FIN_AGAIN, FIN_AGAIN, FIN_AGAIN, FIN_AGAIN, FIN_AGAIN,
+	STE(CLI, RSTACK, CISN + 2, SISN + 2, 0, 0, CLOSED, CLOSED, CS_EV_RST),
+};
+
 /* ---- segments outside the receiver's window ---------------------------------- */
 
 /*
@@ -524,6 +545,9 @@ static const struct script scripts[] = {
 	  .out_of_window = { 2, 1 } },
 	{ .name = "midstream: window scale unknown",
 	  STEPS(s_midstream_window_unknown), .outcome = "midstream" },
+	{ .name = "RST after six unanswered FINs", STEPS(s_rst_after_unanswered_fins),
+	  .gap_us = 10000000, .outcome = "aborted", .rst_cause = "timeout",
+	  .retransmits = { 6, 0 } },
 	{ .name = "lone RST+ACK", STEPS(s_lone_rst_ack),
 	  .outcome = "midstream", .rst_cause = "unjudged" },
 	{ .name = "lone bare RST", STEPS(s_lone_rst),

@@ -182,7 +182,11 @@ static enum cs_rst_cause rst_cause(const struct cs_conn *c, int side,
 
 	if (r->syn && !r->got_syn && !s->syn)
 		return CS_RST_REFUSED;		/* the answer to a SYN */
-	if (s->fin && r->fin)
+	/* After both FINs the RST stands for a last ACK -- unless its
+	 * sender's own FIN was never acknowledged and it had been sending
+	 * it (or data) again with no answer since: then it gave up, as
+	 * below, and the close never completed. */
+	if (s->fin && r->fin && (s->fin_acked || !s->unanswered))
 		return CS_RST_AFTER_CLOSE;
 	/* A host without the connection answers a segment with a RST whose
 	 * sequence number is that segment's acknowledgment, and no ACK. */
