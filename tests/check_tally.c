@@ -77,10 +77,12 @@ static void walk(struct gauges *g)
 			g->open++;
 			g->port_reuse += c->port_reuse;
 			g->young += eng.now_us < young_until(c);
-			g->outcomes[cs_diagnose_outcome(c, eng.now_us,
-							eng.opt.syn_timeout_us)]++;
+			enum cs_outcome o = cs_diagnose_outcome(c, eng.now_us,
+								eng.opt.syn_timeout_us);
+			g->outcomes[o]++;
 			g->conn_states[cs_zeek_conn_state(c)]++;
-			g->states[0][c->ep[0].state]++;
+			/* a connect() that failed is reported CLOSED */
+			g->states[0][cs_diagnose_orig_state(c, o)]++;
 			g->states[1][c->ep[1].state]++;
 		}
 	}

@@ -997,6 +997,43 @@ START_TEST(icmp_unreachable_aborts_syn_sent)
 }
 END_TEST
 
+/*
+ * When the diagnosis concludes that connect() failed, the originator is
+ * CLOSED from then on: one SYN with no answer is an attempt until
+ * --syn-timeout (3 s) has passed since it, SYN_SENT; at 3 s it is a
+ * timeout, and Linux has ended the socket by the time it gives up
+ * (tcp_write_err -> tcp_done), CLOSED.  A SYN answered by a SYN-ACK
+ * (half open) is no failed connect(): the originator stays SYN_SENT.
+ */
+START_TEST(a_failed_connect_leaves_the_originator_closed)
+{
+	struct cs_conn *c;
+	uint64_t ts = T0;
+
+	table_init(&tab, NULL, NULL);
+	run_steps(&tab, s_syn_only, 1, &ts, &c);
+	enum cs_outcome o = cs_diagnose_outcome(c, T0 + 2999999, SYN_TIMEOUT_US);
+	ck_assert_str_eq(cs_outcome_names[o], "attempt");
+	ck_assert_uint_eq(cs_diagnose_orig_state(c, o), CS_TCP_SYN_SENT);
+	o = cs_diagnose_outcome(c, T0 + 3000000, SYN_TIMEOUT_US);
+	ck_assert_str_eq(cs_outcome_names[o], "timeout");
+	ck_assert_uint_eq(cs_diagnose_orig_state(c, o), CS_TCP_CLOSED);
+	cs_tcp_connect_failed(c);
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_CLOSED);
+	ck_assert_uint_eq(cs_tcp_derive_state(c, 0), CS_TCP_CLOSED);
+	ck_assert_uint_eq(c->ep[1].state, CS_TCP_CLOSED);
+	cs_flow_fini(&tab);
+
+	table_init(&tab, NULL, NULL);
+	ts = T0;
+	run_steps(&tab, s_half_open, 2, &ts, &c);
+	o = cs_diagnose_outcome(c, T0 + 10000000, SYN_TIMEOUT_US);
+	ck_assert_str_eq(cs_outcome_names[o], "half_open");
+	ck_assert_uint_eq(cs_diagnose_orig_state(c, o), CS_TCP_SYN_SENT);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 /* TIME_WAIT lasts 2*MSL after the closer's last segment, or until a new
  * SYN takes the 4-tuple. */
 START_TEST(time_wait_ends_after_twice_msl)
@@ -1100,6 +1137,7 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, simultaneous_open_synack_is_not_a_syn_retransmission);
 	tcase_add_test(tc, icmp_unreachable_aborts_syn_sent);
 	tcase_add_test(tc, time_wait_ends_after_twice_msl);
+	tcase_add_test(tc, a_failed_connect_leaves_the_originator_closed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -384,6 +384,14 @@ unsigned cs_tcp_icmp_unreachable(struct cs_conn *c, uint32_t quoted_seq)
 	return update_states(c);
 }
 
+void cs_tcp_connect_failed(struct cs_conn *c)
+{
+	if (c->ep[0].state != CS_TCP_SYN_SENT)
+		return;
+	c->ep[0].gone = true;
+	update_states(c);
+}
+
 void cs_tcp_end_time_wait(struct cs_conn *c, uint64_t now_us,
 			  uint64_t twice_msl_us, bool force)
 {

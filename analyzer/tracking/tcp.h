@@ -53,6 +53,11 @@ enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side);
  */
 unsigned cs_tcp_icmp_unreachable(struct cs_conn *c, uint32_t quoted_seq);
 
+/* The diagnosis concluded that the originator's connect() failed
+ * (diagnose.h: cs_diagnose_connect_failed): an originator still in
+ * SYN_SENT is gone, CLOSED. */
+void cs_tcp_connect_failed(struct cs_conn *c);
+
 /* TIME_WAIT ends: 2*MSL passed by now_us, or a new SYN took the 4-tuple
  * (force).  Those endpoints become CLOSED. */
 void cs_tcp_end_time_wait(struct cs_conn *c, uint64_t now_us,

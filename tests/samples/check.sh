@@ -45,8 +45,8 @@ command -v tcpdump >/dev/null || { echo "check: tcpdump not found"; exit 2; }
 #   handshake: aborted (cause abort).  All of these: both CLOSED.
 # - SYN-ACK but no ACK from the originator: half_open, SYN_SENT /
 #   SYN_RECEIVED.  No answer at all: timeout when the SYN was retransmitted
-#   or is 3 s older than the capture's last packet, else attempt;
-#   SYN_SENT / CLOSED.
+#   or is 3 s older than the capture's last packet (connect() failed:
+#   CLOSED / CLOSED), else attempt (SYN_SENT / CLOSED).
 # - handshake and both FINs: completed; the first FIN's sender is in
 #   TIME_WAIT (its last ACK seen), the other CLOSED.  One FIN: closing,
 #   FIN_WAIT_2 (FIN acknowledged) or FIN_WAIT_1, and CLOSE_WAIT.  None:
@@ -151,7 +151,7 @@ derive() {
 			else if (synacks[c] && !hs[c]) { out = "half_open"; os = "SYN_SENT"; rs = "SYN_RECEIVED" }
 			else if (!synacks[c]) {
 				out = (syns[c] > 1 || last_ts - t0[c] >= 3) ? "timeout" : "attempt"
-				os = "SYN_SENT"
+				os = out == "timeout" ? "CLOSED" : "SYN_SENT"
 			} else if (fin_o[c] && fin_r[c]) {
 				out = "completed"
 				if (first_fin[c] == "o") { os = finack_r[c] ? "TIME_WAIT" : "FIN_WAIT_2"; rs = finack_r[c] ? "CLOSED" : "LAST_ACK" }
