@@ -592,6 +592,7 @@
     if (c.syn_retransmits) out.push(['warn', 'The SYN was retransmitted ' + fmtInt(c.syn_retransmits) + ' time' + (c.syn_retransmits > 1 ? 's' : '') + '.']);
     if (c.synack_retransmits) out.push(['warn', 'The SYN-ACK was retransmitted ' + fmtInt(c.synack_retransmits) + ' time' + (c.synack_retransmits > 1 ? 's' : '') + '.']);
     if (c.invalid_rsts) out.push(['bad', fmtInt(c.invalid_rsts) + ' RST(s) outside the receiver\'s window were ignored (possibly injected).']);
+    if (c.out_of_window) out.push(['warn', fmtInt(c.out_of_window) + ' segment(s) outside what the receiver would accept changed nothing (capture loss, or injected).']);
     if (c.zero_windows) out.push(['warn', fmtInt(c.zero_windows) + ' zero-window advertisement(s): a receiver could not keep up.']);
     if (c.retransmits) out.push(['warn', fmtInt(c.retransmits) + ' retransmitted data segment(s).']);
     if (c.port_reuse) out.push(['warn', 'A new SYN reused this 4-tuple while it was still in TIME_WAIT.']);
