@@ -56,8 +56,9 @@ BIN := $(BUILD)/connscope
 endif
 
 # Recursive (=) so that pkg-config runs when a rule needs it, after `deps`.
-PKG_CFLAGS = $(shell pkg-config --cflags libpcap libmicrohttpd 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs libpcap libmicrohttpd 2>/dev/null || echo -lpcap -lmicrohttpd) -lm
+PKG_CFLAGS = $(shell pkg-config --cflags libpcap libmicrohttpd zlib libzstd liblzma 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs libpcap libmicrohttpd zlib libzstd liblzma 2>/dev/null || \
+               echo -lpcap -lmicrohttpd -lz -lzstd -llzma) -lm
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
@@ -347,7 +348,8 @@ demo-run: $(BIN)
 # tests (tests/exposed.sh, tests/browser.sh).  tshark, the benchmark's
 # optional yardstick, is left out: it is large and asks a question on
 # install (tests/bench/README.md).
-DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev
+DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev \
+             zlib1g-dev libzstd-dev liblzma-dev
 DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
              libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay \
              openssl
