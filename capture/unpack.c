@@ -234,7 +234,9 @@ static ssize_t unpack_read(void *cookie, char *buf, size_t size)
 		if (u->in_pos == u->in_len && u->raw_eof && u->kind != CS_UNPACK_XZ)
 			return input_ended(u);
 		enum step s = step(u, buf, size, &out);
-		if (s == STEP_FAILED) {
+		/* What came out before the failure goes first (gzip's CRC is
+		 * checked after the member's last bytes): the next read fails. */
+		if (s == STEP_FAILED && out == 0) {
 			errno = EIO;
 			return -1;
 		}
