@@ -351,15 +351,16 @@ demo-run: $(BIN)
 # (/usr/bin/time) for the benchmark's peak memory, tcpreplay for the live
 # benchmark's traffic, openssl to make the certificates of the HTTPS
 # tests (tests/exposed.sh, tests/browser.sh), mandoc to check the man
-# page, zstd and xz-utils to compress the samples that tests/habits.sh
-# reads compressed.  tshark, the benchmark's
+# page and man-db to read it installed, zstd and xz-utils to compress the
+# samples that tests/habits.sh reads compressed.  tshark, the benchmark's
 # optional yardstick, is left out: it is large and asks a question on
-# install (tests/bench/README.md).
+# install (tests/bench/README.md).  DEBS_RUN's zlib, zstd and xz headers
+# are for reading compressed captures (capture/unpack.c).
 DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev \
              zlib1g-dev libzstd-dev liblzma-dev
 DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
              libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay \
-             openssl mandoc zstd xz-utils
+             openssl mandoc man-db zstd xz-utils
 DEBS      := $(DEBS_RUN) $(DEBS_TEST)
 
 # $(call install_debs,PACKAGES): nothing when all are installed; as root,
