@@ -20,7 +20,7 @@
 # Otherwise only the ones named:
 #   normal refused timeout unreachable abort halfclose unreachable-reject
 #   abort-unread nonexistent portreuse zerowindow lossy closewait timewait
-#   synflood-cookies synflood-backlog
+#   synflood-cookies synflood-backlog portscan
 # or "mixed": mixed.pcap and the six files it is made of (it is captured
 # while they are).
 #
@@ -44,7 +44,7 @@ TCPPING=${TCPPING:-$ROOT/build/tests/tcpping}
 
 BASIC="normal refused timeout unreachable abort halfclose"
 EXTRA="unreachable-reject abort-unread nonexistent portreuse zerowindow lossy
-	closewait timewait synflood-cookies synflood-backlog"
+	closewait timewait synflood-cookies synflood-backlog portscan"
 usage() {
 	echo "usage: bash samples/record.sh [SCENARIO...]   (as root; none = all)"
 	echo "scenarios: mixed" $BASIC $EXTRA
@@ -78,7 +78,8 @@ for t in ip nft tcpdump timeout ss; do
 		exit 1
 	}
 done
-if { want synflood-cookies || want synflood-backlog; } && ! command -v hping3 >/dev/null; then
+if { want synflood-cookies || want synflood-backlog || want portscan; } &&
+	! command -v hping3 >/dev/null; then
 	echo "record.sh: 'hping3' not found (apt-get install hping3, or make deps)" >&2
 	exit 1
 fi
@@ -212,7 +213,8 @@ if in_c test -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts; then
 	in_c sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
 fi
 
-# The router: port 8092 is a black hole, port 8093 is answered with ICMP
+# The router: port 8092 is a black hole (and 8250-8299, the port scan's
+# firewalled ports), port 8093 is answered with ICMP
 # host-unreachable (ICMPv6 address-unreachable for IPv6) by the router,
 # port 8097 with ICMP admin-prohibited (a router ACL).  Port 8094 is the
 # lossy link: 7% of the packets each way are dropped at random.
@@ -226,6 +228,7 @@ table inet csrec {
 		meta nfproto ipv4 tcp dport 8097 reject with icmp type admin-prohibited
 		tcp dport 8094 numgen random mod 100 < 7 drop
 		tcp sport 8094 numgen random mod 100 < 7 drop
+		tcp dport 8250-8299 drop
 	}
 }
 EOF
@@ -854,6 +857,47 @@ if want synflood-backlog; then
 	[ "$answered" -gt 0 ] && [ "$answered" -le 16 ] ||
 		die "synflood-backlog: $answered spoofed SYNs answered, want a few (the backlog)"
 	flood_counts synflood-backlog "$answered" $((FLOOD_N - answered))
+fi
+
+# portscan: a SYN scan (hping3 --scan, each port probed by a raw SYN; the
+# client's kernel resets the SYN-ACKs it never asked for, as with nmap
+# -sS) of ports 8100-8299 of the server, where three ports listen
+# (8101-8103), the router drops 8250-8299 (firewalled: silent), and the
+# kernel refuses the rest with RST+ACK.  The ground truth is counted from
+# the packets: the ports that got a SYN, a SYN-ACK, a RST.
+SCAN_LO=8100
+SCAN_HI=8299
+if want portscan; then
+	start_capture portscan
+	declare -A scan_srv=()
+	for p in 8101 8102 8103; do
+		start_server "scan-$p" $S4 $p --count 0
+		scan_srv[$p]=$SRV_PID
+	done
+	echo "+ hping3 -S --scan $SCAN_LO-$SCAN_HI $S4"
+	in_c timeout 15 hping3 -S --scan "$SCAN_LO-$SCAN_HI" $S4 >"$TMP/hping-portscan.log" 2>&1 || true
+	sleep 1
+	stop_capture "$CAP_PID"
+	for p in "${!scan_srv[@]}"; do
+		SRV_PID=${scan_srv[$p]}
+		stop_server "scan-$p"
+	done
+	scan_syns() { td portscan "src $C4 and dst $S4 and tcp[tcpflags] == tcp-syn"; }
+	syns=$(scan_syns | wc -l)
+	probed=$(scan_syns | awk '{ n = split($5, a, "."); sub(/:$/, "", a[n]); print a[n] }' | sort -u | wc -l)
+	open=$(td portscan "src $S4 and tcp[tcpflags] == (tcp-syn|tcp-ack)" |
+		awk '{ n = split($3, a, "."); print a[n] }' | sort -u | wc -l)
+	refused=$(td portscan "src $S4 and tcp[tcpflags] & tcp-rst != 0" |
+		awk '{ n = split($3, a, "."); print a[n] }' | sort -u | wc -l)
+	check "portscan: ports probed" "$probed" $((SCAN_HI - SCAN_LO + 1))
+	check "portscan: open ports" "$open" 3
+	check "portscan: refused ports" "$refused" $((SCAN_HI - SCAN_LO + 1 - 3 - 50))
+	count portscan wire syn "$syns"
+	count portscan wire ports_probed "$probed"
+	count portscan wire open "$open"
+	count portscan wire refused "$refused"
+	count portscan wire silent $((probed - open - refused))
+	alerts portscan port_scan "$C4->$S4"
 fi
 
 # ---- results ---------------------------------------------------------------------

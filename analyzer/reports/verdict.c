@@ -338,58 +338,119 @@ static bool flood_target(const struct cs_alerts *alerts,
 	return false;
 }
 
-int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alerts,
-		      FILE *out, int max, bool colour)
+/* The port_scan alert whose probes this group's connections are (the
+ * scanned host, or the scanned port), or -1.  A group counts connections
+ * by target, not by source: another client's failures to a scanned
+ * target are folded with the scan's. */
+static int scan_of(const struct cs_alerts *alerts, const struct verdict_entry *e)
 {
-	const struct verdict_entry **all = NULL;
-	uint32_t n = 0;
-	uint64_t flood_conns = 0, flood_unanswered = 0;
-	char line[CS_ALERT_TEXT], num[32];
+	for (uint32_t i = 0; alerts && i < alerts->count; i++) {
+		const struct cs_alert *al = &alerts->list[i];
+		if (al->type != CS_ALERT_PORT_SCAN)
+			continue;
+		if (al->has_peer ? !memcmp(&al->peer, &e->k.peer, sizeof al->peer)
+				 : al->peer_port == e->k.port)
+			return (int)i;
+	}
+	return -1;
+}
 
-	if (v->g.used)
-		all = malloc(v->g.used * sizeof *all);
-	for (uint32_t i = 0; all && i < v->g.capacity; i++) {
+/* What the flood and scan lines fold, and the groups left to list. */
+struct folded {
+	uint64_t flood_conns, flood_unanswered;
+	uint64_t *scan;			/* per alert: connections folded */
+	const struct verdict_entry **rest;
+	uint32_t n;
+};
+
+static void fold(const struct cs_verdicts *v, const struct cs_alerts *alerts,
+		 struct folded *f)
+{
+	for (uint32_t i = 0; f->rest && i < v->g.capacity; i++) {
 		const struct verdict_entry *e = cs_groups_at(&v->g, i);
 		if (!e)
 			continue;
+		bool flood = flood_target(alerts, e);
 		if ((e->k.side == CS_OUT_HALF_OPEN ||
-		     e->k.side == CS_OUT_RESET_NONEXISTENT) && flood_target(alerts, e)) {
-			flood_conns += e->conns;
+		     e->k.side == CS_OUT_RESET_NONEXISTENT) && flood) {
+			f->flood_conns += e->conns;
 			continue;
 		}
 		/* Not routing or a firewall: the flood filled the backlog. */
 		if ((e->k.side == CS_OUT_TIMEOUT || e->k.side == CS_OUT_ATTEMPT) &&
-		    flood_target(alerts, e)) {
-			flood_unanswered += e->conns;
+		    flood) {
+			f->flood_unanswered += e->conns;
 			continue;
 		}
-		all[n++] = e;
+		int scan = f->scan ? scan_of(alerts, e) : -1;
+		if (scan >= 0) {
+			f->scan[scan] += e->conns;
+			continue;
+		}
+		f->rest[f->n++] = e;
 	}
-	if (flood_conns)
+}
+
+static void print_folded(const struct folded *f, const struct cs_alerts *alerts,
+			 FILE *out, bool colour)
+{
+	char num[32], src[CS_ADDR_STRLEN], what[80];
+
+	if (f->flood_conns)
 		fprintf(out, "  %s%s half-open or reset connections to flooded "
 			"targets are the flood's SYNs (see the syn_flood alert)%s\n",
 			colour ? "\033[31m" : "",
-			cs_count_format(flood_conns, num, sizeof num),
+			cs_count_format(f->flood_conns, num, sizeof num),
 			colour ? "\033[0m" : "");
-	if (flood_unanswered)
+	if (f->flood_unanswered)
 		fprintf(out, "  %s%s connection attempts to flooded targets got no answer: the "
 			"flood's own, and real clients' connects dropped with "
 			"them once the server's SYN backlog was full (ETIMEDOUT; "
 			"see the syn_flood alert)%s\n",
 			colour ? "\033[31m" : "",
-			cs_count_format(flood_unanswered, num, sizeof num),
+			cs_count_format(f->flood_unanswered, num, sizeof num),
 			colour ? "\033[0m" : "");
-	if (n)		/* qsort's array must not be NULL, even empty */
-		qsort(all, n, sizeof *all, by_conns);
+	for (uint32_t i = 0; f->scan && i < alerts->count; i++) {
+		const struct cs_alert *al = &alerts->list[i];
+		if (!f->scan[i])
+			continue;
+		cs_addr_format(&al->addr, src, sizeof src);
+		if (al->has_peer)
+			cs_addr_format(&al->peer, what, sizeof what);
+		else
+			snprintf(what, sizeof what, "port %u", al->peer_port);
+		fprintf(out, "  %s%s failed connections to %s are the probes of the "
+			"port scan from %s (see the port_scan alert)%s\n",
+			colour ? "\033[31m" : "",
+			cs_count_format(f->scan[i], num, sizeof num), what, src,
+			colour ? "\033[0m" : "");
+	}
+}
+
+int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alerts,
+		      FILE *out, int max, bool colour)
+{
+	struct folded f = { 0 };
+	char line[CS_ALERT_TEXT];
+
+	if (v->g.used)
+		f.rest = malloc(v->g.used * sizeof *f.rest);
+	if (alerts && alerts->by_type[CS_ALERT_PORT_SCAN])
+		f.scan = calloc(alerts->count, sizeof *f.scan);
+	fold(v, alerts, &f);
+	print_folded(&f, alerts, out, colour);
+	if (f.n)	/* qsort's array must not be NULL, even empty */
+		qsort(f.rest, f.n, sizeof *f.rest, by_conns);
 	int shown = 0;
-	for (uint32_t i = 0; i < n && shown < max; i++, shown++) {
-		sentence(all[i], line, sizeof line);
+	for (uint32_t i = 0; i < f.n && shown < max; i++, shown++) {
+		sentence(f.rest[i], line, sizeof line);
 		fprintf(out, "  %s%s%s\n", colour ? "\033[31m" : "", line,
 			colour ? "\033[0m" : "");
 	}
-	if (n > (uint32_t)max)
+	if (f.n > (uint32_t)max)
 		fprintf(out, "  ... and %u more groups of failed connections "
-			"(the JSON report lists every connection)\n", n - max);
-	free(all);
+			"(the JSON report lists every connection)\n", f.n - max);
+	free(f.rest);
+	free(f.scan);
 	return shown;
 }
