@@ -1349,6 +1349,210 @@ START_TEST(refused_connections_reach_the_reports)
 }
 END_TEST
 
+/* ---- port scans ---------------------------------------------------------------------- */
+
+static struct cs_addr scanner(void) { return v4(10, 0, 66, 6); }
+
+/*
+ * Probe i of a scan: a SYN from the scanner's one source port (as hping3
+ * and nmap send them) to dst:dport, answered as `how` says 1 ms later:
+ * 'o' SYN-ACK (then the scanner's kernel resets it), 'r' RST+ACK,
+ * 's' nothing.
+ */
+static void scan_probe(struct cs_addr dst, uint16_t dport, char how,
+		       uint32_t i, uint64_t ts)
+{
+	struct tuple t = { .cli = scanner(), .srv = dst, .cport = 40404,
+			   .sport = dport, .cisn = 1000 + i * 7, .sisn = 5000 + i };
+
+	tx(&t, CLI, SYN, 0, 0, 0, ts);
+	if (how == 'o') {
+		tx(&t, SRV, SYNACK, 0, 1, 0, ts + 1000);
+		tx(&t, CLI, RST, 1, 0, 0, ts + 1100);
+	} else if (how == 'r') {
+		tx(&t, SRV, RSTACK, 0, 1, 0, ts + 1000);
+	}
+}
+
+/* The answer of port (or host) i of 100: 3 open, 57 refused, 40 silent. */
+static char scan_answer(uint32_t i)
+{
+	return i < 3 ? 'o' : i < 60 ? 'r' : 's';
+}
+#define SCAN_TARGETS 100
+#define SCAN_OPEN 3
+#define SCAN_REFUSED (60 - 3)
+#define SCAN_SILENT (SCAN_TARGETS - 60)
+
+/* Vertical: ports 2000..2099 of one host, 2 ms apart; the 40 silent ports
+ * are probed again (100 + 40 SYNs).  One alert with the figures of the
+ * construction; the verdict is one line for the scan, none per port. */
+START_TEST(port_scan_vertical)
+{
+	struct cs_addr host = v4(10, 0, 0, 9), src = scanner();
+	uint64_t ts = T0;
+	int shown;
+
+	engine_start(4096, NULL);
+	for (uint32_t i = 0; i < SCAN_TARGETS; i++, ts += 2000)
+		scan_probe(host, (uint16_t)(2000 + i), scan_answer(i), i, ts);
+	for (uint32_t i = 60; i < SCAN_TARGETS; i++, ts += 2000)
+		scan_probe(host, (uint16_t)(2000 + i), 's', i, ts);
+	cs_engine_finish(&eng);
+
+	ck_assert_uint_eq(alerts_of(CS_ALERT_PORT_SCAN), 1);
+	const struct cs_alert *al = alert_nth(CS_ALERT_PORT_SCAN, 0);
+	check_subject(al, &src, 0);
+	ck_assert(al->has_peer && addr_eq(&al->peer, &host));
+	check_label(al, "kind", "vertical");
+	ck_assert_uint_eq(fig(al, "ports_probed"), SCAN_TARGETS);
+	ck_assert_uint_eq(fig(al, "syns"), SCAN_TARGETS + SCAN_SILENT);
+	ck_assert_uint_eq(fig(al, "open"), SCAN_OPEN);
+	ck_assert_uint_eq(fig(al, "refused"), SCAN_REFUSED);
+	ck_assert_uint_eq(fig(al, "silent"), SCAN_SILENT);
+	ck_assert_uint_eq(al->start_us, T0);
+	ck_assert_msg(strstr(al->text, "port scan from 10.0.66.6 of 10.0.0.9: "
+			     "100 ports probed with 140 SYNs"), "text: %s", al->text);
+	out_buf = print_verdicts(15, &shown);
+	ck_assert_msg(strstr(out_buf, "failed connections to 10.0.0.9 are the "
+			     "probes of the port scan from 10.0.66.6"), "%s", out_buf);
+	ck_assert_msg(!strstr(out_buf, "refused by") && !strstr(out_buf, "more groups"),
+		      "verdicts list the scan's ports:\n%s", out_buf);
+}
+END_TEST
+
+/* Horizontal: port 22 on 100 hosts. */
+START_TEST(port_scan_horizontal)
+{
+	struct cs_addr src = scanner();
+	uint64_t ts = T0;
+
+	engine_start(4096, NULL);
+	for (uint32_t i = 0; i < SCAN_TARGETS; i++, ts += 2000)
+		scan_probe(v4(10, 1, 0, 1 + i), 22, scan_answer(i), i, ts);
+	cs_engine_finish(&eng);
+
+	ck_assert_uint_eq(alerts_of(CS_ALERT_PORT_SCAN), 1);
+	const struct cs_alert *al = alert_nth(CS_ALERT_PORT_SCAN, 0);
+	check_subject(al, &src, 0);
+	ck_assert(!al->has_peer);
+	check_label(al, "kind", "horizontal");
+	ck_assert_uint_eq(fig(al, "hosts_probed"), SCAN_TARGETS);
+	ck_assert_uint_eq(fig(al, "port"), 22);
+	ck_assert_uint_eq(fig(al, "syns"), SCAN_TARGETS);
+	ck_assert_uint_eq(fig(al, "open"), SCAN_OPEN);
+	ck_assert_uint_eq(fig(al, "refused"), SCAN_REFUSED);
+	ck_assert_uint_eq(fig(al, "silent"), SCAN_SILENT);
+}
+END_TEST
+
+/*
+ * Not scans: one client using 40 services of a host, every connect
+ * answered; 14 closed ports probed (Zeek's threshold is 15), then a 15th
+ * more than 5 minutes later, which starts a new window.
+ */
+START_TEST(port_scan_not_for_answered_or_few)
+{
+	struct cs_addr host = v4(10, 0, 0, 9);
+	uint64_t ts = T0;
+
+	engine_start(4096, NULL);
+	for (uint32_t i = 0; i < 40; i++, ts += 2000) {
+		struct tuple t = { .cli = v4(10, 0, 1, 1), .srv = host,
+				   .cport = (uint16_t)(50000 + i),
+				   .sport = (uint16_t)(3000 + i), .cisn = i, .sisn = i };
+		PLAY(&t, s_close_client_first, PLAY(&t, s_open, ts));
+	}
+	for (uint32_t i = 0; i < CS_SCAN_VERTICAL_PORTS - 1; i++, ts += 2000)
+		scan_probe(host, (uint16_t)(2000 + i), 'r', i, ts);
+	ts += (CS_SCAN_WINDOW_SEC + 1) * SEC;
+	scan_probe(host, 2999, 'r', 99, ts);
+	cs_engine_finish(&eng);
+	ck_assert_uint_eq(alerts_of(CS_ALERT_PORT_SCAN), 0);
+}
+END_TEST
+
+/* Memory: 1,024 pairs per table, of which 7/8 are used; every SYN of a
+ * source beyond that is counted.  2,000 sources each send one SYN:
+ * 2,000 - 896 = 1,104 untracked in each of the two tables. */
+START_TEST(port_scan_tables_bounded)
+{
+	engine_start(4096, NULL);
+	for (uint32_t k = 0; k < 2000; k++) {
+		struct tuple t = { .cli = v4(10, 9, k >> 8, k & 255), .srv = v4(10, 0, 0, 9),
+				   .cport = 1234, .sport = 80, .cisn = k };
+		tx(&t, CLI, SYN, 0, 0, 0, T0 + k);
+	}
+	cs_engine_finish(&eng);
+	ck_assert_uint_eq(eng.detect.scan.untracked_syns,
+			  2 * (2000 - CS_SCAN_PAIRS / 8 * 7));
+	ck_assert_uint_eq(alerts_of(CS_ALERT_PORT_SCAN), 0);
+}
+END_TEST
+
+/* ---- RST backscatter ------------------------------------------------------------------- */
+
+/*
+ * Host 10.0.0.77 sends n lone RST+ACKs (and n_bare bare RSTs), each to a
+ * new peer ip:port, 10 ms apart: answers to SYNs and ACKs it got from
+ * spoofed addresses, none of which the capture saw.
+ */
+static void backscatter(uint32_t n, uint32_t n_bare, uint32_t peers)
+{
+	for (uint32_t i = 0; i < n + n_bare; i++) {
+		struct tuple t = { .cli = v4(10, 7, 0, 1 + i % peers), .srv = v4(10, 0, 0, 77),
+				   .cport = (uint16_t)(1024 + i), .sport = 80,
+				   .cisn = 100 * i, .sisn = 0 };
+		tx(&t, SRV, i < n ? RSTACK : RST, 0, 1, 0, T0 + i * 10000);
+	}
+}
+
+static const struct {
+	uint32_t rst_acks, bare, peer_hosts;
+	bool alert;
+} bs_cases[] = {
+	{ 30, 5, 35, true },	/* 35 RSTs to 35 ip:ports */
+	{ 19, 0, 19, false },	/* one short of 20 */
+	{ 20, 0, 1, true },	/* one host, 20 ports: 20 peers */
+};
+
+START_TEST(rst_backscatter_alert)
+{
+	struct cs_addr host = v4(10, 0, 0, 77);
+	uint32_t n = bs_cases[_i].rst_acks, bare = bs_cases[_i].bare;
+
+	engine_start(4096, NULL);
+	backscatter(n, bare, bs_cases[_i].peer_hosts);
+	cs_engine_finish(&eng);
+	ck_assert_uint_eq(alerts_of(CS_ALERT_RST_BACKSCATTER), bs_cases[_i].alert);
+	if (!bs_cases[_i].alert)
+		return;
+	const struct cs_alert *al = alert_nth(CS_ALERT_RST_BACKSCATTER, 0);
+	check_subject(al, &host, 0);
+	ck_assert_uint_eq(fig(al, "rsts"), n + bare);
+	ck_assert_uint_eq(fig(al, "rst_acks"), n);
+	ck_assert_uint_eq(fig(al, "peers"), n + bare);	/* every port differs */
+	ck_assert_uint_eq(al->start_us, T0);
+	ck_assert_uint_eq(al->end_us, T0 + (n + bare - 1) * 10000ull);
+}
+END_TEST
+
+/* RSTs that end connections the capture saw are not lone: 40 refused
+ * connects (SYN, then RST+ACK) from 40 clients raise nothing. */
+START_TEST(rst_backscatter_not_for_refusals)
+{
+	engine_start(4096, NULL);
+	for (uint32_t i = 0; i < 40; i++) {
+		struct tuple t = { .cli = v4(10, 7, 1, 1 + i), .srv = v4(10, 0, 0, 77),
+				   .cport = 5555, .sport = 81, .cisn = i, .sisn = 0 };
+		tx(&t, CLI, SYN, 0, 0, 0, T0 + i * 1000);
+		tx(&t, SRV, RSTACK, 0, 1, 0, T0 + i * 1000 + 100);
+	}
+	cs_engine_finish(&eng);
+	ck_assert_uint_eq(alerts_of(CS_ALERT_RST_BACKSCATTER), 0);
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------------------- */
 
 #define N(a) ((int)(sizeof a / sizeof a[0]))
@@ -1400,6 +1604,17 @@ Suite *detect_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, port_reuse_alert, 0, N(reuse_cases));
 	tcase_add_test(tc, port_reuse_two_to_one_server);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("port_scan");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_checked_fixture(tc, NULL, out_free);
+	tcase_add_test(tc, port_scan_vertical);
+	tcase_add_test(tc, port_scan_horizontal);
+	tcase_add_test(tc, port_scan_not_for_answered_or_few);
+	tcase_add_test(tc, port_scan_tables_bounded);
+	tcase_add_loop_test(tc, rst_backscatter_alert, 0, N(bs_cases));
+	tcase_add_test(tc, rst_backscatter_not_for_refusals);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("verdicts");
