@@ -1553,6 +1553,84 @@ START_TEST(rst_backscatter_not_for_refusals)
 }
 END_TEST
 
+/* ---- numbers that add up ------------------------------------------------------------- */
+
+/*
+ * Three connections closed by the client (each leaves the client in
+ * TIME_WAIT for 2 x MSL) and two refused ones, then 20 s of ticks: the
+ * refused ones end 5 s after their RST (reset linger), so the capture's
+ * end finds 3 connections tracked, 6 endpoints: TIME_WAIT 3, CLOSED 3.
+ * And 2 half-open connections to a third server: the busiest servers
+ * count them as failed, as the verdict and the dashboard do.
+ */
+START_TEST(text_report_counts_add_up)
+{
+	uint64_t ts = T0;
+
+	engine_start(4096, NULL);
+	for (uint32_t i = 0; i < 3; i++) {
+		struct tuple t = { .cli = v4(10, 0, 1, 1), .srv = v4(10, 0, 0, 2),
+				   .cport = (uint16_t)(41000 + i), .sport = 80,
+				   .cisn = 100 * i, .sisn = 7 * i };
+		ts = PLAY(&t, s_close_client_first, PLAY(&t, s_open, ts));
+	}
+	for (uint32_t i = 0; i < 2; i++, ts += 1000) {
+		struct tuple t = { .cli = v4(10, 0, 1, 1), .srv = v4(10, 0, 0, 3),
+				   .cport = (uint16_t)(42000 + i), .sport = 81,
+				   .cisn = 300 + i };
+		tx(&t, CLI, SYN, 0, 0, 0, ts);
+		tx(&t, SRV, RSTACK, 0, 1, 0, ts + 100);
+	}
+	for (uint32_t i = 0; i < 2; i++, ts += 1000) {
+		struct tuple t = { .cli = v4(10, 0, 1, 1), .srv = v4(10, 0, 0, 4),
+				   .cport = (uint16_t)(43000 + i), .sport = 82,
+				   .cisn = 400 + i, .sisn = 9 };
+		tx(&t, CLI, SYN, 0, 0, 0, ts);
+		tx(&t, SRV, SYNACK, 0, 1, 0, ts + 100);
+	}
+	for (uint64_t k = 1; k <= 20; k++)
+		cs_engine_tick(&eng, ts + k * SEC);
+	cs_engine_finish(&eng);
+
+	out_buf = report_of(false);
+	/* the half-open ones are tracked at the end too: 3 + 2 */
+	ck_assert_msg(strstr(out_buf, "\n  at the end  10 endpoints of the 5 connections "
+			     "still tracked: CLOSED 3, SYN_SENT 2, SYN_RECEIVED 2, "
+			     "TIME_WAIT 3\n"), "text report:\n%s", out_buf);
+	ck_assert_msg(strstr(out_buf, "10.0.0.4:82                                    "
+			     "2 connections, 2 failed\n"), "text report:\n%s", out_buf);
+	ck_assert_msg(strstr(out_buf, "10.0.0.3:81                                    "
+			     "2 connections, 2 failed\n"), "text report:\n%s", out_buf);
+}
+END_TEST
+
+/* The dashboard's "failed" (web/assets/app.js, FAILED) is the set of
+ * outcomes the verdicts count (cs_verdict_failing). */
+START_TEST(dashboard_failed_is_the_verdicts_set)
+{
+	const char *root = getenv("CS_TEST_DATA");
+	char path[4096], want[512] = "", *js = NULL;
+	size_t len = 0;
+
+	snprintf(path, sizeof path, "%s/web/assets/app.js", root ? root : ".");
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	ck_assert(getdelim(&js, &len, '\0', f) > 0);
+	fclose(f);
+	for (int o = 0; o < CS_OUT_MAX; o++) {
+		if (!cs_verdict_failing((enum cs_outcome)o))
+			continue;
+		char item[64];
+		snprintf(item, sizeof item, "%s'%s'", *want ? ", " : "", cs_outcome_names[o]);
+		strncat(want, item, sizeof want - strlen(want) - 1);
+	}
+	char line[600];
+	snprintf(line, sizeof line, "const FAILED = [%s];", want);
+	ck_assert_msg(strstr(js, line), "app.js has no \"%s\"", line);
+	free(js);
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------------------- */
 
 #define N(a) ((int)(sizeof a / sizeof a[0]))
@@ -1615,6 +1693,13 @@ Suite *detect_suite(void)
 	tcase_add_test(tc, port_scan_tables_bounded);
 	tcase_add_loop_test(tc, rst_backscatter_alert, 0, N(bs_cases));
 	tcase_add_test(tc, rst_backscatter_not_for_refusals);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("counts");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_checked_fixture(tc, NULL, out_free);
+	tcase_add_test(tc, text_report_counts_add_up);
+	tcase_add_test(tc, dashboard_failed_is_the_verdicts_set);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("verdicts");

@@ -206,7 +206,9 @@
     setCounter('packets', sm.packets, fmtInt(sm.bytes) + ' bytes' + (skipped ? ' · ' + fmtInt(skipped) + ' skipped' : ''));
     setCounter('connections', sm.connections, fmtInt(oc.completed || 0) + ' completed' +
       (sm.evicted ? ' · ' + fmtInt(sm.evicted) + ' evicted' : ''));
-    setCounter('open', sm.open, (S.finished ? 'at the end · ' : '') + (sm.peak_open != null ? 'peak ' + fmtInt(sm.peak_open) + (S.finished ? '' : ' at once') : ''));
+    // A finished file has nothing open: these are the connections the end found still tracked.
+    $('open').parentElement.firstElementChild.textContent = S.finished ? 'Still tracked' : 'Open now';
+    setCounter('open', sm.open, (S.finished ? 'at the end of the capture · ' : '') + (sm.peak_open != null ? 'peak ' + fmtInt(sm.peak_open) + (S.finished ? '' : ' at once') : ''));
     const failed = FAILED.reduce((a, k) => a + (+oc[k] || 0), 0);
     const worst = FAILED.filter((k) => oc[k]).sort((a, b) => oc[b] - oc[a]).slice(0, 2)
       .map((k) => words(k) + ' ' + fmtInt(oc[k])).join(' · ');
