@@ -1631,6 +1631,28 @@ START_TEST(dashboard_failed_is_the_verdicts_set)
 }
 END_TEST
 
+/* Finished timeouts to one target that sent 1 and 3 SYNs (0, +1 s, +3 s):
+ * the sentence's SYN count is true of each. */
+START_TEST(verdict_syn_counts_exact)
+{
+	int shown;
+
+	engine_start(64, NULL);
+	struct tuple a = { .cli = v4(10, 0, 9, 1), .srv = v4(10, 0, 0, 4),
+			   .cport = 46000, .sport = 443, .cisn = 1 };
+	struct tuple b = a;
+	b.cport = 46001;
+	tx(&a, CLI, SYN, 0, 0, 0, T0);
+	for (uint64_t at = 0; at <= 3; at += at ? 2 : 1)
+		tx(&b, CLI, SYN, 0, 0, 0, T0 + at * SEC);
+	cs_engine_tick(&eng, T0 + 10 * SEC);
+	cs_engine_finish(&eng);
+	out_buf = print_verdicts(10, &shown);
+	ck_assert_msg(strstr(out_buf, "2 connects to 10.0.0.4:443 timed out after 1 to 3 "
+			     "SYNs each with no answer"), "%s", out_buf);
+}
+END_TEST
+
 /* ---- the suite ----------------------------------------------------------------------- */
 
 #define N(a) ((int)(sizeof a / sizeof a[0]))
@@ -1700,6 +1722,7 @@ Suite *detect_suite(void)
 	tcase_add_checked_fixture(tc, NULL, out_free);
 	tcase_add_test(tc, text_report_counts_add_up);
 	tcase_add_test(tc, dashboard_failed_is_the_verdicts_set);
+	tcase_add_test(tc, verdict_syn_counts_exact);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("verdicts");

@@ -14,6 +14,7 @@ struct verdict_entry {
 	struct cs_group_key k;		/* peer = target, port, side = outcome */
 	uint64_t conns;
 	uint32_t max_syns;		/* SYNs sent by one attempt, at most */
+	uint32_t min_syns;		/* ... and at least */
 	uint64_t rst_by_orig, rst_by_resp;
 	bool have_icmp;
 	uint8_t icmp_type, icmp_code;
@@ -82,7 +83,8 @@ void cs_verdicts_add(struct cs_verdicts *v, const struct cs_conn *c,
 	struct verdict_entry *e = cs_groups_find(&v->g, &k, true);
 	if (!e)
 		return;
-	e->conns++;
+	if (!e->conns++ || c->ep[0].syn_cnt < e->min_syns)
+		e->min_syns = c->ep[0].syn_cnt;
 	e->ipv4 = cs_addr_is_v4(&k.peer);
 	if (c->ep[0].syn_cnt > e->max_syns)
 		e->max_syns = c->ep[0].syn_cnt;
@@ -168,6 +170,17 @@ void cs_open_verdicts_remove(struct cs_open_verdicts *ov,
 		e->syns_past = 0;
 }
 
+/* The fewest SYNs one of the group's connections sent.  When all are in
+ * the last bucket (CS_VERDICT_SYNS_EXACT or more each), the most: exact
+ * for one such connection, as open_max_syns is (verdict.h). */
+static uint32_t open_min_syns(const struct open_entry *o)
+{
+	for (uint32_t n = 0; n < CS_VERDICT_SYNS_EXACT; n++)
+		if (o->by_syns[n])
+			return n;
+	return o->syns_past;
+}
+
 /* The most SYNs one of the group's connections sent. */
 static uint32_t open_max_syns(const struct open_entry *o)
 {
@@ -189,6 +202,9 @@ void cs_verdicts_add_open(struct cs_verdicts *v, const struct cs_open_verdicts *
 		struct verdict_entry *e = cs_groups_find(&v->g, &o->k, true);
 		if (!e)
 			continue;
+		uint32_t least = open_min_syns(o);
+		if (!e->conns || least < e->min_syns)
+			e->min_syns = least;
 		e->conns += o->conns;
 		e->ipv4 = cs_addr_is_v4(&o->k.peer);
 		uint32_t syns = open_max_syns(o);
@@ -253,9 +269,20 @@ void cs_icmp_meaning(bool ipv4, uint8_t type, uint8_t code,
 	}
 }
 
+/* "3", or "1 to 3" when the group's connections sent different numbers:
+ * a sentence's count of SYNs is true of each connection it speaks of. */
+static const char *syn_range(const struct verdict_entry *e, char *buf, size_t len)
+{
+	if (e->min_syns == e->max_syns)
+		snprintf(buf, len, "%u", e->max_syns);
+	else
+		snprintf(buf, len, "%u to %u", e->min_syns, e->max_syns);
+	return buf;
+}
+
 static void sentence(const struct verdict_entry *e, char *buf, size_t len)
 {
-	char target[64], n[32], from[CS_ADDR_STRLEN];
+	char target[64], n[32], from[CS_ADDR_STRLEN], syns[32];
 	bool one = e->conns == 1;
 
 	cs_endpoint_format(&e->k.peer, e->k.port, target, sizeof target);
@@ -267,10 +294,11 @@ static void sentence(const struct verdict_entry *e, char *buf, size_t len)
 		break;
 	case CS_OUT_TIMEOUT:
 		if (e->max_syns > 1)
-			snprintf(buf, len, "%s connect%s to %s timed out after %u "
-				 "SYNs with no answer at all: check routing or a "
+			snprintf(buf, len, "%s connect%s to %s timed out after %s "
+				 "SYNs%s with no answer at all: check routing or a "
 				 "firewall dropping SYNs (ETIMEDOUT)", n,
-				 one ? "" : "s", target, e->max_syns);
+				 one ? "" : "s", target, syn_range(e, syns, sizeof syns),
+				 e->min_syns == e->max_syns ? "" : " each");
 		else
 			snprintf(buf, len, "%s connect%s to %s got no answer to "
 				 "its SYN within the SYN timeout: check routing or a "
