@@ -20,7 +20,7 @@
 # Otherwise only the ones named:
 #   normal refused timeout unreachable abort halfclose unreachable-reject
 #   abort-unread nonexistent portreuse zerowindow lossy closewait timewait
-#   synflood-cookies synflood-backlog portscan
+#   synflood-cookies synflood-backlog portscan backscatter
 # or "mixed": mixed.pcap and the six files it is made of (it is captured
 # while they are).
 #
@@ -44,7 +44,7 @@ TCPPING=${TCPPING:-$ROOT/build/tests/tcpping}
 
 BASIC="normal refused timeout unreachable abort halfclose"
 EXTRA="unreachable-reject abort-unread nonexistent portreuse zerowindow lossy
-	closewait timewait synflood-cookies synflood-backlog portscan"
+	closewait timewait synflood-cookies synflood-backlog portscan backscatter"
 usage() {
 	echo "usage: bash samples/record.sh [SCENARIO...]   (as root; none = all)"
 	echo "scenarios: mixed" $BASIC $EXTRA
@@ -78,7 +78,8 @@ for t in ip nft tcpdump timeout ss; do
 		exit 1
 	}
 done
-if { want synflood-cookies || want synflood-backlog || want portscan; } &&
+if { want synflood-cookies || want synflood-backlog || want portscan ||
+     want backscatter; } &&
 	! command -v hping3 >/dev/null; then
 	echo "record.sh: 'hping3' not found (apt-get install hping3, or make deps)" >&2
 	exit 1
@@ -275,9 +276,11 @@ RECORDED=()
 # -B 16384: a 16 MiB ring, so the floods' bursts are not dropped.
 # ip netns exec is started directly (not through in_c): then $! is the
 # PID of tcpdump itself, which ip execs after entering the namespace.
+# start_capture NAME [FILTER]: FILTER, a tcpdump expression, for a capture
+# point that sees only part of the traffic.
 start_capture() {
 	ip netns exec "$NC" tcpdump -i vc0 -s 256 -B 16384 -U --immediate-mode -Z root \
-		-w "$TMP/$1.pcap" 2>"$TMP/$1.tcpdump.err" &
+		-w "$TMP/$1.pcap" ${2:+"$2"} 2>"$TMP/$1.tcpdump.err" &
 	CAP_PID=$!
 	PIDS+=("$CAP_PID")
 	CAP_NAME[$CAP_PID]=$1
@@ -898,6 +901,34 @@ if want portscan; then
 	count portscan wire refused "$refused"
 	count portscan wire silent $((probed - open - refused))
 	alerts portscan port_scan "$C4->$S4"
+fi
+
+# backscatter: what the owner of spoofed addresses sees of a SYN flood
+# aimed at somebody else.  hping3 sends BS_N SYNs from BS_N distinct
+# spoofed sources in 10.213.128.0/17 to port 8099 of the server, where
+# nothing listens; the server answers each with a RST+ACK, which the
+# router sends back over vc0 (the route to 10.213.128.0/17).  The capture
+# keeps only what is not from the spoofed network (a network telescope's
+# view: the SYNs never passed it), so it holds BS_N lone RSTs, each to an
+# address and port it never saw anything else of.
+BS_N=200
+if want backscatter; then
+	start_capture backscatter "not src net 10.213.128.0/17"
+	FLOOD_N=$BS_N flood_script 8099 >"$TMP/backscatter.htcl"
+	echo "+ hping3 exec backscatter.htcl: $BS_N SYNs to $S4:8099 from spoofed 10.213.128.0/17"
+	in_c timeout 30 hping3 exec "$TMP/backscatter.htcl" >"$TMP/hping-backscatter.log" 2>&1 ||
+		die "hping3 failed: $(cat "$TMP/hping-backscatter.log")"
+	stop_capture "$CAP_PID"
+	rsts=$(td backscatter "src $S4 and tcp[tcpflags] & tcp-rst != 0" | wc -l)
+	check "backscatter: RST+ACKs from the server" \
+		"$(td backscatter "src $S4 and tcp[tcpflags] == (tcp-rst|tcp-ack)" | wc -l)" $BS_N
+	check "backscatter: packets other than the server's RSTs" \
+		"$(td backscatter "not (src $S4 and tcp[tcpflags] & tcp-rst != 0)" | wc -l)" 0
+	count backscatter wire rst "$rsts"
+	count backscatter wire rst_ack "$(td backscatter "src $S4 and tcp[tcpflags] == (tcp-rst|tcp-ack)" | wc -l)"
+	count backscatter wire rst_peers "$(td backscatter "src $S4 and tcp[tcpflags] & tcp-rst != 0" |
+		awk '{ print $5 }' | sort -u | wc -l)"
+	alerts backscatter rst_backscatter "$S4"
 fi
 
 # ---- results ---------------------------------------------------------------------

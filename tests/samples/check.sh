@@ -75,6 +75,28 @@ scan_alerts() {
 	}'
 }
 
+# backscatter_alerts PCAP: "rst_backscatter HOST" for every host that sent
+# at least 20 lone RSTs (a RST on a 4-tuple that carried nothing else, in
+# either direction) to at least 10 distinct ip:ports: connscope's
+# thresholds (DESIGN.md).
+backscatter_alerts() {
+	tcpdump -nn -r "$1" tcp 2>/dev/null | awk '
+	function hostof(e) { sub(/:$/, "", e); sub(/\.[0-9]+$/, "", e); return e }
+	$6 == "Flags" {
+		d = $5; sub(/:$/, "", d)
+		k = ($3 < d) ? $3 " " d : d " " $3
+		pkts[k]++
+		if ($7 ~ /R/) { rst_from[k] = $3; rst_to[k] = d }
+	}
+	END {
+		for (k in rst_from) if (pkts[k] == 1) {
+			h = hostof(rst_from[k]); n[h]++
+			if (!((h, rst_to[k]) in seen)) { seen[h, rst_to[k]] = 1; peers[h]++ }
+		}
+		for (h in n) if (n[h] >= 20 && peers[h] >= 10) print "rst_backscatter\t" h
+	}'
+}
+
 # derive PCAP: one line per connection, in the order they began:
 #   orig_h orig_p resp_h resp_p outcome rst_by rst_cause orig_state
 #   resp_state icmp_type icmp_code syns synacks reused
@@ -266,6 +288,9 @@ for pcap in "$SAMPLES"/*.pcap; do
 			distinct_sources) n=$(td "$pcap" 'tcp[tcpflags] == tcp-syn' | awk '{ sub(/\.[0-9]+$/, "", $3); print $3 }' | sort -u | wc -l) ;;
 			distinct_client_ports) n=$(td "$pcap" 'tcp[tcpflags] == tcp-syn' | awk '{ print $3 }' | sort -u | wc -l) ;;
 			ports_probed|open|refused|silent) n=$(scan_ports "$pcap" "$key") ;;
+			rst) n=$(td "$pcap" 'tcp[tcpflags] & tcp-rst != 0' | wc -l) ;;
+			rst_ack) n=$(td "$pcap" 'tcp[tcpflags] == (tcp-rst|tcp-ack)' | wc -l) ;;
+			rst_peers) n=$(td "$pcap" 'tcp[tcpflags] & tcp-rst != 0' | awk '{ print $5 }' | sort -u | wc -l) ;;
 			*) n="?" ;;
 			esac
 			[ "$n" = "$want_n" ] && ok "$name: wire $key $n" || not_ok "$name: wire $key: tcpdump counts $n, file says $want_n"
@@ -300,7 +325,7 @@ for pcap in "$SAMPLES"/*.pcap; do
 			for (t in syn) if (syn[t] >= 1000 && rate >= 200 && done[t] * 5 < syn[t]) print "syn_flood\t" t
 			for (h in tw) if (tw[h] >= 1000) print "time_wait_buildup\t" h
 			for (t in cw) if (cw[t] >= 50) print "close_wait_buildup\t" t
-		}'; scan_alerts "$pcap"; } | sort)
+		}'; scan_alerts "$pcap"; backscatter_alerts "$pcap"; } | sort)
 	want=$(tail -n +2 "$alerts" | sort)
 	if [ "$got" = "$want" ]; then
 		ok "$name: alerts: ${want:-none}"

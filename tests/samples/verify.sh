@@ -60,6 +60,7 @@ alert_rows() {
 		 (if .type == "time_wait_buildup" then .host
 		  elif .type == "port_reuse"
 		  then "\(bracket(.host)):\(.example_port)->\(.peer)"
+		  elif .type == "rst_backscatter" then .host
 		  elif .type == "port_scan"
 		  then (if .peer then "\(.host)->\(.peer)" else "\(.host) port \(.port)" end)
 		  else .target end)] | @tsv' "$1" | sort
@@ -95,6 +96,14 @@ check_alert_figures() {
 			got=$(jq "[.alerts[] | select(.type == \"port_scan\") | .${k%%:*}] | add" "$json")
 			[ "$got" = "$want" ] && ok "$name: port_scan ${k%%:*} $want" ||
 				not_ok "$name: port_scan ${k%%:*} $got, the wire has $want"
+		done
+	fi
+	if [ -f "$counts" ] && [ -n "$(wire "$counts" rst_peers)" ]; then
+		for k in rsts:rst rst_acks:rst_ack peers:rst_peers; do
+			want=$(wire "$counts" "${k#*:}")
+			got=$(jq "[.alerts[] | select(.type == \"rst_backscatter\") | .${k%%:*}] | add" "$json")
+			[ "$got" = "$want" ] && ok "$name: rst_backscatter ${k%%:*} $want" ||
+				not_ok "$name: rst_backscatter ${k%%:*} $got, the wire has $want"
 		done
 	fi
 	if [ -f "$rows" ] && jq -e '.alerts[] | select(.type == "close_wait_buildup")' "$json" >/dev/null; then
