@@ -1522,7 +1522,8 @@ END_TEST
 
 /* Memory: 1,024 pairs per table, of which 7/8 are used; every SYN of a
  * source beyond that is counted.  2,000 sources each send one SYN:
- * 2,000 - 896 = 1,104 untracked in each of the two tables. */
+ * 2,000 - 896 = 1,104 untracked in each of the two tables.  The table
+ * full, the first SYN of the next second sweeps it; none is idle yet. */
 START_TEST(port_scan_tables_bounded)
 {
 	engine_start(4096, NULL);
@@ -1531,10 +1532,20 @@ START_TEST(port_scan_tables_bounded)
 				   .cport = 1234, .sport = 80, .cisn = k };
 		tx(&t, CLI, SYN, 0, 0, 0, T0 + k);
 	}
-	cs_engine_finish(&eng);
 	ck_assert_uint_eq(eng.detect.scan.untracked_syns,
 			  2 * (2000 - CS_SCAN_PAIRS / 8 * 7));
 	ck_assert_uint_eq(alerts_of(CS_ALERT_PORT_SCAN), 0);
+	/* a window later the idle pairs make room: a scan is seen again
+	 * (20 closed ports: 20 vertical pairs' worth of one, 20 horizontal) */
+	uint64_t ts = T0 + (CS_SCAN_WINDOW_SEC + 1) * SEC;
+	for (uint32_t i = 0; i < 20; i++, ts += 2000)
+		scan_probe(v4(10, 0, 0, 9), (uint16_t)(2000 + i), 'r', i, ts);
+	cs_engine_finish(&eng);
+	ck_assert_uint_eq(eng.detect.scan.untracked_syns,
+			  2 * (2000 - CS_SCAN_PAIRS / 8 * 7));
+	ck_assert_uint_eq(eng.detect.scan.swept_pairs, 2 * CS_SCAN_PAIRS / 8 * 7);
+	ck_assert_uint_eq(alerts_of(CS_ALERT_PORT_SCAN), 1);
+	ck_assert_uint_eq(fig(alert_nth(CS_ALERT_PORT_SCAN, 0), "ports_probed"), 20);
 }
 END_TEST
 
@@ -1582,6 +1593,34 @@ START_TEST(rst_backscatter_alert)
 	ck_assert_uint_eq(fig(al, "peers"), n + bare);	/* every port differs */
 	ck_assert_uint_eq(al->start_us, T0);
 	ck_assert_uint_eq(al->end_us, T0 + (n + bare - 1) * 10000ull);
+}
+END_TEST
+
+/* 2,000 hosts each send one lone RST: 896 fit the table (7/8 of 1,024),
+ * 1,104 are counted; a window later the idle ones make room and a
+ * backscatter episode is seen. */
+START_TEST(rst_backscatter_table_bounded)
+{
+	engine_start(8192, NULL);
+	for (uint32_t k = 0; k < 2000; k++) {
+		struct tuple t = { .cli = v4(10, 7, 0, 1), .srv = v4(10, 8, k >> 8, k & 255),
+				   .cport = 1024, .sport = 80, .cisn = k };
+		tx(&t, SRV, RSTACK, 0, 1, 0, T0 + k);
+	}
+	ck_assert_uint_eq(eng.detect.backscatter.untracked,
+			  2000 - CS_BACKSCATTER_HOSTS / 8 * 7);
+	uint64_t ts = T0 + (CS_BACKSCATTER_WINDOW_SEC + 1) * SEC;
+	for (uint32_t i = 0; i < CS_BACKSCATTER_RSTS; i++) {
+		struct tuple t = { .cli = v4(10, 7, 2, 1 + i), .srv = v4(10, 0, 0, 77),
+				   .cport = 2048, .sport = 80, .cisn = i };
+		tx(&t, SRV, RSTACK, 0, 1, 0, ts + i * 1000);
+	}
+	cs_engine_finish(&eng);
+	ck_assert_uint_eq(eng.detect.backscatter.untracked,
+			  2000 - CS_BACKSCATTER_HOSTS / 8 * 7);
+	ck_assert_uint_eq(alerts_of(CS_ALERT_RST_BACKSCATTER), 1);
+	ck_assert_uint_eq(fig(alert_nth(CS_ALERT_RST_BACKSCATTER, 0), "rsts"),
+			  CS_BACKSCATTER_RSTS);
 }
 END_TEST
 
@@ -1765,6 +1804,7 @@ Suite *detect_suite(void)
 	tcase_add_test(tc, port_scan_tables_bounded);
 	tcase_add_loop_test(tc, rst_backscatter_alert, 0, N(bs_cases));
 	tcase_add_test(tc, rst_backscatter_not_for_refusals);
+	tcase_add_test(tc, rst_backscatter_table_bounded);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("counts");

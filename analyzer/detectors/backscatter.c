@@ -79,6 +79,30 @@ static uint64_t peer_hash(const struct cs_addr *a, uint16_t port)
 	return cs_distinct_hash_addr(a->b) ^ (port + 1ull) * 0x9e3779b97f4a7c15ull;
 }
 
+static bool idle(const struct sender *e, uint64_t now_us)
+{
+	return e->last_us + CS_BACKSCATTER_WINDOW_SEC * CS_USEC_PER_SEC < now_us;
+}
+
+/* A full table drops the senders idle for a window, at most once per
+ * second of packet time (as scan.c does; the alerts stay). */
+static void sweep(struct cs_backscatter *b, uint64_t now_us)
+{
+	uint64_t sec = now_us / CS_USEC_PER_SEC;
+
+	if (b->swept && sec == b->swept_sec)
+		return;
+	b->swept = true;
+	b->swept_sec = sec;
+	for (uint32_t i = 0; i < b->hosts.capacity; i++) {
+		struct sender *e;
+		while ((e = cs_groups_at(&b->hosts, i)) && idle(e, now_us)) {
+			cs_distinct_fini(&e->peers, &b->pool);
+			cs_groups_remove(&b->hosts, e);
+		}
+	}
+}
+
 void cs_backscatter_lone_rst(struct cs_backscatter *b, const struct cs_pkt *p)
 {
 	struct cs_group_key k;
@@ -86,6 +110,10 @@ void cs_backscatter_lone_rst(struct cs_backscatter *b, const struct cs_pkt *p)
 	memset(&k, 0, sizeof k);
 	k.host = p->src;
 	struct sender *e = cs_groups_find(&b->hosts, &k, true);
+	if (!e) {
+		sweep(b, p->ts_us);
+		e = cs_groups_find(&b->hosts, &k, true);
+	}
 	if (!e) {
 		b->untracked++;
 		return;

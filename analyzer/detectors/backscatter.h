@@ -9,7 +9,8 @@
  * is a closed port's answer to a SYN (RFC 9293 3.10.7.1); a bare RST
  * answers a segment that carried an ACK.  Counted per RST sender in a
  * fixed table of CS_BACKSCATTER_HOSTS entries; senders past it are
- * counted, not kept.
+ * counted, not kept, and a full table drops the senders idle for a
+ * window, at most once a second.
  */
 #ifndef CS_ANALYZER_BACKSCATTER_H
 #define CS_ANALYZER_BACKSCATTER_H
@@ -38,6 +39,8 @@ struct cs_backscatter {
 	struct cs_groups hosts;		/* host = the RST's sender */
 	struct cs_distinct_pool pool;
 	uint64_t untracked;		/* lone RSTs of senders beyond the table */
+	bool swept;
+	uint64_t swept_sec;		/* second of the last sweep */
 	struct cs_alerts *alerts;
 };
 

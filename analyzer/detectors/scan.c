@@ -205,11 +205,47 @@ static void restart(struct pair *e, uint64_t ts_us)
 	e->first_us = ts_us;
 }
 
+static bool idle(const struct pair *e, uint64_t now_us)
+{
+	return e->last_us + CS_SCAN_WINDOW_SEC * CS_USEC_PER_SEC < now_us;
+}
+
+/*
+ * A full table drops the pairs idle for a whole window (their alerts stay
+ * in the list): at most once per second of packet time, so that a flood
+ * of new sources, which keeps the table full, costs one walk a second.
+ * Backward-shift removal may move the next entry into slot i: ask again.
+ */
+static void sweep(struct cs_scan *s, struct cs_groups *g, uint64_t now_us)
+{
+	uint64_t sec = now_us / CS_USEC_PER_SEC;
+	int t = g == &s->horizontal;
+
+	if (s->swept[t] && sec == s->swept_sec[t])
+		return;
+	s->swept[t] = true;
+	s->swept_sec[t] = sec;
+	for (uint32_t i = 0; i < g->capacity; i++) {
+		struct pair *e;
+		while ((e = cs_groups_at(g, i)) && idle(e, now_us)) {
+			if (e->set)
+				s->sets--;
+			free(e->set);
+			cs_groups_remove(g, e);
+			s->swept_pairs++;
+		}
+	}
+}
+
 static void probe(struct cs_scan *s, struct cs_groups *g,
 		  const struct cs_group_key *k, uint64_t v, uint64_t ts_us)
 {
 	struct pair *e = cs_groups_find(g, k, true);
 
+	if (!e) {
+		sweep(s, g, ts_us);
+		e = cs_groups_find(g, k, true);
+	}
 	if (!e) {
 		s->untracked_syns++;
 		return;

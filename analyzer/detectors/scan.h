@@ -9,7 +9,8 @@
  * fixed: two tables of CS_SCAN_PAIRS entries, each holding up to
  * CS_SCAN_INLINE probed targets inline and, for entries past that, a set
  * of CS_SCAN_SET_SLOTS from a budget of CS_SCAN_SETS_MAX; SYNs that find
- * no room are counted (untracked, spilled), never stored.
+ * no room are counted (untracked, spilled), never stored.  A full table
+ * drops the pairs idle for a window, at most once a second.
  */
 #ifndef CS_ANALYZER_SCAN_H
 #define CS_ANALYZER_SCAN_H
@@ -41,6 +42,9 @@ struct cs_scan {
 	struct cs_groups horizontal;	/* host = source, port = target port */
 	uint32_t sets;			/* big sets allocated */
 	uint64_t untracked_syns;	/* SYNs of pairs beyond the tables */
+	uint64_t swept_pairs;		/* idle pairs dropped from a full table */
+	bool swept[2];			/* vertical, horizontal */
+	uint64_t swept_sec[2];		/* second of the last sweep */
 	struct cs_alerts *alerts;
 };
 
