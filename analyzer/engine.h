@@ -53,6 +53,7 @@ struct cs_engine {
 	struct cs_host host;		/* live: the kernel's view (on by the run) */
 	uint64_t now_us;		/* packet time, <= CS_TIME_MAX_US */
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
+	uint64_t out_of_window;		/* segments no receiver would accept */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
 	bool finishing;			/* flushing at the end of the capture */
 	bool seconds_closed;		/* cs_engine_close_seconds was called */
