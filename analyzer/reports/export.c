@@ -8,6 +8,7 @@
 
 #include "analyzer/reports/connstats.h"
 #include "analyzer/reports/verdict.h"
+#include "analyzer/tracking/diagnose.h"
 #include "analyzer/tracking/zeek.h"
 
 static int resp_of(const struct cs_conn *c) { return !c->orig; }
@@ -123,6 +124,9 @@ void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
 	cs_json_key(j, "port_reuse");
 	cs_json_bool(j, c->port_reuse);
 	cs_json_kv_str(j, "evicted", c->evicted ? cs_evict_names[c->evicted] : NULL);
+	char note[256];
+	if (cs_diagnose_note(c, note, sizeof note))
+		cs_json_kv_str(j, "diagnosis", note);
 }
 
 void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,

@@ -291,6 +291,42 @@ void cs_tcp_end_time_wait(struct cs_conn *c, uint64_t now_us,
 	update_states(c);
 }
 
+/*
+ * A bare ACK that answers the originator's SYN without acknowledging it
+ * belongs to an older connection on this 4-tuple that the responder still
+ * holds: an established one whose client forgot it (the challenge ACK of
+ * RFC 5961 4.2), or a TIME_WAIT refusing a SYN it cannot take (RFC 6191).
+ * It says nothing about this connection, whose responder has sent nothing
+ * yet, so it changes no state here.
+ */
+static bool old_conn_ack(const struct cs_conn *c, int side,
+			 const struct cs_pkt *p)
+{
+	const struct cs_endpoint *o = &c->ep[0];
+	uint16_t f = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST | CS_TH_FIN);
+
+	if (side != 1 || f != CS_TH_ACK || !o->syn || o->synack ||
+	    c->ep[1].syn || c->handshake_done || cs_tcp_reset(c))
+		return false;
+	return !(cs_seq_gt(p->ack, o->isn) && cs_seq_leq(p->ack, o->snd_nxt));
+}
+
+/*
+ * The originator's answer to that ACK: in SYN-SENT, an ACK that does not
+ * acknowledge its SYN draws a RST whose sequence number is the ACK's
+ * acknowledgment, and the connection stays in SYN-SENT (RFC 9293
+ * 3.10.7.3).  The RST ends the older connection at the responder; this
+ * one goes on, its SYN sent again.
+ */
+static bool old_conn_reset(const struct cs_conn *c, int side,
+			   const struct cs_pkt *p)
+{
+	uint16_t f = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST | CS_TH_FIN);
+
+	return side == 0 && c->old_ack && f == CS_TH_RST && !c->ep[1].syn &&
+	       !cs_tcp_reset(c) && p->seq == c->ep[1].last_ack;
+}
+
 unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_endpoint *s = &c->ep[side];
@@ -303,6 +339,15 @@ unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	 * as soft retransmits its SYN. */
 	s->gone = false;
 
+	if (old_conn_ack(c, side, p)) {
+		c->old_ack = true;
+		s->last_ack = p->ack;	/* what the originator's RST will name */
+		return CS_EV_OLD_CONN;
+	}
+	if (old_conn_reset(c, side, p)) {
+		c->old_reset = true;
+		return CS_EV_OLD_CONN;
+	}
 	if (p->flags & CS_TH_RST) {
 		ev = handle_rst(c, side, p);
 		return ev | update_states(c);

@@ -32,6 +32,9 @@ enum {
 	CS_EV_RETRANSMIT = 1u << 9,
 	CS_EV_ZERO_WINDOW = 1u << 10,
 	CS_EV_KEEPALIVE = 1u << 11,
+	CS_EV_OLD_CONN = 1u << 12,	/* a segment of an older connection on
+					 * the 4-tuple answered the SYN, or the
+					 * originator reset that connection */
 };
 
 /* Processes one segment sent by endpoint `side`; returns CS_EV_* bits. */
