@@ -306,7 +306,8 @@ static bool old_conn_ack(const struct cs_conn *c, int side,
 	uint16_t f = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST | CS_TH_FIN);
 
 	if (side != 1 || f != CS_TH_ACK || !o->syn || o->synack ||
-	    c->ep[1].syn || c->handshake_done || cs_tcp_reset(c))
+	    o->state != CS_TCP_SYN_SENT || c->ep[1].syn || c->handshake_done ||
+	    cs_tcp_reset(c))
 		return false;
 	return !(cs_seq_gt(p->ack, o->isn) && cs_seq_leq(p->ack, o->snd_nxt));
 }
@@ -323,8 +324,11 @@ static bool old_conn_reset(const struct cs_conn *c, int side,
 {
 	uint16_t f = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST | CS_TH_FIN);
 
+	/* Still only connecting: a socket that sent more than its SYN (a
+	 * FIN, data) was not in SYN-SENT, and its RST is its own. */
 	return side == 0 && c->old_ack && f == CS_TH_RST && !c->ep[1].syn &&
-	       !cs_tcp_reset(c) && p->seq == c->ep[1].last_ack;
+	       c->ep[0].state == CS_TCP_SYN_SENT && !cs_tcp_reset(c) &&
+	       p->seq == c->ep[1].last_ack;
 }
 
 unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
