@@ -331,6 +331,43 @@ static bool old_conn_reset(const struct cs_conn *c, int side,
 	       p->seq == c->ep[1].last_ack;
 }
 
+/*
+ * After an accepted RST, its sender goes on with the connection: data or a
+ * FIN at its next sequence number, acknowledging no more than the peer
+ * sent.  A socket that sent a RST is gone and sends nothing but RSTs, so
+ * this RST was not the endpoint's own (injected, or a middlebox's), and
+ * the peer did not take it either when it was in the window but not
+ * exactly at RCV.NXT (RFC 5961 3.2 answers such a RST with an ACK): the
+ * observer, which cannot know RCV.NXT, accepted it too soon.  Refusals and
+ * RSTs after both FINs are left alone: a SYN retried after a refusal, or a
+ * last FIN sent again, says nothing of the kind.
+ */
+static bool rst_sender_carries_on(const struct cs_conn *c, int side,
+				  const struct cs_pkt *p)
+{
+	const struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
+
+	if (!s->rst_first || c->rst_cause == CS_RST_REFUSED ||
+	    c->rst_cause == CS_RST_AFTER_CLOSE)
+		return false;
+	if ((p->flags & (CS_TH_SYN | CS_TH_RST | CS_TH_ACK)) != CS_TH_ACK ||
+	    !(p->payload_len || (p->flags & CS_TH_FIN)))
+		return false;
+	return p->seq == s->snd_nxt && cs_seq_leq(p->ack, r->snd_nxt);
+}
+
+/* The RST is taken back: it counts as one the receiver would not accept. */
+static void take_back_rst(struct cs_conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		struct cs_endpoint *e = &c->ep[i];
+		if (e->rst)
+			e->invalid_rsts++;
+		e->rst = e->rst_first = false;
+	}
+	c->rst_cause = CS_RST_NONE;
+}
+
 unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_endpoint *s = &c->ep[side];
@@ -356,6 +393,8 @@ unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		ev = handle_rst(c, side, p);
 		return ev | update_states(c);
 	}
+	if (cs_tcp_reset(c) && rst_sender_carries_on(c, side, p))
+		take_back_rst(c);
 	if (cs_tcp_reset(c)) {
 		s->sent_any = true;
 		/* A connect() retried after a refusal resends the same SYN. */
