@@ -84,7 +84,7 @@ static void json_zeek_rows(struct cs_json *j, const struct cs_export_rows *rows)
 /* Payload bytes sent by record endpoint i over the whole connection: the
  * rows already written, and the one in progress (Zeek's count, which
  * starts again with each row). */
-static uint64_t conn_bytes(const struct cs_conn *c, int i)
+uint64_t cs_export_conn_bytes(const struct cs_conn *c, int i)
 {
 	return c->z_bytes_done[i] + cs_zeek_size(c, i ^ c->z_flip);
 }
@@ -138,8 +138,8 @@ static void conn_fields(struct cs_json *j, const struct cs_conn *c,
 				c->ack_ts_us - c->synack_ts_us);
 	cs_json_kv_u64(j, "orig_pkts", o->pkts);
 	cs_json_kv_u64(j, "resp_pkts", r->pkts);
-	cs_json_kv_u64(j, "orig_bytes", conn_bytes(c, 0));
-	cs_json_kv_u64(j, "resp_bytes", conn_bytes(c, 1));
+	cs_json_kv_u64(j, "orig_bytes", cs_export_conn_bytes(c, 0));
+	cs_json_kv_u64(j, "resp_bytes", cs_export_conn_bytes(c, 1));
 	cs_json_kv_u64(j, "orig_ip_bytes", o->ip_bytes);
 	cs_json_kv_u64(j, "resp_ip_bytes", r->ip_bytes);
 	cs_json_kv_u64(j, "retransmits", (uint64_t)o->retransmits + r->retransmits);

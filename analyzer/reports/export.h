@@ -44,6 +44,10 @@ void cs_export_conn_json_rows(struct cs_json *j, const struct cs_conn *c,
 			      const struct cs_verdict *v,
 			      const struct cs_export_rows *rows);
 
+/* Payload bytes sent by endpoint i (0: the originator) over the whole
+ * connection, summed over its conn.log rows. */
+uint64_t cs_export_conn_bytes(const struct cs_conn *c, int i);
+
 /* Zeek's uid: "C" and 17 base62 characters, here derived from the record
  * so that a run is reproducible. */
 void cs_export_uid(const struct cs_conn *c, char out[20]);
