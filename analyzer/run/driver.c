@@ -324,8 +324,12 @@ static void write_connection(void *ctx, const struct cs_conn *c,
 
 	if (r->connlog_f)
 		cs_connlog_row(r->connlog_f, c, cs_zeek_conn_state(c));
-	if (v && r->json_f)
-		cs_report_json_conn(&r->json, c, v);
+	if (r->json_f) {
+		if (v)
+			cs_report_json_conn(&r->json, c, v);
+		else
+			cs_report_json_row(&r->json, c);
+	}
 	if (v && r->listing)
 		cs_listing_row(r->listing, c, v);
 	if (r->cfg.line_buffered)
@@ -759,6 +763,7 @@ static void end_streamed_reports(struct cs_run *r)
 {
 	if (r->json_f) {
 		cs_report_json_end(&r->json, &r->src, &r->engine);
+		cs_report_json_fini(&r->json);
 		close_output(r, r->json_f, &r->cfg.json, &r->json_file);
 		r->json_f = NULL;
 	}
@@ -853,6 +858,7 @@ void cs_run_fini(struct cs_run *r)
 {
 	cs_writer_stop(r->writer);	/* stopped already, if finished */
 	r->writer = NULL;
+	cs_report_json_fini(&r->json);	/* the rows of a run cut short */
 	cs_engine_set_output(&r->engine, NULL, NULL);
 	/* Streams left open by a run that did not finish (no footer): the
 	 * files written so far are removed, the old ones stay. */
