@@ -364,7 +364,7 @@ flood_case() {
 	fi
 	ip netns exec "$NSS" sysctl -qw net.ipv4.tcp_syncookies="$cookies"
 	start_connscope "$name" --json "$TMP/$name.json" --report "$TMP/$name.txt" \
-		--synflood-rate 300 || { not_ok "$name: connscope did not start"; return; }
+		--synflood-rate 100 || { not_ok "$name: connscope did not start"; return; }
 	ip netns exec "$NSS" "$TCPPING" serve "$SRV_ADDR" "$port" --count 0 --backlog 16 \
 		--timeout 12 >"$TMP/$name.server" 2>&1 &
 	local spid=$!

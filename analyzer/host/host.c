@@ -193,6 +193,7 @@ static void keep_step(struct cs_host *h, const struct cs_host_sample *s)
 {
 	struct cs_host_step *st = &h->steps[h->step_next];
 
+	st->from_us = h->last.ts_us;
 	st->ts_us = s->ts_us;
 	st->cookies_sent = clamp32(step(h, s, CS_HC_SYNCOOKIES_SENT));
 	st->syn_drops = clamp32(step(h, s, CS_HC_REQQ_FULL_DROP));
@@ -309,12 +310,14 @@ static void confirm_flood(const struct cs_host *h, struct cs_alert *al)
 {
 	uint64_t cookies = 0, drops = 0;
 
-	/* A sample counts what happened since the one before: the steps that
-	 * end within the flood's seconds or the second after. */
+	/* A sample counts what happened since the one before: every step
+	 * that overlaps the flood's seconds or the second after counts whole
+	 * (a late sample -- a busy capture reads the kernel between reads of
+	 * the ring -- makes a longer step, not a lost one). */
+	uint64_t until = al->end_us + CS_USEC_PER_SEC;
 	for (uint32_t i = 0; i < h->step_cnt; i++) {
 		const struct cs_host_step *st = &h->steps[i];
-		if (st->ts_us > al->start_us &&
-		    st->ts_us <= al->end_us + CS_USEC_PER_SEC) {
+		if (st->ts_us > al->start_us && st->from_us < until) {
 			cookies += st->cookies_sent;
 			drops += st->syn_drops;
 		}

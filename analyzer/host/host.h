@@ -43,7 +43,7 @@ struct cs_host_listen {
  * seconds close, finds what the kernel counted during it. */
 #define CS_HOST_STEPS 600
 struct cs_host_step {
-	uint64_t ts_us;			/* the sample's: the step ends here */
+	uint64_t from_us, ts_us;	/* the samples it lies between */
 	uint32_t cookies_sent;		/* SyncookiesSent */
 	uint32_t syn_drops;		/* TCPReqQFullDrop */
 };
