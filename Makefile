@@ -201,7 +201,8 @@ check-run: tests
 	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
-	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
+	CONNSCOPE=$(abspath $(BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) \
+	    OUT=$(BUILD)/out/browser bash tests/browser.sh
 	CONNSCOPE=$(abspath $(BIN)) WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/exposed.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/live.sh
 	CONNSCOPE=$(abspath $(BIN)) WORKLOAD=$(abspath $(WORKLOAD_BIN)) BLAST=$(abspath $(BLAST_BIN)) \

@@ -10,6 +10,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "web/connlist.h"
+
 #define HOST_TEXT_MAX 253	/* a DNS name's longest text form */
 #define PORT_DIGITS_MAX 5
 

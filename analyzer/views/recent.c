@@ -15,12 +15,14 @@ const char *const cs_series_names[CS_SER_MAX] = {
 	[CS_SER_CLOSE_WAIT] = "close_wait",
 };
 
-int cs_recent_init(struct cs_recent *r)
+int cs_recent_init(struct cs_recent *r, size_t all_budget_bytes)
 {
 	memset(r, 0, sizeof *r);
 	r->events = calloc(CS_EVENTS_MAX, sizeof *r->events);
 	r->done = calloc(CS_RECENT_CONNS, sizeof *r->done);
-	if (!r->events || !r->done) {
+	if (all_budget_bytes)
+		r->all = cs_store_create(all_budget_bytes);
+	if (!r->events || !r->done || (all_budget_bytes && !r->all)) {
 		cs_recent_fini(r);
 		return -1;
 	}
@@ -31,8 +33,10 @@ void cs_recent_fini(struct cs_recent *r)
 {
 	free(r->events);
 	free(r->done);
+	cs_store_unref(r->all);
 	r->events = NULL;
 	r->done = NULL;
+	r->all = NULL;
 }
 
 void cs_recent_second(struct cs_recent *r, uint64_t sec, uint32_t time_wait,
@@ -98,4 +102,9 @@ void cs_recent_finished(struct cs_recent *r, const struct cs_conn *c,
 
 	f->c = *c;
 	f->v = *v;
+	if (r->all) {
+		struct cs_conn_rec rec;
+		cs_conn_rec_fill(&rec, c, v, false);
+		cs_store_add(r->all, &rec);
+	}
 }

@@ -15,6 +15,7 @@
 
 #include "analyzer/tracking/conn.h"
 #include "analyzer/reports/export.h"
+#include "analyzer/views/store.h"
 
 enum cs_series_kind {
 	CS_SER_SYN, CS_SER_SYNACK, CS_SER_RST, CS_SER_FIN, CS_SER_NEW,
@@ -52,9 +53,14 @@ struct cs_recent {
 	/* finished connections ring */
 	struct cs_finished *done;
 	uint64_t done_written;
+	/* every finished connection, compact (a capture file's dashboard
+	 * reaches them all); NULL for a live capture, which shows a window */
+	struct cs_store *all;
 };
 
-int cs_recent_init(struct cs_recent *r);
+/* all_budget_bytes: memory for cs_recent.all before it spills to a file;
+ * 0 for no such store. */
+int cs_recent_init(struct cs_recent *r, size_t all_budget_bytes);
 void cs_recent_fini(struct cs_recent *r);
 
 /* Moves the series to second `sec`.  The TIME_WAIT and CLOSE_WAIT gauges

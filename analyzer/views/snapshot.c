@@ -33,6 +33,7 @@ void cs_snapshot_unref(struct cs_snapshot *s)
 	free(s->series);
 	free(s->conns);
 	free(s->events);
+	cs_store_unref(s->all);
 	free(s);
 }
 
@@ -95,6 +96,21 @@ static void copy_finished(struct cs_snapshot *s, const struct cs_recent *r)
 		sc->v = f->v;
 		sc->open = false;
 	}
+}
+
+/* The store's records so far (cs_engine_refresh published them): a count
+ * and a reference, not a copy. */
+static void copy_all(struct cs_snapshot *s, const struct cs_recent *r,
+		     const struct cs_tally *open)
+{
+	s->open_total = open->open;
+	s->finished_total = r->done_written;
+	if (!r->all)
+		return;
+	s->all = cs_store_ref(r->all);
+	s->all_cnt = r->all->published;
+	s->all_lost = r->all->lost;
+	s->all_has_open = r->all->frozen;
 }
 
 static int copy_recent(struct cs_snapshot *s, const struct cs_recent *r,
@@ -175,6 +191,7 @@ struct cs_snapshot *cs_snapshot_build(const struct cs_engine *e,
 	memcpy(s->alerts, al->list, al->count * sizeof *s->alerts);
 	copy_open(s, e);
 	if (e->opt.keep_recent) {
+		copy_all(s, &e->recent, &e->open);
 		copy_finished(s, &e->recent);
 		if (copy_recent(s, &e->recent, &e->detect) != 0)
 			goto fail;
