@@ -237,12 +237,13 @@ check "a capture read from a pipe shows on the dashboard while it arrives ($mid,
 stop_server
 
 # ---- a file past every in-memory window: every connection reachable --------
-# floodgen's spoofed SYNs (every 4-tuple different) and real connections,
-# with the store's memory cut to one chunk (4,096 records), so most
-# connections are read back from the spill file.  The counts come from
-# the packets: a connection is a 4-tuple whose first packet is a bare SYN.
+# floodgen's spoofed SYNs (every 4-tuple different, 20 a second: 25
+# minutes) and real connections, with the store's memory cut to one chunk
+# (4,096 records), so most connections are read back from the spill file.
+# The counts come from the packets: a connection is a 4-tuple whose first
+# packet is a bare SYN.
 many=$OUT/many.pcap
-"$FLOODGEN" 30000 100 >"$many" 2>/dev/null
+"$FLOODGEN" 30000 100 20 >"$many" 2>/dev/null
 syn_tuples() {	# the distinct 4-tuples of bare SYNs, "src.port dst.port"
 	tcpdump -nn -r "$many" 'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' 2>/dev/null |
 		awk '{ print $3, $5 }' | sed 's/:$//' | sort -u
@@ -274,6 +275,23 @@ if CONNSCOPE_CONN_STORE_BYTES=1 start_server many -r "$many"; then
 	got=$(api '/api/connections?port=8080&limit=1' | jq .total)
 	check "many: port=8080 counts the $want_8080 real connections (API: $got)" \
 		[ "$got" = "$want_8080" ]
+	# the charts: from the capture's first second to its last, in buckets
+	# that keep each second's peak (the flood's 20 SYNs a second; the
+	# real connections' SYNs all come in the first second)
+	first=$(tcpdump -tt -nn -c 1 -r "$many" 2>/dev/null | cut -d. -f1)
+	lastsec=$(tcpdump -tt -nn -r "$many" 2>/dev/null | tail -1 | cut -d. -f1)
+	api /api/timeseries >"$OUT/many.ts.json"
+	got=$(jq .start "$OUT/many.ts.json")
+	check "many: the charts begin at the capture's first second $first (start: $got)" \
+		[ "$got" = "$first" ]
+	got=$(jq '.end >= '"$lastsec"' and .interval > 1' "$OUT/many.ts.json")
+	check "many: the charts reach its last second $lastsec in buckets of more than 1 s" \
+		[ "$got" = true ]
+	want_peak=$(tcpdump -tt -nn -r "$many" 'tcp[tcpflags] & (tcp-syn|tcp-ack) == tcp-syn' \
+		2>/dev/null | cut -d. -f1 | uniq -c | sort -n | tail -1 | awk '{ print $1 }')
+	got=$(jq '.series.syn | max' "$OUT/many.ts.json")
+	check "many: the SYN chart keeps the busiest second's $want_peak SYNs (chart: $got)" \
+		[ "$got" = "$want_peak" ]
 	last=$(api "/api/connections?limit=1&offset=$((want - 1))&sort=ts" | jq '.items[0].id')
 	got=$(api "/api/connections/$last" | jq '.connection.id')
 	check "many: the detail of the last connection by time ($last) is served" [ "$got" = "$last" -a "$last" != null ]

@@ -251,6 +251,44 @@ START_TEST(test_store_published_count)
 }
 END_TEST
 
+/*
+ * A file's charts cover all of it: a 1,300-second capture with one SYN
+ * every 10 s and a spike of 50 SYNs in second 5.  600 buckets of 1 s hold
+ * 600 s, of 2 s 1,200 s, so the interval is 4 s and 1300 / 4 + 1 = 326
+ * buckets; the spike's bucket (second 4 to 7) keeps 50, its maximum.
+ */
+START_TEST(test_series_cover_the_file)
+{
+	struct cs_engine_opts o;
+	struct cs_report_source src;
+	char err[160];
+	unsigned i = 0;
+
+	cs_engine_opts_default(&o);
+	o.keep_recent = true;
+	o.keep_all_budget_bytes = 1;
+	ck_assert_msg(cs_engine_init(&eng, &o, err, sizeof err) == 0, "%s", err);
+	for (unsigned sec = 0; sec <= 1300; sec += 5) {
+		unsigned syns = sec == 5 ? 50 : sec % 10 == 0 ? 1 : 0;
+		for (unsigned k = 0; k < syns; k++)
+			seg(i++, true, CS_TH_SYN, 100, 0, 0,
+			    T0 + sec * USEC_PER_SEC + k);
+	}
+	memset(&src, 0, sizeof src);
+	cs_engine_refresh(&eng);
+	struct cs_snapshot *s = cs_snapshot_build(&eng, &src, 1, false, false);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_uint_eq(s->series_start, T0 / USEC_PER_SEC);
+	ck_assert_uint_eq(s->series_interval, 4);
+	ck_assert_uint_eq(s->series_len, 326);
+	ck_assert_uint_eq(s->series[1][CS_SER_SYN], 50);	/* seconds 4..7 */
+	ck_assert_uint_eq(s->series[0][CS_SER_SYN], 1);		/* second 0 */
+	ck_assert_uint_eq(s->series[325][CS_SER_SYN], 1);	/* second 1300 */
+	cs_snapshot_unref(s);
+	cs_engine_fini(&eng);
+}
+END_TEST
+
 Suite *store_suite(void)
 {
 	Suite *s = suite_create("store");
@@ -261,6 +299,7 @@ Suite *store_suite(void)
 	tcase_add_test(tc, test_every_connection_pages);
 	tcase_add_test(tc, test_filters_count_every_match);
 	tcase_add_test(tc, test_detail_of_a_spilled_connection);
+	tcase_add_test(tc, test_series_cover_the_file);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -116,6 +116,7 @@ struct page_ctx {
 	/* narrowing: matches in [lo, hi], by bucket of width w */
 	u128 lo, hi, w;
 	uint64_t hist[BUCKETS];
+	u128 bmin[BUCKETS], bmax[BUCKETS];	/* of each bucket's keys */
 	/* picking: the `want` smallest keys >= lo, a max-heap */
 	struct pick *heap;
 	size_t heap_n, want;
@@ -138,8 +139,13 @@ static bool bucket_one(void *ctx, const struct cs_conn_rec *r)
 	struct page_ctx *p = ctx;
 	u128 k = key_of(r, p->sort);
 
-	if (k >= p->lo && k <= p->hi)
-		p->hist[(size_t)((k - p->lo) / p->w)]++;
+	if (k < p->lo || k > p->hi)
+		return true;
+	size_t b = (size_t)((k - p->lo) / p->w);
+	if (!p->hist[b]++ || k < p->bmin[b])
+		p->bmin[b] = k;
+	if (p->hist[b] == 1 || k > p->bmax[b])
+		p->bmax[b] = k;
 	return true;
 }
 
@@ -190,8 +196,8 @@ static bool pick_one(void *ctx, const struct cs_conn_rec *r)
 /*
  * Narrows [lo, hi] to the bucket that holds ascending rank `rank` until at
  * most PICK_MAX matches lie in it; *before: the matches below lo.  Each
- * round divides the range's width by BUCKETS, so it ends within 16 rounds
- * (keys are 128 bits, and unique).
+ * round divides the range's width by BUCKETS at least, so it ends within
+ * 16 rounds (keys are 128 bits, and unique).
  */
 static int narrow(const struct cs_snapshot *s, const struct cs_conn_filter *f,
 		  struct page_ctx *p, uint64_t rank, uint64_t *before)
@@ -210,9 +216,10 @@ static int narrow(const struct cs_snapshot *s, const struct cs_conn_filter *f,
 		while (b < BUCKETS - 1 && *before + p->hist[b] <= rank)
 			*before += p->hist[b++];
 		in_range = p->hist[b];
-		p->lo += (u128)b * p->w;
-		if (p->w - 1 < p->hi - p->lo)
-			p->hi = p->lo + p->w - 1;
+		/* the bucket's own smallest and largest key: ties on the sort
+		 * key (many zero durations) leave only their ids to narrow */
+		p->lo = p->bmin[b];
+		p->hi = p->bmax[b];
 	}
 	return 0;
 }

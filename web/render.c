@@ -282,10 +282,12 @@ void cs_render_timeseries(const struct cs_snapshot *s, struct cs_reply *r)
 	if (f) {
 		cs_json_init(&j, f, 0);
 		cs_json_obj_begin(&j);
-		cs_json_kv_u64(&j, "interval", 1);
+		uint32_t step = s->series_interval ? s->series_interval : 1;
+		cs_json_kv_u64(&j, "interval", step);
 		cs_json_kv_u64(&j, "start", s->series_start);
-		cs_json_kv_u64(&j, "end", s->series_len ? s->series_start + s->series_len - 1
-						     : s->series_start);
+		cs_json_kv_u64(&j, "end", s->series_len ?
+				s->series_start + (uint64_t)s->series_len * step - 1 :
+				s->series_start);
 		cs_json_key(&j, "series");
 		cs_json_obj_begin(&j);
 		for (int k = 0; k < CS_SER_MAX; k++) {

@@ -49,6 +49,7 @@ struct cs_snapshot {
 	char *verdicts;			/* the sentences, one per line */
 
 	uint64_t series_start;		/* second of series[0] */
+	uint32_t series_interval;	/* seconds a bucket covers (max of them) */
 	uint32_t series_len;
 	uint32_t (*series)[CS_SER_MAX];
 
