@@ -292,6 +292,19 @@ if CONNSCOPE_CONN_STORE_BYTES=1 start_server many -r "$many"; then
 	got=$(jq '.series.syn | max' "$OUT/many.ts.json")
 	check "many: the SYN chart keeps the busiest second's $want_peak SYNs (chart: $got)" \
 		[ "$got" = "$want_peak" ]
+	# the exports: every match, streamed
+	got=$(api '/api/connections.csv' | tail -n +2 | cut -d, -f1 | sort -u | wc -l)
+	check "many: the CSV export has all $want connections ($got)" [ "$got" = "$want" ]
+	got=$(api '/api/connections.jsonl?port=8080' | jq -s 'map(.resp_p) | unique == [8080] and length == '"$want_8080")
+	check "many: the JSON Lines export of port=8080 has its $want_8080 connections" [ "$got" = true ]
+	# where to look first: the flood's target, its SYNs older than the
+	# 3 s SYN timeout at the capture's end failed (timeout)
+	end_ts=$(tcpdump -tt -nn -r "$many" 2>/dev/null | tail -1 | cut -d' ' -f1)
+	want_top=$(tcpdump -tt -nn -r "$many" 'dst host 10.2.0.80 and tcp[tcpflags] == tcp-syn' 2>/dev/null |
+		awk -v end="$end_ts" '$1 < end - 3 { print $3, $5 }' | sort -u | wc -l)
+	got=$(api /api/top | jq -r '.servers[0] | "\(.host):\(.port) \(.failed) \(.outcome)"')
+	check "many: the top failing server is 10.2.0.80:80 with $want_top timeouts ('$got')" \
+		[ "$got" = "10.2.0.80:80 $want_top timeout" ]
 	last=$(api "/api/connections?limit=1&offset=$((want - 1))&sort=ts" | jq '.items[0].id')
 	got=$(api "/api/connections/$last" | jq '.connection.id')
 	check "many: the detail of the last connection by time ($last) is served" [ "$got" = "$last" -a "$last" != null ]

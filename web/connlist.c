@@ -24,7 +24,7 @@ static bool addr_is(const struct cs_conn_rec *r, const struct cs_addr *a)
 	return !memcmp(&r->addr[0], a, sizeof *a) || !memcmp(&r->addr[1], a, sizeof *a);
 }
 
-static bool matches(const struct cs_conn_rec *r, const struct cs_conn_filter *f)
+bool cs_connlist_match(const struct cs_conn_rec *r, const struct cs_conn_filter *f)
 {
 	if (f->outcome >= 0 && r->outcome != f->outcome)
 		return false;
@@ -41,7 +41,7 @@ static bool matches(const struct cs_conn_rec *r, const struct cs_conn_filter *f)
 
 /* A snapshot copy belongs to the set unless the store has it: for a file,
  * the store holds the finished ones, and in the last view the open too. */
-static bool copy_in_set(const struct cs_snapshot *s, const struct cs_snap_conn *sc)
+bool cs_connlist_copy_in_set(const struct cs_snapshot *s, const struct cs_snap_conn *sc)
 {
 	return !s->all || (sc->open && !s->all_has_open);
 }
@@ -58,7 +58,7 @@ static bool each_block(void *ctx, const struct cs_conn_rec *recs, size_t n)
 	struct each_ctx *e = ctx;
 
 	for (size_t i = 0; i < n; i++)
-		if (matches(&recs[i], e->f) && !e->fn(e->ctx, &recs[i]))
+		if (cs_connlist_match(&recs[i], e->f) && !e->fn(e->ctx, &recs[i]))
 			return !(e->stopped = true);
 	return true;
 }
@@ -71,7 +71,7 @@ int cs_connlist_each(const struct cs_snapshot *s, const struct cs_conn_filter *f
 	for (uint32_t i = 0; i < s->conn_cnt && !e.stopped; i++) {
 		const struct cs_snap_conn *sc = &s->conns[i];
 		struct cs_conn_rec rec;
-		if (!copy_in_set(s, sc))
+		if (!cs_connlist_copy_in_set(s, sc))
 			continue;
 		cs_conn_rec_fill(&rec, &sc->c, &sc->v, sc->open);
 		each_block(&e, &rec, 1);
@@ -356,7 +356,7 @@ static void set_object(struct cs_json *j, const struct cs_snapshot *s)
 	uint64_t in_set = s->all_cnt;
 
 	for (uint32_t i = 0; i < s->conn_cnt; i++)
-		in_set += copy_in_set(s, &s->conns[i]);
+		in_set += cs_connlist_copy_in_set(s, &s->conns[i]);
 	cs_json_key(j, "set");
 	cs_json_obj_begin(j);
 	cs_json_kv_str(j, "kind", s->all ? "all" : "recent");

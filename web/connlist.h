@@ -24,6 +24,13 @@
 #include "analyzer/views/store.h"
 #include "web/render.h"
 
+/* Whether r passes f's filters (not its paging). */
+bool cs_connlist_match(const struct cs_conn_rec *r, const struct cs_conn_filter *f);
+
+/* Whether the snapshot's copy sc is in the set (for a file, the store
+ * holds the finished ones, and in the last view the open ones too). */
+bool cs_connlist_copy_in_set(const struct cs_snapshot *s, const struct cs_snap_conn *sc);
+
 /* Calls fn on each connection of the set that f matches, in store order
  * (the snapshot's copies first); stops when fn returns false.  -1 if the
  * spill file cannot be read. */

@@ -278,3 +278,31 @@ int cs_store_scan(const struct cs_store *s, uint64_t cnt, cs_store_block_fn fn,
 	}
 	return cnt > s->mem_recs ? scan_file(s, s->mem_recs, cnt, fn, ctx) : 0;
 }
+
+int cs_store_read(const struct cs_store *s, uint64_t from, size_t n,
+		  struct cs_conn_rec *out)
+{
+	while (n && from < s->mem_recs) {
+		size_t in_chunk = CS_STORE_CHUNK_RECS - (size_t)(from % CS_STORE_CHUNK_RECS);
+		size_t k = n < in_chunk ? n : in_chunk;
+		memcpy(out, &s->chunks[from / CS_STORE_CHUNK_RECS][from % CS_STORE_CHUNK_RECS],
+		       k * sizeof *out);
+		out += k;
+		from += k;
+		n -= k;
+	}
+	size_t want = n * sizeof *out;
+	char *p = (char *)out;
+	off_t at = (off_t)((from - s->mem_recs) * sizeof *out);
+	while (want) {
+		ssize_t got = pread(s->fd, p, want, at);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return -1;
+		p += got;
+		at += got;
+		want -= (size_t)got;
+	}
+	return 0;
+}

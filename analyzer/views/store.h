@@ -107,4 +107,9 @@ typedef bool (*cs_store_block_fn)(void *ctx, const struct cs_conn_rec *recs,
 int cs_store_scan(const struct cs_store *s, uint64_t cnt, cs_store_block_fn fn,
 		  void *ctx);
 
+/* Reader side: copies records [from, from + n) (all below a snapshot's
+ * count) into out; 0, or -1 if the file cannot be read. */
+int cs_store_read(const struct cs_store *s, uint64_t from, size_t n,
+		  struct cs_conn_rec *out);
+
 #endif /* CS_ANALYZER_STORE_H */
