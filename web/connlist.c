@@ -420,23 +420,21 @@ static void flag_letters(uint16_t flags, char *buf)
 	buf[n] = '\0';
 }
 
+/* The connection's events in the ring, oldest first: the first
+ * TIMELINE_MAX of them (the handshake and what went wrong first tell the
+ * story), and how many there are. */
 static void timeline(struct cs_json *j, const struct cs_snapshot *s,
 		     uint64_t id, uint64_t first_ts_us)
 {
-	uint32_t idx[TIMELINE_MAX], n = 0, seen = 0;
+	uint32_t n = 0;
 	char fl[12];
 
-	for (uint32_t i = 0; i < s->event_cnt; i++) {
-		if (s->events[i].conn_id != id)
-			continue;
-		idx[n % TIMELINE_MAX] = i;	/* keep the latest 64 */
-		n++;
-	}
-	seen = n < TIMELINE_MAX ? n : TIMELINE_MAX;
 	cs_json_key(j, "events");
 	cs_json_arr_begin(j);
-	for (uint32_t k = 0; k < seen; k++) {
-		const struct cs_event *e = &s->events[idx[(n - seen + k) % TIMELINE_MAX]];
+	for (uint32_t i = 0; i < s->event_cnt; i++) {
+		const struct cs_event *e = &s->events[i];
+		if (e->conn_id != id || n++ >= TIMELINE_MAX)
+			continue;
 		cs_json_obj_begin(j);
 		cs_json_kv_usec(j, "ts", e->ts_us);
 		cs_json_kv_str(j, "from", e->from ? "resp" : "orig");
@@ -450,6 +448,7 @@ static void timeline(struct cs_json *j, const struct cs_snapshot *s,
 		cs_json_obj_end(j);
 	}
 	cs_json_arr_end(j);
+	cs_json_kv_u64(j, "events_total", n);
 	cs_json_key(j, "events_complete");
 	cs_json_bool(j, n <= TIMELINE_MAX &&
 			   !(s->oldest_event_us && s->oldest_event_us > first_ts_us));
