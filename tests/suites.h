@@ -27,5 +27,6 @@ Suite *writer_suite(void);
 Suite *driver_suite(void);
 Suite *outfile_suite(void);
 Suite *linklayer_suite(void);
+Suite *unpack_suite(void);
 
 #endif
