@@ -67,7 +67,10 @@ void cs_conn_rec_fill(struct cs_conn_rec *r, const struct cs_conn *c,
 		      const struct cs_verdict *v, bool open);
 
 #define CS_STORE_CHUNK_RECS 4096	/* 512 KiB */
-#define CS_STORE_BUDGET_DEFAULT (64u << 20)
+/* Small: the spill file's pages stay in the page cache, so a scan reads
+ * them nearly as fast as memory, and the process's own memory is what
+ * --max-flows sets plus this (tests/flood.sh holds it to that). */
+#define CS_STORE_BUDGET_DEFAULT (2u << 20)
 
 struct cs_store {
 	atomic_int refs;
