@@ -155,6 +155,11 @@ void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 	d->ts_invalid = f->ts_invalid || f->ts_us > CS_TIME_MAX_US;
 	d->wirelen = f->wirelen;
 	d->why = cs_decode(f, &d->pkt);
+	/* Zeek drops a datagram whose IPv4 header checksum is wrong before
+	 * any connection sees it (no history letter): so do we, on request,
+	 * whatever else the rest of the frame would have been. */
+	if (e->opt.verify_checksums && (d->pkt.info & CS_PKTF_IP_CSUM_BAD))
+		d->why = CS_SKIP_BAD_IP_CHECKSUM;
 	if (d->why != CS_SKIP_NONE) {
 		d->bad_sum = false;
 		return;

@@ -21,6 +21,7 @@
 
 #include <string.h>
 
+#include "capture/checksum.h"
 #include "capture/layers.h"
 
 enum {
@@ -225,6 +226,7 @@ struct ip_view {
 	bool first_fragment;
 	bool len_from_wire;
 	bool routed;		/* routing header with segments left (RFC 8200 8.1) */
+	bool bad_csum;		/* IPv4 header checksum wrong (RFC 791) */
 	uint32_t total_len;	/* header + payload */
 	struct cs_cursor payload;	/* the transport bytes, bounded by total_len */
 };
@@ -286,6 +288,9 @@ static enum cs_skip decode_ipv4(struct cs_cursor *c, struct cs_pkt *pkt,
 	/* h has read the fixed 20 bytes: the options follow. */
 	if (hlen > 20 && !ipv4_options_ok(cs_rd_sub(&h, hlen - 20)))
 		return bad;
+	/* A header holding its own right checksum sums to 0xffff (RFC 1071).
+	 * A quote is not checked: the router's copy is what it received. */
+	v->bad_csum = !quoted && cs_inet_sum(r->p, hlen, 0) != 0xffff;
 
 	if (quoted) {
 		v->total_len = total;
@@ -1064,6 +1069,9 @@ enum cs_skip cs_decode_ip(struct cs_cursor *c, int family, struct cs_pkt *pkt)
 		pkt->info |= CS_PKTF_LEN_FROM_WIRE;
 	if (v.routed)
 		pkt->info |= CS_PKTF_IPV6_ROUTED;
+	/* Kept across layers: a wrong checksum in any header drops it all. */
+	if (v.bad_csum)
+		pkt->info |= CS_PKTF_IP_CSUM_BAD;
 	if (v.first_fragment)
 		pkt->info |= CS_PKTF_FRAGMENT;
 	if (v.later_fragment)

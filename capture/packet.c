@@ -23,6 +23,7 @@ const char *const cs_skip_names[CS_SKIP_MAX] = {
 	[CS_SKIP_BAD_TUNNEL] = "bad_tunnel",
 	[CS_SKIP_TUNNEL_DEPTH] = "tunnel_depth",
 	[CS_SKIP_BAD_CHECKSUM] = "bad_checksum",
+	[CS_SKIP_BAD_IP_CHECKSUM] = "bad_ip_checksum",
 };
 
 const char *const cs_tunnel_names[CS_TUN_MAX] = {

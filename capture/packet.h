@@ -56,6 +56,8 @@ enum cs_skip {
 				 * or whose payload is not what it declares */
 	CS_SKIP_TUNNEL_DEPTH,	/* encapsulations nested deeper than CS_TUNNEL_MAX_DEPTH */
 	CS_SKIP_BAD_CHECKSUM,	/* --verify-checksums: a TCP checksum that is wrong */
+	CS_SKIP_BAD_IP_CHECKSUM,/* --verify-checksums: an IPv4 header checksum
+				 * that is wrong (the outer or a tunnel's) */
 	CS_SKIP_MAX
 };
 
@@ -115,6 +117,9 @@ enum {
 	CS_PKTF_LEN_FROM_WIRE = 1u << 2,/* IP length 0 (TSO/GSO/BIG TCP): taken from the frame */
 	CS_PKTF_IPV6_ROUTED = 1u << 3,	/* IPv6 routing header with segments left: the
 					 * destination is not the final one */
+	CS_PKTF_IP_CSUM_BAD = 1u << 4,	/* an IPv4 header on the way in (outer or
+					 * inner, not an ICMP quote) fails its
+					 * checksum */
 };
 
 /*
