@@ -155,6 +155,9 @@ void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 	d->ts_invalid = f->ts_invalid || f->ts_us > CS_TIME_MAX_US;
 	d->wirelen = f->wirelen;
 	d->why = cs_decode(f, &d->pkt);
+	/* (only the source's filter reads these: they die with the frame) */
+	d->pkt.icmp.quote = NULL;
+	d->pkt.outer_ip = NULL;
 	/* Zeek drops a datagram whose IPv4 header checksum is wrong before
 	 * any connection sees it (no history letter): so do we, on request,
 	 * whatever else the rest of the frame would have been. */

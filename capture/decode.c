@@ -500,6 +500,8 @@ static enum cs_skip decode_icmp_quote(struct cs_cursor *c, int family,
 {
 	struct ip_view v = { 0 };
 	struct cs_addr from = pkt->src, to = pkt->dst;
+	const uint8_t *quote = c->r.p;
+	size_t quote_caplen = c->r.left;
 	enum cs_skip why;
 
 	if (!cs_rd_has(&c->r, 1))
@@ -526,6 +528,8 @@ static enum cs_skip decode_icmp_quote(struct cs_cursor *c, int family,
 		pkt->flags = cs_rd_u16(q) & 0x1ff;
 	}
 	pkt->kind = CS_PKT_ICMP_ERR;
+	pkt->icmp.quote = quote;
+	pkt->icmp.quote_caplen = (uint32_t)quote_caplen;
 	pkt->icmp.from = from;
 	pkt->icmp.to = to;
 	pkt->ip_len = v.total_len;
@@ -1057,6 +1061,8 @@ static enum cs_skip decode_udp(struct cs_cursor *c, bool frag, struct cs_pkt *pk
 enum cs_skip cs_decode_ip(struct cs_cursor *c, int family, struct cs_pkt *pkt)
 {
 	struct ip_view v = { 0 };
+	if (!pkt->outer_ip)
+		pkt->outer_ip = c->r.p;
 	enum cs_skip why = family == 4 ? decode_ipv4(c, pkt, false, &v)
 				       : decode_ipv6(c, pkt, false, &v);
 	if (why != CS_SKIP_NONE)

@@ -201,7 +201,15 @@ struct cs_pkt {
 		uint8_t type, code;
 		struct cs_addr from;	/* sender of the error: a router or the host */
 		struct cs_addr to;
+		/* The quoted datagram (IP header on) as captured, and the
+		 * frame's outermost IP header: valid only while the frame is.
+		 * A filter is matched against the quote put in place of the
+		 * datagram that carried it (source.c). */
+		const uint8_t *quote;
+		uint32_t quote_caplen;
 	} icmp;
+	const uint8_t *outer_ip;	/* the frame's first IP header; while
+					 * the frame is */
 
 	/* Encapsulation: kind CS_TUN_NONE for a packet seen bare.  For a
 	 * tunnelled one the fields above describe the inner packet, except
