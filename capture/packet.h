@@ -58,6 +58,11 @@ enum cs_skip {
 	CS_SKIP_BAD_CHECKSUM,	/* --verify-checksums: a TCP checksum that is wrong */
 	CS_SKIP_BAD_IP_CHECKSUM,/* --verify-checksums: an IPv4 header checksum
 				 * that is wrong (the outer or a tunnel's) */
+	CS_SKIP_IP_FRAGMENT_HELD,/* a fragment of an outer IPv4 datagram, held:
+				 * its bytes are read with the fragment that
+				 * completes the datagram (defrag.h) */
+	CS_SKIP_IP_FRAGMENT_OVERLAP,/* a fragment overlapping bytes already held:
+				 * dropped (its datagram too when they differ) */
 	CS_SKIP_MAX
 };
 
