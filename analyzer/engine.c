@@ -153,7 +153,7 @@ static void keep_recent(struct cs_engine *e, struct cs_conn *c, int side,
 }
 
 /*
- * A fragment of the frame's outer IPv4 datagram is held, and the one that
+ * A fragment of the frame's outer IP datagram is held, and the one that
  * completes the datagram is decoded as the whole of it.  Accounting: each
  * fragment is one frame read, counted once -- held ones under
  * ip_fragment_held, the completing one as its datagram decodes (analysed,

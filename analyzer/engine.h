@@ -53,7 +53,7 @@ struct cs_engine {
 	uint64_t now_us;		/* packet time, <= CS_TIME_MAX_US */
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
-	/* Outer IPv4 reassembly: used by the decoding thread alone (one at
+	/* Outer IP reassembly: used by the decoding thread alone (one at
 	 * a time: the readahead thread, or the caller's). */
 	struct cs_defrag *defrag;
 	bool finishing;			/* flushing at the end of the capture */
@@ -89,7 +89,7 @@ struct cs_decoded {
 	uint32_t wirelen;
 	enum cs_skip why;
 	bool bad_sum;		/* --verify-checksums found the TCP sum wrong */
-	bool reassembled;	/* the frame completed an outer IPv4 datagram,
+	bool reassembled;	/* the frame completed an outer IP datagram,
 				 * which is what was decoded */
 	uint32_t given_up;	/* held datagrams the defragmenter gave up */
 	struct cs_pkt pkt;	/* pkt.tcp is NULL: the bytes are not kept */

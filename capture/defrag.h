@@ -1,16 +1,17 @@
 /*
- * defrag.h — outer IPv4 datagrams put back together from their fragments.
+ * defrag.h — outer IP datagrams put back together from their fragments.
  *
  * A router that splits a tunnel packet (or a plain TCP segment) in two
  * leaves the inner headers in the first fragment and the rest in later
  * ones; read one at a time, the connection inside loses its data.  This
- * module holds the fragments of the frame's outermost IPv4 datagram and,
- * when the last piece arrives, hands back the whole frame (the first
- * fragment's link header, its IP header with the fragment fields cleared,
- * the payload), which the decoder then reads as any frame.
+ * module holds the fragments of the frame's outermost IP datagram (IPv4,
+ * or IPv6 with a Fragment header) and, when the last piece arrives, hands
+ * back the whole frame (the first fragment's link header, its IP header
+ * with the fragment fields cleared -- IPv6: the Fragment header left out
+ * -- then the payload), which the decoder then reads as any frame.
  *
- * Bounds: CS_DEFRAG_SLOTS datagrams at once, each at most an IPv4
- * datagram's 65,535 bytes, in buffers allocated once at init (about
+ * Bounds: CS_DEFRAG_SLOTS datagrams at once, each at most 65,535 bytes
+ * of payload (IPv6 jumbograms are not fragmented), in buffers allocated once at init (about
  * 2 MiB); a datagram not complete CS_DEFRAG_TIMEOUT_US of packet time
  * after its first fragment, or the oldest when a new one finds no free
  * slot, is given up.  A fragment overlapping bytes already held is
@@ -41,7 +42,8 @@ enum cs_defrag_result {
 	CS_DEFRAG_OVERLAP,	/* overlaps bytes already held: dropped */
 	CS_DEFRAG_UNUSABLE,	/* a fragment that cannot be held (cut by the snap
 				 * length, past 65,535 bytes, a middle piece not a
-				 * multiple of 8): decoded alone, as before */
+				 * multiple of 8, IPv6 headers before Fragment
+				 * over 256 bytes): decoded alone, as before */
 };
 
 struct cs_defrag *cs_defrag_create(void);

@@ -47,7 +47,8 @@ enum cs_skip {
 	CS_SKIP_BAD_LINK_HEADER,/* impossible link header (e.g. VLAN stack too deep) */
 	CS_SKIP_NOT_IP,		/* ARP, LLDP, 802.3/LLC, unknown ethertype or family */
 	CS_SKIP_BAD_IP_HEADER,	/* wrong version, header or total length, ext. headers */
-	CS_SKIP_IP_FRAGMENT,	/* a non-first fragment: carries no TCP header */
+	CS_SKIP_IP_FRAGMENT,	/* a fragment not held for reassembly (inside a
+				 * tunnel, or that cannot be held: defrag.h) */
 	CS_SKIP_NOT_TCP,	/* UDP, ICMP that is not an error about TCP, ESP, ... */
 	CS_SKIP_BAD_TCP_HEADER,	/* data offset < 5 or beyond the segment */
 	CS_SKIP_BAD_TCP_OPTION,	/* option length < 2, past the header, or wrong for its kind */
@@ -58,7 +59,7 @@ enum cs_skip {
 	CS_SKIP_BAD_CHECKSUM,	/* --verify-checksums: a TCP checksum that is wrong */
 	CS_SKIP_BAD_IP_CHECKSUM,/* --verify-checksums: an IPv4 header checksum
 				 * that is wrong (the outer or a tunnel's) */
-	CS_SKIP_IP_FRAGMENT_HELD,/* a fragment of an outer IPv4 datagram, held:
+	CS_SKIP_IP_FRAGMENT_HELD,/* a fragment of the outer IP datagram, held:
 				 * its bytes are read with the fragment that
 				 * completes the datagram (defrag.h) */
 	CS_SKIP_IP_FRAGMENT_OVERLAP,/* a fragment overlapping bytes already held:

@@ -1,5 +1,5 @@
 /*
- * check_defrag.c — outer IPv4 reassembly (capture/defrag.c) through the
+ * check_defrag.c — outer IP reassembly (capture/defrag.c) through the
  * engine: what each fragment is counted as, and what the datagram that
  * completes decodes to.
  *
@@ -238,6 +238,44 @@ START_TEST(vxlan_split)
 }
 END_TEST
 
+/* IPv6 (RFC 8200 4.5): the same segment from 2001:db8::1 in two pieces,
+ * each behind a Fragment header; reversed, too.  Put together, the
+ * Fragment header is gone and the segment is read whole. */
+static void build_segment6(void)
+{
+	struct pb_spec s;
+
+	pb_spec_init(&s, 6);
+	s.tcp.flags = DATA;
+	s.tcp.ack = 1;
+	s.payload_len = DATA_LEN;
+	whole_len = pb_build(&s, whole, sizeof whole);
+	ck_assert_uint_eq(whole_len, 14 + 40 + 20 + DATA_LEN);
+}
+
+START_TEST(ipv6_in_order_and_reversed)
+{
+	for (int rev = 0; rev < 2; rev++) {
+		build_segment6();
+		cut(0, 0, 64, true);
+		cut(1, 64, 56, false);
+		ck_assert_uint_eq(piece_len[0], 14 + 40 + 8 + 64);
+		ck_assert_uint_eq(feed(rev, T0 + rev * 10).why, CS_SKIP_IP_FRAGMENT_HELD);
+		struct cs_decoded d = feed(!rev, T0 + rev * 10 + 1);
+		ck_assert_msg(d.why == CS_SKIP_NONE, "completing fragment: %s",
+			      cs_skip_names[d.why]);
+		ck_assert(d.reassembled);
+		ck_assert_uint_eq(d.pkt.ip_ver, 6);
+		ck_assert_uint_eq(d.pkt.payload_len, DATA_LEN);
+		ck_assert_uint_eq(d.pkt.ip_len, 40 + 20 + DATA_LEN);
+		ck_assert(!(d.pkt.info & CS_PKTF_FRAGMENT));
+	}
+	ck_assert_uint_eq(eng.stats.datagrams_reassembled, 2);
+	ck_assert_uint_eq(eng.stats.tcp_packets, 2);
+	assert_balanced();
+}
+END_TEST
+
 /* A fragment the snap length cut cannot be put together: decoded alone,
  * as before (a later piece: ip_fragment). */
 START_TEST(cut_by_snaplen_is_not_held)
@@ -256,7 +294,7 @@ END_TEST
 Suite *defrag_suite(void)
 {
 	Suite *s = suite_create("defrag");
-	TCase *tc = tcase_create("outer IPv4");
+	TCase *tc = tcase_create("outer IP");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, in_order);
@@ -267,6 +305,7 @@ Suite *defrag_suite(void)
 	tcase_add_test(tc, gre_split);
 	tcase_add_test(tc, vxlan_split);
 	tcase_add_test(tc, cut_by_snaplen_is_not_held);
+	tcase_add_test(tc, ipv6_in_order_and_reversed);
 	suite_add_tcase(s, tc);
 	return s;
 }

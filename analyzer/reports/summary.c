@@ -113,10 +113,10 @@ const struct cs_summary_field cs_summary_fields[] = {
 	  LABELLED("reason") },
 	{ .name = "ip_datagrams_reassembled", U64(datagrams_reassembled),
 	  COUNTER("connscope_ip_datagrams_reassembled_total",
-		  "Fragmented outer IPv4 datagrams put back together.") },
+		  "Fragmented outer IP datagrams put back together.") },
 	{ .name = "ip_datagrams_incomplete", U64(datagrams_incomplete),
 	  COUNTER("connscope_ip_datagrams_incomplete_total",
-		  "Fragmented outer IPv4 datagrams given up: incomplete after "
+		  "Fragmented outer IP datagrams given up: incomplete after "
 		  "30 s, evicted, inconsistent, or still held at the end.") },
 	{ .name = "capture_drops", MAYBE_U64(capture_drops),
 	  COUNTER("connscope_capture_drops_total",

@@ -37,7 +37,7 @@ struct wrapping {
 	bool tunnel;
 	struct pb_tunnel t;
 	void (*link)(struct pb_spec *s);
-	size_t split;		/* IPv4: sent as two fragments, the first with this
+	size_t split;		/* sent as two fragments, the first with this
 				 * many payload bytes (a multiple of 8) */
 };
 
@@ -55,19 +55,21 @@ static void radiotap(struct pb_spec *s)
 	s->rt_ext = 1;
 }
 
-/* The frame just built (n bytes, in the script's next slot) as two IPv4
- * fragments, as a router on the path would split it: the first piece in
- * that slot, the second after it.  False (the frame stays whole) for
- * IPv6, a payload too short to split, or no room. */
+/* The frame just built (n bytes, in the script's next slot) as two IP
+ * fragments, as a router (IPv4) or the sender (IPv6) would split it: the
+ * first piece in that slot, the second after it.  False (the frame stays
+ * whole) for a payload too short to split, or no room. */
 static bool split_in_two(struct script *s, const struct wrapping *w, size_t n)
 {
 	static uint8_t whole[FRAME_CAP];
 	const size_t link = 14;		/* split frames are Ethernet */
 	uint8_t *slot = s->frames[s->cnt];
 
-	if (n < link + 20 || slot[link] >> 4 != 4 || s->cnt + 2 > FRAMES_MAX)
+	if (n < link + 40 || s->cnt + 2 > FRAMES_MAX)
 		return false;
-	size_t pay = ((size_t)slot[link + 2] << 8 | slot[link + 3]) -
+	size_t pay = slot[link] >> 4 == 6 ?
+		     ((size_t)slot[link + 4] << 8 | slot[link + 5]) :
+		     ((size_t)slot[link + 2] << 8 | slot[link + 3]) -
 		     (size_t)(slot[link] & 0x0f) * 4;
 	if (pay <= w->split)
 		return false;
