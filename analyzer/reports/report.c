@@ -328,6 +328,11 @@ void cs_report_text(FILE *out, const struct cs_report_source *src,
 		fprintf(out, "        %14s analysed packets were cut by the snap "
 			"length (headers complete)\n",
 			grouped(st->truncated_frames, a, sizeof a));
+	if (st->datagrams_reassembled || st->datagrams_incomplete)
+		fprintf(out, "        %14s IP datagrams put together from "
+			"fragments; %s never complete (not analysed)\n",
+			grouped(st->datagrams_reassembled, a, sizeof a),
+			grouped(st->datagrams_incomplete, b, sizeof b));
 
 	if (cs_stats_timed(st)) {
 		format_utc(st->first_ts_us, t0, sizeof t0);
