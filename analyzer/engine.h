@@ -52,6 +52,7 @@ struct cs_engine {
 	struct cs_tally open;		/* only with opt.keep_recent */
 	uint64_t now_us;		/* packet time, <= CS_TIME_MAX_US */
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
+	uint64_t out_of_window;		/* segments no receiver would accept */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
 	/* Outer IP reassembly: used by the decoding thread alone (one at
 	 * a time: the readahead thread, or the caller's). */

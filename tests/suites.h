@@ -27,5 +27,6 @@ Suite *driver_suite(void);
 Suite *outfile_suite(void);
 Suite *linklayer_suite(void);
 Suite *defrag_suite(void);
+Suite *unpack_suite(void);
 
 #endif

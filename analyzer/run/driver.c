@@ -16,6 +16,7 @@
 #include "analyzer/reports/summary.h"
 #include "analyzer/run/readahead.h"
 #include "analyzer/run/writer.h"
+#include "analyzer/reports/listing.h"
 #include "analyzer/tracking/zeek.h"
 #include "capture/decode.h"
 
@@ -302,6 +303,16 @@ static void close_output(struct cs_run *r, FILE *f, const struct cs_run_sink *k,
 	worsen(r, CS_RUN_FAILED);
 }
 
+/* -l: what a reader of a live capture's pipe waits for goes out now,
+ * not when stdio's buffer fills (tcpdump -l). */
+static void flush_streamed(struct cs_run *r)
+{
+	if (r->connlog_f)
+		fflush(r->connlog_f);
+	if (r->json_f)
+		fflush(r->json_f);
+}
+
 /* Each finished connection goes to the streamed outputs at once; a
  * conn.log row may also end inside a record that goes on (v NULL). */
 static void write_connection(void *ctx, const struct cs_conn *c,
@@ -311,8 +322,16 @@ static void write_connection(void *ctx, const struct cs_conn *c,
 
 	if (r->connlog_f)
 		cs_connlog_row(r->connlog_f, c, cs_zeek_conn_state(c));
-	if (v && r->json_f)
-		cs_report_json_conn(&r->json, c, v);
+	if (r->json_f) {
+		if (v)
+			cs_report_json_conn(&r->json, c, v);
+		else
+			cs_report_json_row(&r->json, c);
+	}
+	if (v && r->listing)
+		cs_listing_row(r->listing, c, v);
+	if (r->cfg.line_buffered)
+		flush_streamed(r);
 }
 
 static int open_streamed_outputs(struct cs_run *r)
@@ -328,12 +347,20 @@ static int open_streamed_outputs(struct cs_run *r)
 			return -1;
 		cs_connlog_header(r->connlog_f);
 	}
+	if (r->cfg.list_conns && wanted(&r->cfg.text) && !(r->listing = tmpfile())) {
+		say(r, "cannot keep the connection listing (-v): %s", strerror(errno));
+		return -1;
+	}
+	if (r->cfg.line_buffered)
+		flush_streamed(r);
 	/* Formatting rows costs more than analysing their packets: a thread of
 	 * its own does it, when there are rows to write. */
-	if (r->json_f || r->connlog_f)
+	if (r->json_f || r->connlog_f || r->listing)
 		r->writer = cs_writer_start(write_connection, r);
 	if (r->writer) {
 		cs_writer_watch(r->writer, &r->aborted);
+		if (r->cfg.line_buffered)
+			cs_writer_hand_over_each(r->writer);
 		cs_engine_set_output(&r->engine, cs_writer_put, r->writer);
 	} else {
 		cs_engine_set_output(&r->engine, write_connection, r);
@@ -701,6 +728,7 @@ static void end_streamed_reports(struct cs_run *r)
 {
 	if (r->json_f) {
 		cs_report_json_end(&r->json, &r->src, &r->engine);
+		cs_report_json_fini(&r->json);
 		close_output(r, r->json_f, &r->cfg.json, &r->json_file);
 		r->json_f = NULL;
 	}
@@ -736,6 +764,12 @@ static void write_text_report(struct cs_run *r)
 		return;
 	}
 	cs_report_text(f, &r->src, &r->engine, colour_for(r, f));
+	if (r->listing && cs_listing_copy(f, r->listing,
+					  r->engine.conns.connections) != 0) {
+		say(r, "reading the connection listing (-v) back failed: %s",
+		    strerror(errno));
+		worsen(r, CS_RUN_FAILED);
+	}
 	close_output(r, f, k, &file);
 }
 
@@ -791,12 +825,16 @@ void cs_run_fini(struct cs_run *r)
 {
 	cs_writer_stop(r->writer);	/* stopped already, if finished */
 	r->writer = NULL;
+	cs_report_json_fini(&r->json);	/* the rows of a run cut short */
 	cs_engine_set_output(&r->engine, NULL, NULL);
 	/* Streams left open by a run that did not finish (no footer): the
 	 * files written so far are removed, the old ones stay. */
 	cs_outfile_discard(&r->json_file);
 	cs_outfile_discard(&r->connlog_file);
 	r->json_f = r->connlog_f = NULL;
+	if (r->listing)
+		fclose(r->listing);
+	r->listing = NULL;
 	cs_filter_free(r->filter);
 	r->filter = NULL;
 	cs_engine_fini(&r->engine);

