@@ -27,6 +27,7 @@ Suite *writer_suite(void);
 Suite *driver_suite(void);
 Suite *outfile_suite(void);
 Suite *linklayer_suite(void);
+Suite *defrag_suite(void);
 Suite *unpack_suite(void);
 
 #endif
