@@ -20,12 +20,14 @@ Suite *flow_suite(void);
 Suite *tally_suite(void);
 Suite *detect_suite(void);
 Suite *web_suite(void);
+Suite *store_suite(void);
 Suite *exposure_suite(void);
 Suite *readahead_suite(void);
 Suite *writer_suite(void);
 Suite *driver_suite(void);
 Suite *outfile_suite(void);
 Suite *linklayer_suite(void);
+Suite *defrag_suite(void);
 Suite *unpack_suite(void);
 Suite *host_suite(void);
 
