@@ -28,6 +28,8 @@
 
 #include "analyzer/engine.h"
 #include "analyzer/reports/report.h"
+#include "analyzer/reports/jsonl.h"
+#include "analyzer/run/logstream.h"
 #include "analyzer/run/outfile.h"
 #include "analyzer/views/snapshot.h"
 #include "capture/source.h"
@@ -97,6 +99,14 @@ struct cs_run_config {
 	struct cs_engine_opts engine;
 	struct cs_run_sink json, connlog, text;
 	enum cs_run_colour colour;	/* of the text report */
+	/* The sensor's logs (logstream.h), written in place as things
+	 * happen: JSON Lines (jsonl.h; a path, "-": standard output) ... */
+	const char *jsonl_path;
+	uint64_t stats_interval_sec;	/* its "stats" lines; 0: none */
+	/* ... and both it and a conn.log file renamed every rotate_sec of
+	 * wall time, aligned to the clock (0: never; a conn.log is then a
+	 * report, put in place at the end, as --json is). */
+	uint64_t rotate_sec;
 
 	void *ctx;			/* for every callback */
 	cs_run_say_fn say;
@@ -128,6 +138,14 @@ struct cs_run {
 	struct cs_outfile json_file, connlog_file;	/* when they are files */
 	struct cs_json_report json;
 	struct cs_writer *writer;	/* writes the two above, if it could start */
+	/* The sensor's logs, once began. */
+	bool jsonl_on, connlog_streamed;
+	struct cs_logstream jsonl, connlog_stream;
+	struct cs_jsonl_alerts *alert_lines;	/* with jsonl_on */
+	volatile sig_atomic_t reopen_requested;	/* cs_run_request_reopen */
+	uint64_t next_rotate_sec, next_stats_sec;	/* wall clock */
+	double next_sensor_tick;	/* monotonic seconds */
+	double next_drops_read;		/* monotonic seconds, live */
 	uint64_t snap_seq;
 	double next_publish, last_publish;	/* monotonic seconds */
 	uint64_t published_frames;	/* frames at the last snapshot */
@@ -176,6 +194,11 @@ void cs_run_interrupt(struct cs_run *r);
  * callback from the reading loop, or from a wait for a stream's data.
  * Safe to call from a signal handler. */
 void cs_run_request_stats(struct cs_run *r);
+
+/* Asks for the sensor's log files to be ended and opened again under
+ * their names (SIGHUP after logrotate moved them).  Safe to call from a
+ * signal handler; done within a second, from the reading loop. */
+void cs_run_request_reopen(struct cs_run *r);
 
 /*
  * Gives the run up (a second Ctrl-C while it stops): an interrupt, and the
