@@ -207,6 +207,7 @@ check-run: tests
 	CONNSCOPE=$(abspath $(BIN)) WORKLOAD=$(abspath $(WORKLOAD_BIN)) BLAST=$(abspath $(BLAST_BIN)) \
 	    bash tests/signals.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/privilege.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/sensor.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all

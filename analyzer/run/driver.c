@@ -797,21 +797,39 @@ int cs_run_feed_frame(struct cs_run *r, const struct cs_frame *f)
 
 /* ---- live ------------------------------------------------------------------- */
 
+/* The kernel's drop counters (pcap_stats), into the figures. */
+static void read_drops(struct cs_run *r, struct cs_source *s)
+{
+	uint64_t drops;
+
+	if (cs_source_drops(s, &drops) == 0) {
+		r->engine.stats.have_drops = true;
+		r->engine.stats.capture_drops = drops;
+	}
+}
+
+/* While it runs, every second: a sensor's dashboard and /metrics show the
+ * drops as they happen, not only in the report at the end. */
+static void read_drops_now_and_then(struct cs_run *r, struct cs_source *s)
+{
+	double t = monotonic_sec();
+
+	if (t < r->next_drops_read)
+		return;
+	r->next_drops_read = t + DROPS_EVERY_SEC;
+	read_drops(r, s);
+}
+
 /* What reached the ring before the end is part of the capture; then the
  * kernel's drop counters. */
 static void end_capture(struct cs_run *r, struct cs_source *s)
 {
-	uint64_t drops;
-
 	if (!count_reached(r) && !r->aborted) {
 		int max = r->cfg.count ? remaining_count(r, INT_MAX) : -1;
 		r->frames += cs_source_drain(s, wall_us(), max, cs_engine_frame,
 					     &r->engine);
 	}
-	if (cs_source_drops(s, &drops) == 0) {
-		r->engine.stats.have_drops = true;
-		r->engine.stats.capture_drops = drops;
-	}
+	read_drops(r, s);
 }
 
 static void capture_live(struct cs_run *r, struct cs_source *s)
@@ -844,6 +862,7 @@ static void capture_live(struct cs_run *r, struct cs_source *s)
 		}
 		if (n == 0)
 			cs_engine_tick(&r->engine, wall_us());
+		read_drops_now_and_then(r, s);
 		publish(r, false);
 		sensor_tick(r);
 		if (rc == CS_READ_BROKEN)
