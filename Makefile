@@ -208,6 +208,7 @@ check-run: tests
 	    bash tests/signals.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/privilege.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/sensor.sh
+	CONNSCOPE=$(abspath $(BIN)) bash tests/deploy.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
