@@ -32,6 +32,9 @@ CFLAGS  ?= -O2 -g
 LDFLAGS ?=
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share/connscope
+# systemd reads units from /usr/local/lib/systemd/system too
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 BUILD   ?= build
 WERROR  ?= 1
@@ -105,7 +108,7 @@ REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/replay-%)
 
 DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(BUILD)/tests/tools/snapbench.d
 
-.PHONY: all check check-run asan demo demo-run deps install \
+.PHONY: all check check-run asan demo demo-run deps install install-deploy \
         uninstall clean tests valgrind fuzz fuzz-build fuzz-replay
 .DEFAULT_GOAL := all
 
@@ -347,13 +350,15 @@ demo-run: $(BIN)
 # its API, promtool (package prometheus) to check /metrics, time
 # (/usr/bin/time) for the benchmark's peak memory, tcpreplay for the live
 # benchmark's traffic, openssl to make the certificates of the HTTPS
-# tests (tests/exposed.sh, tests/browser.sh).  tshark, the benchmark's
+# tests (tests/exposed.sh, tests/browser.sh), systemd for systemd-analyze
+# verify of the sensor's unit (tests/deploy.sh; it needs no running
+# systemd).  tshark, the benchmark's
 # optional yardstick, is left out: it is large and asks a question on
 # install (tests/bench/README.md).
 DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev
 DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
              libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay \
-             openssl
+             openssl systemd
 DEBS      := $(DEBS_RUN) $(DEBS_TEST)
 
 # $(call install_debs,PACKAGES): nothing when all are installed; as root,
@@ -388,12 +393,27 @@ deps-run:
 	$(call install_debs,$(DEBS_RUN))
 
 # ---- install -----------------------------------------------------------------
-install: $(BIN)
+install: $(BIN) install-deploy
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/connscope
 
+# The sensor's unit (its ExecStart names $(BINDIR)/connscope), the alerting
+# rules and the dashboard (docs/SENSOR.md).  Apart from install so that
+# tests/deploy.sh can verify the unit as installed without a build.
+install-deploy:
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DATADIR)/prometheus \
+	    $(DESTDIR)$(DATADIR)/grafana
+	sed 's|@BINDIR@|$(BINDIR)|g' deploy/systemd/connscope@.service.in \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/connscope@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/connscope@.service
+	install -m 0644 deploy/prometheus/connscope-rules.yml \
+	    deploy/prometheus/connscope-rules.test.yml $(DESTDIR)$(DATADIR)/prometheus
+	install -m 0644 deploy/grafana/connscope-dashboard.json $(DESTDIR)$(DATADIR)/grafana
+
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/connscope
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/connscope@.service
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build connscope

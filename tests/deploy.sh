@@ -69,5 +69,24 @@ else
 	fi
 fi
 
+# d: the unit as installed, with the binary where its ExecStart says.
+if ! command -v systemd-analyze >/dev/null; then
+	not_ok "d: systemd-analyze not found (package systemd: make deps)"
+elif ! make -s --no-print-directory install-deploy PREFIX="$TMP/prefix" \
+	>"$TMP/install.log" 2>&1; then
+	not_ok "d: make install-deploy failed: $(tr '\n' ' ' <"$TMP/install.log")"
+else
+	UNIT=$TMP/prefix/lib/systemd/system/connscope@.service
+	install -D -m 0755 "$CONNSCOPE" "$TMP/prefix/bin/connscope"
+	# verify runs without a running systemd: it loads the unit, checks
+	# every directive and that the commands it names are executable.
+	if systemd-analyze verify "$UNIT" >"$TMP/verify.log" 2>&1 &&
+	   [ ! -s "$TMP/verify.log" ]; then
+		ok "d: systemd-analyze verify connscope@.service: clean"
+	else
+		not_ok "d: systemd-analyze verify: $(tr '\n' ' ' <"$TMP/verify.log")"
+	fi
+fi
+
 echo "deploy: $PASS passed, $FAIL failed"
 [ "$FAIL" = 0 ]
