@@ -403,12 +403,13 @@ install: $(BIN) install-deploy
 install-deploy:
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DATADIR)/prometheus \
 	    $(DESTDIR)$(DATADIR)/grafana
-	sed 's|@BINDIR@|$(BINDIR)|g' deploy/systemd/connscope@.service.in \
+	sed 's|@BINDIR@|$(BINDIR)|g; s|@DATADIR@|$(DATADIR)|g' deploy/systemd/connscope@.service.in \
 	    >$(DESTDIR)$(SYSTEMDUNITDIR)/connscope@.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/connscope@.service
 	install -m 0644 deploy/prometheus/connscope-rules.yml \
 	    deploy/prometheus/connscope-rules.test.yml $(DESTDIR)$(DATADIR)/prometheus
 	install -m 0644 deploy/grafana/connscope-dashboard.json $(DESTDIR)$(DATADIR)/grafana
+	install -m 0644 docs/SENSOR.md $(DESTDIR)$(DATADIR)/SENSOR.md
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/connscope
