@@ -32,6 +32,8 @@ CFLAGS  ?= -O2 -g
 LDFLAGS ?=
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DATADIR ?= $(PREFIX)/share/connscope
 # systemd reads units from /usr/local/lib/systemd/system too
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -59,8 +61,9 @@ BIN := $(BUILD)/connscope
 endif
 
 # Recursive (=) so that pkg-config runs when a rule needs it, after `deps`.
-PKG_CFLAGS = $(shell pkg-config --cflags libpcap libmicrohttpd 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs libpcap libmicrohttpd 2>/dev/null || echo -lpcap -lmicrohttpd) -lm
+PKG_CFLAGS = $(shell pkg-config --cflags libpcap libmicrohttpd zlib libzstd liblzma 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs libpcap libmicrohttpd zlib libzstd liblzma 2>/dev/null || \
+               echo -lpcap -lmicrohttpd -lz -lzstd -llzma) -lm
 CHECK_CFLAGS = $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS   = $(shell pkg-config --libs check 2>/dev/null || echo -lcheck)
 
@@ -194,6 +197,9 @@ check-run: tests
 	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/cmdline bash tests/cmdline.sh
+	mandoc -T lint -W warning doc/connscope.1
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) OUT=$(BUILD)/out/habits \
+	    bash tests/habits.sh
 	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/damaged \
 	    bash tests/damaged.sh
 	CONNSCOPE=$(abspath $(BIN)) CAPWALK=$(abspath $(WALK_BIN)) OUT=$(BUILD)/out/timestamps \
@@ -350,15 +356,19 @@ demo-run: $(BIN)
 # its API, promtool (package prometheus) to check /metrics, time
 # (/usr/bin/time) for the benchmark's peak memory, tcpreplay for the live
 # benchmark's traffic, openssl to make the certificates of the HTTPS
-# tests (tests/exposed.sh, tests/browser.sh), systemd for systemd-analyze
-# verify of the sensor's unit (tests/deploy.sh; it needs no running
-# systemd).  tshark, the benchmark's
+# tests (tests/exposed.sh, tests/browser.sh), mandoc to check the man
+# page and man-db to read it installed, zstd and xz-utils to compress the
+# samples that tests/habits.sh reads compressed, systemd for
+# systemd-analyze verify of the sensor's unit (tests/deploy.sh; it needs
+# no running systemd).  tshark, the benchmark's
 # optional yardstick, is left out: it is large and asks a question on
-# install (tests/bench/README.md).
-DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev
+# install (tests/bench/README.md).  DEBS_RUN's zlib, zstd and xz headers
+# are for reading compressed captures (capture/unpack.c).
+DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev \
+             zlib1g-dev libzstd-dev liblzma-dev
 DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
              libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay \
-             openssl systemd
+             openssl mandoc man-db zstd xz-utils systemd
 DEBS      := $(DEBS_RUN) $(DEBS_TEST)
 
 # $(call install_debs,PACKAGES): nothing when all are installed; as root,
@@ -393,9 +403,13 @@ deps-run:
 	$(call install_debs,$(DEBS_RUN))
 
 # ---- install -----------------------------------------------------------------
+# The man page and bash's completion go where man(1) and bash-completion
+# look under PREFIX; DESTDIR stages the whole tree (packaging).
 install: $(BIN) install-deploy
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/connscope
+	install -m 0644 doc/connscope.1 $(DESTDIR)$(MANDIR)/man1/connscope.1
+	install -m 0644 doc/connscope.bash-completion $(DESTDIR)$(BASHCOMPDIR)/connscope
 
 # The sensor's unit (its ExecStart names $(BINDIR)/connscope), the alerting
 # rules and the dashboard (docs/SENSOR.md).  Apart from install so that
@@ -412,7 +426,8 @@ install-deploy:
 	install -m 0644 docs/SENSOR.md $(DESTDIR)$(DATADIR)/SENSOR.md
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/connscope
+	rm -f $(DESTDIR)$(BINDIR)/connscope $(DESTDIR)$(MANDIR)/man1/connscope.1 \
+	    $(DESTDIR)$(BASHCOMPDIR)/connscope
 	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/connscope@.service
 	rm -rf $(DESTDIR)$(DATADIR)
 

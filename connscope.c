@@ -44,6 +44,7 @@ struct options {
 	int file_cnt;
 	const char *iface;
 	const char *filter;
+	char *filter_words;		/* trailing words joined: owns the filter */
 	const char *user;
 	const char *json_path;
 	const char *connlog_path;
@@ -53,6 +54,8 @@ struct options {
 	const char *report_path;
 	bool report_path_given;
 	bool quiet;
+	bool line_buffered;		/* -l */
+	bool list_conns;		/* -v */
 	bool no_color;
 	bool list_ifaces;
 	uint64_t count;			/* -c: 0 = no limit */
@@ -166,14 +169,16 @@ static void install_signal_handlers(bool hup_reopens)
 static void usage(FILE *out)
 {
 	fprintf(out,
-"usage: %s -r FILE [-r FILE ...] [options]   analyse capture files (\"-\" = stdin)\n"
-"       %s -i IFACE [options]                capture live until Ctrl-C, -c or --duration\n"
+"usage: %s -r FILE [-r FILE ...] [options] [FILTER]  analyse capture files (\"-\" = stdin)\n"
+"       %s -i IFACE [options] [FILTER]         capture live until Ctrl-C, -c or --duration\n"
 "       %s -D                                list capture interfaces\n"
 "\n"
 "input:\n"
-"  -r FILE          pcap (us or ns) or pcapng file; repeat to read files in order as one stream\n"
+"  -r FILE          pcap (us or ns) or pcapng file, also gzip, zstd or xz compressed;\n"
+"                   repeat to read files in order as one stream\n"
 "  -i IFACE         capture on an interface (\"any\" for all)\n"
-"  -f 'BPF'         capture filter (also applies to files)\n"
+"  -f 'BPF'         capture filter (also applies to files); or as the words\n"
+"                   after the options, as tcpdump takes it\n"
 "  -c N             stop after N packets\n"
 "  --duration S     live: stop after S seconds\n"
 "  -s SNAPLEN       live: bytes kept per packet (default %d: all headers, no payload)\n"
@@ -216,6 +221,9 @@ static void usage(FILE *out)
 "                   --conn-log files NAME.YYYY-MM-DD-HH-MM-SS.EXT (UTC start of\n"
 "                   the interval) and open new ones; also at the end\n"
 "  -q               no text report\n"
+"  -v               list every connection in the text report, one a line\n"
+"  -l               line-buffered: each connection written to a standard-output\n"
+"                   --json or --conn-log as soon as it is finished\n"
 "  --no-color       no colours in the text report (only used on a terminal)\n"
 "  -h, --help       this help;  -V, --version  the version\n"
 "\n"
@@ -375,7 +383,17 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-static const char short_options[] = ":r:i:f:c:s:B:Z:pqDhV";
+static const char short_options[] = ":r:i:f:c:s:B:Z:pqlvDhV";
+
+/*
+ * tcpdump's options that only change how it prints packets.  connscope
+ * prints no packets, so they have nothing to change: said so, rather than
+ * a bare "unknown option" to someone whose fingers type "-nn" by habit.
+ */
+static bool is_tcpdump_display_option(int c)
+{
+	return c > 0 && c < 256 && strchr("nNtxXAeSK#", c) != NULL;
+}
 
 /* The long option that getopt_long returns as v. */
 static const char *long_name(int v)
@@ -427,6 +445,12 @@ static int option_error(int c, char **argv)
 		return usage_error(c == ':' ? "option '--%s' needs a value"
 					    : "option '--%s' takes no value",
 				   long_name(optopt));
+	if (optopt && c == '?' && is_tcpdump_display_option(optopt))
+		return usage_error("unknown option '-%c': it is one of tcpdump's "
+				   "display options (-n, -t, -x, -X, -A, -e, -S, "
+				   "...), which connscope does not need: it prints "
+				   "no packets, and never resolves names; leave it "
+				   "out", optopt);
 	if (optopt)
 		return usage_error(c == ':' ? "option '-%c' needs a value"
 					    : "unknown option '-%c'", optopt);
@@ -554,6 +578,8 @@ static int parse_option(int c, const char *arg, struct options *o)
 	case 'Z': o->user = arg; return 0;
 	case 'p': o->live.promisc = false; return 0;
 	case 'q': o->quiet = true; return 0;
+	case 'l': o->line_buffered = true; return 0;
+	case 'v': o->list_conns = true; return 0;
 	case 'D': o->list_ifaces = true; return 0;
 	case 'c':
 		return parse_u64("-c", arg, 1, UINT64_MAX, &o->count);
@@ -631,6 +657,37 @@ static int check_outputs(struct options *o)
 	return rc == 0 ? -1 : usage_error("%s", err);
 }
 
+/*
+ * tcpdump's and tshark's habit: what follows the options is the filter
+ * ("connscope -r f.pcap tcp port 80"), its words joined by spaces as
+ * tcpdump joins them.  Given with -f as well, one of the two would be
+ * silently lost: refused.
+ */
+static int take_filter_words(int argc, char **argv, struct options *o)
+{
+	size_t len = 0;
+
+	if (o->filter)
+		return usage_error("a filter was given twice: with -f ('%s') and "
+				   "after the options ('%s'...); give one",
+				   o->filter, argv[optind]);
+	for (int i = optind; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	o->filter_words = malloc(len);
+	if (!o->filter_words) {
+		fprintf(stderr, "%s: out of memory\n", progname);
+		return -1;
+	}
+	o->filter_words[0] = '\0';
+	for (int i = optind; i < argc; i++) {
+		if (i > optind)
+			strcat(o->filter_words, " ");
+		strcat(o->filter_words, argv[i]);
+	}
+	o->filter = o->filter_words;
+	return 0;
+}
+
 /* Returns -1 to continue, or the exit status to leave with. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -666,9 +723,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		if (parse_option(c, optarg, o) != 0)
 			return EXIT_USAGE;
 	}
-	if (optind < argc)
-		return usage_error("unexpected argument '%s' (a filter goes "
-				   "after -f)", argv[optind]);
+	if (optind < argc && take_filter_words(argc, argv, o) != 0)
+		return EXIT_USAGE;
 	if (o->list_ifaces)
 		return -1;
 	if (!o->iface && o->file_cnt == 0)
@@ -758,6 +814,8 @@ static void configure_run(struct cs_run_config *c, struct app *a)
 	c->rotate_sec = o->rotate_sec;
 	c->stats_interval_sec = o->stats_interval_sec;
 	c->text.path = o->quiet ? NULL : o->report_path;
+	c->line_buffered = o->line_buffered;
+	c->list_conns = o->list_conns;
 	c->colour = o->no_color || getenv("NO_COLOR") ? CS_RUN_COLOUR_NEVER
 						      : CS_RUN_COLOUR_ON_TERMINAL;
 	c->ctx = a;
@@ -875,5 +933,6 @@ int main(int argc, char **argv)
 	if (status < 0)
 		status = a.opt.list_ifaces ? list_interfaces() : run(&a);
 	free(a.opt.files);
+	free(a.opt.filter_words);
 	return status;
 }

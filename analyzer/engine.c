@@ -46,6 +46,9 @@ static void conn_done(void *ctx, struct cs_conn *c, uint64_t now_us)
 		.outcome = cs_diagnose_outcome(c, now_us, e->opt.syn_timeout_us),
 		.conn_state = cs_zeek_conn_state(c),
 	};
+	/* A connect() that failed is over: its originator is CLOSED. */
+	if (cs_diagnose_connect_failed(v.outcome))
+		cs_tcp_connect_failed(c);
 
 	cs_connstats_add(&e->conns, c, v.outcome, v.conn_state, e->finishing);
 	cs_verdicts_add(&e->verdicts, c, v.outcome);
@@ -199,6 +202,8 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 		cs_detect_packet(&e->detect, pkt);
 		unsigned ev = cs_track_segment_at(&e->flows, pkt, &d->where, &c,
 						  &side);
+		if (ev & CS_EV_OUT_OF_WINDOW)
+			e->out_of_window++;
 		if (c) {	/* else untracked: flows.untracked counted why */
 			cs_detect_segment(&e->detect, c, side, ev, pkt);
 			if (e->opt.keep_recent)

@@ -51,6 +51,7 @@ struct cs_engine {
 	struct cs_tally open;		/* only with opt.keep_recent */
 	uint64_t now_us;		/* packet time, <= CS_TIME_MAX_US */
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
+	uint64_t out_of_window;		/* segments no receiver would accept */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
 	bool finishing;			/* flushing at the end of the capture */
 	bool seconds_closed;		/* cs_engine_close_seconds was called */

@@ -18,6 +18,7 @@
 #include "capture/child.h"
 #include "capture/pkttime.h"
 #include "capture/reader.h"
+#include "capture/unpack.h"
 
 struct cs_source {
 	pcap_t *p;
@@ -32,6 +33,7 @@ struct cs_source {
 	bool stream;		/* a pipe, a FIFO, a terminal: read once, as it comes */
 	struct cs_wake *wake;	/* the run's: its stop ends a read (NULL: none) */
 	char *iobuf;		/* file: stdio buffer, freed after pcap_close */
+	struct cs_unpack *unpack;	/* a compressed file's decompressor */
 	uint64_t cutoff_us;	/* while draining: later frames are not read */
 	volatile sig_atomic_t broken;
 
@@ -175,6 +177,9 @@ struct stream {
 	bool own_fd;		/* not standard input's, which stays open */
 	struct cs_source_wait wait;
 	struct head head;
+	/* bytes looked at before libpcap read (stream_peek), given first */
+	unsigned char pend[CS_UNPACK_MAGIC_LEN];
+	size_t pend_len, pend_off;
 };
 
 static void keep_head(struct head *h, const char *buf, size_t n)
@@ -186,10 +191,8 @@ static void keep_head(struct head *h, const char *buf, size_t n)
 	h->len += k;
 }
 
-static ssize_t stream_read(void *cookie, char *buf, size_t size)
+static ssize_t stream_read_fd(struct stream *st, char *buf, size_t size)
 {
-	struct stream *st = cookie;
-
 	for (;;) {
 		enum cs_wait w = cs_wake_wait(st->wait.wake, st->fd, -1);
 		if (w == CS_WAIT_STOPPED) {
@@ -212,6 +215,35 @@ static ssize_t stream_read(void *cookie, char *buf, size_t size)
 			return -1;
 		}
 	}
+}
+
+static ssize_t stream_read(void *cookie, char *buf, size_t size)
+{
+	struct stream *st = cookie;
+	size_t n = st->pend_len - st->pend_off;
+
+	if (n == 0)
+		return stream_read_fd(st, buf, size);
+	if (n > size)
+		n = size;
+	memcpy(buf, st->pend + st->pend_off, n);
+	st->pend_off += n;
+	return (ssize_t)n;
+}
+
+/* The first bytes of a stream, read before libpcap reads and given to it
+ * after: a pipe cannot be read again to tell a compressed capture. */
+static size_t stream_peek(struct stream *st, unsigned char *buf, size_t want)
+{
+	while (st->pend_len < want && st->pend_len < sizeof st->pend) {
+		ssize_t n = stream_read_fd(st, (char *)st->pend + st->pend_len,
+					   sizeof st->pend - st->pend_len);
+		if (n <= 0)
+			break;	/* the end, or a stop: libpcap's read meets it */
+		st->pend_len += (size_t)n;
+	}
+	memcpy(buf, st->pend, st->pend_len);
+	return st->pend_len;
 }
 
 static int stream_close(void *cookie)
@@ -270,6 +302,7 @@ struct opening {
 	FILE *f;
 	char *iobuf;		/* a regular file's stdio buffer */
 	struct stream *st_cookie;	/* a stream's cookie, owned by f */
+	struct cs_unpack *unpack;	/* a compressed input's, owned by f */
 };
 
 /*
@@ -345,22 +378,74 @@ static void read_head(const struct opening *o, struct head *h)
 		h->len = (size_t)n;
 }
 
+/*
+ * A compressed capture is told by its first bytes, not its name, so a
+ * renamed file or a pipe from curl reads as well.  Its decompressed bytes
+ * are read through another cookie (unpack.h) over the stream so far.
+ */
+static int unpack_if_compressed(struct opening *o, char *err, size_t errlen)
+{
+	unsigned char magic[CS_UNPACK_MAGIC_LEN];
+	ssize_t n;
+
+	if (o->st_cookie)
+		n = (ssize_t)stream_peek(o->st_cookie, magic, sizeof magic);
+	else
+		n = pread(o->fd, magic, sizeof magic, 0);
+	enum cs_unpack_kind kind = cs_unpack_detect(magic, n > 0 ? (size_t)n : 0);
+	if (kind == CS_UNPACK_NONE)
+		return 0;
+	FILE *f = cs_unpack_open(o->f, kind, &o->unpack);
+	if (!f) {
+		snprintf(err, errlen, "cannot read %s: cannot start the %s "
+			 "decompressor: %s", o->label, cs_unpack_kind_names[kind],
+			 strerror(errno));
+		fclose(o->f);
+		free(o->iobuf);
+		o->iobuf = NULL;
+		return -1;
+	}
+	o->f = f;
+	snprintf(o->label + strlen(o->label), sizeof o->label - strlen(o->label),
+		 " (%s-compressed)", cs_unpack_kind_names[kind]);
+	return 0;
+}
+
+/* A header libpcap refused: the decompressor's failure, or what the bytes
+ * that passed are. */
+static void explain_refusal(const struct opening *o, const char *pcap_msg,
+			    char *err, size_t errlen)
+{
+	struct head h;
+
+	if (cs_unpack_error(o->unpack)) {
+		snprintf(err, errlen, "cannot read %s: %s", o->label,
+			 cs_unpack_error(o->unpack));
+		return;
+	}
+	read_head(o, &h);
+	if (o->unpack) {
+		h.len = cs_unpack_head(o->unpack, h.b, sizeof h.b);
+		h.read_errno = 0;
+	}
+	describe_open_failure(o->label, &o->st, pcap_msg, &h, err, errlen);
+}
+
 /* Microsecond precision: nanosecond files are scaled by libpcap, and every
  * timer in connscope counts microseconds of packet time. */
 static pcap_t *open_offline(struct opening *o, const struct cs_source_wait *wait,
 			    char *err, size_t errlen)
 {
 	char pe[PCAP_ERRBUF_SIZE] = "";
-	struct head h;
 
 	input_label(o->path, o->label, sizeof o->label);
-	if (open_fd(o, err, errlen) != 0 || open_stdio(o, wait, err, errlen) != 0)
+	if (open_fd(o, err, errlen) != 0 || open_stdio(o, wait, err, errlen) != 0 ||
+	    unpack_if_compressed(o, err, errlen) != 0)
 		return NULL;
 	pcap_t *p = pcap_fopen_offline_with_tstamp_precision(
 		o->f, PCAP_TSTAMP_PRECISION_MICRO, pe);
 	if (!p) {
-		read_head(o, &h);
-		describe_open_failure(o->label, &o->st, pe, &h, err, errlen);
+		explain_refusal(o, pe, err, errlen);
 		fclose(o->f);	/* libpcap leaves the stream to the caller */
 		free(o->iobuf);
 		o->iobuf = NULL;
@@ -386,6 +471,7 @@ int cs_source_open_file(struct cs_source **out, const char *path,
 		return -1;
 	}
 	(*out)->iobuf = o.iobuf;
+	(*out)->unpack = o.unpack;
 	(*out)->stream = !o.regular;
 	(*out)->fd = o.regular ? -1 : o.fd;
 	(*out)->wake = wait ? wait->wake : NULL;
@@ -863,7 +949,8 @@ static enum cs_read dispatch(struct cs_source *s, int max, char *err,
 		else
 			snprintf(err, errlen, "'%s' is damaged after %" PRIu64
 				 " packets: %s", s->name, s->records,
-				 pcap_geterr(s->p));
+				 cs_unpack_error(s->unpack) ? cs_unpack_error(s->unpack)
+							    : pcap_geterr(s->p));
 		return CS_READ_ERROR;
 	}
 	if (rc == 0 && !s->live)

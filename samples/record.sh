@@ -20,7 +20,7 @@
 # Otherwise only the ones named:
 #   normal refused timeout unreachable abort halfclose unreachable-reject
 #   abort-unread nonexistent portreuse zerowindow lossy closewait timewait
-#   synflood-cookies synflood-backlog
+#   synflood-cookies synflood-backlog portscan backscatter
 # or "mixed": mixed.pcap and the six files it is made of (it is captured
 # while they are).
 #
@@ -44,7 +44,7 @@ TCPPING=${TCPPING:-$ROOT/build/tests/tcpping}
 
 BASIC="normal refused timeout unreachable abort halfclose"
 EXTRA="unreachable-reject abort-unread nonexistent portreuse zerowindow lossy
-	closewait timewait synflood-cookies synflood-backlog"
+	closewait timewait synflood-cookies synflood-backlog portscan backscatter"
 usage() {
 	echo "usage: bash samples/record.sh [SCENARIO...]   (as root; none = all)"
 	echo "scenarios: mixed" $BASIC $EXTRA
@@ -78,7 +78,9 @@ for t in ip nft tcpdump timeout ss; do
 		exit 1
 	}
 done
-if { want synflood-cookies || want synflood-backlog; } && ! command -v hping3 >/dev/null; then
+if { want synflood-cookies || want synflood-backlog || want portscan ||
+     want backscatter; } &&
+	! command -v hping3 >/dev/null; then
 	echo "record.sh: 'hping3' not found (apt-get install hping3, or make deps)" >&2
 	exit 1
 fi
@@ -212,7 +214,8 @@ if in_c test -e /proc/sys/net/ipv4/tcp_syn_linear_timeouts; then
 	in_c sysctl -qw net.ipv4.tcp_syn_linear_timeouts=0
 fi
 
-# The router: port 8092 is a black hole, port 8093 is answered with ICMP
+# The router: port 8092 is a black hole (and 8250-8299, the port scan's
+# firewalled ports), port 8093 is answered with ICMP
 # host-unreachable (ICMPv6 address-unreachable for IPv6) by the router,
 # port 8097 with ICMP admin-prohibited (a router ACL).  Port 8094 is the
 # lossy link: 7% of the packets each way are dropped at random.
@@ -226,6 +229,7 @@ table inet csrec {
 		meta nfproto ipv4 tcp dport 8097 reject with icmp type admin-prohibited
 		tcp dport 8094 numgen random mod 100 < 7 drop
 		tcp sport 8094 numgen random mod 100 < 7 drop
+		tcp dport 8250-8299 drop
 	}
 }
 EOF
@@ -272,9 +276,11 @@ RECORDED=()
 # -B 16384: a 16 MiB ring, so the floods' bursts are not dropped.
 # ip netns exec is started directly (not through in_c): then $! is the
 # PID of tcpdump itself, which ip execs after entering the namespace.
+# start_capture NAME [FILTER]: FILTER, a tcpdump expression, for a capture
+# point that sees only part of the traffic.
 start_capture() {
 	ip netns exec "$NC" tcpdump -i vc0 -s 256 -B 16384 -U --immediate-mode -Z root \
-		-w "$TMP/$1.pcap" 2>"$TMP/$1.tcpdump.err" &
+		-w "$TMP/$1.pcap" ${2:+"$2"} 2>"$TMP/$1.tcpdump.err" &
 	CAP_PID=$!
 	PIDS+=("$CAP_PID")
 	CAP_NAME[$CAP_PID]=$1
@@ -475,12 +481,14 @@ if want refused; then
 fi
 
 # timeout: the router drops every packet to 8092; connect() gives up after
-# the SYN and two retransmissions.
+# the SYN and two retransmissions.  The client's socket is then gone
+# (tcp_write_timeout -> tcp_write_err -> tcp_done; tcpping reports
+# ETIMEDOUT): CLOSED.
 if want timeout; then
 	start_capture timeout
 	client timeout $S4 8092 --count 1 --expect timeout --timeout 15
 	stop_capture "$CAP_PID"
-	expect timeout "$TMP/cli-timeout.log" $S4 8092 timeout - - SYN_SENT CLOSED - -
+	expect timeout "$TMP/cli-timeout.log" $S4 8092 timeout - - CLOSED CLOSED - -
 	alerts timeout
 fi
 
@@ -796,7 +804,11 @@ flood_counts() {
 	[ "$answered" -eq 0 ] || count "$name" outcome half_open "$answered"
 	[ "$unanswered" -eq 0 ] || count "$name" outcome timeout "$unanswered"
 	count "$name" outcome completed $LEGIT_N
-	count "$name" orig_state SYN_SENT $FLOOD_N
+	# a spoofed SYN no one answered is a connect() that timed out:
+	# CLOSED (there never was a socket behind it); one answered by a
+	# SYN-ACK is half open, its "originator" SYN_SENT
+	[ "$answered" -eq 0 ] || count "$name" orig_state SYN_SENT "$answered"
+	[ "$unanswered" -eq 0 ] || count "$name" orig_state CLOSED "$unanswered"
 	count "$name" orig_state TIME_WAIT $LEGIT_N
 	[ "$answered" -eq 0 ] || count "$name" resp_state SYN_RECEIVED "$answered"
 	count "$name" resp_state CLOSED $((unanswered + LEGIT_N))
@@ -854,6 +866,75 @@ if want synflood-backlog; then
 	[ "$answered" -gt 0 ] && [ "$answered" -le 16 ] ||
 		die "synflood-backlog: $answered spoofed SYNs answered, want a few (the backlog)"
 	flood_counts synflood-backlog "$answered" $((FLOOD_N - answered))
+fi
+
+# portscan: a SYN scan (hping3 --scan, each port probed by a raw SYN; the
+# client's kernel resets the SYN-ACKs it never asked for, as with nmap
+# -sS) of ports 8100-8299 of the server, where three ports listen
+# (8101-8103), the router drops 8250-8299 (firewalled: silent), and the
+# kernel refuses the rest with RST+ACK.  The ground truth is counted from
+# the packets: the ports that got a SYN, a SYN-ACK, a RST.
+SCAN_LO=8100
+SCAN_HI=8299
+if want portscan; then
+	start_capture portscan
+	declare -A scan_srv=()
+	for p in 8101 8102 8103; do
+		start_server "scan-$p" $S4 $p --count 0
+		scan_srv[$p]=$SRV_PID
+	done
+	echo "+ hping3 -S --scan $SCAN_LO-$SCAN_HI $S4"
+	in_c timeout 15 hping3 -S --scan "$SCAN_LO-$SCAN_HI" $S4 >"$TMP/hping-portscan.log" 2>&1 || true
+	sleep 1
+	stop_capture "$CAP_PID"
+	for p in "${!scan_srv[@]}"; do
+		SRV_PID=${scan_srv[$p]}
+		stop_server "scan-$p"
+	done
+	scan_syns() { td portscan "src $C4 and dst $S4 and tcp[tcpflags] == tcp-syn"; }
+	syns=$(scan_syns | wc -l)
+	probed=$(scan_syns | awk '{ n = split($5, a, "."); sub(/:$/, "", a[n]); print a[n] }' | sort -u | wc -l)
+	open=$(td portscan "src $S4 and tcp[tcpflags] == (tcp-syn|tcp-ack)" |
+		awk '{ n = split($3, a, "."); print a[n] }' | sort -u | wc -l)
+	refused=$(td portscan "src $S4 and tcp[tcpflags] & tcp-rst != 0" |
+		awk '{ n = split($3, a, "."); print a[n] }' | sort -u | wc -l)
+	check "portscan: ports probed" "$probed" $((SCAN_HI - SCAN_LO + 1))
+	check "portscan: open ports" "$open" 3
+	check "portscan: refused ports" "$refused" $((SCAN_HI - SCAN_LO + 1 - 3 - 50))
+	count portscan wire syn "$syns"
+	count portscan wire ports_probed "$probed"
+	count portscan wire open "$open"
+	count portscan wire refused "$refused"
+	count portscan wire silent $((probed - open - refused))
+	alerts portscan port_scan "$C4->$S4"
+fi
+
+# backscatter: what the owner of spoofed addresses sees of a SYN flood
+# aimed at somebody else.  hping3 sends BS_N SYNs from BS_N distinct
+# spoofed sources in 10.213.128.0/17 to port 8099 of the server, where
+# nothing listens; the server answers each with a RST+ACK, which the
+# router sends back over vc0 (the route to 10.213.128.0/17).  The capture
+# keeps only what is not from the spoofed network (a network telescope's
+# view: the SYNs never passed it), so it holds BS_N lone RSTs, each to an
+# address and port it never saw anything else of.
+BS_N=200
+if want backscatter; then
+	start_capture backscatter "not src net 10.213.128.0/17"
+	FLOOD_N=$BS_N flood_script 8099 >"$TMP/backscatter.htcl"
+	echo "+ hping3 exec backscatter.htcl: $BS_N SYNs to $S4:8099 from spoofed 10.213.128.0/17"
+	in_c timeout 30 hping3 exec "$TMP/backscatter.htcl" >"$TMP/hping-backscatter.log" 2>&1 ||
+		die "hping3 failed: $(cat "$TMP/hping-backscatter.log")"
+	stop_capture "$CAP_PID"
+	rsts=$(td backscatter "src $S4 and tcp[tcpflags] & tcp-rst != 0" | wc -l)
+	check "backscatter: RST+ACKs from the server" \
+		"$(td backscatter "src $S4 and tcp[tcpflags] == (tcp-rst|tcp-ack)" | wc -l)" $BS_N
+	check "backscatter: packets other than the server's RSTs" \
+		"$(td backscatter "not (src $S4 and tcp[tcpflags] & tcp-rst != 0)" | wc -l)" 0
+	count backscatter wire rst "$rsts"
+	count backscatter wire rst_ack "$(td backscatter "src $S4 and tcp[tcpflags] == (tcp-rst|tcp-ack)" | wc -l)"
+	count backscatter wire rst_peers "$(td backscatter "src $S4 and tcp[tcpflags] & tcp-rst != 0" |
+		awk '{ print $5 }' | sort -u | wc -l)"
+	alerts backscatter rst_backscatter "$S4"
 fi
 
 # ---- results ---------------------------------------------------------------------

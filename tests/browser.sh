@@ -126,6 +126,12 @@ if start_server mixed -r samples/mixed.pcap; then
 	verdict=$(jq -r '.connections[] | select(.outcome == "refused") | .resp_h' "$json" | head -1)
 	check "the verdicts name the refusing server $verdict" \
 		grep -q "refused by $verdict" "$dom"
+	# A finished file has nothing open: the counter names what it counts,
+	# the connections the end found tracked, as the text report does.
+	tracked=$("$CONNSCOPE" -r samples/mixed.pcap 2>/dev/null |
+		sed -n 's/^  at the end  .* endpoints of the \([0-9,]*\) connections\{0,1\} still tracked.*/\1/p' | tr -d ,)
+	check "the finished file's counter is 'Still tracked' $tracked, as the text report says" \
+		grep -q "c-label\">Still tracked</div><div id=\"open\" class=\"c-value\" data-value=\"$tracked\"" "$dom"
 	errs=$(page_errors "$OUT/mixed.chromium.err")
 	check "no script error in the page${errs:+: $errs}" [ -z "$errs" ]
 	check "screenshot written" [ -s "$OUT/mixed.png" ]

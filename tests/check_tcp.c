@@ -66,6 +66,7 @@ struct script {
 	/* Always checked (0 unless given). */
 	uint32_t invalid_rsts;
 	uint32_t retransmits[2], keepalives[2], zero_windows[2];
+	uint32_t out_of_window[2];
 	/* Checked when either is nonzero. */
 	uint32_t syn_cnt[2];
 };
@@ -278,6 +279,99 @@ static const struct step s_rst_bad_ack_to_syn[] = {
 	ST(SRV, RST, CISN + 1, 0, 0, 0, SYN_SENT, CLOSED),
 };
 
+/*
+ * The server closes; the client acknowledges, closes too (LAST_ACK) and
+ * then sends its FIN six more times, 10 s apart, with no answer -- the
+ * server's ACKs are lost before the tap -- and gives up with a RST.  Its
+ * FIN was never acknowledged, so the close never completed: the RST is
+ * the sender giving up (cause timeout, README: "the sender had been
+ * retransmitting with no answer"), not the stand-in for a last ACK
+ * (after_close), and the connection was aborted, not completed.
+ */
+#define FIN_AGAIN \
+	STE(CLI, FINACK, CISN + 1, SISN + 2, 0, W, LAST_ACK, TIME_WAIT, \
+	    CS_EV_RETRANSMIT)
+static const struct step s_rst_after_unanswered_fins[] = {
+	HANDSHAKE,
+	ST(SRV, FINACK, SISN + 1, CISN + 1, 0, W, CLOSE_WAIT, FIN_WAIT_1),
+	ST(CLI, ACK, CISN + 1, SISN + 2, 0, W, CLOSE_WAIT, FIN_WAIT_2),
+	ST(CLI, FINACK, CISN + 1, SISN + 2, 0, W, LAST_ACK, TIME_WAIT),
+	FIN_AGAIN, FIN_AGAIN, FIN_AGAIN, FIN_AGAIN, FIN_AGAIN, FIN_AGAIN,
+	STE(CLI, RSTACK, CISN + 2, SISN + 2, 0, 0, CLOSED, CLOSED, CS_EV_RST),
+};
+
+/* ---- segments outside the receiver's window ---------------------------------- */
+
+/*
+ * Neither SYN offers window scaling, so every window is W bytes.  The
+ * server acknowledged CISN + 1 with window W: the client may send up to
+ * CISN + 1 + W (seqhi); pf's slack is 65535 + 1500 = 67035 bytes more.
+ * A FIN at CISN + 1 + 2^30 lies 2^30 - W - 67035 bytes beyond even that:
+ * the server drops it (RFC 9293 3.10.7.4), so it moves no state and does
+ * not widen the range of sequence numbers a RST may carry: the client's
+ * RST at that sequence number is outside the server's window too
+ * (snd_nxt stays CISN + 1, RCV.WND is W).  The real FIN that follows
+ * closes as usual.
+ */
+#define FAR (1u << 30)
+static const struct step s_fin_far_beyond[] = {
+	HANDSHAKE,
+	STE(CLI, FINACK, CISN + 1 + FAR, SISN + 1, 0, W, ESTABLISHED, ESTABLISHED,
+	    CS_EV_OUT_OF_WINDOW),
+	STE(CLI, RSTACK, CISN + 1 + FAR, SISN + 1, 0, 0, ESTABLISHED, ESTABLISHED,
+	    CS_EV_RST_INVALID),
+	STE(CLI, FINACK, CISN + 1, SISN + 1, 0, W, FIN_WAIT_1, CLOSE_WAIT,
+	    CS_EV_FIN | CS_EV_CLOSE_WAIT),
+};
+
+/*
+ * Acknowledgments of what was never sent, and data from long before:
+ * the server sent only its SYN-ACK (SND.NXT = SISN + 1), so an ACK of
+ * SISN + 1 + 67035 + W + 1 acknowledges more than it could have sent
+ * with the client's window W unseen and pf's slack (67035, larger than
+ * W).  Data starting 67036 bytes before the client's SND.NXT (CISN + 1)
+ * is further back than any retransmission can reach.  Both are dropped
+ * and change nothing; a FIN with an ACK inside the bounds then counts.
+ */
+static const struct step s_acks_out_of_range[] = {
+	HANDSHAKE,
+	STE(CLI, FINACK, CISN + 1, SISN + 1 + 67035 + 1, 0, W, ESTABLISHED,
+	    ESTABLISHED, CS_EV_OUT_OF_WINDOW),
+	STE(CLI, DATA, CISN + 1 - 67036, SISN + 1, 100, W, ESTABLISHED,
+	    ESTABLISHED, CS_EV_OUT_OF_WINDOW),
+	STE(SRV, FINACK, SISN + 1, CISN + 1 + 67035 + 1, 0, W, ESTABLISHED,
+	    ESTABLISHED, CS_EV_OUT_OF_WINDOW),
+	STE(CLI, FINACK, CISN + 1, SISN + 1 + 67035, 0, W, FIN_WAIT_1, CLOSE_WAIT,
+	    CS_EV_FIN | CS_EV_CLOSE_WAIT),
+};
+
+/*
+ * Picked up midstream, the window scale is unknown: the windows are
+ * taken at the largest shift (14), so a sender far past ack + the
+ * unscaled window (100 bytes here) is not called out of window.
+ */
+static const struct step s_midstream_window_unknown[] = {
+	ST(CLI, DATA, CISN, SISN, 100, 100, ESTABLISHED, CLOSED),
+	ST(SRV, ACK, SISN, CISN + 100, 0, 100, ESTABLISHED, ESTABLISHED),
+	ST(CLI, DATA, CISN + 100, SISN, 1000000, 100, ESTABLISHED, ESTABLISHED),
+	ST(SRV, FINACK, SISN, CISN + 1000100, 0, 100, CLOSE_WAIT, FIN_WAIT_1),
+};
+
+/*
+ * A RST on a 4-tuple where nothing else was ever seen: no window is known
+ * and no segment it answers, so it can be judged neither acceptable nor
+ * not, nor by cause.  Backscatter looks like this (a host answering SYNs
+ * spoofed with our address: RST+ACK with ack = the spoofed ISN + 1, or a
+ * bare RST).  No handshake was seen: midstream, cause "unjudged" -- not
+ * an aborted connection (whose verdict would be ECONNRESET).
+ */
+static const struct step s_lone_rst_ack[] = {
+	STE(SRV, RSTACK, 0, CISN + 1, 0, 0, CLOSED, CLOSED, CS_EV_RST),
+};
+static const struct step s_lone_rst[] = {
+	STE(SRV, RST, SISN, 0, 0, 0, CLOSED, CLOSED, CS_EV_RST),
+};
+
 /* ---- retransmissions, windows, keep-alives ----------------------------------- */
 
 static const struct step s_syn_retransmitted[] = {
@@ -443,6 +537,21 @@ static const struct script scripts[] = {
 	{ .name = "RST to a SYN with a wrong ack", STEPS(s_rst_bad_ack_to_syn),
 	  .outcome = "attempt", .rst_cause = "none", .invalid_rsts = 3,
 	  .syn_cnt = { 1, 0 } },
+	{ .name = "FIN 1 GiB beyond the window", STEPS(s_fin_far_beyond),
+	  .outcome = "closing", .rst_cause = "none", .invalid_rsts = 1,
+	  .out_of_window = { 1, 0 } },
+	{ .name = "ACKs of unsent data, data from long before",
+	  STEPS(s_acks_out_of_range), .outcome = "closing",
+	  .out_of_window = { 2, 1 } },
+	{ .name = "midstream: window scale unknown",
+	  STEPS(s_midstream_window_unknown), .outcome = "midstream" },
+	{ .name = "RST after six unanswered FINs", STEPS(s_rst_after_unanswered_fins),
+	  .gap_us = 10000000, .outcome = "aborted", .rst_cause = "timeout",
+	  .retransmits = { 6, 0 } },
+	{ .name = "lone RST+ACK", STEPS(s_lone_rst_ack),
+	  .outcome = "midstream", .rst_cause = "unjudged" },
+	{ .name = "lone bare RST", STEPS(s_lone_rst),
+	  .outcome = "midstream", .rst_cause = "unjudged" },
 	{ .name = "SYN retransmitted", STEPS(s_syn_retransmitted),
 	  .gap_us = 1000000, .outcome = "established", .syn_cnt = { 2, 1 } },
 	{ .name = "data retransmitted", STEPS(s_data_retransmitted),
@@ -572,6 +681,8 @@ static void check_end(const struct script *sc, const char *name,
 			      sc->keepalives[i]);
 		check_counter(name, "zero_windows", i, c->ep[i].zero_windows,
 			      sc->zero_windows[i]);
+		check_counter(name, "out_of_window", i, c->ep[i].out_of_window,
+			      sc->out_of_window[i]);
 		if (sc->syn_cnt[0] || sc->syn_cnt[1])
 			check_counter(name, "syn_cnt", i, c->ep[i].syn_cnt,
 				      sc->syn_cnt[i]);
@@ -886,6 +997,43 @@ START_TEST(icmp_unreachable_aborts_syn_sent)
 }
 END_TEST
 
+/*
+ * When the diagnosis concludes that connect() failed, the originator is
+ * CLOSED from then on: one SYN with no answer is an attempt until
+ * --syn-timeout (3 s) has passed since it, SYN_SENT; at 3 s it is a
+ * timeout, and Linux has ended the socket by the time it gives up
+ * (tcp_write_err -> tcp_done), CLOSED.  A SYN answered by a SYN-ACK
+ * (half open) is no failed connect(): the originator stays SYN_SENT.
+ */
+START_TEST(a_failed_connect_leaves_the_originator_closed)
+{
+	struct cs_conn *c;
+	uint64_t ts = T0;
+
+	table_init(&tab, NULL, NULL);
+	run_steps(&tab, s_syn_only, 1, &ts, &c);
+	enum cs_outcome o = cs_diagnose_outcome(c, T0 + 2999999, SYN_TIMEOUT_US);
+	ck_assert_str_eq(cs_outcome_names[o], "attempt");
+	ck_assert_uint_eq(cs_diagnose_orig_state(c, o), CS_TCP_SYN_SENT);
+	o = cs_diagnose_outcome(c, T0 + 3000000, SYN_TIMEOUT_US);
+	ck_assert_str_eq(cs_outcome_names[o], "timeout");
+	ck_assert_uint_eq(cs_diagnose_orig_state(c, o), CS_TCP_CLOSED);
+	cs_tcp_connect_failed(c);
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_CLOSED);
+	ck_assert_uint_eq(cs_tcp_derive_state(c, 0), CS_TCP_CLOSED);
+	ck_assert_uint_eq(c->ep[1].state, CS_TCP_CLOSED);
+	cs_flow_fini(&tab);
+
+	table_init(&tab, NULL, NULL);
+	ts = T0;
+	run_steps(&tab, s_half_open, 2, &ts, &c);
+	o = cs_diagnose_outcome(c, T0 + 10000000, SYN_TIMEOUT_US);
+	ck_assert_str_eq(cs_outcome_names[o], "half_open");
+	ck_assert_uint_eq(cs_diagnose_orig_state(c, o), CS_TCP_SYN_SENT);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 /* TIME_WAIT lasts 2*MSL after the closer's last segment, or until a new
  * SYN takes the 4-tuple. */
 START_TEST(time_wait_ends_after_twice_msl)
@@ -913,6 +1061,52 @@ START_TEST(time_wait_ends_after_twice_msl)
 }
 END_TEST
 
+/*
+ * Window scaling comes from the SYNs (RFC 7323 2.2): both offer a shift of
+ * 7, so the server's window field 8000 is 8000 << 7 = 1,024,000 bytes and
+ * the client may send up to CISN + 1 + 1,024,000.  Its 1,000,000 bytes fit
+ * (read unscaled, they would end 992,000 bytes past the window, beyond
+ * pf's 67,035 of slack).  1,100,000 more end at CISN + 2,100,001, past
+ * that edge plus one whole window of slack (1,024,000): out of window.
+ */
+START_TEST(window_scale_comes_from_the_syns)
+{
+	static const struct step steps[] = {
+		ST(CLI, SYN, CISN, 0, 0, 64240, SYN_SENT, CLOSED),
+		ST(SRV, SYNACK, SISN, CISN + 1, 0, 65160, SYN_SENT, SYN_RECEIVED),
+		ST(CLI, ACK, CISN + 1, SISN + 1, 0, 502, ESTABLISHED, ESTABLISHED),
+		ST(SRV, ACK, SISN + 1, CISN + 1, 0, 8000, ESTABLISHED, ESTABLISHED),
+		ST(CLI, DATA, CISN + 1, SISN + 1, 1000000, 502, ESTABLISHED,
+		   ESTABLISHED),
+		ST(CLI, DATA, CISN + 1000001, SISN + 1, 1100000, 502, ESTABLISHED,
+		   ESTABLISHED),
+	};
+	struct cs_conn *c = NULL;
+	uint64_t ts = T0;
+	unsigned ev[6];
+
+	table_init(&tab, NULL, NULL);
+	for (size_t i = 0; i < 6; i++, ts += 1000) {
+		struct cs_pkt p = segment(&steps[i], false, ts);
+		int side;
+		if (p.flags & CS_TH_SYN) {
+			p.opt.present |= CS_OPT_WSCALE;
+			p.opt.wscale = 7;
+		}
+		ev[i] = cs_track_segment(&tab, &p, &c, &side);
+	}
+	ck_assert_msg(!(ev[4] & CS_EV_OUT_OF_WINDOW),
+		      "1,000,000 bytes in a 1,024,000-byte window called out of window");
+	ck_assert_uint_eq(c->ep[0].snd_nxt, CISN + 1000001);
+	ck_assert_msg(ev[5] == CS_EV_OUT_OF_WINDOW, "events 0x%x, want 0x%x",
+		      ev[5], CS_EV_OUT_OF_WINDOW);
+	ck_assert_uint_eq(c->ep[0].out_of_window, 1);
+	ck_assert_uint_eq(c->ep[1].out_of_window, 0);
+	ck_assert_uint_eq(c->ep[0].snd_nxt, CISN + 1000001);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 Suite *tcp_suite(void)
 {
 	Suite *s = suite_create("tcp");
@@ -932,6 +1126,7 @@ Suite *tcp_suite(void)
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, synack_acknowledging_another_isn_does_not_establish);
 	tcase_add_test(tc, ack_past_the_fin_does_not_acknowledge_it);
+	tcase_add_test(tc, window_scale_comes_from_the_syns);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("records");
@@ -942,6 +1137,7 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, simultaneous_open_synack_is_not_a_syn_retransmission);
 	tcase_add_test(tc, icmp_unreachable_aborts_syn_sent);
 	tcase_add_test(tc, time_wait_ends_after_twice_msl);
+	tcase_add_test(tc, a_failed_connect_leaves_the_originator_closed);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1015,7 +1015,7 @@ static const struct tcpconn c_v6 = { 6, "2001:db8::10", "2001:db8::20", 41006, 4
 enum { ID_REFUSED = 1, ID_ABORTED, ID_COMPLETED, ID_TIMEOUT, ID_UNREACH, ID_V6,
        CONNS = 6, OPEN_CONNS = 4 };
 
-#define LAST_TS (T0 + 13 * SEC + 400)	/* the scenario's last packet */
+#define LAST_TS (T0 + 13 * SEC + 450)	/* the scenario's last packet */
 
 /*
  * T0:     refused (SYN, RST-ACK) to 10.2.0.2:81
@@ -1024,7 +1024,7 @@ enum { ID_REFUSED = 1, ID_ABORTED, ID_COMPLETED, ID_TIMEOUT, ID_UNREACH, ID_V6,
  * T0+10:  completed: handshake, 20 + 200 bytes, client closes first
  * T0+11:  timeout: a SYN and its retransmission to 10.2.0.3:80
  * T0+12.5 unreachable: a SYN to 10.2.0.9:443, ICMP host unreachable from the router
- * T0+13:  IPv6: handshake, 50 bytes, still established
+ * T0+13:  IPv6: handshake, 50 bytes, a FIN far out of window, still established
  */
 static void feed_scenario(void)
 {
@@ -1073,6 +1073,9 @@ static void feed_scenario(void)
 	cli(&c_v6, ACK, 1, 1, 0, t + 200);
 	cli(&c_v6, DATA, 1, 1, 50, t + 300);
 	srv(&c_v6, ACK, 1, 51, 0, t + 400);
+	/* a FIN 2^30 bytes past what the server's ACK (51) and window
+	 * allow: out of window, it changes no state (tcp.h) */
+	cli(&c_v6, FINACK, 51 + (1u << 30), 1, 0, t + 450);
 }
 
 /* A SYN on the completed connection's 4-tuple while its client is still
@@ -1501,7 +1504,11 @@ START_TEST(summary_counts_match_the_engine)
 	ck_assert_uint_eq(JU(v, "states.orig.TIME_WAIT"), 1);
 	ck_assert_uint_eq(JU(v, "states.orig.ESTABLISHED"), 1);
 	ck_assert_uint_eq(JU(v, "states.resp.ESTABLISHED"), 1);
-	ck_assert_uint_ge(JU(v, "states.orig.SYN_SENT"), 1);	/* the timeout's */
+	/* the timeout's: its connect() failed, so its originator is CLOSED
+	 * (diagnose.h), not SYN_SENT */
+	ck_assert_uint_eq(JU(v, "states.orig.SYN_SENT"), 0);
+	ck_assert_uint_ge(JU(v, "states.orig.CLOSED"), 1);
+	ck_assert_uint_eq(JU(v, "summary.out_of_window"), 1);	/* the v6 FIN */
 
 	ck_assert_uint_eq(JU(v, "alerts"), 0);
 	const struct jv *verdicts = JARR(v, "verdicts");
@@ -1572,7 +1579,8 @@ static const struct filter_case {
 	{ "host=10.2.0.2&port=80", 1, { ID_COMPLETED } },
 	{ "outcome=refused&port=80", 0, { 0 } },
 	{ "host=10.2.0.9&conn_state=S0&outcome=unreachable", 1, { ID_UNREACH } },
-	{ "state=SYN_SENT&host=10.2.0.3&conn_state=S0&outcome=timeout&port=80", 1, { ID_TIMEOUT } },
+	{ "state=CLOSED&host=10.2.0.3&conn_state=S0&outcome=timeout&port=80", 1, { ID_TIMEOUT } },
+	{ "state=SYN_SENT&host=10.2.0.3&outcome=timeout", 0, { 0 } },
 };
 
 START_TEST(connection_filters_select_the_right_records)
@@ -1734,6 +1742,8 @@ START_TEST(listed_connections_carry_their_fields)
 	ck_assert_str_eq(JS(six, "outcome"), "established");
 	ck_assert_str_eq(JS(six, "orig_state"), "ESTABLISHED");
 	ck_assert_str_eq(JS(six, "resp_state"), "ESTABLISHED");
+	ck_assert_uint_eq(JU(six, "out_of_window"), 1);
+	ck_assert_uint_eq(JU(com, "out_of_window"), 0);
 }
 END_TEST
 
@@ -1816,6 +1826,8 @@ START_TEST(refused_and_v6_timelines)
 		{ "orig", "S", 0, "SYN_SENT", "CLOSED" },
 		{ "resp", "S.", 0, "SYN_SENT", "SYN_RECEIVED" },
 		{ "orig", ".", 0, "ESTABLISHED", "ESTABLISHED" },
+		/* out of window: a new flag, no new state */
+		{ "orig", "F.", 0, "ESTABLISHED", "ESTABLISHED" },
 	};
 
 	assert_timeline(ID_REFUSED, refused, ARRAY_LEN(refused));
@@ -2115,7 +2127,7 @@ START_TEST(timeseries_counts_per_second)
 		{ "syn", 7, 12, 2 },		/* the retransmission and the unreachable */
 		{ "synack", 3, 13, 1 },
 		{ "rst", 2, 1, 1 },
-		{ "fin", 2, 10, 2 },
+		{ "fin", 3, 10, 2 },		/* and the v6 FIN out of window: on the wire */
 		{ "new", 6, 0, 1 },
 		{ "established", 3, 10, 1 },
 		{ "time_wait", 4, 13, 1 },	/* T0+10 .. T0+13: the client's TIME_WAIT */

@@ -118,6 +118,19 @@ begun() {
 	return 1
 }
 
+# drained PID: 0 once one of PID's threads sleeps reading or polling its
+# input, within 10 s.  Called after the writer has written everything: a
+# reader sleeps there only on an empty pipe, so then every byte has been
+# read (a signal sent earlier would rightly stop the run short of them).
+drained() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -qE '^(pipe_read|poll_schedule_timeout.*)$' /proc/"$1"/task/*/wchan 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_line FILE REGEX TENTHS: 0 once FILE has a line matching REGEX.
 wait_line() {
 	local i
@@ -318,12 +331,15 @@ idle_pipe() {
 	cases=$((cases + 1))
 	HOLD=$TMP/$n.hold
 	mkfifo "$HOLD"
-	{ echo "$BASHPID" >"$TMP/$n.feeder"; cat samples/mixed.pcap; read -r _ <"$TMP/$n.hold"; } |
+	{ echo "$BASHPID" >"$TMP/$n.feeder"; cat samples/mixed.pcap; : >"$TMP/$n.sent"
+	  read -r _ <"$TMP/$n.hold"; } |
 		"$CONNSCOPE" -r - -q --json "$TMP/$n.json" 2>"$TMP/$n.err" &
 	CS=$!
 	PIDS+=("$CS")
 	wait_for "$TMP/$n.feeder" "$CS" 50 && PIDS+=("$(cat "$TMP/$n.feeder")")
 	begun "$n" "$CS" || { bad "$n: did not begin"; return; }
+	wait_for "$TMP/$n.sent" "$CS" 100 && drained "$CS" ||
+		{ bad "$n: connscope did not read the whole pipe within 10 s"; return; }
 	deliver "$CS" INT || { bad "$n: SIGINT was not delivered"; return; }
 	finished "$n" 100 || { bad "$n: still waiting on the idle pipe 10 s after SIGINT"; return; }
 	[ "$RC" -eq 0 ] && [ ! -s "$TMP/$n.err" ] &&

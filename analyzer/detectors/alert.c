@@ -13,6 +13,8 @@ const char *const cs_alert_type_names[CS_ALERT_TYPE_MAX] = {
 	[CS_ALERT_TIME_WAIT_BUILDUP] = "time_wait_buildup",
 	[CS_ALERT_CLOSE_WAIT_BUILDUP] = "close_wait_buildup",
 	[CS_ALERT_PORT_REUSE] = "port_reuse",
+	[CS_ALERT_PORT_SCAN] = "port_scan",
+	[CS_ALERT_RST_BACKSCATTER] = "rst_backscatter",
 };
 
 int cs_alerts_init(struct cs_alerts *a)

@@ -20,6 +20,8 @@ enum cs_alert_type {
 	CS_ALERT_TIME_WAIT_BUILDUP,
 	CS_ALERT_CLOSE_WAIT_BUILDUP,
 	CS_ALERT_PORT_REUSE,
+	CS_ALERT_PORT_SCAN,
+	CS_ALERT_RST_BACKSCATTER,
 	CS_ALERT_TYPE_MAX
 };
 extern const char *const cs_alert_type_names[CS_ALERT_TYPE_MAX];

@@ -40,6 +40,8 @@ int cs_detect_init(struct cs_detect *d, const struct cs_detect_opts *o,
 	cs_closewait_init(&d->cw, o->closewait_threshold, o->closewait_age_us,
 			  &d->alerts, flows);
 	cs_groups_init(&d->reuse, sizeof(struct reuse_entry), REUSE_GROUPS);
+	cs_scan_init(&d->scan, &d->alerts);
+	cs_backscatter_init(&d->backscatter, &d->alerts);
 	return 0;
 }
 
@@ -49,12 +51,15 @@ void cs_detect_fini(struct cs_detect *d)
 	cs_timewait_fini(&d->tw);
 	cs_closewait_fini(&d->cw);
 	cs_groups_fini(&d->reuse);
+	cs_scan_fini(&d->scan);
+	cs_backscatter_fini(&d->backscatter);
 	cs_alerts_fini(&d->alerts);
 }
 
 void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p)
 {
 	cs_synflood_segment(&d->syn, p);
+	cs_scan_segment(&d->scan, p);
 	if (p->flags & CS_TH_RST) {
 		uint64_t sec = p->ts_us / CS_USEC_PER_SEC;
 		if (sec != d->rst_sec) {
@@ -190,6 +195,9 @@ void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
 		       unsigned ev, const struct cs_pkt *p)
 {
 	(void)side;
+	/* The record's first packet is a RST: nothing else was seen of it. */
+	if ((p->flags & CS_TH_RST) && c->ep[0].pkts + c->ep[1].pkts == 1)
+		cs_backscatter_lone_rst(&d->backscatter, p);
 	if (ev & CS_EV_RETRANSMIT)
 		d->retransmitted++;
 	if (ev & CS_EV_ESTABLISHED) {

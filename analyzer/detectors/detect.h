@@ -1,8 +1,8 @@
 /*
  * detect.h — the detectors, fed by the engine, writing alerts.
  *
- * Dispatches what the tracker saw to the SYN-flood, TIME_WAIT and
- * CLOSE_WAIT detectors, and itself watches port reuse (a SYN on a 4-tuple
+ * Dispatches what the tracker saw to the SYN-flood, port-scan, RST
+ * backscatter, TIME_WAIT and CLOSE_WAIT detectors, and itself watches port reuse (a SYN on a 4-tuple
  * still in TIME_WAIT) and the figures reported without an alert: RSTs per
  * second at their peak, and how many data segments were retransmitted.
  * Reads segments, events and records.  Of a record it writes only its
@@ -14,8 +14,10 @@
 #define CS_ANALYZER_DETECT_H
 
 #include "analyzer/detectors/alert.h"
+#include "analyzer/detectors/backscatter.h"
 #include "analyzer/detectors/closewait.h"
 #include "analyzer/detectors/groups.h"
+#include "analyzer/detectors/scan.h"
 #include "analyzer/detectors/synflood.h"
 #include "analyzer/detectors/timewait.h"
 
@@ -34,6 +36,8 @@ struct cs_detect {
 	struct cs_timewait tw;
 	struct cs_closewait cw;
 	struct cs_groups reuse;		/* port reuse, per client and server:port */
+	struct cs_scan scan;
+	struct cs_backscatter backscatter;
 	/* reported, not alerted */
 	uint64_t rst_sec, rst_in_sec, rst_peak;
 	uint64_t rst_peak_at_us;

@@ -31,46 +31,104 @@ static void dense_add(uint8_t *regs, uint64_t hash)
 		regs[idx] = rank;
 }
 
-/* The exact list is kept whole when the set becomes dense: its hashes are
- * folded into the registers, then forgotten. */
-static bool make_dense(struct cs_distinct *d, struct cs_distinct_pool *pool)
+/* A hash as a set slot holds it: 0 marks an empty slot. */
+static uint64_t set_value(uint64_t hash)
+{
+	return hash ? hash : 1;
+}
+
+/* Adds to the exact set; false when it is full. */
+static bool set_add(struct cs_distinct *d, uint64_t hash)
+{
+	uint64_t v = set_value(hash);
+	uint32_t i = (uint32_t)cs_mix64(v) & (CS_DISTINCT_SET_SLOTS - 1);
+
+	for (;; i = (i + 1) & (CS_DISTINCT_SET_SLOTS - 1)) {
+		if (d->set[i] == v)
+			return true;
+		if (!d->set[i])
+			break;
+	}
+	if (d->n_set >= CS_DISTINCT_SET_MAX)
+		return false;
+	d->set[i] = v;
+	d->n_set++;
+	return true;
+}
+
+/* The exact list moves into a set (counted in the pool). */
+static bool make_set(struct cs_distinct *d, struct cs_distinct_pool *pool)
 {
 	if (pool->dense >= CS_DISTINCT_DENSE_MAX)
 		return false;
-	d->regs = calloc(M, 1);
-	if (!d->regs)
+	d->set = calloc(CS_DISTINCT_SET_SLOTS, sizeof *d->set);
+	if (!d->set)
 		return false;
 	pool->dense++;
 	for (unsigned i = 0; i < d->n_exact; i++)
-		dense_add(d->regs, d->exact[i]);
+		set_add(d, d->exact[i]);
 	return true;
+}
+
+/* The full set's hashes are folded into registers, then forgotten; the
+ * pool's count stays (one per cs_distinct). */
+static bool make_dense(struct cs_distinct *d)
+{
+	d->regs = calloc(M, 1);
+	if (!d->regs)
+		return false;
+	for (unsigned i = 0; i < CS_DISTINCT_SET_SLOTS; i++)
+		if (d->set[i])
+			dense_add(d->regs, d->set[i]);
+	free(d->set);
+	d->set = NULL;
+	return true;
+}
+
+static bool list_add(struct cs_distinct *d, uint64_t hash)
+{
+	for (unsigned i = 0; i < d->n_exact; i++)
+		if (d->exact[i] == hash)
+			return true;
+	if (d->n_exact < CS_DISTINCT_EXACT) {
+		d->exact[d->n_exact++] = hash;
+		return true;
+	}
+	return false;
 }
 
 void cs_distinct_add(struct cs_distinct *d, struct cs_distinct_pool *pool,
 		     uint64_t hash, bool allow_dense)
 {
-	if (d->regs) {
-		dense_add(d->regs, hash);
+	d->added++;
+	if (!d->regs && !d->set && list_add(d, hash))
+		return;
+	if (!d->regs && !d->set && !(allow_dense && make_set(d, pool))) {
+		d->spill++;	/* may be a repeat: no way to tell any more */
 		return;
 	}
-	for (unsigned i = 0; i < d->n_exact; i++)
-		if (d->exact[i] == hash)
-			return;
-	if (d->n_exact < CS_DISTINCT_EXACT) {
-		d->exact[d->n_exact++] = hash;
+	if (d->set && set_add(d, hash))
+		return;
+	if (d->set && !make_dense(d)) {
+		d->spill++;
 		return;
 	}
-	if (allow_dense && make_dense(d, pool)) {
-		dense_add(d->regs, hash);
-		return;
-	}
-	d->spill++;	/* may be a repeat: no way to tell any more */
+	dense_add(d->regs, set_value(hash));
 }
+
+static uint64_t dense_estimate(const struct cs_distinct *d);
 
 uint64_t cs_distinct_estimate(const struct cs_distinct *d)
 {
-	if (!d->regs)
-		return d->n_exact + d->spill;
+	uint64_t e = d->regs ? dense_estimate(d) :
+		     (d->set ? d->n_set : d->n_exact) + d->spill;
+
+	/* HyperLogLog may overshoot; there cannot be more than were added */
+	return e < d->added ? e : d->added;
+}
+
+static uint64_t dense_estimate(const struct cs_distinct *d)
+{
 	double sum = 0;
 	unsigned zeros = 0;
 	for (unsigned i = 0; i < M; i++) {
@@ -87,8 +145,9 @@ uint64_t cs_distinct_estimate(const struct cs_distinct *d)
 
 void cs_distinct_fini(struct cs_distinct *d, struct cs_distinct_pool *pool)
 {
-	if (d->regs) {
+	if (d->regs || d->set) {
 		free(d->regs);
+		free(d->set);
 		pool->dense--;
 	}
 	memset(d, 0, sizeof *d);

@@ -69,8 +69,13 @@ void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 	uint32_t bit = (uint32_t)(h >> 48) & (CS_GROUPS_FILTER_BITS - 1);
 	uint64_t *word = &g->filter[bit / 64], flag = 1ull << (bit % 64);
 
-	if (!create && !(*word & flag))
+	/* Not there, and no room to make it: a full table under a flood of
+	 * new keys answers without walking its long probe chains. */
+	bool full = g->used >= g->capacity / 8 * 7;
+	if (!(*word & flag) && (!create || full)) {
+		g->untracked += create;
 		return NULL;
+	}
 
 	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
 		struct cs_group_key *e = key_at(g, i);

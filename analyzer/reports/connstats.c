@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer/reports/verdict.h"
+
 void cs_connstats_init(struct cs_connstats *s)
 {
 	memset(s, 0, sizeof *s);
@@ -54,13 +56,6 @@ uint64_t cs_connstats_rtt_percentile(const struct cs_connstats *s, double p)
 			return bucket_upper_us(b);
 	}
 	return bucket_upper_us(CS_RTT_BUCKETS - 1);
-}
-
-static bool failed_outcome(enum cs_outcome o)
-{
-	return o == CS_OUT_REFUSED || o == CS_OUT_TIMEOUT ||
-	       o == CS_OUT_UNREACHABLE || o == CS_OUT_ABORTED ||
-	       o == CS_OUT_RESET_NONEXISTENT;
 }
 
 static uint32_t server_slot(const struct cs_addr *a, uint16_t port)
@@ -119,6 +114,7 @@ void cs_connstats_add(struct cs_connstats *s, const struct cs_conn *c,
 	s->port_reuse += c->port_reuse;
 	s->midstream += !c->ep[0].syn;
 	if (at_end) {
+		s->end_conns++;
 		s->end_states[c->ep[0].state]++;
 		s->end_states[c->ep[1].state]++;
 	}
@@ -128,7 +124,7 @@ void cs_connstats_add(struct cs_connstats *s, const struct cs_conn *c,
 		s->rtt_hist[rtt_bucket(rtt)]++;
 	}
 	count_server(s, &c->key.addr[resp], c->key.port[resp],
-		     failed_outcome(outcome));
+		     cs_verdict_failing(outcome));
 }
 
 static int by_conns(const void *a, const void *b)

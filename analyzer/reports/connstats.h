@@ -24,7 +24,7 @@ struct cs_server_count {
 	uint16_t port;
 	bool used;
 	uint64_t conns;
-	uint64_t failed;	/* refused, timeout, unreachable, reset */
+	uint64_t failed;	/* a failing outcome (cs_verdict_failing) */
 };
 
 struct cs_connstats {
@@ -32,6 +32,7 @@ struct cs_connstats {
 	uint64_t outcomes[CS_OUT_MAX];
 	uint64_t conn_states[CS_CS_MAX];
 	uint64_t end_states[CS_TCP_STATE_MAX];	/* endpoints, at the end */
+	uint64_t end_conns;		/* the connections they belong to */
 	uint64_t port_reuse;
 	uint64_t midstream;
 	uint64_t rtt_count;

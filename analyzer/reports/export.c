@@ -118,6 +118,8 @@ void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
 	cs_json_kv_u64(j, "zero_windows", (uint64_t)o->zero_windows + r->zero_windows);
 	cs_json_kv_u64(j, "keepalives", (uint64_t)o->keepalives + r->keepalives);
 	cs_json_kv_u64(j, "invalid_rsts", (uint64_t)o->invalid_rsts + r->invalid_rsts);
+	cs_json_kv_u64(j, "out_of_window",
+		       (uint64_t)o->out_of_window + r->out_of_window);
 	cs_json_key(j, "midstream");
 	cs_json_bool(j, !o->syn);
 	cs_json_key(j, "port_reuse");

@@ -194,8 +194,17 @@ static void text_connections(FILE *out, const struct cs_engine *e)
 	text_counts(out, cs_outcome_names, cs->outcomes, CS_OUT_MAX);
 	fputs("  conn_state  ", out);
 	text_counts(out, cs_conn_state_names, cs->conn_states, CS_CS_MAX);
-	fputs("  at the end  ", out);
-	text_counts(out, cs_tcp_state_names, cs->end_states, CS_TCP_STATE_MAX);
+	/* The states of both endpoints of the connections the capture's end
+	 * found tracked; those that ended before are in the outcomes. */
+	fprintf(out, "  at the end  %s endpoints of the %s connection%s still "
+		"tracked", grouped(2 * cs->end_conns, a, sizeof a),
+		grouped(cs->end_conns, b, sizeof b), cs->end_conns == 1 ? "" : "s");
+	if (cs->end_conns) {
+		fputs(": ", out);
+		text_counts(out, cs_tcp_state_names, cs->end_states, CS_TCP_STATE_MAX);
+	} else {
+		fputc('\n', out);
+	}
 	text_rtt(out, cs);
 	if (cs->port_reuse)
 		fprintf(out, "  %s SYNs reused the 4-tuple of a finished connection\n",

@@ -101,6 +101,10 @@ const struct cs_summary_field cs_summary_fields[] = {
 	  COUNTER("connscope_data_segments_total", "Data segments seen.") },
 	{ .name = "retransmitted", U64(retransmitted),
 	  COUNTER("connscope_retransmitted_total", "Data segments retransmitted.") },
+	{ .name = "out_of_window", U64(out_of_window),
+	  COUNTER("connscope_out_of_window_total",
+		  "TCP segments outside what the receiver would accept; they "
+		  "changed no state.") },
 	{ .name = "rst_peak_per_sec", U64(rst_peak_per_sec),
 	  GAUGE("connscope_rst_peak_per_second",
 		"Most RST segments seen in one second of packet time.") },
@@ -150,6 +154,7 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e,
 	s->tcp_packets = st->tcp_packets;
 	s->icmp_errors = st->icmp_errors;
 	s->icmp_unmatched = e->icmp_unmatched;
+	s->out_of_window = e->out_of_window;
 	s->truncated = st->truncated_frames;
 	s->first_ts_us = maybe(cs_stats_timed(st) != 0, st->first_ts_us);
 	s->last_ts_us = maybe(cs_stats_timed(st) != 0, st->last_ts_us);

@@ -47,6 +47,7 @@ struct cs_summary {
 	uint64_t evictions[CS_EVICT_MAX];	/* [CS_EVICT_NONE] stays 0 */
 	uint64_t expired_early, port_reuse;
 	uint64_t data_segments, retransmitted;
+	uint64_t out_of_window;		/* segments that changed nothing (tcp.h) */
 	uint64_t rst_peak_per_sec;
 	struct cs_maybe_u64 rst_peak_at_us;	/* the second it began */
 	uint64_t alerts_dropped;

@@ -14,6 +14,7 @@ struct verdict_entry {
 	struct cs_group_key k;		/* peer = target, port, side = outcome */
 	uint64_t conns;
 	uint32_t max_syns;		/* SYNs sent by one attempt, at most */
+	uint32_t min_syns;		/* ... and at least */
 	uint64_t rst_by_orig, rst_by_resp;
 	bool have_icmp;
 	uint8_t icmp_type, icmp_code;
@@ -82,7 +83,8 @@ void cs_verdicts_add(struct cs_verdicts *v, const struct cs_conn *c,
 	struct verdict_entry *e = cs_groups_find(&v->g, &k, true);
 	if (!e)
 		return;
-	e->conns++;
+	if (!e->conns++ || c->ep[0].syn_cnt < e->min_syns)
+		e->min_syns = c->ep[0].syn_cnt;
 	e->ipv4 = cs_addr_is_v4(&k.peer);
 	if (c->ep[0].syn_cnt > e->max_syns)
 		e->max_syns = c->ep[0].syn_cnt;
@@ -168,6 +170,17 @@ void cs_open_verdicts_remove(struct cs_open_verdicts *ov,
 		e->syns_past = 0;
 }
 
+/* The fewest SYNs one of the group's connections sent.  When all are in
+ * the last bucket (CS_VERDICT_SYNS_EXACT or more each), the most: exact
+ * for one such connection, as open_max_syns is (verdict.h). */
+static uint32_t open_min_syns(const struct open_entry *o)
+{
+	for (uint32_t n = 0; n < CS_VERDICT_SYNS_EXACT; n++)
+		if (o->by_syns[n])
+			return n;
+	return o->syns_past;
+}
+
 /* The most SYNs one of the group's connections sent. */
 static uint32_t open_max_syns(const struct open_entry *o)
 {
@@ -189,6 +202,9 @@ void cs_verdicts_add_open(struct cs_verdicts *v, const struct cs_open_verdicts *
 		struct verdict_entry *e = cs_groups_find(&v->g, &o->k, true);
 		if (!e)
 			continue;
+		uint32_t least = open_min_syns(o);
+		if (!e->conns || least < e->min_syns)
+			e->min_syns = least;
 		e->conns += o->conns;
 		e->ipv4 = cs_addr_is_v4(&o->k.peer);
 		uint32_t syns = open_max_syns(o);
@@ -253,9 +269,20 @@ void cs_icmp_meaning(bool ipv4, uint8_t type, uint8_t code,
 	}
 }
 
+/* "3", or "1 to 3" when the group's connections sent different numbers:
+ * a sentence's count of SYNs is true of each connection it speaks of. */
+static const char *syn_range(const struct verdict_entry *e, char *buf, size_t len)
+{
+	if (e->min_syns == e->max_syns)
+		snprintf(buf, len, "%u", e->max_syns);
+	else
+		snprintf(buf, len, "%u to %u", e->min_syns, e->max_syns);
+	return buf;
+}
+
 static void sentence(const struct verdict_entry *e, char *buf, size_t len)
 {
-	char target[64], n[32], from[CS_ADDR_STRLEN];
+	char target[64], n[32], from[CS_ADDR_STRLEN], syns[32];
 	bool one = e->conns == 1;
 
 	cs_endpoint_format(&e->k.peer, e->k.port, target, sizeof target);
@@ -267,10 +294,11 @@ static void sentence(const struct verdict_entry *e, char *buf, size_t len)
 		break;
 	case CS_OUT_TIMEOUT:
 		if (e->max_syns > 1)
-			snprintf(buf, len, "%s connect%s to %s timed out after %u "
-				 "SYNs with no answer at all: check routing or a "
+			snprintf(buf, len, "%s connect%s to %s timed out after %s "
+				 "SYNs%s with no answer at all: check routing or a "
 				 "firewall dropping SYNs (ETIMEDOUT)", n,
-				 one ? "" : "s", target, e->max_syns);
+				 one ? "" : "s", target, syn_range(e, syns, sizeof syns),
+				 e->min_syns == e->max_syns ? "" : " each");
 		else
 			snprintf(buf, len, "%s connect%s to %s got no answer to "
 				 "its SYN within the SYN timeout: check routing or a "
@@ -338,58 +366,119 @@ static bool flood_target(const struct cs_alerts *alerts,
 	return false;
 }
 
-int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alerts,
-		      FILE *out, int max, bool colour)
+/* The port_scan alert whose probes this group's connections are (the
+ * scanned host, or the scanned port), or -1.  A group counts connections
+ * by target, not by source: another client's failures to a scanned
+ * target are folded with the scan's. */
+static int scan_of(const struct cs_alerts *alerts, const struct verdict_entry *e)
 {
-	const struct verdict_entry **all = NULL;
-	uint32_t n = 0;
-	uint64_t flood_conns = 0, flood_unanswered = 0;
-	char line[CS_ALERT_TEXT], num[32];
+	for (uint32_t i = 0; alerts && i < alerts->count; i++) {
+		const struct cs_alert *al = &alerts->list[i];
+		if (al->type != CS_ALERT_PORT_SCAN)
+			continue;
+		if (al->has_peer ? !memcmp(&al->peer, &e->k.peer, sizeof al->peer)
+				 : al->peer_port == e->k.port)
+			return (int)i;
+	}
+	return -1;
+}
 
-	if (v->g.used)
-		all = malloc(v->g.used * sizeof *all);
-	for (uint32_t i = 0; all && i < v->g.capacity; i++) {
+/* What the flood and scan lines fold, and the groups left to list. */
+struct folded {
+	uint64_t flood_conns, flood_unanswered;
+	uint64_t *scan;			/* per alert: connections folded */
+	const struct verdict_entry **rest;
+	uint32_t n;
+};
+
+static void fold(const struct cs_verdicts *v, const struct cs_alerts *alerts,
+		 struct folded *f)
+{
+	for (uint32_t i = 0; f->rest && i < v->g.capacity; i++) {
 		const struct verdict_entry *e = cs_groups_at(&v->g, i);
 		if (!e)
 			continue;
+		bool flood = flood_target(alerts, e);
 		if ((e->k.side == CS_OUT_HALF_OPEN ||
-		     e->k.side == CS_OUT_RESET_NONEXISTENT) && flood_target(alerts, e)) {
-			flood_conns += e->conns;
+		     e->k.side == CS_OUT_RESET_NONEXISTENT) && flood) {
+			f->flood_conns += e->conns;
 			continue;
 		}
 		/* Not routing or a firewall: the flood filled the backlog. */
 		if ((e->k.side == CS_OUT_TIMEOUT || e->k.side == CS_OUT_ATTEMPT) &&
-		    flood_target(alerts, e)) {
-			flood_unanswered += e->conns;
+		    flood) {
+			f->flood_unanswered += e->conns;
 			continue;
 		}
-		all[n++] = e;
+		int scan = f->scan ? scan_of(alerts, e) : -1;
+		if (scan >= 0) {
+			f->scan[scan] += e->conns;
+			continue;
+		}
+		f->rest[f->n++] = e;
 	}
-	if (flood_conns)
+}
+
+static void print_folded(const struct folded *f, const struct cs_alerts *alerts,
+			 FILE *out, bool colour)
+{
+	char num[32], src[CS_ADDR_STRLEN], what[80];
+
+	if (f->flood_conns)
 		fprintf(out, "  %s%s half-open or reset connections to flooded "
 			"targets are the flood's SYNs (see the syn_flood alert)%s\n",
 			colour ? "\033[31m" : "",
-			cs_count_format(flood_conns, num, sizeof num),
+			cs_count_format(f->flood_conns, num, sizeof num),
 			colour ? "\033[0m" : "");
-	if (flood_unanswered)
+	if (f->flood_unanswered)
 		fprintf(out, "  %s%s connection attempts to flooded targets got no answer: the "
 			"flood's own, and real clients' connects dropped with "
 			"them once the server's SYN backlog was full (ETIMEDOUT; "
 			"see the syn_flood alert)%s\n",
 			colour ? "\033[31m" : "",
-			cs_count_format(flood_unanswered, num, sizeof num),
+			cs_count_format(f->flood_unanswered, num, sizeof num),
 			colour ? "\033[0m" : "");
-	if (n)		/* qsort's array must not be NULL, even empty */
-		qsort(all, n, sizeof *all, by_conns);
+	for (uint32_t i = 0; f->scan && i < alerts->count; i++) {
+		const struct cs_alert *al = &alerts->list[i];
+		if (!f->scan[i])
+			continue;
+		cs_addr_format(&al->addr, src, sizeof src);
+		if (al->has_peer)
+			cs_addr_format(&al->peer, what, sizeof what);
+		else
+			snprintf(what, sizeof what, "port %u", al->peer_port);
+		fprintf(out, "  %s%s failed connections to %s are the probes of the "
+			"port scan from %s (see the port_scan alert)%s\n",
+			colour ? "\033[31m" : "",
+			cs_count_format(f->scan[i], num, sizeof num), what, src,
+			colour ? "\033[0m" : "");
+	}
+}
+
+int cs_verdicts_print(const struct cs_verdicts *v, const struct cs_alerts *alerts,
+		      FILE *out, int max, bool colour)
+{
+	struct folded f = { 0 };
+	char line[CS_ALERT_TEXT];
+
+	if (v->g.used)
+		f.rest = malloc(v->g.used * sizeof *f.rest);
+	if (alerts && alerts->by_type[CS_ALERT_PORT_SCAN])
+		f.scan = calloc(alerts->count, sizeof *f.scan);
+	fold(v, alerts, &f);
+	print_folded(&f, alerts, out, colour);
+	if (f.n)	/* qsort's array must not be NULL, even empty */
+		qsort(f.rest, f.n, sizeof *f.rest, by_conns);
 	int shown = 0;
-	for (uint32_t i = 0; i < n && shown < max; i++, shown++) {
-		sentence(all[i], line, sizeof line);
+	for (uint32_t i = 0; i < f.n && shown < max; i++, shown++) {
+		sentence(f.rest[i], line, sizeof line);
 		fprintf(out, "  %s%s%s\n", colour ? "\033[31m" : "", line,
 			colour ? "\033[0m" : "");
 	}
-	if (n > (uint32_t)max)
+	if (f.n > (uint32_t)max)
 		fprintf(out, "  ... and %u more groups of failed connections "
-			"(the JSON report lists every connection)\n", n - max);
-	free(all);
+			"(the JSON report lists every connection)\n", f.n - max);
+	free(f.rest);
+	free(f.scan);
 	return shown;
 }

@@ -16,6 +16,7 @@
 #include "analyzer/reports/summary.h"
 #include "analyzer/run/readahead.h"
 #include "analyzer/run/writer.h"
+#include "analyzer/reports/listing.h"
 #include "analyzer/tracking/zeek.h"
 #include "capture/decode.h"
 
@@ -308,6 +309,16 @@ static void close_output(struct cs_run *r, FILE *f, const struct cs_run_sink *k,
 	worsen(r, CS_RUN_FAILED);
 }
 
+/* -l: what a reader of a live capture's pipe waits for goes out now,
+ * not when stdio's buffer fills (tcpdump -l). */
+static void flush_streamed(struct cs_run *r)
+{
+	if (r->connlog_f)
+		fflush(r->connlog_f);
+	if (r->json_f)
+		fflush(r->json_f);
+}
+
 /* Each finished connection goes to the streamed outputs at once; a
  * conn.log row may also end inside a record that goes on (v NULL). */
 static void write_connection(void *ctx, const struct cs_conn *c,
@@ -330,6 +341,10 @@ static void write_connection(void *ctx, const struct cs_conn *c,
 			cs_jsonl_conn(f, c, v);
 		cs_logstream_unlock(&r->jsonl);
 	}
+	if (v && r->listing)
+		cs_listing_row(r->listing, c, v);
+	if (r->cfg.line_buffered)
+		flush_streamed(r);
 }
 
 /* ---- the sensor's logs -------------------------------------------------------- */
@@ -513,12 +528,20 @@ static int open_streamed_outputs(struct cs_run *r)
 			return -1;
 		cs_connlog_header(r->connlog_f);
 	}
+	if (r->cfg.list_conns && wanted(&r->cfg.text) && !(r->listing = tmpfile())) {
+		say(r, "cannot keep the connection listing (-v): %s", strerror(errno));
+		return -1;
+	}
+	if (r->cfg.line_buffered)
+		flush_streamed(r);
 	/* Formatting rows costs more than analysing their packets: a thread of
 	 * its own does it, when there are rows to write. */
-	if (r->json_f || r->connlog_f || sensor_logs(r))
+	if (r->json_f || r->connlog_f || r->listing || sensor_logs(r))
 		r->writer = cs_writer_start(write_connection, r);
 	if (r->writer) {
 		cs_writer_watch(r->writer, &r->aborted);
+		if (r->cfg.line_buffered)
+			cs_writer_hand_over_each(r->writer);
 		if (r->src.live && sensor_logs(r))
 			cs_writer_on_idle(r->writer, flush_logs);
 		cs_engine_set_output(&r->engine, cs_writer_put, r->writer);
@@ -943,6 +966,12 @@ static void write_text_report(struct cs_run *r)
 		return;
 	}
 	cs_report_text(f, &r->src, &r->engine, colour_for(r, f));
+	if (r->listing && cs_listing_copy(f, r->listing,
+					  r->engine.conns.connections) != 0) {
+		say(r, "reading the connection listing (-v) back failed: %s",
+		    strerror(errno));
+		worsen(r, CS_RUN_FAILED);
+	}
 	close_output(r, f, k, &file);
 }
 
@@ -1003,6 +1032,9 @@ void cs_run_fini(struct cs_run *r)
 	cs_outfile_discard(&r->json_file);
 	cs_outfile_discard(&r->connlog_file);
 	r->json_f = r->connlog_f = NULL;
+	if (r->listing)
+		fclose(r->listing);
+	r->listing = NULL;
 	/* Logs of a run that did not finish stay as far as they got. */
 	char err[2 * PATH_MAX + 256];
 	cs_logstream_close(&r->jsonl, false, err, sizeof err);

@@ -99,6 +99,10 @@ struct cs_run_config {
 	struct cs_engine_opts engine;
 	struct cs_run_sink json, connlog, text;
 	enum cs_run_colour colour;	/* of the text report */
+	bool line_buffered;		/* -l: each connection flushed to the
+					 * streamed outputs as it finishes */
+	bool list_conns;		/* -v: a line per connection in the
+					 * text report */
 	/* The sensor's logs (logstream.h), written in place as things
 	 * happen: JSON Lines (jsonl.h; a path, "-": standard output) ... */
 	const char *jsonl_path;
@@ -137,7 +141,8 @@ struct cs_run {
 	FILE *json_f, *connlog_f;	/* the streamed outputs, once began */
 	struct cs_outfile json_file, connlog_file;	/* when they are files */
 	struct cs_json_report json;
-	struct cs_writer *writer;	/* writes the two above, if it could start */
+	FILE *listing;			/* -v: the lines so far (listing.h) */
+	struct cs_writer *writer;	/* writes the three above, if it could start */
 	/* The sensor's logs, once began. */
 	bool jsonl_on, connlog_streamed;
 	struct cs_logstream jsonl, connlog_stream;

@@ -37,6 +37,7 @@ struct cs_writer {
 	size_t filled;			/* batches handed over, ever */
 	size_t written;			/* batches written, ever */
 	bool stopping;
+	bool each;			/* hand every connection over at once */
 	/* who sleeps on `changed`: a wake-up is a system call, made only
 	 * for a thread that waits */
 	bool writer_waits, producer_waits;
@@ -110,6 +111,11 @@ struct cs_writer *cs_writer_start(cs_verdict_fn fn, void *ctx)
 	return w;
 }
 
+void cs_writer_hand_over_each(struct cs_writer *w)
+{
+	w->each = true;
+}
+
 void cs_writer_watch(struct cs_writer *w, const volatile sig_atomic_t *give_up)
 {
 	w->give_up = give_up;
@@ -173,7 +179,7 @@ void cs_writer_put(void *writer, const struct cs_conn *c, const struct cs_verdic
 	e->has_v = v != NULL;
 	if (v)
 		e->v = *v;
-	if (++w->fill->n == BATCH_CONNS)
+	if (++w->fill->n == BATCH_CONNS || w->each)
 		hand_over(w);
 }
 

@@ -32,6 +32,11 @@ void cs_writer_put(void *writer, const struct cs_conn *c, const struct cs_verdic
  * cs_writer_drain lasts more than a tenth of a second, even when the
  * writer is stuck on a full pipe.  Read on the analysing thread only.
  */
+/* -l: every connection goes to the writer as it is put, not in batches
+ * of 64 (which a quiet live capture may take minutes to fill).  A lock
+ * per connection: only for a reader that waits for each line. */
+void cs_writer_hand_over_each(struct cs_writer *w);
+
 void cs_writer_watch(struct cs_writer *w, const volatile sig_atomic_t *give_up);
 
 /*

@@ -39,6 +39,7 @@ const char *const cs_rst_cause_names[CS_RST_CAUSE_MAX] = {
 	[CS_RST_AFTER_CLOSE] = "after_close",
 	[CS_RST_INVALID] = "invalid",
 	[CS_RST_TIMEOUT] = "timeout",
+	[CS_RST_UNJUDGED] = "unjudged",
 };
 
 const char *const cs_evict_names[CS_EVICT_MAX] = {

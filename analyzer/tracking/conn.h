@@ -59,6 +59,7 @@ enum cs_rst_cause {
 	CS_RST_AFTER_CLOSE,
 	CS_RST_INVALID,
 	CS_RST_TIMEOUT,
+	CS_RST_UNJUDGED,	/* a lone RST: nothing else seen on the 4-tuple */
 	CS_RST_CAUSE_MAX
 };
 extern const char *const cs_rst_cause_names[CS_RST_CAUSE_MAX];
@@ -129,6 +130,7 @@ struct cs_endpoint {
 	bool wscale_ok;			/* scaling negotiated both ways */
 	bool win_zero;			/* its latest window was 0 */
 	uint8_t wscale;			/* offered shift (RFC 7323 caps use at 14) */
+	bool synack;			/* its SYN carried an ACK */
 	uint32_t isn;
 	uint32_t snd_nxt;		/* one past the highest sequence sent */
 	uint32_t fin_seq;		/* sequence number the FIN occupies */
@@ -137,11 +139,17 @@ struct cs_endpoint {
 	uint32_t win;			/* latest window field, unscaled */
 	uint32_t syn_cnt;		/* SYNs (bare, or SYN-ACKs for the
 					 * responder) sent: 1 + retransmissions */
-	bool synack;			/* its SYN carried an ACK */
+	/* pf's window tracking (pf_state_peer's seqhi and max_win; snd_nxt
+	 * is its seqlo): what the peer would accept from this side.  seq_hi
+	 * is valid once the peer has sent an ACK (its have_ack). */
+	uint32_t seq_hi;		/* one past the last byte the peer's
+					 * window lets it send (ack + window) */
+	uint32_t max_win;		/* largest window it advertised, scaled */
 	uint64_t pkts, ip_bytes;
 	uint32_t retransmits, zero_windows, keepalives;
 	uint32_t invalid_rsts;		/* its RSTs the peer would not accept */
 	uint32_t unanswered;		/* retransmissions/probes since the peer spoke */
+	uint32_t out_of_window;		/* its segments the peer would not accept */
 	uint64_t last_ts_us;
 	struct cs_zeek_ep z;
 };

@@ -31,6 +31,9 @@ static enum cs_outcome after_reset(const struct cs_conn *c, uint64_t now_us,
 		return CS_OUT_REFUSED;
 	case CS_RST_NONEXISTENT:
 		return CS_OUT_RESET_NONEXISTENT;
+	case CS_RST_UNJUDGED:
+		/* a lone RST: nothing says the connection was established */
+		return CS_OUT_MIDSTREAM;
 	case CS_RST_AFTER_CLOSE:
 		/* both FINs went out: the RST replaced a last ACK */
 		if (c->handshake_done)

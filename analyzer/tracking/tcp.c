@@ -13,6 +13,100 @@ static uint32_t scaled_window(const struct cs_endpoint *e)
 }
 
 /*
+ * pf's MAXACKWINDOW: how far an ACK may lead or lag the sequence numbers
+ * the observer saw (a window and a packet, pf_test_state_tcp).
+ */
+#define ACK_SLACK (65535u + 1500u)
+/* Slack stays below 2^31 - 2^30 so that a bound plus it is still compared
+ * correctly modulo 2^32 (RFC 9293 3.4). */
+#define MAX_SLACK (1u << 30)
+#define MAX_SHIFT 14u		/* RFC 7323 2.3 */
+
+/*
+ * The shift of a side's windows as far as the observer knows it.  Scaling
+ * is in use only when both SYNs carried the option (RFC 7323 2.2), so it
+ * is known only when both SYNs were seen.  Without them (a connection
+ * picked up midstream, or a SYN the capture lost) the largest shift is
+ * assumed, so that no window is taken for smaller than it may be: the
+ * observer is lenient where it cannot know, as pf is with a first packet.
+ */
+static unsigned window_shift(const struct cs_conn *c, const struct cs_endpoint *e)
+{
+	if (!c->ep[0].syn || !c->ep[1].syn)
+		return MAX_SHIFT;
+	return e->wscale_ok ? (e->wscale > MAX_SHIFT ? MAX_SHIFT : e->wscale) : 0u;
+}
+
+/* The window a segment advertises, in bytes: a SYN's is never scaled
+ * (RFC 7323 2.2). */
+static uint32_t segment_window(const struct cs_conn *c, int side,
+			       const struct cs_pkt *p)
+{
+	if (p->flags & CS_TH_SYN)
+		return p->win;
+	return (uint32_t)p->win << window_shift(c, &c->ep[side]);
+}
+
+/* How far past the bounds seen a segment may still lie: a window whose
+ * updates the capture may have missed, and never less than pf's slack. */
+static uint32_t slack(uint32_t win)
+{
+	if (win < ACK_SLACK)
+		return ACK_SLACK;
+	return win > MAX_SLACK ? MAX_SLACK : win;
+}
+
+/*
+ * Would the receiver accept this segment (SYNs and RSTs have rules of
+ * their own)?  pf's test, with the observer's slack: it must end within
+ * what the receiver's window allowed (seqhi), start no further back than a
+ * window before what the sender already sent (seqlo - max_win: an old
+ * retransmission), and acknowledge nothing further from what the receiver
+ * sent than one window of its (RFC 9293 3.10.7.4: a segment outside the
+ * window, or an ACK of something never sent, is dropped).  Until the
+ * receiver has advertised a window, nothing bounds the sender.
+ */
+static bool segment_acceptable(const struct cs_conn *c, int side,
+			       const struct cs_pkt *p)
+{
+	const struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
+	uint32_t end = p->seq + p->payload_len + !!(p->flags & CS_TH_FIN);
+
+	if (r->have_ack) {	/* s->seq_hi is known */
+		uint32_t sl = slack(r->max_win);
+		if (cs_seq_gt(end, s->seq_hi + sl) ||
+		    cs_seq_lt(p->seq, s->snd_nxt - sl))
+			return false;
+	}
+	if ((p->flags & CS_TH_ACK) && r->sent_any) {
+		uint32_t sl = slack(s->max_win);
+		if (cs_seq_gt(p->ack, r->snd_nxt + sl) ||
+		    cs_seq_lt(p->ack, r->snd_nxt - sl))
+			return false;
+	}
+	return true;
+}
+
+/* What an acceptable segment says of the windows: the largest the sender
+ * offered (max_win), and how far its peer may now send (seqhi = ack +
+ * window; a zero window still takes a one-byte probe, RFC 9293 3.8.6.1). */
+static void learn_window(struct cs_conn *c, int side, const struct cs_pkt *p,
+			 bool had_ack)
+{
+	struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
+	uint32_t win = segment_window(c, side, p);
+
+	if (win > s->max_win)
+		s->max_win = win;
+	if (!(p->flags & CS_TH_ACK))
+		return;
+	uint32_t edge = p->ack + (win ? win : 1u);
+	/* (handle_ack has set s->have_ack: r->seq_hi is valid from now on) */
+	if (!had_ack || cs_seq_gt(edge, r->seq_hi))
+		r->seq_hi = edge;
+}
+
+/*
  * The facts decide the state (RFC 9293 3.3.2's diagram read backwards):
  * an endpoint that sent nothing is CLOSED (a listening socket is not part
  * of the connection); after its own FIN, who closed first decides between
@@ -88,7 +182,11 @@ static enum cs_rst_cause rst_cause(const struct cs_conn *c, int side,
 
 	if (r->syn && !r->got_syn && !s->syn)
 		return CS_RST_REFUSED;		/* the answer to a SYN */
-	if (s->fin && r->fin)
+	/* After both FINs the RST stands for a last ACK -- unless its
+	 * sender's own FIN was never acknowledged and it had been sending
+	 * it (or data) again with no answer since: then it gave up, as
+	 * below, and the close never completed. */
+	if (s->fin && r->fin && (s->fin_acked || !s->unanswered))
 		return CS_RST_AFTER_CLOSE;
 	/* A host without the connection answers a segment with a RST whose
 	 * sequence number is that segment's acknowledgment, and no ACK. */
@@ -104,6 +202,11 @@ static enum cs_rst_cause rst_cause(const struct cs_conn *c, int side,
 static unsigned handle_rst(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_endpoint *s = &c->ep[side];
+	/* Nothing else ever seen on the 4-tuple: no window, no segment it
+	 * answers, so neither its acceptability nor its cause can be judged
+	 * (backscatter from a host answering spoofed SYNs, or a capture that
+	 * began just before the RST).  It ends what there is, unjudged. */
+	bool lone = !s->sent_any && !c->ep[!side].sent_any;
 
 	if (!rst_acceptable(c, side, p)) {
 		s->invalid_rsts++;
@@ -114,7 +217,7 @@ static unsigned handle_rst(struct cs_conn *c, int side, const struct cs_pkt *p)
 		s->rst = true;
 		return 0;		/* the connection was already gone */
 	}
-	c->rst_cause = (uint8_t)rst_cause(c, side, p);
+	c->rst_cause = (uint8_t)(lone ? CS_RST_UNJUDGED : rst_cause(c, side, p));
 	s->rst = true;
 	s->rst_first = true;
 	return CS_EV_RST;
@@ -281,6 +384,14 @@ unsigned cs_tcp_icmp_unreachable(struct cs_conn *c, uint32_t quoted_seq)
 	return update_states(c);
 }
 
+void cs_tcp_connect_failed(struct cs_conn *c)
+{
+	if (c->ep[0].state != CS_TCP_SYN_SENT)
+		return;
+	c->ep[0].gone = true;
+	update_states(c);
+}
+
 void cs_tcp_end_time_wait(struct cs_conn *c, uint64_t now_us,
 			  uint64_t twice_msl_us, bool force)
 {
@@ -318,7 +429,13 @@ unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		return 0;	/* after a RST nothing advances the states */
 	}
 	bool first = !s->sent_any;
+	/* A side's first segment sets its bounds (pf's first packet). */
+	if (!first && !(p->flags & CS_TH_SYN) && !segment_acceptable(c, side, p)) {
+		s->out_of_window++;
+		return CS_EV_OUT_OF_WINDOW;
+	}
 	s->sent_any = true;
+	bool had_ack = s->have_ack;
 	c->ep[!side].unanswered = 0;	/* the peer has heard back */
 	if (p->flags & CS_TH_SYN)
 		ev |= handle_syn(c, side, p);
@@ -331,6 +448,7 @@ unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	if (p->flags & CS_TH_FIN)
 		ev |= handle_fin(c, side, p);
 	ev |= track_window(s, p);
+	learn_window(c, side, p, had_ack);
 
 	if (!c->handshake_done && c->ep[0].syn && c->ep[1].syn &&
 	    c->ep[0].syn_acked && c->ep[1].syn_acked) {

@@ -8,7 +8,10 @@
  * wrong (a simultaneous close, where both FINs crossed), the next segment's
  * acknowledgment number corrects it.  Only a RST whose sequence number the
  * receiver would accept (RFC 5961 3.2, pf's window rule) closes anything;
- * others are counted as invalid and change nothing.
+ * others are counted as invalid and change nothing.  Every other segment
+ * is held to pf's bounds too (seqlo/seqhi/max_win of each peer, the
+ * "Guido van Rooij" tracking of pf_test_state_tcp): one outside them is
+ * counted as out of window and changes nothing either.
  *
  * Owns the RFC parts of cs_endpoint and the per-direction counters.  Knows
  * nothing of Zeek's model (zeek.c) or of the flow table.
@@ -32,6 +35,8 @@ enum {
 	CS_EV_RETRANSMIT = 1u << 9,
 	CS_EV_ZERO_WINDOW = 1u << 10,
 	CS_EV_KEEPALIVE = 1u << 11,
+	CS_EV_OUT_OF_WINDOW = 1u << 12,	/* outside what the receiver would
+					 * accept: it changed nothing */
 };
 
 /* Processes one segment sent by endpoint `side`; returns CS_EV_* bits. */
@@ -47,6 +52,11 @@ enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side);
  * CS_EV_* bits of the state change.
  */
 unsigned cs_tcp_icmp_unreachable(struct cs_conn *c, uint32_t quoted_seq);
+
+/* The diagnosis concluded that the originator's connect() failed
+ * (diagnose.h: cs_diagnose_connect_failed): an originator still in
+ * SYN_SENT is gone, CLOSED. */
+void cs_tcp_connect_failed(struct cs_conn *c);
 
 /* TIME_WAIT ends: 2*MSL passed by now_us, or a new SYN took the 4-tuple
  * (force).  Those endpoints become CLOSED. */

@@ -76,6 +76,8 @@ static void copy_open(struct cs_snapshot *s, const struct cs_engine *e)
 		struct cs_snap_conn *sc = &s->conns[s->conn_cnt++];
 		sc->c = *c;
 		sc->v.outcome = cs_diagnose_outcome(c, e->now_us, e->opt.syn_timeout_us);
+		/* (the copy's: a connect() that failed is over) */
+		sc->c.ep[0].state = (uint8_t)cs_diagnose_orig_state(c, sc->v.outcome);
 		sc->v.conn_state = cs_zeek_conn_state(c);
 		sc->open = true;
 		at[best] = c->lru_prev;

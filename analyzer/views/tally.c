@@ -60,7 +60,7 @@ static struct cs_tally_marks marks_of(const struct cs_tally *t,
 	enum cs_outcome o = cs_diagnose_outcome(c, now_us, t->syn_timeout_us);
 	struct cs_tally_marks m = {
 		.outcome_cs = (uint8_t)((o + 1) | cs_zeek_conn_state(c) << 4),
-		.states = (uint8_t)(c->ep[0].state | c->ep[1].state << 4),
+		.states = (uint8_t)(cs_diagnose_orig_state(c, o) | c->ep[1].state << 4),
 	};
 
 	if (cs_verdict_failing(o)) {

@@ -2,7 +2,9 @@
  * fuzz_file.c — a whole capture file through what connscope -r does.
  *
  * The input is a pcap or pcapng file, opened from memory (fmemopen +
- * cs_source_open_stream, i.e. pcap_fopen_offline) and read by the run
+ * cs_source_open_stream, i.e. pcap_fopen_offline), or one compressed with
+ * gzip, zstd or xz, decompressed on the way as connscope -r does
+ * (capture/unpack.c: told by the first bytes), and read by the run
  * driver (analyzer/run/driver.c) as connscope reads a file: libpcap's file
  * readers, the source's record checks, the readahead thread's decoded
  * batches, the engine on a 64-record table, the writer thread with the
@@ -17,6 +19,7 @@
 
 #include "analyzer/run/driver.h"
 #include "capture/source.h"
+#include "capture/unpack.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/fuzz/json_check.h"
 
@@ -48,6 +51,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FILE *f = fmemopen((void *)(uintptr_t)data, size, "rb");
 	if (!f)
 		return 0;
+	enum cs_unpack_kind kind = cs_unpack_detect(data, size);
+	if (kind != CS_UNPACK_NONE) {
+		struct cs_unpack *u;
+		FILE *unpacked = cs_unpack_open(f, kind, &u);
+		if (!unpacked) {
+			fclose(f);
+			return 0;
+		}
+		f = unpacked;
+	}
 	if (cs_source_open_stream(&s, f, names[0], err, sizeof err) != 0)
 		return 0;	/* f is closed */
 

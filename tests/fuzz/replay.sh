@@ -2,7 +2,7 @@
 # Replays saved inputs through the fuzz targets' entry points, built by the
 # ordinary compiler (no clang needed): every committed regression, the web
 # seeds, for the file target every capture in samples/ and the shared
-# corpus, and for the frame target the seeds mkseed makes (frames cut from
+# corpus and the compressed seeds (tests/fuzz/seeds/file/), and for the frame target the seeds mkseed makes (frames cut from
 # the samples, a connection over every link type and encapsulation).  A
 # crash fails it; the file is then named by a verbose rerun.
 # Usage: replay.sh DIR MKSEED (DIR holds replay-frame, replay-file,
@@ -25,7 +25,7 @@ inputs() {
 	frame) echo "$frame_seeds" ;;
 	web) echo tests/fuzz/seeds/web ;;
 	file)
-		ls samples/*.pcap
+		ls samples/*.pcap tests/fuzz/seeds/file/*
 		[ -d "$corpus_src" ] && find "$corpus_src" -type f \( -name '*.pcap' \
 			-o -name '*.pcapng' -o -path '*/malformed/*' \) | sort
 		;;

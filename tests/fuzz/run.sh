@@ -35,6 +35,7 @@ make_seeds() {
 		capture_files | while read -r f; do
 			cp "$f" "$s/$(echo "$f" | tr / _)"
 		done
+		cp tests/fuzz/seeds/file/* "$s/"
 		"$build/mkseed" built - "$s" >/dev/null
 		;;
 	frame)

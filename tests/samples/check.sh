@@ -28,6 +28,75 @@ not_ok() { failed=$((failed + 1)); echo "not ok - $*"; }
 
 command -v tcpdump >/dev/null || { echo "check: tcpdump not found"; exit 2; }
 
+# scan_ports PCAP KIND: distinct ports that got a bare SYN (ports_probed),
+# answered one with a SYN-ACK (open), with a RST and never a SYN-ACK
+# (refused), or neither (silent).
+scan_ports() {
+	tcpdump -nn -r "$1" tcp 2>/dev/null | awk -v kind="$2" '
+	function portof(e) { sub(/:$/, "", e); sub(/^.*\./, "", e); return e }
+	$6 == "Flags" && $7 == "[S]," { probed[portof($5)] = 1 }
+	$6 == "Flags" && $7 == "[S.]," { open[portof($3)] = 1 }
+	$6 == "Flags" && $7 ~ /R/ { rst[portof($3)] = 1 }
+	END {
+		for (p in probed) {
+			if (p in open) o++
+			else if (p in rst) r++
+			else s++
+			n++
+		}
+		if (kind == "ports_probed") print n + 0
+		else if (kind == "open") print o + 0
+		else if (kind == "refused") print r + 0
+		else print s + 0
+	}'
+}
+
+# scan_alerts PCAP: "port_scan SRC->DST" for every source that sent bare
+# SYNs to at least 15 distinct ports of one host that no SYN-ACK answered
+# (vertical), and "port_scan SRC:port P" for at least 25 distinct hosts on
+# one port (horizontal): connscope's thresholds (DESIGN.md).
+scan_alerts() {
+	tcpdump -nn -r "$1" tcp 2>/dev/null | awk '
+	function hostof(e) { sub(/:$/, "", e); sub(/\.[0-9]+$/, "", e); return e }
+	function portof(e) { sub(/:$/, "", e); sub(/^.*\./, "", e); return e }
+	$6 == "Flags" && $7 == "[S]," {
+		v[hostof($3) "->" hostof($5) SUBSEP portof($5)] = 1
+		h[hostof($3) SUBSEP portof($5) SUBSEP hostof($5)] = 1
+	}
+	$6 == "Flags" && $7 == "[S.]," {
+		delete v[hostof($5) "->" hostof($3) SUBSEP portof($3)]
+		delete h[hostof($5) SUBSEP portof($3) SUBSEP hostof($3)]
+	}
+	END {
+		for (k in v) { split(k, a, SUBSEP); nv[a[1]]++ }
+		for (k in h) { split(k, a, SUBSEP); nh[a[1] " port " a[2]]++ }
+		for (k in nv) if (nv[k] >= 15) print "port_scan\t" k
+		for (k in nh) if (nh[k] >= 25) print "port_scan\t" k
+	}'
+}
+
+# backscatter_alerts PCAP: "rst_backscatter HOST" for every host that sent
+# at least 20 lone RSTs (a RST on a 4-tuple that carried nothing else, in
+# either direction) to at least 10 distinct ip:ports: connscope's
+# thresholds (DESIGN.md).
+backscatter_alerts() {
+	tcpdump -nn -r "$1" tcp 2>/dev/null | awk '
+	function hostof(e) { sub(/:$/, "", e); sub(/\.[0-9]+$/, "", e); return e }
+	$6 == "Flags" {
+		d = $5; sub(/:$/, "", d)
+		k = ($3 < d) ? $3 " " d : d " " $3
+		pkts[k]++
+		if ($7 ~ /R/) { rst_from[k] = $3; rst_to[k] = d }
+	}
+	END {
+		for (k in rst_from) if (pkts[k] == 1) {
+			h = hostof(rst_from[k]); n[h]++
+			if (!((h, rst_to[k]) in seen)) { seen[h, rst_to[k]] = 1; peers[h]++ }
+		}
+		for (h in n) if (n[h] >= 20 && peers[h] >= 10) print "rst_backscatter\t" h
+	}'
+}
+
 # derive PCAP: one line per connection, in the order they began:
 #   orig_h orig_p resp_h resp_p outcome rst_by rst_cause orig_state
 #   resp_state icmp_type icmp_code syns synacks reused
@@ -45,8 +114,8 @@ command -v tcpdump >/dev/null || { echo "check: tcpdump not found"; exit 2; }
 #   handshake: aborted (cause abort).  All of these: both CLOSED.
 # - SYN-ACK but no ACK from the originator: half_open, SYN_SENT /
 #   SYN_RECEIVED.  No answer at all: timeout when the SYN was retransmitted
-#   or is 3 s older than the capture's last packet, else attempt;
-#   SYN_SENT / CLOSED.
+#   or is 3 s older than the capture's last packet (connect() failed:
+#   CLOSED / CLOSED), else attempt (SYN_SENT / CLOSED).
 # - handshake and both FINs: completed; the first FIN's sender is in
 #   TIME_WAIT (its last ACK seen), the other CLOSED.  One FIN: closing,
 #   FIN_WAIT_2 (FIN acknowledged) or FIN_WAIT_1, and CLOSE_WAIT.  None:
@@ -151,7 +220,7 @@ derive() {
 			else if (synacks[c] && !hs[c]) { out = "half_open"; os = "SYN_SENT"; rs = "SYN_RECEIVED" }
 			else if (!synacks[c]) {
 				out = (syns[c] > 1 || last_ts - t0[c] >= 3) ? "timeout" : "attempt"
-				os = "SYN_SENT"
+				os = out == "timeout" ? "CLOSED" : "SYN_SENT"
 			} else if (fin_o[c] && fin_r[c]) {
 				out = "completed"
 				if (first_fin[c] == "o") { os = finack_r[c] ? "TIME_WAIT" : "FIN_WAIT_2"; rs = finack_r[c] ? "CLOSED" : "LAST_ACK" }
@@ -199,7 +268,11 @@ for pcap in "$SAMPLES"/*.pcap; do
 				for (k in rs) print "resp_state\t" k "\t" rs[k]
 			}' | sort)
 		want=$(tail -n +2 "$counts" | grep -v '^wire	' | sort)
-		if [ "$got" = "$want" ]; then
+		if [ -z "$want" ]; then
+			# A scan's probes: the file holds the wire facts only (its
+			# connections are tcpdump's per-port answers, counted below).
+			ok "$name: wire facts only"
+		elif [ "$got" = "$want" ]; then
 			ok "$name: outcome and state counts as in $(basename "$counts")"
 		else
 			not_ok "$name: the packets say otherwise than $(basename "$counts"):"
@@ -214,6 +287,10 @@ for pcap in "$SAMPLES"/*.pcap; do
 			synack) n=$(td "$pcap" 'tcp[tcpflags] == (tcp-syn|tcp-ack)' | wc -l) ;;
 			distinct_sources) n=$(td "$pcap" 'tcp[tcpflags] == tcp-syn' | awk '{ sub(/\.[0-9]+$/, "", $3); print $3 }' | sort -u | wc -l) ;;
 			distinct_client_ports) n=$(td "$pcap" 'tcp[tcpflags] == tcp-syn' | awk '{ print $3 }' | sort -u | wc -l) ;;
+			ports_probed|open|refused|silent) n=$(scan_ports "$pcap" "$key") ;;
+			rst) n=$(td "$pcap" 'tcp[tcpflags] & tcp-rst != 0' | wc -l) ;;
+			rst_ack) n=$(td "$pcap" 'tcp[tcpflags] == (tcp-rst|tcp-ack)' | wc -l) ;;
+			rst_peers) n=$(td "$pcap" 'tcp[tcpflags] & tcp-rst != 0' | awk '{ print $5 }' | sort -u | wc -l) ;;
 			*) n="?" ;;
 			esac
 			[ "$n" = "$want_n" ] && ok "$name: wire $key $n" || not_ok "$name: wire $key: tcpdump counts $n, file says $want_n"
@@ -234,7 +311,7 @@ for pcap in "$SAMPLES"/*.pcap; do
 	fi
 	rate=$(tcpdump -nn -tt -r "$pcap" 'tcp[tcpflags] == tcp-syn' 2>/dev/null |
 		awk 'NR == 1 { t0 = $1 } { t = $1 } END { print (t > t0) ? int(NR / (t - t0)) : 0 }')
-	got=$(echo "$derived" | awk -v rate="$rate" '
+	got=$({ echo "$derived" | awk -v rate="$rate" '
 		function hp(h, p) { return (h ~ /:/ ? "[" h "]" : h) ":" p }
 		{
 			tgt = hp($3, $4); syn[tgt]++
@@ -248,7 +325,7 @@ for pcap in "$SAMPLES"/*.pcap; do
 			for (t in syn) if (syn[t] >= 1000 && rate >= 200 && done[t] * 5 < syn[t]) print "syn_flood\t" t
 			for (h in tw) if (tw[h] >= 1000) print "time_wait_buildup\t" h
 			for (t in cw) if (cw[t] >= 50) print "close_wait_buildup\t" t
-		}' | sort)
+		}'; scan_alerts "$pcap"; backscatter_alerts "$pcap"; } | sort)
 	want=$(tail -n +2 "$alerts" | sort)
 	if [ "$got" = "$want" ]; then
 		ok "$name: alerts: ${want:-none}"

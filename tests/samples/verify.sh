@@ -60,6 +60,9 @@ alert_rows() {
 		 (if .type == "time_wait_buildup" then .host
 		  elif .type == "port_reuse"
 		  then "\(bracket(.host)):\(.example_port)->\(.peer)"
+		  elif .type == "rst_backscatter" then .host
+		  elif .type == "port_scan"
+		  then (if .peer then "\(.host)->\(.peer)" else "\(.host) port \(.port)" end)
 		  else .target end)] | @tsv' "$1" | sort
 }
 
@@ -86,6 +89,22 @@ check_alert_figures() {
 			[ "$got" = "$want" ] && ok "$name: time_wait_buildup peaks at $want" ||
 				not_ok "$name: time_wait_buildup time_wait $got, expected $want"
 		fi
+	fi
+	if [ -f "$counts" ] && [ -n "$(wire "$counts" ports_probed)" ]; then
+		for k in syns:syn ports_probed:ports_probed open:open refused:refused silent:silent; do
+			want=$(wire "$counts" "${k#*:}")
+			got=$(jq "[.alerts[] | select(.type == \"port_scan\") | .${k%%:*}] | add" "$json")
+			[ "$got" = "$want" ] && ok "$name: port_scan ${k%%:*} $want" ||
+				not_ok "$name: port_scan ${k%%:*} $got, the wire has $want"
+		done
+	fi
+	if [ -f "$counts" ] && [ -n "$(wire "$counts" rst_peers)" ]; then
+		for k in rsts:rst rst_acks:rst_ack peers:rst_peers; do
+			want=$(wire "$counts" "${k#*:}")
+			got=$(jq "[.alerts[] | select(.type == \"rst_backscatter\") | .${k%%:*}] | add" "$json")
+			[ "$got" = "$want" ] && ok "$name: rst_backscatter ${k%%:*} $want" ||
+				not_ok "$name: rst_backscatter ${k%%:*} $got, the wire has $want"
+		done
 	fi
 	if [ -f "$rows" ] && jq -e '.alerts[] | select(.type == "close_wait_buildup")' "$json" >/dev/null; then
 		want=$(awk -F'\t' 'NR > 1 && $8 == "CLOSE_WAIT"' "$rows" | wc -l)
@@ -117,7 +136,7 @@ verify_sample() {
 			sed 's/^/#   /' "$OUT/$name.diff" | head -20
 		fi
 	fi
-	if [ -f "$counts" ]; then
+	if [ -f "$counts" ] && awk -F'\t' 'NR > 1 && $1 != "wire"' "$counts" | grep -q .; then
 		count_rows "$json" >"$OUT/$name.got-counts.tsv"
 		if diff <(awk -F'\t' 'NR > 1 && $1 != "wire"' "$counts" | sort) \
 			"$OUT/$name.got-counts.tsv" >"$OUT/$name.diff"; then

@@ -30,7 +30,8 @@
     nonexistent: 'the sender no longer (or never) had this connection, e.g. it restarted or timed it out; the peer gets ECONNRESET',
     after_close: 'sent after both FINs: the connection had already closed (harmless)',
     invalid: 'sequence number outside the receiver\'s window: ignored by the receiver, possibly injected',
-    timeout: 'sent by a side that had been retransmitting with no answer: it gave up (ETIMEDOUT)'
+    timeout: 'sent by a side that had been retransmitting with no answer: it gave up (ETIMEDOUT)',
+    unjudged: 'nothing else was seen on this 4-tuple, so no window or segment to judge it by (often backscatter: the sender answering SYNs spoofed with this address)'
   };
   const ERRNO_TEXT = {
     ECONNREFUSED: 'Connection refused', EHOSTUNREACH: 'No route to host',
@@ -40,14 +41,16 @@
     EOPNOTSUPP: 'Operation not supported', ENOPROTOOPT: 'Protocol not available'
   };
   const ALERT_TYPE = { syn_flood: 'SYN flood', time_wait_buildup: 'TIME_WAIT buildup',
-    close_wait_buildup: 'CLOSE_WAIT buildup', port_reuse: 'Port reuse' };
+    close_wait_buildup: 'CLOSE_WAIT buildup', port_reuse: 'Port reuse', port_scan: 'Port scan',
+    rst_backscatter: 'RST backscatter' };
   const FIG_LABEL = { syns: 'SYNs', synacks: 'SYN-ACKs', rsts: 'RSTs', completed: 'completed',
     sources: 'sources ≈', peak_syn_rate: 'peak SYN/s', peak_at: 'peak at', syns_total: 'SYNs total',
     response: 'server response', time_wait: 'TIME_WAIT peak', close_wait: 'CLOSE_WAIT peak',
     entered: 'entered', new_conn_rate: 'new conn/s', ports_needed: 'ports needed',
     port_range: 'ephemeral ports', exhausted_after: 'ports run out after', age_limit: 'older than',
     count: 'count', on_client: 'on client', on_server: 'on server', example_port: 'example port',
-    closer: 'closes first' };
+    closer: 'closes first', ports_probed: 'ports probed', hosts_probed: 'hosts probed',
+    open: 'open', refused: 'refused', silent: 'silent', kind: 'scan', rst_acks: 'RST+ACKs', peers: 'peers' };
   const DUR_KEYS = /(^|_)(duration|after|limit|age|rtt)$|^handshake_rtt$|^rtt_/;
   const ALERT_SKIP = new Set(['type', 'target', 'host', 'peer', 'start', 'end', 'explanation']);
   const SERIES_FLAGS = [['syn', 'SYN'], ['synack', 'SYN-ACK'], ['rst', 'RST'], ['fin', 'FIN']];
@@ -204,7 +207,9 @@
     setCounter('packets', sm.packets, fmtInt(sm.bytes) + ' bytes' + (skipped ? ' · ' + fmtInt(skipped) + ' skipped' : ''));
     setCounter('connections', sm.connections, fmtInt(oc.completed || 0) + ' completed' +
       (sm.evicted ? ' · ' + fmtInt(sm.evicted) + ' evicted' : ''));
-    setCounter('open', sm.open, (S.finished ? 'at the end · ' : '') + (sm.peak_open != null ? 'peak ' + fmtInt(sm.peak_open) + (S.finished ? '' : ' at once') : ''));
+    // A finished file has nothing open: these are the connections the end found still tracked.
+    $('open').parentElement.firstElementChild.textContent = S.finished ? 'Still tracked' : 'Open now';
+    setCounter('open', sm.open, (S.finished ? 'at the end of the capture · ' : '') + (sm.peak_open != null ? 'peak ' + fmtInt(sm.peak_open) + (S.finished ? '' : ' at once') : ''));
     const failed = FAILED.reduce((a, k) => a + (+oc[k] || 0), 0);
     const worst = FAILED.filter((k) => oc[k]).sort((a, b) => oc[b] - oc[a]).slice(0, 2)
       .map((k) => words(k) + ' ' + fmtInt(oc[k])).join(' · ');
@@ -300,7 +305,7 @@
   function renderAlerts() {
     const box = $('alerts');
     if (!S.alerts.length) {
-      box.replaceChildren(h('p', { class: 'none' }, 'No alerts raised: no SYN flood, TIME_WAIT or CLOSE_WAIT buildup, or port reuse detected.'));
+      box.replaceChildren(h('p', { class: 'none' }, 'No alerts raised: no SYN flood, port scan, RST backscatter, TIME_WAIT or CLOSE_WAIT buildup, or port reuse detected.'));
       return;
     }
     box.replaceChildren(...S.alerts.map((a) => {
@@ -591,6 +596,7 @@
     if (c.syn_retransmits) out.push(['warn', 'The SYN was retransmitted ' + fmtInt(c.syn_retransmits) + ' time' + (c.syn_retransmits > 1 ? 's' : '') + '.']);
     if (c.synack_retransmits) out.push(['warn', 'The SYN-ACK was retransmitted ' + fmtInt(c.synack_retransmits) + ' time' + (c.synack_retransmits > 1 ? 's' : '') + '.']);
     if (c.invalid_rsts) out.push(['bad', fmtInt(c.invalid_rsts) + ' RST(s) outside the receiver\'s window were ignored (possibly injected).']);
+    if (c.out_of_window) out.push(['warn', fmtInt(c.out_of_window) + ' segment(s) outside what the receiver would accept changed nothing (capture loss, or injected).']);
     if (c.zero_windows) out.push(['warn', fmtInt(c.zero_windows) + ' zero-window advertisement(s): a receiver could not keep up.']);
     if (c.retransmits) out.push(['warn', fmtInt(c.retransmits) + ' retransmitted data segment(s).']);
     if (c.port_reuse) out.push(['warn', 'A new SYN reused this 4-tuple while it was still in TIME_WAIT.']);
