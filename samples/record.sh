@@ -43,8 +43,8 @@ EXPECTED=${EXPECTED:-$ROOT/tests/samples}
 TCPPING=${TCPPING:-$ROOT/build/tests/tcpping}
 
 BASIC="normal refused timeout unreachable abort halfclose"
-EXTRA="unreachable-reject abort-unread nonexistent portreuse zerowindow lossy
-	closewait timewait synflood-cookies synflood-backlog portscan backscatter"
+EXTRA="unreachable-reject abort-unread nonexistent portreuse reuse-stall stale
+	zerowindow lossy closewait timewait synflood-cookies synflood-backlog portscan backscatter"
 usage() {
 	echo "usage: bash samples/record.sh [SCENARIO...]   (as root; none = all)"
 	echo "scenarios: mixed" $BASIC $EXTRA
@@ -602,8 +602,10 @@ fi
 # second later the client connects again from the same local port (bound
 # with SO_REUSEADDR): a new SYN on a 4-tuple whose previous connection is
 # in TIME_WAIT.  Linux's server accepts it (the SYN's sequence number and
-# timestamp are newer, RFC 6191) and the TIME_WAIT ends there.  The port
-# is below the ephemeral range, so no earlier connection can hold it.
+# timestamp are newer, RFC 6191) and the TIME_WAIT ends there: Linux does
+# this by design, and it raises no alert (reuse-stall is the one that
+# does).  The port is below the ephemeral range, so no earlier connection
+# can hold it.
 if want portreuse; then
 	start_capture portreuse
 	start_server pr $S4 8087 --count 2 --close-first server
@@ -612,7 +614,8 @@ if want portreuse; then
 	stop_capture "$CAP_PID"
 	expect portreuse "$TMP/cli-portreuse.log:1" $S4 8087 completed - - CLOSED CLOSED - -
 	expect portreuse "$TMP/cli-portreuse.log:2" $S4 8087 completed - - CLOSED TIME_WAIT - -
-	alerts portreuse port_reuse "$C4:30500->$S4:8087"
+	# Taken at once (SYN-ACK, no retransmission): healthy, no alert.
+	alerts portreuse
 	check "portreuse: SYNs from port 30500" \
 		"$(td portreuse "src $C4 and src port 30500 and tcp[tcpflags] == tcp-syn" | wc -l)" 2
 fi
@@ -935,6 +938,77 @@ if want backscatter; then
 	count backscatter wire rst_peers "$(td backscatter "src $S4 and tcp[tcpflags] & tcp-rst != 0" |
 		awk '{ print $5 }' | sort -u | wc -l)"
 	alerts backscatter rst_backscatter "$S4"
+fi
+
+# reuse-stall: as portreuse, but the new SYN is one Linux's TIME_WAIT must
+# refuse.  Without timestamps (turned off in the client namespace) the
+# server takes a SYN on its TIME_WAIT only when its sequence number is past
+# the old connection's end (RFC 6191).  The ISN clock advances about
+# 15.6 million per second (64 ns ticks, RFC 6528), so 2 MB of request in
+# the first connection, with a new connection 20 ms later, puts the new ISN
+# behind: the TIME_WAIT answers the SYN with its old ACK, the client
+# (SYN-SENT, RFC 9293 3.10.7.3) answers that ACK with a bare RST whose
+# sequence number is the ACK's acknowledgment, the RST ends the TIME_WAIT
+# (tcp_rfc1337=0), and the client's SYN, sent again after its 1 s RTO,
+# finds the listener: the connect took a second longer.
+if want reuse-stall; then
+	in_c sysctl -qw net.ipv4.tcp_timestamps=0
+	start_capture reuse-stall
+	start_server rs $S4 8099 --count 2 --close-first server
+	client reuse-stall $S4 8099 --count 2 --close-first server --bind-port 30501 \
+		--bytes 2000000 --interval 20
+	finish_server rs
+	stop_capture "$CAP_PID"
+	in_c sysctl -qw net.ipv4.tcp_timestamps=1
+	expect reuse-stall "$TMP/cli-reuse-stall.log:1" $S4 8099 completed - - CLOSED CLOSED - -
+	expect reuse-stall "$TMP/cli-reuse-stall.log:2" $S4 8099 completed - - CLOSED TIME_WAIT - -
+	alerts reuse-stall port_reuse "$C4:30501->$S4:8099"
+	check "reuse-stall: bare ACK from the server between the two handshakes" \
+		"$(td reuse-stall | awk '/Flags \[S\]/ { s++ } s == 2 && / > '"$C4"'\.30501: Flags \[\.\], ack / { n++ } END { print n + 0 }')" 1
+	check "reuse-stall: bare RST from the client" \
+		"$(td reuse-stall 'tcp[tcpflags] == tcp-rst' | wc -l)" 1
+	check "reuse-stall: SYNs (the second one's retransmission included)" \
+		"$(td reuse-stall 'tcp[tcpflags] == tcp-syn' | wc -l)" 3
+fi
+
+# stale: the server holds a connection its client forgot.  The client's
+# first connection ends with an abort (SO_LINGER 0) whose RST an nft rule
+# in the client namespace drops before it leaves: the server's socket
+# stays ESTABLISHED.  The capture starts after that.  The client connects
+# again from the same port: the server's established socket answers the
+# SYN with a challenge ACK (RFC 5961 4.2), the client in SYN-SENT answers
+# the ACK with a bare RST whose sequence number is its acknowledgment,
+# which is exactly what the server expects next, so the RST ends the stale
+# connection; the client's SYN, sent again after its 1 s RTO, reaches the
+# listener and the connection completes.  The server sees its first
+# connection reset, and says so.
+if want stale; then
+	in_c nft -f - <<'NFT'
+table inet csstale {
+	chain output {
+		type filter hook output priority 0; policy accept;
+		tcp dport 8098 tcp flags & rst == rst drop
+	}
+}
+NFT
+	start_server st $S4 8098 --count 2 --close-first client
+	client stale-old $S4 8098 --count 1 --close-first client --bind-port 30502 --linger0
+	in_c nft delete table inet csstale
+	check "stale: the server still holds the first connection" \
+		"$(in_s ss -Htn state established "( sport = :8098 )" | wc -l)" 1
+	start_capture stale
+	client stale $S4 8098 --count 1 --close-first client --bind-port 30502
+	wait_gone "$SRV_PID" 50 || die "server 'st' did not finish"
+	wait "$SRV_PID" 2>/dev/null || true
+	summarize "  server: " "$TMP/srv-st.log"
+	stop_capture "$CAP_PID"
+	grep -q '^conn 1 reset ' "$TMP/srv-st.log" || die "stale: the server's first connection was not reset"
+	expect stale "$TMP/cli-stale.log" $S4 8098 completed - - TIME_WAIT CLOSED - -
+	alerts stale
+	check "stale: SYNs (one retransmission)" \
+		"$(td stale 'tcp[tcpflags] == tcp-syn' | awk '{ print $0 }' | wc -l)" 2
+	check "stale: bare RST from the client" \
+		"$(td stale 'tcp[tcpflags] == tcp-rst' | wc -l)" 1
 fi
 
 # ---- results ---------------------------------------------------------------------

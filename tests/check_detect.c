@@ -1070,43 +1070,102 @@ static struct tuple reuse_conn(uint16_t cport, uint32_t gen)
 	return t;
 }
 
+/* How the server answers the reusing SYN. */
+enum reuse_answer {
+	REUSE_AT_ONCE,		/* SYN-ACK to the first SYN: healthy */
+	REUSE_OLD_ACK,		/* the old connection's ACK, the client's RST,
+				 * the SYN again 1 s later, then SYN-ACK */
+	REUSE_RESENT,		/* no answer, the SYN again 1 s later, SYN-ACK */
+	REUSE_REFUSED,		/* RST+ACK to the SYN: the connect failed */
+};
+
 static const struct {
 	const char *name;
 	bool server_first;
 	uint64_t after_us;		/* the new SYN, after the close */
 	bool tick_between;		/* packet time passes 2*MSL before it */
+	enum reuse_answer answer;
 	uint64_t on_client, on_server;	/* 0, 0: no alert */
+	uint64_t old_ack, resent, failed;
 } reuse_cases[] = {
-	{ "client in TIME_WAIT, 10 s", false, 10 * SEC, false, 1, 0 },
-	{ "server in TIME_WAIT, 10 s", true, 10 * SEC, false, 0, 1 },
-	{ "client in TIME_WAIT, 59 s", false, 59 * SEC, false, 1, 0 },
+	{ "client in TIME_WAIT, 10 s, old ACK", false, 10 * SEC, false, REUSE_OLD_ACK, 1, 0, 1, 0, 0 },
+	{ "server in TIME_WAIT, 10 s, old ACK", true, 10 * SEC, false, REUSE_OLD_ACK, 0, 1, 1, 0, 0 },
+	{ "client in TIME_WAIT, 59 s, old ACK", false, 59 * SEC, false, REUSE_OLD_ACK, 1, 0, 1, 0, 0 },
+	{ "server in TIME_WAIT, 10 s, SYN resent", true, 10 * SEC, false, REUSE_RESENT, 0, 1, 0, 1, 0 },
+	{ "server in TIME_WAIT, 10 s, refused", true, 10 * SEC, false, REUSE_REFUSED, 0, 1, 0, 0, 1 },
+	/* taken at once: Linux reuses a TIME_WAIT by design; counted only */
+	{ "client in TIME_WAIT, 10 s, at once", false, 10 * SEC, false, REUSE_AT_ONCE, 0, 0, 0, 0, 0 },
+	{ "server in TIME_WAIT, 10 s, at once", true, 10 * SEC, false, REUSE_AT_ONCE, 0, 0, 0, 0, 0 },
 	/* 2*MSL is over: nothing is in TIME_WAIT any more, whether or not
 	 * packet time moved on in between (the SYN is the next packet) */
-	{ "client, 100 s later", false, 100 * SEC, false, 0, 0 },
-	{ "server, 100 s later", true, 100 * SEC, false, 0, 0 },
-	{ "client, 100 s later, ticks between", false, 100 * SEC, true, 0, 0 },
-	{ "server, 100 s later, ticks between", true, 100 * SEC, true, 0, 0 },
+	{ "client, 100 s later", false, 100 * SEC, false, REUSE_OLD_ACK, 0, 0, 0, 0, 0 },
+	{ "server, 100 s later", true, 100 * SEC, false, REUSE_OLD_ACK, 0, 0, 0, 0, 0 },
+	{ "client, 100 s later, ticks between", false, 100 * SEC, true, REUSE_OLD_ACK, 0, 0, 0, 0, 0 },
+	{ "server, 100 s later, ticks between", true, 100 * SEC, true, REUSE_OLD_ACK, 0, 0, 0, 0, 0 },
 };
+
+/*
+ * The new connection t (generation 1) on the 4-tuple of old (generation
+ * 0, closed: each side sent seq 1 for its FIN, so each acknowledged the
+ * other's up to ISN + 2).  The old connection's ACK carries old.sisn + 2
+ * and acknowledges old.cisn + 2; the client, in SYN-SENT, answers it with
+ * a bare RST whose seq is that acknowledgment (RFC 9293 3.10.7.3).  Built
+ * with raw numbers: tx() adds the new ISNs, so the offsets are the
+ * differences.  Returns the time after the last packet.
+ */
+static uint64_t reuse_answer(const struct tuple *t, const struct tuple *old,
+			     enum reuse_answer a, uint64_t ts)
+{
+	tx(t, CLI, SYN, 0, 0, 0, ts);
+	switch (a) {
+	case REUSE_AT_ONCE:
+		return play(t, s_open + 1, 2, ts + 20);
+	case REUSE_OLD_ACK:
+		tx(t, SRV, ACK, old->sisn + 2 - t->sisn, old->cisn + 2 - t->cisn, 0,
+		   ts + 20);
+		tx(t, CLI, RST, old->cisn + 2 - t->cisn, 0, 0, ts + 40);
+		break;
+	case REUSE_RESENT:
+		break;
+	case REUSE_REFUSED:
+		tx(t, SRV, RSTACK, 0, 1, 0, ts + 20);
+		return ts + 20;
+	default:
+		break;
+	}
+	tx(t, CLI, SYN, 0, 0, 0, ts + SEC);
+	return play(t, s_open + 1, 2, ts + SEC + 20);
+}
 
 START_TEST(port_reuse_alert)
 {
-	struct tuple t = reuse_conn(40000, 0);
-	struct cs_addr cli = t.cli, srv = t.srv;
+	struct tuple old = reuse_conn(40000, 0), t = reuse_conn(40000, 1);
+	struct cs_addr cli = old.cli, srv = old.srv;
 	const char *name = reuse_cases[_i].name;
 
 	engine_start(64, NULL);
-	uint64_t ts = PLAY(&t, s_open, T0);
-	ts = reuse_cases[_i].server_first ? PLAY(&t, s_close_server_first, ts)
-					  : PLAY(&t, s_close_client_first, ts);
+	uint64_t ts = PLAY(&old, s_open, T0);
+	ts = reuse_cases[_i].server_first ? PLAY(&old, s_close_server_first, ts)
+					  : PLAY(&old, s_close_client_first, ts);
 	if (reuse_cases[_i].tick_between)
 		cs_engine_tick(&eng, ts + 61 * SEC);
-	t = reuse_conn(40000, 1);
-	PLAY(&t, s_open, ts + reuse_cases[_i].after_us);
+	ts = reuse_answer(&t, &old, reuse_cases[_i].answer,
+			  ts + reuse_cases[_i].after_us);
+	/* the refused one leaves the table 5 s after its RST: judged then */
+	cs_engine_tick(&eng, ts + 6 * SEC);
 	cs_engine_finish(&eng);
 
+	bool in_tw = reuse_cases[_i].after_us < 60 * SEC;
 	bool want = reuse_cases[_i].on_client || reuse_cases[_i].on_server;
 	unsigned n = alerts_of(CS_ALERT_PORT_REUSE);
 	ck_assert_msg(n == want, "%s: %u port_reuse alerts, want %u", name, n, want);
+	ck_assert_msg(eng.detect.reuse_time_wait == in_tw &&
+		      eng.detect.reuse_clean == (in_tw && !want) &&
+		      eng.detect.reuse_stalled == want,
+		      "%s: reuses in TIME_WAIT %llu, clean %llu, stalled %llu", name,
+		      (unsigned long long)eng.detect.reuse_time_wait,
+		      (unsigned long long)eng.detect.reuse_clean,
+		      (unsigned long long)eng.detect.reuse_stalled);
 	if (!want)
 		return;
 	ck_assert_uint_eq(eng.conns.port_reuse, 1);
@@ -1120,23 +1179,31 @@ START_TEST(port_reuse_alert)
 		      (unsigned long long)fig(al, "on_client"),
 		      (unsigned long long)fig(al, "on_server"));
 	ck_assert_uint_eq(fig(al, "example_port"), 40000);
+	ck_assert_msg(fig(al, "old_ack") == reuse_cases[_i].old_ack &&
+		      fig(al, "syn_resent") == reuse_cases[_i].resent &&
+		      fig(al, "failed") == reuse_cases[_i].failed,
+		      "%s: old_ack %llu syn_resent %llu failed %llu", name,
+		      (unsigned long long)fig(al, "old_ack"),
+		      (unsigned long long)fig(al, "syn_resent"),
+		      (unsigned long long)fig(al, "failed"));
 }
 END_TEST
 
-/* Two reuses toward one server:port are one alert counting both. */
+/* Two stalled reuses toward one server:port are one alert counting both;
+ * a third taken at once is counted apart and not in the alert. */
 START_TEST(port_reuse_two_to_one_server)
 {
 	uint64_t ts = T0;
 
 	engine_start(64, NULL);
-	for (uint16_t p = 40000; p < 40002; p++) {
+	for (uint16_t p = 40000; p < 40003; p++) {
 		struct tuple t = reuse_conn(p, 0);
 		ts = PLAY(&t, s_close_client_first, PLAY(&t, s_open, ts));
 	}
 	ts += 5 * SEC;
-	for (uint16_t p = 40000; p < 40002; p++) {
-		struct tuple t = reuse_conn(p, 1);
-		ts = PLAY(&t, s_open, ts);
+	for (uint16_t p = 40000; p < 40003; p++) {
+		struct tuple old = reuse_conn(p, 0), t = reuse_conn(p, 1);
+		ts = reuse_answer(&t, &old, p < 40002 ? REUSE_OLD_ACK : REUSE_AT_ONCE, ts);
 	}
 	cs_engine_finish(&eng);
 	ck_assert_uint_eq(alerts_of(CS_ALERT_PORT_REUSE), 1);
@@ -1144,9 +1211,13 @@ START_TEST(port_reuse_two_to_one_server)
 	ck_assert_uint_eq(fig(al, "count"), 2);
 	ck_assert_uint_eq(fig(al, "on_client"), 2);
 	ck_assert_uint_eq(fig(al, "on_server"), 0);
+	ck_assert_uint_eq(eng.detect.reuse_time_wait, 3);
+	ck_assert_uint_eq(eng.detect.reuse_clean, 1);
 	ck_assert_msg(strstr(al->text, "2 new connections from 10.0.0.1 to "
 			     "10.0.0.2:80 reused a 4-tuple still in TIME_WAIT on "
-			     "the client"), "text: %s", al->text);
+			     "the client and stalled (e.g. client port 40000): the "
+			     "old connection answered the SYN with its ACK"),
+		      "text: %s", al->text);
 }
 END_TEST
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "analyzer/run/driver.h"
+#include "tests/pktbuild.h"
 #include "tests/suites.h"
 
 #define USEC 1000000ull
@@ -514,6 +515,120 @@ START_TEST(the_json_lines_hold_every_connection_and_the_flood)
 }
 END_TEST
 
+/*
+ * A connection that Zeek's timers split in two: handshake, 1,299 bytes
+ * from the client, 87,421 (40,000 + 40,000 + 7,421) from the server, both
+ * FINs, and 10 s later a RST from the client.  Zeek removes a closed
+ * connection 5 s after the close, so the RST is a second conn.log row.
+ * The JSON connection is the whole one: 1,299 and 87,421 bytes, 6 and 5
+ * packets; the first row's conn_state and history, worked out from the
+ * packets with Zeek's rules (both FINs: SF; letters at their first
+ * occurrence per side: S client SYN, h SYN-ACK, A client's pure ACK, D
+ * client data, d server data, F client FIN, f server FIN); and both rows
+ * in zeek_rows, the second as conn.log writes it.
+ */
+#define SPLIT_PKTS 11
+static const struct { bool cli; uint16_t flags; uint32_t seq, ack, len; uint64_t at_ms; }
+split_conn[SPLIT_PKTS] = {
+	{ true, SYN, 0, 0, 0, 0 },
+	{ false, SYNACK, 0, 1, 0, 1 },
+	{ true, ACK, 1, 1, 0, 2 },
+	{ true, DATA, 1, 1, 1299, 3 },
+	{ false, DATA, 1, 1300, 40000, 4 },
+	{ false, DATA, 40001, 1300, 40000, 5 },
+	{ false, DATA, 80001, 1300, 7421, 6 },
+	{ true, FINACK, 1300, 87422, 0, 7 },
+	{ false, FINACK, 87422, 1301, 0, 8 },
+	{ true, ACK, 1301, 87423, 0, 9 },
+	{ true, RST, 1301, 0, 0, 10009 },
+};
+
+static size_t split_conn_pcap(uint8_t *file, size_t cap)
+{
+	static uint8_t frames[SPLIT_PKTS][65536];
+	struct pb_rec recs[SPLIT_PKTS];
+	struct pb_file pf = { .dlt = CS_DLT_EN10MB };
+
+	for (int i = 0; i < SPLIT_PKTS; i++) {
+		struct pb_spec sp;
+		bool c = split_conn[i].cli;
+		pb_spec_init(&sp, 4);
+		ck_assert(pb_addr(c ? sp.src : sp.dst, "10.0.0.1"));
+		ck_assert(pb_addr(c ? sp.dst : sp.src, "10.0.0.2"));
+		sp.tcp.sport = c ? 40000 : 80;
+		sp.tcp.dport = c ? 80 : 40000;
+		sp.tcp.flags = split_conn[i].flags;
+		sp.tcp.seq = (c ? 1000 : 5000) + split_conn[i].seq;
+		sp.tcp.ack = split_conn[i].flags & CS_TH_ACK ?
+			     (c ? 5000 : 1000) + split_conn[i].ack : 0;
+		sp.payload_len = split_conn[i].len;
+		recs[i] = (struct pb_rec){ .bytes = frames[i],
+			.ts_ns = (1700000000ull * 1000 + split_conn[i].at_ms) * 1000000ull };
+		recs[i].caplen = (uint32_t)pb_build(&sp, frames[i], sizeof frames[i]);
+		ck_assert_uint_gt(recs[i].caplen, 0);
+	}
+	return pb_pcap_write(&pf, recs, SPLIT_PKTS, file, cap);
+}
+
+START_TEST(a_connection_zeek_splits_is_whole_in_the_json_report)
+{
+	static uint8_t file[300000];
+	size_t len = split_conn_pcap(file, sizeof file);
+	char *json, *connlog;
+	size_t json_len, connlog_len;
+	static const char *const names[] = { "memory" };
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+
+	ck_assert_uint_gt(len, 0);
+	cfg.files = names;
+	cfg.file_cnt = 1;
+	cfg.json.stream = open_memstream(&json, &json_len);
+	cfg.connlog.stream = open_memstream(&connlog, &connlog_len);
+	struct cs_run *r = run_new(&cfg, &w);
+	struct cs_source *s;
+	char err[256];
+	ck_assert_msg(cs_source_open_stream(&s, fmemopen(file, len, "rb"), "memory",
+					    err, sizeof err) == 0, "%s", err);
+	cs_run_read_source(r, s);
+	cs_source_close(s);
+	cs_run_finish(r);
+	ck_assert_int_eq(r->status, CS_RUN_OK);
+	fclose(cfg.json.stream);
+	fclose(cfg.connlog.stream);
+
+	ck_assert_uint_eq(rows_of(connlog, connlog_len), 2);
+	ck_assert_uint_eq(count_of(json, json_len, "\"orig_h\":"), 1);
+	static const char *const want[] = {
+		"\"outcome\":\"completed\",\"conn_state\":\"SF\",\"history\":\"ShADdFf\",",
+		"\"orig_pkts\":6,\"resp_pkts\":5,",
+		"\"orig_bytes\":1299,\"resp_bytes\":87421,",
+		"\"zeek_rows\":[{\"conn_state\":\"SF\",\"history\":\"ShADdFf\"},{",
+	};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		ck_assert_msg(count_of(json, json_len, want[i]) == 1,
+			      "no %s in %.*s", want[i], (int)json_len, json);
+	/* the second row, as conn.log has it (its last line before #close) */
+	char *row2 = strstr(connlog, "\n#close");
+	ck_assert_ptr_nonnull(row2);
+	*row2 = '\0';
+	row2 = strrchr(connlog, '\n') + 1;
+	char f[22][64];
+	ck_assert_int_eq(sscanf(row2, "%63s %63s %63s %63s %63s %63s %63s %63s %63s %63s "
+				"%63s %63s %63s %63s %63s %63s", f[0], f[1], f[2], f[3],
+				f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12],
+				f[13], f[14], f[15]), 16);
+	char tail[160];
+	snprintf(tail, sizeof tail, "{\"conn_state\":\"%s\",\"history\":\"%s\"}]",
+		 f[11], f[15]);
+	ck_assert_msg(count_of(json, json_len, tail) == 1, "no %s in %.*s", tail,
+		      (int)json_len, json);
+	free(json);
+	free(connlog);
+	run_free(r, &w);
+}
+END_TEST
+
 START_TEST(the_last_snapshot_is_the_finished_run)
 {
 	struct seen w = { 0 };
@@ -690,6 +805,7 @@ Suite *driver_suite(void)
 	tcase_add_test(tc, a_bad_filter_ends_the_run_before_any_output);
 	tcase_add_test(tc, begin_comes_once_before_the_outputs);
 	tcase_add_test(tc, the_outputs_hold_every_connection);
+	tcase_add_test(tc, a_connection_zeek_splits_is_whole_in_the_json_report);
 	tcase_add_test(tc, the_last_snapshot_is_the_finished_run);
 	tcase_add_test(tc, an_interrupt_ends_the_reading_not_the_reports);
 	tcase_add_test(tc, a_whole_run_is_not_cut_short);

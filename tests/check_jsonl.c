@@ -81,12 +81,13 @@ START_TEST(a_conn_line_is_the_report_connection_on_one_line)
 {
 	struct cs_conn c;
 	struct cs_verdict v = { .outcome = CS_OUT_REFUSED, .conn_state = CS_CS_REJ };
+	struct cs_json_report rows = { 0 };	/* no split rows kept */
 
 	memset(&c, 0, sizeof c);
 	c.id = 42;
 	c.first_ts_us = c.last_ts_us = T0;
 	open_out();
-	cs_jsonl_conn(f, &c, &v);
+	cs_jsonl_conn(f, &rows, &c, &v);
 	fflush(f);
 	ck_assert_msg(!strncmp(out, "{\"type\":\"conn\",\"id\":42,\"orig_h\":", 32), "%s", out);
 	ck_assert_int_eq(lines_with("\"outcome\":\"refused\",\"conn_state\":\"REJ\""), 1);
@@ -96,6 +97,7 @@ START_TEST(a_conn_line_is_the_report_connection_on_one_line)
 	f = NULL;
 	free(out);
 	out = NULL;
+	cs_report_json_fini(&rows);
 }
 END_TEST
 

@@ -461,6 +461,20 @@ static const struct step s_reset_nonexistent_midstream[] = {
 	STE(SRV, RST, SISN, 0, 0, 0, CLOSED, CLOSED, CS_EV_RST),
 };
 
+/* A RST+ACK "from the server" in the window but 1000 past its next
+ * sequence number, then the server goes on: its data at SISN + 1, which
+ * the client acknowledges.  A socket that sent a RST sends no data after
+ * it, so the RST was not the server's own and the client, answering the
+ * data, did not take it (RFC 5961 3.2 would have it ACK such a RST): the
+ * connection goes on, the RST counted as one not accepted. */
+static const struct step s_rst_then_sender_goes_on[] = {
+	HANDSHAKE,
+	ST(CLI, DATA, CISN + 1, SISN + 1, 100, W, ESTABLISHED, ESTABLISHED),
+	STE(SRV, RSTACK, SISN + 1001, CISN + 101, 0, 0, CLOSED, CLOSED, CS_EV_RST),
+	ST(SRV, DATA, SISN + 1, CISN + 101, 100, W, ESTABLISHED, ESTABLISHED),
+	ST(CLI, ACK, CISN + 101, SISN + 101, 0, W, ESTABLISHED, ESTABLISHED),
+};
+
 static const struct step s_closing[] = {
 	HANDSHAKE,
 	ST(CLI, FINACK, CISN + 1, SISN + 1, 0, W, FIN_WAIT_1, CLOSE_WAIT),
@@ -579,6 +593,10 @@ static const struct script scripts[] = {
 	  .outcome = "reset_nonexistent", .rst_cause = "nonexistent" },
 	{ .name = "reset nonexistent, midstream", STEPS(s_reset_nonexistent_midstream),
 	  .outcome = "reset_nonexistent", .rst_cause = "nonexistent" },
+	/* 4 s apart: the client's ACK comes 8 s after the RST, past the 5 s
+	 * a reset connection lingers, and is still this connection's */
+	{ .name = "RST whose sender goes on", STEPS(s_rst_then_sender_goes_on),
+	  .gap_us = 4000000, .outcome = "established", .invalid_rsts = 1 },
 	{ .name = "closing: one FIN", STEPS(s_closing),
 	  .outcome = "closing" },
 	{ .name = "SF ShADadFf", STEPS(s_sf),
@@ -711,6 +729,8 @@ static void run_script(const struct script *sc, bool client_high)
 		const struct step *s = &sc->steps[i];
 		struct cs_pkt p = segment(s, client_high, ts);
 		int side;
+		/* expiry runs as the engine runs it, before each packet */
+		cs_flow_expire(&tab, ts, 64);
 		unsigned ev = cs_track_segment(&tab, &p, &c, &side);
 
 		ck_assert_msg(c && c->id == 1 && tab.count == 1,
@@ -913,6 +933,98 @@ START_TEST(syn_retransmission_keeps_the_record)
 	ck_assert(!c->port_reuse);
 	ck_assert_uint_eq(d.calls, 0);
 	ck_assert_uint_eq(tab.count, 1);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/*
+ * A server that still holds an older connection on the 4-tuple (its client
+ * rebooted) answers the new SYN with that connection's ACK: seq 777000,
+ * ack 333000, neither the new ISN + 1 (1001).  The client, in SYN-SENT,
+ * answers with a bare RST of seq 333000, the ACK's acknowledgment (RFC 9293
+ * 3.10.7.3), and stays in SYN-SENT; the RST ends the old connection at the
+ * server.  3 s later the same SYN again, the handshake, 100 bytes at once
+ * and 100 more 7 s later -- more than the 5 s a reset connection lingers --
+ * then both FINs.  One connection, completed, no RST, and its diagnosis
+ * names the 3 s the connect took (the second SYN minus the first).
+ */
+static const struct step s_old_conn_answers[] = {
+	STE(CLI, SYN, CISN, 0, 0, W, SYN_SENT, CLOSED, CS_EV_SYN),
+	STE(SRV, ACK, 777000, 333000, 0, W, SYN_SENT, CLOSED, CS_EV_OLD_CONN),
+	STE(CLI, RST, 333000, 0, 0, 0, SYN_SENT, CLOSED, CS_EV_OLD_CONN),
+	STE(CLI, SYN, CISN, 0, 0, W, SYN_SENT, CLOSED, CS_EV_SYN | CS_EV_SYN_RETX),
+	STE(SRV, SYNACK, SISN, CISN + 1, 0, W, SYN_SENT, SYN_RECEIVED, CS_EV_SYNACK),
+	STE(CLI, ACK, CISN + 1, SISN + 1, 0, W, ESTABLISHED, ESTABLISHED,
+	    CS_EV_ESTABLISHED),
+	ST(CLI, DATA, CISN + 1, SISN + 1, 100, W, ESTABLISHED, ESTABLISHED),
+	ST(CLI, DATA, CISN + 101, SISN + 1, 100, W, ESTABLISHED, ESTABLISHED),
+	ST(CLI, FINACK, CISN + 201, SISN + 1, 0, W, FIN_WAIT_1, CLOSE_WAIT),
+	ST(SRV, FINACK, SISN + 1, CISN + 202, 0, W, TIME_WAIT, LAST_ACK),
+	ST(CLI, ACK, CISN + 202, SISN + 2, 0, W, TIME_WAIT, CLOSED),
+};
+/* when each step is sent, from the first */
+static const uint64_t old_conn_at_us[] = {
+	0, 100, 200, 3000000, 3000100, 3000200, 3000300, 10000300, 10000400,
+	10000500, 10000600,
+};
+
+static struct {
+	unsigned calls;
+	enum cs_outcome outcome;
+	uint8_t rst_cause;
+	uint64_t orig_pkts, resp_pkts;
+	char note[256];
+} old_conn_done;
+
+static void note_done(void *ctx, struct cs_conn *c, uint64_t now_us)
+{
+	(void)ctx;
+	old_conn_done.calls++;
+	old_conn_done.outcome = cs_diagnose_outcome(c, now_us, SYN_TIMEOUT_US);
+	old_conn_done.rst_cause = c->rst_cause;
+	old_conn_done.orig_pkts = c->ep[0].pkts;
+	old_conn_done.resp_pkts = c->ep[1].pkts;
+	cs_diagnose_note(c, old_conn_done.note, sizeof old_conn_done.note);
+}
+
+START_TEST(a_syn_answered_by_an_older_connection_is_one_connection)
+{
+	const struct step *st = s_old_conn_answers;
+	size_t n = sizeof s_old_conn_answers / sizeof s_old_conn_answers[0];
+	struct cs_conn *c = NULL, *first = NULL;
+
+	ck_assert_uint_eq(n, sizeof old_conn_at_us / sizeof old_conn_at_us[0]);
+	memset(&old_conn_done, 0, sizeof old_conn_done);
+	table_init(&tab, note_done, NULL);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t ts = T0 + old_conn_at_us[i];
+		/* expiry runs as the engine runs it, before each packet */
+		cs_flow_expire(&tab, ts, 64);
+		struct cs_pkt p = segment(&st[i], false, ts);
+		int side;
+		unsigned ev = cs_track_segment(&tab, &p, &c, &side);
+		if (!first)
+			first = c;
+		ck_assert_msg(c == first && old_conn_done.calls == 0,
+			      "step %zu: a second record", i);
+		ck_assert_msg(c->ep[0].state == st[i].cli && c->ep[1].state == st[i].srv,
+			      "step %zu: %s/%s, want %s/%s", i,
+			      cs_tcp_state_names[c->ep[0].state],
+			      cs_tcp_state_names[c->ep[1].state],
+			      cs_tcp_state_names[st[i].cli], cs_tcp_state_names[st[i].srv]);
+		ck_assert_msg(!st[i].check_ev || ev == st[i].ev,
+			      "step %zu: events 0x%x, want 0x%x", i, ev, st[i].ev);
+	}
+	cs_flow_flush(&tab, T0 + old_conn_at_us[n - 1] + 1000);
+	ck_assert_uint_eq(old_conn_done.calls, 1);
+	ck_assert_str_eq(cs_outcome_names[old_conn_done.outcome], "completed");
+	ck_assert_uint_eq(old_conn_done.rst_cause, CS_RST_NONE);
+	ck_assert_uint_eq(old_conn_done.orig_pkts, 8);	/* every CLI step */
+	ck_assert_uint_eq(old_conn_done.resp_pkts, 3);
+	ck_assert_str_eq(old_conn_done.note,
+			 "connect delayed 3.000000 s: the server answered the SYN "
+			 "with an ACK for an older connection on this 4-tuple; the "
+			 "client reset it and retried");
 	cs_flow_fini(&tab);
 }
 END_TEST
@@ -1134,6 +1246,7 @@ Suite *tcp_suite(void)
 	tcase_add_test(tc, port_reuse_starts_a_new_record);
 	tcase_add_test(tc, syn_retransmission_keeps_the_record);
 	tcase_add_test(tc, syn_retried_after_refusal_is_not_port_reuse);
+	tcase_add_test(tc, a_syn_answered_by_an_older_connection_is_one_connection);
 	tcase_add_test(tc, simultaneous_open_synack_is_not_a_syn_retransmission);
 	tcase_add_test(tc, icmp_unreachable_aborts_syn_sent);
 	tcase_add_test(tc, time_wait_ends_after_twice_msl);

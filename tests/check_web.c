@@ -1079,13 +1079,16 @@ static void feed_scenario(void)
 }
 
 /* A SYN on the completed connection's 4-tuple while its client is still
- * in TIME_WAIT: a new record (id 7) and a port_reuse alert. */
+ * in TIME_WAIT: a new record (id 7).  The server answers it with an ACK
+ * of the old connection (seq 7000 + 202, ack 3000 + 22: where the old one
+ * ended), so the reuse stalled: a port_reuse alert. */
 static void feed_port_reuse(void)
 {
 	struct tcpconn again = c_completed;
 
 	again.cisn = 33000;
 	cli(&again, SYN, 0, 0, 0, T0 + 20 * SEC);
+	srv(&again, ACK, 202, (uint32_t)(3000 + 22 - 33000), 0, T0 + 20 * SEC + 100);
 }
 
 static struct cs_snapshot *publish(bool finished)

@@ -13,8 +13,9 @@
 
 struct reuse_entry {
 	struct cs_group_key k;		/* host = client, peer:port = server */
-	uint64_t count;
+	uint64_t count;			/* reuses that stalled */
 	uint64_t on_client, on_server;	/* whose TIME_WAIT the SYN landed on */
+	uint64_t old_ack, resent, failed; /* what the stall was (not exclusive) */
 	uint16_t example_port;		/* a client port that was reused */
 	int32_t alert;
 };
@@ -82,24 +83,29 @@ static void reuse_explain(const struct reuse_entry *e, struct cs_alert *al)
 	char client[CS_ADDR_STRLEN], server[64], n[32];
 	const char *whose = e->on_client && e->on_server ? "both sides" :
 			    e->on_client ? "the client" : "the server";
-	const char *why = e->on_server
-		? "a SYN landing on the server's TIME_WAIT is accepted only with a "
-		  "higher sequence number (RFC 6191), otherwise it is answered "
-		  "with an old ACK and the connect stalls"
-		: "the client recycles ports faster than 2*MSL (tcp_tw_reuse, or "
-		  "an explicit bind), which the timestamps option makes safe";
+	const char *how = e->old_ack ? "the old connection answered the SYN "
+				       "with its ACK (RFC 6191: the SYN's "
+				       "sequence number or timestamp was not "
+				       "newer)" :
+			  e->failed ? "the connect failed" :
+			  "the SYN had to be sent again";
 
 	cs_addr_format(&e->k.host, client, sizeof client);
 	cs_endpoint_format(&e->k.peer, e->k.port, server, sizeof server);
 	snprintf(al->text, sizeof al->text, "%s new connection%s from %s to %s "
-		 "reused a 4-tuple still in TIME_WAIT on %s (e.g. client port %u): "
-		 "%s", cs_count_format(e->count, n, sizeof n),
+		 "reused a 4-tuple still in TIME_WAIT on %s and stalled (e.g. "
+		 "client port %u): %s", cs_count_format(e->count, n, sizeof n),
 		 e->count == 1 ? "" : "s", client, server, whose,
-		 e->example_port, why);
+		 e->example_port, how);
 }
 
-static void port_reuse(struct cs_detect *d, const struct cs_conn *c,
-		       uint64_t now_us)
+/* What hurt a reuse, as the tracker saw it. */
+struct reuse_trouble {
+	bool old_ack, resent, failed;
+};
+
+static struct reuse_entry *reuse_entry(struct cs_detect *d,
+				       const struct cs_conn *c, uint64_t start_us)
 {
 	struct cs_group_key k;
 	int o = c->orig, r = !c->orig;
@@ -109,23 +115,36 @@ static void port_reuse(struct cs_detect *d, const struct cs_conn *c,
 	k.peer = c->key.addr[r];
 	k.port = c->key.port[r];
 	struct reuse_entry *e = cs_groups_find(&d->reuse, &k, true);
+	if (!e || e->count)
+		return e;
+	e->example_port = c->key.port[o];
+	struct cs_alert *al = cs_alerts_raise(&d->alerts, CS_ALERT_PORT_REUSE,
+					      start_us);
+	e->alert = al ? (int32_t)(al - d->alerts.list) : -1;
+	if (al) {
+		al->addr = k.host;
+		al->peer = k.peer;
+		al->peer_port = k.port;
+		al->has_peer = true;
+	}
+	return e;
+}
+
+static void port_reuse(struct cs_detect *d, const struct cs_conn *c,
+		       const struct reuse_trouble *t, uint64_t now_us)
+{
+	int o = c->orig, r = !c->orig;
+	struct reuse_entry *e = reuse_entry(d, c, c->first_ts_us);
+
+	d->reuse_stalled++;
 	if (!e)
 		return;
-	if (!e->count) {
-		e->example_port = c->key.port[o];
-		struct cs_alert *al = cs_alerts_raise(&d->alerts, CS_ALERT_PORT_REUSE,
-						      now_us);
-		e->alert = al ? (int32_t)(al - d->alerts.list) : -1;
-		if (al) {
-			al->addr = k.host;
-			al->peer = k.peer;
-			al->peer_port = k.port;
-			al->has_peer = true;
-		}
-	}
 	e->count++;
 	e->on_client += (c->reuse_tw >> o) & 1;
 	e->on_server += (c->reuse_tw >> r) & 1;
+	e->old_ack += t->old_ack;
+	e->resent += t->resent;
+	e->failed += t->failed;
 	if (e->alert < 0)
 		return;
 	struct cs_alert *al = &d->alerts.list[e->alert];
@@ -134,7 +153,59 @@ static void port_reuse(struct cs_detect *d, const struct cs_conn *c,
 	cs_alert_figure(al, 1, "on_client", e->on_client, false);
 	cs_alert_figure(al, 2, "on_server", e->on_server, false);
 	cs_alert_figure(al, 3, "example_port", e->example_port, false);
+	cs_alert_figure(al, 4, "old_ack", e->old_ack, false);
+	cs_alert_figure(al, 5, "syn_resent", e->resent, false);
+	cs_alert_figure(al, 6, "failed", e->failed, false);
 	reuse_explain(e, al);
+}
+
+static bool reused_time_wait(const struct cs_conn *c)
+{
+	return c->port_reuse && c->reuse_tw;
+}
+
+/*
+ * A 4-tuple reused while still in TIME_WAIT is judged once, at the first
+ * sign: the responder's first SYN-ACK to the first SYN means it was taken
+ * at once, which is healthy -- Linux reuses a TIME_WAIT by design when the
+ * SYN is newer (RFC 6191) -- and only counted.  The old connection's ACK
+ * (tcp.c's CS_EV_OLD_CONN), the SYN sent again, or a RST in answer mean
+ * the reuse stalled the connect: alerted.  A SYN that got no answer at all
+ * is judged when its record leaves the table (reuse_failed).  Each test
+ * holds only for the first of these signs, so nothing is judged twice.
+ */
+static void judge_reuse(struct cs_detect *d, const struct cs_conn *c,
+			int side, unsigned ev, uint64_t now_us)
+{
+	const struct cs_endpoint *o = &c->ep[0], *r = &c->ep[1];
+	struct reuse_trouble t = { false, false, false };
+
+	if (!reused_time_wait(c) || r->syn_cnt > 1)
+		return;
+	bool unjudged = o->syn_cnt == 1 && !c->old_ack;
+	if ((ev & CS_EV_OLD_CONN) && side == 1 && r->pkts == 1 && o->syn_cnt == 1)
+		t.old_ack = true;
+	else if ((ev & CS_EV_SYN_RETX) && side == 0 && o->syn_cnt == 2 &&
+		 !c->old_ack && !r->syn && !r->rst)
+		t.resent = true;
+	else if ((ev & CS_EV_RST) && side == 1 && !r->syn && unjudged)
+		t.failed = true;
+	else if ((ev & CS_EV_SYNACK) && !(ev & CS_EV_SYN_RETX) && unjudged)
+		d->reuse_clean++;
+	if (t.old_ack || t.resent || t.failed)
+		port_reuse(d, c, &t, now_us);
+}
+
+static void reuse_failed(struct cs_detect *d, const struct cs_conn *c,
+			 uint64_t now_us)
+{
+	const struct cs_endpoint *o = &c->ep[0], *r = &c->ep[1];
+
+	if (!reused_time_wait(c) || r->syn || r->rst || c->old_ack ||
+	    o->syn_cnt != 1)
+		return;
+	struct reuse_trouble t = { false, false, true };
+	port_reuse(d, c, &t, now_us);
 }
 
 /* ---- per segment ------------------------------------------------------------ */
@@ -209,15 +280,16 @@ void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
 	if ((ev & CS_EV_SYN) && !(ev & CS_EV_SYN_RETX) && c->ep[0].syn_cnt == 1 &&
 	    c->ep[0].pkts == 1) {
 		cs_timewait_new_conn(&d->tw, c, p->ts_us);
-		if (c->port_reuse && c->reuse_tw)
-			port_reuse(d, c, p->ts_us);
+		d->reuse_time_wait += reused_time_wait(c);
 	}
+	judge_reuse(d, c, side, ev, p->ts_us);
 	if (ev & (CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT) || marked(c))
 		watch_states(d, c, p->ts_us);
 }
 
 void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c, uint64_t now_us)
 {
+	reuse_failed(d, c, now_us);
 	for (int i = 0; i < 2; i++)
 		leave_states(d, c, i, now_us);
 }

@@ -2,8 +2,9 @@
  * detect.h — the detectors, fed by the engine, writing alerts.
  *
  * Dispatches what the tracker saw to the SYN-flood, port-scan, RST
- * backscatter, TIME_WAIT and CLOSE_WAIT detectors, and itself watches port reuse (a SYN on a 4-tuple
- * still in TIME_WAIT) and the figures reported without an alert: RSTs per
+ * backscatter, TIME_WAIT and CLOSE_WAIT detectors, and itself watches port
+ * reuse (a SYN on a 4-tuple still in TIME_WAIT that stalled the connect)
+ * and the figures reported without an alert: RSTs per
  * second at their peak, and how many data segments were retransmitted.
  * Reads segments, events and records.  Of a record it writes only its
  * detector marks (struct cs_detect_marks in conn.h: which of the TIME_WAIT
@@ -42,6 +43,9 @@ struct cs_detect {
 	uint64_t rst_sec, rst_in_sec, rst_peak;
 	uint64_t rst_peak_at_us;
 	uint64_t data_segments, retransmitted;
+	/* SYNs on a 4-tuple still in TIME_WAIT; of them, those taken at once
+	 * (counted, not alerted) and those that stalled (port_reuse alert) */
+	uint64_t reuse_time_wait, reuse_clean, reuse_stalled;
 	uint64_t time_wait_now, close_wait_now;	/* endpoints in those states */
 };
 

@@ -8,6 +8,7 @@
 
 #include "analyzer/reports/connstats.h"
 #include "analyzer/reports/verdict.h"
+#include "analyzer/tracking/diagnose.h"
 #include "analyzer/tracking/zeek.h"
 
 static int resp_of(const struct cs_conn *c) { return !c->orig; }
@@ -65,12 +66,39 @@ static void json_icmp(struct cs_json *j, const struct cs_conn *c)
 	cs_json_obj_end(j);
 }
 
-void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
-			   const struct cs_verdict *v)
+/* Every conn.log row's conn_state and history, in order. */
+static void json_zeek_rows(struct cs_json *j, const struct cs_export_rows *rows)
+{
+	cs_json_key(j, "zeek_rows");
+	cs_json_arr_begin(j);
+	for (uint32_t i = 0; i < rows->n; i++) {
+		cs_json_obj_begin(j);
+		cs_json_kv_str(j, "conn_state",
+			       cs_conn_state_names[rows->row[i].conn_state]);
+		cs_json_kv_str(j, "history", rows->row[i].history);
+		cs_json_obj_end(j);
+	}
+	cs_json_arr_end(j);
+}
+
+/* Payload bytes sent by record endpoint i over the whole connection: the
+ * rows already written, and the one in progress (Zeek's count, which
+ * starts again with each row). */
+uint64_t cs_export_conn_bytes(const struct cs_conn *c, int i)
+{
+	return c->z_bytes_done[i] + cs_zeek_size(c, i ^ c->z_flip);
+}
+
+static void conn_fields(struct cs_json *j, const struct cs_conn *c,
+			const struct cs_verdict *v,
+			const struct cs_export_rows *rows)
 {
 	const struct cs_endpoint *o = &c->ep[0], *r = &c->ep[1];
 	int ro = c->orig, rr = resp_of(c);
 	uint64_t rtt = cs_conn_handshake_rtt_us(c);
+	/* split by Zeek's timers: the first row's, as the connection began */
+	uint8_t cs = rows ? rows->row[0].conn_state : (uint8_t)v->conn_state;
+	const char *history = rows ? rows->row[0].history : c->history;
 
 	cs_json_kv_u64(j, "id", c->id);
 	json_addr(j, "orig_h", &c->key.addr[ro]);
@@ -80,8 +108,8 @@ void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
 	cs_json_kv_usec(j, "ts", c->first_ts_us);
 	cs_json_kv_usec(j, "duration", duration_us(c));
 	cs_json_kv_str(j, "outcome", cs_outcome_names[v->outcome]);
-	cs_json_kv_str(j, "conn_state", cs_conn_state_names[v->conn_state]);
-	cs_json_kv_str(j, "history", c->history);
+	cs_json_kv_str(j, "conn_state", cs_conn_state_names[cs]);
+	cs_json_kv_str(j, "history", history);
 	cs_json_kv_str(j, "orig_state", cs_tcp_state_names[o->state]);
 	cs_json_kv_str(j, "resp_state", cs_tcp_state_names[r->state]);
 	/* a closing connection: which side still owes its close() */
@@ -110,8 +138,8 @@ void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
 				c->ack_ts_us - c->synack_ts_us);
 	cs_json_kv_u64(j, "orig_pkts", o->pkts);
 	cs_json_kv_u64(j, "resp_pkts", r->pkts);
-	cs_json_kv_u64(j, "orig_bytes", cs_zeek_size(c, c->z_flip));
-	cs_json_kv_u64(j, "resp_bytes", cs_zeek_size(c, !c->z_flip));
+	cs_json_kv_u64(j, "orig_bytes", cs_export_conn_bytes(c, 0));
+	cs_json_kv_u64(j, "resp_bytes", cs_export_conn_bytes(c, 1));
 	cs_json_kv_u64(j, "orig_ip_bytes", o->ip_bytes);
 	cs_json_kv_u64(j, "resp_ip_bytes", r->ip_bytes);
 	cs_json_kv_u64(j, "retransmits", (uint64_t)o->retransmits + r->retransmits);
@@ -125,14 +153,41 @@ void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
 	cs_json_key(j, "port_reuse");
 	cs_json_bool(j, c->port_reuse);
 	cs_json_kv_str(j, "evicted", c->evicted ? cs_evict_names[c->evicted] : NULL);
+	char note[256];
+	if (cs_diagnose_note(c, note, sizeof note))
+		cs_json_kv_str(j, "diagnosis", note);
+	if (rows)
+		json_zeek_rows(j, rows);
+}
+
+void cs_export_conn_fields(struct cs_json *j, const struct cs_conn *c,
+			   const struct cs_verdict *v)
+{
+	conn_fields(j, c, v, NULL);
 }
 
 void cs_export_conn_json(struct cs_json *j, const struct cs_conn *c,
 			 const struct cs_verdict *v)
 {
 	cs_json_obj_begin(j);
-	cs_export_conn_fields(j, c, v);
+	conn_fields(j, c, v, NULL);
 	cs_json_obj_end(j);
+}
+
+void cs_export_conn_json_rows(struct cs_json *j, const struct cs_conn *c,
+			      const struct cs_verdict *v,
+			      const struct cs_export_rows *rows)
+{
+	cs_json_obj_begin(j);
+	conn_fields(j, c, v, rows && rows->n >= 2 ? rows : NULL);
+	cs_json_obj_end(j);
+}
+
+void cs_export_conn_fields_rows(struct cs_json *j, const struct cs_conn *c,
+				const struct cs_verdict *v,
+				const struct cs_export_rows *rows)
+{
+	conn_fields(j, c, v, rows && rows->n >= 2 ? rows : NULL);
 }
 
 void cs_export_uid(const struct cs_conn *c, char out[20])

@@ -13,14 +13,15 @@ static void line_end(struct cs_json *j)
 	fputc_unlocked('\n', j->f);
 }
 
-void cs_jsonl_conn(FILE *f, const struct cs_conn *c, const struct cs_verdict *v)
+void cs_jsonl_conn(FILE *f, struct cs_json_report *rows, const struct cs_conn *c,
+		   const struct cs_verdict *v)
 {
 	struct cs_json j;
 
 	cs_json_init(&j, f, 0);
 	cs_json_obj_begin(&j);
 	cs_json_kv_str(&j, "type", "conn");
-	cs_export_conn_fields(&j, c, v);
+	cs_report_json_conn_fields(rows, &j, c, v);
 	line_end(&j);
 }
 

@@ -32,7 +32,11 @@
 
 #define CS_JSONL_ALERT_QUIET_SEC 10
 
-void cs_jsonl_conn(FILE *f, const struct cs_conn *c, const struct cs_verdict *v);
+/* rows: the conn.log rows kept for connections Zeek splits (fed with
+ * cs_report_json_row, as the report's are), so the line has the same
+ * zeek_rows as the report's object; its j is not used. */
+void cs_jsonl_conn(FILE *f, struct cs_json_report *rows, const struct cs_conn *c,
+		   const struct cs_verdict *v);
 /* now_us: wall-clock time of the line. */
 void cs_jsonl_stats(FILE *f, const struct cs_engine *e,
 		    const struct cs_report_source *src, uint64_t now_us);

@@ -8,8 +8,8 @@
 #include <time.h>
 
 #include "analyzer/detectors/alert.h"
+#include "analyzer/reports/export.h"
 #include "analyzer/reports/verdict.h"
-#include "analyzer/tracking/zeek.h"
 
 static void format_start(uint64_t us, char *buf, size_t len)
 {
@@ -72,7 +72,7 @@ void cs_listing_row(FILE *rows, const struct cs_conn *c, const struct cs_verdict
 		"  bytes %" PRIu64 "/%" PRIu64 "  %s\n", t, cl, sv,
 		cs_outcome_names[v->outcome], cs_tcp_state_names[o->state],
 		cs_tcp_state_names[r->state], o->pkts, r->pkts,
-		cs_zeek_size(c, 0), cs_zeek_size(c, 1), why);
+		cs_export_conn_bytes(c, 0), cs_export_conn_bytes(c, 1), why);
 }
 
 int cs_listing_copy(FILE *out, FILE *rows, uint64_t conn_cnt)

@@ -4,12 +4,15 @@
 #include "analyzer/reports/report.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "analyzer/reports/export.h"
 #include "analyzer/reports/json.h"
 #include "analyzer/reports/summary.h"
 #include "analyzer/reports/verdict.h"
+#include "analyzer/tracking/zeek.h"
 #include "capture/decode.h"
 
 void cs_report_source_add(struct cs_report_source *src, int dlt,
@@ -419,6 +422,10 @@ static void json_alerts(struct cs_json *j, const struct cs_alerts *a)
 
 void cs_report_json_begin(struct cs_json_report *r, FILE *out)
 {
+	r->rows = NULL;		/* after cs_report_json_fini, or never used */
+	r->bucket = NULL;
+	r->free_head = r->used = 0;
+	r->rows_lost = 0;
 	cs_json_init(&r->j, out, 2);
 	cs_json_obj_begin(&r->j);
 	cs_json_kv_str(&r->j, "version", CS_VERSION);
@@ -426,10 +433,134 @@ void cs_report_json_begin(struct cs_json_report *r, FILE *out)
 	cs_json_arr_begin(&r->j);
 }
 
+/* ---- conn.log rows of connections Zeek splits ------------------------------ */
+
+struct cs_json_row {
+	uint64_t conn_id;
+	uint32_t next;			/* in its bucket, or on the free list */
+	uint32_t index;			/* the row's number in its connection */
+	struct cs_export_row row;
+};
+
+static uint32_t row_bucket(uint64_t conn_id)
+{
+	return (uint32_t)((conn_id * 0x9e3779b97f4a7c15ull) >> 50) %
+	       CS_JSON_ROW_BUCKETS;
+}
+
+static bool rows_ready(struct cs_json_report *r)
+{
+	if (r->rows)
+		return true;
+	r->rows = calloc(CS_JSON_ROWS_MAX, sizeof *r->rows);
+	r->bucket = calloc(CS_JSON_ROW_BUCKETS, sizeof *r->bucket);
+	if (r->rows && r->bucket)
+		return true;
+	cs_report_json_fini(r);
+	return false;
+}
+
+/* A free row (index 1 and up), or 0. */
+static uint32_t row_take(struct cs_json_report *r)
+{
+	uint32_t at = r->free_head;
+
+	if (at) {
+		r->free_head = r->rows[at].next;
+		return at;
+	}
+	if (r->used + 1 >= CS_JSON_ROWS_MAX)
+		return 0;
+	return ++r->used;
+}
+
+void cs_report_json_row(struct cs_json_report *r, const struct cs_conn *c)
+{
+	uint32_t at;
+
+	if (!rows_ready(r) || !(at = row_take(r))) {
+		r->rows_lost++;
+		return;
+	}
+	struct cs_json_row *e = &r->rows[at];
+	e->conn_id = c->id;
+	e->index = c->z_segment;
+	e->next = 0;
+	e->row.conn_state = (uint8_t)cs_zeek_conn_state(c);
+	memcpy(e->row.history, c->history, sizeof e->row.history);
+	/* at the end of its bucket: a connection's rows stay in order */
+	uint32_t *link = &r->bucket[row_bucket(c->id)];
+	while (*link)
+		link = &r->rows[*link].next;
+	*link = at;
+}
+
+/*
+ * Takes connection c's rows out of the store into out[0 .. c->z_segment-1]
+ * (out has c->z_segment + 1 places, or is NULL: the rows are only let go);
+ * true when every one was there.
+ */
+static bool rows_collect(struct cs_json_report *r, const struct cs_conn *c,
+			 struct cs_export_row *out)
+{
+	uint32_t found = 0;
+
+	if (!r->rows)
+		return false;
+	uint32_t *link = &r->bucket[row_bucket(c->id)];
+	while (*link) {
+		struct cs_json_row *e = &r->rows[*link];
+		if (e->conn_id != c->id) {
+			link = &e->next;
+			continue;
+		}
+		if (out && e->index < c->z_segment) {
+			out[e->index] = e->row;
+			found++;
+		}
+		uint32_t at = *link;
+		*link = e->next;
+		e->next = r->free_head;
+		r->free_head = at;
+	}
+	return found == c->z_segment;
+}
+
+void cs_report_json_conn_fields(struct cs_json_report *r, struct cs_json *j,
+				const struct cs_conn *c, const struct cs_verdict *v)
+{
+	struct cs_export_row *all = NULL;
+
+	if (c->z_segment > 0 && c->z_segment < CS_JSON_ROWS_MAX)
+		all = malloc(((size_t)c->z_segment + 1) * sizeof *all);
+	bool whole = c->z_segment > 0 && rows_collect(r, c, all);
+	if (all && whole) {
+		all[c->z_segment].conn_state = (uint8_t)v->conn_state;
+		memcpy(all[c->z_segment].history, c->history,
+		       sizeof all[c->z_segment].history);
+		struct cs_export_rows rows = { all, c->z_segment + 1 };
+		cs_export_conn_fields_rows(j, c, v, &rows);
+	} else {
+		cs_export_conn_fields(j, c, v);
+	}
+	free(all);
+}
+
 void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
 			 const struct cs_verdict *v)
 {
-	cs_export_conn_json(&r->j, c, v);
+	cs_json_obj_begin(&r->j);
+	cs_report_json_conn_fields(r, &r->j, c, v);
+	cs_json_obj_end(&r->j);
+}
+
+void cs_report_json_fini(struct cs_json_report *r)
+{
+	free(r->rows);
+	free(r->bucket);
+	r->rows = NULL;
+	r->bucket = NULL;
+	r->free_head = r->used = 0;
 }
 
 void cs_report_json_end(struct cs_json_report *r,

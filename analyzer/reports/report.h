@@ -49,13 +49,34 @@ void cs_report_text(FILE *out, const struct cs_report_source *src,
  * a capture with millions of them needs no memory for them.  begin writes
  * the opening, conn one connection, end the summary parts and the close.
  */
+/*
+ * The conn.log rows that ended inside connections still open, kept until
+ * the connection is written (its `zeek_rows`).  Bounded: past
+ * CS_JSON_ROWS_MAX rows held at once, a connection's list is incomplete and
+ * left out.  Allocated at the first such row; most runs never have one.
+ */
+#define CS_JSON_ROWS_MAX 65536u
+#define CS_JSON_ROW_BUCKETS 16384u
+struct cs_json_row;
 struct cs_json_report {
 	struct cs_json j;
+	struct cs_json_row *rows;	/* [CS_JSON_ROWS_MAX], 0 unused */
+	uint32_t *bucket;		/* [CS_JSON_ROW_BUCKETS]: first row */
+	uint32_t free_head, used;	/* free list; rows ever taken */
+	uint64_t rows_lost;		/* rows not kept: the store was full */
 };
 
 void cs_report_json_begin(struct cs_json_report *r, FILE *out);
 void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
 			 const struct cs_verdict *v);
+/* The connection's fields without the braces, into j (the JSON Lines'
+ * own line), with the rows r keeps for it. */
+void cs_report_json_conn_fields(struct cs_json_report *r, struct cs_json *j,
+				const struct cs_conn *c, const struct cs_verdict *v);
+/* A conn.log row ended inside record c, which goes on (Zeek's timers). */
+void cs_report_json_row(struct cs_json_report *r, const struct cs_conn *c);
+/* Frees what the rows took; the report may be begun again. */
+void cs_report_json_fini(struct cs_json_report *r);
 /* One alert object, as the report and the web API write it. */
 void cs_report_json_alert(struct cs_json *j, const struct cs_alert *al);
 

@@ -97,6 +97,18 @@ const struct cs_summary_field cs_summary_fields[] = {
 	{ .name = "port_reuse", U64(port_reuse),
 	  COUNTER("connscope_port_reuse_total",
 		  "SYNs that reused the 4-tuple of a finished connection.") },
+	{ .name = "port_reuse_time_wait", U64(port_reuse_time_wait),
+	  COUNTER("connscope_port_reuse_time_wait_total",
+		  "SYNs on a 4-tuple still in TIME_WAIT on either side.") },
+	{ .name = "port_reuse_clean", U64(port_reuse_clean),
+	  COUNTER("connscope_port_reuse_clean_total",
+		  "Of those, SYNs answered at once with a SYN-ACK: a healthy "
+		  "reuse, not alerted.") },
+	{ .name = "port_reuse_stalled", U64(port_reuse_stalled),
+	  COUNTER("connscope_port_reuse_stalled_total",
+		  "Of those, SYNs whose reuse stalled the connect (answered by "
+		  "the old connection, sent again, or failed): port_reuse "
+		  "alerts.") },
 	{ .name = "data_segments", U64(data_segments),
 	  COUNTER("connscope_data_segments_total", "Data segments seen.") },
 	{ .name = "retransmitted", U64(retransmitted),
@@ -171,6 +183,9 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e,
 		s->evicted += t->evicted[i];
 	s->expired_early = t->expired_early;
 	s->port_reuse = e->conns.port_reuse;	/* + cs_summary_add_open */
+	s->port_reuse_time_wait = d->reuse_time_wait;
+	s->port_reuse_clean = d->reuse_clean;
+	s->port_reuse_stalled = d->reuse_stalled;
 	s->data_segments = d->data_segments;
 	s->retransmitted = d->retransmitted;
 	s->rst_peak_per_sec = d->rst_peak;

@@ -46,6 +46,7 @@ struct cs_summary {
 	uint64_t evicted;		/* the sum of evictions[] */
 	uint64_t evictions[CS_EVICT_MAX];	/* [CS_EVICT_NONE] stays 0 */
 	uint64_t expired_early, port_reuse;
+	uint64_t port_reuse_time_wait, port_reuse_clean, port_reuse_stalled;
 	uint64_t data_segments, retransmitted;
 	uint64_t out_of_window;		/* segments that changed nothing (tcp.h) */
 	uint64_t rst_peak_per_sec;

@@ -329,16 +329,23 @@ static void write_connection(void *ctx, const struct cs_conn *c,
 
 	if (r->connlog_f)
 		cs_connlog_row(r->connlog_f, c, cs_zeek_conn_state(c));
-	if (v && r->json_f)
-		cs_report_json_conn(&r->json, c, v);
+	if (r->json_f) {
+		if (v)
+			cs_report_json_conn(&r->json, c, v);
+		else
+			cs_report_json_row(&r->json, c);
+	}
 	if (r->connlog_streamed) {
 		if ((f = cs_logstream_lock(&r->connlog_stream)))
 			cs_connlog_row(f, c, cs_zeek_conn_state(c));
 		cs_logstream_unlock(&r->connlog_stream);
 	}
-	if (v && r->jsonl_on) {
-		if ((f = cs_logstream_lock(&r->jsonl)))
-			cs_jsonl_conn(f, c, v);
+	if (r->jsonl_on) {
+		f = cs_logstream_lock(&r->jsonl);
+		if (!v)
+			cs_report_json_row(&r->jsonl_rows, c);
+		else if (f)
+			cs_jsonl_conn(f, &r->jsonl_rows, c, v);
 		cs_logstream_unlock(&r->jsonl);
 	}
 	if (v && r->listing)
@@ -931,6 +938,7 @@ static void end_streamed_reports(struct cs_run *r)
 {
 	if (r->json_f) {
 		cs_report_json_end(&r->json, &r->src, &r->engine);
+		cs_report_json_fini(&r->json);
 		close_output(r, r->json_f, &r->cfg.json, &r->json_file);
 		r->json_f = NULL;
 	}
@@ -1026,6 +1034,7 @@ void cs_run_fini(struct cs_run *r)
 {
 	cs_writer_stop(r->writer);	/* stopped already, if finished */
 	r->writer = NULL;
+	cs_report_json_fini(&r->json);	/* the rows of a run cut short */
 	cs_engine_set_output(&r->engine, NULL, NULL);
 	/* Streams left open by a run that did not finish (no footer): the
 	 * files written so far are removed, the old ones stay. */
@@ -1042,6 +1051,7 @@ void cs_run_fini(struct cs_run *r)
 	r->jsonl_on = r->connlog_streamed = false;
 	free(r->alert_lines);
 	r->alert_lines = NULL;
+	cs_report_json_fini(&r->jsonl_rows);
 	cs_filter_free(r->filter);
 	r->filter = NULL;
 	cs_engine_fini(&r->engine);

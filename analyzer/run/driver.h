@@ -147,6 +147,7 @@ struct cs_run {
 	bool jsonl_on, connlog_streamed;
 	struct cs_logstream jsonl, connlog_stream;
 	struct cs_jsonl_alerts *alert_lines;	/* with jsonl_on */
+	struct cs_json_report jsonl_rows;	/* its split connections' rows */
 	volatile sig_atomic_t reopen_requested;	/* cs_run_request_reopen */
 	uint64_t next_rotate_sec, next_stats_sec;	/* wall clock */
 	double next_sensor_tick;	/* monotonic seconds */

@@ -215,6 +215,9 @@ struct cs_conn {
 	uint8_t rst_cause;		/* enum cs_rst_cause */
 	bool midstream;			/* no SYN seen from the originator */
 	bool port_reuse;		/* a SYN reused the 4-tuple of a closed one */
+	bool old_ack;			/* the responder answered the SYN with an
+					 * ACK of an older connection (tcp.c) */
+	bool old_reset;			/* the originator reset that older one */
 	uint8_t reuse_tw;		/* key indexes that were still in TIME_WAIT */
 	uint8_t ev_state[2];		/* states at the last timeline event */
 
@@ -239,6 +242,8 @@ struct cs_conn {
 	 * reset delays, inactivity); each removal starts a new conn.log row,
 	 * a "segment", while the record goes on.  Times in packet time. */
 	uint32_t z_segment;		/* rows already written for this record */
+	uint64_t z_bytes_done[2];	/* [record index]: payload bytes of the
+					 * rows already written (cs_zeek_size) */
 	/* The gauges' too: a list of the records whose SYN timeout is still
 	 * ahead, oldest first (tally.c), where they fill a hole. */
 	cs_conn_ref young_prev, young_next;

@@ -3,6 +3,8 @@
  */
 #include "analyzer/tracking/diagnose.h"
 
+#include <stdio.h>
+
 #include "analyzer/tracking/tcp.h"
 #include "capture/pkttime.h"
 
@@ -68,4 +70,38 @@ enum cs_outcome cs_diagnose_outcome(const struct cs_conn *c, uint64_t now_us,
 	if (r->syn)
 		return CS_OUT_HALF_OPEN;
 	return syn_only(c, now_us, syn_timeout_us);
+}
+
+/*
+ * The responder answered the SYN with an ACK of an older connection on the
+ * 4-tuple and the originator reset that one (tcp.c): its connect() was
+ * delayed from the first SYN to the SYN the SYN-ACK answered, which a
+ * reset_nonexistent verdict would have blamed on the server.
+ */
+static void old_conn_note(const struct cs_conn *c, char *buf, size_t len)
+{
+	static const char why[] = "the server answered the SYN with an ACK for "
+				  "an older connection on this 4-tuple";
+	const char *did = !c->old_reset ? "" :
+			  c->ep[0].syn_cnt > 1 ? "; the client reset it and retried" :
+			  "; the client reset it";
+
+	if (c->ep[1].syn && c->syn_ts_us >= c->first_ts_us) {
+		uint64_t us = c->syn_ts_us - c->first_ts_us;
+		snprintf(buf, len, "connect delayed %llu.%06llu s: %s%s",
+			 (unsigned long long)(us / 1000000u),
+			 (unsigned long long)(us % 1000000u), why, did);
+	} else {
+		snprintf(buf, len, "%s%s", why, did);
+	}
+}
+
+bool cs_diagnose_note(const struct cs_conn *c, char *buf, size_t len)
+{
+	if (len)
+		buf[0] = '\0';
+	if (!c->old_ack || !len)
+		return false;
+	old_conn_note(c, buf, len);
+	return true;
 }

@@ -9,6 +9,8 @@
 #ifndef CS_ANALYZER_DIAGNOSE_H
 #define CS_ANALYZER_DIAGNOSE_H
 
+#include <stddef.h>
+
 #include "analyzer/tracking/conn.h"
 
 /* now_us: packet time when the record is judged (expiry or capture end). */
@@ -40,5 +42,12 @@ static inline enum cs_tcp_state cs_diagnose_orig_state(const struct cs_conn *c,
 		return CS_TCP_CLOSED;
 	return (enum cs_tcp_state)c->ep[0].state;
 }
+
+/*
+ * What happened to the connection that its outcome does not say, as one
+ * sentence in buf (the JSON report's `diagnosis`); false, and buf empty,
+ * when there is nothing to add.
+ */
+bool cs_diagnose_note(const struct cs_conn *c, char *buf, size_t len);
 
 #endif /* CS_ANALYZER_DIAGNOSE_H */

@@ -402,6 +402,83 @@ void cs_tcp_end_time_wait(struct cs_conn *c, uint64_t now_us,
 	update_states(c);
 }
 
+/*
+ * A bare ACK that answers the originator's SYN without acknowledging it
+ * belongs to an older connection on this 4-tuple that the responder still
+ * holds: an established one whose client forgot it (the challenge ACK of
+ * RFC 5961 4.2), or a TIME_WAIT refusing a SYN it cannot take (RFC 6191).
+ * It says nothing about this connection, whose responder has sent nothing
+ * yet, so it changes no state here.
+ */
+static bool old_conn_ack(const struct cs_conn *c, int side,
+			 const struct cs_pkt *p)
+{
+	const struct cs_endpoint *o = &c->ep[0];
+	uint16_t f = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST | CS_TH_FIN);
+
+	if (side != 1 || f != CS_TH_ACK || !o->syn || o->synack ||
+	    o->state != CS_TCP_SYN_SENT || c->ep[1].syn || c->handshake_done ||
+	    cs_tcp_reset(c))
+		return false;
+	return !(cs_seq_gt(p->ack, o->isn) && cs_seq_leq(p->ack, o->snd_nxt));
+}
+
+/*
+ * The originator's answer to that ACK: in SYN-SENT, an ACK that does not
+ * acknowledge its SYN draws a RST whose sequence number is the ACK's
+ * acknowledgment, and the connection stays in SYN-SENT (RFC 9293
+ * 3.10.7.3).  The RST ends the older connection at the responder; this
+ * one goes on, its SYN sent again.
+ */
+static bool old_conn_reset(const struct cs_conn *c, int side,
+			   const struct cs_pkt *p)
+{
+	uint16_t f = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST | CS_TH_FIN);
+
+	/* Still only connecting: a socket that sent more than its SYN (a
+	 * FIN, data) was not in SYN-SENT, and its RST is its own. */
+	return side == 0 && c->old_ack && f == CS_TH_RST && !c->ep[1].syn &&
+	       c->ep[0].state == CS_TCP_SYN_SENT && !cs_tcp_reset(c) &&
+	       p->seq == c->ep[1].last_ack;
+}
+
+/*
+ * After an accepted RST, its sender goes on with the connection: data or a
+ * FIN at its next sequence number, acknowledging no more than the peer
+ * sent.  A socket that sent a RST is gone and sends nothing but RSTs, so
+ * this RST was not the endpoint's own (injected, or a middlebox's), and
+ * the peer did not take it either when it was in the window but not
+ * exactly at RCV.NXT (RFC 5961 3.2 answers such a RST with an ACK): the
+ * observer, which cannot know RCV.NXT, accepted it too soon.  Refusals and
+ * RSTs after both FINs are left alone: a SYN retried after a refusal, or a
+ * last FIN sent again, says nothing of the kind.
+ */
+static bool rst_sender_carries_on(const struct cs_conn *c, int side,
+				  const struct cs_pkt *p)
+{
+	const struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
+
+	if (!s->rst_first || c->rst_cause == CS_RST_REFUSED ||
+	    c->rst_cause == CS_RST_AFTER_CLOSE)
+		return false;
+	if ((p->flags & (CS_TH_SYN | CS_TH_RST | CS_TH_ACK)) != CS_TH_ACK ||
+	    !(p->payload_len || (p->flags & CS_TH_FIN)))
+		return false;
+	return p->seq == s->snd_nxt && cs_seq_leq(p->ack, r->snd_nxt);
+}
+
+/* The RST is taken back: it counts as one the receiver would not accept. */
+static void take_back_rst(struct cs_conn *c)
+{
+	for (int i = 0; i < 2; i++) {
+		struct cs_endpoint *e = &c->ep[i];
+		if (e->rst)
+			e->invalid_rsts++;
+		e->rst = e->rst_first = false;
+	}
+	c->rst_cause = CS_RST_NONE;
+}
+
 unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_endpoint *s = &c->ep[side];
@@ -414,10 +491,21 @@ unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	 * as soft retransmits its SYN. */
 	s->gone = false;
 
+	if (old_conn_ack(c, side, p)) {
+		c->old_ack = true;
+		s->last_ack = p->ack;	/* what the originator's RST will name */
+		return CS_EV_OLD_CONN;
+	}
+	if (old_conn_reset(c, side, p)) {
+		c->old_reset = true;
+		return CS_EV_OLD_CONN;
+	}
 	if (p->flags & CS_TH_RST) {
 		ev = handle_rst(c, side, p);
 		return ev | update_states(c);
 	}
+	if (cs_tcp_reset(c) && rst_sender_carries_on(c, side, p))
+		take_back_rst(c);
 	if (cs_tcp_reset(c)) {
 		s->sent_any = true;
 		/* A connect() retried after a refusal resends the same SYN. */

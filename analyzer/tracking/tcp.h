@@ -37,6 +37,9 @@ enum {
 	CS_EV_KEEPALIVE = 1u << 11,
 	CS_EV_OUT_OF_WINDOW = 1u << 12,	/* outside what the receiver would
 					 * accept: it changed nothing */
+	CS_EV_OLD_CONN = 1u << 13,	/* a segment of an older connection on
+					 * the 4-tuple answered the SYN, or the
+					 * originator reset that connection */
 };
 
 /* Processes one segment sent by endpoint `side`; returns CS_EV_* bits. */

@@ -108,6 +108,10 @@ void cs_zeek_init(struct cs_conn *c, uint64_t now_us)
 
 void cs_zeek_new_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
+	/* Zeek's byte counts start again with the new row; the connection's
+	 * own (the JSON report's, the API's) go on (record index i). */
+	for (int i = 0; i < 2; i++)
+		c->z_bytes_done[i] += cs_zeek_size(c, i ^ c->z_flip);
 	reset_model(c, p->ts_us);
 	c->z_segment++;
 	/* Zeek's new connection names the sender its originator, unless the

@@ -89,8 +89,10 @@ static void feed_scenario(void)
 	feed(6, s6, c6, 443, 41006, SYNACK, 16000, 6001, 0, T0 + 4 * SEC + 100);
 	feed(6, c6, s6, 41006, 443, DATA, 6001, 16001, 50, T0 + 4 * SEC + 200);
 
-	/* the closed connection's 4-tuple again, within 2*MSL */
+	/* the closed connection's 4-tuple again, within 2*MSL, and sent again
+	 * 1 s later: a reuse that stalled, so a port_reuse alert */
 	feed(4, c, s, 41003, 80, SYN, 33000, 0, 0, T0 + 5 * SEC);
+	feed(4, c, s, 41003, 80, SYN, 33000, 0, 0, T0 + 6 * SEC);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

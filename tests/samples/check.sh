@@ -99,13 +99,21 @@ backscatter_alerts() {
 
 # derive PCAP: one line per connection, in the order they began:
 #   orig_h orig_p resp_h resp_p outcome rst_by rst_cause orig_state
-#   resp_state icmp_type icmp_code syns synacks reused
-# (reused: 1 when a new SYN on the same 4-tuple ended this one's TIME_WAIT)
+#   resp_state icmp_type icmp_code syns synacks reused reuse_trouble
+# (reused: 1 when a new SYN on the same 4-tuple ended this one's TIME_WAIT;
+# reuse_trouble: 1 when this connection's SYN came on a 4-tuple whose last
+# connection had both FINs (a TIME_WAIT) and the reuse hurt: the SYN drew
+# an ACK of the old connection, was sent again, or got no handshake)
 # The model, for these captures (the client side of a short path):
 # - the originator is the sender of the first bare SYN; a bare SYN with a
 #   new ISN on a 4-tuple whose connection saw a FIN or RST starts a new
 #   connection (port reuse); if the responder answers it, a TIME_WAIT it
 #   held for the old one is over (CLOSED).
+# - a bare ACK from the responder before any SYN-ACK, not acknowledging
+#   the SYN, belongs to an older connection on the 4-tuple (a stale one, or
+#   a TIME_WAIT); the originator's bare RST whose sequence number is that
+#   ACK's acknowledgment is RFC 9293 3.10.7.3's answer from SYN-SENT: it
+#   resets the older connection, not this one, which goes on.
 # - an ICMP destination-unreachable that names the responder answers its
 #   latest unanswered SYN: unreachable, both CLOSED (the client aborts).
 # - RST from the responder to a SYN: refused.  A bare RST (no ACK flag)
@@ -146,6 +154,7 @@ derive() {
 				syns[c] = 0; synacks[c] = 0; hs[c] = 0; fin_o[c] = 0; fin_r[c] = 0
 				first_fin[c] = "-"; rst_by[c] = "-"; cause[c] = "-"
 				icmp_t[c] = "-"; icmp_c[c] = "-"; tw_killed[c] = 0
+				stale_ack[c] = ""
 				lastack_o[c] = ""; lastack_r[c] = ""; finack_o[c] = 0; finack_r[c] = 0
 			}
 			syns[c]++
@@ -159,6 +168,10 @@ derive() {
 			if (prevc[c] != "") tw_killed[prevc[c]] = 1
 			next
 		}
+		if (side == "r" && fl == "." && !synacks[c] && ack + 0 != (isn[c] + 1) % 4294967296)
+			stale_ack[c] = ack
+		if (fl == "R" && side == "o" && !synacks[c] && stale_ack[c] != "" && s0 + 0 == stale_ack[c] + 0)
+			next
 		if (index(fl, "R")) {
 			if (rst_by[c] != "-") next
 			rst_by[c] = side == "o" ? "orig" : "resp"
@@ -231,8 +244,12 @@ derive() {
 				if (fin_o[c]) { os = finack_o[c] ? "FIN_WAIT_2" : "FIN_WAIT_1"; rs = "CLOSE_WAIT" }
 				else { rs = finack_r[c] ? "FIN_WAIT_2" : "FIN_WAIT_1"; os = "CLOSE_WAIT" }
 			} else { out = "established"; os = "ESTABLISHED"; rs = "ESTABLISHED" }
+			p = prevc[c]; trouble = 0
+			if (p != "" && fin_o[p] && fin_r[p])
+				trouble = (stale_ack[c] != "" || syns[c] > 1 || !hs[c]) ? 1 : 0
 			print hostof(orig[c]), portof(orig[c]), hostof(resp[c]), portof(resp[c]), out,
-			      rst_by[c], cause[c], os, rs, icmp_t[c], icmp_c[c], syns[c], synacks[c], tw_killed[c]
+			      rst_by[c], cause[c], os, rs, icmp_t[c], icmp_c[c], syns[c], synacks[c], tw_killed[c],
+			      trouble
 		}
 	}'
 }
@@ -303,8 +320,10 @@ for pcap in "$SAMPLES"/*.pcap; do
 	# syn_flood: >= 200 SYN/s to one ip:port with under 20% completing;
 	# time_wait_buildup: >= 1000 endpoints of one host in TIME_WAIT;
 	# close_wait_buildup: >= 50 CLOSE_WAIT endpoints of one ip:port (the
-	# age is checked by record.sh); port_reuse: a connection whose
-	# TIME_WAIT a new SYN on the same 4-tuple ended.
+	# age is checked by record.sh); port_reuse: a connection whose SYN
+	# came on a 4-tuple in TIME_WAIT and stalled (see reuse_trouble); a
+	# reuse whose handshake completes at once is healthy (Linux does it by
+	# design) and raises none.
 	if [ ! -e "$alerts" ]; then
 		not_ok "$name: no $name.expected-alerts.tsv"
 		continue
@@ -319,7 +338,7 @@ for pcap in "$SAMPLES"/*.pcap; do
 			if ($8 == "TIME_WAIT") tw[$1]++
 			if ($9 == "TIME_WAIT") tw[$3]++
 			if ($9 == "CLOSE_WAIT") cw[tgt]++
-			if ($14 == 1) print "port_reuse\t" hp($1, $2) "->" tgt
+			if ($15 == 1) print "port_reuse\t" hp($1, $2) "->" tgt
 		}
 		END {
 			for (t in syn) if (syn[t] >= 1000 && rate >= 200 && done[t] * 5 < syn[t]) print "syn_flood\t" t

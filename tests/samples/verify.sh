@@ -114,6 +114,31 @@ check_alert_figures() {
 	fi
 }
 
+# The diagnosis of connections whose SYN an older connection answered,
+# from the packets: a bare ACK from the responder before any SYN-ACK that
+# does not acknowledge the SYN, then the originator's bare RST with that
+# acknowledgment as its sequence number (RFC 9293 3.10.7.3).  The delay is
+# from the first SYN to the last SYN before the SYN-ACK, in microseconds.
+old_conn_notes() {
+	tcpdump -nn -tt -S -r "$1" 2>/dev/null | awk '
+	function us(t,   a) { split(t, a, "."); return a[1] * 1000000 + a[2] }
+	function tok(name,   i, v) {
+		for (i = 6; i < NF; i++) if ($i == name) { v = $(i + 1); sub(/,$/, "", v); return v }
+		return "" }
+	$6 == "Flags" {
+		src = $3; dst = $5; sub(/:$/, "", dst); fl = $7; gsub(/[\[\],]/, "", fl)
+		if (fl == "S") {
+			if (!(src in first) || (src in done)) { first[src] = us($1); delete done[src]; delete rst[src]; delete synack[src]; delete oldack[src]; isn[src] = tok("seq") }
+			last[src] = us($1); peer[dst] = src; next }
+		if (fl == "." && (dst in first) && !(dst in synack) && tok("ack") != isn[dst] + 1) { oldack[dst] = tok("ack"); next }
+		if (fl == "R" && (src in oldack) && tok("seq") == oldack[src]) { rst[src] = 1; next }
+		if (fl == "S." && (dst in first)) { synack[dst] = 1; if (rst[dst]) {
+			n = split(dst, a, "."); d = last[dst] - first[dst]
+			printf "%s\tconnect delayed %d.%06d s: the server answered the SYN with an ACK for an older connection on this 4-tuple; the client reset it and retried\n", a[n], d / 1000000, d % 1000000 }
+			done[dst] = 1 }
+	}' | sort
+}
+
 verify_sample() {
 	local pcap=$1 name json rows counts alerts
 	name=$(basename "$pcap" .pcap)
@@ -156,6 +181,14 @@ verify_sample() {
 		fi
 	fi
 	check_alert_figures "$name" "$json" "$counts" "$rows"
+	local want_notes got_notes
+	want_notes=$(old_conn_notes "$pcap")
+	got_notes=$(jq -r '.connections[] | select(.diagnosis != null) | [.orig_p, .diagnosis] | @tsv' "$json" | sort)
+	if [ "$want_notes" != "$got_notes" ]; then
+		not_ok "$name: diagnoses differ: the packets give '${want_notes}', connscope '${got_notes}'"
+	elif [ -n "$want_notes" ]; then
+		ok "$name: $(echo "$want_notes" | wc -l) connect delayed by an older connection, diagnosed"
+	fi
 }
 
 for pcap in "$SAMPLES"/*.pcap; do

@@ -592,6 +592,7 @@
         (i.from ? ', from ' + i.from : '') + (i.count > 1 ? ', ' + fmtInt(i.count) + ' times' : '') +
         (en ? '. connect() fails with ' + en + '.' : '.')]);
     }
+    if (c.diagnosis) out.push(['warn', c.diagnosis.charAt(0).toUpperCase() + c.diagnosis.slice(1) + '.']);
     if (c.close_wait) out.push(['warn', side(c.close_wait) + ' is in CLOSE_WAIT: its peer closed, and the application has not called close() yet.']);
     if (c.syn_retransmits) out.push(['warn', 'The SYN was retransmitted ' + fmtInt(c.syn_retransmits) + ' time' + (c.syn_retransmits > 1 ? 's' : '') + '.']);
     if (c.synack_retransmits) out.push(['warn', 'The SYN-ACK was retransmitted ' + fmtInt(c.synack_retransmits) + ' time' + (c.synack_retransmits > 1 ? 's' : '') + '.']);
