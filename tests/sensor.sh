@@ -19,6 +19,9 @@
 #   b  --jsonl F --web: mv F F.1 then SIGHUP: connscope goes on, writes a new
 #      F; F.1 + F hold every connection once; /api/summary and /metrics carry
 #      a numeric capture_drops while the capture runs
+#   c  on every sample and Zeek corpus capture, the conn lines of --jsonl
+#      are the --json report's connection objects, field for field
+#      (zeek_rows included), "type" aside
 #
 # Every wait is bounded; every process started here is stopped by PID and
 # the namespaces are removed on exit.
@@ -28,6 +31,7 @@ CONNSCOPE=${CONNSCOPE:-./connscope}
 TCPPING=${TCPPING:-build/tests/tcpping}
 CONNSCOPE=$(realpath "$CONNSCOPE")
 TCPPING=$(realpath "$TCPPING")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 . "$(dirname "$0")/lib/cannot_run.sh"
 need_root sensor "to create network namespaces"
@@ -258,6 +262,24 @@ if start_connscope b --msl 0.2 -q --jsonl "$B/conn.jsonl" --web "127.0.0.1:$WEBP
 	fi
 else
 	not_ok "b: connscope did not start: $(tail -n 2 "$TMP/b.err")"
+fi
+
+# ---- c: the conn lines are the report's connections ---------------------------------
+n=0
+differ=
+for f in "$ROOT"/samples/*.pcap "$ROOT"/tests/corpus/zeek/*.pcap "$ROOT"/tests/corpus/zeek/*.pcapng; do
+	[ -f "$f" ] || continue
+	rm -f "$TMP/c.jsonl"
+	"$CONNSCOPE" -r "$f" -q --json "$TMP/c.json" --jsonl "$TMP/c.jsonl" 2>/dev/null
+	a=$(jq -cS '.connections[]' "$TMP/c.json" 2>/dev/null | sort | md5sum)
+	b=$(jq -cS 'select(.type == "conn") | del(.type)' "$TMP/c.jsonl" 2>/dev/null | sort | md5sum)
+	[ "$a" = "$b" ] || differ="$differ ${f#"$ROOT"/}"
+	n=$((n + 1))
+done
+if [ "$n" -gt 20 ] && [ -z "$differ" ]; then
+	ok "c: $n captures: the conn lines are the JSON report's connections, field for field"
+else
+	not_ok "c: conn lines differ from the report's connections in:$differ ($n captures)"
 fi
 
 echo "sensor: $PASS passed, $FAIL failed"
