@@ -210,7 +210,8 @@ check-run: tests
 	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
 	bash tests/samples/check.sh
 	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/samples bash tests/samples/verify.sh
-	CONNSCOPE=$(abspath $(BIN)) OUT=$(BUILD)/out/browser bash tests/browser.sh
+	CONNSCOPE=$(abspath $(BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) \
+	    OUT=$(BUILD)/out/browser bash tests/browser.sh
 	CONNSCOPE=$(abspath $(BIN)) WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/exposed.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/live.sh
 	CONNSCOPE=$(abspath $(BIN)) WORKLOAD=$(abspath $(WORKLOAD_BIN)) BLAST=$(abspath $(BLAST_BIN)) \
@@ -368,7 +369,7 @@ DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev \
              zlib1g-dev libzstd-dev liblzma-dev
 DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
              libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay \
-             openssl mandoc man-db zstd xz-utils systemd
+             openssl mandoc man-db zstd xz-utils python3 systemd
 DEBS      := $(DEBS_RUN) $(DEBS_TEST)
 
 # $(call install_debs,PACKAGES): nothing when all are installed; as root,

@@ -542,6 +542,22 @@ static int parse_web_option(int c, const char *arg, struct options *o)
 
 /* The token from the environment, when no option gave one; then what
  * the web options need of each other. */
+/* Memory for the dashboard's compact copy of every connection of a
+ * capture file before it spills to a file (analyzer/views/store.h).  The
+ * tests set CONNSCOPE_CONN_STORE_BYTES to make a small file spill. */
+static size_t conn_store_budget(void)
+{
+	const char *env = getenv("CONNSCOPE_CONN_STORE_BYTES");
+	char *end;
+
+	if (env && *env) {
+		unsigned long long v = strtoull(env, &end, 10);
+		if (!*end && v > 0 && v <= SIZE_MAX)
+			return (size_t)v;
+	}
+	return CS_STORE_BUDGET_DEFAULT;
+}
+
 static int check_web_options(struct options *o)
 {
 	struct cs_web_opts *w = &o->web_opts;
@@ -745,6 +761,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (web_status >= 0)
 		return web_status;
 	o->engine.keep_recent = o->web;
+	if (o->web && !o->iface)
+		o->engine.keep_all_budget_bytes = conn_store_budget();
 	return check_outputs(o);
 }
 

@@ -86,7 +86,7 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 	struct cs_detect_opts d = o->detect;
 	d.twice_msl_us = o->flow.closed_timeout_us;
 	if (cs_detect_init(&e->detect, &d, &e->flows) != 0 ||
-	    (o->keep_recent && cs_recent_init(&e->recent) != 0)) {
+	    (o->keep_recent && cs_recent_init(&e->recent, o->keep_all_budget_bytes) != 0)) {
 		cs_detect_fini(&e->detect);
 		cs_tally_fini(&e->open);
 		cs_flow_fini(&e->flows);
@@ -265,6 +265,33 @@ void cs_engine_refresh(struct cs_engine *e)
 	 * this too is work the packets that made them paid for. */
 	if (e->opt.keep_recent)
 		cs_tally_advance(&e->open, e->now_us, UINT32_MAX);
+	if (e->opt.keep_recent && e->recent.all)
+		cs_store_publish(e->recent.all);
+}
+
+void cs_engine_keep_open(struct cs_engine *e)
+{
+	struct cs_store *all = e->opt.keep_recent ? e->recent.all : NULL;
+
+	if (!all || all->frozen)
+		return;
+	for (int l = 0; l < CS_LIST_MAX; l++) {
+		for (cs_conn_ref at = e->flows.lists[l].tail; at;) {
+			const struct cs_conn *c = &e->flows.conns[at];
+			struct cs_verdict v = {
+				.outcome = cs_diagnose_outcome(c, e->now_us,
+							       e->opt.syn_timeout_us),
+				.conn_state = cs_zeek_conn_state(c),
+			};
+			struct cs_conn_rec rec;
+			cs_conn_rec_fill(&rec, c, &v, true);
+			/* as the snapshot's copies have it (copy_open) */
+			rec.state[0] = (uint8_t)cs_diagnose_orig_state(c, v.outcome);
+			cs_store_add(all, &rec);
+			at = c->lru_prev;
+		}
+	}
+	cs_store_freeze(all);
 }
 
 void cs_engine_close_seconds(struct cs_engine *e)

@@ -30,6 +30,10 @@ struct cs_engine_opts {
 	/* What only the web view reads, kept only for it: the per-second
 	 * series, timelines, and the open records' tally (snapshots). */
 	bool keep_recent;
+	/* With keep_recent, for a capture file: keep every finished
+	 * connection compact (views/store.h), this many bytes of them in
+	 * memory and the rest in a file; 0: only the most recent. */
+	size_t keep_all_budget_bytes;
 	struct cs_detect_opts detect;
 };
 
@@ -105,6 +109,12 @@ void cs_engine_close_seconds(struct cs_engine *e);
 /* End of the capture: closes the seconds (if not done yet), then judges
  * and outputs every record still open. */
 void cs_engine_finish(struct cs_engine *e);
+
+/* Before the last view of a capture file: the connections still open go
+ * into the store of all connections as they stand (marked open), and the
+ * store takes no more, so that the last view reaches every connection and
+ * the flush at the end adds none twice.  Walks every open record, once. */
+void cs_engine_keep_open(struct cs_engine *e);
 
 /* Brings what is written lazily (alert sentences) and what the clock
  * alone changes (the open attempts that have become timeouts) up to date:

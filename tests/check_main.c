@@ -24,6 +24,7 @@ int main(void)
 	srunner_add_suite(sr, tally_suite());
 	srunner_add_suite(sr, detect_suite());
 	srunner_add_suite(sr, web_suite());
+	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, exposure_suite());
 	srunner_add_suite(sr, readahead_suite());
 	srunner_add_suite(sr, writer_suite());

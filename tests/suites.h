@@ -20,6 +20,7 @@ Suite *flow_suite(void);
 Suite *tally_suite(void);
 Suite *detect_suite(void);
 Suite *web_suite(void);
+Suite *store_suite(void);
 Suite *exposure_suite(void);
 Suite *readahead_suite(void);
 Suite *writer_suite(void);

@@ -13,18 +13,16 @@
 #include "analyzer/reports/verdict.h"
 #include "analyzer/tracking/zeek.h"
 
-#define TIMELINE_MAX 64
-
 /* ---- replies ------------------------------------------------------------ */
 
-static FILE *reply_open(struct cs_reply *r)
+FILE *cs_reply_open(struct cs_reply *r)
 {
 	r->body = NULL;
 	r->len = 0;
 	return open_memstream(&r->body, &r->len);
 }
 
-static void reply_close(FILE *f, struct cs_reply *r, int status, const char *ctype)
+void cs_reply_close(FILE *f, struct cs_reply *r, int status, const char *ctype)
 {
 	if (!f || fclose(f) != 0 || !r->body) {
 		free(r->body);
@@ -40,7 +38,7 @@ static void reply_close(FILE *f, struct cs_reply *r, int status, const char *cty
 
 void cs_render_error(int status, const char *message, struct cs_reply *r)
 {
-	FILE *f = reply_open(r);
+	FILE *f = cs_reply_open(r);
 	struct cs_json j;
 
 	if (f) {
@@ -50,7 +48,7 @@ void cs_render_error(int status, const char *message, struct cs_reply *r)
 		cs_json_obj_end(&j);
 		fputc('\n', f);
 	}
-	reply_close(f, r, status, "application/json");
+	cs_reply_close(f, r, status, "application/json");
 }
 
 /* ---- parsing the query -------------------------------------------------- */
@@ -232,7 +230,7 @@ static void summary_object(struct cs_json *j, const struct cs_snapshot *s)
 
 void cs_render_summary(const struct cs_snapshot *s, struct cs_reply *r)
 {
-	FILE *f = reply_open(r);
+	FILE *f = cs_reply_open(r);
 	struct cs_json j;
 
 	if (f) {
@@ -240,199 +238,14 @@ void cs_render_summary(const struct cs_snapshot *s, struct cs_reply *r)
 		summary_object(&j, s);
 		fputc('\n', f);
 	}
-	reply_close(f, r, 200, "application/json");
-}
-
-/* ---- /api/connections ----------------------------------------------------- */
-
-static bool addr_is(const struct cs_conn *c, const struct cs_addr *a)
-{
-	return !memcmp(&c->key.addr[0], a, sizeof *a) ||
-	       !memcmp(&c->key.addr[1], a, sizeof *a);
-}
-
-static bool matches(const struct cs_snap_conn *sc, const struct cs_conn_filter *f)
-{
-	const struct cs_conn *c = &sc->c;
-
-	if (f->outcome >= 0 && (int)sc->v.outcome != f->outcome)
-		return false;
-	if (f->conn_state >= 0 && (int)sc->v.conn_state != f->conn_state)
-		return false;
-	if (f->state >= 0 && c->ep[0].state != f->state && c->ep[1].state != f->state)
-		return false;
-	if (f->have_host && !addr_is(c, &f->host))
-		return false;
-	if (f->port && c->key.port[0] != f->port && c->key.port[1] != f->port)
-		return false;
-	return true;
-}
-
-static uint64_t sort_value(const struct cs_snap_conn *sc, enum cs_sort_key k)
-{
-	const struct cs_conn *c = &sc->c;
-
-	switch (k) {
-	case CS_SORT_DURATION:
-		return c->last_ts_us - c->first_ts_us;
-	case CS_SORT_BYTES:
-		return c->ep[0].ip_bytes + c->ep[1].ip_bytes;
-	case CS_SORT_PKTS:
-		return c->ep[0].pkts + c->ep[1].pkts;
-	default:
-		return c->first_ts_us;
-	}
-}
-
-struct sortable {
-	uint64_t key, id;
-	const struct cs_snap_conn *sc;
-};
-
-static int ascending(const void *a, const void *b)
-{
-	const struct sortable *x = a, *y = b;
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
-static int descending(const void *a, const void *b)
-{
-	return ascending(b, a);
-}
-
-static void conn_object(struct cs_json *j, const struct cs_snap_conn *sc)
-{
-	cs_json_obj_begin(j);
-	cs_export_conn_fields(j, &sc->c, &sc->v);
-	cs_json_key(j, "open");
-	cs_json_bool(j, sc->open);
-	cs_json_obj_end(j);
-}
-
-void cs_render_connections(const struct cs_snapshot *s,
-			   const struct cs_conn_filter *f, struct cs_reply *r)
-{
-	struct sortable *hit = malloc((s->conn_cnt ? s->conn_cnt : 1) * sizeof *hit);
-	uint32_t n = 0;
-
-	if (!hit) {
-		cs_render_error(500, "out of memory", r);
-		return;
-	}
-	for (uint32_t i = 0; i < s->conn_cnt; i++)
-		if (matches(&s->conns[i], f))
-			hit[n++] = (struct sortable){ sort_value(&s->conns[i], f->sort),
-						      s->conns[i].c.id, &s->conns[i] };
-	qsort(hit, n, sizeof *hit, f->descending ? descending : ascending);
-
-	FILE *out = reply_open(r);
-	struct cs_json j;
-	if (out) {
-		cs_json_init(&j, out, 0);
-		cs_json_obj_begin(&j);
-		cs_json_kv_u64(&j, "total", n);
-		cs_json_kv_u64(&j, "offset", f->offset);
-		cs_json_kv_u64(&j, "limit", f->limit);
-		cs_json_key(&j, "items");
-		cs_json_arr_begin(&j);
-		for (uint64_t i = f->offset; i < n && i < (uint64_t)f->offset + f->limit; i++)
-			conn_object(&j, hit[i].sc);
-		cs_json_arr_end(&j);
-		cs_json_obj_end(&j);
-		fputc('\n', out);
-	}
-	free(hit);
-	reply_close(out, r, 200, "application/json");
-}
-
-/* ---- /api/connections/{id} ------------------------------------------------ */
-
-/* tcpdump's letters, in tcpdump's order: "S." is a SYN-ACK. */
-static void flag_letters(uint16_t flags, char *buf)
-{
-	static const struct { uint16_t bit; char c; } order[] = {
-		{ CS_TH_FIN, 'F' }, { CS_TH_SYN, 'S' }, { CS_TH_RST, 'R' },
-		{ CS_TH_PSH, 'P' }, { CS_TH_ACK, '.' }, { CS_TH_URG, 'U' },
-		{ CS_TH_ECE, 'E' }, { CS_TH_CWR, 'W' }, { CS_TH_AE, 'e' },
-	};
-	int n = 0;
-
-	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-		if (flags & order[i].bit)
-			buf[n++] = order[i].c;
-	if (!n)
-		buf[n++] = '-';		/* no flag at all (a null scan) */
-	buf[n] = '\0';
-}
-
-static void timeline(struct cs_json *j, const struct cs_snapshot *s,
-		     const struct cs_conn *c)
-{
-	uint32_t idx[TIMELINE_MAX], n = 0, seen = 0;
-	char fl[12];
-
-	for (uint32_t i = 0; i < s->event_cnt; i++) {
-		if (s->events[i].conn_id != c->id)
-			continue;
-		idx[n % TIMELINE_MAX] = i;	/* keep the latest 64 */
-		n++;
-	}
-	seen = n < TIMELINE_MAX ? n : TIMELINE_MAX;
-	cs_json_key(j, "events");
-	cs_json_arr_begin(j);
-	for (uint32_t k = 0; k < seen; k++) {
-		const struct cs_event *e = &s->events[idx[(n - seen + k) % TIMELINE_MAX]];
-		cs_json_obj_begin(j);
-		cs_json_kv_usec(j, "ts", e->ts_us);
-		cs_json_kv_str(j, "from", e->from ? "resp" : "orig");
-		flag_letters(e->flags, fl);
-		cs_json_kv_str(j, "flags", fl);
-		cs_json_kv_u64(j, "seq", e->seq);
-		cs_json_kv_u64(j, "ack", e->ack);
-		cs_json_kv_u64(j, "len", e->len);
-		cs_json_kv_str(j, "orig_state", cs_tcp_state_names[e->state[0]]);
-		cs_json_kv_str(j, "resp_state", cs_tcp_state_names[e->state[1]]);
-		cs_json_obj_end(j);
-	}
-	cs_json_arr_end(j);
-	cs_json_key(j, "events_complete");
-	cs_json_bool(j, n <= TIMELINE_MAX &&
-			   !(s->oldest_event_us && s->oldest_event_us > c->first_ts_us));
-}
-
-void cs_render_connection(const struct cs_snapshot *s, uint64_t id,
-			  struct cs_reply *r)
-{
-	const struct cs_snap_conn *sc = NULL;
-
-	for (uint32_t i = 0; i < s->conn_cnt && !sc; i++)
-		if (s->conns[i].c.id == id)
-			sc = &s->conns[i];
-	if (!sc) {
-		cs_render_error(404, "no such connection in the current snapshot", r);
-		return;
-	}
-	FILE *f = reply_open(r);
-	struct cs_json j;
-	if (f) {
-		cs_json_init(&j, f, 0);
-		cs_json_obj_begin(&j);
-		cs_json_key(&j, "connection");
-		conn_object(&j, sc);
-		timeline(&j, s, &sc->c);
-		cs_json_obj_end(&j);
-		fputc('\n', f);
-	}
-	reply_close(f, r, 200, "application/json");
+	cs_reply_close(f, r, 200, "application/json");
 }
 
 /* ---- /api/alerts, /api/timeseries ---------------------------------------- */
 
 void cs_render_alerts(const struct cs_snapshot *s, struct cs_reply *r)
 {
-	FILE *f = reply_open(r);
+	FILE *f = cs_reply_open(r);
 	struct cs_json j;
 
 	if (f) {
@@ -446,33 +259,35 @@ void cs_render_alerts(const struct cs_snapshot *s, struct cs_reply *r)
 		cs_json_obj_end(&j);
 		fputc('\n', f);
 	}
-	reply_close(f, r, 200, "application/json");
+	cs_reply_close(f, r, 200, "application/json");
 }
 
 void cs_render_alert(const struct cs_alert *al, struct cs_reply *r)
 {
-	FILE *f = reply_open(r);
+	FILE *f = cs_reply_open(r);
 	struct cs_json j;
 
 	if (f) {
 		cs_json_init(&j, f, 0);
 		cs_report_json_alert(&j, al);
 	}
-	reply_close(f, r, 200, "application/json");
+	cs_reply_close(f, r, 200, "application/json");
 }
 
 void cs_render_timeseries(const struct cs_snapshot *s, struct cs_reply *r)
 {
-	FILE *f = reply_open(r);
+	FILE *f = cs_reply_open(r);
 	struct cs_json j;
 
 	if (f) {
 		cs_json_init(&j, f, 0);
 		cs_json_obj_begin(&j);
-		cs_json_kv_u64(&j, "interval", 1);
+		uint32_t step = s->series_interval ? s->series_interval : 1;
+		cs_json_kv_u64(&j, "interval", step);
 		cs_json_kv_u64(&j, "start", s->series_start);
-		cs_json_kv_u64(&j, "end", s->series_len ? s->series_start + s->series_len - 1
-						     : s->series_start);
+		cs_json_kv_u64(&j, "end", s->series_len ?
+				s->series_start + (uint64_t)s->series_len * step - 1 :
+				s->series_start);
 		cs_json_key(&j, "series");
 		cs_json_obj_begin(&j);
 		for (int k = 0; k < CS_SER_MAX; k++) {
@@ -486,7 +301,7 @@ void cs_render_timeseries(const struct cs_snapshot *s, struct cs_reply *r)
 		cs_json_obj_end(&j);
 		fputc('\n', f);
 	}
-	reply_close(f, r, 200, "application/json");
+	cs_reply_close(f, r, 200, "application/json");
 }
 
 /* ---- /metrics ------------------------------------------------------------- */
@@ -563,12 +378,12 @@ static void breakdown_metrics(FILE *f, const struct cs_snapshot *s)
 
 void cs_render_metrics(const struct cs_snapshot *s, struct cs_reply *r)
 {
-	FILE *f = reply_open(r);
+	FILE *f = cs_reply_open(r);
 
 	if (f) {
 		for (int i = 0; i < cs_summary_field_cnt; i++)
 			summary_metric(f, &s->summary, &cs_summary_fields[i]);
 		breakdown_metrics(f, s);
 	}
-	reply_close(f, r, 200, "text/plain; version=0.0.4; charset=utf-8");
+	cs_reply_close(f, r, 200, "text/plain; version=0.0.4; charset=utf-8");
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "analyzer/views/snapshot.h"
 
@@ -50,11 +51,12 @@ int cs_conn_filter_parse(struct cs_conn_filter *f, cs_query_fn get, void *ctx,
 /* "/api/connections/123" -> 123; -1 if the id is not a plain number. */
 int cs_parse_conn_id(const char *s, uint64_t *id);
 
+/* A reply's body is written to the stream cs_reply_open gives; close it
+ * with the status and type (500 if memory ran out). */
+FILE *cs_reply_open(struct cs_reply *r);
+void cs_reply_close(FILE *f, struct cs_reply *r, int status, const char *ctype);
+
 void cs_render_summary(const struct cs_snapshot *s, struct cs_reply *r);
-void cs_render_connections(const struct cs_snapshot *s,
-			   const struct cs_conn_filter *f, struct cs_reply *r);
-void cs_render_connection(const struct cs_snapshot *s, uint64_t id,
-			  struct cs_reply *r);
 void cs_render_alerts(const struct cs_snapshot *s, struct cs_reply *r);
 void cs_render_alert(const struct cs_alert *al, struct cs_reply *r);
 void cs_render_timeseries(const struct cs_snapshot *s, struct cs_reply *r);

@@ -10,6 +10,10 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "web/connlist.h"
+#include "web/export.h"
+#include "web/top.h"
+
 #define HOST_TEXT_MAX 253	/* a DNS name's longest text form */
 #define PORT_DIGITS_MAX 5
 
@@ -224,6 +228,9 @@ enum cs_route cs_route_request(const struct cs_request *req,
 		return CS_ROUTE_UNAUTHORIZED;
 	if (!strcmp(req->path, "/api/events"))
 		return CS_ROUTE_EVENTS;
+	enum cs_export_format fmt;
+	if (cs_export_format_of(req->path, &fmt) == 0)
+		return CS_ROUTE_EXPORT;
 	return CS_ROUTE_API;
 }
 
@@ -239,6 +246,8 @@ void cs_route_api_reply(const struct cs_snapshot *s, const struct cs_request *re
 		cs_render_alerts(s, r);
 	} else if (!strcmp(path, "/api/timeseries")) {
 		cs_render_timeseries(s, r);
+	} else if (!strcmp(path, "/api/top")) {
+		cs_render_top(s, r);
 	} else if (!strcmp(path, "/metrics")) {
 		cs_render_metrics(s, r);
 	} else if (!strcmp(path, "/api/connections")) {

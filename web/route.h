@@ -43,6 +43,7 @@ enum cs_route {
 	CS_ROUTE_ASSET,		/* the page and its files: public */
 	CS_ROUTE_UNAUTHORIZED,	/* 401: data without the token */
 	CS_ROUTE_EVENTS,	/* /api/events: the Server-Sent Events stream */
+	CS_ROUTE_EXPORT,	/* /api/connections.csv, .jsonl: streamed (export.h) */
 	CS_ROUTE_API,		/* everything else: cs_route_api_reply */
 };
 

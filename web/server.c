@@ -26,6 +26,7 @@
 #include "capture/assert.h"
 #include "web/assets.h"
 #include "web/clients.h"
+#include "web/export.h"
 #include "web/guard.h"
 #include "web/render.h"
 #include "web/route.h"
@@ -520,6 +521,69 @@ static enum MHD_Result send_events(struct cs_web *w, struct MHD_Connection *c,
 	return queue(c, MHD_HTTP_OK, resp, "text/event-stream", false);
 }
 
+/* ---- exports (web/export.h) ---------------------------------------------------- */
+
+struct export_stream {
+	struct cs_web *w;
+	struct cs_export *x;
+};
+
+static ssize_t export_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	ssize_t n = cs_export_read(((struct export_stream *)cls)->x, buf, max);
+
+	(void)pos;
+	return n > 0 ? n : n == 0 ? MHD_CONTENT_READER_END_OF_STREAM
+				  : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+static void export_free(void *cls)
+{
+	struct export_stream *es = cls;
+
+	cs_export_destroy(es->x);
+	stream_leave(es->w);
+	free(es);
+}
+
+/* The filtered table, made as the client reads it; an export holds one of
+ * the event streams' places (STREAMS_MAX), so they are bounded together. */
+static enum MHD_Result send_export(struct cs_web *w, struct MHD_Connection *c,
+				   const struct cs_request *req)
+{
+	struct cs_conn_filter f;
+	enum cs_export_format fmt;
+	char err[160];
+
+	cs_export_format_of(req->path, &fmt);
+	if (cs_conn_filter_parse(&f, req->query, req->query_ctx, err, sizeof err) != 0)
+		return send_error(c, 400, err);
+	if (!stream_enter(w))
+		return send_error(c, 503, "too many streams open; try again later");
+	struct cs_snapshot *s = acquire(w);
+	struct export_stream *es = s ? calloc(1, sizeof *es) : NULL;
+	if (es)
+		es->x = cs_export_create(s, &f, fmt);
+	cs_snapshot_unref(s);
+	if (!es || !es->x) {
+		free(es);
+		stream_leave(w);
+		return s ? send_error(c, 500, "out of memory")
+			 : send_error(c, 503, "no data yet: the capture has not started");
+	}
+	es->w = w;
+	struct MHD_Response *resp = MHD_create_response_from_callback(
+		MHD_SIZE_UNKNOWN, 64 * 1024, export_read, es, export_free);
+	if (!resp) {
+		export_free(es);
+		return MHD_NO;
+	}
+	char disp[80];
+	snprintf(disp, sizeof disp, "attachment; filename=\"%s\"", cs_export_file_name(fmt));
+	MHD_add_response_header(resp, "Content-Disposition", disp);
+	return queue(c, MHD_HTTP_OK, resp, cs_export_content_type(fmt), false);
+}
+
 /* ---- clients (web/clients.h) ------------------------------------------------- */
 
 static bool client_of(struct MHD_Connection *c, struct cs_web_client *who)
@@ -767,6 +831,8 @@ static enum MHD_Result answer(struct cs_web *w, struct MHD_Connection *c,
 				  "Bearer TOKEN, or ?token=TOKEN)");
 	case CS_ROUTE_EVENTS:
 		return send_events(w, c, !strcmp(req->method, MHD_HTTP_METHOD_HEAD));
+	case CS_ROUTE_EXPORT:
+		return send_export(w, c, req);
 	case CS_ROUTE_API:
 		break;
 	}
@@ -836,6 +902,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c,
 	enum cs_route route = cs_route_request(&req, &w->policy, &asset);
 	enum MHD_Result early;
 	bool token_attempt = route == CS_ROUTE_UNAUTHORIZED || route == CS_ROUTE_EVENTS ||
+			     route == CS_ROUTE_EXPORT ||
 			     route == CS_ROUTE_API;
 	if (w->token && token_attempt && !take_turn(w, c, route, &early))
 		return early;

@@ -992,6 +992,8 @@ void cs_run_finish(struct cs_run *r)
 	 * the dashboard shows the states they were in at the end; the
 	 * detectors' last second is judged first, so it shows in the alerts. */
 	cs_engine_close_seconds(&r->engine);
+	if (r->cfg.publish)
+		cs_engine_keep_open(&r->engine);
 	publish(r, true);
 	/* Aborted: the rows are dropped (cs_writer_watch), and the writer,
 	 * which may be stuck on a full pipe, is not waited for. */

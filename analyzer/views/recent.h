@@ -15,6 +15,7 @@
 
 #include "analyzer/tracking/conn.h"
 #include "analyzer/reports/export.h"
+#include "analyzer/views/store.h"
 
 enum cs_series_kind {
 	CS_SER_SYN, CS_SER_SYNACK, CS_SER_RST, CS_SER_FIN, CS_SER_NEW,
@@ -49,12 +50,27 @@ struct cs_recent {
 	/* timeline ring */
 	struct cs_event *events;
 	uint64_t events_written;
+	/* A capture file's series over its whole length (grow): up to
+	 * CS_SERIES_SECONDS buckets of grow_interval seconds from
+	 * grow_start; when the capture outgrows them, pairs merge and the
+	 * interval doubles.  A bucket keeps each figure's largest value of
+	 * one second, so a one-second spike stays visible. */
+	bool grow;
+	uint64_t grow_start;
+	uint32_t grow_interval;
+	uint32_t (*grown)[CS_SER_MAX];
 	/* finished connections ring */
 	struct cs_finished *done;
 	uint64_t done_written;
+	/* every finished connection, compact (a capture file's dashboard
+	 * reaches them all); NULL for a live capture, which shows a window */
+	struct cs_store *all;
 };
 
-int cs_recent_init(struct cs_recent *r);
+/* all_budget_bytes: memory for cs_recent.all before it spills to a file;
+ * 0 for no such store (a live capture).  With a store, the series grow
+ * to cover the whole capture too. */
+int cs_recent_init(struct cs_recent *r, size_t all_budget_bytes);
 void cs_recent_fini(struct cs_recent *r);
 
 /* Moves the series to second `sec`.  The TIME_WAIT and CLOSE_WAIT gauges
@@ -63,6 +79,11 @@ void cs_recent_fini(struct cs_recent *r);
 void cs_recent_second(struct cs_recent *r, uint64_t sec, uint32_t time_wait,
 		      uint32_t close_wait);
 void cs_recent_count(struct cs_recent *r, enum cs_series_kind k);
+
+/* Folds one second's values into its bucket of a grown series: each
+ * figure keeps the larger.  For the snapshot's second in progress. */
+void cs_recent_grow_fold(uint32_t (*buckets)[CS_SER_MAX], uint64_t start,
+			 uint32_t interval, uint64_t sec, const uint32_t *vals);
 
 /* A segment of c, after tracking: kept if it set SYN/FIN/RST or moved a
  * state since the last kept one. */

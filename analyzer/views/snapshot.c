@@ -33,6 +33,7 @@ void cs_snapshot_unref(struct cs_snapshot *s)
 	free(s->series);
 	free(s->conns);
 	free(s->events);
+	cs_store_unref(s->all);
 	free(s);
 }
 
@@ -99,22 +100,55 @@ static void copy_finished(struct cs_snapshot *s, const struct cs_recent *r)
 	}
 }
 
+/* The store's records so far (cs_engine_refresh published them): a count
+ * and a reference, not a copy. */
+static void copy_all(struct cs_snapshot *s, const struct cs_recent *r,
+		     const struct cs_tally *open)
+{
+	s->open_total = open->open;
+	s->finished_total = r->done_written;
+	if (!r->all)
+		return;
+	s->all = cs_store_ref(r->all);
+	s->all_cnt = r->all->published;
+	s->all_lost = r->all->lost;
+	s->all_has_open = r->all->frozen;
+}
+
+/* The last CS_SERIES_SECONDS seconds (live), or the whole capture in
+ * buckets (a file); the second in progress with its gauges as they stand. */
+static int copy_series(struct cs_snapshot *s, const struct cs_recent *r,
+		       const struct cs_detect *d)
+{
+	uint32_t now[CS_SER_MAX];
+
+	memcpy(now, r->series[r->last_sec % CS_SERIES_SECONDS], sizeof now);
+	now[CS_SER_TIME_WAIT] = (uint32_t)d->time_wait_now;
+	now[CS_SER_CLOSE_WAIT] = (uint32_t)d->close_wait_now;
+	s->series_interval = r->grow ? r->grow_interval : 1;
+	s->series_start = r->grow ? r->grow_start : r->first_sec;
+	s->series_len = (uint32_t)((r->last_sec - s->series_start) / s->series_interval + 1);
+	s->series = calloc(s->series_len, sizeof *s->series);
+	if (!s->series)
+		return -1;
+	if (r->grow) {
+		memcpy(s->series, r->grown, s->series_len * sizeof *s->series);
+		cs_recent_grow_fold(s->series, s->series_start, s->series_interval,
+				    r->last_sec, now);
+		return 0;
+	}
+	for (uint32_t i = 0; i < s->series_len; i++)
+		memcpy(s->series[i], r->series[(r->first_sec + i) % CS_SERIES_SECONDS],
+		       sizeof s->series[0]);
+	memcpy(s->series[s->series_len - 1], now, sizeof now);
+	return 0;
+}
+
 static int copy_recent(struct cs_snapshot *s, const struct cs_recent *r,
 		       const struct cs_detect *d)
 {
-	if (r->have_sec) {
-		s->series_start = r->first_sec;
-		s->series_len = (uint32_t)(r->last_sec - r->first_sec + 1);
-		s->series = calloc(s->series_len, sizeof *s->series);
-		if (!s->series)
-			return -1;
-		for (uint32_t i = 0; i < s->series_len; i++)
-			memcpy(s->series[i], r->series[(r->first_sec + i) % CS_SERIES_SECONDS],
-			       sizeof s->series[0]);
-		/* the second in progress: its gauges as they stand */
-		s->series[s->series_len - 1][CS_SER_TIME_WAIT] = (uint32_t)d->time_wait_now;
-		s->series[s->series_len - 1][CS_SER_CLOSE_WAIT] = (uint32_t)d->close_wait_now;
-	}
+	if (r->have_sec && copy_series(s, r, d) != 0)
+		return -1;
 	uint64_t n = r->events_written < CS_EVENTS_MAX ? r->events_written : CS_EVENTS_MAX;
 	s->events = malloc((n ? n : 1) * sizeof *s->events);
 	if (!s->events)
@@ -178,6 +212,7 @@ struct cs_snapshot *cs_snapshot_build(const struct cs_engine *e,
 	memcpy(s->alerts, al->list, al->count * sizeof *s->alerts);
 	copy_open(s, e);
 	if (e->opt.keep_recent) {
+		copy_all(s, &e->recent, &e->open);
 		copy_finished(s, &e->recent);
 		if (copy_recent(s, &e->recent, &e->detect) != 0)
 			goto fail;

@@ -53,11 +53,22 @@ struct cs_snapshot {
 	char *verdicts;			/* the sentences, one per line */
 
 	uint64_t series_start;		/* second of series[0] */
+	uint32_t series_interval;	/* seconds a bucket covers (max of them) */
 	uint32_t series_len;
 	uint32_t (*series)[CS_SER_MAX];
 
 	struct cs_snap_conn *conns;	/* open first (most recent first), then finished */
 	uint32_t conn_cnt;
+	uint64_t open_total;		/* open connections, all of them */
+	uint64_t finished_total;	/* finished connections, all of them */
+
+	/* A capture file: every finished connection (and, in the last view,
+	 * the open ones), records [0, all_cnt) of the store; NULL for a live
+	 * capture, whose set is conns alone (store.h) */
+	struct cs_store *all;
+	uint64_t all_cnt;
+	uint64_t all_lost;		/* not kept: memory or the file failed */
+	bool all_has_open;		/* the last view: open ones are in it */
 
 	struct cs_event *events;	/* oldest first */
 	uint32_t event_cnt;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tests/fuzz/json_check.h"
+#include "web/connlist.h"
 #include "web/render.h"
 
 void fuzz_engine_opts(struct cs_engine_opts *o)

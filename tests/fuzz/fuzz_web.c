@@ -25,6 +25,7 @@
 #include "analyzer/reports/report.h"
 #include "tests/fuzz/fuzz.h"
 #include "tests/pktbuild.h"
+#include "web/export.h"
 #include "web/route.h"
 #include "web/server.h"
 
@@ -135,6 +136,25 @@ struct request {
 	struct param params[QUERY_PARAMS_MAX];
 	int param_cnt;
 };
+
+/* The whole export, read in small pieces: it must end (sanitizers watch
+ * every byte it writes). */
+static void fuzz_export(const struct cs_snapshot *s, const struct cs_request *req)
+{
+	struct cs_conn_filter f;
+	enum cs_export_format fmt;
+	char err[160], buf[100];
+
+	if (cs_export_format_of(req->path, &fmt) != 0 ||
+	    cs_conn_filter_parse(&f, req->query, req->query_ctx, err, sizeof err) != 0)
+		return;
+	struct cs_export *x = cs_export_create(s, &f, fmt);
+	if (!x)
+		return;
+	for (int i = 0; i < 1000000 && cs_export_read(x, buf, sizeof buf) > 0; i++)
+		;
+	cs_export_destroy(x);
+}
 
 static int hex(char c)
 {
@@ -289,6 +309,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case CS_ROUTE_API:
 		cs_route_api_reply(snapshot, &req, &r);
 		fuzz_check_reply(&r);
+		break;
+	case CS_ROUTE_EXPORT:
+		fuzz_export(snapshot, &req);
 		break;
 	case CS_ROUTE_BAD_METHOD:
 	case CS_ROUTE_TOO_LONG:

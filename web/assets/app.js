@@ -58,13 +58,15 @@
 
   const $ = (id) => document.getElementById(id);
   const QS = new URLSearchParams(location.search);
-  const TOKEN = QS.get('token');
+  const TOKEN_KEY = 'connscope-token';
+  let TOKEN = QS.get('token'); // or the one typed into the token form
+  try { if (TOKEN) sessionStorage.setItem(TOKEN_KEY, TOKEN); else TOKEN = sessionStorage.getItem(TOKEN_KEY); } catch (e) { /* no storage */ }
   const NO_STREAM = QS.get('stream') === '0'; // poll instead of /api/events
   const S = {
     summary: null, alerts: [], ts: null, conns: null, detail: null, detailId: null,
     filters: { outcome: '', state: '', conn_state: '', host: '', port: '' },
     sort: '-ts', offset: 0, limit: 50, finished: false, stream: null, poll: null,
-    ready: { summary: false, alerts: false, timeseries: false, connections: false }
+    ready: { summary: false, alerts: false, timeseries: false, connections: false, look: false }
   };
 
   /* ---------- DOM helpers ---------- */
@@ -142,6 +144,7 @@
     const r = await fetch(apiUrl(path, q), { cache: 'no-store', credentials: 'same-origin' });
     let body = null;
     try { body = await r.json(); } catch (e) { /* not JSON */ }
+    if (r.status === 401) askToken();
     if (!r.ok) {
       const err = new Error((body && typeof body.error === 'string' ? body.error : 'HTTP ' + r.status));
       err.status = r.status;
@@ -431,6 +434,8 @@
     const my = ++connReq;
     const q = { limit: S.limit, offset: S.offset, sort: S.sort };
     for (const [k, v] of Object.entries(S.filters)) if (v) q[k] = v;
+    writeHash();
+    updateExports();
     try {
       const d = await getJSON('/api/connections', q);
       if (my !== connReq) return;
@@ -479,6 +484,7 @@
     em.className = 'empty';
     em.hidden = items.length > 0;
     em.textContent = Object.values(S.filters).some(Boolean) ? 'No connections match these filters.' : 'No connections yet.';
+    $('set-info').textContent = setText(d.set);
     const total = +d.total || 0, off = +d.offset || 0;
     $('page-info').textContent = items.length ? fmtInt(off + 1) + '–' + fmtInt(off + items.length) + ' of ' + fmtInt(total) : '0 of ' + fmtInt(total);
     $('prev').disabled = off <= 0;
@@ -560,7 +566,7 @@
     $('d-title').textContent = 'Connection ' + id;
     $('d-body').replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
     if (!dlg.open) { if (dlg.showModal) dlg.showModal(); else dlg.setAttribute('open', ''); }
-    if (location.hash !== '#conn=' + id) history.replaceState(null, '', '#conn=' + id);
+    writeHash();
     await loadDetail(id);
   }
   async function loadDetail(id) {
@@ -626,6 +632,8 @@
       c.open && !S.finished ? h('span', { class: 'open-tag' }, 'open') : null));
     if (note) body.push(h('p', { class: 'error' }, note));
     body.push(h('ul', { class: 'diag' }, diagnosis(c).map(([t, x]) => h('li', { class: 'd-' + t }, x))));
+    body.push(captureFilters(c));
+    if (c.compact) body.push(h('p', { class: 'muted' }, 'Kept in compact form (an older connection of a large capture): the JSON report and the conn.log have every field.'));
     const dl = h('dl', { class: 'fields' });
     for (const [k, v] of Object.entries(c)) {
       dl.append(h('div', null, h('dt', null, k), h('dd', { class: 'mono' }, fieldValue(k, v))));
@@ -633,7 +641,7 @@
     body.push(h('details', { class: 'd-fields', open: true }, h('summary', null, 'All fields'), dl));
     const ev = Array.isArray(d.events) ? d.events : [];
     body.push(h('h3', null, 'Timeline', h('span', { class: 'muted hint' }, ev.length ?
-      ' first event ' + fmtDate(ev[0].ts) + ' · relative seq/ack' + (d.events_complete === false ? ' · older events were dropped (up to 64 kept)' : '') : '')));
+      ' ' + timelineCount(d, ev.length) + ' · first ' + fmtDate(ev[0].ts) + ' · relative seq/ack' : '')));
     if (!ev.length) body.push(h('p', { class: 'muted' }, 'No events recorded.'));
     else {
       const t0 = +ev[0].ts, isn = {};
@@ -674,7 +682,7 @@
     dlg.addEventListener('click', (e) => { if (e.target === dlg) dlg.close(); });
     dlg.addEventListener('close', () => {
       S.detailId = null; S.detail = null;
-      if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+      writeHash();
       for (const tr of $('conn-table').tBodies[0].rows) tr.classList.remove('sel');
     });
   }
@@ -714,7 +722,7 @@
   }
   async function runRefresh() {
     refreshTimer = null; refreshing = true; lastRefresh = Date.now();
-    const jobs = [loadAlerts(), loadTimeseries(), loadConnections()];
+    const jobs = [loadAlerts(), loadTimeseries(), loadConnections(), loadLook()];
     if (S.finished && !(S.summary && S.summary.snapshot && S.summary.snapshot.finished)) jobs.push(loadSummary());
     if (S.detailId != null && S.detail && S.detail.connection && S.detail.connection.open) jobs.push(loadDetail(S.detailId));
     const res = await Promise.allSettled(jobs);
@@ -769,6 +777,152 @@
     setStatus(liveState());
   }
 
+
+  /* ---------- the URL: filters, sort, page and the open connection ---------- */
+  const HASH_KEYS = ['outcome', 'state', 'conn_state', 'host', 'port'];
+  const FILTER_INPUT = { outcome: 'f-outcome', state: 'f-state', conn_state: 'f-conn-state', host: 'f-host', port: 'f-port' };
+  function readHash() {
+    const p = new URLSearchParams(location.hash.slice(1));
+    for (const k of HASH_KEYS) S.filters[k] = p.get(k) || '';
+    if (/^-?(ts|duration|bytes|pkts)$/.test(p.get('sort') || '')) S.sort = p.get('sort');
+    const off = Number(p.get('offset'));
+    if (Number.isInteger(off) && off > 0) S.offset = off;
+    const c = p.get('conn');
+    return c && /^\d+$/.test(c) ? +c : null;
+  }
+  function writeHash() {
+    const p = new URLSearchParams();
+    for (const k of HASH_KEYS) if (S.filters[k]) p.set(k, S.filters[k]);
+    if (S.sort !== '-ts') p.set('sort', S.sort);
+    if (S.offset) p.set('offset', S.offset);
+    if (S.detailId != null) p.set('conn', S.detailId);
+    const hs = p.toString(), base = location.pathname + location.search;
+    if (base + (hs ? '#' + hs : '') !== base + location.hash) history.replaceState(null, '', base + (hs ? '#' + hs : ''));
+  }
+  function syncFilterInputs() {
+    for (const [k, id] of Object.entries(FILTER_INPUT)) if ($(id).value !== S.filters[k]) $(id).value = S.filters[k];
+  }
+  function setFilters(f, scroll) {
+    Object.assign(S.filters, f);
+    syncFilterInputs();
+    setFilter('outcome', S.filters.outcome, scroll);
+  }
+  function updateExports() {
+    const q = {};
+    for (const [k, v] of Object.entries(S.filters)) if (v) q[k] = v;
+    $('export-csv').href = apiUrl('/api/connections.csv', q);
+    $('export-jsonl').href = apiUrl('/api/connections.jsonl', q);
+  }
+  function setText(set) {
+    if (!set || typeof set !== 'object') return '';
+    const n = +set.connections || 0, of = +set.of || 0;
+    let t = set.kind === 'recent' ? (n < of ? 'the table holds the ' + fmtInt(n) + ' most recent of ' + fmtInt(of) + ' connections' : 'all ' + fmtInt(of) + ' connections')
+      : n < of ? fmtInt(n) + ' of ' + fmtInt(of) + ' connections so far (the file is being read)' : 'all ' + fmtInt(of) + ' connections';
+    if (+set.not_kept) t += ' · ' + fmtInt(set.not_kept) + ' could not be kept';
+    return t;
+  }
+
+  /* ---------- where to look first ---------- */
+  let lookAt = 0, lookFinal = false;
+  async function loadLook(force) {
+    const last = S.finished && !lookFinal;
+    if (!force && !last && Date.now() - lookAt < 5000) return;
+    lookAt = Date.now();
+    if (S.finished) lookFinal = true;
+    const d = await getJSON('/api/top');
+    renderLook($('look-servers'), d.servers, true);
+    renderLook($('look-clients'), d.clients, false);
+    markReady('look');
+  }
+  function renderLook(ol, list, server) {
+    const items = Array.isArray(list) ? list : [];
+    if (!items.length) { ol.replaceChildren(h('li', { class: 'none' }, 'No failed connections.')); return; }
+    ol.replaceChildren(...items.map((x) => {
+      const b = h('button', { type: 'button', class: 'look-row', 'data-host': x.host, 'data-port': server ? x.port : null,
+        title: 'Show these connections in the table' },
+      h('span', { class: 'mono addr' }, endpoint(x.host, server ? x.port : null)),
+      h('span', { class: 'badge t-' + (TONE[x.outcome] || 'neutral') }, words(x.outcome || '?')),
+      h('span', { class: 'mono bnum' }, fmtInt(x.failed) + ' failed'));
+      b.addEventListener('click', () => setFilters({ host: String(x.host), port: server ? String(x.port) : '', outcome: '' }, true));
+      return h('li', null, b);
+    }));
+  }
+  // A verdict or an alert names a server ("refused by 10.0.0.2:8090", an
+  // alert's target): a click filters the table to its connections.
+  const ADDR_PORT = /\[([0-9a-fA-F:.]+)\](?::(\d{1,5}))?|\b(\d{1,3}(?:\.\d{1,3}){3})(?::(\d{1,5}))?/;
+  function filterFromText(text, withOutcome) {
+    const m = ADDR_PORT.exec(String(text || ''));
+    if (!m) return false;
+    const f = { host: m[1] || m[3], port: m[2] || m[4] || '', outcome: '' };
+    if (withOutcome) for (const k of FAILED) if (String(text).includes(words(k))) { f.outcome = k; break; }
+    setFilters(f, true);
+    return true;
+  }
+  function wireLookFirst() {
+    $('verdicts').addEventListener('click', (e) => {
+      const li = e.target.closest('li');
+      if (li) filterFromText(li.textContent, true);
+    });
+    $('alerts').addEventListener('click', (e) => {
+      const a = e.target.closest('article');
+      if (!a) return;
+      const subj = a.querySelector('.a-subj');
+      if (!filterFromText(subj && subj.textContent, false)) filterFromText(a.textContent, false);
+    });
+  }
+
+  /* ---------- one connection: capture filters, timeline count ---------- */
+  function captureFilters(c) {
+    const v6 = String(c.orig_h).includes(':');
+    const bpf = 'tcp and host ' + c.orig_h + ' and host ' + c.resp_h + ' and port ' + c.orig_p + ' and port ' + c.resp_p;
+    const ip = v6 ? 'ipv6.addr' : 'ip.addr';
+    const ws = ip + ' == ' + c.orig_h + ' && ' + ip + ' == ' + c.resp_h + ' && tcp.port == ' + c.orig_p + ' && tcp.port == ' + c.resp_p;
+    const line = (label, text, id) => h('div', { class: 'cf-line' }, h('span', { class: 'muted' }, label),
+      h('code', { id: id, class: 'mono' }, text),
+      h('button', { type: 'button', class: 'btn copy', 'data-copy': id }, 'Copy'));
+    const box = h('div', { class: 'capture-filters' }, line('tcpdump', bpf, 'cf-bpf'), line('Wireshark', ws, 'cf-ws'));
+    for (const b of box.querySelectorAll('button.copy')) {
+      b.addEventListener('click', async () => {
+        const text = box.querySelector('#' + b.dataset.copy).textContent;
+        try { await navigator.clipboard.writeText(text); b.textContent = 'Copied'; } catch (e) {
+          const r = document.createRange(); r.selectNodeContents(box.querySelector('#' + b.dataset.copy));
+          const sel = getSelection(); sel.removeAllRanges(); sel.addRange(r); b.textContent = 'Selected';
+        }
+      });
+    }
+    return box;
+  }
+  function timelineCount(d, shown) {
+    const total = +d.events_total || shown;
+    if (total > shown) return 'first ' + fmtInt(shown) + ' of ' + fmtInt(total) + ' events';
+    return (d.events_complete === false ? 'the last ' : 'all ') + fmtInt(shown) + ' event' + (shown === 1 ? '' : 's') +
+      (d.events_complete === false ? ' still held (older ones were dropped)' : '');
+  }
+
+  /* ---------- the token ---------- */
+  function askToken() {
+    const f = $('token-form');
+    if (!f.hidden) return;
+    f.hidden = false;
+    showError('');
+    $('token-note').textContent = TOKEN ? 'That token was refused; kept in this tab only (session storage).' : 'Kept in this tab only (session storage).';
+    $('token-input').focus();
+    setStatus('offline');
+  }
+  function wireTokenForm() {
+    $('token-form').addEventListener('submit', (e) => {
+      e.preventDefault();
+      const t = $('token-input').value.trim();
+      if (!t) return;
+      try { sessionStorage.setItem(TOKEN_KEY, t); } catch (err) { /* no storage: the query carries it */ }
+      const u = new URL(location.href);
+      u.searchParams.delete('token');
+      try { if (sessionStorage.getItem(TOKEN_KEY) !== t) u.searchParams.set('token', t); } catch (err) { u.searchParams.set('token', t); }
+      location.replace(u.pathname + u.search + u.hash);
+      if (u.pathname + u.search + u.hash === location.pathname + location.search + location.hash) location.reload();
+    });
+  }
+
   /* ---------- theme ---------- */
   function wireTheme() {
     const root = document.documentElement, btn = $('theme-toggle');
@@ -794,14 +948,18 @@
     wireTheme();
     wireTable();
     wireDialog();
+    wireLookFirst();
+    wireTokenForm();
+    const conn = readHash();
+    syncFilterInputs();
     setStatus('connecting');
     let rt = null;
     window.addEventListener('resize', () => { clearTimeout(rt); rt = setTimeout(() => { if (S.ts) renderCharts(); }, 150); });
-    const res = await Promise.allSettled([loadSummary(), loadAlerts(), loadTimeseries(), loadConnections()]);
+    const res = await Promise.allSettled([loadSummary(), loadAlerts(), loadTimeseries(), loadConnections(), loadLook(true)]);
     const bad = res.find((r) => r.status === 'rejected');
+    if (bad && bad.reason.status === 401) return; // the token form asks
     if (bad) showError('Cannot load from the connscope API: ' + bad.reason.message);
-    const m = /^#conn=(\d+)$/.exec(location.hash);
-    if (m) openDetail(+m[1]);
+    if (conn != null) openDetail(conn);
     if (!S.finished) {
       if (res[0].status === 'fulfilled' && !NO_STREAM) startStream(); else startPolling();
     }
