@@ -85,8 +85,11 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 	cs_tally_init(&e->open, &e->flows, o->syn_timeout_us);
 	struct cs_detect_opts d = o->detect;
 	d.twice_msl_us = o->flow.closed_timeout_us;
-	if (cs_detect_init(&e->detect, &d, &e->flows) != 0 ||
+	e->defrag = cs_defrag_create();
+	if (!e->defrag || cs_detect_init(&e->detect, &d, &e->flows) != 0 ||
 	    (o->keep_recent && cs_recent_init(&e->recent, o->keep_all_budget_bytes) != 0)) {
+		cs_defrag_destroy(e->defrag);
+		e->defrag = NULL;
 		cs_detect_fini(&e->detect);
 		cs_tally_fini(&e->open);
 		cs_flow_fini(&e->flows);
@@ -98,6 +101,8 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 
 void cs_engine_fini(struct cs_engine *e)
 {
+	cs_defrag_destroy(e->defrag);
+	e->defrag = NULL;
 	cs_tally_fini(&e->open);
 	cs_flow_fini(&e->flows);
 	cs_connstats_fini(&e->conns);
@@ -150,6 +155,43 @@ static void keep_recent(struct cs_engine *e, struct cs_conn *c, int side,
 	cs_recent_segment(r, c, side, p);
 }
 
+/*
+ * A fragment of the frame's outer IP datagram is held, and the one that
+ * completes the datagram is decoded as the whole of it.  Accounting: each
+ * fragment is one frame read, counted once -- held ones under
+ * ip_fragment_held, the completing one as its datagram decodes (analysed,
+ * or that datagram's reason).  A datagram given up is counted apart
+ * (summary.ip_datagrams_incomplete): its fragments were counted as held.
+ */
+static void reassemble(const struct cs_engine *e, const struct cs_frame *f,
+		       struct cs_decoded *d)
+{
+	struct cs_frame whole;
+	uint64_t now = f->ts_invalid ? 0 : f->ts_us;
+
+	/* Zeek drops a fragment whose header checksum is wrong before it
+	 * reassembles anything: the check below counts it */
+	if (e->opt.verify_checksums && (d->pkt.info & CS_PKTF_IP_CSUM_BAD))
+		return;
+
+	switch (cs_defrag_frame(e->defrag, f, d->pkt.outer_ip, now, &whole,
+				&d->given_up)) {
+	case CS_DEFRAG_HELD:
+		d->why = CS_SKIP_IP_FRAGMENT_HELD;
+		break;
+	case CS_DEFRAG_OVERLAP:
+		d->why = CS_SKIP_IP_FRAGMENT_OVERLAP;
+		break;
+	case CS_DEFRAG_COMPLETE:
+		d->reassembled = true;
+		d->why = cs_decode(&whole, &d->pkt);
+		d->wirelen = f->wirelen;	/* the frame read is this one */
+		break;
+	default:		/* whole, or a fragment that cannot be held */
+		break;
+	}
+}
+
 void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 		      struct cs_decoded *d)
 {
@@ -158,6 +200,18 @@ void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 	d->ts_invalid = f->ts_invalid || f->ts_us > CS_TIME_MAX_US;
 	d->wirelen = f->wirelen;
 	d->why = cs_decode(f, &d->pkt);
+	d->reassembled = false;
+	d->given_up = 0;
+	if (d->pkt.outer_ip)
+		reassemble(e, f, d);
+	/* (only the source's filter reads these: they die with the frame) */
+	d->pkt.icmp.quote = NULL;
+	d->pkt.outer_ip = NULL;
+	/* Zeek drops a datagram whose IPv4 header checksum is wrong before
+	 * any connection sees it (no history letter): so do we, on request,
+	 * whatever else the rest of the frame would have been. */
+	if (e->opt.verify_checksums && (d->pkt.info & CS_PKTF_IP_CSUM_BAD))
+		d->why = CS_SKIP_BAD_IP_CHECKSUM;
 	if (d->why != CS_SKIP_NONE) {
 		d->bad_sum = false;
 		return;
@@ -180,6 +234,8 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 
 	cs_stats_count(&e->stats, &f, d->bad_sum ? CS_SKIP_BAD_CHECKSUM : d->why,
 		       pkt);
+	e->stats.datagrams_reassembled += d->reassembled;
+	e->stats.datagrams_incomplete += d->given_up;
 	if (d->why != CS_SKIP_NONE)
 		return;
 	/* A frame without a time (pkttime.h) comes at the time reached. */
@@ -304,6 +360,9 @@ void cs_engine_close_seconds(struct cs_engine *e)
 
 void cs_engine_finish(struct cs_engine *e)
 {
+	/* fragments still held now belong to datagrams that never completed */
+	if (e->defrag)
+		e->stats.datagrams_incomplete += cs_defrag_flush(e->defrag);
 	cs_engine_close_seconds(e);
 	e->finishing = true;
 	cs_flow_flush(&e->flows, e->now_us);

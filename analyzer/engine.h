@@ -21,6 +21,7 @@
 #include "analyzer/reports/export.h"
 #include "analyzer/tracking/flow.h"
 #include "analyzer/tracking/stats.h"
+#include "capture/defrag.h"
 #include "capture/packet.h"
 
 struct cs_engine_opts {
@@ -57,6 +58,9 @@ struct cs_engine {
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
 	uint64_t out_of_window;		/* segments no receiver would accept */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
+	/* Outer IP reassembly: used by the decoding thread alone (one at
+	 * a time: the readahead thread, or the caller's). */
+	struct cs_defrag *defrag;
 	bool finishing;			/* flushing at the end of the capture */
 	bool seconds_closed;		/* cs_engine_close_seconds was called */
 	cs_verdict_fn on_verdict;
@@ -80,7 +84,9 @@ void cs_engine_frame(void *engine, const struct cs_frame *f);
  * (readahead.h): a decoded frame keeps what the engine needs of the frame
  * once its bytes are gone, and its place in the flow table.
  * cs_engine_decode reads only what never changes after cs_engine_init (the
- * options and the table's seed), so it is safe on another thread.
+ * options and the table's seed), so it is safe on another thread -- but
+ * for the defragmenter, whose held fragments only the decoding thread
+ * touches, and one decodes at a time.
  */
 struct cs_decoded {
 	uint64_t ts_us;
@@ -88,6 +94,9 @@ struct cs_decoded {
 	uint32_t wirelen;
 	enum cs_skip why;
 	bool bad_sum;		/* --verify-checksums found the TCP sum wrong */
+	bool reassembled;	/* the frame completed an outer IP datagram,
+				 * which is what was decoded */
+	uint32_t given_up;	/* held datagrams the defragmenter gave up */
 	struct cs_pkt pkt;	/* pkt.tcp is NULL: the bytes are not kept */
 	struct cs_flow_where where;	/* set when why is CS_SKIP_NONE */
 };

@@ -21,6 +21,7 @@
 
 #include <string.h>
 
+#include "capture/checksum.h"
 #include "capture/layers.h"
 
 enum {
@@ -225,6 +226,7 @@ struct ip_view {
 	bool first_fragment;
 	bool len_from_wire;
 	bool routed;		/* routing header with segments left (RFC 8200 8.1) */
+	bool bad_csum;		/* IPv4 header checksum wrong (RFC 791) */
 	uint32_t total_len;	/* header + payload */
 	struct cs_cursor payload;	/* the transport bytes, bounded by total_len */
 };
@@ -286,6 +288,9 @@ static enum cs_skip decode_ipv4(struct cs_cursor *c, struct cs_pkt *pkt,
 	/* h has read the fixed 20 bytes: the options follow. */
 	if (hlen > 20 && !ipv4_options_ok(cs_rd_sub(&h, hlen - 20)))
 		return bad;
+	/* A header holding its own right checksum sums to 0xffff (RFC 1071).
+	 * A quote is not checked: the router's copy is what it received. */
+	v->bad_csum = !quoted && cs_inet_sum(r->p, hlen, 0) != 0xffff;
 
 	if (quoted) {
 		v->total_len = total;
@@ -495,6 +500,8 @@ static enum cs_skip decode_icmp_quote(struct cs_cursor *c, int family,
 {
 	struct ip_view v = { 0 };
 	struct cs_addr from = pkt->src, to = pkt->dst;
+	const uint8_t *quote = c->r.p;
+	size_t quote_caplen = c->r.left;
 	enum cs_skip why;
 
 	if (!cs_rd_has(&c->r, 1))
@@ -521,6 +528,8 @@ static enum cs_skip decode_icmp_quote(struct cs_cursor *c, int family,
 		pkt->flags = cs_rd_u16(q) & 0x1ff;
 	}
 	pkt->kind = CS_PKT_ICMP_ERR;
+	pkt->icmp.quote = quote;
+	pkt->icmp.quote_caplen = (uint32_t)quote_caplen;
 	pkt->icmp.from = from;
 	pkt->icmp.to = to;
 	pkt->ip_len = v.total_len;
@@ -1052,6 +1061,8 @@ static enum cs_skip decode_udp(struct cs_cursor *c, bool frag, struct cs_pkt *pk
 enum cs_skip cs_decode_ip(struct cs_cursor *c, int family, struct cs_pkt *pkt)
 {
 	struct ip_view v = { 0 };
+	if (!pkt->outer_ip)
+		pkt->outer_ip = c->r.p;
 	enum cs_skip why = family == 4 ? decode_ipv4(c, pkt, false, &v)
 				       : decode_ipv6(c, pkt, false, &v);
 	if (why != CS_SKIP_NONE)
@@ -1064,6 +1075,9 @@ enum cs_skip cs_decode_ip(struct cs_cursor *c, int family, struct cs_pkt *pkt)
 		pkt->info |= CS_PKTF_LEN_FROM_WIRE;
 	if (v.routed)
 		pkt->info |= CS_PKTF_IPV6_ROUTED;
+	/* Kept across layers: a wrong checksum in any header drops it all. */
+	if (v.bad_csum)
+		pkt->info |= CS_PKTF_IP_CSUM_BAD;
 	if (v.first_fragment)
 		pkt->info |= CS_PKTF_FRAGMENT;
 	if (v.later_fragment)

@@ -23,6 +23,9 @@ const char *const cs_skip_names[CS_SKIP_MAX] = {
 	[CS_SKIP_BAD_TUNNEL] = "bad_tunnel",
 	[CS_SKIP_TUNNEL_DEPTH] = "tunnel_depth",
 	[CS_SKIP_BAD_CHECKSUM] = "bad_checksum",
+	[CS_SKIP_BAD_IP_CHECKSUM] = "bad_ip_checksum",
+	[CS_SKIP_IP_FRAGMENT_HELD] = "ip_fragment_held",
+	[CS_SKIP_IP_FRAGMENT_OVERLAP] = "ip_fragment_overlap",
 };
 
 const char *const cs_tunnel_names[CS_TUN_MAX] = {

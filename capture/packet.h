@@ -47,7 +47,8 @@ enum cs_skip {
 	CS_SKIP_BAD_LINK_HEADER,/* impossible link header (e.g. VLAN stack too deep) */
 	CS_SKIP_NOT_IP,		/* ARP, LLDP, 802.3/LLC, unknown ethertype or family */
 	CS_SKIP_BAD_IP_HEADER,	/* wrong version, header or total length, ext. headers */
-	CS_SKIP_IP_FRAGMENT,	/* a non-first fragment: carries no TCP header */
+	CS_SKIP_IP_FRAGMENT,	/* a fragment not held for reassembly (inside a
+				 * tunnel, or that cannot be held: defrag.h) */
 	CS_SKIP_NOT_TCP,	/* UDP, ICMP that is not an error about TCP, ESP, ... */
 	CS_SKIP_BAD_TCP_HEADER,	/* data offset < 5 or beyond the segment */
 	CS_SKIP_BAD_TCP_OPTION,	/* option length < 2, past the header, or wrong for its kind */
@@ -56,6 +57,13 @@ enum cs_skip {
 				 * or whose payload is not what it declares */
 	CS_SKIP_TUNNEL_DEPTH,	/* encapsulations nested deeper than CS_TUNNEL_MAX_DEPTH */
 	CS_SKIP_BAD_CHECKSUM,	/* --verify-checksums: a TCP checksum that is wrong */
+	CS_SKIP_BAD_IP_CHECKSUM,/* --verify-checksums: an IPv4 header checksum
+				 * that is wrong (the outer or a tunnel's) */
+	CS_SKIP_IP_FRAGMENT_HELD,/* a fragment of the outer IP datagram, held:
+				 * its bytes are read with the fragment that
+				 * completes the datagram (defrag.h) */
+	CS_SKIP_IP_FRAGMENT_OVERLAP,/* a fragment overlapping bytes already held:
+				 * dropped (its datagram too when they differ) */
 	CS_SKIP_MAX
 };
 
@@ -115,6 +123,9 @@ enum {
 	CS_PKTF_LEN_FROM_WIRE = 1u << 2,/* IP length 0 (TSO/GSO/BIG TCP): taken from the frame */
 	CS_PKTF_IPV6_ROUTED = 1u << 3,	/* IPv6 routing header with segments left: the
 					 * destination is not the final one */
+	CS_PKTF_IP_CSUM_BAD = 1u << 4,	/* an IPv4 header on the way in (outer or
+					 * inner, not an ICMP quote) fails its
+					 * checksum */
 };
 
 /*
@@ -196,7 +207,15 @@ struct cs_pkt {
 		uint8_t type, code;
 		struct cs_addr from;	/* sender of the error: a router or the host */
 		struct cs_addr to;
+		/* The quoted datagram (IP header on) as captured, and the
+		 * frame's outermost IP header: valid only while the frame is.
+		 * A filter is matched against the quote put in place of the
+		 * datagram that carried it (source.c). */
+		const uint8_t *quote;
+		uint32_t quote_caplen;
 	} icmp;
+	const uint8_t *outer_ip;	/* the frame's first IP header; while
+					 * the frame is */
 
 	/* Encapsulation: kind CS_TUN_NONE for a packet seen bare.  For a
 	 * tunnelled one the fields above describe the inner packet, except

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "capture/child.h"
+#include "capture/decode.h"
 #include "capture/pkttime.h"
 #include "capture/reader.h"
 #include "capture/unpack.h"
@@ -42,6 +43,14 @@ struct cs_source {
 	void *ctx;
 	uint64_t delivered;
 	uint64_t records;	/* records delivered so far, across reads */
+
+	/* With a filter that also passes ICMP errors (cs_filter below): the
+	 * user's own expression, matched here against each frame the
+	 * installed program passed, and the quote of an ICMP error put in
+	 * place of the datagram that carried it. */
+	bool match_quotes;
+	struct bpf_program user;
+	uint8_t *quote_frame;	/* snaplen bytes */
 };
 
 /* ---- opening ----------------------------------------------------------- */
@@ -589,8 +598,30 @@ fail:
 struct cs_filter {
 	int dlt;
 	uint32_t snaplen;
-	struct bpf_program prog;
+	struct bpf_program prog;	/* the user's expression */
+	/*
+	 * What is installed: the user's expression, or any ICMP or ICMPv6
+	 * error.  A filter on a port would otherwise drop the unreachable
+	 * that explains why the connects to it failed.  The source keeps of
+	 * those errors only those whose quoted segment the user's expression
+	 * matches (on_packet).  No program (bf_insns NULL) when libpcap
+	 * cannot compile that for the link type: the user's alone, then.
+	 */
+	struct bpf_program passes;
 };
+
+/*
+ * ICMP errors (RFC 792: unreachable, source quench, redirect, time
+ * exceeded, parameter problem; RFC 4443: types 1-4).  libpcap reads
+ * icmp6[] only right after the fixed IPv6 header: an ICMPv6 error behind
+ * extension headers is not passed, nor is one in a VLAN-tagged frame
+ * (an expression of ours cannot say "vlan" without moving the offsets of
+ * the user's).
+ */
+#define ICMP_ERRORS_BPF \
+	"(icmp[icmptype] = 3 or icmp[icmptype] = 4 or icmp[icmptype] = 5" \
+	" or icmp[icmptype] = 11 or icmp[icmptype] = 12)" \
+	" or (icmp6[icmp6type] >= 1 and icmp6[icmp6type] <= 4)"
 
 /* What the child sends back: a tag, then the instructions or libpcap's
  * reason. */
@@ -784,6 +815,33 @@ void cs_filter_bounds_default(struct cs_filter_bounds *b)
 	b->wake = NULL;
 }
 
+/*
+ * The program to install: bpf or any ICMP error.  It fails only when
+ * stopped; one libpcap cannot compile (or that is over the bounds, while
+ * bpf alone was not) leaves *passes empty, and bpf alone is installed.
+ */
+static enum cs_filter_result compile_passes(const struct cs_source *s,
+					    const char *bpf,
+					    const struct cs_filter_bounds *b,
+					    struct bpf_program *passes)
+{
+	size_t len = strlen(bpf) + sizeof "() or " ICMP_ERRORS_BPF;
+	char *both = malloc(len);
+	char why[256];
+
+	memset(passes, 0, sizeof *passes);
+	if (!both)
+		return CS_FILTER_OK;
+	snprintf(both, len, "(%s) or " ICMP_ERRORS_BPF, bpf);
+	enum cs_filter_result rc = compile(s, both, b, passes, why, sizeof why);
+	free(both);
+	if (rc == CS_FILTER_STOPPED)
+		return rc;
+	if (rc != CS_FILTER_OK)
+		memset(passes, 0, sizeof *passes);
+	return CS_FILTER_OK;
+}
+
 enum cs_filter_result cs_filter_compile(struct cs_filter **out,
 					const struct cs_source *s, const char *bpf,
 					const struct cs_filter_bounds *b,
@@ -799,11 +857,19 @@ enum cs_filter_result cs_filter_compile(struct cs_filter **out,
 	f->dlt = s->dlt;
 	f->snaplen = s->snaplen;
 	enum cs_filter_result rc = compile(s, bpf, b, &f->prog, err, errlen);
-	if (rc != CS_FILTER_OK)
-		free(f);
-	else
-		*out = f;
-	return rc;
+	if (rc == CS_FILTER_OK)
+		rc = compile_passes(s, bpf, b, &f->passes);
+	if (rc != CS_FILTER_OK) {
+		cs_filter_free(f);
+		return rc;
+	}
+	*out = f;
+	return CS_FILTER_OK;
+}
+
+bool cs_filter_keeps_icmp(const struct cs_filter *f)
+{
+	return f && f->passes.bf_insns;
 }
 
 bool cs_filter_fits(const struct cs_filter *f, const struct cs_source *s)
@@ -816,7 +882,30 @@ void cs_filter_free(struct cs_filter *f)
 	if (!f)
 		return;
 	free(f->prog.bf_insns);
+	free(f->passes.bf_insns);
 	free(f);
+}
+
+/* Keeps f's own expression in s, to match frames and quotes against. */
+static int keep_user_program(struct cs_source *s, const struct cs_filter *f)
+{
+	size_t bytes = (size_t)f->prog.bf_len * sizeof *f->prog.bf_insns;
+	struct bpf_insn *insns = malloc(bytes);
+	uint8_t *frame = malloc(s->snaplen ? s->snaplen : 1);
+
+	if (!insns || !frame) {
+		free(insns);
+		free(frame);
+		return -1;
+	}
+	memcpy(insns, f->prog.bf_insns, bytes);
+	free(s->user.bf_insns);
+	free(s->quote_frame);
+	s->user.bf_len = f->prog.bf_len;
+	s->user.bf_insns = insns;
+	s->quote_frame = frame;
+	s->match_quotes = true;
+	return 0;
 }
 
 int cs_source_apply_filter(struct cs_source *s, const struct cs_filter *f,
@@ -824,8 +913,16 @@ int cs_source_apply_filter(struct cs_source *s, const struct cs_filter *f,
 {
 	char q[224];
 
+	const struct bpf_program *prog = cs_filter_keeps_icmp(f) ? &f->passes
+								 : &f->prog;
+	s->match_quotes = false;
+	if (cs_filter_keeps_icmp(f) && keep_user_program(s, f) != 0) {
+		snprintf(err, errlen, "cannot install filter '%s' on '%s': out "
+			 "of memory", quoted(bpf, q, sizeof q), s->name);
+		return -1;
+	}
 	/* pcap_setfilter copies the program (and gives it to the kernel). */
-	if (pcap_setfilter(s->p, (struct bpf_program *)&f->prog) != 0) {
+	if (pcap_setfilter(s->p, (struct bpf_program *)prog) != 0) {
 		snprintf(err, errlen, "cannot install filter '%s' on '%s': %s",
 			 quoted(bpf, q, sizeof q), s->name, pcap_geterr(s->p));
 		return -1;
@@ -853,6 +950,8 @@ void cs_source_close(struct cs_source *s)
 		return;
 	pcap_close(s->p);	/* closes the file before its buffer goes */
 	free(s->iobuf);
+	free(s->user.bf_insns);
+	free(s->quote_frame);
 	free(s->name);
 	free(s);
 }
@@ -898,6 +997,45 @@ static bool record_time(const struct cs_source *s, const struct timeval *tv,
 	return cs_time_from_unix(sec, (int64_t)tv->tv_usec, ts_us);
 }
 
+/*
+ * An ICMP error the installed program passed (not inside a tunnel: the
+ * user's expression matches outer headers) is kept when the user's
+ * expression matches the segment it quotes: the frame with the quoted
+ * datagram in place of the one that carried it, as the segment looked
+ * on its way out.  A quote holds the IP header and at least 8 bytes of
+ * TCP (ports and sequence number); an expression that reads further
+ * than the quote does not match, as it would not on a short capture.
+ */
+static bool quote_matches(struct cs_source *s, const struct pcap_pkthdr *h,
+			  const u_char *bytes)
+{
+	struct cs_frame f = { .caplen = h->caplen, .wirelen = h->len,
+			      .dlt = s->dlt, .bytes = bytes };
+	struct cs_pkt pkt;
+
+	if (cs_decode(&f, &pkt) != CS_SKIP_NONE || pkt.kind != CS_PKT_ICMP_ERR ||
+	    pkt.tunnel.depth != 0 || !pkt.outer_ip || !pkt.icmp.quote)
+		return false;
+	size_t link = (size_t)(pkt.outer_ip - bytes);
+	size_t n = link + pkt.icmp.quote_caplen;
+	if (n > s->snaplen || n > h->caplen)
+		return false;
+	memcpy(s->quote_frame, bytes, link);
+	memcpy(s->quote_frame + link, pkt.icmp.quote, pkt.icmp.quote_caplen);
+	struct pcap_pkthdr q = { .ts = h->ts, .caplen = (bpf_u_int32)n,
+				 .len = (bpf_u_int32)n };
+	return pcap_offline_filter(&s->user, &q, s->quote_frame) != 0;
+}
+
+/* Whether a frame the installed program passed is one the user asked for. */
+static bool wanted(struct cs_source *s, const struct pcap_pkthdr *h,
+		   const u_char *bytes)
+{
+	if (!s->match_quotes || pcap_offline_filter(&s->user, h, bytes))
+		return true;
+	return quote_matches(s, h, bytes);
+}
+
 static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 		      const u_char *bytes)
 {
@@ -907,6 +1045,8 @@ static void on_packet(u_char *user, const struct pcap_pkthdr *h,
 
 	if (s->cutoff_us && ts > s->cutoff_us)
 		return;		/* arrived after the capture was stopped */
+	if (!wanted(s, h, bytes))
+		return;		/* filtered out: as if the filter had */
 	struct cs_frame f = {
 		.ts_us = ts,
 		.caplen = h->caplen,

@@ -100,6 +100,10 @@ enum cs_filter_result cs_filter_compile(struct cs_filter **out,
 					const struct cs_source *s, const char *bpf,
 					const struct cs_filter_bounds *b,
 					char *err, size_t errlen);
+/* f also keeps the ICMP and ICMPv6 errors whose quoted segment its
+ * expression matches (false when libpcap could not compile that for the
+ * link type: the expression alone filters then). */
+bool cs_filter_keeps_icmp(const struct cs_filter *f);
 /* f was compiled for s's link type and snap length. */
 bool cs_filter_fits(const struct cs_filter *f, const struct cs_source *s);
 void cs_filter_free(struct cs_filter *f);

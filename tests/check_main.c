@@ -22,6 +22,7 @@ int main(void)
 	srunner_add_suite(sr, tcp_suite());
 	srunner_add_suite(sr, flow_suite());
 	srunner_add_suite(sr, tally_suite());
+	srunner_add_suite(sr, defrag_suite());
 	srunner_add_suite(sr, detect_suite());
 	srunner_add_suite(sr, web_suite());
 	srunner_add_suite(sr, store_suite());

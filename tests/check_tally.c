@@ -393,6 +393,66 @@ START_TEST(bad_checksum_counted)
 }
 END_TEST
 
+/* A SYN whose IPv4 header checksum (bytes 10-11 of the IP header) was
+ * spoiled, fed with and without --verify-checksums. */
+static void feed_bad_ip_header(bool verify, bool in_gre)
+{
+	struct cs_engine_opts o;
+	char err[160];
+	struct pb_spec s, outer;
+	uint8_t frame[256];
+	size_t n, ip_at;
+
+	cs_engine_opts_default(&o);
+	o.flow.max_flows = 16;
+	o.verify_checksums = verify;
+	ck_assert_msg(cs_engine_init(&eng, &o, err, sizeof err) == 0, "%s", err);
+	eng_live = true;
+	tcp_spec(&s, &c_attempt, true, SYN, 0, 0, 0);
+	if (in_gre) {
+		/* Ethernet, outer IPv4 (20), GRE (4): the inner header after */
+		struct pb_tunnel t = { .kind = PB_TUN_GRE };
+		pb_spec_init(&outer, 4);
+		n = pb_tunnel_build(&outer, &t, &s, frame, sizeof frame);
+		ip_at = pb_link_len(&outer) + 20 + 4;
+	} else {
+		n = pb_build(&s, frame, sizeof frame);
+		ip_at = pb_link_len(&s);
+	}
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_eq(frame[ip_at], 0x45);		/* the header meant */
+	frame[ip_at + 10] ^= 0x5a;			/* its checksum */
+	struct cs_frame f = { .ts_us = T0, .caplen = (uint32_t)n,
+			      .wirelen = (uint32_t)n, .dlt = CS_DLT_EN10MB,
+			      .bytes = frame };
+	cs_engine_frame(&eng, &f);
+}
+
+/* Zeek drops a datagram whose IPv4 header checksum is wrong before any
+ * connection sees it: no record, no letter C, a reason of its own. */
+START_TEST(bad_ip_checksum_dropped)
+{
+	for (int gre = 0; gre < 2; gre++) {
+		feed_bad_ip_header(true, gre);
+		ck_assert_uint_eq(eng.stats.packets, 1);
+		ck_assert_uint_eq(eng.stats.skipped[CS_SKIP_BAD_IP_CHECKSUM], 1);
+		ck_assert_uint_eq(eng.stats.skipped[CS_SKIP_BAD_CHECKSUM], 0);
+		ck_assert_uint_eq(eng.stats.analysed, 0);
+		ck_assert_uint_eq(eng.flows.count, 0);
+		cs_engine_fini(&eng);
+		eng_live = false;
+
+		/* Not asked to verify: the same frame is a connection attempt. */
+		feed_bad_ip_header(false, gre);
+		ck_assert_uint_eq(eng.stats.skipped[CS_SKIP_BAD_IP_CHECKSUM], 0);
+		ck_assert_uint_eq(eng.stats.analysed, 1);
+		ck_assert_uint_eq(eng.flows.count, 1);
+		cs_engine_fini(&eng);
+		eng_live = false;
+	}
+}
+END_TEST
+
 /* Open records recounted per packet as their SYN timeout passes, as
  * analyzer/engine.c does them. */
 #define TALLY_PER_PACKET 8
@@ -570,6 +630,7 @@ Suite *tally_suite(void)
 	tcase_add_test(tc, clock_work_bounded);
 	tcase_add_test(tc, syn_counts);
 	tcase_add_test(tc, bad_checksum_counted);
+	tcase_add_test(tc, bad_ip_checksum_dropped);
 	tcase_add_test(tc, random_gauges);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("groups");

@@ -504,6 +504,63 @@ static const struct step s_sh[] = {
 	ST(CLI, FIN, CISN + 1, 0, 0, W, FIN_WAIT_1, CLOSED),
 };
 
+/*
+ * Content gaps (Zeek's G and g): a side acknowledges data that never
+ * reached the tap.  Sequence numbers below are relative to each ISN, as
+ * Zeek's reassembler keeps them (data begins at 1).
+ *
+ * The server's first 200 bytes [1, 201) are lost; its next 100 [201,
+ * 301) arrive and are held above the hole; the client's ack of 301
+ * reveals the hole: one gap, the server's (g), after the d of the data
+ * that did arrive.  The FIN exchange then acks only the FINs' octets.
+ */
+static const struct step s_gap_server[] = {
+	HANDSHAKE,
+	ST(CLI, DATA, CISN + 1, SISN + 1, 100, W, ESTABLISHED, ESTABLISHED),
+	ST(SRV, ACK, SISN + 1, CISN + 101, 0, W, ESTABLISHED, ESTABLISHED),
+	/* lost: SRV DATA SISN + 1, 200 bytes */
+	ST(SRV, DATA, SISN + 201, CISN + 101, 100, W, ESTABLISHED, ESTABLISHED),
+	ST(CLI, ACK, CISN + 101, SISN + 301, 0, W, ESTABLISHED, ESTABLISHED),
+	ST(CLI, FINACK, CISN + 101, SISN + 301, 0, W, FIN_WAIT_1, CLOSE_WAIT),
+	ST(SRV, FINACK, SISN + 301, CISN + 102, 0, W, TIME_WAIT, LAST_ACK),
+	ST(CLI, ACK, CISN + 102, SISN + 302, 0, W, TIME_WAIT, CLOSED),
+};
+
+/* The client's bytes [101, 301) are lost and the server acks 301: a gap
+ * of the client's (G), with nothing held above it. */
+static const struct step s_gap_client[] = {
+	HANDSHAKE,
+	ST(CLI, DATA, CISN + 1, SISN + 1, 100, W, ESTABLISHED, ESTABLISHED),
+	ST(SRV, ACK, SISN + 1, CISN + 101, 0, W, ESTABLISHED, ESTABLISHED),
+	/* lost: CLI DATA CISN + 101 and CISN + 201, 100 bytes each */
+	ST(SRV, ACK, SISN + 1, CISN + 301, 0, W, ESTABLISHED, ESTABLISHED),
+	ST(CLI, FINACK, CISN + 301, SISN + 1, 0, W, FIN_WAIT_1, CLOSE_WAIT),
+	ST(SRV, FINACK, SISN + 1, CISN + 302, 0, W, TIME_WAIT, LAST_ACK),
+	ST(CLI, ACK, CISN + 302, SISN + 2, 0, W, TIME_WAIT, CLOSED),
+};
+
+/* Ten times: 100 client bytes arrive, the next 100 are lost, the server
+ * acks both.  Ten gaps; Zeek scales the letter: at the 1st and 10th. */
+#define LOSSY_ROUND(i) \
+	ST(CLI, DATA, CISN + 1 + 200 * (i), SISN + 1, 100, W, ESTABLISHED, \
+	   ESTABLISHED), \
+	ST(SRV, ACK, SISN + 1, CISN + 1 + 200 * (i) + 200, 0, W, ESTABLISHED, \
+	   ESTABLISHED)
+static const struct step s_gap_ten[] = {
+	HANDSHAKE,
+	LOSSY_ROUND(0), LOSSY_ROUND(1), LOSSY_ROUND(2), LOSSY_ROUND(3),
+	LOSSY_ROUND(4), LOSSY_ROUND(5), LOSSY_ROUND(6), LOSSY_ROUND(7),
+	LOSSY_ROUND(8), LOSSY_ROUND(9),
+};
+
+/* No handshake seen: Zeek's endpoints are partial, never "clean", and a
+ * gap in their data is not recorded (the unseen start of a connection
+ * is no loss). */
+static const struct step s_gap_midstream[] = {
+	ST(CLI, DATA, CISN, SISN, 100, W, ESTABLISHED, CLOSED),
+	ST(SRV, ACK, SISN, CISN + 300, 0, W, ESTABLISHED, ESTABLISHED),
+};
+
 static const struct script scripts[] = {
 	{ .name = "three-way handshake", STEPS(s_handshake),
 	  .outcome = "established", .conn_state = "S1", .history = "ShA",
@@ -605,6 +662,14 @@ static const struct script scripts[] = {
 	  .conn_state = "RSTOS0", .history = "SR" },
 	{ .name = "SH", STEPS(s_sh),
 	  .conn_state = "SH", .history = "SF" },
+	{ .name = "content gap: server data lost", STEPS(s_gap_server),
+	  .conn_state = "SF", .history = "ShADadgFf" },
+	{ .name = "content gap: client data lost", STEPS(s_gap_client),
+	  .conn_state = "SF", .history = "ShADaGFf" },
+	{ .name = "content gaps: ten, scaled", STEPS(s_gap_ten),
+	  .conn_state = "S1", .history = "ShADaGG" },
+	{ .name = "content gap: midstream, not recorded", STEPS(s_gap_midstream),
+	  .conn_state = "OTH", .history = "Da" },
 };
 
 #define NSCRIPTS (sizeof scripts / sizeof scripts[0])

@@ -330,6 +330,36 @@ syns=$(tcpdump -nn -r "$CORPUS/zeek/pop3_pop3.pcap" "$syn_filter" 2>/dev/null | 
 [ "$(jqo filter .summary.packets)" = "$syns" ] && [ "$syns" -gt 0 ] \
 	&& ok "-f keeps the $syns bare SYNs tcpdump finds" || not_ok "-f gave $(jqo filter .summary.packets), tcpdump $syns"
 
+# A filter on a port keeps the ICMP errors quoting a segment to that port:
+# they explain why its connects failed.  tcpdump counts the segments, and
+# the errors by their quote: IPv4 ICMP types 3, 4, 5, 11, 12 quoting TCP
+# (icmp[17], the quoted protocol) from or to the port (icmp[28:2],
+# icmp[30:2]: a 20-byte quoted header, as these kernels write it); ICMPv6
+# types 1-4 quoting TCP (ip6[54]) from or to it (ip6[88:2], ip6[90:2]).
+quoting() {	# port
+	local p=$1
+	echo "(icmp and (icmp[0] = 3 or icmp[0] = 4 or icmp[0] = 5 or icmp[0] = 11 or icmp[0] = 12)" \
+		"and icmp[17] = 6 and (icmp[28:2] = $p or icmp[30:2] = $p))" \
+		"or (icmp6 and ip6[40] >= 1 and ip6[40] <= 4 and ip6[54] = 6" \
+		"and (ip6[88:2] = $p or ip6[90:2] = $p))"
+}
+for case in unreachable.pcap:8093 unreachable-reject.pcap:8096 unreachable-reject.pcap:8097 \
+	    unreachable.pcap:9; do
+	f=samples/${case%%:*} port=${case##*:}
+	name=portfilter-${case//[:.]/-}
+	run "$name" -q --json - -f "tcp port $port" -r "$f"
+	segs=$(tcpdump -nn -r "$f" "tcp port $port" 2>/dev/null | wc -l)
+	errs=$(tcpdump -nn -r "$f" "$(quoting "$port")" 2>/dev/null | wc -l)
+	got="$(jqo "$name" '[.summary.packets, .summary.icmp_errors, .source.filter, .source.filter_keeps_icmp] | @tsv')"
+	want="$((segs + errs))	$errs	tcp port $port	true"
+	[ "$got" = "$want" ] \
+		&& ok "-f 'tcp port $port' on $f: $segs segments and the $errs ICMP errors quoting them, as tcpdump" \
+		|| not_ok "-f 'tcp port $port' on $f: got '$got', want '$want'"
+done
+run portfilter-text -f "tcp port 8093" -r samples/unreachable.pcap
+grep -q "^Filter: 'tcp port 8093', and the ICMP errors quoting a packet it matches" "$OUT/portfilter-text.out" \
+	&& ok "the text report says what the filter was" || not_ok "no filter line in the text report"
+
 # --json FILE and the text report together; the report names the file.
 run both --json "$OUT/both.json" -r "$SSH"
 jq -e .summary "$OUT/both.json" >/dev/null && grep -q "capture file .*ssh.pcap" "$OUT/both.out" \

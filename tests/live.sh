@@ -22,6 +22,8 @@
 #   f  --web: the event stream, the API and the page in Chromium (all in
 #      the client namespace) follow the capture while it runs; SIGINT ends
 #      both
+#   g  -f on a port the server host rejects: the ICMP error that explains
+#      the failed connect is kept, with the filter named in the report
 #
 # Every wait is bounded; every process started here is stopped by PID and
 # the namespaces are removed on exit, on failure too.
@@ -385,6 +387,42 @@ if start_connscope f --web 127.0.0.1:0 -q --json "$TMP/f.json"; then
 else
 	finish f 1
 	not_ok "f: connscope -i $IFACE --web did not start (exit $CS_RC)$(why f)"
+fi
+
+# ---- g: a filter on a port keeps the ICMP errors about it -------------------------------
+# The server's host rejects SYNs to REJ with ICMP host-unreachable; the
+# filter names only REJ.  Sent on the link: a SYN to PORT and its handshake
+# (filtered out), a SYN to REJ and its ICMP error (Linux gives up at once:
+# EHOSTUNREACH, no retransmission).  So 2 packets, 1 an ICMP error, and one
+# connection whose outcome is unreachable.
+REJ=7071
+if ! ip netns exec "$NSS" nft -f - >"$TMP/g.nft.log" 2>&1 <<EOF_NFT
+table inet cslive_$$ {
+	chain input {
+		type filter hook input priority 0;
+		tcp dport $REJ reject with icmp type host-unreachable
+	}
+}
+EOF_NFT
+then
+	not_ok "g: nft rule: $(tr '\n' ' ' <"$TMP/g.nft.log")"
+elif start_connscope g -f "tcp port $REJ" --duration 3 -q --json "$TMP/g.json"; then
+	traffic 1 || not_ok "g: tcpping traffic to $PORT failed"
+	ip netns exec "$NSC" "$TCPPING" connect "$SRV_ADDR" "$REJ" --count 1 \
+		--timeout 5 --expect unreachable >>"$TMP/traffic.log" 2>&1 ||
+		not_ok "g: connect to $REJ was not unreachable: $(tail -n 1 "$TMP/traffic.log")"
+	finish g 100
+	got=$(jq -r '[.summary.packets, .summary.icmp_errors, .outcomes.unreachable,
+		      .source.filter, .source.filter_keeps_icmp] | @tsv' "$TMP/g.json" 2>/dev/null)
+	want="2	1	1	tcp port $REJ	true"
+	if [ "$CS_RC" = 0 ] && [ "$got" = "$want" ]; then
+		ok "g: -f 'tcp port $REJ' live keeps the ICMP error: 2 packets, 1 unreachable"
+	else
+		not_ok "g: -f 'tcp port $REJ' live: exit $CS_RC, got '$got', want '$want'$(why g)"
+	fi
+else
+	finish g 1
+	not_ok "g: connscope -i $IFACE did not start (exit $CS_RC)$(why g)"
 fi
 
 echo "live: $PASS passed, $FAIL failed"

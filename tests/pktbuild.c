@@ -1349,3 +1349,61 @@ size_t pb_tunnel_build(const struct pb_spec *outer, const struct pb_tunnel *t,
 		return 0;
 	return pb_tunnel_wrap(outer, t, inner_buf, n, buf, cap);
 }
+
+/* ---- IPv4 fragments -------------------------------------------------------- */
+
+/* IPv6 without extension headers: a Fragment header (id 0x1234) goes
+ * after the fixed header, and takes over its next header. */
+static size_t ip6_fragment(const uint8_t *frame, size_t n, size_t link_len,
+			   size_t off, size_t len, bool more, uint8_t *buf, size_t cap)
+{
+	size_t plen = (size_t)frame[link_len + 4] << 8 | frame[link_len + 5];
+	if (link_len + 40 + plen > n || off + len > plen ||
+	    link_len + 48 + len > cap)
+		return 0;
+	memcpy(buf, frame, link_len + 40);
+	uint8_t *ip = buf + link_len, *fh = ip + 40;
+	size_t fplen = 8 + len;
+	uint16_t off_m = (uint16_t)(off | (more ? 1 : 0));
+	fh[0] = ip[6];			/* the next header, now after Fragment */
+	fh[1] = 0;
+	fh[2] = (uint8_t)(off_m >> 8);
+	fh[3] = (uint8_t)off_m;
+	fh[4] = 0;
+	fh[5] = 0;
+	fh[6] = 0x12;
+	fh[7] = 0x34;
+	ip[6] = 44;
+	ip[4] = (uint8_t)(fplen >> 8);
+	ip[5] = (uint8_t)fplen;
+	memcpy(fh + 8, frame + link_len + 40 + off, len);
+	return link_len + 48 + len;
+}
+
+size_t pb_ip_fragment(const uint8_t *frame, size_t n, size_t link_len,
+		      size_t off, size_t len, bool more, uint8_t *buf, size_t cap)
+{
+	if (link_len + 40 <= n && frame[link_len] >> 4 == 6 && off % 8 == 0)
+		return ip6_fragment(frame, n, link_len, off, len, more, buf, cap);
+	if (link_len + 20 > n || frame[link_len] >> 4 != 4 || off % 8 != 0)
+		return 0;
+	size_t hlen = (size_t)(frame[link_len] & 0x0f) * 4;
+	size_t total = (size_t)frame[link_len + 2] << 8 | frame[link_len + 3];
+	if (hlen < 20 || total < hlen || link_len + total > n ||
+	    off + len > total - hlen || link_len + hlen + len > cap)
+		return 0;
+	memcpy(buf, frame, link_len + hlen);
+	memcpy(buf + link_len + hlen, frame + link_len + hlen + off, len);
+	uint8_t *ip = buf + link_len;
+	size_t ftotal = hlen + len;
+	uint16_t field = (uint16_t)((more ? 0x2000 : 0) | (off / 8));
+	ip[2] = (uint8_t)(ftotal >> 8);
+	ip[3] = (uint8_t)ftotal;
+	ip[6] = (uint8_t)(field >> 8);
+	ip[7] = (uint8_t)field;
+	ip[10] = ip[11] = 0;
+	uint16_t sum = fold(sum16(ip, hlen, 0));
+	ip[10] = (uint8_t)(sum >> 8);
+	ip[11] = (uint8_t)sum;
+	return link_len + hlen + len;
+}

@@ -185,6 +185,18 @@ size_t pb_build(const struct pb_spec *s, uint8_t *buf, size_t cap);
  * tests that patch a field after building. */
 size_t pb_link_len(const struct pb_spec *s);
 
+/*
+ * A fragment of the datagram in frame (n bytes, its IP header at
+ * link_len): the link header and IP header copied, then len bytes of the
+ * IP payload from byte off (a multiple of 8).  IPv4: total length, MF,
+ * offset and header checksum written for the piece (DF cleared).  IPv6
+ * (no extension headers): a Fragment header (id 0x1234) after the fixed
+ * header, payload length written.  Returns its length, or 0 if the piece
+ * is not inside the datagram or cap too small.
+ */
+size_t pb_ip_fragment(const uint8_t *frame, size_t n, size_t link_len,
+		      size_t off, size_t len, bool more, uint8_t *buf, size_t cap);
+
 /* ---- capture files in memory --------------------------------------------- */
 
 struct pb_rec {

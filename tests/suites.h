@@ -29,6 +29,7 @@ Suite *outfile_suite(void);
 Suite *logstream_suite(void);
 Suite *jsonl_suite(void);
 Suite *linklayer_suite(void);
+Suite *defrag_suite(void);
 Suite *unpack_suite(void);
 
 #endif

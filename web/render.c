@@ -197,6 +197,7 @@ static void summary_object(struct cs_json *j, const struct cs_snapshot *s)
 	cs_json_kv_str(j, "name", s->src.name_cnt ? s->src.names[0] : "");
 	cs_json_kv_str(j, "linktype", cs_report_linktypes(&s->src, lt, sizeof lt));
 	cs_json_kv_u64(j, "snaplen", s->src.snaplen);
+	cs_report_json_filter(j, &s->src);
 	cs_json_obj_end(j);
 
 	/* the report's fields, from the same table, and "open" */

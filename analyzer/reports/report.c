@@ -86,6 +86,22 @@ static void text_source(FILE *out, const struct cs_report_source *src)
 	fputs("\n\n", out);
 }
 
+/* The filter, said under the first line: a report of a filtered capture
+ * is not a report of all its connections, and the ICMP errors the filter
+ * let through (or could not) explain its failed connects. */
+static void text_filter(FILE *out, const struct cs_report_source *src)
+{
+	if (!src->filter)
+		return;
+	fprintf(out, "Filter: '%s'", src->filter);
+	if (src->filter_keeps_icmp)
+		fputs(", and the ICMP errors quoting a packet it matches\n\n", out);
+	else
+		fputs(" (ICMP errors about the packets it matches could not be "
+		      "kept: libpcap cannot filter them on this link type)\n\n",
+		      out);
+}
+
 /* A stop by a signal, said where it is read first.  A live capture has no
  * end of its own: Ctrl-C is its usual end, and it is said too, so that a
  * report cut short by someone is never taken for a whole one. */
@@ -308,6 +324,7 @@ void cs_report_text(FILE *out, const struct cs_report_source *src,
 
 	text_source(out, src);
 	text_interrupted(out, src);
+	text_filter(out, src);
 	text_verdict(out, e, colour);
 	text_alerts(out, e, colour);
 	text_connections(out, e);
@@ -323,6 +340,11 @@ void cs_report_text(FILE *out, const struct cs_report_source *src,
 		fprintf(out, "        %14s analysed packets were cut by the snap "
 			"length (headers complete)\n",
 			grouped(st->truncated_frames, a, sizeof a));
+	if (st->datagrams_reassembled || st->datagrams_incomplete)
+		fprintf(out, "        %14s IP datagrams put together from "
+			"fragments; %s never complete (not analysed)\n",
+			grouped(st->datagrams_reassembled, a, sizeof a),
+			grouped(st->datagrams_incomplete, b, sizeof b));
 
 	if (cs_stats_timed(st)) {
 		format_utc(st->first_ts_us, t0, sizeof t0);
@@ -372,7 +394,19 @@ static void json_source(struct cs_json *j, const struct cs_report_source *src)
 	}
 	cs_json_kv_str(j, "linktype", lt);
 	cs_json_kv_u64(j, "snaplen", src->snaplen);
+	cs_report_json_filter(j, src);
 	cs_json_obj_end(j);
+}
+
+void cs_report_json_filter(struct cs_json *j, const struct cs_report_source *src)
+{
+	cs_json_key(j, "filter");
+	if (src->filter)
+		cs_json_str(j, src->filter);
+	else
+		cs_json_null(j);
+	cs_json_key(j, "filter_keeps_icmp");
+	cs_json_bool(j, src->filter && src->filter_keeps_icmp);
 }
 
 /* The figures come from the summary table, as the API's and the metrics' do. */

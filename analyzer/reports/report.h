@@ -30,7 +30,14 @@ struct cs_report_source {
 	bool interrupted;		/* a signal stopped the reading before
 					 * the input's end (live: rather than
 					 * -c or --duration) */
+	const char *filter;		/* -f, as given; NULL: none */
+	bool filter_keeps_icmp;		/* every input's filter also kept the
+					 * ICMP errors quoting what it matches */
 };
+
+/* "filter" (the expression or null) and "filter_keeps_icmp", for the
+ * source objects of the JSON report and /api/summary. */
+void cs_report_json_filter(struct cs_json *j, const struct cs_report_source *src);
 
 /* "EN10MB", or "EN10MB,LINUX_SLL" when the files differ; returns buf. */
 const char *cs_report_linktypes(const struct cs_report_source *src, char *buf,

@@ -129,6 +129,13 @@ const struct cs_summary_field cs_summary_fields[] = {
 	{ .name = "skipped", COUNTS(skipped, cs_skip_names, 1),
 	  COUNTER("connscope_packets_skipped_total", "Packets not analysed, by reason."),
 	  LABELLED("reason") },
+	{ .name = "ip_datagrams_reassembled", U64(datagrams_reassembled),
+	  COUNTER("connscope_ip_datagrams_reassembled_total",
+		  "Fragmented outer IP datagrams put back together.") },
+	{ .name = "ip_datagrams_incomplete", U64(datagrams_incomplete),
+	  COUNTER("connscope_ip_datagrams_incomplete_total",
+		  "Fragmented outer IP datagrams given up: incomplete after "
+		  "30 s, evicted, inconsistent, or still held at the end.") },
 	{ .name = "capture_drops", MAYBE_U64(capture_drops),
 	  COUNTER("connscope_capture_drops_total",
 		  "Packets the kernel dropped (live capture).") },
@@ -193,6 +200,8 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e,
 	s->alerts_dropped = d->alerts.dropped;
 	_Static_assert(sizeof s->skipped == sizeof st->skipped, "skipped");
 	memcpy(s->skipped, st->skipped, sizeof s->skipped);
+	s->datagrams_reassembled = st->datagrams_reassembled;
+	s->datagrams_incomplete = st->datagrams_incomplete;
 	s->capture_drops = maybe(live && st->have_drops, st->capture_drops);
 	_Static_assert(sizeof s->untracked == sizeof t->untracked, "untracked");
 	memcpy(s->untracked, t->untracked, sizeof s->untracked);

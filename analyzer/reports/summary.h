@@ -53,6 +53,7 @@ struct cs_summary {
 	struct cs_maybe_u64 rst_peak_at_us;	/* the second it began */
 	uint64_t alerts_dropped;
 	uint64_t skipped[CS_SKIP_MAX];	/* [CS_SKIP_NONE] stays 0 */
+	uint64_t datagrams_reassembled, datagrams_incomplete;
 	struct cs_maybe_u64 capture_drops;	/* live, and the kernel said */
 	uint64_t untracked[CS_UNTRACKED_MAX];	/* [CS_UNTRACKED_NONE] stays 0 */
 	bool interrupted;		/* the report source's */

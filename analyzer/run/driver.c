@@ -701,6 +701,8 @@ static enum cs_filter_result filter_input(struct cs_run *r, struct cs_source *s,
 	}
 	if (cs_source_apply_filter(s, r->filter, r->cfg.filter, err, errlen) != 0)
 		return CS_FILTER_INVALID;
+	if (!cs_filter_keeps_icmp(r->filter))
+		r->src.filter_keeps_icmp = false;
 	return CS_FILTER_OK;
 }
 
@@ -1023,6 +1025,8 @@ int cs_run_init(struct cs_run *r, const struct cs_run_config *cfg,
 	r->src.live = cfg->live != NULL;
 	r->src.names = cfg->live ? &cfg->live->iface : cfg->files;
 	r->src.name_cnt = cfg->live ? 1 : cfg->file_cnt;
+	r->src.filter = cfg->filter;
+	r->src.filter_keeps_icmp = cfg->filter != NULL;
 	if (cs_wake_init(&r->wake, err, errlen) != 0)
 		return -1;
 	if (cs_engine_init(&r->engine, &cfg->engine, err, errlen) != 0) {

@@ -101,13 +101,23 @@ extern const char *const cs_evict_names[CS_EVICT_MAX];
 struct cs_zeek_ep {
 	uint8_t state, prev_state;
 	bool did_close;
+	bool opened_partial;		/* its first packet made Zeek's
+					 * connection partial (zeek.c) */
 	uint32_t start_seq, last_seq, ack_seq;
 	uint32_t seq_wraps, ack_wraps;
 	uint32_t fin_cnt;
-	uint64_t hist_last_syn, hist_last_fin, hist_last_rst;
-	uint32_t rxmt_cnt, rxmt_thresh;
-	uint32_t win0_cnt, win0_thresh;
-	uint32_t chk_cnt, chk_thresh;
+	/* the low 32 bits of the relative sequence number of its last SYN,
+	 * FIN and RST: a letter repeats when the next one's differs */
+	uint32_t hist_last_syn, hist_last_fin, hist_last_rst;
+	/* events whose letters Zeek scales: the 1st, 10th, 100th, ... */
+	uint32_t rxmt_cnt, win0_cnt, chk_cnt, gap_cnt;
+	/* Zeek's stream reassembler for this endpoint's data, in sequence
+	 * numbers relative to start_seq (data begins at 1), compared mod
+	 * 2^32: contents up to reasm_seq were delivered or given up as a
+	 * gap, trim_seq is the latest acknowledgment taken in, one range
+	 * [ooo_lo, ooo_hi) above a hole is held (equal: none), fin_seq is
+	 * one past its FIN. */
+	uint32_t reasm_seq, trim_seq, ooo_lo, ooo_hi, fin_seq;
 	uint64_t pkts, ip_bytes;	/* conn.log orig_pkts/orig_ip_bytes */
 };
 

@@ -26,6 +26,9 @@ struct cs_stats {
 	uint64_t first_ts_us;		/* earliest and latest packet time, of */
 	uint64_t last_ts_us;		/* the frames that have one */
 	uint64_t prev_ts_us;
+	uint64_t datagrams_reassembled;	/* outer IP datagrams put back together */
+	uint64_t datagrams_incomplete;	/* ... given up: never complete in 30 s,
+					 * evicted, inconsistent, or held at the end */
 	bool have_drops;		/* live source: kernel drops are known */
 	uint64_t capture_drops;
 };

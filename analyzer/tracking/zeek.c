@@ -6,8 +6,9 @@
  * sequence number, update the history, the zero-window count, the ack and
  * last sequence numbers, then the endpoint state machine.  Only what
  * affects conn_state, history and the byte counts is kept; events, weirds
- * and reassembly are not modelled (content gaps, letter G, are therefore
- * not reported: see tests/conformance/KNOWN_DIFFERENCES.md).
+ * are not modelled.  Of the stream reassembler only what decides a content
+ * gap (letters G/g) is: which stretch of each side's data was seen, and
+ * what the peer acknowledged.
  */
 #include "analyzer/tracking/zeek.h"
 
@@ -86,7 +87,8 @@ static void reset_model(struct cs_conn *c, uint64_t now_us)
 	for (int i = 0; i < 2; i++) {
 		struct cs_zeek_ep *z = &c->ep[i].z;
 		memset(z, 0, sizeof *z);
-		z->rxmt_thresh = z->win0_thresh = z->chk_thresh = 1;
+		/* Zeek's Reassembler(1): data begins after the SYN's octet */
+		z->reasm_seq = z->trim_seq = 1;
 	}
 	c->hist_seen = 0;
 	c->hist_len = 0;
@@ -163,18 +165,17 @@ static bool check_history(struct cs_conn *c, int side, uint32_t mask, char code)
 	return true;
 }
 
-/* Letters for repeated events are logarithmic: at 1, 10, 100, ... */
+/* Letters for repeated events are logarithmic: at 1, 10, 100, ...
+ * (Connection::ScaledHistoryEntry's thresholds are the powers of ten). */
 static void scaled_history(struct cs_conn *c, int side, char code,
-			   uint32_t *counter, uint32_t *threshold)
+			   uint32_t *counter)
 {
-	if (++*counter != *threshold)
-		return;
-	cs_zeek_add_history(c, side_code(side, code));
-	uint32_t next = *threshold * 10u;
-	if (next <= *threshold)
-		*counter = 0;	/* wrapped: keep the threshold */
-	else
-		*threshold = next;
+	uint32_t n = ++*counter;
+
+	while (n >= 10 && n % 10 == 0)
+		n /= 10;
+	if (n == 1)
+		cs_zeek_add_history(c, side_code(side, code));
 }
 
 /*
@@ -227,7 +228,7 @@ void cs_zeek_bad_checksum(struct cs_conn *c, int side)
 {
 	int zside = side ^ c->z_flip;
 	struct cs_zeek_ep *z = zep(c, zside);
-	scaled_history(c, zside, 'C', &z->chk_cnt, &z->chk_thresh);
+	scaled_history(c, zside, 'C', &z->chk_cnt);
 }
 
 /* ---- sequence space ------------------------------------------------------ */
@@ -335,19 +336,21 @@ static void update_history(struct cs_conn *c, int side, uint16_t flags,
 	}
 	if (syn) {
 		char code = ack ? 'H' : 'S';
-		if (check_history(c, side, HIST_SYN, code) && rel_seq != z->hist_last_syn)
+		if (check_history(c, side, HIST_SYN, code) &&
+		    (uint32_t)rel_seq != z->hist_last_syn)
 			cs_zeek_add_history(c, side_code(side, code));
-		z->hist_last_syn = rel_seq;
+		z->hist_last_syn = (uint32_t)rel_seq;
 	} else if (fin) {
 		/* a FIN's sequence number is at the end of its data */
 		if (check_history(c, side, HIST_FIN, 'F') &&
-		    rel_seq + len != z->hist_last_fin)
+		    (uint32_t)(rel_seq + len) != z->hist_last_fin)
 			cs_zeek_add_history(c, side_code(side, 'F'));
-		z->hist_last_fin = rel_seq + len;
+		z->hist_last_fin = (uint32_t)(rel_seq + len);
 	} else if (rst) {
-		if (check_history(c, side, HIST_RST, 'R') && rel_seq != z->hist_last_rst)
+		if (check_history(c, side, HIST_RST, 'R') &&
+		    (uint32_t)rel_seq != z->hist_last_rst)
 			cs_zeek_add_history(c, side_code(side, 'R'));
-		z->hist_last_rst = rel_seq;
+		z->hist_last_rst = (uint32_t)rel_seq;
 	} else if (len) {
 		check_history(c, side, HIST_DATA, 'D');
 	} else if (ack) {
@@ -362,7 +365,7 @@ static void update_window(struct cs_conn *c, int side, const struct cs_pkt *p)
 
 	if (p->win == 0 && !(p->flags & CS_TH_RST) && peer->state != CS_Z_CLOSED &&
 	    z->state != CS_Z_RESET)
-		scaled_history(c, side, 'W', &z->win0_cnt, &z->win0_thresh);
+		scaled_history(c, side, 'W', &z->win0_cnt);
 }
 
 static void init_peer(struct cs_zeek_ep *peer, uint32_t ack)
@@ -396,7 +399,117 @@ static void update_last_seq(struct cs_conn *c, int side, uint32_t last,
 	else if (delta > 0)
 		update_last_seq_value(z, last);
 	else if (len > 0)
-		scaled_history(c, side, 'T', &z->rxmt_cnt, &z->rxmt_thresh);
+		scaled_history(c, side, 'T', &z->rxmt_cnt);
+}
+
+/* ---- content gaps (TCP_Reassembler) ------------------------------------ */
+
+/* is_clean: established, or closed after being established. */
+static bool clean(const struct cs_zeek_ep *z)
+{
+	return z->state == CS_Z_ESTABLISHED ||
+	       (z->state == CS_Z_CLOSED && z->prev_state == CS_Z_ESTABLISHED);
+}
+
+/*
+ * TCP_Reassembler::Gap: a stretch of zside's data was acknowledged but
+ * never seen.  Zeek records it only while both sides are cleanly
+ * established or closing: elsewhere a gap is as likely a RST's odd
+ * sequence number or the unseen start of a partial connection.
+ */
+static void content_gap(struct cs_conn *c, int zside)
+{
+	struct cs_zeek_ep *z = zep(c, zside);
+
+	if (clean(z) && clean(zep(c, !zside)))
+		scaled_history(c, zside, 'G', &z->gap_cnt);
+}
+
+/* a before b, in sequence space (RFC 9293 3.4: mod 2^32) */
+static bool before(uint32_t a, uint32_t b)
+{
+	return cs_seq_diff(a, b) < 0;
+}
+
+static bool holding(const struct cs_zeek_ep *z)
+{
+	return z->ooo_lo != z->ooo_hi;
+}
+
+/* BlockInserted: data reaching reasm_seq is delivered, and with it the
+ * held range once it joins on. */
+static void deliver_to(struct cs_zeek_ep *z, uint32_t upper)
+{
+	if (before(z->reasm_seq, upper))
+		z->reasm_seq = upper;
+	if (holding(z) && !before(z->reasm_seq, z->ooo_lo)) {
+		if (before(z->reasm_seq, z->ooo_hi))
+			z->reasm_seq = z->ooo_hi;
+		z->ooo_lo = z->ooo_hi = 0;
+	}
+}
+
+/*
+ * TCP_Reassembler::DataSent for the stretch [seq, upper) of zside's data
+ * (relative).  What the peer acknowledged or was trimmed is old.  A
+ * stretch above a hole is held: one range, widened to cover them all (a
+ * second hole inside it is taken for seen; Zeek keeps every block).
+ */
+static void data_sent(struct cs_zeek_ep *z, uint32_t seq, uint32_t upper)
+{
+	uint32_t acked = z->ack_seq - z->start_seq;
+
+	if (before(seq, acked)) {
+		if (!before(acked, upper))
+			return;
+		seq = acked;
+	}
+	if (!before(z->trim_seq, upper))
+		return;
+	if (before(seq, z->trim_seq))
+		seq = z->trim_seq;
+	if (!before(z->reasm_seq, seq)) {
+		deliver_to(z, upper);
+	} else if (!holding(z)) {
+		z->ooo_lo = seq;
+		z->ooo_hi = upper;
+	} else {
+		if (before(seq, z->ooo_lo))
+			z->ooo_lo = seq;
+		if (before(z->ooo_hi, upper))
+			z->ooo_hi = upper;
+	}
+}
+
+/*
+ * TCP_Reassembler::AckReceived: the peer acknowledged zside's data up
+ * to ack.  What was never seen below it is a gap: before the held range
+ * (then delivered), and after it.  An ack of the FIN is an ack of the
+ * data before it; the first octets of a partial connection are never
+ * called missing (TCP_Reassembler::Undelivered).
+ */
+static void ack_received(struct cs_conn *c, int zside, uint32_t ack)
+{
+	struct cs_zeek_ep *z = zep(c, zside);
+	bool partial = zep(c, 0)->opened_partial || zep(c, 1)->opened_partial;
+
+	if (z->fin_cnt && !before(ack, z->fin_seq))
+		ack = z->fin_seq - 1;
+	if (!before(z->trim_seq, ack))
+		return;
+	if (before(z->reasm_seq, ack) && !(ack <= 2 && partial)) {
+		if (holding(z) && before(z->ooo_lo, ack)) {
+			content_gap(c, zside);
+			deliver_to(z, z->ooo_hi);
+		}
+		if (before(z->reasm_seq, ack)) {
+			content_gap(c, zside);
+			z->reasm_seq = ack;
+		}
+	}
+	z->trim_seq = ack;
+	if (holding(z) && !before(ack, z->ooo_hi))
+		z->ooo_lo = z->ooo_hi = 0;
 }
 
 /* ---- the endpoint state machine (TCPSessionAdapter::Update*State) ------- */
@@ -515,6 +628,60 @@ static void arm_close_timers(struct cs_conn *c, int zside)
 	}
 }
 
+/* SetPartialStatus: Zeek's connection is partial when its originator's
+ * first packet is not a bare SYN, or its responder's is no SYN. */
+static void note_partial(struct cs_zeek_ep *z, int zside, uint16_t flags)
+{
+	bool syn = flags & CS_TH_SYN, ack = flags & CS_TH_ACK;
+
+	z->opened_partial = zside == 0 ? !syn || ack : !syn;
+}
+
+/*
+ * After the state machine, as TCPSessionAdapter::DeliverPacket does it
+ * (so that a gap an ack reveals is judged by the states it leaves): the
+ * ack to the peer's reassembler, then this segment's data to the
+ * sender's: data outside a RST, not starting before the sender's first
+ * sequence number (rel_seq UINT64_MAX: Zeek's seq_underflow).
+ *
+ * Unlike Zeek, data the snap length cut counts as seen.  Zeek delivers
+ * no payload it lacks (TCP_Endpoint::DataSent: "truncated_tcp_payload"),
+ * so on a capture of headers its acks all read as gaps; connscope cuts
+ * payloads by design (a live capture keeps 256 bytes), and a gap letter
+ * should keep meaning segments that never reached the capture.
+ */
+static void reassemble(struct cs_conn *c, int zside, const struct cs_pkt *p,
+		       uint64_t rel_seq, uint64_t rel_ack)
+{
+	struct cs_zeek_ep *z = zep(c, zside);
+
+	if (p->flags & CS_TH_ACK)
+		ack_received(c, !zside, (uint32_t)rel_ack);
+	if (p->payload_len == 0 || (p->flags & CS_TH_RST) || rel_seq == UINT64_MAX)
+		return;
+	uint32_t data_seq = (uint32_t)((p->flags & CS_TH_SYN) ? rel_seq + 1 : rel_seq);
+	data_sent(z, data_seq, data_seq + p->payload_len);
+}
+
+/* The ack of p for the peer: its sequence numbers, and the ack relative
+ * to them (0 when it lies below them, 1 when it first numbers them). */
+static uint64_t take_ack(struct cs_zeek_ep *peer, const struct cs_pkt *p)
+{
+	bool underflow = false;
+
+	if (peer->state == CS_Z_INACTIVE) {
+		init_peer(peer, p->ack);
+		return 1;
+	}
+	uint64_t rel_ack = relative_seq(peer, p->ack, peer->ack_seq,
+					peer->ack_wraps, &underflow);
+	if (underflow)
+		return 0;
+	if (!(p->flags & CS_TH_RST))
+		update_ack(peer, p->ack);	/* RST acks are not trusted */
+	return rel_ack;
+}
+
 /* A SYN-ACK opened the connection and an ACK or data follows it. */
 static bool synack_then_ack(const struct cs_conn *c, uint16_t flags)
 {
@@ -545,26 +712,21 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	z->pkts++;
 	z->ip_bytes += p->ip_len;
 	init_endpoint(z, flags, p->seq, one_past);
-	uint64_t rel_seq = relative_seq(z, p->seq, z->last_seq, z->seq_wraps, NULL);
+	bool seq_underflow = false;
+	uint64_t rel_seq = relative_seq(z, p->seq, z->last_seq, z->seq_wraps,
+					&seq_underflow);
 	update_history(c, zside, flags, rel_seq, len);
 	update_window(c, zside, p);
 	if (!zep(c, 0)->did_close || !zep(c, 1)->did_close)
 		c->z_last_us = p->ts_us;
 
-	if (flags & CS_TH_FIN)
+	if (z->pkts == 1)
+		note_partial(z, zside, flags);
+	if (flags & CS_TH_FIN) {
 		z->fin_cnt++;
-	if (flags & CS_TH_ACK) {
-		struct cs_zeek_ep *peer = zep(c, !zside);
-		if (peer->state == CS_Z_INACTIVE) {
-			init_peer(peer, p->ack);
-		} else {
-			bool underflow = false;
-			relative_seq(peer, p->ack, peer->ack_seq, peer->ack_wraps,
-				     &underflow);
-			if (!underflow && !(flags & CS_TH_RST))
-				update_ack(peer, p->ack);	/* RST acks are not trusted */
-		}
+		z->fin_seq = (uint32_t)(rel_seq + seg_len);
 	}
+	uint64_t rel_ack = (flags & CS_TH_ACK) ? take_ack(zep(c, !zside), p) : 0;
 	update_last_seq(c, zside, one_past, flags, len);
 
 	uint8_t before = z->state;
@@ -589,6 +751,7 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	default:	/* RESET: nothing moves it */
 		break;
 	}
+	reassemble(c, zside, p, seq_underflow ? UINT64_MAX : rel_seq, rel_ack);
 	/* The attempt timer starts with the originator's first SYN. */
 	if (zside == 0 && before == CS_Z_INACTIVE && (flags & CS_TH_SYN) &&
 	    !c->z_attempt_at)

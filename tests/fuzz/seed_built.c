@@ -19,7 +19,7 @@
 #include "tests/fuzz/frames.h"
 #include "tests/pktbuild.h"
 
-#define FRAMES_MAX 12
+#define FRAMES_MAX 24	/* a split connection: 10 frames in 20 fragments */
 #define FRAME_CAP 2048
 
 struct script {
@@ -37,6 +37,8 @@ struct wrapping {
 	bool tunnel;
 	struct pb_tunnel t;
 	void (*link)(struct pb_spec *s);
+	size_t split;		/* sent as two fragments, the first with this
+				 * many payload bytes (a multiple of 8) */
 };
 
 static void pppoe(struct pb_spec *s) { s->pppoe = true; s->pppoe_session = 0x2a; }
@@ -51,6 +53,38 @@ static void radiotap(struct pb_spec *s)
 	s->wlan_ds = 1;
 	s->rt_flags = 0x10;	/* an FCS ends the frame */
 	s->rt_ext = 1;
+}
+
+/* The frame just built (n bytes, in the script's next slot) as two IP
+ * fragments, as a router (IPv4) or the sender (IPv6) would split it: the
+ * first piece in that slot, the second after it.  False (the frame stays
+ * whole) for a payload too short to split, or no room. */
+static bool split_in_two(struct script *s, const struct wrapping *w, size_t n)
+{
+	static uint8_t whole[FRAME_CAP];
+	const size_t link = 14;		/* split frames are Ethernet */
+	uint8_t *slot = s->frames[s->cnt];
+
+	if (n < link + 40 || s->cnt + 2 > FRAMES_MAX)
+		return false;
+	size_t pay = slot[link] >> 4 == 6 ?
+		     ((size_t)slot[link + 4] << 8 | slot[link + 5]) :
+		     ((size_t)slot[link + 2] << 8 | slot[link + 3]) -
+		     (size_t)(slot[link] & 0x0f) * 4;
+	if (pay <= w->split)
+		return false;
+	memcpy(whole, slot, n);
+	size_t second = pb_ip_fragment(whole, n, link, w->split, pay - w->split,
+				       false, s->frames[s->cnt + 1], FRAME_CAP);
+	size_t first = pb_ip_fragment(whole, n, link, 0, w->split, true, slot,
+				      FRAME_CAP);
+	if (!first || !second) {
+		memcpy(slot, whole, n);
+		return false;
+	}
+	s->len[s->cnt++] = first;
+	s->len[s->cnt++] = second;
+	return true;
 }
 
 static void put(struct script *s, const struct wrapping *w, const struct pb_spec *inner)
@@ -76,6 +110,8 @@ static void put(struct script *s, const struct wrapping *w, const struct pb_spec
 			w->link(&frame);
 		n = pb_build(&frame, s->frames[s->cnt], FRAME_CAP);
 	}
+	if (n && w->split && split_in_two(s, w, n))
+		return;
 	if (n)
 		s->len[s->cnt++] = n;
 }
@@ -196,53 +232,58 @@ static int write_capture(const char *dir, const char *name, const struct wrappin
 int seed_built(const char *frame_dir, const char *file_dir)
 {
 	static const struct wrapping links[] = {
-		{ "en10mb", CS_DLT_EN10MB, 0, false, { 0 }, NULL },
-		{ "vlan2", CS_DLT_EN10MB, 2, false, { 0 }, NULL },
-		{ "sll", CS_DLT_LINUX_SLL, 0, false, { 0 }, NULL },
-		{ "sll2", CS_DLT_LINUX_SLL2, 0, false, { 0 }, NULL },
-		{ "null", CS_DLT_NULL, 0, false, { 0 }, NULL },
-		{ "loop", CS_DLT_LOOP, 0, false, { 0 }, NULL },
-		{ "raw", CS_DLT_RAW, 0, false, { 0 }, NULL },
-		{ "ipv4", CS_DLT_IPV4, 0, false, { 0 }, NULL },
-		{ "ipv6", CS_DLT_IPV6, 0, false, { 0 }, NULL },
-		{ "pppoe", CS_DLT_EN10MB, 0, false, { 0 }, pppoe },
-		{ "pppoe-qinq", CS_DLT_EN10MB, 2, false, { 0 }, pppoe },
-		{ "llc-snap", CS_DLT_EN10MB, 0, false, { 0 }, llc_snap },
-		{ "vntag", CS_DLT_EN10MB, 1, false, { 0 }, vntag },
-		{ "ppp", CS_DLT_PPP, 0, false, { 0 }, NULL },
-		{ "ppp-compressed", CS_DLT_PPP, 0, false, { 0 }, ppp_bare },
-		{ "ppp-hdlc", CS_DLT_PPP_SERIAL, 0, false, { 0 }, NULL },
-		{ "cisco-hdlc", CS_DLT_PPP_SERIAL, 0, false, { 0 }, chdlc },
-		{ "fddi", CS_DLT_FDDI, 0, false, { 0 }, NULL },
-		{ "wlan", CS_DLT_IEEE802_11, 0, false, { 0 }, qos_4addr },
-		{ "radiotap", CS_DLT_IEEE802_11_RADIO, 0, false, { 0 }, radiotap },
-		{ "nflog", CS_DLT_NFLOG, 0, false, { 0 }, NULL },
-		{ "mpls", 0, 0, true, { .kind = PB_TUN_MPLS, .labels = 2, .id = 16 }, NULL },
-		{ "fabricpath", 0, 0, true, { .kind = PB_TUN_FABRICPATH }, NULL },
+		{ "en10mb", CS_DLT_EN10MB, 0, false, { 0 }, NULL, 0 },
+		{ "vlan2", CS_DLT_EN10MB, 2, false, { 0 }, NULL, 0 },
+		{ "sll", CS_DLT_LINUX_SLL, 0, false, { 0 }, NULL, 0 },
+		{ "sll2", CS_DLT_LINUX_SLL2, 0, false, { 0 }, NULL, 0 },
+		{ "null", CS_DLT_NULL, 0, false, { 0 }, NULL, 0 },
+		{ "loop", CS_DLT_LOOP, 0, false, { 0 }, NULL, 0 },
+		{ "raw", CS_DLT_RAW, 0, false, { 0 }, NULL, 0 },
+		{ "ipv4", CS_DLT_IPV4, 0, false, { 0 }, NULL, 0 },
+		{ "ipv6", CS_DLT_IPV6, 0, false, { 0 }, NULL, 0 },
+		{ "pppoe", CS_DLT_EN10MB, 0, false, { 0 }, pppoe, 0 },
+		{ "pppoe-qinq", CS_DLT_EN10MB, 2, false, { 0 }, pppoe, 0 },
+		{ "llc-snap", CS_DLT_EN10MB, 0, false, { 0 }, llc_snap, 0 },
+		{ "vntag", CS_DLT_EN10MB, 1, false, { 0 }, vntag, 0 },
+		{ "ppp", CS_DLT_PPP, 0, false, { 0 }, NULL, 0 },
+		{ "ppp-compressed", CS_DLT_PPP, 0, false, { 0 }, ppp_bare, 0 },
+		{ "ppp-hdlc", CS_DLT_PPP_SERIAL, 0, false, { 0 }, NULL, 0 },
+		{ "cisco-hdlc", CS_DLT_PPP_SERIAL, 0, false, { 0 }, chdlc, 0 },
+		{ "fddi", CS_DLT_FDDI, 0, false, { 0 }, NULL, 0 },
+		{ "wlan", CS_DLT_IEEE802_11, 0, false, { 0 }, qos_4addr, 0 },
+		{ "radiotap", CS_DLT_IEEE802_11_RADIO, 0, false, { 0 }, radiotap, 0 },
+		{ "nflog", CS_DLT_NFLOG, 0, false, { 0 }, NULL, 0 },
+		{ "mpls", 0, 0, true, { .kind = PB_TUN_MPLS, .labels = 2, .id = 16 }, NULL, 0 },
+		{ "fabricpath", 0, 0, true, { .kind = PB_TUN_FABRICPATH }, NULL, 0 },
 		{ "gre", 0, 0, true, { .kind = PB_TUN_GRE, .gre_key = true, .gre_csum = true,
-				       .gre_seq = true, .id = 7 }, NULL },
-		{ "gre-eth", 0, 0, true, { .kind = PB_TUN_GRE, .eth = true }, NULL },
-		{ "erspan2", 0, 0, true, { .kind = PB_TUN_ERSPAN2, .id = 3 }, NULL },
-		{ "erspan3", 0, 0, true, { .kind = PB_TUN_ERSPAN3, .id = 3 }, NULL },
-		{ "pptp", 0, 0, true, { .kind = PB_TUN_PPTP, .id = 9 }, NULL },
-		{ "pptp-compressed", 0, 0, true, { .kind = PB_TUN_PPTP, .ppp_compressed = true }, NULL },
-		{ "ipip", 0, 0, true, { .kind = PB_TUN_IPIP }, NULL },
-		{ "vxlan", 0, 0, true, { .kind = PB_TUN_VXLAN, .id = 42 }, NULL },
-		{ "geneve", 0, 0, true, { .kind = PB_TUN_GENEVE, .geneve_opt_words = 2 }, NULL },
-		{ "geneve-eth", 0, 0, true, { .kind = PB_TUN_GENEVE, .eth = true }, NULL },
+				       .gre_seq = true, .id = 7 }, NULL, 0 },
+		{ "gre-eth", 0, 0, true, { .kind = PB_TUN_GRE, .eth = true }, NULL, 0 },
+		{ "erspan2", 0, 0, true, { .kind = PB_TUN_ERSPAN2, .id = 3 }, NULL, 0 },
+		{ "erspan3", 0, 0, true, { .kind = PB_TUN_ERSPAN3, .id = 3 }, NULL, 0 },
+		{ "pptp", 0, 0, true, { .kind = PB_TUN_PPTP, .id = 9 }, NULL, 0 },
+		{ "pptp-compressed", 0, 0, true, { .kind = PB_TUN_PPTP, .ppp_compressed = true }, NULL, 0 },
+		{ "ipip", 0, 0, true, { .kind = PB_TUN_IPIP }, NULL, 0 },
+		{ "vxlan", 0, 0, true, { .kind = PB_TUN_VXLAN, .id = 42 }, NULL, 0 },
+		{ "geneve", 0, 0, true, { .kind = PB_TUN_GENEVE, .geneve_opt_words = 2 }, NULL, 0 },
+		{ "geneve-eth", 0, 0, true, { .kind = PB_TUN_GENEVE, .eth = true }, NULL, 0 },
 		{ "teredo", 0, 0, true, { .kind = PB_TUN_TEREDO, .teredo_auth = true,
-					  .teredo_origin = true }, NULL },
+					  .teredo_origin = true }, NULL, 0 },
 		{ "gtpu", 0, 0, true, { .kind = PB_TUN_GTPU, .gtp_seq = true,
-					.gtp_ext_cnt = 1, .id = 77 }, NULL },
-		{ "gre-frag", 0, 0, true, { .kind = PB_TUN_GRE, .first_frag = 32 }, NULL },
-		{ "erspan1", 0, 0, true, { .kind = PB_TUN_ERSPAN1 }, NULL },
+					.gtp_ext_cnt = 1, .id = 77 }, NULL, 0 },
+		{ "gre-frag", 0, 0, true, { .kind = PB_TUN_GRE, .first_frag = 32 }, NULL, 0 },
+		{ "erspan1", 0, 0, true, { .kind = PB_TUN_ERSPAN1 }, NULL, 0 },
 		{ "erspan3-sub", 0, 0, true, { .kind = PB_TUN_ERSPAN3, .id = 5,
-					       .erspan_subheader = true }, NULL },
-		{ "pbb", 0, 1, true, { .kind = PB_TUN_PBB, .id = 0x10203 }, NULL },
-		{ "gre-udp", 0, 0, true, { .kind = PB_TUN_GRE_UDP, .gre_key = true, .id = 5 }, NULL },
-		{ "gre-udp-eth", 0, 0, true, { .kind = PB_TUN_GRE_UDP, .eth = true }, NULL },
-		{ "ayiya", 0, 0, true, { .kind = PB_TUN_AYIYA }, NULL },
-		{ "aruba", 0, 0, true, { .kind = PB_TUN_ARUBA }, NULL },
+					       .erspan_subheader = true }, NULL, 0 },
+		{ "pbb", 0, 1, true, { .kind = PB_TUN_PBB, .id = 0x10203 }, NULL, 0 },
+		{ "gre-udp", 0, 0, true, { .kind = PB_TUN_GRE_UDP, .gre_key = true, .id = 5 }, NULL, 0 },
+		{ "gre-udp-eth", 0, 0, true, { .kind = PB_TUN_GRE_UDP, .eth = true }, NULL, 0 },
+		{ "ayiya", 0, 0, true, { .kind = PB_TUN_AYIYA }, NULL, 0 },
+		{ "aruba", 0, 0, true, { .kind = PB_TUN_ARUBA }, NULL, 0 },
+		/* Split by a router: every IPv4 frame in two fragments. */
+		{ "en10mb-split", CS_DLT_EN10MB, 0, false, { 0 }, NULL, 8 },
+		{ "gre-split", 0, 0, true, { .kind = PB_TUN_GRE, .gre_key = true,
+					     .id = 7 }, NULL, 32 },
+		{ "vxlan-split", 0, 0, true, { .kind = PB_TUN_VXLAN, .id = 42 }, NULL, 56 },
 	};
 	static struct script s;
 	int seeds = 0;
