@@ -34,6 +34,9 @@ PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DATADIR ?= $(PREFIX)/share/connscope
+# systemd reads units from /usr/local/lib/systemd/system too
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR ?=
 BUILD   ?= build
 WERROR  ?= 1
@@ -108,7 +111,7 @@ REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/replay-%)
 
 DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(BUILD)/tests/tools/snapbench.d
 
-.PHONY: all check check-run asan demo demo-run deps install \
+.PHONY: all check check-run asan demo demo-run deps install install-deploy \
         uninstall clean tests valgrind fuzz fuzz-build fuzz-replay
 .DEFAULT_GOAL := all
 
@@ -215,6 +218,9 @@ check-run: tests
 	    bash tests/signals.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/privilege.sh
 	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/host.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/sensor.sh
+	CONNSCOPE=$(abspath $(BIN)) bash tests/deploy.sh
+	CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) bash tests/prometheus.sh
 
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
               -fno-sanitize-recover=all
@@ -354,7 +360,9 @@ demo-run: $(BIN)
 # benchmark's traffic, openssl to make the certificates of the HTTPS
 # tests (tests/exposed.sh, tests/browser.sh), mandoc to check the man
 # page and man-db to read it installed, zstd and xz-utils to compress the
-# samples that tests/habits.sh reads compressed.  tshark, the benchmark's
+# samples that tests/habits.sh reads compressed, systemd for
+# systemd-analyze verify of the sensor's unit (tests/deploy.sh; it needs
+# no running systemd).  tshark, the benchmark's
 # optional yardstick, is left out: it is large and asks a question on
 # install (tests/bench/README.md).  DEBS_RUN's zlib, zstd and xz headers
 # are for reading compressed captures (capture/unpack.c).
@@ -362,7 +370,7 @@ DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev \
              zlib1g-dev libzstd-dev liblzma-dev
 DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
              libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay \
-             openssl mandoc man-db zstd xz-utils python3
+             openssl mandoc man-db zstd xz-utils python3 systemd
 DEBS      := $(DEBS_RUN) $(DEBS_TEST)
 
 # $(call install_debs,PACKAGES): nothing when all are installed; as root,
@@ -399,15 +407,31 @@ deps-run:
 # ---- install -----------------------------------------------------------------
 # The man page and bash's completion go where man(1) and bash-completion
 # look under PREFIX; DESTDIR stages the whole tree (packaging).
-install: $(BIN)
+install: $(BIN) install-deploy
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/connscope
 	install -m 0644 doc/connscope.1 $(DESTDIR)$(MANDIR)/man1/connscope.1
 	install -m 0644 doc/connscope.bash-completion $(DESTDIR)$(BASHCOMPDIR)/connscope
 
+# The sensor's unit (its ExecStart names $(BINDIR)/connscope), the alerting
+# rules and the dashboard (docs/SENSOR.md).  Apart from install so that
+# tests/deploy.sh can verify the unit as installed without a build.
+install-deploy:
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DATADIR)/prometheus \
+	    $(DESTDIR)$(DATADIR)/grafana
+	sed 's|@BINDIR@|$(BINDIR)|g; s|@DATADIR@|$(DATADIR)|g' deploy/systemd/connscope@.service.in \
+	    >$(DESTDIR)$(SYSTEMDUNITDIR)/connscope@.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/connscope@.service
+	install -m 0644 deploy/prometheus/connscope-rules.yml \
+	    deploy/prometheus/connscope-rules.test.yml $(DESTDIR)$(DATADIR)/prometheus
+	install -m 0644 deploy/grafana/connscope-dashboard.json $(DESTDIR)$(DATADIR)/grafana
+	install -m 0644 docs/SENSOR.md $(DESTDIR)$(DATADIR)/SENSOR.md
+
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/connscope $(DESTDIR)$(MANDIR)/man1/connscope.1 \
 	    $(DESTDIR)$(BASHCOMPDIR)/connscope
+	rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/connscope@.service
+	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
 	rm -rf build connscope

@@ -48,6 +48,9 @@ struct options {
 	const char *user;
 	const char *json_path;
 	const char *connlog_path;
+	const char *jsonl_path;
+	uint64_t rotate_sec;		/* --rotate: 0 = never */
+	uint64_t stats_interval_sec;	/* --stats-interval */
 	const char *report_path;
 	bool report_path_given;
 	bool quiet;
@@ -78,7 +81,9 @@ static const char *progname = "connscope";
  * standard output is flushed, and connscope exits at once with 128 + the
  * signal; a third has the default action, which
  * nothing can hold up.  SIGUSR1 asks for a line of figures and the run
- * goes on.  The handlers only set flags, write to the run's wake pipe and
+ * goes on.  A sensor (--jsonl or --rotate) is a daemon with log files:
+ * there SIGHUP reopens the logs under their names, as daemons do for
+ * logrotate, and the run goes on; it no longer stops the run.  The handlers only set flags, write to the run's wake pipe and
  * call pcap_breakloop (cs_run_interrupt and its kin); the loops act.
  */
 static volatile sig_atomic_t stop_signal;	/* the first stop */
@@ -106,6 +111,16 @@ static void on_stop_signal(int sig)
 		cs_run_abort(r);
 }
 
+/* With --jsonl or --rotate: logrotate moved the logs; the run goes on. */
+static void on_reopen_signal(int sig)
+{
+	struct cs_run *r = running;
+
+	(void)sig;
+	if (r)
+		cs_run_request_reopen(r);
+}
+
 static void on_stats_signal(int sig)
 {
 	struct cs_run *r = running;
@@ -121,7 +136,7 @@ static void on_stats_signal(int sig)
  * the run's wake pipe or has a timeout, so nothing needs EINTR.  SIGHUP
  * stays ignored if it was (nohup), as tcpdump leaves it.
  */
-static void install_signal_handlers(void)
+static void install_signal_handlers(bool hup_reopens)
 {
 	struct sigaction sa, old;
 
@@ -139,9 +154,18 @@ static void install_signal_handlers(void)
 	}
 	sa.sa_handler = on_stats_signal;
 	sigaction(SIGUSR1, &sa, NULL);
+	if (hup_reopens) {
+		stop_signal_ours[STOP_SIGNAL_CNT - 1] = false;	/* SIGHUP's */
+		sa.sa_handler = on_reopen_signal;
+		sigaction(SIGHUP, &sa, NULL);
+	}
 }
 
 /* ---- options ----------------------------------------------------------- */
+
+/* A stats line a minute: Suricata's stats.log default is 8 s, but these
+ * lines carry every figure and a scraper has /metrics for fine grain. */
+#define STATS_INTERVAL_SEC_DEFAULT 60
 
 static void usage(FILE *out)
 {
@@ -194,6 +218,12 @@ static void usage(FILE *out)
 "  --report FILE|-  text report (default: standard output)\n"
 "  --json FILE|-    JSON report\n"
 "  --conn-log FILE|-  Zeek-format conn.log\n"
+"  --jsonl FILE|-   JSON Lines as things happen: each finished connection, each\n"
+"                   alert at its start and end, and the figures (\"stats\")\n"
+"  --stats-interval S  a stats line every S s of wall time (default %d)\n"
+"  --rotate S       every S s (aligned to the clock) rename the --jsonl and\n"
+"                   --conn-log files NAME.YYYY-MM-DD-HH-MM-SS.EXT (UTC start of\n"
+"                   the interval) and open new ones; also at the end\n"
 "  -q               no text report\n"
 "  -v               list every connection in the text report, one a line\n"
 "  -l               line-buffered: each connection written to a standard-output\n"
@@ -202,7 +232,8 @@ static void usage(FILE *out)
 "  -h, --help       this help;  -V, --version  the version\n"
 "\n"
 "signals: SIGINT (Ctrl-C), SIGTERM, SIGHUP stop and write every report; a second one\n"
-"         exits at once (status 128+N); SIGUSR1 prints the figures so far on stderr\n"
+"         exits at once (status 128+N); SIGUSR1 prints the figures so far on stderr;\n"
+"         with --jsonl or --rotate, SIGHUP reopens the log files (logrotate) instead\n"
 "exit status: 0 success (a stop by a signal too), 1 usage error, 2 unreadable or\n"
 "             invalid input, 3 runtime failure\n",
 		progname, progname, progname, CS_LIVE_SNAPLEN_DEFAULT,
@@ -211,7 +242,7 @@ static void usage(FILE *out)
 		CS_SYN_TIMEOUT_SEC_DEFAULT, CS_SYNFLOOD_COMPLETION_PCT,
 		CS_SYNFLOOD_RATE_DEFAULT, CS_TIMEWAIT_THRESHOLD_DEFAULT,
 		CS_CLOSEWAIT_AGE_SEC_DEFAULT, CS_CLOSEWAIT_THRESHOLD_DEFAULT,
-		CS_WEB_TOKEN_MIN);
+		CS_WEB_TOKEN_MIN, STATS_INTERVAL_SEC_DEFAULT);
 }
 
 __attribute__((format(printf, 1, 2)))
@@ -323,6 +354,7 @@ enum {
 	OPT_CW_THRESHOLD, OPT_WEB, OPT_WEB_TOKEN, OPT_WEB_INSECURE,
 	OPT_WEB_TOKEN_FILE, OPT_WEB_HOST, OPT_WEB_CERT, OPT_WEB_KEY,
 	OPT_NO_HOST,
+	OPT_JSONL, OPT_ROTATE, OPT_STATS_INTERVAL,
 };
 
 static const struct option long_options[] = {
@@ -330,6 +362,9 @@ static const struct option long_options[] = {
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "duration", required_argument, NULL, OPT_DURATION },
 	{ "conn-log", required_argument, NULL, OPT_CONNLOG },
+	{ "jsonl", required_argument, NULL, OPT_JSONL },
+	{ "rotate", required_argument, NULL, OPT_ROTATE },
+	{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
 	{ "max-flows", required_argument, NULL, OPT_MAX_FLOWS },
 	{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 	{ "msl", required_argument, NULL, OPT_MSL },
@@ -584,6 +619,12 @@ static int parse_option(int c, const char *arg, struct options *o)
 		return parse_seconds("--duration", arg, &o->duration_sec);
 	case OPT_JSON: o->json_path = arg; return 0;
 	case OPT_CONNLOG: o->connlog_path = arg; return 0;
+	case OPT_JSONL: o->jsonl_path = arg; return 0;
+	case OPT_ROTATE:
+		return parse_u64("--rotate", arg, 1, SECONDS_MAX, &o->rotate_sec);
+	case OPT_STATS_INTERVAL:
+		return parse_u64("--stats-interval", arg, 1, SECONDS_MAX,
+				 &o->stats_interval_sec);
 	case OPT_NO_COLOR: o->no_color = true; return 0;
 	case OPT_NO_HOST: o->no_host = true; return 0;
 	case OPT_WEB: case OPT_WEB_TOKEN: case OPT_WEB_TOKEN_FILE:
@@ -610,14 +651,15 @@ static int check_outputs(struct options *o)
 	int n = 0;
 
 	int to_stdout = (o->json_path && !strcmp(o->json_path, "-")) +
-			(o->connlog_path && !strcmp(o->connlog_path, "-"));
+			(o->connlog_path && !strcmp(o->connlog_path, "-")) +
+			(o->jsonl_path && !strcmp(o->jsonl_path, "-"));
 	if (to_stdout > 1 || (to_stdout && o->report_path_given &&
 			      !strcmp(o->report_path, "-")))
 		return usage_error("only one report can go to standard output");
 	if (to_stdout && !o->report_path_given)
 		o->quiet = true;	/* stdout carries the JSON or conn.log */
 
-	struct cs_outfile_name *names = calloc((size_t)o->file_cnt + 3,
+	struct cs_outfile_name *names = calloc((size_t)o->file_cnt + 4,
 					       sizeof *names);
 	if (!names) {
 		fprintf(stderr, "%s: out of memory\n", progname);
@@ -629,6 +671,8 @@ static int check_outputs(struct options *o)
 		names[n++] = (struct cs_outfile_name){ "--json", o->json_path, true };
 	if (o->connlog_path)
 		names[n++] = (struct cs_outfile_name){ "--conn-log", o->connlog_path, true };
+	if (o->jsonl_path)
+		names[n++] = (struct cs_outfile_name){ "--jsonl", o->jsonl_path, true };
 	if (!o->quiet)
 		names[n++] = (struct cs_outfile_name){ "--report", o->report_path, true };
 	int rc = cs_outfile_check(names, n, err, sizeof err);
@@ -683,6 +727,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->live.buffer_mib = CS_LIVE_BUFFER_MIB_DEFAULT;
 	o->live.promisc = true;
 	o->live.timeout_ms = CS_LIVE_TIMEOUT_MS_DEFAULT;
+	o->stats_interval_sec = STATS_INTERVAL_SEC_DEFAULT;
 	cs_engine_opts_default(&o->engine);
 
 	opterr = 0;
@@ -714,6 +759,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (o->no_host && !o->iface)
 		return usage_error("--no-host applies to live capture (-i): "
 				   "a capture file has no host view");
+	if (o->rotate_sec && !o->jsonl_path && !o->connlog_path)
+		return usage_error("--rotate renames the --jsonl and --conn-log "
+				   "files: give one of them");
 	int stdin_cnt = 0;
 	for (int i = 0; i < o->file_cnt; i++)
 		stdin_cnt += strcmp(o->files[i], "-") == 0;
@@ -791,6 +839,9 @@ static void configure_run(struct cs_run_config *c, struct app *a)
 	c->engine = o->engine;
 	c->json.path = o->json_path;
 	c->connlog.path = o->connlog_path;
+	c->jsonl_path = o->jsonl_path;
+	c->rotate_sec = o->rotate_sec;
+	c->stats_interval_sec = o->stats_interval_sec;
 	c->text.path = o->quiet ? NULL : o->report_path;
 	c->line_buffered = o->line_buffered;
 	c->list_conns = o->list_conns;
@@ -878,7 +929,7 @@ static int run(struct app *a)
 		return EXIT_RUNTIME;
 	}
 	running = &a->run;
-	install_signal_handlers();
+	install_signal_handlers(a->opt.jsonl_path || a->opt.rotate_sec);
 	/* Before reading, so a privileged port is bound before root is given up. */
 	if (a->opt.web && start_web(a) != 0) {
 		running = NULL;

@@ -467,6 +467,57 @@ START_TEST(the_outputs_hold_every_connection)
 }
 END_TEST
 
+static char *read_all(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	*len = (size_t)ftell(f);
+	rewind(f);
+	buf = malloc(*len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, *len, f), *len);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/*
+ * --jsonl through the writer thread (conn lines) and the reading thread
+ * (alert and stats lines) into one file: the flood sample's 3004
+ * connections (tcpdump's count of its SYNs' 4-tuples, in the table above)
+ * once each, its one syn_flood alert started and ended, a stats line at
+ * the end; every line an object.  Run under ThreadSanitizer by make tsan.
+ */
+START_TEST(the_json_lines_hold_every_connection_and_the_flood)
+{
+	char path[] = "/tmp/cs-driver-jsonl.XXXXXX";
+	struct cs_run_config cfg = defaults();
+	struct seen w = { 0 };
+	size_t len;
+
+	ck_assert_int_ge(mkstemp(path), 0);
+	cfg.jsonl_path = path;
+	cfg.stats_interval_sec = 60;
+	struct cs_run *r = run_files(&cfg, &w, sample("synflood-backlog.pcap"), NULL);
+	ck_assert_int_eq(r->status, CS_RUN_OK);
+	char *text = read_all(path, &len);
+	ck_assert_uint_eq(count_of(text, len, "{\"type\":\"conn\","),
+			  expected_of("synflood-backlog.pcap")->syns);
+	ck_assert_uint_eq(count_of(text, len, "{\"type\":\"alert\",\"event\":\"start\",\"id\":0,"
+				   "\"alert\":{\"type\":\"syn_flood\""), 1);
+	ck_assert_uint_eq(count_of(text, len, "{\"type\":\"alert\",\"event\":\"end\",\"id\":0,"), 1);
+	ck_assert_uint_eq(count_of(text, len, "{\"type\":\"stats\","), 1);
+	ck_assert_uint_eq(count_of(text, len, "\n"), 3004 + 2 + 1);
+	ck_assert_uint_eq(count_of(text, len, "}\n{"), 3004 + 2);	/* whole lines */
+	free(text);
+	unlink(path);
+	run_free(r, &w);
+}
+END_TEST
+
 /*
  * A connection that Zeek's timers split in two: handshake, 1,299 bytes
  * from the client, 87,421 (40,000 + 40,000 + 7,421) from the server, both
@@ -765,6 +816,7 @@ Suite *driver_suite(void)
 	tcase_add_test(tc, a_stats_request_says_the_figures_and_reads_on);
 	tcase_add_test(tc, a_filter_one_file_cannot_take_skips_that_file);
 	tcase_add_test(tc, an_interrupt_before_the_run_reads_nothing);
+	tcase_add_test(tc, the_json_lines_hold_every_connection_and_the_flood);
 	suite_add_tcase(s, tc);
 	return s;
 }

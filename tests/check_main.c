@@ -32,6 +32,8 @@ int main(void)
 	srunner_add_suite(sr, driver_suite());
 	srunner_add_suite(sr, outfile_suite());
 	srunner_add_suite(sr, host_suite());
+	srunner_add_suite(sr, logstream_suite());
+	srunner_add_suite(sr, jsonl_suite());
 
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "analyzer/run/writer.h"
 #include "tests/suites.h"
@@ -154,6 +155,66 @@ START_TEST(a_writer_given_up_holds_the_producer_no_more)
 }
 END_TEST
 
+/* What the writer has written, read under a lock: the test does not drain. */
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t idle_written, idle_calls, written_at_idle;
+
+static void count_row(void *ctx, const struct cs_conn *c, const struct cs_verdict *v)
+{
+	(void)ctx;
+	(void)c;
+	(void)v;
+	pthread_mutex_lock(&idle_lock);
+	idle_written++;
+	pthread_mutex_unlock(&idle_lock);
+}
+
+static void on_idle(void *ctx)
+{
+	(void)ctx;
+	pthread_mutex_lock(&idle_lock);
+	idle_calls++;
+	written_at_idle = idle_written;
+	pthread_mutex_unlock(&idle_lock);
+}
+
+/*
+ * A live sensor's rows leave though a batch (64) is not full: flush hands
+ * the three put so far over without waiting, the writer writes them and
+ * then calls idle (where a run flushes its files), all within the 5 s the
+ * test waits at most.
+ */
+START_TEST(flush_hands_a_partial_batch_over_and_idle_follows)
+{
+	struct cs_writer *w = cs_writer_start(count_row, NULL);
+	struct cs_conn c;
+	struct cs_verdict v;
+	size_t calls = 0, at_idle = 0;
+
+	ck_assert_ptr_nonnull(w);
+	cs_writer_on_idle(w, on_idle);
+	for (size_t i = 0; i < 3; i++) {
+		make(&c, &v, i);
+		cs_writer_put(w, &c, &v);
+	}
+	cs_writer_flush(w);
+	for (int t = 0; t < 500 && calls == 0; t++) {
+		struct timespec nap = { 0, 10 * 1000 * 1000 };
+		nanosleep(&nap, NULL);
+		pthread_mutex_lock(&idle_lock);
+		calls = idle_calls;
+		at_idle = written_at_idle;
+		pthread_mutex_unlock(&idle_lock);
+	}
+	ck_assert_uint_eq(calls, 1);
+	ck_assert_uint_eq(at_idle, 3);
+	cs_writer_flush(w);		/* nothing put: nothing handed over */
+	cs_writer_stop(w);
+	ck_assert_uint_eq(idle_calls, 1);
+	cs_writer_flush(NULL);
+}
+END_TEST
+
 Suite *writer_suite(void)
 {
 	Suite *s = suite_create("writer");
@@ -162,6 +223,7 @@ Suite *writer_suite(void)
 	tcase_add_test(tc, every_connection_in_order_as_handed_over);
 	tcase_add_test(tc, drain_writes_everything_so_far);
 	tcase_add_test(tc, a_writer_given_up_holds_the_producer_no_more);
+	tcase_add_test(tc, flush_hands_a_partial_batch_over_and_idle_follows);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -26,6 +26,8 @@ Suite *readahead_suite(void);
 Suite *writer_suite(void);
 Suite *driver_suite(void);
 Suite *outfile_suite(void);
+Suite *logstream_suite(void);
+Suite *jsonl_suite(void);
 Suite *linklayer_suite(void);
 Suite *defrag_suite(void);
 Suite *unpack_suite(void);

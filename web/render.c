@@ -368,11 +368,19 @@ static void summary_metric(FILE *f, const struct cs_summary *s,
 /* The families that are not summary figures: by outcome, state and type. */
 static void breakdown_metrics(FILE *f, const struct cs_snapshot *s)
 {
+	/* A counter never goes down: it counts finished connections, whose
+	 * outcome is decided; the open ones' can still change. */
 	metric(f, "connscope_connections_total", "counter",
-	       "Connections seen, by outcome (open ones as they stand).");
+	       "Connections finished, by outcome.");
 	for (int i = 0; i < CS_OUT_MAX; i++)
 		fprintf(f, "connscope_connections_total{outcome=\"%s\"} %" PRIu64 "\n",
-			cs_outcome_names[i], s->outcomes[i]);
+			cs_outcome_names[i], s->finished_outcomes[i]);
+	metric(f, "connscope_connections_open_by_outcome", "gauge",
+	       "Open connections, by their outcome as it stands now.");
+	for (int i = 0; i < CS_OUT_MAX; i++)
+		fprintf(f, "connscope_connections_open_by_outcome{outcome=\"%s\"} %"
+			PRIu64 "\n", cs_outcome_names[i],
+			s->outcomes[i] - s->finished_outcomes[i]);
 	metric(f, "connscope_endpoints", "gauge",
 	       "Endpoints of open connections, by side and TCP state.");
 	for (int side = 0; side < 2; side++)

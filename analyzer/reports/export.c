@@ -183,6 +183,13 @@ void cs_export_conn_json_rows(struct cs_json *j, const struct cs_conn *c,
 	cs_json_obj_end(j);
 }
 
+void cs_export_conn_fields_rows(struct cs_json *j, const struct cs_conn *c,
+				const struct cs_verdict *v,
+				const struct cs_export_rows *rows)
+{
+	conn_fields(j, c, v, rows && rows->n >= 2 ? rows : NULL);
+}
+
 void cs_export_uid(const struct cs_conn *c, char out[20])
 {
 	static const char b62[] =

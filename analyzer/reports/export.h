@@ -43,6 +43,10 @@ struct cs_export_rows {
 void cs_export_conn_json_rows(struct cs_json *j, const struct cs_conn *c,
 			      const struct cs_verdict *v,
 			      const struct cs_export_rows *rows);
+/* The same fields without the braces (the JSON Lines add "type"). */
+void cs_export_conn_fields_rows(struct cs_json *j, const struct cs_conn *c,
+				const struct cs_verdict *v,
+				const struct cs_export_rows *rows);
 
 /* Payload bytes sent by endpoint i (0: the originator) over the whole
  * connection, summed over its conn.log rows. */

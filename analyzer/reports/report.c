@@ -562,8 +562,8 @@ static bool rows_collect(struct cs_json_report *r, const struct cs_conn *c,
 	return found == c->z_segment;
 }
 
-void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
-			 const struct cs_verdict *v)
+void cs_report_json_conn_fields(struct cs_json_report *r, struct cs_json *j,
+				const struct cs_conn *c, const struct cs_verdict *v)
 {
 	struct cs_export_row *all = NULL;
 
@@ -575,11 +575,19 @@ void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
 		memcpy(all[c->z_segment].history, c->history,
 		       sizeof all[c->z_segment].history);
 		struct cs_export_rows rows = { all, c->z_segment + 1 };
-		cs_export_conn_json_rows(&r->j, c, v, &rows);
+		cs_export_conn_fields_rows(j, c, v, &rows);
 	} else {
-		cs_export_conn_json(&r->j, c, v);
+		cs_export_conn_fields(j, c, v);
 	}
 	free(all);
+}
+
+void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
+			 const struct cs_verdict *v)
+{
+	cs_json_obj_begin(&r->j);
+	cs_report_json_conn_fields(r, &r->j, c, v);
+	cs_json_obj_end(&r->j);
 }
 
 void cs_report_json_fini(struct cs_json_report *r)

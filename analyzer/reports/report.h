@@ -76,6 +76,10 @@ struct cs_json_report {
 void cs_report_json_begin(struct cs_json_report *r, FILE *out);
 void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
 			 const struct cs_verdict *v);
+/* The connection's fields without the braces, into j (the JSON Lines'
+ * own line), with the rows r keeps for it. */
+void cs_report_json_conn_fields(struct cs_json_report *r, struct cs_json *j,
+				const struct cs_conn *c, const struct cs_verdict *v);
 /* A conn.log row ended inside record c, which goes on (Zeek's timers). */
 void cs_report_json_row(struct cs_json_report *r, const struct cs_conn *c);
 /* Frees what the rows took; the report may be begun again. */

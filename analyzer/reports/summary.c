@@ -74,8 +74,10 @@ const struct cs_summary_field cs_summary_fields[] = {
 		  "Packets whose timestamp is no time (before 1970, past 2^64 "
 		  "microseconds, or a fraction of a second out of range), "
 		  "analysed at the time of the packets before them.") },
+	/* finished (a counter, by outcome) + open (a gauge): /metrics */
 	{ .name = "connections", U64(connections),
-	  SUM_OF("connscope_connections_total") },
+	  SUM_OF("connscope_connections_total"),
+	  .sum_also = "connscope_connections_open" },
 	{ .name = "open", U64(open), .view_only = true,
 	  GAUGE("connscope_connections_open", "Connections tracked now.") },
 	{ .name = "peak_open", U64(peak_open),

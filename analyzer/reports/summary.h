@@ -97,6 +97,7 @@ struct cs_summary_field {
 	const char *metric;
 	enum cs_metric_type metric_type;
 	const char *label;		/* CS_SUM_COUNTS: the metric's label name */
+	const char *sum_also;		/* SUM_OF: a second family in the sum */
 	const char *help;
 };
 

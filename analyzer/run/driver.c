@@ -36,6 +36,12 @@
 #define PROGRESS_AFTER_SEC 1.0
 /* The host view: the kernel is asked this often while capturing live. */
 #define HOST_SAMPLE_EVERY_SEC 1.0
+/* The sensor's logs are looked after this often: a rotation is this late
+ * at most, a live connection's line leaves within this (and the writer's
+ * turn), a SIGHUP is acted on within it. */
+#define SENSOR_TICK_SEC 0.25
+/* A live capture's kernel drops are read this often (pcap_stats). */
+#define DROPS_EVERY_SEC 1.0
 
 /* ---- small things -------------------------------------------------------- */
 
@@ -321,6 +327,7 @@ static void write_connection(void *ctx, const struct cs_conn *c,
 			     const struct cs_verdict *v)
 {
 	struct cs_run *r = ctx;
+	FILE *f;
 
 	if (r->connlog_f)
 		cs_connlog_row(r->connlog_f, c, cs_zeek_conn_state(c));
@@ -330,20 +337,201 @@ static void write_connection(void *ctx, const struct cs_conn *c,
 		else
 			cs_report_json_row(&r->json, c);
 	}
+	if (r->connlog_streamed) {
+		if ((f = cs_logstream_lock(&r->connlog_stream)))
+			cs_connlog_row(f, c, cs_zeek_conn_state(c));
+		cs_logstream_unlock(&r->connlog_stream);
+	}
+	if (r->jsonl_on) {
+		f = cs_logstream_lock(&r->jsonl);
+		if (!v)
+			cs_report_json_row(&r->jsonl_rows, c);
+		else if (f)
+			cs_jsonl_conn(f, &r->jsonl_rows, c, v);
+		cs_logstream_unlock(&r->jsonl);
+	}
 	if (v && r->listing)
 		cs_listing_row(r->listing, c, v);
 	if (r->cfg.line_buffered)
 		flush_streamed(r);
 }
 
+/* ---- the sensor's logs -------------------------------------------------------- */
+
+static uint64_t wall_sec(void)
+{
+	return wall_us() / CS_USEC_PER_SEC;
+}
+
+static bool sensor_logs(const struct cs_run *r)
+{
+	return r->jsonl_on || r->connlog_streamed;
+}
+
+/* Rotation is aligned to the clock, as Zeek's: every file but the first
+ * and the last holds exactly one interval. */
+static uint64_t interval_start(const struct cs_run *r, uint64_t sec)
+{
+	return r->cfg.rotate_sec ? sec / r->cfg.rotate_sec * r->cfg.rotate_sec : sec;
+}
+
+/* A log that cannot be written is said and makes the run's status, but
+ * the capture goes on: the dashboard and the other outputs still work. */
+static void log_trouble(struct cs_run *r, const char *err)
+{
+	say(r, "%s", err);
+	worsen(r, CS_RUN_FAILED);
+}
+
+/* A conn.log is a log like the JSON Lines only when it is rotated: else it
+ * is a report, put in place whole at the end. */
+static bool connlog_is_log(const struct cs_run *r)
+{
+	const struct cs_run_sink *k = &r->cfg.connlog;
+
+	return r->cfg.rotate_sec && k->path && !k->stream && strcmp(k->path, "-");
+}
+
+static int open_sensor_logs(struct cs_run *r)
+{
+	char err[PATH_MAX + 256];
+	uint64_t now = wall_sec(), start = interval_start(r, now);
+
+	if (r->cfg.jsonl_path) {
+		if (!(r->alert_lines = calloc(1, sizeof *r->alert_lines))) {
+			say(r, "out of memory for --jsonl");
+			return -1;
+		}
+		if (cs_logstream_open(&r->jsonl, r->cfg.jsonl_path, NULL, NULL,
+				      start, err, sizeof err) != 0) {
+			say(r, "%s", err);
+			return -1;
+		}
+		r->jsonl_on = true;
+	}
+	if (connlog_is_log(r)) {
+		if (cs_logstream_open(&r->connlog_stream, r->cfg.connlog.path,
+				      cs_connlog_header, cs_connlog_footer, start,
+				      err, sizeof err) != 0) {
+			say(r, "%s", err);
+			return -1;
+		}
+		r->connlog_streamed = true;
+	}
+	r->next_rotate_sec = start + r->cfg.rotate_sec;
+	r->next_stats_sec = now + r->cfg.stats_interval_sec;
+	return 0;
+}
+
+static void flush_logs(void *ctx)
+{
+	struct cs_run *r = ctx;
+
+	cs_logstream_flush(&r->jsonl);
+	cs_logstream_flush(&r->connlog_stream);
+}
+
+static void reopen_logs(struct cs_run *r)
+{
+	char err[PATH_MAX + 256];
+
+	r->reopen_requested = 0;
+	if (r->jsonl_on && cs_logstream_reopen(&r->jsonl, err, sizeof err) != 0)
+		log_trouble(r, err);
+	if (r->connlog_streamed &&
+	    cs_logstream_reopen(&r->connlog_stream, err, sizeof err) != 0)
+		log_trouble(r, err);
+}
+
+/* The rows of connections finished in the interval go to its file first. */
+static void rotate_logs(struct cs_run *r, uint64_t now)
+{
+	char err[2 * PATH_MAX + 256];
+	uint64_t start = interval_start(r, now);
+
+	cs_writer_drain(r->writer);
+	if (r->jsonl_on && cs_logstream_rotate(&r->jsonl, start, err, sizeof err) != 0)
+		log_trouble(r, err);
+	if (r->connlog_streamed &&
+	    cs_logstream_rotate(&r->connlog_stream, start, err, sizeof err) != 0)
+		log_trouble(r, err);
+	r->next_rotate_sec = start + r->cfg.rotate_sec;
+}
+
+/* The alerts' start and end lines, and the stats line when it is due; at
+ * the end, every alert ends and a last stats line is written. */
+static void write_events(struct cs_run *r, uint64_t now, bool at_end)
+{
+	bool stats = r->cfg.stats_interval_sec &&
+		     (at_end || now >= r->next_stats_sec);
+	FILE *f;
+
+	if (r->engine.detect.alerts.count)
+		cs_detect_refresh(&r->engine.detect);	/* the sentences */
+	if ((f = cs_logstream_lock(&r->jsonl))) {
+		cs_jsonl_alerts_update(f, r->alert_lines, &r->engine.detect.alerts,
+				       r->engine.now_us, at_end);
+		if (stats)
+			cs_jsonl_stats(f, &r->engine, &r->src, wall_us());
+	}
+	cs_logstream_unlock(&r->jsonl);
+	if (stats)
+		r->next_stats_sec = now + r->cfg.stats_interval_sec;
+}
+
+/* Live: what was put is handed to the writer, which flushes the files once
+ * it has written it (cs_writer_on_idle); the lines written here, now. */
+static void sensor_tick(struct cs_run *r)
+{
+	if (!sensor_logs(r))
+		return;
+	double t = monotonic_sec();
+	if (t < r->next_sensor_tick)
+		return;
+	r->next_sensor_tick = t + SENSOR_TICK_SEC;
+	uint64_t now = wall_sec();
+	if (r->reopen_requested)
+		reopen_logs(r);
+	if (r->cfg.rotate_sec && now >= r->next_rotate_sec)
+		rotate_logs(r, now);
+	if (r->jsonl_on)
+		write_events(r, now, false);
+	if (r->src.live) {
+		cs_writer_flush(r->writer);
+		flush_logs(r);
+	}
+}
+
+/* The last lines, and the files ended; rotated ones renamed after their
+ * interval as at every rotation. */
+static void end_sensor_logs(struct cs_run *r)
+{
+	char err[2 * PATH_MAX + 256];
+
+	if (r->jsonl_on) {
+		write_events(r, wall_sec(), true);
+		if (cs_logstream_close(&r->jsonl, r->cfg.rotate_sec != 0, err,
+				       sizeof err) != 0)
+			log_trouble(r, err);
+		r->jsonl_on = false;
+	}
+	if (r->connlog_streamed) {
+		if (cs_logstream_close(&r->connlog_stream, true, err, sizeof err) != 0)
+			log_trouble(r, err);
+		r->connlog_streamed = false;
+	}
+}
+
 static int open_streamed_outputs(struct cs_run *r)
 {
+	if (open_sensor_logs(r) != 0)
+		return -1;
 	if (wanted(&r->cfg.json)) {
 		if (!(r->json_f = open_output(r, &r->cfg.json, &r->json_file)))
 			return -1;
 		cs_report_json_begin(&r->json, r->json_f);
 	}
-	if (wanted(&r->cfg.connlog)) {
+	if (wanted(&r->cfg.connlog) && !r->connlog_streamed) {
 		if (!(r->connlog_f = open_output(r, &r->cfg.connlog,
 						 &r->connlog_file)))
 			return -1;
@@ -357,12 +545,14 @@ static int open_streamed_outputs(struct cs_run *r)
 		flush_streamed(r);
 	/* Formatting rows costs more than analysing their packets: a thread of
 	 * its own does it, when there are rows to write. */
-	if (r->json_f || r->connlog_f || r->listing)
+	if (r->json_f || r->connlog_f || r->listing || sensor_logs(r))
 		r->writer = cs_writer_start(write_connection, r);
 	if (r->writer) {
 		cs_writer_watch(r->writer, &r->aborted);
 		if (r->cfg.line_buffered)
 			cs_writer_hand_over_each(r->writer);
+		if (r->src.live && sensor_logs(r))
+			cs_writer_on_idle(r->writer, flush_logs);
 		cs_engine_set_output(&r->engine, cs_writer_put, r->writer);
 	} else {
 		cs_engine_set_output(&r->engine, write_connection, r);
@@ -426,6 +616,7 @@ static bool read_ahead(struct cs_run *r, struct cs_source *s, struct progress *p
 		report_progress(r, s, p);
 		publish(r, false);
 		check_stats(r);
+		sensor_tick(r);
 	}
 	r->reading = s;
 	if (cs_readahead_stop(ra, err, sizeof err) == CS_READ_ERROR) {
@@ -451,6 +642,7 @@ static void read_here(struct cs_run *r, struct cs_source *s, bool stream,
 		report_progress(r, s, p);
 		publish(r, false);
 		check_stats(r);
+		sensor_tick(r);
 		if (stream)
 			publish_if_stalled(r, s);
 		enum cs_read rc = cs_source_read(s, remaining_count(r, chunk),
@@ -670,21 +862,39 @@ static void sample_host(struct cs_run *r, bool now)
 	cs_engine_host_sample(&r->engine, &r->host_sample);
 }
 
+/* The kernel's drop counters (pcap_stats), into the figures. */
+static void read_drops(struct cs_run *r, struct cs_source *s)
+{
+	uint64_t drops;
+
+	if (cs_source_drops(s, &drops) == 0) {
+		r->engine.stats.have_drops = true;
+		r->engine.stats.capture_drops = drops;
+	}
+}
+
+/* While it runs, every second: a sensor's dashboard and /metrics show the
+ * drops as they happen, not only in the report at the end. */
+static void read_drops_now_and_then(struct cs_run *r, struct cs_source *s)
+{
+	double t = monotonic_sec();
+
+	if (t < r->next_drops_read)
+		return;
+	r->next_drops_read = t + DROPS_EVERY_SEC;
+	read_drops(r, s);
+}
+
 /* What reached the ring before the end is part of the capture; then the
  * kernel's drop counters. */
 static void end_capture(struct cs_run *r, struct cs_source *s)
 {
-	uint64_t drops;
-
 	if (!count_reached(r) && !r->aborted) {
 		int max = r->cfg.count ? remaining_count(r, INT_MAX) : -1;
 		r->frames += cs_source_drain(s, wall_us(), max, cs_engine_frame,
 					     &r->engine);
 	}
-	if (cs_source_drops(s, &drops) == 0) {
-		r->engine.stats.have_drops = true;
-		r->engine.stats.capture_drops = drops;
-	}
+	read_drops(r, s);
 	sample_host(r, true);	/* the counters' last word */
 }
 
@@ -719,7 +929,9 @@ static void capture_live(struct cs_run *r, struct cs_source *s)
 		if (n == 0)
 			cs_engine_tick(&r->engine, wall_us());
 		sample_host(r, false);
+		read_drops_now_and_then(r, s);
 		publish(r, false);
+		sensor_tick(r);
 		if (rc == CS_READ_BROKEN)
 			cut_short(r);
 		if (rc == CS_READ_BROKEN ||
@@ -831,6 +1043,7 @@ void cs_run_finish(struct cs_run *r)
 	cs_writer_stop(r->writer);	/* every row written before the end */
 	r->writer = NULL;
 	cs_engine_set_output(&r->engine, NULL, NULL);	/* nothing after it */
+	end_sensor_logs(r);
 	end_streamed_reports(r);
 	write_text_report(r);
 	if (!cs_stats_balanced(&r->engine.stats)) {
@@ -874,6 +1087,14 @@ void cs_run_fini(struct cs_run *r)
 	if (r->listing)
 		fclose(r->listing);
 	r->listing = NULL;
+	/* Logs of a run that did not finish stay as far as they got. */
+	char err[2 * PATH_MAX + 256];
+	cs_logstream_close(&r->jsonl, false, err, sizeof err);
+	cs_logstream_close(&r->connlog_stream, false, err, sizeof err);
+	r->jsonl_on = r->connlog_streamed = false;
+	free(r->alert_lines);
+	r->alert_lines = NULL;
+	cs_report_json_fini(&r->jsonl_rows);
 	cs_filter_free(r->filter);
 	r->filter = NULL;
 	if (r->host_open)
@@ -898,6 +1119,11 @@ void cs_run_request_stats(struct cs_run *r)
 {
 	r->stats_requested = 1;
 	cs_wake_poke(&r->wake);
+}
+
+void cs_run_request_reopen(struct cs_run *r)
+{
+	r->reopen_requested = 1;
 }
 
 void cs_run_abort(struct cs_run *r)
@@ -928,5 +1154,7 @@ void cs_run_abandon(struct cs_run *r)
 {
 	abandon_output(r->json_f, &r->json_file);
 	abandon_output(r->connlog_f, &r->connlog_file);
+	flush_if_free(r->jsonl.f);
+	flush_if_free(r->connlog_stream.f);
 	flush_if_free(stdout);
 }

@@ -28,6 +28,8 @@
 
 #include "analyzer/engine.h"
 #include "analyzer/reports/report.h"
+#include "analyzer/reports/jsonl.h"
+#include "analyzer/run/logstream.h"
 #include "analyzer/run/outfile.h"
 #include "analyzer/views/snapshot.h"
 #include "capture/hostread.h"
@@ -103,6 +105,14 @@ struct cs_run_config {
 					 * streamed outputs as it finishes */
 	bool list_conns;		/* -v: a line per connection in the
 					 * text report */
+	/* The sensor's logs (logstream.h), written in place as things
+	 * happen: JSON Lines (jsonl.h; a path, "-": standard output) ... */
+	const char *jsonl_path;
+	uint64_t stats_interval_sec;	/* its "stats" lines; 0: none */
+	/* ... and both it and a conn.log file renamed every rotate_sec of
+	 * wall time, aligned to the clock (0: never; a conn.log is then a
+	 * report, put in place at the end, as --json is). */
+	uint64_t rotate_sec;
 
 	void *ctx;			/* for every callback */
 	cs_run_say_fn say;
@@ -135,6 +145,15 @@ struct cs_run {
 	struct cs_json_report json;
 	FILE *listing;			/* -v: the lines so far (listing.h) */
 	struct cs_writer *writer;	/* writes the three above, if it could start */
+	/* The sensor's logs, once began. */
+	bool jsonl_on, connlog_streamed;
+	struct cs_logstream jsonl, connlog_stream;
+	struct cs_jsonl_alerts *alert_lines;	/* with jsonl_on */
+	struct cs_json_report jsonl_rows;	/* its split connections' rows */
+	volatile sig_atomic_t reopen_requested;	/* cs_run_request_reopen */
+	uint64_t next_rotate_sec, next_stats_sec;	/* wall clock */
+	double next_sensor_tick;	/* monotonic seconds */
+	double next_drops_read;		/* monotonic seconds, live */
 	uint64_t snap_seq;
 	double next_publish, last_publish;	/* monotonic seconds */
 	uint64_t published_frames;	/* frames at the last snapshot */
@@ -187,6 +206,11 @@ void cs_run_interrupt(struct cs_run *r);
  * callback from the reading loop, or from a wait for a stream's data.
  * Safe to call from a signal handler. */
 void cs_run_request_stats(struct cs_run *r);
+
+/* Asks for the sensor's log files to be ended and opened again under
+ * their names (SIGHUP after logrotate moved them).  Safe to call from a
+ * signal handler; done within a second, from the reading loop. */
+void cs_run_request_reopen(struct cs_run *r);
 
 /*
  * Gives the run up (a second Ctrl-C while it stops): an interrupt, and the

@@ -28,6 +28,7 @@ struct batch {
 
 struct cs_writer {
 	cs_verdict_fn fn;
+	void (*idle)(void *ctx);	/* or NULL */
 	void *ctx;
 	pthread_t thread;
 
@@ -51,6 +52,14 @@ struct cs_writer {
 
 /* ---- the writer thread ------------------------------------------------------ */
 
+/* Everything handed over is written: the idle callback, unlocked. */
+static void idle_unlocked(struct cs_writer *w)
+{
+	pthread_mutex_unlock(&w->lock);
+	w->idle(w->ctx);
+	pthread_mutex_lock(&w->lock);
+}
+
 static void *writer_main(void *arg)
 {
 	struct cs_writer *w = arg;
@@ -72,6 +81,8 @@ static void *writer_main(void *arg)
 		w->written++;
 		if (w->producer_waits)
 			pthread_cond_signal(&w->changed);
+		if (w->idle && w->written == w->filled)
+			idle_unlocked(w);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -169,6 +180,17 @@ void cs_writer_put(void *writer, const struct cs_conn *c, const struct cs_verdic
 	if (v)
 		e->v = *v;
 	if (++w->fill->n == BATCH_CONNS || w->each)
+		hand_over(w);
+}
+
+void cs_writer_on_idle(struct cs_writer *w, void (*idle)(void *ctx))
+{
+	w->idle = idle;
+}
+
+void cs_writer_flush(struct cs_writer *w)
+{
+	if (w && w->fill->n)
 		hand_over(w);
 }
 

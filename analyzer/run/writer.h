@@ -39,6 +39,18 @@ void cs_writer_hand_over_each(struct cs_writer *w);
 
 void cs_writer_watch(struct cs_writer *w, const volatile sig_atomic_t *give_up);
 
+/*
+ * Hands over the connections put so far without waiting for their writing
+ * (it waits only while every batch is queued): a live capture's rows leave
+ * within a second however slowly they come.
+ */
+void cs_writer_flush(struct cs_writer *w);
+
+/* Has the writer thread call idle(ctx) each time it has written all that
+ * was handed over (a live run flushes its log files there).  Call before
+ * the first cs_writer_put. */
+void cs_writer_on_idle(struct cs_writer *w, void (*idle)(void *ctx));
+
 /* Returns once everything handed over has been written (or given up). */
 void cs_writer_drain(struct cs_writer *w);
 

@@ -199,6 +199,7 @@ struct cs_snapshot *cs_snapshot_build(const struct cs_engine *e,
 	s->src = *src;
 	cs_summary_fill(&s->summary, e, src);
 	memcpy(s->outcomes, e->conns.outcomes, sizeof s->outcomes);
+	memcpy(s->finished_outcomes, e->conns.outcomes, sizeof s->finished_outcomes);
 	memcpy(s->conn_states, e->conns.conn_states, sizeof s->conn_states);
 	count_open(s, e);
 

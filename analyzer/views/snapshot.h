@@ -39,6 +39,10 @@ struct cs_snapshot {
 	struct cs_summary summary;	/* the figures, as the report has them */
 
 	uint64_t outcomes[CS_OUT_MAX];		/* finished and open */
+	/* The finished ones only: an open connection's outcome is
+	 * provisional (an attempt becomes a timeout), so a counter of them
+	 * would go down; /metrics counts these and gauges the open ones. */
+	uint64_t finished_outcomes[CS_OUT_MAX];
 	uint64_t conn_states[CS_CS_MAX];
 	uint64_t states[2][CS_TCP_STATE_MAX];	/* endpoints of open connections */
 
