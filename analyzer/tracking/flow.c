@@ -311,7 +311,8 @@ static uint64_t timeout_at(const struct cs_flow_table *t, enum cs_flow_list l,
 	uint64_t start = t->adaptive_start;
 	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
 
-	/* start < count <= end here, so end - count < end - start < 2^31
+	/* count <= end (the table's count is at most max_flows, next_due_find
+	 * clamps its own), so past the test end - count < end - start < 2^31
 	 * (max_flows is at most 2^30): scale_down's bounds hold. */
 	if (count <= start || end <= start)
 		return base;
