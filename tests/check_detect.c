@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyzer/detectors/closewait.h"
 #include "analyzer/detectors/distinct.h"
+#include "analyzer/detectors/timewait.h"
 #include "analyzer/engine.h"
 #include "analyzer/tracking/tcp.h"
 #include "analyzer/tracking/track.h"
@@ -1815,10 +1817,127 @@ END_TEST
 
 #define N(a) ((int)(sizeof a / sizeof a[0]))
 
+/* ---- table probing ------------------------------------------------------------ */
+
+/*
+ * What a lookup of a key not in an open-addressing table costs, averaged
+ * over every home slot: the slots up to and including the first free one.
+ * With linear probing at load a and a hash that spreads the keys it is
+ * (1 + 1/(1-a)^2) / 2 (Knuth): 2.08 at 14,336 of 32,768 slots, 2.5 at
+ * half full, but 32.5 at 14,336 of 16,384.
+ */
+static double miss_probes(uint32_t slots, bool (*used)(const void *, uint32_t),
+			  const void *table)
+{
+	uint32_t first_free = 0;
+	uint64_t total = 0;
+
+	while (first_free < slots && used(table, first_free))
+		first_free++;
+	ck_assert_uint_lt(first_free, slots);
+	/* walk backwards so that each slot knows the distance to the next free */
+	uint32_t run = 0;
+	for (uint32_t n = 0; n < slots; n++) {
+		uint32_t i = (first_free + slots - n) % slots;
+		run = used(table, i) ? run + 1 : 0;
+		total += run + 1;
+	}
+	return (double)total / slots;
+}
+
+static bool group_used(const void *g, uint32_t i)
+{
+	return cs_groups_at(g, i) != NULL;
+}
+
+/* Client i (below 65,536) of many, 10.1.x.y:40000, to 10.9.9.9:80. */
+static void client_conn(struct cs_conn *c, uint32_t i)
+{
+	memset(c, 0, sizeof *c);
+	c->key.addr[0] = v4(10, 1, (i >> 8) & 0xff, i & 0xff);
+	c->key.addr[1] = v4(10, 9, 9, 9);
+	c->key.port[0] = 40000;
+	c->key.port[1] = 80;
+	c->orig = 0;
+	c->id = i + 1;
+}
+
+/*
+ * The TIME_WAIT and CLOSE_WAIT tables never drop a group (its alert
+ * reports its history), so on a busy capture they fill to their limit:
+ * 14,336 groups (16,384 slots * 7/8, the limit they always had), and 100
+ * more are untracked.  Filled, a lookup that misses must still be short.
+ */
+START_TEST(state_tables_stay_short_when_full)
+{
+	enum { LIMIT = 14336, MORE = 100 };
+	static struct cs_conn conns[LIMIT + MORE];
+	struct cs_flow_table flows = { .conns = conns };
+	struct cs_timewait tw;
+	struct cs_closewait cw;
+
+	cs_timewait_init(&tw, UINT32_MAX, 60 * SEC, NULL);
+	cs_closewait_init(&cw, UINT32_MAX, 60 * SEC, NULL, &flows);
+	for (uint32_t i = 0; i < LIMIT + MORE; i++) {
+		client_conn(&conns[i], i);
+		cs_timewait_enter(&tw, &conns[i], 0, T0);
+		cs_closewait_enter(&cw, &conns[i], 0, T0);
+	}
+	ck_assert_uint_eq(tw.g.used, LIMIT);
+	ck_assert_uint_eq(tw.g.untracked, MORE);
+	ck_assert_uint_eq(cw.g.used, LIMIT);
+	ck_assert_uint_eq(cw.g.untracked, MORE);
+	double tw_probes = miss_probes(tw.g.capacity, group_used, &tw.g);
+	double cw_probes = miss_probes(cw.g.capacity, group_used, &cw.g);
+	ck_assert_msg(tw_probes <= 4.0, "TIME_WAIT table: %.1f probes a miss",
+		      tw_probes);
+	ck_assert_msg(cw_probes <= 4.0, "CLOSE_WAIT table: %.1f probes a miss",
+		      cw_probes);
+	cs_timewait_fini(&tw);
+	cs_closewait_fini(&cw);
+}
+END_TEST
+
+static bool server_used(const void *servers, uint32_t i)
+{
+	return ((const struct cs_server_count *)servers)[i].used;
+}
+
+/*
+ * Servers on neighbouring addresses (10.0.x.y:80, as a data centre's
+ * are) half fill the connection-stats server table: a well spread hash
+ * misses in 2.5 probes.
+ */
+START_TEST(server_table_spreads_neighbouring_addresses)
+{
+	enum { SERVERS = CS_SERVER_SLOTS / 2 };
+	struct cs_connstats st;
+	struct cs_conn c;
+
+	cs_connstats_init(&st);
+	for (uint32_t i = 0; i < SERVERS; i++) {
+		client_conn(&c, i);
+		c.key.addr[1] = v4(10, 0, (i >> 8) & 0xff, i & 0xff);
+		cs_connstats_add(&st, &c, CS_OUT_COMPLETED, CS_CS_SF, false);
+	}
+	ck_assert_uint_eq(st.server_cnt, SERVERS);
+	double probes = miss_probes(CS_SERVER_SLOTS, server_used, st.servers);
+	ck_assert_msg(probes <= 4.0, "server table: %.1f probes a miss", probes);
+	cs_connstats_fini(&st);
+}
+END_TEST
+
 Suite *detect_suite(void)
 {
 	Suite *s = suite_create("detect");
 	TCase *tc;
+
+	tc = tcase_create("tables");
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, state_tables_stay_short_when_full);
+	tcase_add_test(tc, server_table_spreads_neighbouring_addresses);
+	suite_add_tcase(s, tc);
 
 	tc = tcase_create("distinct");
 	tcase_add_checked_fixture(tc, NULL, teardown);

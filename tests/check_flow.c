@@ -893,6 +893,90 @@ START_TEST(full_table_expires_sooner)
 }
 END_TEST
 
+/* The first list whose head is due at now with the table's timeouts of
+ * this moment, or -1: what a call of cs_flow_expire with work to spare
+ * must leave none of. */
+static int list_due(const struct cs_flow_table *t, uint64_t now)
+{
+	for (int l = 0; l < CS_LIST_MAX; l++) {
+		cs_conn_ref h = t->lists[l].head;
+		if (h && t->conns[h].last_ts_us +
+			 cs_flow_timeout(t, (enum cs_flow_list)l) <= now)
+			return l;
+	}
+	return -1;
+}
+
+/*
+ * Past 60% full every new record shortens every timeout, so a head can
+ * fall due without time passing.  A connection every 20 ms, one in five
+ * answered (300 s idle timeout, shrunk), the rest bare SYNs (60 s), an
+ * ACK on an older answered one every third, and every 5 s one reset (5 s
+ * linger, shrunk: the reset list empties and gets a new head): the table settles near
+ * 5400 * (4800 - n) / 2400 = n, n = 3323 of 4000, expiring all along.
+ * After each call no head may be due: each connection goes at the first
+ * packet time its shrunk timeout reaches, as if every head were looked at.
+ */
+START_TEST(filling_table_expires_every_due_head)
+{
+	enum { STEPS = 20000 };
+	uint64_t ts = T0, peak = 0;
+	uint32_t bad_step = 0;
+	int bad_list = -1;
+
+	table_init(&tab, 4000, NULL);
+	for (uint32_t i = 0; i < STEPS && bad_list < 0; i++) {
+		ts += 20000;
+		if (i % 250 == 0)	/* an emptied list gets a new head */
+			reset_by_server(&tab, client(i), ts);
+		else if (i % 5 == 0)
+			handshake(&tab, client(i), ts);
+		else
+			syn(&tab, client(i), ts);
+		if (i % 3 == 0 && i >= 50 && (i - 50) % 5 == 0 && lookup(&tab, client(i - 50)))
+			track(&tab, seg(client(i - 50), CS_TH_ACK | CS_TH_PSH, 1001,
+					5001, 10, ts));
+		cs_flow_expire(&tab, ts, 8);
+		if (tab.count > peak)
+			peak = tab.count;
+		bad_list = list_due(&tab, ts);
+		bad_step = i;
+	}
+	ck_assert_msg(bad_list < 0, "step %u: list %d's head is due and stayed",
+		      bad_step, bad_list);
+	ck_assert_uint_gt(peak, 4000 * 6 / 10);
+	uint64_t evicted = 0;
+	for (int r = 0; r < CS_EVICT_MAX; r++)
+		evicted += tab.evicted[r];
+	ck_assert_uint_eq(evicted, 0);	/* expiry alone kept it below full */
+	ck_assert_uint_gt(tab.expired, STEPS / 2);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/*
+ * A record landing on an empty list, past 60% full, is due by the shrunk
+ * timeout: 8 established of 10 and one reset make 9, and the reset's
+ * 5 s linger shrinks to 5 * (12 - 9) / (12 - 6) = 2.5 s (timeouts reach
+ * zero at 120%, 12 records): due at 12.5 s, 12,500,000 us.  Nothing else
+ * is due for 200 s.
+ */
+START_TEST(new_head_on_a_filling_table_expires_on_time)
+{
+	table_init(&tab, 10, NULL);
+	for (uint32_t i = 0; i < 8; i++)
+		handshake(&tab, client(i), T0);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 1, 100), 0);
+	reset_by_server(&tab, client(8), T0 + 10 * SEC);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 10 * SEC, 100), 0);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 12500000 - 1, 100), 0);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 12500000, 100), 1);
+	ck_assert_ptr_null(lookup(&tab, client(8)));
+	ck_assert_uint_eq(tab.count, 8);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 /* ---- the end of the capture -------------------------------------------------- */
 
 START_TEST(flush_in_order_of_creation)
@@ -973,6 +1057,8 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, adaptive_timeouts);
 	tcase_add_test(tc, adaptive_timeouts_exact_for_large_options);
 	tcase_add_test(tc, full_table_expires_sooner);
+	tcase_add_test(tc, filling_table_expires_every_due_head);
+	tcase_add_test(tc, new_head_on_a_filling_table_expires_on_time);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("flush");

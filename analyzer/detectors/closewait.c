@@ -24,7 +24,7 @@ void cs_closewait_init(struct cs_closewait *cw, uint32_t threshold,
 		       struct cs_flow_table *flows)
 {
 	memset(cw, 0, sizeof *cw);
-	cs_groups_init(&cw->g, sizeof(struct cw_entry), CS_CLOSEWAIT_GROUPS);
+	cs_groups_init_sparse(&cw->g, sizeof(struct cw_entry), CS_CLOSEWAIT_GROUPS);
 	cw->threshold = threshold;
 	cw->age_us = age_us;
 	cw->alerts = alerts;

@@ -20,7 +20,7 @@
 
 #define CS_CLOSEWAIT_AGE_SEC_DEFAULT 5
 #define CS_CLOSEWAIT_THRESHOLD_DEFAULT 50
-#define CS_CLOSEWAIT_GROUPS 16384
+#define CS_CLOSEWAIT_GROUPS 14336	/* groups kept (in 32,768 slots) */
 
 struct cs_closewait_due {
 	cs_conn_ref ref;

@@ -13,6 +13,18 @@ void cs_groups_init(struct cs_groups *g, size_t entry_size, uint32_t capacity)
 	memset(g, 0, sizeof *g);
 	g->entry_size = entry_size;
 	g->capacity = capacity;
+	g->limit = capacity / 8 * 7;
+}
+
+void cs_groups_init_sparse(struct cs_groups *g, size_t entry_size,
+			   uint32_t limit)
+{
+	uint32_t slots = 1;
+
+	while (slots < 2 * limit)
+		slots *= 2;
+	cs_groups_init(g, entry_size, slots);
+	g->limit = limit;
 }
 
 void cs_group_key_of(const struct cs_conn *c, int side, struct cs_group_key *k)
@@ -71,7 +83,7 @@ void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 
 	/* Not there, and no room to make it: a full table under a flood of
 	 * new keys answers without walking its long probe chains. */
-	bool full = g->used >= g->capacity / 8 * 7;
+	bool full = g->used >= g->limit;
 	if (!(*word & flag) && (!create || full)) {
 		g->untracked += create;
 		return NULL;
@@ -83,7 +95,7 @@ void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 			return e;
 		if (e->used)
 			continue;
-		if (!create || g->used >= g->capacity / 8 * 7) {
+		if (!create || g->used >= g->limit) {
 			g->untracked += create;
 			return NULL;
 		}

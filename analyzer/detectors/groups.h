@@ -34,17 +34,25 @@ struct cs_group_key {
 struct cs_groups {
 	void *entries;		/* capacity entries of entry_size bytes */
 	size_t entry_size;
-	uint32_t capacity;	/* a power of two */
+	uint32_t capacity;	/* slots: a power of two */
+	uint32_t limit;		/* entries made at most */
 	uint32_t used;
 	uint64_t untracked;	/* lookups that found no room */
 	uint64_t filter[CS_GROUPS_FILTER_BITS / 64];	/* set when created */
 };
 
 void cs_groups_init(struct cs_groups *g, size_t entry_size, uint32_t capacity);
+
+/* A table of at most `limit` entries that never removes them (a
+ * detector's groups keep their history for the alerts): its slots are
+ * kept at most half full, so that lookups stay a probe or two once it
+ * has filled, where cs_groups_init's 7/8 would cost ten. */
+void cs_groups_init_sparse(struct cs_groups *g, size_t entry_size,
+			   uint32_t limit);
 void cs_groups_fini(struct cs_groups *g);
 
 /* The entry for k (whose `used` is ignored), created if asked and room
- * remains (kept below 7/8 full); NULL otherwise.  A new entry is zeroed
+ * remains (below the limit); NULL otherwise.  A new entry is zeroed
  * with its key set. */
 void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 		     bool create);

@@ -23,7 +23,7 @@ void cs_timewait_init(struct cs_timewait *tw, uint32_t threshold,
 		      uint64_t twice_msl_us, struct cs_alerts *alerts)
 {
 	memset(tw, 0, sizeof *tw);
-	cs_groups_init(&tw->g, sizeof(struct tw_entry), CS_TIMEWAIT_GROUPS);
+	cs_groups_init_sparse(&tw->g, sizeof(struct tw_entry), CS_TIMEWAIT_GROUPS);
 	tw->threshold = threshold;
 	tw->twice_msl_us = twice_msl_us;
 	tw->alerts = alerts;

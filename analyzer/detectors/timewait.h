@@ -20,7 +20,7 @@
 
 #define CS_TIMEWAIT_THRESHOLD_DEFAULT 1000
 #define CS_EPHEMERAL_PORTS 28232	/* Linux ip_local_port_range 32768-60999 */
-#define CS_TIMEWAIT_GROUPS 16384
+#define CS_TIMEWAIT_GROUPS 14336	/* groups kept (in 32,768 slots) */
 
 struct cs_timewait {
 	struct cs_groups g;

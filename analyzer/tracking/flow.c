@@ -208,6 +208,9 @@ static void index_delete(struct cs_flow_table *t, uint32_t i)
 
 /* ---- lists --------------------------------------------------------------- */
 
+static uint64_t timeout_at(const struct cs_flow_table *t, enum cs_flow_list l,
+			   uint64_t count);
+
 static cs_conn_ref ref_of(const struct cs_flow_table *t, const struct cs_conn *c)
 {
 	return (cs_conn_ref)(c - t->conns);
@@ -237,9 +240,12 @@ static void list_append(struct cs_flow_table *t, struct cs_conn *c,
 	cs_conn_ref tail = t->lists[l].tail;
 
 	/* A new head may be due before every other (see cs_flow_expire). */
-	uint64_t due = cs_time_add(c->last_ts_us, t->base_timeout[l]);
-	if (!tail && due < t->next_due_us)
-		t->next_due_us = due;
+	if (!tail) {
+		uint64_t due = cs_time_add(c->last_ts_us,
+					   timeout_at(t, l, t->next_due_count));
+		if (due < t->next_due_us)
+			t->next_due_us = due;
+	}
 	c->list = (uint8_t)l;
 	c->lru_prev = tail;
 	c->lru_next = 0;
@@ -296,17 +302,26 @@ static uint64_t scale_down(uint64_t base, uint64_t n, uint64_t d)
 	return q * n + r * n / d;
 }
 
-uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
+/* List l's timeout with `count` records in use: it only shrinks as count
+ * grows. */
+static uint64_t timeout_at(const struct cs_flow_table *t, enum cs_flow_list l,
+			   uint64_t count)
 {
 	uint64_t base = t->base_timeout[l];
 	uint64_t start = t->adaptive_start;
 	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
 
-	/* count <= max_flows <= end, so end - count < end - start < 2^31
+	/* count <= end (the table's count is at most max_flows, next_due_find
+	 * clamps its own), so past the test end - count < end - start < 2^31
 	 * (max_flows is at most 2^30): scale_down's bounds hold. */
-	if (t->count <= start || end <= start)
+	if (count <= start || end <= start)
 		return base;
-	return scale_down(base, end - t->count, end - start);
+	return scale_down(base, end - count, end - start);
+}
+
+uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
+{
+	return timeout_at(t, l, t->count);
 }
 
 /* ---- records ------------------------------------------------------------- */
@@ -342,6 +357,7 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	t->never_used = 1;
 	t->adaptive_start = (uint64_t)o->max_flows * ADAPTIVE_START_TENTHS / 10;
 	t->next_due_us = CS_TIME_NEVER;
+	t->next_due_count = t->adaptive_start;
 	for (int l = 0; l < CS_LIST_MAX; l++)
 		t->base_timeout[l] = list_timeout_opt(o, (enum cs_flow_list)l);
 	/* A per-run seed keeps crafted 4-tuples from colliding on purpose;
@@ -547,9 +563,41 @@ static uint64_t head_due(const struct cs_flow_table *t, enum cs_flow_list l)
  * Each list is in order of last activity, so only its head can be due.
  * next_due_us, the earliest head's time, saves looking at the four heads
  * for every packet: a head only ever gives way to a later one, except when
- * a record lands on an empty list (list_append lowers next_due_us then) or
- * when a filling table shrinks the timeouts (then every call looks).
+ * a record lands on an empty list (list_append lowers next_due_us then).
+ * Past adaptive_start the timeouts shrink as the table fills, so the time
+ * is worked out with the timeouts of a table fuller by a little
+ * (due_slack): it holds until the count passes that, and the table is
+ * not rescanned for every packet whose count moved by one.
  */
+static uint64_t due_slack(const struct cs_flow_table *t)
+{
+	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
+	uint64_t range = end > t->adaptive_start ? end - t->adaptive_start : 0;
+
+	return range / 1024 + 1;
+}
+
+static void next_due_find(struct cs_flow_table *t)
+{
+	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
+	uint64_t count = t->count + due_slack(t);
+
+	if (count > end)
+		count = end;
+	if (count < t->adaptive_start)
+		count = t->adaptive_start;
+	t->next_due_count = count;
+	t->next_due_us = CS_TIME_NEVER;
+	for (int l = 0; l < CS_LIST_MAX; l++) {
+		if (!t->lists[l].head)
+			continue;
+		uint64_t due = cs_time_add(t->conns[t->lists[l].head].last_ts_us,
+					   timeout_at(t, (enum cs_flow_list)l, count));
+		if (due < t->next_due_us)
+			t->next_due_us = due;
+	}
+}
+
 unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 			unsigned max_work)
 {
@@ -559,7 +607,7 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 	};
 	unsigned n = 0;
 
-	if (now_us < t->next_due_us && t->count <= t->adaptive_start)
+	if (now_us < t->next_due_us && t->count <= t->next_due_count)
 		return 0;
 	for (int i = 0; i < CS_LIST_MAX; i++) {
 		enum cs_flow_list l = order[i];
@@ -574,10 +622,7 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 			n++;
 		}
 	}
-	t->next_due_us = CS_TIME_NEVER;
-	for (int l = 0; l < CS_LIST_MAX; l++)
-		if (t->lists[l].head && head_due(t, l) < t->next_due_us)
-			t->next_due_us = head_due(t, l);
+	next_due_find(t);
 	return n;
 }
 

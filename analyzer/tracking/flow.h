@@ -98,6 +98,7 @@ struct cs_flow_table {
 	uint64_t base_timeout[CS_LIST_MAX];	/* each list's, from opt */
 	uint64_t adaptive_start;	/* records in use before timeouts shrink */
 	uint64_t next_due_us;		/* no list head expires before this */
+	uint64_t next_due_count;	/* ... while count stays at most this */
 	uint64_t next_id;
 	uint64_t seed;
 	uint64_t evicted[CS_EVICT_MAX];
