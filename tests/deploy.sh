@@ -9,8 +9,10 @@
 #      are worked out by hand in its comments)
 #   c  the dashboard is JSON, and every connscope_* series named by the
 #      rules and the dashboard is one connscope's /metrics serves (read
-#      from a run on samples/mixed.pcap), so no rule watches a name that
-#      does not exist
+#      from a run on samples/mixed.pcap, and from a live capture on the
+#      loopback of a network namespace of its own for the host view's
+#      series, which only a live capture has), so no rule watches a name
+#      that does not exist
 #   d  systemd-analyze verify on the unit as `make install` installs it
 #      (into a DESTDIR here), with the binary it names in place
 set -u
@@ -53,7 +55,22 @@ for ((i = 0; i < 50; i++)); do
 	curl -sf "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics" 2>/dev/null && break
 	sleep 0.1
 done
-grep -o '^connscope_[a-z_]*' "$TMP/metrics" | sort -u >"$TMP/served"
+# The host view's series: a live capture (root: a namespace of its own,
+# where connscope's own --web port is the listener the listener series
+# describe).
+need_root deploy "the host view's series come from a live capture in a network namespace"
+unshare -n bash -c '
+	ip link set lo up
+	"$1" -i lo -q --duration 4 --web "127.0.0.1:$2" >/dev/null 2>"$3/live.err" &
+	for ((i = 0; i < 30; i++)); do
+		sleep 0.1
+		curl -sf "http://127.0.0.1:$2/metrics" 2>/dev/null | grep -q "^connscope_host_tcp_events_total" &&
+			{ curl -sf "http://127.0.0.1:$2/metrics" >"$3/metrics.live"; break; }
+	done
+	kill -INT $! 2>/dev/null
+	wait
+' live "$CONNSCOPE" "$PORT" "$TMP"
+cat "$TMP/metrics" "$TMP/metrics.live" 2>/dev/null | grep -o '^connscope_[a-z_]*' | sort -u >"$TMP/served"
 if ! jq -e . "$DASH" >/dev/null 2>&1; then
 	not_ok "c: $DASH is not JSON"
 elif [ ! -s "$TMP/served" ]; then
