@@ -328,6 +328,9 @@ bench-live: deps
 # The filter's compiler child (capture/child.c) is checked too: it keeps
 # none of the parent's descriptors, so glibc's __libc_freeres at its exit
 # cannot move the input it shares with the parent (tests/filterchild.sh).
+# A child a unit test ends by its CPU limit is reported with its stack
+# ("terminating with ... SIGXCPU") and what it inherited as possibly lost:
+# that is the test doing its work, and no error.
 VALGRIND := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
             --error-exitcode=9
 valgrind: deps
