@@ -29,6 +29,45 @@ static size_t address_space_bytes(void)
 	return page > 0 ? (size_t)pages * (size_t)page : 0;
 }
 
+/* Closes every descriptor from lo to hi: close_range, or one by one where
+ * the kernel has none (before Linux 5.9). */
+static void close_from(unsigned lo, unsigned hi)
+{
+	if (lo > hi || close_range(lo, hi, 0) == 0)
+		return;
+	struct rlimit nofile;
+	unsigned top = hi;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < top)
+		top = (unsigned)nofile.rlim_cur;
+	for (unsigned d = lo; d <= top && d != 0; d++)
+		close((int)d);
+}
+
+/*
+ * In the child: of the parent's descriptors it keeps only its end of the
+ * pipe (moved to 3 or above); 0, 1 and 2 become /dev/null.  It shares
+ * each open file's offset with the parent, and its copies of the parent's
+ * stdio streams still hold their buffers: whatever flushes or unbuffers
+ * them at its end (valgrind runs glibc's __libc_freeres even at _exit)
+ * would seek the parent's input back (the parent then reads records
+ * twice) or write the parent's output twice.  With their descriptors
+ * gone, that fails harmlessly.  The pipe's new number, or -1.
+ */
+static int keep_only(int fd)
+{
+	int out = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+
+	if (out < 0)
+		return -1;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int d = 0; d <= 2; d++)
+		if (null < 0 || dup2(null, d) < 0)
+			close(d);
+	close_from(3, (unsigned)out - 1);
+	close_from((unsigned)out + 1, ~0u);
+	return out;
+}
+
 /*
  * In the child.  A terminal's Ctrl-C reaches the whole process group: with
  * the default actions it ends this child too, while the parent's handler
@@ -53,7 +92,8 @@ static void child_main(cs_child_fn fn, void *arg, const struct cs_child_limits *
 		struct rlimit mem = { as, as };
 		setrlimit(RLIMIT_AS, &mem);
 	}
-	_exit(fn(arg, fd));
+	fd = keep_only(fd);
+	_exit(fd < 0 ? 127 : fn(arg, fd));
 }
 
 static int reap(pid_t pid)

@@ -10,8 +10,10 @@
  *
  * The child is forked from a process that may run threads; the work must
  * use only what stays sound in such a child (glibc's malloc and stdio do;
- * no lock another thread could hold).  The child ends with _exit, so the
- * parent's stdio buffers are never written twice.
+ * no lock another thread could hold).  The child keeps none of the
+ * parent's descriptors but its pipe (0, 1 and 2 are /dev/null) and ends
+ * with _exit, so the parent's stdio buffers are never written twice and
+ * the offsets it shares with the parent never move.
  */
 #ifndef CS_CAPTURE_CHILD_H
 #define CS_CAPTURE_CHILD_H

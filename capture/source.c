@@ -632,8 +632,19 @@ enum answer {
 	OUT_OF_MEMORY,		/* the memory limit refused it */
 };
 
+/*
+ * What the child compiles for.  A file is compiled for a handle with no
+ * file (pcap_open_dead) of the same link type and snapshot length: the
+ * child leaves the real one, its FILE and offset, alone.  A live capture
+ * is compiled for its own handle: on Linux libpcap generates "vlan" tests
+ * there from the kernel's tag (its codegen flags), which no dead handle
+ * has; it has no FILE either.
+ */
 struct compile_job {
-	pcap_t *p;
+	pcap_t *live;		/* a live capture's handle; NULL for a file */
+	int dlt;
+	int snaplen;
+	int precision;		/* PCAP_TSTAMP_PRECISION_* */
 	const char *bpf;
 };
 
@@ -670,26 +681,45 @@ static bool compiles_for_ethernet(const char *bpf)
 	return ok;
 }
 
-/* In the child (child.h): libpcap's compiler and optimizer, bounded. */
-static int compile_in_child(void *arg, int fd)
+/* Compiles bpf for p and writes the answer to fd; the exit status. */
+static int compile_and_answer(pcap_t *p, const char *bpf, int fd)
 {
-	struct compile_job *job = arg;
 	struct bpf_program prog;
 	uint32_t tag = COMPILED;
 
 	errno = 0;
-	if (pcap_compile(job->p, &prog, job->bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+	if (pcap_compile(p, &prog, bpf, 1, PCAP_NETMASK_UNKNOWN) != 0) {
 		char why[PCAP_ERRBUF_SIZE];
 		/* libpcap says "malloc" when the memory limit refuses it */
 		bool no_memory = errno == ENOMEM;
-		snprintf(why, sizeof why, "%s", pcap_geterr(job->p));
-		tag = no_memory ? OUT_OF_MEMORY : compiles_for_ethernet(job->bpf) ?
+		snprintf(why, sizeof why, "%s", pcap_geterr(p));
+		tag = no_memory ? OUT_OF_MEMORY : compiles_for_ethernet(bpf) ?
 		      NOT_FOR_LINKTYPE : REFUSED;
 		return write_all(fd, &tag, sizeof tag) || write_all(fd, why, strlen(why));
 	}
 	uint32_t n = prog.bf_len;
-	return write_all(fd, &tag, sizeof tag) || write_all(fd, &n, sizeof n) ||
-	       write_all(fd, prog.bf_insns, (size_t)n * sizeof *prog.bf_insns);
+	int rc = write_all(fd, &tag, sizeof tag) || write_all(fd, &n, sizeof n) ||
+		 write_all(fd, prog.bf_insns, (size_t)n * sizeof *prog.bf_insns);
+	pcap_freecode(&prog);
+	return rc;
+}
+
+/* In the child (child.h): libpcap's compiler and optimizer, bounded. */
+static int compile_in_child(void *arg, int fd)
+{
+	const struct compile_job *job = arg;
+
+	if (job->live)
+		return compile_and_answer(job->live, job->bpf, fd);
+	pcap_t *dead = pcap_open_dead_with_tstamp_precision(job->dlt, job->snaplen,
+							    (u_int)job->precision);
+	if (!dead) {
+		uint32_t tag = OUT_OF_MEMORY;	/* its only reason to fail */
+		return write_all(fd, &tag, sizeof tag);
+	}
+	int rc = compile_and_answer(dead, job->bpf, fd);
+	pcap_close(dead);
+	return rc;
 }
 
 /* The child's program, from its answer (after the COMPILED tag). */
@@ -782,7 +812,13 @@ static enum cs_filter_result compile(const struct cs_source *s, const char *bpf,
 				     const struct cs_filter_bounds *b,
 				     struct bpf_program *prog, char *err, size_t errlen)
 {
-	struct compile_job job = { .p = s->p, .bpf = bpf };
+	struct compile_job job = {
+		.live = s->live ? s->p : NULL,
+		.dlt = pcap_datalink(s->p),
+		.snaplen = pcap_snapshot(s->p),
+		.precision = pcap_get_tstamp_precision(s->p),
+		.bpf = bpf,
+	};
 	enum cs_filter_result rc = CS_FILTER_OK;
 	char *out;
 	size_t len;

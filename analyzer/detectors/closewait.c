@@ -10,13 +10,10 @@
 #include "capture/pkttime.h"
 
 struct cw_entry {
-	struct cs_group_key k;
-	uint32_t in_cw;			/* in CLOSE_WAIT now */
+	struct cs_group_stays s;	/* held: in CLOSE_WAIT now */
 	uint32_t old;			/* of which older than the age */
 	uint32_t peak_old;
 	uint64_t peak_at_us;
-	uint64_t entered;
-	int32_t alert;
 };
 
 void cs_closewait_init(struct cs_closewait *cw, uint32_t threshold,
@@ -46,16 +43,16 @@ static void explain(const struct cs_closewait *cw, const struct cw_entry *e,
 	unsigned age_sec = (unsigned)(cw->age_us / CS_USEC_PER_SEC);
 
 	cs_time_of_day_format(e->peak_at_us, when, sizeof when);
-	cs_addr_format(&e->k.host, addr, sizeof addr);
-	if (e->k.side == 1) {
-		cs_endpoint_format(&e->k.host, e->k.port, host, sizeof host);
+	cs_addr_format(&e->s.k.host, addr, sizeof addr);
+	if (e->s.k.side == 1) {
+		cs_endpoint_format(&e->s.k.host, e->s.k.port, host, sizeof host);
 		snprintf(al->text, sizeof al->text, "%s connections on %s sat in "
 			 "CLOSE_WAIT for more than %u s (peak at %s UTC): the "
 			 "clients closed, the application on %s never called "
 			 "close()", cs_count_format(e->peak_old, n, sizeof n), host,
 			 age_sec, when, addr);
 	} else {
-		cs_endpoint_format(&e->k.peer, e->k.port, peer, sizeof peer);
+		cs_endpoint_format(&e->s.k.peer, e->s.k.port, peer, sizeof peer);
 		snprintf(al->text, sizeof al->text, "%s connections from %s to "
 			 "%s sat in CLOSE_WAIT for more than %u s (peak at %s "
 			 "UTC): the server closed, the client application on %s "
@@ -69,28 +66,28 @@ static void update_alert(struct cs_closewait *cw, struct cw_entry *e,
 {
 	if (e->old < cw->threshold)
 		return;
-	if (e->alert == -1) {
+	if (e->s.alert == -1) {
 		struct cs_alert *al = cs_alerts_raise(cw->alerts,
 						      CS_ALERT_CLOSE_WAIT_BUILDUP, now_us);
-		e->alert = al ? (int32_t)(al - cw->alerts->list) : -2;
+		e->s.alert = al ? (int32_t)(al - cw->alerts->list) : -2;
 		if (al) {
-			al->addr = e->k.host;
-			al->port = e->k.side ? e->k.port : 0;
-			if (e->k.side == 0) {
-				al->peer = e->k.peer;
-				al->peer_port = e->k.port;
+			al->addr = e->s.k.host;
+			al->port = e->s.k.side ? e->s.k.port : 0;
+			if (e->s.k.side == 0) {
+				al->peer = e->s.k.peer;
+				al->peer_port = e->s.k.port;
 				al->has_peer = true;
 			}
 		}
 	}
-	if (e->alert < 0)
+	if (e->s.alert < 0)
 		return;
-	struct cs_alert *al = &cw->alerts->list[e->alert];
+	struct cs_alert *al = &cw->alerts->list[e->s.alert];
 	al->end_us = now_us;
 	cs_alert_figure(al, 0, "close_wait", e->peak_old, false);
 	cs_alert_figure(al, 1, "peak_at", e->peak_at_us, true);
 	cs_alert_figure(al, 2, "age_limit", cw->age_us, true);
-	cs_alert_figure(al, 3, "entered", e->entered, false);
+	cs_alert_figure(al, 3, "entered", e->s.entered, false);
 	explain(cw, e, al);
 }
 
@@ -116,16 +113,8 @@ static bool queue_push(struct cs_closewait *cw, struct cs_closewait_due d)
 void cs_closewait_enter(struct cs_closewait *cw, const struct cs_conn *c,
 			int side, uint64_t now_us)
 {
-	struct cs_group_key k;
-
-	cs_group_key_of(c, side, &k);
-	struct cw_entry *e = cs_groups_find(&cw->g, &k, true);
-	if (!e)
+	if (!cs_groups_enter(&cw->g, c, side))
 		return;
-	if (!e->entered)
-		e->alert = -1;
-	e->entered++;
-	e->in_cw++;
 	struct cs_closewait_due d = {
 		.ref = (cs_conn_ref)(c - cw->flows->conns),
 		.key_index = (uint8_t)cs_conn_key_index(c, side),
@@ -145,11 +134,11 @@ void cs_closewait_leave(struct cs_closewait *cw, const struct cs_conn *c, int si
 	cs_group_key_of(c, side, &k);
 	struct cw_entry *e = cs_groups_find(&cw->g, &k, false);
 	if (e) {
-		e->in_cw -= e->in_cw > 0;
+		e->s.held -= e->s.held > 0;
 		if (old && e->old)
 			e->old--;
-		if (e->alert >= 0 && old)
-			cw->alerts->list[e->alert].end_us = now_us;
+		if (e->s.alert >= 0 && old)
+			cw->alerts->list[e->s.alert].end_us = now_us;
 	}
 }
 

@@ -39,6 +39,21 @@ void cs_group_key_of(const struct cs_conn *c, int side, struct cs_group_key *k)
 	k->side = (uint8_t)side;
 }
 
+void *cs_groups_enter(struct cs_groups *g, const struct cs_conn *c, int side)
+{
+	struct cs_group_key k;
+
+	cs_group_key_of(c, side, &k);
+	struct cs_group_stays *s = cs_groups_find(g, &k, true);
+	if (!s)
+		return NULL;
+	if (!s->entered)
+		s->alert = -1;
+	s->entered++;
+	s->held++;
+	return s;
+}
+
 void cs_groups_fini(struct cs_groups *g)
 {
 	free(g->entries);

@@ -66,6 +66,24 @@ void cs_groups_remove(struct cs_groups *g, void *entry);
  * per its own ip:port, whoever the clients. */
 void cs_group_key_of(const struct cs_conn *c, int side, struct cs_group_key *k);
 
+/*
+ * The head of a state detector's entries (TIME_WAIT, CLOSE_WAIT): the key
+ * first, as cs_groups_find wants it, then what each of them counts of the
+ * stays in its state.
+ */
+struct cs_group_stays {
+	struct cs_group_key k;
+	uint64_t entered;	/* stays begun */
+	uint32_t held;		/* stays going on */
+	int32_t alert;		/* index in the alert list; negative: none */
+};
+
+/* Endpoint `side` of c entered the state counted in g, whose entries
+ * begin with a struct cs_group_stays: its entry, created if room remains,
+ * with the stay counted (a new one has no alert); NULL when there is no
+ * room. */
+void *cs_groups_enter(struct cs_groups *g, const struct cs_conn *c, int side);
+
 /* Entry i of the table (for walking it), NULL if unused. */
 void *cs_groups_at(const struct cs_groups *g, uint32_t i);
 

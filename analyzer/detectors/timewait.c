@@ -8,13 +8,11 @@
 #include <string.h>
 
 struct tw_entry {
-	struct cs_group_key k;
-	uint32_t in_tw, peak;
+	struct cs_group_stays s;	/* held: in TIME_WAIT now */
+	uint32_t peak;
 	uint64_t peak_at_us;
-	uint64_t entered;
 	uint64_t sec;			/* second of the rate being counted */
 	uint32_t sec_new, peak_rate;
-	int32_t alert;			/* index in the alert list, -1 none */
 	uint64_t explained_sec;		/* packet second the text was written */
 	bool explained, stale;		/* text written / behind the figures */
 };
@@ -42,9 +40,9 @@ static uint64_t ports_needed(const struct cs_timewait *tw, const struct tw_entry
 
 static bool alarming(const struct cs_timewait *tw, const struct tw_entry *e)
 {
-	if (e->in_tw > tw->threshold)
+	if (e->s.held > tw->threshold)
 		return true;
-	return e->k.side == 0 && ports_needed(tw, e) > CS_EPHEMERAL_PORTS / 2;
+	return e->s.k.side == 0 && ports_needed(tw, e) > CS_EPHEMERAL_PORTS / 2;
 }
 
 static void explain(const struct cs_timewait *tw, const struct tw_entry *e,
@@ -54,9 +52,9 @@ static void explain(const struct cs_timewait *tw, const struct tw_entry *e,
 	uint64_t need = ports_needed(tw, e);
 	unsigned msl2 = (unsigned)(tw->twice_msl_us / CS_USEC_PER_SEC);
 
-	cs_endpoint_format(&e->k.host, e->k.side ? e->k.port : 0, host, sizeof host);
-	cs_endpoint_format(&e->k.peer, e->k.port, peer, sizeof peer);
-	if (e->k.side == 1)
+	cs_endpoint_format(&e->s.k.host, e->s.k.side ? e->s.k.port : 0, host, sizeof host);
+	cs_endpoint_format(&e->s.k.peer, e->s.k.port, peer, sizeof peer);
+	if (e->s.k.side == 1)
 		snprintf(tail, sizeof tail, "the server closes first, so each "
 			 "connection holds kernel memory for 2*MSL (%u s)", msl2);
 	else if (need > CS_EPHEMERAL_PORTS)
@@ -72,7 +70,7 @@ static void explain(const struct cs_timewait *tw, const struct tw_entry *e,
 			 cs_count_format(need, p, sizeof p),
 			 need * 100 / CS_EPHEMERAL_PORTS);
 	cs_count_format(e->peak, n, sizeof n);
-	if (e->k.side == 0)
+	if (e->s.k.side == 0)
 		snprintf(al->text, sizeof al->text, "%s has up to %s connections "
 			 "to %s in TIME_WAIT: it closes first; %s", host, n, peer,
 			 tail);
@@ -85,30 +83,30 @@ static void update_alert(struct cs_timewait *tw, struct tw_entry *e, uint64_t no
 {
 	if (!alarming(tw, e))
 		return;
-	if (e->alert < 0) {
+	if (e->s.alert < 0) {
 		struct cs_alert *al = cs_alerts_raise(tw->alerts,
 						      CS_ALERT_TIME_WAIT_BUILDUP, now_us);
 		if (!al) {
-			e->alert = -2;	/* the list is full: counted there */
+			e->s.alert = -2;	/* the list is full: counted there */
 			return;
 		}
-		al->addr = e->k.host;
-		al->port = e->k.side ? e->k.port : 0;
-		if (e->k.side == 0) {
-			al->peer = e->k.peer;
-			al->peer_port = e->k.port;
+		al->addr = e->s.k.host;
+		al->port = e->s.k.side ? e->s.k.port : 0;
+		if (e->s.k.side == 0) {
+			al->peer = e->s.k.peer;
+			al->peer_port = e->s.k.port;
 			al->has_peer = true;
 		}
-		e->alert = (int32_t)(al - tw->alerts->list);
+		e->s.alert = (int32_t)(al - tw->alerts->list);
 	}
-	if (e->alert < 0)
+	if (e->s.alert < 0)
 		return;
-	struct cs_alert *al = &tw->alerts->list[e->alert];
+	struct cs_alert *al = &tw->alerts->list[e->s.alert];
 	al->end_us = now_us;
 	cs_alert_figure(al, 0, "time_wait", e->peak, false);
 	cs_alert_figure(al, 1, "peak_at", e->peak_at_us, true);
-	cs_alert_figure(al, 2, "entered", e->entered, false);
-	if (e->k.side == 0) {
+	cs_alert_figure(al, 2, "entered", e->s.entered, false);
+	if (e->s.k.side == 0) {
 		uint64_t need = ports_needed(tw, e);
 		cs_alert_figure(al, 3, "new_conn_rate", e->peak_rate, false);
 		cs_alert_figure(al, 4, "ports_needed", need, false);
@@ -120,7 +118,7 @@ static void update_alert(struct cs_timewait *tw, struct tw_entry *e, uint64_t no
 					true);
 	}
 	al->label_key = "closer";
-	al->label_value = e->k.side ? "server" : "client";
+	al->label_value = e->s.k.side ? "server" : "client";
 	/* During a buildup every entry changes the figures: the sentence is
 	 * written once per packet second (a snapshot's text is at most that
 	 * far behind its figures) and brought up to date by
@@ -138,8 +136,8 @@ void cs_timewait_refresh(struct cs_timewait *tw)
 {
 	for (uint32_t i = 0; i < tw->g.capacity; i++) {
 		struct tw_entry *e = cs_groups_at(&tw->g, i);
-		if (e && e->stale && e->alert >= 0) {
-			explain(tw, e, &tw->alerts->list[e->alert]);
+		if (e && e->stale && e->s.alert >= 0) {
+			explain(tw, e, &tw->alerts->list[e->s.alert]);
 			e->stale = false;
 		}
 	}
@@ -148,18 +146,11 @@ void cs_timewait_refresh(struct cs_timewait *tw)
 void cs_timewait_enter(struct cs_timewait *tw, const struct cs_conn *c,
 		       int side, uint64_t now_us)
 {
-	struct cs_group_key k;
-
-	cs_group_key_of(c, side, &k);
-	struct tw_entry *e = cs_groups_find(&tw->g, &k, true);
+	struct tw_entry *e = cs_groups_enter(&tw->g, c, side);
 	if (!e)
 		return;
-	if (!e->entered)
-		e->alert = -1;
-	e->entered++;
-	e->in_tw++;
-	if (e->in_tw > e->peak) {
-		e->peak = e->in_tw;
+	if (e->s.held > e->peak) {
+		e->peak = e->s.held;
 		e->peak_at_us = now_us;
 	}
 	update_alert(tw, e, now_us);
@@ -172,8 +163,8 @@ void cs_timewait_leave(struct cs_timewait *tw, const struct cs_conn *c,
 
 	cs_group_key_of(c, side, &k);
 	struct tw_entry *e = cs_groups_find(&tw->g, &k, false);
-	if (e && e->in_tw)
-		e->in_tw--;
+	if (e && e->s.held)
+		e->s.held--;
 }
 
 /* Counted only where this client already holds TIME_WAIT toward the peer:
