@@ -118,6 +118,20 @@ begun() {
 	return 1
 }
 
+# stuck PID: 0 once one of PID's threads sleeps writing to a full pipe (the
+# gate's), within 10 s.  Before that, on a loaded machine, a stop could
+# still write everything it has into the pipe's free space and finish its
+# reports: the signal would not land where the case means it to.
+stuck() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -qE '^(anon_|fifo_)?pipe_write$' /proc/"$1"/task/*/wchan 2>/dev/null && return 0
+		kill -0 "$1" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # drained PID: 0 once one of PID's threads sleeps reading or polling its
 # input, within 10 s.  Called after the writer has written everything: a
 # reader sleeps there only on an empty pipe, so then every byte has been
@@ -125,7 +139,7 @@ begun() {
 drained() {
 	local i
 	for ((i = 0; i < 100; i++)); do
-		grep -qE '^(pipe_read|poll_schedule_timeout.*)$' /proc/"$1"/task/*/wchan 2>/dev/null && return 0
+		grep -qE '^((anon_|fifo_)?pipe_read|poll_schedule_timeout.*)$' /proc/"$1"/task/*/wchan 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1
@@ -296,6 +310,7 @@ twice_case() {
 	local n=$1-INT2
 	cases=$((cases + 1))
 	start "$1" "$n" || { bad "$n: connscope did not begin: $(head -c 300 "$TMP/$n.err")"; return; }
+	stuck "$CS" || { bad "$n: the conn.log never filled the gate's pipe within 10 s"; return; }
 	deliver "$CS" INT || { bad "$n: the first SIGINT was not delivered"; return; }
 	kill -0 "$CS" 2>/dev/null || { bad "$n: the first SIGINT ended the run with its output stuck"; return; }
 	deliver "$CS" INT || { bad "$n: the second SIGINT was not delivered"; return; }
