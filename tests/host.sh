@@ -45,13 +45,7 @@ CONNSCOPE=${CONNSCOPE:-./connscope}
 TCPPING=${TCPPING:-build/tests/tcpping}
 KEEP_LOGS=${KEEP_LOGS:-}
 
-absolute() {
-	case $1 in
-	*" "*) printf '%s' "$1" ;;
-	/*) printf '%s' "$1" ;;
-	*) if [ -e "$1" ]; then printf '%s/%s' "$PWD" "$1"; else printf '%s' "$1"; fi ;;
-	esac
-}
+. "$(dirname "$0")/lib/paths.sh"
 CONNSCOPE=$(absolute "$CONNSCOPE")
 TCPPING=$(absolute "$TCPPING")
 read -r -a CS <<<"$CONNSCOPE"

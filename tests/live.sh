@@ -35,13 +35,7 @@ KEEP_LOGS=${KEEP_LOGS:-}	# non-empty: keep the temporary directory's logs
 
 # A single word naming a file here is made absolute: it runs from inside
 # `ip netns exec`, whose PATH lookup would not find "connscope".
-absolute() {
-	case $1 in
-	*" "*) printf '%s' "$1" ;;
-	/*) printf '%s' "$1" ;;
-	*) if [ -e "$1" ]; then printf '%s/%s' "$PWD" "$1"; else printf '%s' "$1"; fi ;;
-	esac
-}
+. "$(dirname "$0")/lib/paths.sh"
 CONNSCOPE=$(absolute "$CONNSCOPE")
 TCPPING=$(absolute "$TCPPING")
 # CONNSCOPE may carry a wrapper (valgrind ...): split it into words once.
