@@ -16,7 +16,11 @@
 #
 # wrk's connections all come from one address: WRK_CONNECTIONS must stay
 # within the server's per-client limit (32, web/server.c); more are turned
-# away, which is the limit working, not a failure of the load.
+# away, which is the limit working, not a failure of the load.  For the
+# same reason each wrk run starts only once the server has closed the
+# previous run's connections: wrk's closes reach the server's threads a
+# moment later, and a new run at the limit would be turned away meanwhile
+# (CI saw 51 read errors that way on a loaded machine).
 #
 # Also, /metrics of the loaded server is checked with `promtool check
 # metrics` (Debian package prometheus, in the Makefile's DEBS_TEST).
@@ -53,9 +57,23 @@ churn $((SECONDS + run_seconds)) "$TMP/traffic.log" &
 TRAFFIC_PID=$!
 PIDS+=("$TRAFFIC_PID")
 
+# released: 0 once no TCP connection to the dashboard's port is left in
+# the client namespace (both ends live there), 1 after 10 s.
+released() {
+	local n
+	for _ in $(seq 100); do
+		n=$(ip netns exec "$NSC" ss -Htn state established "( sport = :$WPORT )" | wc -l)
+		[ "$n" -eq 0 ] && return 0
+		sleep 0.1
+	done
+	echo "webload: $n connections to the dashboard still open after 10 s"
+	return 1
+}
+
 status=0
 for i in "${!TARGETS[@]}"; do
 	target=${TARGETS[$i]}
+	released || status=1
 	ip netns exec "$NSC" wrk -t 2 -c "$WRK_CONNECTIONS" -d "${WRK_SECONDS}s" --latency \
 		"http://127.0.0.1:$WPORT$target" >"$TMP/wrk.$i.txt" 2>&1
 	wrk_rc=$?
@@ -87,6 +105,8 @@ if command -v promtool >/dev/null; then
 fi
 sleep 1	# the last connections reach the ring
 stop "$CS_PID" INT
+# The server's own account of its clients (refusals, cut requests).
+grep 'web: ' "$TMP/connscope.err" | sed 's/^/# /'
 
 made=$(made "$TMP/traffic.log")
 seen=$(jq '.summary.connections' "$TMP/report.json" 2>/dev/null)
