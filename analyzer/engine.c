@@ -80,7 +80,10 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 	cs_stats_init(&e->stats);
 	cs_connstats_init(&e->conns);
 	cs_verdicts_init(&e->verdicts);
-	if (cs_flow_init(&e->flows, &o->flow, conn_done, e, err, errlen) != 0)
+	struct cs_flow_opts fo = o->flow;
+	/* The web view's gauges keep refs to records in any state (tally.c). */
+	fo.set_aside = !o->keep_recent;
+	if (cs_flow_init(&e->flows, &fo, conn_done, e, err, errlen) != 0)
 		return -1;
 	e->flows.zeek_row = zeek_row_done;
 	cs_tally_init(&e->open, &e->flows, o->syn_timeout_us);

@@ -1015,6 +1015,129 @@ START_TEST(flush_in_order_of_creation)
 }
 END_TEST
 
+/* ---- records set aside (aside.h) --------------------------------------------- */
+
+#define MS 1000ull
+/* Quiet long enough to go aside. */
+#define QUIET CS_FLOW_ASIDE_AFTER_US
+
+static void table_init_aside(struct cs_flow_table *t, uint32_t max_flows,
+			     struct done_log *d)
+{
+	struct cs_flow_opts o = opts(max_flows);
+	char err[128];
+
+	o.set_aside = true;
+	ck_assert_int_eq(cs_flow_init(t, &o, d ? log_done : NULL, d, err, sizeof err), 0);
+	ck_assert_msg(t->aside_on, "no temporary file for the records set aside");
+	if (d)
+		d->t = t;
+}
+
+/* A record as it would be reported: its place on its list aside. */
+static struct cs_conn unlinked(const struct cs_conn *c)
+{
+	struct cs_conn x = *c;
+
+	x.lru_prev = x.lru_next = 0;
+	return x;
+}
+
+/*
+ * An unanswered SYN, a closed and a reset connection go aside once quiet
+ * for CS_FLOW_ASIDE_AFTER_US; an open one stays.  Each comes back, byte
+ * for byte, when it is looked up.
+ */
+START_TEST(quiet_records_go_aside_and_come_back_whole)
+{
+	struct dir emb = client(1), act = client(2), clo = client(3), rst = client(4);
+	struct cs_conn was[4];
+
+	table_init_aside(&tab, 100, NULL);
+	was[0] = unlinked(syn(&tab, emb, T0));
+	was[1] = unlinked(handshake(&tab, act, T0));
+	handshake(&tab, clo, T0);
+	was[2] = unlinked(close_both(&tab, clo, T0));
+	handshake(&tab, rst, T0);
+	was[3] = unlinked(reset_by_server(&tab, rst, T0));
+
+	cs_flow_expire(&tab, T0 + QUIET - 1, 100);	/* not quiet long enough */
+	ck_assert_uint_eq(tab.aside.count, 0);
+	cs_flow_expire(&tab, T0 + QUIET, 100);
+	ck_assert_uint_eq(tab.aside.count, 3);
+	ck_assert_uint_eq(tab.count, 4);		/* still in the table */
+	ck_assert_uint_eq(tab.lists[CS_LIST_EMBRYONIC].count, 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_CLOSED].count, 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_RESET].count, 1);
+
+	const struct dir dirs[4] = { emb, act, clo, rst };
+	for (int i = 0; i < 4; i++) {
+		struct cs_conn *c = lookup(&tab, dirs[i]);
+		ck_assert_ptr_nonnull(c);
+		struct cs_conn now = unlinked(c);
+		ck_assert_msg(memcmp(&now, &was[i], sizeof now) == 0,
+			      "record %d came back changed", i);
+	}
+	ck_assert_uint_eq(tab.aside.count, 0);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/*
+ * What leaves the table, when and why, does not depend on records going
+ * aside: one history of expiry, eviction, a reused 4-tuple, late segments
+ * and the final flush, run with and without, hands the same records to
+ * the done callback at the same times.
+ */
+static void history(struct cs_flow_table *t, bool aside, struct done_log *d)
+{
+	enum { CAP = 10 };
+	uint64_t ts = T0;
+
+	if (aside)
+		table_init_aside(t, CAP, d);
+	else
+		table_init(t, CAP, d);
+	for (uint32_t i = 0; i < 4; i++) {		/* ids 1-4: TIME_WAIT */
+		handshake(t, client(i), ts += MS);
+		close_both(t, client(i), ts += MS);
+	}
+	syn(t, client(4), ts += MS);			/* 5: unanswered */
+	handshake(t, client(5), ts += MS);
+	reset_by_server(t, client(5), ts += MS);	/* 6: reset */
+	handshake(t, client(6), ts += MS);		/* 7: open */
+	ts += 10 * SEC;
+	cs_flow_expire(t, ts, 100);	/* the reset one expires, others go aside */
+	ck_assert_uint_eq(t->aside.count, aside ? 5 : 0);
+
+	/* a late ACK of client 1's FIN, and client 2's port taken again */
+	track(t, seg(reverse(client(1)), CS_TH_ACK, 5002, 1002, 0, ts += MS));
+	track(t, seg(client(2), CS_TH_SYN, 777, 0, 0, ts += MS));	/* 8 */
+	for (uint32_t i = 7; i < 12; i++) {	/* ids 9-13: the table fills */
+		cs_flow_expire(t, ts += QUIET, 100);
+		syn(t, client(i), ts);
+	}
+	cs_flow_expire(t, ts += 55 * SEC, 100);	/* some closed ones expire */
+	cs_flow_flush(t, ts += SEC);
+	cs_flow_fini(t);
+}
+
+START_TEST(going_aside_changes_nothing_that_leaves)
+{
+	struct done_log off = { 0 }, on = { 0 };
+
+	history(&tab, false, &off);
+	history(&tab, true, &on);
+	ck_assert_uint_gt(off.evicted_calls, 0);	/* the history evicts */
+	ck_assert_uint_eq(on.calls, off.calls);
+	for (unsigned i = 0; i < off.calls && i < LOG_MAX; i++) {
+		ck_assert_uint_eq(on.id[i], off.id[i]);
+		ck_assert_uint_eq(on.now[i], off.now[i]);
+		ck_assert_uint_eq(on.evicted[i], off.evicted[i]);
+	}
+}
+END_TEST
+
 Suite *flow_suite(void)
 {
 	Suite *s = suite_create("flow");
@@ -1064,6 +1187,12 @@ Suite *flow_suite(void)
 	tc = tcase_create("flush");
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, flush_in_order_of_creation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("aside");
+	tcase_add_checked_fixture(tc, NULL, table_free);
+	tcase_add_test(tc, quiet_records_go_aside_and_come_back_whole);
+	tcase_add_test(tc, going_aside_changes_nothing_that_leaves);
 	suite_add_tcase(s, tc);
 	return s;
 }
