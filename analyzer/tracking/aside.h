@@ -44,8 +44,13 @@ struct cs_aside_entry {
 	uint64_t last_ts_us;		/* its expiry is due from this */
 	uint64_t id;			/* the end-of-capture flush sorts by it */
 	uint32_t hash;			/* of its key: where the index has it */
-	uint8_t list;			/* enum cs_flow_list */
+	uint32_t at : 30;		/* its record's place in the file */
+	uint32_t list : 2;		/* enum cs_flow_list */
 };
+
+/* Records are written and read a chunk at a time (aside.c). */
+#define CS_ASIDE_CHUNK_RECORDS 64u
+#define CS_ASIDE_CACHE_CHUNKS 8u
 
 struct cs_aside {
 	struct cs_aside_entry *entries;	/* [1..cap]; [0] is "none" */
@@ -53,13 +58,30 @@ struct cs_aside {
 	uint32_t never_used;		/* next entry never handed out */
 	uint32_t free_head;		/* freed entries, linked by lru_next */
 	uint32_t count;			/* entries in use */
-	FILE *file;			/* the records, at index * record size */
-	/* The last record read, kept: a lookup reads it to compare keys,
-	 * and taking it back then needs no second read. */
-	struct cs_conn *last;
-	uint32_t last_i;		/* its entry, or 0 */
-	uint64_t put_cnt;		/* records written out, in all */
-	uint64_t read_cnt;		/* records read back from the file */
+	FILE *file;			/* the records, in chunks */
+	/* The file's chunks: records still aside in each, and the chunks
+	 * free to fill again (no record left in them), last freed on top. */
+	uint16_t *live;			/* [chunks] */
+	uint32_t *free_chunks;		/* [chunks] */
+	uint32_t chunks, free_cnt, chunks_used;
+	/* The chunk being filled, in memory until it is full. */
+	struct cs_conn *fill_buf;	/* [CS_ASIDE_CHUNK_RECORDS] */
+	uint32_t fill, fill_n;
+	bool fill_written;
+	/* Chunks read whole, for the expiry (round robin), and one record
+	 * read alone, for a lookup, which compares keys and then takes it. */
+	struct cs_conn *cache;		/* [CACHE_CHUNKS][CHUNK_RECORDS] */
+	uint32_t cache_chunk[CS_ASIDE_CACHE_CHUNKS];
+	uint32_t cache_next;
+	struct cs_conn *one;
+	uint32_t one_at;
+	/* Records read ahead for the end-of-capture flush, in the order it
+	 * takes them (cs_aside_read_batch). */
+	struct cs_conn *batch;		/* [CS_ASIDE_BATCH_MAX] */
+	uint32_t *batch_i;		/* their entries */
+	uint32_t batch_n, batch_next;
+	uint64_t put_cnt;		/* records set aside, in all */
+	uint64_t write_cnt, read_cnt;	/* calls to write and read the file */
 };
 
 /* Room for cap entries (touched only as they are used) and the file;
@@ -75,10 +97,24 @@ uint32_t cs_aside_put(struct cs_aside *s, const struct cs_conn *c,
 /* Is k the key of the record of entry i? */
 bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k);
 
-/* Copies the record of entry i into *out and frees the entry.  A file
+/* Copies the record of entry i into *out and frees the entry.  With
+ * ahead, its whole chunk is read and kept: the records around it are
+ * likely next (the expiry's order is the order they went aside).  A file
  * that cannot be read (a failing disk) stops the program with a message:
  * going on without the record would report it wrong. */
-void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out);
+void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out,
+		   bool ahead);
+
+/*
+ * Reads the records of entries idx[0..n), n at most CS_ASIDE_BATCH_MAX,
+ * for cs_aside_take to take in that order.  The flush takes records in
+ * order of id, which is not the order they went aside in: one read per
+ * record would be most of its time.  These are read in the file's order,
+ * each run of them in a chunk with one call.  Without the memory for it,
+ * each is read when taken.
+ */
+#define CS_ASIDE_BATCH_MAX 2048u
+void cs_aside_read_batch(struct cs_aside *s, const uint32_t *idx, uint32_t n);
 
 static inline struct cs_aside_entry *cs_aside_entry(const struct cs_aside *s,
 						    uint32_t i)

@@ -468,7 +468,8 @@ void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 	k->vlan = vlan_key && p->vlan_cnt ? p->vlan[0] : 0;
 }
 
-static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot);
+static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot,
+				 bool ahead);
 
 /* A record set aside is taken back at once: whoever looks a connection
  * up is about to read or change it. */
@@ -480,7 +481,7 @@ static struct cs_conn *lookup(struct cs_flow_table *t,
 	if (!s)
 		return NULL;
 	if (is_set_aside(slot_ref(*s)))
-		return take_back(t, s);
+		return take_back(t, s, false);
 	return &t->conns[slot_ref(*s)];
 }
 
@@ -566,7 +567,8 @@ void cs_flow_remove(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 }
 
 /* Full: make room at the expense of what matters least (see flow.h). */
-static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref);
+static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref,
+				   bool ahead);
 
 static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 {
@@ -580,7 +582,7 @@ static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 		cs_conn_ref head = t->lists[order[i].list].head;
 		if (!head)
 			continue;
-		struct cs_conn *victim = full_record(t, head);
+		struct cs_conn *victim = full_record(t, head, true);
 		victim->evicted = (uint8_t)order[i].why;
 		t->evicted[order[i].why]++;
 		cs_flow_remove(t, victim, now_us);
@@ -654,8 +656,10 @@ static void set_aside(struct cs_flow_table *t, cs_conn_ref ref)
 
 /* The record behind the entry in *slot, read back into a free record
  * where the entry was: in the index and on its list.  There is a free
- * record: entries count in count, which is at most max_flows. */
-static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot)
+ * record: entries count in count, which is at most max_flows.  With
+ * ahead, the records that went aside with it are read too (aside.h). */
+static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot,
+				 bool ahead)
 {
 	cs_conn_ref aside = slot_ref(*slot);
 	const struct cs_aside_entry *e = entry_of(t, aside);
@@ -663,7 +667,7 @@ static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot)
 	struct cs_conn *c = take_record(t);
 
 	list_replace(t, aside, ref_of(t, c), (enum cs_flow_list)e->list);
-	cs_aside_take(&t->aside, aside_index(aside), c);	/* frees e */
+	cs_aside_take(&t->aside, aside_index(aside), c, ahead);	/* frees e */
 	c->lru_prev = prev;	/* (the file's are from before it went) */
 	c->lru_next = next;
 	*slot = slot_make(ref_of(t, c), slot_hash(*slot));
@@ -694,10 +698,14 @@ static void set_aside_quiet(struct cs_flow_table *t, uint64_t now_us)
 	}
 }
 
-/* The record of a ref in use, taken back if it was set aside. */
-static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref)
+/* The record of a ref in use, taken back if it was set aside: with
+ * ahead, when the refs that follow are likely the next it went aside
+ * with (a list's head, by the expiry or an eviction). */
+static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref,
+				   bool ahead)
 {
-	return is_set_aside(ref) ? take_back(t, slot_of(t, ref)) : &t->conns[ref];
+	return is_set_aside(ref) ? take_back(t, slot_of(t, ref), ahead) :
+				   &t->conns[ref];
 }
 
 static struct cs_conn *create(struct cs_flow_table *t,
@@ -815,7 +823,7 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 		enum cs_flow_list l = order[i];
 		while (n < max_work && t->lists[l].head &&
 		       head_due(t, l) <= now_us) {
-			struct cs_conn *c = full_record(t, t->lists[l].head);
+			struct cs_conn *c = full_record(t, t->lists[l].head, true);
 			/* before its time: the table is filling (emergency) */
 			if (cs_time_add(c->last_ts_us, t->base_timeout[l]) > now_us)
 				t->expired_early++;
@@ -842,6 +850,19 @@ static int by_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The records set aside among the next (at most) CS_ASIDE_BATCH_MAX are
+ * read in one go, in the file's order (aside.h). */
+static void read_ahead(struct cs_flow_table *t, const struct by_id_entry *next,
+		       uint32_t left)
+{
+	uint32_t idx[CS_ASIDE_BATCH_MAX], n = 0;
+
+	for (uint32_t k = 0; k < left && k < CS_ASIDE_BATCH_MAX; k++)
+		if (is_set_aside(next[k].ref))
+			idx[n++] = aside_index(next[k].ref);
+	cs_aside_read_batch(&t->aside, idx, n);
+}
+
 void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 {
 
@@ -851,15 +872,18 @@ void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 	if (!all) {		/* no memory to sort: list order will do */
 		for (int l = 0; l < CS_LIST_MAX; l++)
 			while (t->lists[l].head)
-				cs_flow_remove(t, full_record(t, t->lists[l].head),
-					       now_us);
+				cs_flow_remove(t, full_record(t, t->lists[l].head,
+							      true), now_us);
 		return;
 	}
 	for (int l = 0; l < CS_LIST_MAX; l++)
 		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r))
 			all[n++] = (struct by_id_entry){ id_of(t, r), r };
 	qsort(all, n, sizeof *all, by_id);
-	for (uint32_t i = 0; i < n; i++)
-		cs_flow_remove(t, full_record(t, all[i].ref), now_us);
+	for (uint32_t i = 0; i < n; i++) {
+		if (t->aside_on && i % CS_ASIDE_BATCH_MAX == 0)
+			read_ahead(t, all + i, n - i);
+		cs_flow_remove(t, full_record(t, all[i].ref, false), now_us);
+	}
 	free(all);
 }
