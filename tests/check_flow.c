@@ -7,6 +7,7 @@
  * six times over, in steps; an allocator that fails makes it refuse.  Every table is
  * freed with cs_flow_fini, so valgrind sees no leak.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1138,6 +1139,90 @@ START_TEST(going_aside_changes_nothing_that_leaves)
 }
 END_TEST
 
+/* What left the table, in order: each record's id, time and contents. */
+#define SEEN_MAX 4096
+struct seen {
+	unsigned n;
+	uint64_t id[SEEN_MAX], now[SEEN_MAX], sum[SEEN_MAX];
+};
+
+static void seen_done(void *ctx, struct cs_conn *c, uint64_t now_us)
+{
+	struct seen *s = ctx;
+	struct cs_conn x = unlinked(c);
+	const unsigned char *b = (const unsigned char *)&x;
+	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+
+	for (size_t k = 0; k < sizeof x; k++)
+		h = (h ^ b[k]) * 1099511628211ull;
+	ck_assert_uint_lt(s->n, SEEN_MAX);
+	s->id[s->n] = c->id;
+	s->now[s->n] = now_us;
+	s->sum[s->n] = h;
+	s->n++;
+}
+
+/*
+ * Enough records to fill many of the file's chunks (64 records each),
+ * with late segments taking some back one by one, the expiry reading
+ * chunks whole and the flush reading in batches: everything that leaves
+ * leaves as it would have, byte for byte.
+ */
+static void many(struct cs_flow_table *t, bool aside, struct seen *s,
+		 uint64_t *writes, uint64_t *reads)
+{
+	enum { CLOSED = 1500, SYNS = 600 };
+	struct cs_flow_opts o = opts(4000);
+	char err[128];
+	uint64_t ts = T0;
+
+	o.set_aside = aside;
+	ck_assert_int_eq(cs_flow_init(t, &o, seen_done, s, err, sizeof err), 0);
+	for (uint32_t i = 0; i < CLOSED; i++) {
+		cs_flow_expire(t, ts += MS, 8);
+		handshake(t, client(i), ts);
+		close_both(t, client(i), ts);
+	}
+	for (uint32_t i = 0; i < CLOSED; i += 7) {	/* late ACKs */
+		cs_flow_expire(t, ts += MS, 8);
+		track(t, seg(reverse(client(i)), CS_TH_ACK, 5002, 1002, 0, ts));
+	}
+	for (uint32_t i = CLOSED; i < CLOSED + SYNS; i++) {
+		cs_flow_expire(t, ts += MS, 8);
+		syn(t, client(i), ts);
+	}
+	/* the first closed ones expire, a chunk at a time */
+	for (uint64_t end = T0 + 62 * SEC; ts < end;)
+		cs_flow_expire(t, ts += 10 * MS, 8);
+	ck_assert_uint_gt(t->expired, 0);
+	ck_assert_uint_gt(t->count, 0);
+	*writes = t->aside.write_cnt;
+	cs_flow_flush(t, ts += SEC);
+	*reads = t->aside.read_cnt;
+	cs_flow_fini(t);
+}
+
+START_TEST(records_through_the_file_leave_as_they_came)
+{
+	static struct seen off, on;
+	uint64_t writes, reads;
+
+	memset(&off, 0, sizeof off);
+	memset(&on, 0, sizeof on);
+	many(&tab, false, &off, &writes, &reads);
+	many(&tab, true, &on, &writes, &reads);
+	ck_assert_uint_gt(writes, 10);		/* chunks went to the file */
+	ck_assert_uint_gt(reads, 10);		/* and came back from it */
+	ck_assert_uint_eq(on.n, off.n);
+	for (unsigned i = 0; i < off.n; i++) {
+		ck_assert_uint_eq(on.id[i], off.id[i]);
+		ck_assert_uint_eq(on.now[i], off.now[i]);
+		ck_assert_msg(on.sum[i] == off.sum[i], "record %" PRIu64
+			      " left changed", off.id[i]);
+	}
+}
+END_TEST
+
 Suite *flow_suite(void)
 {
 	Suite *s = suite_create("flow");
@@ -1193,6 +1278,7 @@ Suite *flow_suite(void)
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, quiet_records_go_aside_and_come_back_whole);
 	tcase_add_test(tc, going_aside_changes_nothing_that_leaves);
+	tcase_add_test(tc, records_through_the_file_leave_as_they_came);
 	suite_add_tcase(s, tc);
 	return s;
 }
