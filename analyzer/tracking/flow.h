@@ -22,6 +22,11 @@
  * being diagnosed.  Every record that leaves is handed to the done callback
  * first, so evicted connections are still reported.  Time is packet time.
  *
+ * A record quiet for CS_FLOW_ASIDE_AFTER_US on the embryonic, closed or
+ * reset list goes aside (aside.h): a 32-byte entry stands for it in the
+ * index and on its list, and it is read back whole when anything needs it
+ * again, so it counts, expires and is evicted as before.
+ *
  * The index is kept at most half full, so every probe meets an empty slot
  * soon.  Growing it is the one allocation after setup; when that fails, a
  * new connection that would fill the index past half is refused: it is
