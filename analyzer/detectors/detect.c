@@ -59,8 +59,13 @@ void cs_detect_fini(struct cs_detect *d)
 
 void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p)
 {
-	cs_synflood_segment(&d->syn, p);
-	cs_scan_segment(&d->scan, p);
+	/* The SYN-flood and scan detectors count SYNs and their answers
+	 * (SYN-ACK, RST) only: a plain segment, two thirds of the traffic,
+	 * is nothing to them, and a RST is dealt with below anyway. */
+	if (p->flags & (CS_TH_SYN | CS_TH_RST)) {
+		cs_synflood_segment(&d->syn, p);
+		cs_scan_segment(&d->scan, p);
+	}
 	if (p->flags & CS_TH_RST) {
 		uint64_t sec = p->ts_us / CS_USEC_PER_SEC;
 		if (sec != d->rst_sec) {
@@ -262,10 +267,19 @@ static void watch_states(struct cs_detect *d, struct cs_conn *c, uint64_t now_us
 	}
 }
 
+/* The events some detector below acts on; a segment with none of them,
+ * no RST and no marked endpoint only counts as a retransmission. */
+#define DETECT_EVENTS (CS_EV_ESTABLISHED | CS_EV_SYN | CS_EV_SYN_RETX | \
+		       CS_EV_SYNACK | CS_EV_RST | CS_EV_OLD_CONN | \
+		       CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT)
+
 void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
 		       unsigned ev, const struct cs_pkt *p)
 {
-	(void)side;
+	if (!(ev & DETECT_EVENTS) && !(p->flags & CS_TH_RST) && !marked(c)) {
+		d->retransmitted += !!(ev & CS_EV_RETRANSMIT);
+		return;
+	}
 	/* The record's first packet is a RST: nothing else was seen of it. */
 	if ((p->flags & CS_TH_RST) && c->ep[0].pkts + c->ep[1].pkts == 1)
 		cs_backscatter_lone_rst(&d->backscatter, p);
