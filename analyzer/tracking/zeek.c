@@ -765,6 +765,55 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 }
 
 /*
+ * A plain segment: an ACK, with or without data, and no SYN, FIN or RST,
+ * while both of Zeek's endpoints are ESTABLISHED and neither has closed,
+ * from an endpoint that has sent before.  Then no close, reset or attempt
+ * timer is armed, so cs_zeek_removal_time is the inactivity timeout alone
+ * and a plain segment before it continues the conn.log row.
+ */
+bool cs_zeek_plain(const struct cs_conn *c, int side, const struct cs_pkt *p)
+{
+	const struct cs_zeek_ep *o = zep_c(c, 0), *r = zep_c(c, 1);
+
+	if ((p->flags & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST | CS_TH_ACK)) != CS_TH_ACK ||
+	    o->state != CS_Z_ESTABLISHED || r->state != CS_Z_ESTABLISHED ||
+	    o->did_close || r->did_close || c->z_remove_at ||
+	    zep_c(c, side ^ c->z_flip)->pkts == 0)
+		return false;
+	return cs_time_add(c->z_last_us, c->z_long_idle ? Z_IDLE_TCP_US :
+							  Z_IDLE_HANDSHAKE_US) > p->ts_us;
+}
+
+/*
+ * cs_zeek_segment for a plain segment (cs_zeek_plain), in the same order
+ * with the steps it cannot take left out: no SYN-ACK to flip after, no
+ * endpoint to initialise, not a first packet, no FIN, no state change (an
+ * established endpoint moves only on SYN, FIN or RST), no timer to arm.
+ */
+void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
+{
+	int zside = side ^ c->z_flip;
+	struct cs_zeek_ep *z = zep(c, zside);
+	uint32_t len = p->payload_len;
+	bool seq_underflow = false;
+
+	z->pkts++;
+	z->ip_bytes += p->ip_len;
+	uint64_t rel_seq = relative_seq(z, p->seq, z->last_seq, z->seq_wraps,
+					&seq_underflow);
+	if (len)
+		check_history(c, zside, HIST_DATA, 'D');
+	else
+		check_history(c, zside, HIST_ACK, 'A');
+	update_window(c, zside, p);
+	c->z_last_us = p->ts_us;
+	uint64_t rel_ack = take_ack(zep(c, !zside), p);
+	update_last_seq(c, zside, p->seq + len, p->flags, len);
+	reassemble(c, zside, p, seq_underflow ? UINT64_MAX : rel_seq, rel_ack);
+	c->z_long_idle = true;
+}
+
+/*
  * TCPSessionAdapter::IsReuse: would Zeek take this SYN for a new
  * connection?  Once either side has closed, any SYN starts one (so a SYN
  * retried after a refusal is a new conn.log row); otherwise only a SYN
