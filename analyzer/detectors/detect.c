@@ -273,13 +273,9 @@ static void watch_states(struct cs_detect *d, struct cs_conn *c, uint64_t now_us
 		       CS_EV_SYNACK | CS_EV_RST | CS_EV_OLD_CONN | \
 		       CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT)
 
-void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
-		       unsigned ev, const struct cs_pkt *p)
+static void segment_events(struct cs_detect *d, struct cs_conn *c, int side,
+			   unsigned ev, const struct cs_pkt *p)
 {
-	if (!(ev & DETECT_EVENTS) && !(p->flags & CS_TH_RST) && !marked(c)) {
-		d->retransmitted += !!(ev & CS_EV_RETRANSMIT);
-		return;
-	}
 	/* The record's first packet is a RST: nothing else was seen of it. */
 	if ((p->flags & CS_TH_RST) && c->ep[0].pkts + c->ep[1].pkts == 1)
 		cs_backscatter_lone_rst(&d->backscatter, p);
@@ -299,6 +295,16 @@ void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
 	judge_reuse(d, c, side, ev, p->ts_us);
 	if (ev & (CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT) || marked(c))
 		watch_states(d, c, p->ts_us);
+}
+
+void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
+		       unsigned ev, const struct cs_pkt *p)
+{
+	if (!(ev & DETECT_EVENTS) && !(p->flags & CS_TH_RST) && !marked(c)) {
+		d->retransmitted += !!(ev & CS_EV_RETRANSMIT);
+		return;
+	}
+	segment_events(d, c, side, ev, p);
 }
 
 void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c, uint64_t now_us)

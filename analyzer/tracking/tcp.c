@@ -66,7 +66,7 @@ static uint32_t slack(uint32_t win)
  * window, or an ACK of something never sent, is dropped).  Until the
  * receiver has advertised a window, nothing bounds the sender.
  */
-static bool segment_acceptable(const struct cs_conn *c, int side,
+static inline bool segment_acceptable(const struct cs_conn *c, int side,
 			       const struct cs_pkt *p)
 {
 	const struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
@@ -90,7 +90,7 @@ static bool segment_acceptable(const struct cs_conn *c, int side,
 /* What an acceptable segment says of the windows: the largest the sender
  * offered (max_win), and how far its peer may now send (seqhi = ack +
  * window; a zero window still takes a one-byte probe, RFC 9293 3.8.6.1). */
-static void learn_window(struct cs_conn *c, int side, const struct cs_pkt *p,
+static inline void learn_window(struct cs_conn *c, int side, const struct cs_pkt *p,
 			 bool had_ack)
 {
 	struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
@@ -269,7 +269,7 @@ static unsigned handle_syn(struct cs_conn *c, int side, const struct cs_pkt *p)
 }
 
 /* The ACK number says which of the peer's SYN and FIN arrived. */
-static void handle_ack(struct cs_conn *c, int side, const struct cs_pkt *p)
+static inline void handle_ack(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
 
@@ -296,7 +296,7 @@ static void handle_ack(struct cs_conn *c, int side, const struct cs_pkt *p)
  * repeats the last byte already acknowledged (seq = SND.NXT - 1, 0 or 1
  * bytes: RFC 9293 3.8.4), which is not a retransmission of data.
  */
-static unsigned track_sequence(struct cs_endpoint *s, const struct cs_pkt *p,
+static inline unsigned track_sequence(struct cs_endpoint *s, const struct cs_pkt *p,
 			       bool first)
 {
 	bool syn = p->flags & CS_TH_SYN, fin = p->flags & CS_TH_FIN;
@@ -343,7 +343,7 @@ static unsigned handle_fin(struct cs_conn *c, int side, const struct cs_pkt *p)
 }
 
 /* Counts the times a side's window closed to zero (SYNs excepted). */
-static unsigned track_window(struct cs_endpoint *s, const struct cs_pkt *p)
+static inline unsigned track_window(struct cs_endpoint *s, const struct cs_pkt *p)
 {
 	bool zero = p->win == 0 && !(p->flags & CS_TH_SYN);
 	unsigned ev = 0;

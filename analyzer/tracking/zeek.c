@@ -298,7 +298,7 @@ static void init_endpoint(struct cs_zeek_ep *z, uint16_t flags, uint32_t seq,
 	}
 }
 
-static uint64_t relative_seq(const struct cs_zeek_ep *z, uint32_t cur,
+static inline uint64_t relative_seq(const struct cs_zeek_ep *z, uint32_t cur,
 			     uint32_t last, uint32_t wraps, bool *underflow)
 {
 	int32_t delta = cs_seq_diff(cur, last);
@@ -383,7 +383,7 @@ static void update_ack(struct cs_zeek_ep *peer, uint32_t ack)
 		update_ack_seq_value(peer, ack);
 }
 
-static void update_last_seq(struct cs_conn *c, int side, uint32_t last,
+static inline void update_last_seq(struct cs_conn *c, int side, uint32_t last,
 			    uint16_t flags, uint32_t len)
 {
 	struct cs_zeek_ep *z = zep(c, side);
@@ -455,7 +455,7 @@ static void deliver_to(struct cs_zeek_ep *z, uint32_t upper)
  * stretch above a hole is held: one range, widened to cover them all (a
  * second hole inside it is taken for seen; Zeek keeps every block).
  */
-static void data_sent(struct cs_zeek_ep *z, uint32_t seq, uint32_t upper)
+static inline void data_sent(struct cs_zeek_ep *z, uint32_t seq, uint32_t upper)
 {
 	uint32_t acked = z->ack_seq - z->start_seq;
 
@@ -481,6 +481,12 @@ static void data_sent(struct cs_zeek_ep *z, uint32_t seq, uint32_t upper)
 	}
 }
 
+/* Was Zeek's connection partial from its first packets (note_partial)? */
+static bool opened_partial(const struct cs_conn *c)
+{
+	return zep_c(c, 0)->opened_partial || zep_c(c, 1)->opened_partial;
+}
+
 /*
  * TCP_Reassembler::AckReceived: the peer acknowledged zside's data up
  * to ack.  What was never seen below it is a gap: before the held range
@@ -488,16 +494,15 @@ static void data_sent(struct cs_zeek_ep *z, uint32_t seq, uint32_t upper)
  * data before it; the first octets of a partial connection are never
  * called missing (TCP_Reassembler::Undelivered).
  */
-static void ack_received(struct cs_conn *c, int zside, uint32_t ack)
+static inline void ack_received(struct cs_conn *c, int zside, uint32_t ack)
 {
 	struct cs_zeek_ep *z = zep(c, zside);
-	bool partial = zep(c, 0)->opened_partial || zep(c, 1)->opened_partial;
 
 	if (z->fin_cnt && !before(ack, z->fin_seq))
 		ack = z->fin_seq - 1;
 	if (!before(z->trim_seq, ack))
 		return;
-	if (before(z->reasm_seq, ack) && !(ack <= 2 && partial)) {
+	if (before(z->reasm_seq, ack) && !(ack <= 2 && opened_partial(c))) {
 		if (holding(z) && before(z->ooo_lo, ack)) {
 			content_gap(c, zside);
 			deliver_to(z, z->ooo_hi);
@@ -650,7 +655,7 @@ static void note_partial(struct cs_zeek_ep *z, int zside, uint16_t flags)
  * payloads by design (a live capture keeps 256 bytes), and a gap letter
  * should keep meaning segments that never reached the capture.
  */
-static void reassemble(struct cs_conn *c, int zside, const struct cs_pkt *p,
+static inline void reassemble(struct cs_conn *c, int zside, const struct cs_pkt *p,
 		       uint64_t rel_seq, uint64_t rel_ack)
 {
 	struct cs_zeek_ep *z = zep(c, zside);
@@ -665,7 +670,7 @@ static void reassemble(struct cs_conn *c, int zside, const struct cs_pkt *p,
 
 /* The ack of p for the peer: its sequence numbers, and the ack relative
  * to them (0 when it lies below them, 1 when it first numbers them). */
-static uint64_t take_ack(struct cs_zeek_ep *peer, const struct cs_pkt *p)
+static inline uint64_t take_ack(struct cs_zeek_ep *peer, const struct cs_pkt *p)
 {
 	bool underflow = false;
 
