@@ -221,12 +221,6 @@ static struct cs_detect_marks *marks_of(struct cs_conn *c, int side)
 	return &c->detect[cs_conn_key_index(c, side)];
 }
 
-static bool marked(const struct cs_conn *c)
-{
-	return c->detect[0].time_wait || c->detect[0].close_wait ||
-	       c->detect[1].time_wait || c->detect[1].close_wait;
-}
-
 static void leave_states(struct cs_detect *d, struct cs_conn *c, int i,
 			 uint64_t now_us)
 {
@@ -267,14 +261,8 @@ static void watch_states(struct cs_detect *d, struct cs_conn *c, uint64_t now_us
 	}
 }
 
-/* The events some detector below acts on; a segment with none of them,
- * no RST and no marked endpoint only counts as a retransmission. */
-#define DETECT_EVENTS (CS_EV_ESTABLISHED | CS_EV_SYN | CS_EV_SYN_RETX | \
-		       CS_EV_SYNACK | CS_EV_RST | CS_EV_OLD_CONN | \
-		       CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT)
-
-static void segment_events(struct cs_detect *d, struct cs_conn *c, int side,
-			   unsigned ev, const struct cs_pkt *p)
+void cs_detect_segment_events(struct cs_detect *d, struct cs_conn *c, int side,
+			      unsigned ev, const struct cs_pkt *p)
 {
 	/* The record's first packet is a RST: nothing else was seen of it. */
 	if ((p->flags & CS_TH_RST) && c->ep[0].pkts + c->ep[1].pkts == 1)
@@ -293,18 +281,8 @@ static void segment_events(struct cs_detect *d, struct cs_conn *c, int side,
 		d->reuse_time_wait += reused_time_wait(c);
 	}
 	judge_reuse(d, c, side, ev, p->ts_us);
-	if (ev & (CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT) || marked(c))
+	if (ev & (CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT) || cs_detect_marked(c))
 		watch_states(d, c, p->ts_us);
-}
-
-void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
-		       unsigned ev, const struct cs_pkt *p)
-{
-	if (!(ev & DETECT_EVENTS) && !(p->flags & CS_TH_RST) && !marked(c)) {
-		d->retransmitted += !!(ev & CS_EV_RETRANSMIT);
-		return;
-	}
-	segment_events(d, c, side, ev, p);
 }
 
 void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c, uint64_t now_us)
@@ -317,11 +295,6 @@ void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c, uint64_t now_us
 void cs_detect_refresh(struct cs_detect *d)
 {
 	cs_timewait_refresh(&d->tw);
-}
-
-void cs_detect_tick(struct cs_detect *d, uint64_t now_us)
-{
-	cs_closewait_tick(&d->cw, now_us);
 }
 
 void cs_detect_finish(struct cs_detect *d, uint64_t now_us)
