@@ -153,7 +153,7 @@ static char side_code(int side, char code)
 }
 
 /* Adds the letter the first time only; true if it had been seen before. */
-static bool check_history(struct cs_conn *c, int side, uint32_t mask, char code)
+static inline bool check_history(struct cs_conn *c, int side, uint32_t mask, char code)
 {
 	if (side)
 		mask <<= 16;
@@ -359,7 +359,7 @@ static void update_history(struct cs_conn *c, int side, uint16_t flags,
 }
 
 /* A zero window is news unless it rides a RST or follows the peer's FIN. */
-static void update_window(struct cs_conn *c, int side, const struct cs_pkt *p)
+static inline void update_window(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_zeek_ep *z = zep(c, side), *peer = zep(c, !side);
 
@@ -814,7 +814,10 @@ void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	c->z_last_us = p->ts_us;
 	uint64_t rel_ack = take_ack(zep(c, !zside), p);
 	update_last_seq(c, zside, p->seq + len, p->flags, len);
-	reassemble(c, zside, p, seq_underflow ? UINT64_MAX : rel_seq, rel_ack);
+	/* reassemble(), for an ACK with no SYN or RST */
+	ack_received(c, !zside, (uint32_t)rel_ack);
+	if (len && !seq_underflow)
+		data_sent(z, (uint32_t)rel_seq, (uint32_t)rel_seq + len);
 	c->z_long_idle = true;
 }
 
