@@ -57,15 +57,10 @@ void cs_detect_fini(struct cs_detect *d)
 	cs_alerts_fini(&d->alerts);
 }
 
-void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p)
+void cs_detect_packet_control(struct cs_detect *d, const struct cs_pkt *p)
 {
-	/* The SYN-flood and scan detectors count SYNs and their answers
-	 * (SYN-ACK, RST) only: a plain segment, two thirds of the traffic,
-	 * is nothing to them, and a RST is dealt with below anyway. */
-	if (p->flags & (CS_TH_SYN | CS_TH_RST)) {
-		cs_synflood_segment(&d->syn, p);
-		cs_scan_segment(&d->scan, p);
-	}
+	cs_synflood_segment(&d->syn, p);
+	cs_scan_segment(&d->scan, p);
 	if (p->flags & CS_TH_RST) {
 		uint64_t sec = p->ts_us / CS_USEC_PER_SEC;
 		if (sec != d->rst_sec) {

@@ -55,9 +55,21 @@ int cs_detect_init(struct cs_detect *d, const struct cs_detect_opts *o,
 		   struct cs_flow_table *flows);
 void cs_detect_fini(struct cs_detect *d);
 
+/* An analysed TCP segment with SYN or RST: cs_detect_packet below. */
+void cs_detect_packet_control(struct cs_detect *d, const struct cs_pkt *p);
+
 /* Every analysed TCP segment, before tracking (counts must not depend on
- * records surviving). */
-void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p);
+ * records surviving).  The SYN-flood and scan detectors and the RST rate
+ * count SYNs and their answers (SYN-ACK, RST) only: any other segment,
+ * two thirds of the traffic, is a data segment or nothing to them, and is
+ * told inline. */
+static inline void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p)
+{
+	if (p->flags & (CS_TH_SYN | CS_TH_RST))
+		cs_detect_packet_control(d, p);
+	else
+		d->data_segments += p->payload_len != 0;
+}
 
 /* After tracking: the segment's record (its detector marks are written),
  * its sender's side, the events: cs_detect_segment below. */

@@ -127,7 +127,9 @@ unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
 static bool plain_segment(struct cs_conn *c, const struct cs_pkt *p, int side,
 			  unsigned *ev)
 {
-	if (!cs_zeek_plain(c, side, p) || !cs_tcp_plain(c, p))
+	/* (the flags first: a third of the segments fail on them alone) */
+	if ((p->flags & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST | CS_TH_ACK)) != CS_TH_ACK ||
+	    !cs_zeek_plain(c, side, p) || !cs_tcp_plain(c, p))
 		return false;
 	cs_zeek_plain_segment(c, side, p);
 	*ev = cs_tcp_plain_segment(c, side, p);
