@@ -112,7 +112,7 @@ static inline void learn_window(struct cs_conn *c, int side, const struct cs_pkt
  * of the connection); after its own FIN, who closed first decides between
  * the active (FIN_WAIT_*, CLOSING, TIME_WAIT) and passive (LAST_ACK) paths.
  */
-enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side)
+static inline enum cs_tcp_state derive_state(const struct cs_conn *c, int side)
 {
 	const struct cs_endpoint *e = &c->ep[side];
 
@@ -140,6 +140,11 @@ enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side)
 		return CS_TCP_ESTABLISHED;
 	}
 	return CS_TCP_ESTABLISHED;	/* picked up midstream */
+}
+
+enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side)
+{
+	return derive_state(c, side);
 }
 
 /*
@@ -362,7 +367,7 @@ static unsigned update_states(struct cs_conn *c)
 	unsigned ev = 0;
 
 	for (int i = 0; i < 2; i++) {
-		enum cs_tcp_state now = cs_tcp_derive_state(c, i);
+		enum cs_tcp_state now = derive_state(c, i);
 		if (now == c->ep[i].state)
 			continue;
 		if (now == CS_TCP_TIME_WAIT)
