@@ -489,8 +489,8 @@ static void take_back_rst(struct cs_conn *c)
  * reads says ESTABLISHED (no RST, FIN, or socket gone; a SYN it sent
  * acknowledged both ways), and that is the state it holds.  A segment
  * without SYN, FIN or RST changes none of those facts: handle_ack could
- * only mark the peer's SYN or FIN acknowledged, and the SYN is already
- * and there is no FIN.
+ * only mark the peer's SYN or FIN acknowledged, and the SYN is
+ * acknowledged already and there is no FIN.
  */
 static bool steady(const struct cs_conn *c, int side)
 {
