@@ -850,21 +850,69 @@ static int by_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The records set aside among the next (at most) CS_ASIDE_BATCH_MAX are
- * read in one go, in the file's order (aside.h). */
-static void read_ahead(struct cs_flow_table *t, const struct by_id_entry *next,
-		       uint32_t left)
+/*
+ * Hands refs[0..n), in that order, to the done callback.  The records set
+ * aside among the next (at most) CS_ASIDE_BATCH_MAX are read in one go,
+ * in the file's order (aside.h): the order of ids is not the file's.
+ */
+static void remove_in_order(struct cs_flow_table *t, const cs_conn_ref *refs,
+			    size_t n, uint64_t now_us)
 {
-	uint32_t idx[CS_ASIDE_BATCH_MAX], n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (t->aside_on && i % CS_ASIDE_BATCH_MAX == 0) {
+			uint32_t idx[CS_ASIDE_BATCH_MAX], m = 0;
+			for (size_t k = i; k < n && k < i + CS_ASIDE_BATCH_MAX; k++)
+				if (is_set_aside(refs[k]))
+					idx[m++] = aside_index(refs[k]);
+			cs_aside_read_batch(&t->aside, idx, m);
+		}
+		cs_flow_remove(t, full_record(t, refs[i], false), now_us);
+	}
+}
 
-	for (uint32_t k = 0; k < left && k < CS_ASIDE_BATCH_MAX; k++)
-		if (is_set_aside(next[k].ref))
-			idx[n++] = aside_index(next[k].ref);
-	cs_aside_read_batch(&t->aside, idx, n);
+/* Past this many ids per record in the table, flush_by_place gives way to
+ * the sort: its array would take more memory than the sort's pairs. */
+#define PLACE_IDS_PER_RECORD 4u
+
+/*
+ * Ids are given in order of creation, so the records left at the end of
+ * a capture hold ids from a range not much wider than their count: each
+ * is put in its place in an array over that range, and the array read in
+ * order is the order of the ids, with no sort.  False, having removed
+ * nothing, when the range is too wide or memory is short.
+ */
+static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r)) {
+			lo = id_of(t, r) < lo ? id_of(t, r) : lo;
+			hi = id_of(t, r) > hi ? id_of(t, r) : hi;
+		}
+	if (lo > hi)
+		return true;	/* empty */
+	if (hi - lo >= (uint64_t)t->count * PLACE_IDS_PER_RECORD)
+		return false;
+	cs_conn_ref *at = calloc((size_t)(hi - lo + 1), sizeof *at);
+	if (!at)
+		return false;
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r))
+			at[id_of(t, r) - lo] = r;
+	size_t n = 0;		/* the array without its holes */
+	for (uint64_t i = 0; i <= hi - lo; i++)
+		if (at[i])
+			at[n++] = at[i];
+	remove_in_order(t, at, n, now_us);
+	free(at);
+	return true;
 }
 
 void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 {
+	if (flush_by_place(t, now_us))
+		return;
 
 	uint32_t n = 0;
 	struct by_id_entry *all = malloc(((size_t)t->count + 1) * sizeof *all);
@@ -880,10 +928,15 @@ void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r))
 			all[n++] = (struct by_id_entry){ id_of(t, r), r };
 	qsort(all, n, sizeof *all, by_id);
-	for (uint32_t i = 0; i < n; i++) {
-		if (t->aside_on && i % CS_ASIDE_BATCH_MAX == 0)
-			read_ahead(t, all + i, n - i);
-		cs_flow_remove(t, full_record(t, all[i].ref, false), now_us);
+	cs_conn_ref *refs = malloc(((size_t)n + 1) * sizeof *refs);
+	if (refs) {
+		for (uint32_t i = 0; i < n; i++)
+			refs[i] = all[i].ref;
+		remove_in_order(t, refs, n, now_us);
+	} else {		/* each record aside is read alone */
+		for (uint32_t i = 0; i < n; i++)
+			cs_flow_remove(t, full_record(t, all[i].ref, false), now_us);
 	}
+	free(refs);
 	free(all);
 }
