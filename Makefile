@@ -95,6 +95,7 @@ BLAST_BIN := $(BUILD)/tests/blast
 WORKLOAD_BIN := $(BUILD)/tests/workload
 PCAPFLOOR_BIN := $(BUILD)/tests/pcapfloor
 SNAPBENCH_BIN := $(BUILD)/tests/snapbench
+RECSIZE_BIN := $(BUILD)/tests/recsize
 TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN) $(BLAST_BIN) \
             $(WORKLOAD_BIN)
 
@@ -109,7 +110,8 @@ REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/replay-%)
 # Made only as pattern-rule intermediates: make would delete them.
 .SECONDARY: $(FUZZ_OBJ)
 
-DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(BUILD)/tests/tools/snapbench.d
+DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(BUILD)/tests/tools/snapbench.d \
+            $(RECSIZE_BIN).d
 
 .PHONY: all check check-run asan demo demo-run deps install install-deploy \
         uninstall clean tests valgrind fuzz fuzz-build fuzz-replay
@@ -172,8 +174,15 @@ $(SNAPBENCH_BIN): $(BUILD)/tests/tools/snapbench.o $(BUILD)/tests/pktbuild.o $(L
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The bytes of each record type (tests/tools/recsize.c): the analyzer's
+# headers and sizeof, nothing linked.
+$(RECSIZE_BIN): tests/tools/recsize.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(CS_CFLAGS) -o $@ $<
+
 # The benchmark's tools are built here too, so -Werror keeps them clean.
-tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(PCAPFLOOR_BIN) $(SNAPBENCH_BIN) $(REPLAY_BIN) \
+tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(PCAPFLOOR_BIN) $(SNAPBENCH_BIN) $(RECSIZE_BIN) $(REPLAY_BIN) \
        $(BUILD)/mkseed
 
 # ---- tests -----------------------------------------------------------------
