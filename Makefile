@@ -351,9 +351,17 @@ bench-live: deps
 # that is the test doing its work, and no error.
 VALGRIND := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
             --error-exitcode=9
+#
+# valgrind runs a program's threads one at a time, on one core: the two
+# halves run side by side (-j2), each output kept together (-O).
 valgrind: deps
 	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory -j2 -Otarget valgrind-unit valgrind-integration
+
+.PHONY: valgrind-unit valgrind-integration
+valgrind-unit:
 	CK_FORK=no $(VALGRIND) $(TEST_BIN)
+valgrind-integration:
 	CONNSCOPE="$(VALGRIND) ./$(BIN)" \
 	    CS_QUICK=1 bash tests/integration.sh
 
