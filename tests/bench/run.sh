@@ -548,7 +548,7 @@ thread_role() { # CALLGRIND_FILE
 profile_run() { # text|json
 	local out=$TMP/cg.$1 extra=() f
 	[ "$1" = json ] && extra=(--json "$TMP/profile.json")
-	say "profile: connscope -r small.pcap -c $PROFILE_PACKETS ${extra[*]} under callgrind"
+	say "profile: connscope -r small.pcap -c $PROFILE_PACKETS${extra[*]:+ ${extra[*]}} under callgrind"
 	if ! valgrind --tool=callgrind --separate-threads=yes --compress-strings=no \
 		--callgrind-out-file="$out" "$CONNSCOPE" -r "$BENCH_DIR/small.pcap" \
 		-c "$PROFILE_PACKETS" "${extra[@]}" >/dev/null 2>"$TMP/callgrind.txt"; then
