@@ -12,11 +12,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "capture/child.h"
 #include "capture/decode.h"
+#include "capture/pcapfile.h"
 #include "capture/pkttime.h"
 #include "capture/reader.h"
 #include "capture/unpack.h"
@@ -36,6 +38,14 @@ struct cs_source {
 	char *iobuf;		/* file: stdio buffer, freed after pcap_close */
 	struct cs_unpack *unpack;	/* a compressed file's decompressor */
 	uint64_t cutoff_us;	/* while draining: later frames are not read */
+
+	/* A regular file walked in memory (pcapfile.h) instead of read by
+	 * libpcap, which then only opened it; NULL when libpcap reads. */
+	struct cs_pcapfile *walk;
+	void *map;		/* the file's mapping (NULL: the caller's buffer) */
+	size_t map_len;
+	struct bpf_program installed;	/* the walker's filter: what
+					 * pcap_setfilter installed */
 	volatile sig_atomic_t broken;
 
 	/* State of the cs_source_read in progress, for the pcap callback. */
@@ -462,6 +472,100 @@ static pcap_t *open_offline(struct opening *o, const struct cs_source_wait *wait
 	return p;
 }
 
+/* ---- a regular file walked in memory ---------------------------------------- */
+
+/*
+ * libpcap reads a file through stdio a record header and a record at a
+ * time, copying each record into its buffer: about 300 instructions a
+ * record (tests/bench/PROFILE.md).  A regular, uncompressed file is
+ * mapped and walked in place instead (pcapfile.h).  libpcap still opens
+ * it: the header's checks and messages, the link type's LINKTYPE_ to
+ * DLT_ mapping and the snap length are its own, and the walker takes
+ * them from it; libpcap's handle then only compiles filters.
+ */
+
+/* libpcap's longest record for the link types walked (max_snaplen_for_dlt:
+ * larger only for D-Bus, EBHSCR and USBPcap, which libpcap reads). */
+#define LIBPCAP_MAX_SNAPLEN 262144u
+
+/*
+ * Whether libpcap hands this link type's records over as the file holds
+ * them.  It rewrites a byte-swapped file's Linux cooked (CAN), NFLOG and
+ * USB headers (swap_pseudo_headers), and a USB mmapped header's length
+ * always: those, and link types connscope does not decode, stay with
+ * libpcap.
+ */
+static bool walker_reads(int dlt, bool swapped)
+{
+	if (!cs_linktype_supported(dlt))
+		return false;
+	return !swapped || (dlt != CS_DLT_LINUX_SLL && dlt != CS_DLT_LINUX_SLL2 &&
+			    dlt != CS_DLT_NFLOG);
+}
+
+/* Puts a walker over buf on s, which libpcap opened; false (and s as it
+ * was) when libpcap should read it after all. */
+static bool start_walker(struct cs_source *s, const uint8_t *buf, size_t len)
+{
+	struct cs_pcapfile_params prm = {
+		.dlt = s->dlt, .max_caplen = LIBPCAP_MAX_SNAPLEN,
+	};
+	char why[PCAP_ERRBUF_SIZE];
+	struct cs_pcapfile *w;
+
+	if (!walker_reads(s->dlt, pcap_is_swapped(s->p)) || !(w = malloc(sizeof *w)))
+		return false;
+	if (cs_pcapfile_open(w, buf, len, &prm, why, sizeof why) != 0 ||
+	    w->snapshot != s->snaplen) {
+		cs_pcapfile_fini(w);
+		free(w);
+		return false;
+	}
+	s->walk = w;
+	return true;
+}
+
+/* A regular file's bytes, mapped for the walker; libpcap keeps reading
+ * it when the file cannot be mapped (nor walked). */
+static void walk_mapped(struct cs_source *s, int fd, off_t size)
+{
+	if (size <= 0 || (uint64_t)size > SIZE_MAX)
+		return;
+	void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (map == MAP_FAILED)
+		return;
+	madvise(map, (size_t)size, MADV_SEQUENTIAL);
+	if (!start_walker(s, map, (size_t)size)) {
+		munmap(map, (size_t)size);
+		return;
+	}
+	s->map = map;
+	s->map_len = (size_t)size;
+}
+
+int cs_source_open_memory(struct cs_source **out, const uint8_t *buf,
+			  size_t len, const char *name, char *err, size_t errlen)
+{
+	/* read-only: fmemopen's buffer is not const only because of "w" */
+	FILE *f = len ? fmemopen((void *)(uintptr_t)buf, len, "rb") : NULL;
+
+	*out = NULL;
+	if (!f) {
+		snprintf(err, errlen, "cannot read '%s': %s", name,
+			 len ? strerror(errno) : "the file is empty");
+		return -1;
+	}
+	if (cs_source_open_stream(out, f, name, err, errlen) != 0)
+		return -1;
+	if (!start_walker(*out, buf, len)) {
+		cs_source_close(*out);
+		*out = NULL;
+		snprintf(err, errlen, "cannot read '%s': not walked in memory", name);
+		return -1;
+	}
+	return 0;
+}
+
 int cs_source_open_file(struct cs_source **out, const char *path,
 			const struct cs_source_wait *wait,
 			char *err, size_t errlen)
@@ -484,6 +588,8 @@ int cs_source_open_file(struct cs_source **out, const char *path,
 	(*out)->stream = !o.regular;
 	(*out)->fd = o.regular ? -1 : o.fd;
 	(*out)->wake = wait ? wait->wake : NULL;
+	if (o.regular && !o.unpack)
+		walk_mapped(*out, o.fd, o.st.st_size);
 	return 0;
 }
 
@@ -944,6 +1050,21 @@ static int keep_user_program(struct cs_source *s, const struct cs_filter *f)
 	return 0;
 }
 
+/* The walker's copy of what pcap_setfilter installed (and validated). */
+static int keep_installed(struct cs_source *s, const struct bpf_program *prog)
+{
+	size_t bytes = (size_t)prog->bf_len * sizeof *prog->bf_insns;
+	struct bpf_insn *insns = malloc(bytes ? bytes : 1);
+
+	if (!insns)
+		return -1;
+	memcpy(insns, prog->bf_insns, bytes);
+	free(s->installed.bf_insns);
+	s->installed.bf_len = prog->bf_len;
+	s->installed.bf_insns = insns;
+	return 0;
+}
+
 int cs_source_apply_filter(struct cs_source *s, const struct cs_filter *f,
 			   const char *bpf, char *err, size_t errlen)
 {
@@ -961,6 +1082,11 @@ int cs_source_apply_filter(struct cs_source *s, const struct cs_filter *f,
 	if (pcap_setfilter(s->p, (struct bpf_program *)prog) != 0) {
 		snprintf(err, errlen, "cannot install filter '%s' on '%s': %s",
 			 quoted(bpf, q, sizeof q), s->name, pcap_geterr(s->p));
+		return -1;
+	}
+	if (s->walk && keep_installed(s, prog) != 0) {
+		snprintf(err, errlen, "cannot install filter '%s' on '%s': out "
+			 "of memory", quoted(bpf, q, sizeof q), s->name);
 		return -1;
 	}
 	return 0;
@@ -986,6 +1112,13 @@ void cs_source_close(struct cs_source *s)
 		return;
 	pcap_close(s->p);	/* closes the file before its buffer goes */
 	free(s->iobuf);
+	if (s->walk) {
+		cs_pcapfile_fini(s->walk);
+		free(s->walk);
+	}
+	if (s->map)
+		munmap(s->map, s->map_len);
+	free(s->installed.bf_insns);
 	free(s->user.bf_insns);
 	free(s->quote_frame);
 	free(s->name);
@@ -1134,6 +1267,43 @@ static enum cs_read dispatch(struct cs_source *s, int max, char *err,
 	return CS_READ_MORE;
 }
 
+/*
+ * What pcap_dispatch does on a file (libpcap's pcap_offline_read), over
+ * the walker: at most max records that pass the installed filter, a stop
+ * seen between records, damage reported after the records before it.
+ */
+static enum cs_read walk(struct cs_source *s, int max, char *err, size_t errlen)
+{
+	int cnt = max <= 0 ? INT_MAX : max, n = 0;
+	struct cs_pcapfile_rec rec;
+	char why[PCAP_ERRBUF_SIZE];
+
+	for (;;) {
+		if (s->broken)
+			return n ? CS_READ_MORE : CS_READ_BROKEN;
+		enum cs_pcapfile_step st = cs_pcapfile_next(s->walk, &rec, why,
+							    sizeof why);
+		if (st == CS_PCAPFILE_END)
+			return n ? CS_READ_MORE : CS_READ_EOF;
+		if (st == CS_PCAPFILE_DAMAGED) {
+			snprintf(err, errlen, "'%s' is damaged after %" PRIu64
+				 " packets: %s", s->name, s->records, why);
+			return CS_READ_ERROR;
+		}
+		struct pcap_pkthdr h = {
+			.ts = { .tv_sec = (time_t)rec.sec,
+				.tv_usec = (suseconds_t)rec.usec },
+			.caplen = rec.caplen, .len = rec.len,
+		};
+		if (s->installed.bf_insns &&
+		    !pcap_offline_filter(&s->installed, &h, rec.bytes))
+			continue;
+		on_packet((u_char *)s, &h, rec.bytes);
+		if (++n >= cnt)
+			return CS_READ_MORE;
+	}
+}
+
 enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 			    void *ctx, uint64_t *delivered,
 			    char *err, size_t errlen)
@@ -1147,7 +1317,8 @@ enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 	if (s->live && !wait_readable(s, s->timeout_ms))
 		return s->broken ? CS_READ_BROKEN : CS_READ_MORE;
 
-	enum cs_read rc = dispatch(s, max, err, errlen);
+	enum cs_read rc = s->walk ? walk(s, max, err, errlen)
+				  : dispatch(s, max, err, errlen);
 	*delivered = s->delivered;
 	return rc;
 }
@@ -1195,6 +1366,11 @@ int cs_source_progress(struct cs_source *s, uint64_t *done_bytes,
 	struct stat st;
 	FILE *f;
 
+	if (s->walk) {
+		*done_bytes = cs_pcapfile_offset(s->walk);
+		*total_bytes = s->walk->size;
+		return 0;
+	}
 	if (s->live || !(f = pcap_file(s->p)) || fstat(fileno(f), &st) != 0 ||
 	    !S_ISREG(st.st_mode))
 		return -1;

@@ -61,6 +61,12 @@ int cs_source_open_file(struct cs_source **out, const char *path,
  * The source owns f from then on, also on failure. */
 int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
 			  char *err, size_t errlen);
+/* A capture in memory, walked in place as a regular file is
+ * (capture/pcapfile.h) after libpcap has opened it: for tests and
+ * fuzzers.  Fails for a file libpcap would read itself (a link type
+ * libpcap rewrites, Kuznetzov's format). */
+int cs_source_open_memory(struct cs_source **out, const uint8_t *buf,
+			  size_t len, const char *name, char *err, size_t errlen);
 int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
 			char *err, size_t errlen);
 /*

@@ -57,10 +57,25 @@ static void build_frames(struct capture *c)
 				      .bytes = c->frames[2], .caplen = (uint32_t)len };
 }
 
+/* The file tests run twice: read by libpcap from a stream, and walked in
+ * memory as a regular file is (capture/pcapfile.c, in the "walked" case). */
+static bool walk_files;
+
+static void walked_setup(void)
+{
+	walk_files = true;
+}
+
 static struct cs_source *open_mem(const uint8_t *buf, size_t len, char *err,
 				  size_t errlen)
 {
 	struct cs_source *src = NULL;
+
+	if (walk_files) {
+		if (cs_source_open_memory(&src, buf, len, "mem.pcap", err, errlen))
+			return NULL;
+		return src;
+	}
 	FILE *f = fmemopen((void *)buf, len, "rb");
 
 	ck_assert_ptr_nonnull(f);
@@ -666,6 +681,18 @@ Suite *source_suite(void)
 	tcase_add_test(tc, a_wake_keeps_a_stop_made_before_the_wait);
 	tcase_add_test(tc, filters_compile_in_a_bounded_child);
 	tcase_add_test(tc, a_stop_kills_a_compilation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files walked");
+	tcase_add_checked_fixture(tc, walked_setup, NULL);
+	tcase_add_loop_test(tc, every_format_delivers_the_same_frames, 0,
+			    (int)(sizeof formats / sizeof formats[0]));
+	tcase_add_test(tc, a_stream_cut_inside_a_record_is_damage);
+	tcase_add_test(tc, impossible_records_are_counted_not_fatal);
+	tcase_add_test(tc, not_a_capture_is_refused_at_open);
+	tcase_add_test(tc, a_filter_keeps_the_icmp_errors_about_what_it_keeps);
+	tcase_add_test(tc, filter_and_count_limit_what_is_delivered);
+	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
 	suite_add_tcase(s, tc);
 	return s;
 }
