@@ -611,8 +611,12 @@ int cs_pcapfile_open(struct cs_pcapfile *pf, const uint8_t *buf, size_t len,
 		return -1;
 	}
 	uint32_t magic = cs_rd_peek_u32le(&pf->rest, 0);
-	if (magic == NG_SHB)
-		return open_pcapng(pf, prm, err, errlen);
+	if (magic == NG_SHB) {
+		int rc = open_pcapng(pf, prm, err, errlen);
+		if (rc != 0)
+			cs_pcapfile_fini(pf);
+		return rc;
+	}
 	if (magic == PCAP_MAGIC_US || magic == PCAP_MAGIC_NS ||
 	    magic == __builtin_bswap32(PCAP_MAGIC_US) ||
 	    magic == __builtin_bswap32(PCAP_MAGIC_NS))
