@@ -35,6 +35,8 @@ enum {
 	USEC_PER_SEC = 1000000,
 };
 
+#define HOST_BIG_ENDIAN (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__)
+
 /* How a classic pcap file orders caplen and len (libpcap: they were
  * swapped at version 2.3, and some 2.3 files were written the old way). */
 enum lengths {
@@ -63,9 +65,12 @@ static uint64_t rd64(struct cs_reader *r, bool big)
 	return big ? a << 32 | b : b << 32 | a;
 }
 
+/* libpcap 1.10's pcap_adjust_snapshot: only 0 and what an int cannot
+ * hold are replaced by the link type's limit; a snap length between the
+ * two stands, and records longer than the limit are refused instead. */
 static uint32_t adjust_snapshot(uint32_t snaplen, uint32_t max)
 {
-	return snaplen == 0 || snaplen > max ? max : snaplen;
+	return snaplen == 0 || snaplen > INT32_MAX ? max : snaplen;
 }
 
 /* ---- classic pcap ----------------------------------------------------------- */
@@ -159,13 +164,18 @@ static enum cs_pcapfile_step pcap_next(struct cs_pcapfile *pf,
 			 "header bytes, only got %zu", PCAP_REC_HDR, r->left);
 		return CS_PCAPFILE_DAMAGED;
 	}
-	/* libpcap's fields are signed 32-bit; the low 32 bits taken
-	 * unsigned give the same valid times and the same invalid ones. */
-	rec->sec = rd32(r, big);
-	uint32_t frac = rd32(r, big);
-	rec->usec = pf->nsec ? frac / 1000 : frac;
-	rec->caplen = rd32(r, big);
-	rec->len = rd32(r, big);
+	/* One copy of the four fields, then the byte order: the path every
+	 * record takes.  libpcap's fields are signed 32-bit; the low 32 bits
+	 * taken unsigned give the same valid times and the same invalid ones. */
+	uint32_t h[4];
+	cs_rd_copy(r, h, sizeof h);
+	if (big != HOST_BIG_ENDIAN)
+		for (int i = 0; i < 4; i++)
+			h[i] = __builtin_bswap32(h[i]);
+	rec->sec = h[0];
+	rec->usec = pf->nsec ? h[1] / 1000 : h[1];
+	rec->caplen = h[2];
+	rec->len = h[3];
 	swap_lengths(pf, rec);
 	if (rec->caplen > pf->max_caplen) {
 		if (rec->caplen > pf->snapshot)

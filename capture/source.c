@@ -10,6 +10,7 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -46,6 +47,9 @@ struct cs_source {
 	size_t map_len;
 	struct bpf_program installed;	/* the walker's filter: what
 					 * pcap_setfilter installed */
+	/* How far the walker has got, for cs_source_progress on another
+	 * thread (the analysing one reports the reading one's progress). */
+	_Atomic uint64_t walked_bytes;
 	volatile sig_atomic_t broken;
 
 	/* State of the cs_source_read in progress, for the pcap callback. */
@@ -78,6 +82,7 @@ static struct cs_source *source_new(pcap_t *p, const char *name, bool live)
 	s->p = p;
 	s->live = live;
 	s->fd = -1;
+	atomic_init(&s->walked_bytes, 0);
 	s->dlt = pcap_datalink(p);
 	/* libpcap gives a pcapng file the version of its section header,
 	 * 1.0; a pcap file's is 2.x (or DG/UX's 543.0). */
@@ -1317,8 +1322,14 @@ enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 	if (s->live && !wait_readable(s, s->timeout_ms))
 		return s->broken ? CS_READ_BROKEN : CS_READ_MORE;
 
-	enum cs_read rc = s->walk ? walk(s, max, err, errlen)
-				  : dispatch(s, max, err, errlen);
+	enum cs_read rc;
+	if (s->walk) {
+		rc = walk(s, max, err, errlen);
+		atomic_store_explicit(&s->walked_bytes, cs_pcapfile_offset(s->walk),
+				      memory_order_relaxed);
+	} else {
+		rc = dispatch(s, max, err, errlen);
+	}
 	*delivered = s->delivered;
 	return rc;
 }
@@ -1367,8 +1378,9 @@ int cs_source_progress(struct cs_source *s, uint64_t *done_bytes,
 	FILE *f;
 
 	if (s->walk) {
-		*done_bytes = cs_pcapfile_offset(s->walk);
-		*total_bytes = s->walk->size;
+		*done_bytes = atomic_load_explicit(&s->walked_bytes,
+						   memory_order_relaxed);
+		*total_bytes = s->walk->size;	/* set at open, never written */
 		return 0;
 	}
 	if (s->live || !(f = pcap_file(s->p)) || fstat(fileno(f), &st) != 0 ||

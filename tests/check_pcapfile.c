@@ -262,6 +262,21 @@ START_TEST(pcap_damage_is_told_as_libpcap_tells_it)
 	walk(f.b, 24, &eth, &w);	/* a header and no record */
 	ck_assert_int_eq(w.end, CS_PCAPFILE_END);
 	ck_assert_int_eq(w.n, 0);
+
+	/* A snap length of 300000 stands (libpcap replaces only 0 and what
+	 * an int cannot hold), but a record over 262144 is still refused. */
+	f.n = 0;
+	pcap_header(&f, 2, 4, 300000);
+	pcap_record(&f, 1, 0, 270000, 270000, 0);
+	walk(f.b, f.n, &eth, &w);
+	expect_damage(&w, 0, "invalid packet capture length 270000, bigger than "
+		      "maximum of 262144");
+	f.n = 0;
+	pcap_header(&f, 2, 4, 0x80000001u);	/* over INT_MAX: 262144 */
+	pcap_record(&f, 1, 0, 270000, 270000, 0);
+	walk(f.b, f.n, &eth, &w);
+	expect_damage(&w, 0, "invalid packet capture length 270000, bigger than "
+		      "snaplen of 262144");
 }
 END_TEST
 
@@ -668,6 +683,12 @@ START_TEST(pcapng_later_interfaces_must_match_the_first)
 	idb(&f, 1, 1500, NULL, 0);
 	walk(f.b, f.n, &eth, &w);
 	expect_damage(&w, 1, "an interface has a snapshot length 1500 different "
+		      "from the snapshot length of the first interface");
+	/* past the link type's 262144 is no 0: libpcap keeps it as written */
+	f.n = one;
+	idb(&f, 1, 262145, NULL, 0);
+	walk(f.b, f.n, &eth, &w);
+	expect_damage(&w, 1, "an interface has a snapshot length 262145 different "
 		      "from the snapshot length of the first interface");
 }
 END_TEST
