@@ -45,6 +45,7 @@ struct cs_source {
 	struct cs_pcapfile *walk;
 	void *map;		/* the file's mapping (NULL: the caller's buffer) */
 	size_t map_len;
+	size_t map_dropped;	/* the mapping's pages before this are given back */
 	struct bpf_program installed;	/* the walker's filter: what
 					 * pcap_setfilter installed */
 	/* How far the walker has got, for cs_source_progress on another
@@ -1309,6 +1310,28 @@ static enum cs_read walk(struct cs_source *s, int max, char *err, size_t errlen)
 	}
 }
 
+/*
+ * Gives back the mapping's pages the walker has passed, DROP_STEP at a
+ * time: a mapped page that was read counts in the process's resident
+ * memory until it is unmapped, so by the end of a file all of it would.
+ * The mapping is private and never written, so a page touched again (a
+ * frame handed over before the drop) is read from the file again, the
+ * same bytes.
+ */
+#define DROP_STEP ((size_t)1 << 20)
+
+static void drop_walked(struct cs_source *s)
+{
+	size_t at = (size_t)cs_pcapfile_offset(s->walk);
+
+	if (!s->map || at < s->map_dropped + 2 * DROP_STEP)
+		return;
+	size_t upto = (at - DROP_STEP) & ~(DROP_STEP - 1);	/* page-aligned */
+	madvise((char *)s->map + s->map_dropped, upto - s->map_dropped,
+		MADV_DONTNEED);
+	s->map_dropped = upto;
+}
+
 enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 			    void *ctx, uint64_t *delivered,
 			    char *err, size_t errlen)
@@ -1327,6 +1350,7 @@ enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 		rc = walk(s, max, err, errlen);
 		atomic_store_explicit(&s->walked_bytes, cs_pcapfile_offset(s->walk),
 				      memory_order_relaxed);
+		drop_walked(s);
 	} else {
 		rc = dispatch(s, max, err, errlen);
 	}
