@@ -1318,7 +1318,7 @@ static enum cs_read walk(struct cs_source *s, int max, char *err, size_t errlen)
  * frame handed over before the drop) is read from the file again, the
  * same bytes.
  */
-#define DROP_STEP ((size_t)1 << 20)
+#define DROP_STEP ((size_t)256 << 10)
 
 static void drop_walked(struct cs_source *s)
 {
