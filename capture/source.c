@@ -1,5 +1,6 @@
 /*
- * source.c — libpcap behind a small interface: files, interfaces, filters.
+ * source.c — libpcap behind a small interface: files, interfaces, filters;
+ * regular files walked in memory (pcapfile.h) once libpcap has opened them.
  */
 #include "capture/source.h"
 

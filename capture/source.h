@@ -2,11 +2,13 @@
  * source.h — where frames come from: capture files and live interfaces.
  *
  * The only module that includes pcap.h.  It opens a file (pcap µs/ns,
- * pcapng, "-" for stdin) or an interface (pcap_create + pcap_activate, no
- * immediate mode: a read timeout keeps timers ticking without giving up the
- * kernel's TPACKET_V3 ring), checks every record's lengths before anything
- * decodes it, and hands frames to a callback.  Setup returns 0/-1 with a
- * message for people in the caller's buffer; the packet path never prints.
+ * pcapng, "-" for stdin; a regular one is then walked in memory by
+ * pcapfile.h, as libpcap would read it) or an interface (pcap_create +
+ * pcap_activate, no immediate mode: a read timeout keeps timers ticking
+ * without giving up the kernel's TPACKET_V3 ring), checks every record's
+ * lengths before anything decodes it, and hands frames to a callback.
+ * Setup returns 0/-1 with a message for people in the caller's buffer;
+ * the packet path never prints.
  */
 #ifndef CS_CAPTURE_SOURCE_H
 #define CS_CAPTURE_SOURCE_H
