@@ -2448,6 +2448,20 @@ START_TEST(metrics_parse_strictly_and_match_the_engine)
 			      cs_outcome_names[i]);
 	}
 
+	/* Per server: the two finished connections both failed, the refused
+	 * one to 10.2.0.2:81 and the aborted one to 10.2.0.2:8080 (the
+	 * scenario above); the open ones count when they finish. */
+	ck_assert_int_eq(metric_count(m, "connscope_server_connections_total"), 2);
+	ck_assert_int_eq(metric_count(m, "connscope_server_failed_connections_total"), 2);
+	for (int i = 0; i < 2; i++) {
+		const char *server = i ? "10.2.0.2:8080" : "10.2.0.2:81";
+		ck_assert_msg(metric(m, "connscope_server_connections_total", "server", server,
+				     NULL) == 1, "server_connections_total{server=\"%s\"}", server);
+		ck_assert_msg(metric(m, "connscope_server_failed_connections_total", "server",
+				     server, NULL) == 1,
+			      "server_failed_connections_total{server=\"%s\"}", server);
+	}
+
 	ck_assert_int_eq(metric_count(m, "connscope_endpoints"), 22);
 	for (int side = 0; side < 2; side++)
 		for (int i = 0; i < CS_TCP_STATE_MAX; i++)

@@ -17,7 +17,9 @@
 # over --synflood-rate 200).  Expected through Prometheus's HTTP API:
 #   a  connscope_packets_total and connscope_connections_total arrive, and
 #      the completed connections counted equal tcpping's count
-#   b  the ConnscopeSynFlood alert fires
+#   b  refused connections to a closed port arrive as that server's
+#      connscope_server_failed_connections_total, one per refusal
+#   c  the ConnscopeSynFlood alert fires
 # Every wait is bounded (the whole run well under a minute); every process
 # started here is stopped by its PID; the namespaces are removed on exit.
 set -u
@@ -38,6 +40,8 @@ SRV_ADDR=10.213.52.1
 CLI_ADDR=10.213.52.2
 PORT=7072
 CONNS=5
+REFUSED=3
+CLOSED_PORT=7073
 PIDS=()
 NAMESPACES=()
 PASS=0
@@ -132,7 +136,24 @@ else
 	not_ok "a: Prometheus has packets '$pk', completed '$got' (want $CONNS); $(tail -n 3 "$TMP/prom.log" | tr '\n' ' ')"
 fi
 
-# b: a bounded flood: 3000 SYNs at 1000/s from the client's address.
+# b: REFUSED connections to a port nobody listens on: the server's RST
+# ends each; connscope finishes it 5 s later, then it is counted per server.
+ip netns exec "$NSC" "$TCPPING" connect "$SRV_ADDR" "$CLOSED_PORT" --count "$REFUSED" \
+	--expect refused --timeout 5 >>"$TMP/traffic.log" 2>&1 ||
+	not_ok "tcpping refused: $(tail -n 1 "$TMP/traffic.log")"
+series="connscope_server_failed_connections_total{server=\"$SRV_ADDR:$CLOSED_PORT\"}"
+for ((i = 0; i < 40; i++)); do
+	failed=$(query "$series")
+	[ "$failed" = "$REFUSED" ] && break
+	sleep 0.5
+done
+if [ "$failed" = "$REFUSED" ]; then
+	ok "b: Prometheus has $series = $failed (tcpping was refused $REFUSED times)"
+else
+	not_ok "b: Prometheus has $series = '$failed', want $REFUSED"
+fi
+
+# c: a bounded flood: 3000 SYNs at 1000/s from the client's address.
 ip netns exec "$NSC" timeout 20 hping3 -q -S -p "$PORT" -i u1000 -c 3000 "$SRV_ADDR" \
 	>"$TMP/hping3.log" 2>&1
 state=
@@ -143,9 +164,9 @@ for ((i = 0; i < 40; i++)); do
 done
 alerts=$(query 'connscope_alerts_total{type="syn_flood"}')
 if [ "$state" = firing ]; then
-	ok "b: ConnscopeSynFlood fires (connscope_alerts_total{type=\"syn_flood\"} = $alerts)"
+	ok "c: ConnscopeSynFlood fires (connscope_alerts_total{type=\"syn_flood\"} = $alerts)"
 else
-	not_ok "b: ConnscopeSynFlood is '$state' (syn_flood alerts in Prometheus: '$alerts'); hping3: $(tail -n 2 "$TMP/hping3.log" | tr '\n' ' ')"
+	not_ok "c: ConnscopeSynFlood is '$state' (syn_flood alerts in Prometheus: '$alerts'); hping3: $(tail -n 2 "$TMP/hping3.log" | tr '\n' ' ')"
 fi
 
 stop "$PROM_PID"

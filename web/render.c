@@ -433,6 +433,36 @@ static void host_metrics(FILE *f, const struct cs_host *h)
 			h->listen[i].backlog);
 }
 
+/*
+ * Per server, for a failed-connection ratio per server: the servers with
+ * the most failed connections (CS_SNAP_FAILING_SERVERS of them, so the
+ * series stay few), each with its finished connections and the failed
+ * ones.  Both only grow; a server that leaves the set leaves a gap that
+ * rate() reads as no data, never as a fall.
+ */
+static void server_metrics(FILE *f, const struct cs_snapshot *s)
+{
+	char ep[80];
+
+	metric(f, "connscope_server_connections_total", "counter",
+	       "Connections finished to a server, for the servers with the most "
+	       "failed connections.");
+	for (int i = 0; i < s->failing_server_cnt; i++)
+		fprintf(f, "connscope_server_connections_total{server=\"%s\"} %" PRIu64 "\n",
+			cs_endpoint_format(&s->failing_servers[i].addr,
+					   s->failing_servers[i].port, ep, sizeof ep),
+			s->failing_servers[i].conns);
+	metric(f, "connscope_server_failed_connections_total", "counter",
+	       "Of those, the failed ones (refused, timeout, unreachable, aborted, "
+	       "reset_nonexistent, half_open).");
+	for (int i = 0; i < s->failing_server_cnt; i++)
+		fprintf(f, "connscope_server_failed_connections_total{server=\"%s\"} %"
+			PRIu64 "\n",
+			cs_endpoint_format(&s->failing_servers[i].addr,
+					   s->failing_servers[i].port, ep, sizeof ep),
+			s->failing_servers[i].failed);
+}
+
 void cs_render_metrics(const struct cs_snapshot *s, struct cs_reply *r)
 {
 	FILE *f = cs_reply_open(r);
@@ -441,6 +471,7 @@ void cs_render_metrics(const struct cs_snapshot *s, struct cs_reply *r)
 		for (int i = 0; i < cs_summary_field_cnt; i++)
 			summary_metric(f, &s->summary, &cs_summary_fields[i]);
 		breakdown_metrics(f, s);
+		server_metrics(f, s);
 		if (s->host)
 			host_metrics(f, s->host);
 	}

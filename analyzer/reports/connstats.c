@@ -139,22 +139,44 @@ static int by_conns(const void *a, const void *b)
 	return d ? d : (int)x->port - (int)y->port;
 }
 
-/* Keeps the max busiest in out[], sorted, by insertion: max is small. */
-int cs_connstats_top_servers(const struct cs_connstats *s,
-			     struct cs_server_count *out, int max)
+static int by_failed(const void *a, const void *b)
+{
+	const struct cs_server_count *x = a, *y = b;
+	if (x->failed != y->failed)
+		return x->failed < y->failed ? 1 : -1;
+	return by_conns(a, b);
+}
+
+/* Keeps the max first servers by cmp in out[], sorted, by insertion (max
+ * is small); only those with at least min_failed failures. */
+static int top_by(const struct cs_connstats *s, struct cs_server_count *out, int max,
+		  int (*cmp)(const void *, const void *), uint64_t min_failed)
 {
 	int n = 0;
 
-	for (uint32_t i = 0; s->servers && i < CS_SERVER_SLOTS; i++) {
+	for (uint32_t i = 0; s->servers && max > 0 && i < CS_SERVER_SLOTS; i++) {
 		const struct cs_server_count *e = &s->servers[i];
-		if (!e->used || (n == max && by_conns(e, &out[n - 1]) >= 0))
+		if (!e->used || e->failed < min_failed ||
+		    (n == max && cmp(e, &out[n - 1]) >= 0))
 			continue;
 		int j = n < max ? n++ : n - 1;
-		while (j > 0 && by_conns(e, &out[j - 1]) < 0) {
+		while (j > 0 && cmp(e, &out[j - 1]) < 0) {
 			out[j] = out[j - 1];
 			j--;
 		}
 		out[j] = *e;
 	}
 	return n;
+}
+
+int cs_connstats_top_servers(const struct cs_connstats *s,
+			     struct cs_server_count *out, int max)
+{
+	return top_by(s, out, max, by_conns, 0);
+}
+
+int cs_connstats_top_failing(const struct cs_connstats *s,
+			     struct cs_server_count *out, int max)
+{
+	return top_by(s, out, max, by_failed, 1);
 }

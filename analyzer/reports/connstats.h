@@ -60,4 +60,8 @@ uint64_t cs_connstats_rtt_percentile(const struct cs_connstats *s, double p);
 int cs_connstats_top_servers(const struct cs_connstats *s,
 			     struct cs_server_count *out, int max);
 
+/* Servers by failed connections, most first, those with a failure only. */
+int cs_connstats_top_failing(const struct cs_connstats *s,
+			     struct cs_server_count *out, int max);
+
 #endif /* CS_ANALYZER_CONNSTATS_H */

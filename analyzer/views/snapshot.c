@@ -201,6 +201,8 @@ struct cs_snapshot *cs_snapshot_build(const struct cs_engine *e,
 	memcpy(s->outcomes, e->conns.outcomes, sizeof s->outcomes);
 	memcpy(s->finished_outcomes, e->conns.outcomes, sizeof s->finished_outcomes);
 	memcpy(s->conn_states, e->conns.conn_states, sizeof s->conn_states);
+	s->failing_server_cnt = cs_connstats_top_failing(&e->conns, s->failing_servers,
+							 CS_SNAP_FAILING_SERVERS);
 	count_open(s, e);
 
 	const struct cs_alerts *al = &e->detect.alerts;

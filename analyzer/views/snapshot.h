@@ -23,6 +23,7 @@
 
 #define CS_SNAP_OPEN_CONNS 2000
 #define CS_SNAP_DONE_CONNS 2000
+#define CS_SNAP_FAILING_SERVERS 20
 
 struct cs_snap_conn {
 	struct cs_conn c;
@@ -45,6 +46,10 @@ struct cs_snapshot {
 	uint64_t finished_outcomes[CS_OUT_MAX];
 	uint64_t conn_states[CS_CS_MAX];
 	uint64_t states[2][CS_TCP_STATE_MAX];	/* endpoints of open connections */
+	/* The servers with the most failed connections among the finished
+	 * ones (connstats.h): counts that only grow, for /metrics. */
+	struct cs_server_count failing_servers[CS_SNAP_FAILING_SERVERS];
+	int failing_server_cnt;
 
 	struct cs_alert *alerts;
 	uint32_t alert_cnt;
