@@ -450,6 +450,76 @@ START_TEST(a_fifo_is_opened_once_and_its_short_header_explained)
 }
 END_TEST
 
+/* Counts frames and checks each is the record written for it. */
+struct counted_frames {
+	uint64_t n, bad;
+	const uint8_t *payload;
+	uint32_t len;
+};
+
+static void count_frame(void *ctx, const struct cs_frame *f)
+{
+	struct counted_frames *c = ctx;
+
+	/* record i is at second 1700000000 + i, its first byte i % 251 */
+	if (f->caplen != c->len || f->ts_us != (1700000000 + c->n) * 1000000 ||
+	    f->bytes[0] != (uint8_t)(c->n % 251) ||
+	    memcmp(f->bytes + 1, c->payload + 1, c->len - 1) != 0)
+		c->bad++;
+	c->n++;
+}
+
+/*
+ * A regular file of a few MiB, read as connscope -r reads one: mapped,
+ * walked, its pages given back behind the walker.  Every record comes
+ * whole and in order, and the progress reaches the file's size.
+ */
+START_TEST(a_regular_file_is_walked_to_its_end)
+{
+	enum { RECS = 3000, LEN = 1000 };
+	static uint8_t frame[LEN], file[24 + RECS * (16 + LEN)];
+	static struct pb_rec recs[RECS];
+	char path[] = "/tmp/connscope-walk-XXXXXX", err[256] = "";
+	struct pb_file pf = { .dlt = CS_DLT_EN10MB };
+	struct counted_frames got = { .payload = frame, .len = LEN };
+	uint64_t done = 0, total = 0, last = 0, n;
+	struct cs_source *src;
+	enum cs_read rc;
+
+	for (size_t i = 0; i < LEN; i++)
+		frame[i] = (uint8_t)(i * 7);
+	for (int i = 0; i < RECS; i++) {
+		recs[i] = (struct pb_rec){ .ts_ns = (1700000000ull + (uint64_t)i) *
+					   1000000000ull, .bytes = frame,
+					   .caplen = LEN };
+	}
+	size_t len = pb_pcap_write(&pf, recs, RECS, file, sizeof file);
+	ck_assert_uint_eq(len, sizeof file);
+	for (int i = 0; i < RECS; i++)	/* each record's first byte: its index */
+		file[24 + (size_t)i * (16 + LEN) + 16] = (uint8_t)(i % 251);
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, file, len), (ssize_t)len);
+	close(fd);
+
+	ck_assert_msg(cs_source_open_file(&src, path, NULL, err, sizeof err) == 0,
+		      "%s", err);
+	do {
+		rc = cs_source_read(src, 100, count_frame, &got, &n, err, sizeof err);
+		ck_assert_int_eq(cs_source_progress(src, &done, &total), 0);
+		ck_assert_uint_ge(done, last);	/* it only moves on */
+		last = done;
+	} while (rc == CS_READ_MORE);
+	ck_assert_int_eq(rc, CS_READ_EOF);
+	ck_assert_uint_eq(got.n, RECS);
+	ck_assert_uint_eq(got.bad, 0);
+	ck_assert_uint_eq(done, len);
+	ck_assert_uint_eq(total, len);
+	cs_source_close(src);
+	unlink(path);
+}
+END_TEST
+
 struct stopper {
 	struct cs_wake *wake;
 	int pokes;		/* the source's callback counts them */
@@ -693,6 +763,7 @@ Suite *source_suite(void)
 	tcase_add_test(tc, a_filter_keeps_the_icmp_errors_about_what_it_keeps);
 	tcase_add_test(tc, filter_and_count_limit_what_is_delivered);
 	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
+	tcase_add_test(tc, a_regular_file_is_walked_to_its_end);
 	suite_add_tcase(s, tc);
 	return s;
 }
