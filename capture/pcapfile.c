@@ -139,6 +139,8 @@ static enum cs_pcapfile_step pcap_bytes(struct cs_pcapfile *pf,
 	uint32_t want = rec->caplen > pf->snapshot ? pf->snapshot : rec->caplen;
 
 	if (r->left < want || r->left < rec->caplen) {
+		if (!pf->eof)
+			return CS_PCAPFILE_MORE;
 		snprintf(err, errlen, "truncated dump file; tried to read %" PRIu32
 			 " captured bytes, only got %zu",
 			 r->left < want ? want : rec->caplen, r->left);
@@ -150,7 +152,7 @@ static enum cs_pcapfile_step pcap_bytes(struct cs_pcapfile *pf,
 	return CS_PCAPFILE_RECORD;
 }
 
-static enum cs_pcapfile_step pcap_next(struct cs_pcapfile *pf,
+static enum cs_pcapfile_step pcap_record(struct cs_pcapfile *pf,
 				       struct cs_pcapfile_rec *rec,
 				       char *err, size_t errlen)
 {
@@ -158,8 +160,10 @@ static enum cs_pcapfile_step pcap_next(struct cs_pcapfile *pf,
 	bool big = pf->big_endian;
 
 	if (r->left == 0)
-		return CS_PCAPFILE_END;
+		return pf->eof ? CS_PCAPFILE_END : CS_PCAPFILE_MORE;
 	if (r->left < PCAP_REC_HDR) {
+		if (!pf->eof)
+			return CS_PCAPFILE_MORE;
 		snprintf(err, errlen, "truncated dump file; tried to read %d "
 			 "header bytes, only got %zu", PCAP_REC_HDR, r->left);
 		return CS_PCAPFILE_DAMAGED;
@@ -191,6 +195,20 @@ static enum cs_pcapfile_step pcap_next(struct cs_pcapfile *pf,
 	return pcap_bytes(pf, rec, err, errlen);
 }
 
+/* A record, or MORE with the cursor back at its header: the caller
+ * refills the buffer from there. */
+static enum cs_pcapfile_step pcap_next(struct cs_pcapfile *pf,
+				       struct cs_pcapfile_rec *rec,
+				       char *err, size_t errlen)
+{
+	struct cs_reader at = pf->rest;
+	enum cs_pcapfile_step st = pcap_record(pf, rec, err, errlen);
+
+	if (st == CS_PCAPFILE_MORE)
+		pf->rest = at;
+	return st;
+}
+
 /* ---- pcapng: blocks ------------------------------------------------------------ */
 
 struct block {
@@ -207,14 +225,23 @@ static bool too_short(const struct block *b, size_t n, char *err, size_t errlen)
 	return true;
 }
 
+/* The block's bytes are not all in the buffer yet, but may follow. */
+#define BLOCK_MORE (-2)
+
 /* The next block, checked as libpcap's read_block checks it: 1, 0 at the
- * end of the file, -1 with err. */
+ * end of the file, -1 with err, BLOCK_MORE with the cursor left at the
+ * block's start (nothing of it taken) when the buffer ends before the
+ * block does and the file may go on. */
 static int read_block(struct cs_pcapfile *pf, struct block *b, char *err,
 		      size_t errlen)
 {
 	struct cs_reader *r = &pf->rest;
 	bool big = pf->big_endian;
 
+	struct cs_reader at = *r;
+
+	if (r->left < 8 && !pf->eof)
+		return BLOCK_MORE;
 	if (r->left == 0)
 		return 0;
 	if (r->left < 8) {
@@ -240,6 +267,10 @@ static int read_block(struct cs_pcapfile *pf, struct block *b, char *err,
 		return -1;
 	}
 	size_t rest = total - 8;
+	if (r->left < rest && !pf->eof) {
+		*r = at;
+		return BLOCK_MORE;
+	}
 	if (r->left < rest) {
 		snprintf(err, errlen, "truncated pcapng dump file; tried to read %zu "
 			 "bytes, only got %zu", rest, r->left);
@@ -493,6 +524,8 @@ static int open_pcapng(struct cs_pcapfile *pf, const struct cs_pcapfile_params *
 	if (rc == 0)
 		snprintf(err, errlen, "the capture file has no Interface "
 			 "Description Blocks");
+	if (rc == BLOCK_MORE)	/* the caller reads such a file another way */
+		snprintf(err, errlen, "the first interface is past the bytes given");
 	return -1;
 }
 
@@ -601,6 +634,8 @@ static enum cs_pcapfile_step ng_next(struct cs_pcapfile *pf,
 		if (rc != 0)
 			return CS_PCAPFILE_DAMAGED;
 	}
+	if (rc == BLOCK_MORE)
+		return CS_PCAPFILE_MORE;
 	return rc == 0 ? CS_PCAPFILE_END : CS_PCAPFILE_DAMAGED;
 }
 
@@ -613,6 +648,7 @@ int cs_pcapfile_open(struct cs_pcapfile *pf, const uint8_t *buf, size_t len,
 	memset(pf, 0, sizeof *pf);
 	pf->rest = cs_rd_make(buf, len);
 	pf->size = len;
+	pf->eof = !prm->more;
 	pf->dlt = prm->dlt;
 	pf->max_caplen = prm->max_caplen;
 	if (len < 4) {
@@ -648,9 +684,23 @@ enum cs_pcapfile_step cs_pcapfile_next(struct cs_pcapfile *pf,
 			  : pcap_next(pf, rec, err, errlen);
 }
 
+void cs_pcapfile_refill(struct cs_pcapfile *pf, const uint8_t *buf, size_t len,
+			bool eof)
+{
+	pf->taken = cs_pcapfile_offset(pf);
+	pf->rest = cs_rd_make(buf, len);
+	pf->size = len;
+	pf->eof = eof;
+}
+
+size_t cs_pcapfile_longest(const struct cs_pcapfile *pf)
+{
+	return pf->pcapng ? pf->max_block : PCAP_REC_HDR + (size_t)pf->max_caplen;
+}
+
 uint64_t cs_pcapfile_offset(const struct cs_pcapfile *pf)
 {
-	return (uint64_t)(pf->size - pf->rest.left);
+	return pf->taken + (uint64_t)(pf->size - pf->rest.left);
 }
 
 void cs_pcapfile_fini(struct cs_pcapfile *pf)

@@ -1,9 +1,10 @@
 /*
  * pcapfile.h — classic pcap and pcapng files walked in memory.
  *
- * A regular capture file is mapped whole and walked here record by record
- * with the bounds-checked cursor (reader.h): no stdio, no copy, no system
- * call per record.  libpcap's file readers (sf-pcap.c, sf-pcapng.c of
+ * A regular capture file is read in large pieces into a buffer and walked
+ * here record by record with the bounds-checked cursor (reader.h): no
+ * stdio, no system call per record.  A record the buffer's end cuts asks
+ * for more (CS_PCAPFILE_MORE) unless the file ends there too.  libpcap's file readers (sf-pcap.c, sf-pcapng.c of
  * libpcap 1.10) were connscope's contract before this walker, and still
  * are: the same records, timestamps, lengths and snap-length cuts, and for
  * a damaged file the same point of failure and the same message, word for
@@ -32,6 +33,7 @@
 struct cs_pcapfile_params {
 	int dlt;		/* the first interface's link type, as libpcap maps it */
 	uint32_t max_caplen;	/* libpcap's max_snaplen_for_dlt(dlt) */
+	bool more;		/* the file may go on past the buffer given */
 };
 
 /* One interface of a pcapng section: how its timestamps read. */
@@ -42,8 +44,10 @@ struct cs_pcapfile_if {
 };
 
 struct cs_pcapfile {
-	struct cs_reader rest;	/* the file from the next record on */
-	size_t size;		/* the whole file */
+	struct cs_reader rest;	/* the buffer from the next record on */
+	size_t size;		/* the buffer */
+	uint64_t taken;		/* the file's bytes before the buffer */
+	bool eof;		/* the buffer ends where the file does */
 	bool big_endian;	/* the writer's byte order */
 	bool pcapng;
 	bool nsec;		/* classic pcap: nanosecond fractions */
@@ -73,16 +77,33 @@ enum cs_pcapfile_step {
 	CS_PCAPFILE_RECORD,
 	CS_PCAPFILE_END,
 	CS_PCAPFILE_DAMAGED,	/* err says why, as libpcap would */
+	CS_PCAPFILE_MORE,	/* the buffer ends inside a record or block and
+				 * the file may go on: refill, call again */
 };
 
 /* Reads the file header (pcapng: up to and with the first interface):
- * 0, or -1 with err.  buf must outlive pf. */
+ * 0, or -1 with err.  buf must outlive pf, or its next refill.  With
+ * prm->more the file may go on past buf: a header not whole in buf is
+ * refused (the caller gives a larger buffer, or another reader). */
 int cs_pcapfile_open(struct cs_pcapfile *pf, const uint8_t *buf, size_t len,
 		     const struct cs_pcapfile_params *prm,
 		     char *err, size_t errlen);
 enum cs_pcapfile_step cs_pcapfile_next(struct cs_pcapfile *pf,
 				       struct cs_pcapfile_rec *rec,
 				       char *err, size_t errlen);
+/*
+ * After CS_PCAPFILE_MORE: buf now starts with the bytes the walker left
+ * unread (pf->rest: the record or block it stopped at; the walker's
+ * state, interfaces and byte order, is kept) and holds len bytes; eof
+ * says the file has no more after them.  Records handed over before are
+ * gone then (rec->bytes points into the buffer): a caller is done with a
+ * record before it refills.
+ */
+void cs_pcapfile_refill(struct cs_pcapfile *pf, const uint8_t *buf, size_t len,
+			bool eof);
+/* The most bytes one record or block can take: a buffer this long holds
+ * whatever CS_PCAPFILE_MORE waits for. */
+size_t cs_pcapfile_longest(const struct cs_pcapfile *pf);
 /* Bytes of the file walked so far. */
 uint64_t cs_pcapfile_offset(const struct cs_pcapfile *pf);
 void cs_pcapfile_fini(struct cs_pcapfile *pf);

@@ -131,9 +131,10 @@ struct walked {
 	char err[256];
 };
 
-/* Opens and walks buf to its end (or 8 records); the open must succeed. */
-static void walk(const uint8_t *buf, size_t len, const struct cs_pcapfile_params *prm,
-		 struct walked *w)
+/* Opens and walks buf whole to its end (or 8 records); the open must
+ * succeed. */
+static void walk_whole(const uint8_t *buf, size_t len,
+		       const struct cs_pcapfile_params *prm, struct walked *w)
 {
 	struct cs_pcapfile pf;
 	struct cs_pcapfile_rec rec;
@@ -147,6 +148,90 @@ static void walk(const uint8_t *buf, size_t len, const struct cs_pcapfile_params
 	if (w->end == CS_PCAPFILE_END)
 		ck_assert_uint_eq(cs_pcapfile_offset(&pf), len);
 	cs_pcapfile_fini(&pf);
+}
+
+/*
+ * A file read as capture/source.c reads one: into a buffer of window
+ * bytes (doubled when a record fills it), the unread tail moved to the
+ * front and more read after it on every CS_PCAPFILE_MORE.  The opening
+ * must fit the first read (a larger first read is tried until it does,
+ * as the source would leave it to libpcap).  Returns the refills.
+ */
+static int walk_windowed(const uint8_t *file, size_t len, size_t window,
+			 const struct cs_pcapfile_params *prm, struct walked *w,
+			 const struct walked *whole)
+{
+	struct cs_pcapfile_params more = *prm;
+	struct cs_pcapfile pf;
+	struct cs_pcapfile_rec rec;
+	size_t cap = window, read = 0, first = window;
+	uint8_t *buf = NULL;
+	int refills = 0, rc;
+
+	memset(w, 0, sizeof *w);
+	do {	/* the opening, from a first read that holds it */
+		read = first < len ? first : len;
+		more.more = read < len;
+		first *= 2;
+	} while ((rc = cs_pcapfile_open(&pf, file, read, &more, w->err,
+					sizeof w->err)) != 0 && read < len);
+	ck_assert_msg(rc == 0, "open: %s", w->err);
+	cap = read > cap ? read : cap;
+	w->err[0] = '\0';	/* what a too short first read said */
+	for (;;) {
+		w->end = cs_pcapfile_next(&pf, &rec, w->err, sizeof w->err);
+		if (w->end == CS_PCAPFILE_RECORD && w->n < 8) {
+			ck_assert_int_lt(w->n, whole->n);
+			ck_assert_mem_eq(rec.bytes, whole->rec[w->n].bytes, rec.caplen);
+			w->rec[w->n++] = rec;
+			continue;
+		}
+		if (w->end != CS_PCAPFILE_MORE)
+			break;
+		size_t left = pf.rest.left;
+		ck_assert_uint_le(left, cs_pcapfile_longest(&pf));
+		while (left >= cap)
+			cap *= 2;
+		uint8_t *next = malloc(cap);
+		ck_assert_ptr_nonnull(next);
+		memcpy(next, pf.rest.p, left);	/* (a fresh buffer: ASan sees
+						 * any use of the old one) */
+		size_t add = len - read < cap - left ? len - read : cap - left;
+		memcpy(next + left, file + read, add);
+		read += add;
+		free(buf);
+		buf = next;
+		cs_pcapfile_refill(&pf, buf, left + add, read == len);
+		refills++;
+	}
+	if (w->end == CS_PCAPFILE_END)
+		ck_assert_uint_eq(cs_pcapfile_offset(&pf), len);
+	cs_pcapfile_fini(&pf);
+	free(buf);
+	return refills;
+}
+
+/* Whole records, and the same through windows of 1, 7 and 100 bytes:
+ * records, times, lengths, bytes, the end and its message. */
+static void walk(const uint8_t *buf, size_t len, const struct cs_pcapfile_params *prm,
+		 struct walked *w)
+{
+	static const size_t windows[] = { 1, 7, 100 };
+	struct walked by;
+
+	walk_whole(buf, len, prm, w);
+	for (size_t i = 0; i < sizeof windows / sizeof windows[0]; i++) {
+		walk_windowed(buf, len, windows[i], prm, &by, w);
+		ck_assert_int_eq(by.n, w->n);
+		ck_assert_int_eq(by.end, w->end);
+		ck_assert_str_eq(by.err, w->err);
+		for (int k = 0; k < w->n; k++) {
+			ck_assert_int_eq(by.rec[k].sec, w->rec[k].sec);
+			ck_assert_int_eq(by.rec[k].usec, w->rec[k].usec);
+			ck_assert_uint_eq(by.rec[k].caplen, w->rec[k].caplen);
+			ck_assert_uint_eq(by.rec[k].len, w->rec[k].len);
+		}
+	}
 }
 
 static void expect_damage(const struct walked *w, int records, const char *msg)
