@@ -14,7 +14,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,9 +43,11 @@ struct cs_source {
 	/* A regular file walked in memory (pcapfile.h) instead of read by
 	 * libpcap, which then only opened it; NULL when libpcap reads. */
 	struct cs_pcapfile *walk;
-	void *map;		/* the file's mapping (NULL: the caller's buffer) */
-	size_t map_len;
-	size_t map_dropped;	/* the mapping's pages before this are given back */
+	int walk_fd;		/* the file read (libpcap's, which closes it);
+				 * -1: the caller's buffer, walked whole */
+	uint8_t *buf;		/* the file's bytes being walked (walk_fd) */
+	size_t buf_cap;
+	uint64_t read_at;	/* the file's offset the next read starts at */
 	struct bpf_program installed;	/* the walker's filter: what
 					 * pcap_setfilter installed */
 	/* How far the walker has got, for cs_source_progress on another
@@ -84,6 +85,7 @@ static struct cs_source *source_new(pcap_t *p, const char *name, bool live)
 	s->p = p;
 	s->live = live;
 	s->fd = -1;
+	s->walk_fd = -1;
 	atomic_init(&s->walked_bytes, 0);
 	s->dlt = pcap_datalink(p);
 	/* libpcap gives a pcapng file the version of its section header,
@@ -485,7 +487,8 @@ static pcap_t *open_offline(struct opening *o, const struct cs_source_wait *wait
  * libpcap reads a file through stdio a record header and a record at a
  * time, copying each record into its buffer: about 300 instructions a
  * record (tests/bench/PROFILE.md).  A regular, uncompressed file is
- * mapped and walked in place instead (pcapfile.h).  libpcap still opens
+ * read instead in large pieces into one buffer and walked there
+ * (pcapfile.h).  libpcap still opens
  * it: the header's checks and messages, the link type's LINKTYPE_ to
  * DLT_ mapping and the snap length are its own, and the walker takes
  * them from it; libpcap's handle then only compiles filters.
@@ -512,10 +515,11 @@ static bool walker_reads(int dlt, bool swapped)
 
 /* Puts a walker over buf on s, which libpcap opened; false (and s as it
  * was) when libpcap should read it after all. */
-static bool start_walker(struct cs_source *s, const uint8_t *buf, size_t len)
+static bool start_walker(struct cs_source *s, const uint8_t *buf, size_t len,
+			 bool more)
 {
 	struct cs_pcapfile_params prm = {
-		.dlt = s->dlt, .max_caplen = LIBPCAP_MAX_SNAPLEN,
+		.dlt = s->dlt, .max_caplen = LIBPCAP_MAX_SNAPLEN, .more = more,
 	};
 	char why[PCAP_ERRBUF_SIZE];
 	struct cs_pcapfile *w;
@@ -532,22 +536,51 @@ static bool start_walker(struct cs_source *s, const uint8_t *buf, size_t len)
 	return true;
 }
 
-/* A regular file's bytes, mapped for the walker; libpcap keeps reading
- * it when the file cannot be mapped (nor walked). */
-static void walk_mapped(struct cs_source *s, int fd, off_t size)
+/*
+ * Reads from s->read_at into buf until len bytes came or the file ended:
+ * the bytes read, or -1 with errno.  The file is read as it is at each
+ * call: one truncated meanwhile ends early (the walker then reports a
+ * cut record, as libpcap would), one growing is read to its new end.
+ */
+static ssize_t read_file_at(struct cs_source *s, uint8_t *buf, size_t len)
 {
-	if (size <= 0 || (uint64_t)size > SIZE_MAX)
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = pread(s->walk_fd, buf + got, len - got,
+				  (off_t)(s->read_at + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	s->read_at += got;
+	return (ssize_t)got;
+}
+
+/* A regular file read in pieces of chunk bytes for the walker; libpcap
+ * keeps reading it when the walker cannot (a link type libpcap rewrites,
+ * a header longer than the first piece). */
+static void walk_read(struct cs_source *s, int fd, size_t chunk)
+{
+	uint8_t *buf = malloc(chunk);
+	ssize_t n;
+
+	if (!buf)
 		return;
-	void *map = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED)
-		return;
-	madvise(map, (size_t)size, MADV_SEQUENTIAL);
-	if (!start_walker(s, map, (size_t)size)) {
-		munmap(map, (size_t)size);
+	s->walk_fd = fd;
+	s->read_at = 0;
+	n = read_file_at(s, buf, chunk);
+	if (n <= 0 || !start_walker(s, buf, (size_t)n, (size_t)n == chunk)) {
+		free(buf);
+		s->walk_fd = -1;
 		return;
 	}
-	s->map = map;
-	s->map_len = (size_t)size;
+	s->buf = buf;
+	s->buf_cap = chunk;
 }
 
 int cs_source_open_memory(struct cs_source **out, const uint8_t *buf,
@@ -564,7 +597,7 @@ int cs_source_open_memory(struct cs_source **out, const uint8_t *buf,
 	}
 	if (cs_source_open_stream(out, f, name, err, errlen) != 0)
 		return -1;
-	if (!start_walker(*out, buf, len)) {
+	if (!start_walker(*out, buf, len, false)) {
 		cs_source_close(*out);
 		*out = NULL;
 		snprintf(err, errlen, "cannot read '%s': not walked in memory", name);
@@ -576,6 +609,14 @@ int cs_source_open_memory(struct cs_source **out, const uint8_t *buf,
 int cs_source_open_file(struct cs_source **out, const char *path,
 			const struct cs_source_wait *wait,
 			char *err, size_t errlen)
+{
+	return cs_source_open_file_read(out, path, wait, CS_SOURCE_READ_CHUNK,
+					err, errlen);
+}
+
+int cs_source_open_file_read(struct cs_source **out, const char *path,
+			     const struct cs_source_wait *wait, size_t chunk,
+			     char *err, size_t errlen)
 {
 	struct opening o = { .path = path, .fd = -1 };
 
@@ -595,8 +636,8 @@ int cs_source_open_file(struct cs_source **out, const char *path,
 	(*out)->stream = !o.regular;
 	(*out)->fd = o.regular ? -1 : o.fd;
 	(*out)->wake = wait ? wait->wake : NULL;
-	if (o.regular && !o.unpack)
-		walk_mapped(*out, o.fd, o.st.st_size);
+	if (o.regular && !o.unpack && chunk > 0)
+		walk_read(*out, o.fd, chunk);
 	return 0;
 }
 
@@ -1123,8 +1164,7 @@ void cs_source_close(struct cs_source *s)
 		cs_pcapfile_fini(s->walk);
 		free(s->walk);
 	}
-	if (s->map)
-		munmap(s->map, s->map_len);
+	free(s->buf);
 	free(s->installed.bf_insns);
 	free(s->user.bf_insns);
 	free(s->quote_frame);
@@ -1275,6 +1315,45 @@ static enum cs_read dispatch(struct cs_source *s, int max, char *err,
 }
 
 /*
+ * Moves the bytes the walker left unread (the record it stopped inside)
+ * to the buffer's front and reads the file after them; a record longer
+ * than the buffer doubles it, up to the longest the walker takes.  Every
+ * record handed over before is gone: on_packet's callback has used (the
+ * readahead thread decoded) each frame before the walker is called again,
+ * so no one holds a pointer into the buffer.  0, or -1 with why.
+ */
+static int refill(struct cs_source *s, char *why, size_t whylen)
+{
+	struct cs_reader *rest = &s->walk->rest;
+	size_t left = rest->left;
+
+	if (left == s->buf_cap) {
+		size_t longest = cs_pcapfile_longest(s->walk);
+		size_t cap = s->buf_cap * 2 < longest ? s->buf_cap * 2 : longest;
+		uint8_t *bigger = cap > s->buf_cap ? malloc(cap) : NULL;
+		if (!bigger) {
+			snprintf(why, whylen, "no memory for a record of more than "
+				 "%zu bytes", left);
+			return -1;
+		}
+		memcpy(bigger, rest->p, left);
+		free(s->buf);
+		s->buf = bigger;
+		s->buf_cap = cap;
+	} else {
+		memmove(s->buf, rest->p, left);
+	}
+	ssize_t n = read_file_at(s, s->buf + left, s->buf_cap - left);
+	if (n < 0) {
+		snprintf(why, whylen, "error reading dump file: %s", strerror(errno));
+		return -1;
+	}
+	cs_pcapfile_refill(s->walk, s->buf, left + (size_t)n,
+			   left + (size_t)n < s->buf_cap);
+	return 0;
+}
+
+/*
  * What pcap_dispatch does on a file (libpcap's pcap_offline_read), over
  * the walker: at most max records that pass the installed filter, a stop
  * seen between records, damage reported after the records before it.
@@ -1290,9 +1369,11 @@ static enum cs_read walk(struct cs_source *s, int max, char *err, size_t errlen)
 			return n ? CS_READ_MORE : CS_READ_BROKEN;
 		enum cs_pcapfile_step st = cs_pcapfile_next(s->walk, &rec, why,
 							    sizeof why);
+		if (st == CS_PCAPFILE_MORE && refill(s, why, sizeof why) == 0)
+			continue;
 		if (st == CS_PCAPFILE_END)
 			return n ? CS_READ_MORE : CS_READ_EOF;
-		if (st == CS_PCAPFILE_DAMAGED) {
+		if (st != CS_PCAPFILE_RECORD) {	/* damaged, or unreadable */
 			snprintf(err, errlen, "'%s' is damaged after %" PRIu64
 				 " packets: %s", s->name, s->records, why);
 			return CS_READ_ERROR;
@@ -1309,28 +1390,6 @@ static enum cs_read walk(struct cs_source *s, int max, char *err, size_t errlen)
 		if (++n >= cnt)
 			return CS_READ_MORE;
 	}
-}
-
-/*
- * Gives back the mapping's pages the walker has passed, DROP_STEP at a
- * time: a mapped page that was read counts in the process's resident
- * memory until it is unmapped, so by the end of a file all of it would.
- * The mapping is private and never written, so a page touched again (a
- * frame handed over before the drop) is read from the file again, the
- * same bytes.
- */
-#define DROP_STEP ((size_t)256 << 10)
-
-static void drop_walked(struct cs_source *s)
-{
-	size_t at = (size_t)cs_pcapfile_offset(s->walk);
-
-	if (!s->map || at < s->map_dropped + 2 * DROP_STEP)
-		return;
-	size_t upto = (at - DROP_STEP) & ~(DROP_STEP - 1);	/* page-aligned */
-	madvise((char *)s->map + s->map_dropped, upto - s->map_dropped,
-		MADV_DONTNEED);
-	s->map_dropped = upto;
 }
 
 enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
@@ -1351,7 +1410,6 @@ enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 		rc = walk(s, max, err, errlen);
 		atomic_store_explicit(&s->walked_bytes, cs_pcapfile_offset(s->walk),
 				      memory_order_relaxed);
-		drop_walked(s);
 	} else {
 		rc = dispatch(s, max, err, errlen);
 	}
@@ -1405,7 +1463,13 @@ int cs_source_progress(struct cs_source *s, uint64_t *done_bytes,
 	if (s->walk) {
 		*done_bytes = atomic_load_explicit(&s->walked_bytes,
 						   memory_order_relaxed);
-		*total_bytes = s->walk->size;	/* set at open, never written */
+		/* the file as it is now (a caller's buffer: walked whole) */
+		if (s->walk_fd < 0)
+			*total_bytes = s->walk->size;
+		else if (fstat(s->walk_fd, &st) == 0)
+			*total_bytes = (uint64_t)st.st_size;
+		else
+			return -1;
 		return 0;
 	}
 	if (s->live || !(f = pcap_file(s->p)) || fstat(fileno(f), &st) != 0 ||

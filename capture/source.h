@@ -2,8 +2,8 @@
  * source.h — where frames come from: capture files and live interfaces.
  *
  * The only module that includes pcap.h.  It opens a file (pcap µs/ns,
- * pcapng, "-" for stdin; a regular one is then walked in memory by
- * pcapfile.h, as libpcap would read it) or an interface (pcap_create +
+ * pcapng, "-" for stdin; a regular one is then read in large pieces and
+ * walked by pcapfile.h, as libpcap would read it) or an interface (pcap_create +
  * pcap_activate, no immediate mode: a read timeout keeps timers ticking
  * without giving up the kernel's TPACKET_V3 ring), checks every record's
  * lengths before anything decodes it, and hands frames to a callback.
@@ -61,6 +61,12 @@ int cs_source_open_file(struct cs_source **out, const char *path,
 			char *err, size_t errlen);
 /* A capture already open as a stream (fmemopen for tests and fuzzers).
  * The source owns f from then on, also on failure. */
+/* The same, a regular file read chunk bytes at a time for the walker
+ * (cs_source_open_file: CS_SOURCE_READ_CHUNK; 0: libpcap reads it). */
+#define CS_SOURCE_READ_CHUNK ((size_t)4 << 20)
+int cs_source_open_file_read(struct cs_source **out, const char *path,
+			     const struct cs_source_wait *wait, size_t chunk,
+			     char *err, size_t errlen);
 int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
 			  char *err, size_t errlen);
 /* A capture in memory, walked in place as a regular file is
