@@ -470,8 +470,8 @@ static void count_frame(void *ctx, const struct cs_frame *f)
 }
 
 /*
- * A regular file of a few MiB, read as connscope -r reads one: mapped,
- * walked, its pages given back behind the walker.  Every record comes
+ * A regular file of a few MiB, read as connscope -r reads one: in 4 MiB
+ * pieces, each walked.  Every record comes
  * whole and in order, and the progress reaches the file's size.
  */
 START_TEST(a_regular_file_is_walked_to_its_end)
@@ -515,6 +515,81 @@ START_TEST(a_regular_file_is_walked_to_its_end)
 	ck_assert_uint_eq(got.bad, 0);
 	ck_assert_uint_eq(done, len);
 	ck_assert_uint_eq(total, len);
+	cs_source_close(src);
+	unlink(path);
+}
+END_TEST
+
+/* Counts frames as count_frame does, and cuts the file to cut bytes
+ * after the fifth: another program truncating it while it is read. */
+struct cutter {
+	struct counted_frames got;
+	const char *path;
+	off_t cut;
+};
+
+static void count_and_cut(void *ctx, const struct cs_frame *f)
+{
+	struct cutter *c = ctx;
+
+	count_frame(&c->got, f);
+	if (c->got.n == 5)
+		ck_assert_int_eq(truncate(c->path, c->cut), 0);
+}
+
+/*
+ * logrotate's copytruncate cuts a capture file connscope is reading.  A
+ * file read in pieces (4 MiB, or 100 bytes: every record then straddles a
+ * read) ends where the file now ends: the records whole before the cut
+ * are delivered and the one it cuts is damage, told as libpcap tells it.
+ * A mapped file raised SIGBUS here instead.
+ */
+START_TEST(a_file_cut_while_read_ends_as_damage)
+{
+	enum { RECS = 8000, LEN = 1000, REC = 16 + LEN };
+	static uint8_t frame[LEN], file[24 + RECS * REC];
+	static struct pb_rec recs[RECS];
+	char path[] = "/tmp/connscope-cut-XXXXXX", err[512] = "", want[512];
+	struct pb_file pf = { .dlt = CS_DLT_EN10MB };
+	struct cutter c = { .got = { .payload = frame, .len = LEN } };
+	struct cs_source *src;
+	enum cs_read rc;
+	uint64_t n;
+
+	for (size_t i = 0; i < LEN; i++)
+		frame[i] = (uint8_t)(i * 7);
+	for (int i = 0; i < RECS; i++)
+		recs[i] = (struct pb_rec){ .ts_ns = (1700000000ull + (uint64_t)i) *
+					   1000000000ull, .bytes = frame,
+					   .caplen = LEN };
+	size_t len = pb_pcap_write(&pf, recs, RECS, file, sizeof file);
+	ck_assert_uint_eq(len, sizeof file);
+	for (int i = 0; i < RECS; i++)
+		file[24 + (size_t)i * REC + 16] = (uint8_t)(i % 251);
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, file, len), (ssize_t)len);
+	close(fd);
+	/* past the first 4 MiB read, inside record 5160's bytes:
+	 * 5 MiB + 100 - 24 = 5160 * 1016 + 396, 16 of them its header */
+	c.path = path;
+	c.cut = (5 << 20) + 100;
+	size_t whole = (size_t)(c.cut - 24) / REC, in_rec = (size_t)(c.cut - 24) % REC;
+	ck_assert_uint_ge(in_rec, 16);
+	snprintf(want, sizeof want, "'%s' is damaged after %zu packets: truncated "
+		 "dump file; tried to read %d captured bytes, only got %zu",
+		 path, whole, LEN, in_rec - 16);
+
+	ck_assert_msg(cs_source_open_file_read(&src, path, NULL, _i ? 100 :
+					       CS_SOURCE_READ_CHUNK, err,
+					       sizeof err) == 0, "%s", err);
+	do
+		rc = cs_source_read(src, 100, count_and_cut, &c, &n, err, sizeof err);
+	while (rc == CS_READ_MORE);
+	ck_assert_int_eq(rc, CS_READ_ERROR);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(c.got.n, whole);
+	ck_assert_uint_eq(c.got.bad, 0);
 	cs_source_close(src);
 	unlink(path);
 }
@@ -764,6 +839,7 @@ Suite *source_suite(void)
 	tcase_add_test(tc, filter_and_count_limit_what_is_delivered);
 	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
 	tcase_add_test(tc, a_regular_file_is_walked_to_its_end);
+	tcase_add_loop_test(tc, a_file_cut_while_read_ends_as_damage, 0, 2);
 	suite_add_tcase(s, tc);
 	return s;
 }
