@@ -44,7 +44,9 @@ struct cs_source {
 	 * libpcap, which then only opened it; NULL when libpcap reads. */
 	struct cs_pcapfile *walk;
 	int walk_fd;		/* the file read (libpcap's, which closes it);
-				 * -1: the caller's buffer, walked whole */
+				 * -1: the caller's buffer (mem) */
+	const uint8_t *mem;	/* cs_source_open_memory's buffer */
+	size_t mem_len;
 	uint8_t *buf;		/* the file's bytes being walked (walk_fd) */
 	size_t buf_cap;
 	uint64_t read_at;	/* the file's offset the next read starts at */
@@ -546,7 +548,11 @@ static ssize_t read_file_at(struct cs_source *s, uint8_t *buf, size_t len)
 {
 	size_t got = 0;
 
-	while (got < len) {
+	if (s->walk_fd < 0) {	/* the caller's buffer, a piece at a time */
+		got = s->mem_len - s->read_at < len ? s->mem_len - s->read_at : len;
+		memcpy(buf, s->mem + s->read_at, got);
+	}
+	while (s->walk_fd >= 0 && got < len) {
 		ssize_t n = pread(s->walk_fd, buf + got, len - got,
 				  (off_t)(s->read_at + got));
 		if (n < 0 && errno == EINTR)
@@ -561,30 +567,32 @@ static ssize_t read_file_at(struct cs_source *s, uint8_t *buf, size_t len)
 	return (ssize_t)got;
 }
 
-/* A regular file read in pieces of chunk bytes for the walker; libpcap
- * keeps reading it when the walker cannot (a link type libpcap rewrites,
- * a header longer than the first piece). */
-static void walk_read(struct cs_source *s, int fd, size_t chunk)
+/* A regular file (fd; -1: s->mem) read in pieces of chunk bytes for the
+ * walker; false, and libpcap keeps reading it, when the walker cannot (a
+ * link type libpcap rewrites, a header longer than the first piece). */
+static bool walk_read(struct cs_source *s, int fd, size_t chunk)
 {
 	uint8_t *buf = malloc(chunk);
 	ssize_t n;
 
 	if (!buf)
-		return;
+		return false;
 	s->walk_fd = fd;
 	s->read_at = 0;
 	n = read_file_at(s, buf, chunk);
 	if (n <= 0 || !start_walker(s, buf, (size_t)n, (size_t)n == chunk)) {
 		free(buf);
 		s->walk_fd = -1;
-		return;
+		return false;
 	}
 	s->buf = buf;
 	s->buf_cap = chunk;
+	return true;
 }
 
 int cs_source_open_memory(struct cs_source **out, const uint8_t *buf,
-			  size_t len, const char *name, char *err, size_t errlen)
+			  size_t len, const char *name, size_t chunk,
+			  char *err, size_t errlen)
 {
 	/* read-only: fmemopen's buffer is not const only because of "w" */
 	FILE *f = len ? fmemopen((void *)(uintptr_t)buf, len, "rb") : NULL;
@@ -597,7 +605,9 @@ int cs_source_open_memory(struct cs_source **out, const uint8_t *buf,
 	}
 	if (cs_source_open_stream(out, f, name, err, errlen) != 0)
 		return -1;
-	if (!start_walker(*out, buf, len, false)) {
+	(*out)->mem = buf;
+	(*out)->mem_len = len;
+	if (chunk ? !walk_read(*out, -1, chunk) : !start_walker(*out, buf, len, false)) {
 		cs_source_close(*out);
 		*out = NULL;
 		snprintf(err, errlen, "cannot read '%s': not walked in memory", name);
@@ -1463,9 +1473,9 @@ int cs_source_progress(struct cs_source *s, uint64_t *done_bytes,
 	if (s->walk) {
 		*done_bytes = atomic_load_explicit(&s->walked_bytes,
 						   memory_order_relaxed);
-		/* the file as it is now (a caller's buffer: walked whole) */
+		/* the file as it is now */
 		if (s->walk_fd < 0)
-			*total_bytes = s->walk->size;
+			*total_bytes = s->mem_len;
 		else if (fstat(s->walk_fd, &st) == 0)
 			*total_bytes = (uint64_t)st.st_size;
 		else

@@ -69,12 +69,15 @@ int cs_source_open_file_read(struct cs_source **out, const char *path,
 			     char *err, size_t errlen);
 int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
 			  char *err, size_t errlen);
-/* A capture in memory, walked in place as a regular file is
- * (capture/pcapfile.h) after libpcap has opened it: for tests and
- * fuzzers.  Fails for a file libpcap would read itself (a link type
- * libpcap rewrites, Kuznetzov's format). */
+/* A capture in memory, walked as a regular file is (capture/pcapfile.h)
+ * after libpcap has opened it: for tests and fuzzers.  chunk 0 walks buf
+ * in place; another copies it chunk bytes at a time into the source's
+ * buffer, as a file is read.  Fails for a file libpcap would read itself
+ * (a link type libpcap rewrites, Kuznetzov's format, a header longer than
+ * chunk). */
 int cs_source_open_memory(struct cs_source **out, const uint8_t *buf,
-			  size_t len, const char *name, char *err, size_t errlen);
+			  size_t len, const char *name, size_t chunk,
+			  char *err, size_t errlen);
 int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
 			char *err, size_t errlen);
 /*

@@ -57,13 +57,22 @@ static void build_frames(struct capture *c)
 				      .bytes = c->frames[2], .caplen = (uint32_t)len };
 }
 
-/* The file tests run twice: read by libpcap from a stream, and walked in
- * memory as a regular file is (capture/pcapfile.c, in the "walked" case). */
+/* The file tests run three times: read by libpcap from a stream, and
+ * walked as a regular file is (capture/pcapfile.c), in place (the
+ * "walked" case) and read 100 bytes at a time (the "pieces" case: every
+ * record straddles a refill of the source's buffer). */
 static bool walk_files;
+static size_t walk_chunk;
 
 static void walked_setup(void)
 {
 	walk_files = true;
+}
+
+static void pieces_setup(void)
+{
+	walk_files = true;
+	walk_chunk = 100;
 }
 
 static struct cs_source *open_mem(const uint8_t *buf, size_t len, char *err,
@@ -72,7 +81,8 @@ static struct cs_source *open_mem(const uint8_t *buf, size_t len, char *err,
 	struct cs_source *src = NULL;
 
 	if (walk_files) {
-		if (cs_source_open_memory(&src, buf, len, "mem.pcap", err, errlen))
+		if (cs_source_open_memory(&src, buf, len, "mem.pcap", walk_chunk,
+					  err, errlen))
 			return NULL;
 		return src;
 	}
@@ -840,6 +850,18 @@ Suite *source_suite(void)
 	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
 	tcase_add_test(tc, a_regular_file_is_walked_to_its_end);
 	tcase_add_loop_test(tc, a_file_cut_while_read_ends_as_damage, 0, 2);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files read in pieces");
+	tcase_add_checked_fixture(tc, pieces_setup, NULL);
+	tcase_add_loop_test(tc, every_format_delivers_the_same_frames, 0,
+			    (int)(sizeof formats / sizeof formats[0]));
+	tcase_add_test(tc, a_stream_cut_inside_a_record_is_damage);
+	tcase_add_test(tc, impossible_records_are_counted_not_fatal);
+	tcase_add_test(tc, not_a_capture_is_refused_at_open);
+	tcase_add_test(tc, a_filter_keeps_the_icmp_errors_about_what_it_keeps);
+	tcase_add_test(tc, filter_and_count_limit_what_is_delivered);
+	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -16,9 +16,10 @@
  * /dev/null: the point there is that writing them reads nothing it must
  * not.
  *
- * First, the walker is held to libpcap's reading on the same bytes: the
- * same frames (time, lengths, bytes), the same end, the same message and
- * count for a damaged file.  Any difference aborts.
+ * First, the walker is held to libpcap's reading on the same bytes, in
+ * place and read in small pieces: the same frames (time, lengths, bytes),
+ * the same end, the same message and count for a damaged file.  Any
+ * difference aborts.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -81,13 +82,44 @@ static void read_all(struct cs_source *s, struct reading *r)
 	cs_source_close(s);
 }
 
+static void differ(const char *how, const struct reading *a,
+		   const struct reading *b)
+{
+	if (a->frames == b->frames && a->digest == b->digest && a->end == b->end &&
+	    (a->end != CS_READ_ERROR || !strcmp(a->err, b->err)))
+		return;
+	fprintf(stderr, "fuzz: the walker %s read %" PRIu64 " frames (end %d: "
+		"%s), libpcap %" PRIu64 " (end %d: %s)%s\n", how, a->frames, a->end,
+		a->err, b->frames, b->end, b->err, a->digest != b->digest ?
+		"; the frames differ" : "");
+	abort();
+}
+
+/* The walker with the input read in pieces of 1 to 256 bytes (the last
+ * byte says how many), as a file is read: each record then straddles
+ * refills of the source's buffer, and must read as libpcap read it. */
+static void pieces_as_libpcap(const uint8_t *data, size_t size,
+			      const struct reading *b)
+{
+	struct cs_source *pieces;
+	struct reading c;
+	char err[512];
+
+	if (cs_source_open_memory(&pieces, data, size, "fuzz.pcap",
+				  (size_t)data[size - 1] + 1, err, sizeof err))
+		return;		/* a header longer than the first piece */
+	read_all(pieces, &c);
+	differ("in pieces", &c, b);
+}
+
 static void walker_as_libpcap(const uint8_t *data, size_t size)
 {
 	struct cs_source *walked, *pcap;
 	struct reading a, b;
 	char err[512];
 
-	if (cs_source_open_memory(&walked, data, size, "fuzz.pcap", err, sizeof err))
+	if (cs_source_open_memory(&walked, data, size, "fuzz.pcap", 0, err,
+				  sizeof err))
 		return;		/* not a file libpcap opens, or left to libpcap */
 	FILE *f = fmemopen((void *)(uintptr_t)data, size, "rb");
 	if (!f || cs_source_open_stream(&pcap, f, "fuzz.pcap", err, sizeof err)) {
@@ -96,21 +128,15 @@ static void walker_as_libpcap(const uint8_t *data, size_t size)
 	}
 	read_all(walked, &a);
 	read_all(pcap, &b);
-	if (a.frames != b.frames || a.digest != b.digest || a.end != b.end ||
-	    (a.end == CS_READ_ERROR && strcmp(a.err, b.err))) {
-		fprintf(stderr, "fuzz: the walker read %" PRIu64 " frames (end %d: "
-			"%s), libpcap %" PRIu64 " (end %d: %s)%s\n", a.frames, a.end,
-			a.err, b.frames, b.end, b.err, a.digest != b.digest ?
-			"; the frames differ" : "");
-		abort();
-	}
+	differ("in place", &a, &b);
+	pieces_as_libpcap(data, size, &b);
 }
 
 /* The source connscope -r would read these bytes with. */
 static int open_source(struct cs_source **s, const uint8_t *data, size_t size,
 		       const char *name, char *err, size_t errlen)
 {
-	if (cs_source_open_memory(s, data, size, name, err, errlen) == 0)
+	if (cs_source_open_memory(s, data, size, name, 0, err, errlen) == 0)
 		return 0;
 	/* read-only: fmemopen's buffer is not const only because of "w" */
 	FILE *f = fmemopen((void *)(uintptr_t)data, size, "rb");
