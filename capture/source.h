@@ -63,7 +63,7 @@ int cs_source_open_file(struct cs_source **out, const char *path,
  * The source owns f from then on, also on failure. */
 /* The same, a regular file read chunk bytes at a time for the walker
  * (cs_source_open_file: CS_SOURCE_READ_CHUNK; 0: libpcap reads it). */
-#define CS_SOURCE_READ_CHUNK ((size_t)4 << 20)
+#define CS_SOURCE_READ_CHUNK ((size_t)1 << 20)
 int cs_source_open_file_read(struct cs_source **out, const char *path,
 			     const struct cs_source_wait *wait, size_t chunk,
 			     char *err, size_t errlen);

@@ -480,7 +480,7 @@ static void count_frame(void *ctx, const struct cs_frame *f)
 }
 
 /*
- * A regular file of a few MiB, read as connscope -r reads one: in 4 MiB
+ * A regular file of a few MiB, read as connscope -r reads one: in 1 MiB
  * pieces, each walked.  Every record comes
  * whole and in order, and the progress reaches the file's size.
  */
@@ -549,7 +549,7 @@ static void count_and_cut(void *ctx, const struct cs_frame *f)
 
 /*
  * logrotate's copytruncate cuts a capture file connscope is reading.  A
- * file read in pieces (4 MiB, or 100 bytes: every record then straddles a
+ * file read in pieces (1 MiB, or 100 bytes: every record then straddles a
  * read) ends where the file now ends: the records whole before the cut
  * are delivered and the one it cuts is damage, told as libpcap tells it.
  * A mapped file raised SIGBUS here instead.
@@ -580,7 +580,7 @@ START_TEST(a_file_cut_while_read_ends_as_damage)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, file, len), (ssize_t)len);
 	close(fd);
-	/* past the first 4 MiB read, inside record 5160's bytes:
+	/* past the first 1 MiB read, inside record 5160's bytes:
 	 * 5 MiB + 100 - 24 = 5160 * 1016 + 396, 16 of them its header */
 	c.path = path;
 	c.cut = (5 << 20) + 100;
