@@ -9,8 +9,9 @@
 #                   hostile clients (root)
 #   make soak       a live capture with the dashboard for SOAK_SECONDS (300):
 #                   memory must stay flat (root)
-#   make bench      speed and peak memory against the libpcap floor and tshark
-#                   on generated inputs in /tmp (BENCH_SIZES=small: SMALL only)
+#   make bench      speed and peak memory against the libpcap floor, tshark
+#                   and argus on generated inputs in /tmp (BENCH_SIZES=small:
+#                   SMALL only; BENCH_PROFILE=1: instructions per packet)
 #   make bench-live the same input replayed live (blast or tcpreplay, root):
 #                   drops per rate
 #   make fuzz       libFuzzer (clang, ASan+UBSan) on frames, capture files
@@ -21,6 +22,7 @@
 #                   uses both under ThreadSanitizer in build/tsan; any report
 #                   fails it
 #   make deps       install the Debian packages (root) or print the apt-get line
+#                   (deps-run: DEBS_RUN only; deps-bench: the benchmark's argus)
 #   make install / uninstall (PREFIX, DESTDIR), make clean
 #
 # Users own CFLAGS; the project's flags are appended.  WERROR=0 drops -Werror.
@@ -95,6 +97,7 @@ BLAST_BIN := $(BUILD)/tests/blast
 WORKLOAD_BIN := $(BUILD)/tests/workload
 PCAPFLOOR_BIN := $(BUILD)/tests/pcapfloor
 SNAPBENCH_BIN := $(BUILD)/tests/snapbench
+RECSIZE_BIN := $(BUILD)/tests/recsize
 TOOL_BIN := $(TCPPING_BIN) $(WEBPEST_BIN) $(WALK_BIN) $(FLOODGEN_BIN) $(BLAST_BIN) \
             $(WORKLOAD_BIN)
 
@@ -109,7 +112,8 @@ REPLAY_BIN := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz/replay-%)
 # Made only as pattern-rule intermediates: make would delete them.
 .SECONDARY: $(FUZZ_OBJ)
 
-DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(BUILD)/tests/tools/snapbench.d
+DEPFILES := $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(FUZZ_OBJ:.o=.d) $(BUILD)/tests/tools/snapbench.d \
+            $(RECSIZE_BIN).d
 
 .PHONY: all check check-run asan demo demo-run deps install install-deploy \
         uninstall clean tests valgrind fuzz fuzz-build fuzz-replay
@@ -172,8 +176,15 @@ $(SNAPBENCH_BIN): $(BUILD)/tests/tools/snapbench.o $(BUILD)/tests/pktbuild.o $(L
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# The bytes of each record type (tests/tools/recsize.c): the analyzer's
+# headers and sizeof, nothing linked.
+$(RECSIZE_BIN): tests/tools/recsize.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS) $(CS_CFLAGS) -o $@ $<
+
 # The benchmark's tools are built here too, so -Werror keeps them clean.
-tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(PCAPFLOOR_BIN) $(SNAPBENCH_BIN) $(REPLAY_BIN) \
+tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(PCAPFLOOR_BIN) $(SNAPBENCH_BIN) $(RECSIZE_BIN) $(REPLAY_BIN) \
        $(BUILD)/mkseed
 
 # ---- tests -----------------------------------------------------------------
@@ -304,15 +315,22 @@ soak: deps
 	SOAK_SECONDS=$(SOAK_SECONDS) CONNSCOPE=$(abspath $(BIN)) TCPPING=$(abspath $(TCPPING_BIN)) \
 	    WEBPEST=$(abspath $(WEBPEST_BIN)) bash tests/soak.sh
 
-# Speed and peak memory against the libpcap floor and tshark, on inputs
-# made by the project's own generator (tests/tools/workload.c) in /tmp;
-# BENCH_YARDSTICK=FOLDER adds outside floors found there as extra rows;
-# tests/bench/README.md has the knobs.  Figures, and a
-# failure only when a tool fails, never on a missed target.
+# Speed and peak memory against the libpcap floor, tshark and argus, on
+# inputs made by the project's own generator (tests/tools/workload.c) in
+# /tmp; BENCH_PROFILE=1 adds instructions per packet per thread (callgrind);
+# tests/bench/README.md has the knobs.  Figures, and a failure only when a
+# tool fails, never on a missed target.
+#
+# BENCH_YARDSTICK=FOLDER adds outside floors found there (pcap-floor.c,
+# flow-floor.c) as extra rows.  It defaults to the lab's shared benchmark
+# folder beside the repository when that folder exists, and to nothing
+# otherwise: an optional yardstick, never needed, which the report names.
+BENCH_YARDSTICK ?= $(abspath $(wildcard ../shared/bench))
 .PHONY: bench
-bench: deps
+bench: deps deps-bench
 	@$(MAKE) --no-print-directory $(BIN)
-	CONNSCOPE=$(abspath $(BIN)) BENCH_BUILD=$(abspath build/bench) bash tests/bench/run.sh
+	CONNSCOPE=$(abspath $(BIN)) BENCH_BUILD=$(abspath build/bench) \
+	    BENCH_YARDSTICK='$(BENCH_YARDSTICK)' bash tests/bench/run.sh
 
 # Live capture: blast (or tcpreplay, LIVE_SENDER=tcpreplay) at rising rates
 # across a veth pair between two network namespaces, into connscope -i
@@ -333,9 +351,17 @@ bench-live: deps
 # that is the test doing its work, and no error.
 VALGRIND := valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
             --error-exitcode=9
+#
+# valgrind runs a program's threads one at a time, on one core: the two
+# halves run side by side (-j2), each output kept together (-O).
 valgrind: deps
 	@$(MAKE) --no-print-directory tests
+	@$(MAKE) --no-print-directory -j2 -Otarget valgrind-unit valgrind-integration
+
+.PHONY: valgrind-unit valgrind-integration
+valgrind-unit:
 	CK_FORK=no $(VALGRIND) $(TEST_BIN)
+valgrind-integration:
 	CONNSCOPE="$(VALGRIND) ./$(BIN)" \
 	    CS_QUICK=1 bash tests/integration.sh
 
@@ -364,8 +390,10 @@ demo-run: $(BIN)
 # page and man-db to read it installed, zstd and xz-utils to compress the
 # samples that tests/habits.sh reads compressed, systemd for
 # systemd-analyze verify of the sensor's unit (tests/deploy.sh; it needs
-# no running systemd).  tshark, the benchmark's
-# optional yardstick, is left out: it is large and asks a question on
+# no running systemd).  DEBS_BENCH is what only `make bench` runs: argus
+# (argus-server) and racount (argus-client), the peer it is measured
+# against; make check and make demo do not install it.  tshark, the
+# benchmark's other peer, is left out: it is large and asks a question on
 # install (tests/bench/README.md).  DEBS_RUN's zlib, zstd and xz headers
 # are for reading compressed captures (capture/unpack.c).
 DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev \
@@ -373,6 +401,7 @@ DEBS_RUN  := gcc libc6-dev make pkg-config libpcap-dev libmicrohttpd-dev \
 DEBS_TEST := check tcpdump iproute2 nftables procps jq curl valgrind clang \
              libclang-rt-14-dev hping3 chromium wrk prometheus time tcpreplay \
              openssl mandoc man-db zstd xz-utils python3 systemd
+DEBS_BENCH := argus-server argus-client
 DEBS      := $(DEBS_RUN) $(DEBS_TEST)
 
 # $(call install_debs,PACKAGES): nothing when all are installed; as root,
@@ -399,12 +428,15 @@ define install_debs
 	fi
 endef
 
-.PHONY: deps deps-run
+.PHONY: deps deps-run deps-bench
 deps:
 	$(call install_debs,$(DEBS))
 
 deps-run:
 	$(call install_debs,$(DEBS_RUN))
+
+deps-bench:
+	$(call install_debs,$(DEBS_BENCH))
 
 # ---- install -----------------------------------------------------------------
 # The man page and bash's completion go where man(1) and bash-completion

@@ -1015,6 +1015,49 @@ START_TEST(flush_in_order_of_creation)
 }
 END_TEST
 
+/*
+ * The flush puts each record in its place in an array over the ids left
+ * (they are given in order of creation) while that range is at most four
+ * ids per record; past that it sorts.  Both orders are the ids': records
+ * 1..24 are made, then all but `keep` are removed, and the flush must
+ * hand out exactly the kept ids, in increasing order.
+ */
+static void flush_keeping(const uint32_t *keep, unsigned n, uint32_t made)
+{
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init(&tab, 64, &d);
+	for (uint32_t i = 1; i <= made; i++)
+		syn(&tab, client(i), ts += 1000);
+	for (uint32_t i = 1, k = 0; i <= made; i++) {
+		if (k < n && keep[k] == i)
+			k++;
+		else
+			cs_flow_remove(&tab, lookup(&tab, client(i)), ts);
+	}
+	ck_assert_uint_eq(tab.count, n);
+	d.calls = 0;
+	cs_flow_flush(&tab, ts + 1);
+	ck_assert_uint_eq(d.calls, n);
+	for (unsigned i = 0; i < n; i++)
+		ck_assert_uint_eq(d.id[i], keep[i]);
+	ck_assert_uint_eq(tab.count, 0);
+	cs_flow_fini(&tab);
+}
+
+START_TEST(flush_in_order_with_ids_spread)
+{
+	/* ids 2..14 over 4 records: 14 - 2 < 4 * 4, placed, with holes */
+	static const uint32_t placed[] = { 2, 9, 10, 14 };
+	/* ids 1..24 over 3 records: 24 - 1 >= 4 * 3, sorted */
+	static const uint32_t sorted[] = { 1, 13, 24 };
+
+	flush_keeping(placed, 4, 24);
+	flush_keeping(sorted, 3, 24);
+}
+END_TEST
+
 Suite *flow_suite(void)
 {
 	Suite *s = suite_create("flow");
@@ -1064,6 +1107,7 @@ Suite *flow_suite(void)
 	tc = tcase_create("flush");
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, flush_in_order_of_creation);
+	tcase_add_test(tc, flush_in_order_with_ids_spread);
 	suite_add_tcase(s, tc);
 	return s;
 }

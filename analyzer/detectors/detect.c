@@ -57,7 +57,7 @@ void cs_detect_fini(struct cs_detect *d)
 	cs_alerts_fini(&d->alerts);
 }
 
-void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p)
+void cs_detect_packet_control(struct cs_detect *d, const struct cs_pkt *p)
 {
 	cs_synflood_segment(&d->syn, p);
 	cs_scan_segment(&d->scan, p);
@@ -216,12 +216,6 @@ static struct cs_detect_marks *marks_of(struct cs_conn *c, int side)
 	return &c->detect[cs_conn_key_index(c, side)];
 }
 
-static bool marked(const struct cs_conn *c)
-{
-	return c->detect[0].time_wait || c->detect[0].close_wait ||
-	       c->detect[1].time_wait || c->detect[1].close_wait;
-}
-
 static void leave_states(struct cs_detect *d, struct cs_conn *c, int i,
 			 uint64_t now_us)
 {
@@ -262,10 +256,9 @@ static void watch_states(struct cs_detect *d, struct cs_conn *c, uint64_t now_us
 	}
 }
 
-void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
-		       unsigned ev, const struct cs_pkt *p)
+void cs_detect_segment_events(struct cs_detect *d, struct cs_conn *c, int side,
+			      unsigned ev, const struct cs_pkt *p)
 {
-	(void)side;
 	/* The record's first packet is a RST: nothing else was seen of it. */
 	if ((p->flags & CS_TH_RST) && c->ep[0].pkts + c->ep[1].pkts == 1)
 		cs_backscatter_lone_rst(&d->backscatter, p);
@@ -283,7 +276,7 @@ void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
 		d->reuse_time_wait += reused_time_wait(c);
 	}
 	judge_reuse(d, c, side, ev, p->ts_us);
-	if (ev & (CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT) || marked(c))
+	if (ev & (CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT) || cs_detect_marked(c))
 		watch_states(d, c, p->ts_us);
 }
 
@@ -297,11 +290,6 @@ void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c, uint64_t now_us
 void cs_detect_refresh(struct cs_detect *d)
 {
 	cs_timewait_refresh(&d->tw);
-}
-
-void cs_detect_tick(struct cs_detect *d, uint64_t now_us)
-{
-	cs_closewait_tick(&d->cw, now_us);
 }
 
 void cs_detect_finish(struct cs_detect *d, uint64_t now_us)

@@ -21,6 +21,7 @@
 #include "analyzer/detectors/scan.h"
 #include "analyzer/detectors/synflood.h"
 #include "analyzer/detectors/timewait.h"
+#include "analyzer/tracking/tcp.h"
 
 struct cs_detect_opts {
 	uint32_t synflood_rate;
@@ -54,21 +55,62 @@ int cs_detect_init(struct cs_detect *d, const struct cs_detect_opts *o,
 		   struct cs_flow_table *flows);
 void cs_detect_fini(struct cs_detect *d);
 
+/* An analysed TCP segment with SYN or RST: cs_detect_packet below. */
+void cs_detect_packet_control(struct cs_detect *d, const struct cs_pkt *p);
+
 /* Every analysed TCP segment, before tracking (counts must not depend on
- * records surviving). */
-void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p);
+ * records surviving).  The SYN-flood and scan detectors and the RST rate
+ * count SYNs and their answers (SYN-ACK, RST) only: any other segment,
+ * two thirds of the traffic, is a data segment or nothing to them, and is
+ * told inline. */
+static inline void cs_detect_packet(struct cs_detect *d, const struct cs_pkt *p)
+{
+	if (p->flags & (CS_TH_SYN | CS_TH_RST))
+		cs_detect_packet_control(d, p);
+	else
+		d->data_segments += p->payload_len != 0;
+}
 
 /* After tracking: the segment's record (its detector marks are written),
- * its sender's side, the events. */
-void cs_detect_segment(struct cs_detect *d, struct cs_conn *c, int side,
-		       unsigned ev, const struct cs_pkt *p);
+ * its sender's side, the events: cs_detect_segment below. */
+void cs_detect_segment_events(struct cs_detect *d, struct cs_conn *c, int side,
+			      unsigned ev, const struct cs_pkt *p);
+
+/* The events some detector acts on.  A segment with none of them, no RST
+ * and no endpoint the TIME_WAIT or CLOSE_WAIT counts hold is news to no
+ * detector: it only counts as a retransmission. */
+#define CS_DETECT_EVENTS (CS_EV_ESTABLISHED | CS_EV_SYN | CS_EV_SYN_RETX | \
+			  CS_EV_SYNACK | CS_EV_RST | CS_EV_OLD_CONN | \
+			  CS_EV_TIME_WAIT | CS_EV_CLOSE_WAIT)
+
+static inline bool cs_detect_marked(const struct cs_conn *c)
+{
+	return c->detect[0].time_wait || c->detect[0].close_wait ||
+	       c->detect[1].time_wait || c->detect[1].close_wait;
+}
+
+/* Inline, so that the plain segments (most of them) make no call. */
+static inline void cs_detect_segment(struct cs_detect *d, struct cs_conn *c,
+				     int side, unsigned ev, const struct cs_pkt *p)
+{
+	if (!(ev & CS_DETECT_EVENTS) && !(p->flags & CS_TH_RST) &&
+	    !cs_detect_marked(c)) {
+		d->retransmitted += !!(ev & CS_EV_RETRANSMIT);
+		return;
+	}
+	cs_detect_segment_events(d, c, side, ev, p);
+}
 
 /* A record leaves the table: it leaves the counts its marks say hold it. */
 void cs_detect_conn_done(struct cs_detect *d, struct cs_conn *c,
 			 uint64_t now_us);
 
-/* Packet time moved on. */
-void cs_detect_tick(struct cs_detect *d, uint64_t now_us);
+/* Packet time moved on (inline: asked for every packet). */
+static inline void cs_detect_tick(struct cs_detect *d, uint64_t now_us)
+{
+	if (cs_closewait_due(&d->cw, now_us))
+		cs_closewait_tick(&d->cw, now_us);
+}
 
 /* End of the capture, before the remaining records are flushed. */
 void cs_detect_finish(struct cs_detect *d, uint64_t now_us);

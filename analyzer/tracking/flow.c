@@ -640,8 +640,48 @@ static int by_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Past this many ids per record in the table, flush_by_place gives way to
+ * the sort: its array would take more memory than the sort's pairs. */
+#define PLACE_IDS_PER_RECORD 4u
+
+/*
+ * Ids are given in order of creation, so the records left at the end of
+ * a capture hold ids from a range not much wider than their count: each
+ * is put in its place in an array over that range, and the array read in
+ * order is the order of the ids, with no sort.  False, having removed
+ * nothing, when the range is too wide or memory is short.
+ */
+static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next) {
+			lo = t->conns[r].id < lo ? t->conns[r].id : lo;
+			hi = t->conns[r].id > hi ? t->conns[r].id : hi;
+		}
+	if (lo > hi)
+		return true;	/* empty */
+	if (hi - lo >= (uint64_t)t->count * PLACE_IDS_PER_RECORD)
+		return false;
+	cs_conn_ref *at = calloc((size_t)(hi - lo + 1), sizeof *at);
+	if (!at)
+		return false;
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next)
+			at[t->conns[r].id - lo] = r;
+	for (uint64_t i = 0; i <= hi - lo; i++)
+		if (at[i])
+			cs_flow_remove(t, &t->conns[at[i]], now_us);
+	free(at);
+	return true;
+}
+
 void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 {
+	if (flush_by_place(t, now_us))
+		return;
+
 	uint32_t n = 0;
 	struct by_id_entry *all = malloc(((size_t)t->count + 1) * sizeof *all);
 

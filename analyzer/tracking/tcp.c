@@ -66,7 +66,7 @@ static uint32_t slack(uint32_t win)
  * window, or an ACK of something never sent, is dropped).  Until the
  * receiver has advertised a window, nothing bounds the sender.
  */
-static bool segment_acceptable(const struct cs_conn *c, int side,
+static inline bool segment_acceptable(const struct cs_conn *c, int side,
 			       const struct cs_pkt *p)
 {
 	const struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
@@ -90,7 +90,7 @@ static bool segment_acceptable(const struct cs_conn *c, int side,
 /* What an acceptable segment says of the windows: the largest the sender
  * offered (max_win), and how far its peer may now send (seqhi = ack +
  * window; a zero window still takes a one-byte probe, RFC 9293 3.8.6.1). */
-static void learn_window(struct cs_conn *c, int side, const struct cs_pkt *p,
+static inline void learn_window(struct cs_conn *c, int side, const struct cs_pkt *p,
 			 bool had_ack)
 {
 	struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
@@ -112,7 +112,7 @@ static void learn_window(struct cs_conn *c, int side, const struct cs_pkt *p,
  * of the connection); after its own FIN, who closed first decides between
  * the active (FIN_WAIT_*, CLOSING, TIME_WAIT) and passive (LAST_ACK) paths.
  */
-enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side)
+static inline enum cs_tcp_state derive_state(const struct cs_conn *c, int side)
 {
 	const struct cs_endpoint *e = &c->ep[side];
 
@@ -140,6 +140,11 @@ enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side)
 		return CS_TCP_ESTABLISHED;
 	}
 	return CS_TCP_ESTABLISHED;	/* picked up midstream */
+}
+
+enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side)
+{
+	return derive_state(c, side);
 }
 
 /*
@@ -269,7 +274,7 @@ static unsigned handle_syn(struct cs_conn *c, int side, const struct cs_pkt *p)
 }
 
 /* The ACK number says which of the peer's SYN and FIN arrived. */
-static void handle_ack(struct cs_conn *c, int side, const struct cs_pkt *p)
+static inline void handle_ack(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
 
@@ -296,7 +301,7 @@ static void handle_ack(struct cs_conn *c, int side, const struct cs_pkt *p)
  * repeats the last byte already acknowledged (seq = SND.NXT - 1, 0 or 1
  * bytes: RFC 9293 3.8.4), which is not a retransmission of data.
  */
-static unsigned track_sequence(struct cs_endpoint *s, const struct cs_pkt *p,
+static inline unsigned track_sequence(struct cs_endpoint *s, const struct cs_pkt *p,
 			       bool first)
 {
 	bool syn = p->flags & CS_TH_SYN, fin = p->flags & CS_TH_FIN;
@@ -343,7 +348,7 @@ static unsigned handle_fin(struct cs_conn *c, int side, const struct cs_pkt *p)
 }
 
 /* Counts the times a side's window closed to zero (SYNs excepted). */
-static unsigned track_window(struct cs_endpoint *s, const struct cs_pkt *p)
+static inline unsigned track_window(struct cs_endpoint *s, const struct cs_pkt *p)
 {
 	bool zero = p->win == 0 && !(p->flags & CS_TH_SYN);
 	unsigned ev = 0;
@@ -362,7 +367,7 @@ static unsigned update_states(struct cs_conn *c)
 	unsigned ev = 0;
 
 	for (int i = 0; i < 2; i++) {
-		enum cs_tcp_state now = cs_tcp_derive_state(c, i);
+		enum cs_tcp_state now = derive_state(c, i);
 		if (now == c->ep[i].state)
 			continue;
 		if (now == CS_TCP_TIME_WAIT)
@@ -477,6 +482,64 @@ static void take_back_rst(struct cs_conn *c)
 		e->rst = e->rst_first = false;
 	}
 	c->rst_cause = CS_RST_NONE;
+}
+
+/*
+ * An endpoint in a steady ESTABLISHED: every fact cs_tcp_derive_state
+ * reads says ESTABLISHED (no RST, FIN, or socket gone; a SYN it sent
+ * acknowledged both ways), and that is the state it holds.  A segment
+ * without SYN, FIN or RST changes none of those facts: handle_ack could
+ * only mark the peer's SYN or FIN acknowledged, and the SYN is
+ * acknowledged already and there is no FIN.
+ */
+static bool steady(const struct cs_conn *c, int side)
+{
+	const struct cs_endpoint *e = &c->ep[side];
+
+	if (e->state != CS_TCP_ESTABLISHED || !e->sent_any || e->gone ||
+	    e->fin || e->got_fin || e->rst)
+		return false;
+	return !e->syn || (e->got_syn && e->syn_acked &&
+			   (side == 1 || c->ep[1].syn_acked));
+}
+
+bool cs_tcp_plain(const struct cs_conn *c, const struct cs_pkt *p)
+{
+	/* (a handshake completing is news: cs_tcp_segment tells it) */
+	bool both_syn = c->ep[0].syn && c->ep[1].syn;
+
+	return (p->flags & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST | CS_TH_ACK)) ==
+	       CS_TH_ACK && steady(c, 0) && steady(c, 1) &&
+	       (c->handshake_done || !both_syn);
+}
+
+/*
+ * cs_tcp_segment for a plain segment (cs_tcp_plain), in the same order
+ * with the steps it cannot take left out: no older connection's ACK or
+ * RST (those need SYN_SENT or a RST), no reset, not a first segment, no
+ * SYN or FIN, and no state change (steady).
+ */
+unsigned cs_tcp_plain_segment(struct cs_conn *c, int side,
+			      const struct cs_pkt *p)
+{
+	struct cs_endpoint *s = &c->ep[side];
+
+	s->pkts++;
+	s->ip_bytes += p->ip_len;
+	s->last_ts_us = p->ts_us;
+	if (!segment_acceptable(c, side, p)) {
+		s->out_of_window++;
+		return CS_EV_OUT_OF_WINDOW;
+	}
+	bool had_ack = s->have_ack;
+	c->ep[!side].unanswered = 0;
+	handle_ack(c, side, p);
+	unsigned ev = track_sequence(s, p, false);
+	if (ev & (CS_EV_RETRANSMIT | CS_EV_KEEPALIVE))
+		s->unanswered++;
+	ev |= track_window(s, p);
+	learn_window(c, side, p, had_ack);
+	return ev;
 }
 
 unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)

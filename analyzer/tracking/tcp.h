@@ -45,6 +45,16 @@ enum {
 /* Processes one segment sent by endpoint `side`; returns CS_EV_* bits. */
 unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p);
 
+/*
+ * A plain segment: an ACK, with or without data, and no SYN, FIN or RST,
+ * on a connection whose endpoints are both steadily ESTABLISHED.  It can
+ * change no state, so cs_tcp_plain_segment gives it exactly what
+ * cs_tcp_segment would, with less work.  Most segments are plain.
+ */
+bool cs_tcp_plain(const struct cs_conn *c, const struct cs_pkt *p);
+unsigned cs_tcp_plain_segment(struct cs_conn *c, int side,
+			      const struct cs_pkt *p);
+
 /* The state the facts imply, for endpoint `side`. */
 enum cs_tcp_state cs_tcp_derive_state(const struct cs_conn *c, int side);
 

@@ -60,13 +60,14 @@ static struct cs_conn *new_record(struct cs_flow_table *t,
 	return c;
 }
 
-/* Finds the record for p, replacing a finished one on reuse; NULL when
- * the table refused a new one. */
+/* The record for p, given the one found at w (c, maybe NULL): a new one
+ * if none, or in place of a finished one on reuse; NULL when the table
+ * refused a new one. */
 static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *p,
-				  const struct cs_flow_where *w, int *side)
+				  const struct cs_flow_where *w,
+				  struct cs_conn *c, int *side)
 {
 	int kside = w->side;
-	struct cs_conn *c = cs_flow_find(t, w);
 	bool reuse = false;
 
 	uint8_t tw = 0;
@@ -115,17 +116,47 @@ unsigned cs_track_segment(struct cs_flow_table *t, const struct cs_pkt *p,
 	return cs_track_segment_at(t, p, &w, conn, side);
 }
 
+/*
+ * The fast path: a plain segment (no SYN, FIN or RST) on a connection that
+ * both models hold established can open no record, start no conn.log row
+ * (neither a reuse nor, as cs_zeek_plain checks, past Zeek's removal) and
+ * change no state, so each model takes it on its short path.  Both are
+ * asked before either writes, so a segment either model turns away goes
+ * the whole way untouched.
+ */
+static bool plain_segment(struct cs_conn *c, const struct cs_pkt *p, int side,
+			  unsigned *ev)
+{
+	/* (the flags first: a third of the segments fail on them alone) */
+	if ((p->flags & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST | CS_TH_ACK)) != CS_TH_ACK ||
+	    !cs_zeek_plain(c, side, p) || !cs_tcp_plain(c, p))
+		return false;
+	cs_zeek_plain_segment(c, side, p);
+	*ev = cs_tcp_plain_segment(c, side, p);
+	return true;
+}
+
 unsigned cs_track_segment_at(struct cs_flow_table *t, const struct cs_pkt *p,
 			     const struct cs_flow_where *w,
 			     struct cs_conn **conn, int *side)
 {
-	struct cs_conn *c = record_for(t, p, w, side);
+	struct cs_conn *c = cs_flow_find(t, w);
+	unsigned ev;
 
+	if (c) {
+		*side = w->side == c->orig ? 0 : 1;
+		if (plain_segment(c, p, *side, &ev)) {
+			*conn = c;
+			cs_flow_touch(t, c, p->ts_us);
+			return ev;
+		}
+	}
+	c = record_for(t, p, w, c, side);
 	*conn = c;
 	if (!c)
 		return 0;
 	*side = cs_zeek_segment(c, *side, p);	/* may swap the roles */
-	unsigned ev = cs_tcp_segment(c, *side, p);
+	ev = cs_tcp_segment(c, *side, p);
 	cs_flow_touch(t, c, p->ts_us);
 	return ev;
 }
@@ -135,7 +166,7 @@ struct cs_conn *cs_track_bad_checksum(struct cs_flow_table *t,
 				      const struct cs_flow_where *w)
 {
 	int side;
-	struct cs_conn *c = record_for(t, p, w, &side);
+	struct cs_conn *c = record_for(t, p, w, cs_flow_find(t, w), &side);
 
 	if (!c)
 		return NULL;

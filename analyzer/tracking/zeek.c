@@ -153,7 +153,7 @@ static char side_code(int side, char code)
 }
 
 /* Adds the letter the first time only; true if it had been seen before. */
-static bool check_history(struct cs_conn *c, int side, uint32_t mask, char code)
+static inline bool check_history(struct cs_conn *c, int side, uint32_t mask, char code)
 {
 	if (side)
 		mask <<= 16;
@@ -298,7 +298,7 @@ static void init_endpoint(struct cs_zeek_ep *z, uint16_t flags, uint32_t seq,
 	}
 }
 
-static uint64_t relative_seq(const struct cs_zeek_ep *z, uint32_t cur,
+static inline uint64_t relative_seq(const struct cs_zeek_ep *z, uint32_t cur,
 			     uint32_t last, uint32_t wraps, bool *underflow)
 {
 	int32_t delta = cs_seq_diff(cur, last);
@@ -359,7 +359,7 @@ static void update_history(struct cs_conn *c, int side, uint16_t flags,
 }
 
 /* A zero window is news unless it rides a RST or follows the peer's FIN. */
-static void update_window(struct cs_conn *c, int side, const struct cs_pkt *p)
+static inline void update_window(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_zeek_ep *z = zep(c, side), *peer = zep(c, !side);
 
@@ -383,7 +383,7 @@ static void update_ack(struct cs_zeek_ep *peer, uint32_t ack)
 		update_ack_seq_value(peer, ack);
 }
 
-static void update_last_seq(struct cs_conn *c, int side, uint32_t last,
+static inline void update_last_seq(struct cs_conn *c, int side, uint32_t last,
 			    uint16_t flags, uint32_t len)
 {
 	struct cs_zeek_ep *z = zep(c, side);
@@ -455,7 +455,7 @@ static void deliver_to(struct cs_zeek_ep *z, uint32_t upper)
  * stretch above a hole is held: one range, widened to cover them all (a
  * second hole inside it is taken for seen; Zeek keeps every block).
  */
-static void data_sent(struct cs_zeek_ep *z, uint32_t seq, uint32_t upper)
+static inline void data_sent(struct cs_zeek_ep *z, uint32_t seq, uint32_t upper)
 {
 	uint32_t acked = z->ack_seq - z->start_seq;
 
@@ -481,6 +481,12 @@ static void data_sent(struct cs_zeek_ep *z, uint32_t seq, uint32_t upper)
 	}
 }
 
+/* Was Zeek's connection partial from its first packets (note_partial)? */
+static bool opened_partial(const struct cs_conn *c)
+{
+	return zep_c(c, 0)->opened_partial || zep_c(c, 1)->opened_partial;
+}
+
 /*
  * TCP_Reassembler::AckReceived: the peer acknowledged zside's data up
  * to ack.  What was never seen below it is a gap: before the held range
@@ -488,16 +494,15 @@ static void data_sent(struct cs_zeek_ep *z, uint32_t seq, uint32_t upper)
  * data before it; the first octets of a partial connection are never
  * called missing (TCP_Reassembler::Undelivered).
  */
-static void ack_received(struct cs_conn *c, int zside, uint32_t ack)
+static inline void ack_received(struct cs_conn *c, int zside, uint32_t ack)
 {
 	struct cs_zeek_ep *z = zep(c, zside);
-	bool partial = zep(c, 0)->opened_partial || zep(c, 1)->opened_partial;
 
 	if (z->fin_cnt && !before(ack, z->fin_seq))
 		ack = z->fin_seq - 1;
 	if (!before(z->trim_seq, ack))
 		return;
-	if (before(z->reasm_seq, ack) && !(ack <= 2 && partial)) {
+	if (before(z->reasm_seq, ack) && !(ack <= 2 && opened_partial(c))) {
 		if (holding(z) && before(z->ooo_lo, ack)) {
 			content_gap(c, zside);
 			deliver_to(z, z->ooo_hi);
@@ -650,7 +655,7 @@ static void note_partial(struct cs_zeek_ep *z, int zside, uint16_t flags)
  * payloads by design (a live capture keeps 256 bytes), and a gap letter
  * should keep meaning segments that never reached the capture.
  */
-static void reassemble(struct cs_conn *c, int zside, const struct cs_pkt *p,
+static inline void reassemble(struct cs_conn *c, int zside, const struct cs_pkt *p,
 		       uint64_t rel_seq, uint64_t rel_ack)
 {
 	struct cs_zeek_ep *z = zep(c, zside);
@@ -665,7 +670,7 @@ static void reassemble(struct cs_conn *c, int zside, const struct cs_pkt *p,
 
 /* The ack of p for the peer: its sequence numbers, and the ack relative
  * to them (0 when it lies below them, 1 when it first numbers them). */
-static uint64_t take_ack(struct cs_zeek_ep *peer, const struct cs_pkt *p)
+static inline uint64_t take_ack(struct cs_zeek_ep *peer, const struct cs_pkt *p)
 {
 	bool underflow = false;
 
@@ -762,6 +767,58 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		arm_close_timers(c, zside);
 	/* back to the record's side: flips may have moved it */
 	return zside ^ c->z_flip;
+}
+
+/*
+ * A plain segment: an ACK, with or without data, and no SYN, FIN or RST,
+ * while both of Zeek's endpoints are ESTABLISHED and neither has closed,
+ * from an endpoint that has sent before.  Then no close, reset or attempt
+ * timer is armed, so cs_zeek_removal_time is the inactivity timeout alone
+ * and a plain segment before it continues the conn.log row.
+ */
+bool cs_zeek_plain(const struct cs_conn *c, int side, const struct cs_pkt *p)
+{
+	const struct cs_zeek_ep *o = zep_c(c, 0), *r = zep_c(c, 1);
+
+	if ((p->flags & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST | CS_TH_ACK)) != CS_TH_ACK ||
+	    o->state != CS_Z_ESTABLISHED || r->state != CS_Z_ESTABLISHED ||
+	    o->did_close || r->did_close || c->z_remove_at ||
+	    zep_c(c, side ^ c->z_flip)->pkts == 0)
+		return false;
+	return cs_time_add(c->z_last_us, c->z_long_idle ? Z_IDLE_TCP_US :
+							  Z_IDLE_HANDSHAKE_US) > p->ts_us;
+}
+
+/*
+ * cs_zeek_segment for a plain segment (cs_zeek_plain), in the same order
+ * with the steps it cannot take left out: no SYN-ACK to flip after, no
+ * endpoint to initialise, not a first packet, no FIN, no state change (an
+ * established endpoint moves only on SYN, FIN or RST), no timer to arm.
+ */
+void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
+{
+	int zside = side ^ c->z_flip;
+	struct cs_zeek_ep *z = zep(c, zside);
+	uint32_t len = p->payload_len;
+	bool seq_underflow = false;
+
+	z->pkts++;
+	z->ip_bytes += p->ip_len;
+	uint64_t rel_seq = relative_seq(z, p->seq, z->last_seq, z->seq_wraps,
+					&seq_underflow);
+	if (len)
+		check_history(c, zside, HIST_DATA, 'D');
+	else
+		check_history(c, zside, HIST_ACK, 'A');
+	update_window(c, zside, p);
+	c->z_last_us = p->ts_us;
+	uint64_t rel_ack = take_ack(zep(c, !zside), p);
+	update_last_seq(c, zside, p->seq + len, p->flags, len);
+	/* reassemble(), for an ACK with no SYN or RST */
+	ack_received(c, !zside, (uint32_t)rel_ack);
+	if (len && !seq_underflow)
+		data_sent(z, (uint32_t)rel_seq, (uint32_t)rel_seq + len);
+	c->z_long_idle = true;
 }
 
 /*

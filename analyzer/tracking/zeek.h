@@ -54,6 +54,15 @@ void cs_zeek_flip(struct cs_conn *c);
  */
 int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p);
 
+/*
+ * A plain segment (an ACK without SYN, FIN or RST) from record side `side`
+ * while Zeek holds both endpoints ESTABLISHED and none of its timers would
+ * have removed the connection: cs_zeek_plain_segment then gives it exactly
+ * what cs_zeek_segment would (the sender keeps its side), with less work.
+ */
+bool cs_zeek_plain(const struct cs_conn *c, int side, const struct cs_pkt *p);
+void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p);
+
 /* A segment dropped for a bad checksum (record side): only letter C/c. */
 void cs_zeek_bad_checksum(struct cs_conn *c, int side);
 

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # run.sh — how fast connscope reads a capture, and in how much memory,
-# measured against the libpcap floor and against tshark.
+# measured against the libpcap floor, the floor of tracking every
+# connection (flow-floor, when present), tshark and argus.
 #
 #   make bench                      SMALL (1 M packets) and LARGE (10 M, 1.6 GB)
 #   make bench BENCH_SIZES=small    SMALL only
 #   make bench BENCH_REAL=1         also a real capture of connection churn (root)
+#   make bench BENCH_PROFILE=1      also instructions per packet per thread (callgrind)
 #   make bench BENCH_RECORD=1       also write tests/bench/RESULTS.md
 #
 # The inputs are made by the project's own generator, tests/tools/workload.c
@@ -12,18 +14,22 @@
 # own tests/tools/pcapfloor.c; both are built into BENCH_BUILD here.  Each
 # input is read in BENCH_ROUNDS rounds; a round runs, one after another,
 #   build/bench/pcapfloor FILE                       the floor
-#   YARDSTICK/pcap-floor FILE, flow-floor FILE       only with BENCH_YARDSTICK
+#   YARDSTICK/pcap-floor FILE                        only with BENCH_YARDSTICK
+#   YARDSTICK/flow-floor -R pcap FILE, -R mmap FILE  only with BENCH_YARDSTICK
 #   connscope -r FILE >/dev/null                     the text report
 #   connscope -r FILE --json $BENCH_DIR/out.json     the JSON report as well
 #   tshark -q -z conv,tcp -r FILE                    first rounds only; not on LARGE
+#   argus -X -r FILE -w $BENCH_DIR/argus.out         not on LARGE
 # so that whatever else the machine does slows all of them alike: "x floor"
 # and "x tshark" are medians of the ratios taken round by round, never ratios
 # of medians taken minutes apart.  tests/bench/README.md says more.
 #
 # Figures are not assertions: a missed target prints "not met" and the run
-# still succeeds.  It fails (exit 1) only when a tool fails: a build, an
-# input that cannot be made, a command exiting non-zero, connscope reading
-# a different number of packets than the floor.
+# still succeeds.  It fails (exit 1) only when a tool fails: a build of the
+# project's own tools, an input that cannot be made, a command exiting
+# non-zero, connscope, argus or a yardstick reading a different number of
+# packets than the floor.  An outside yardstick that is missing or does not
+# build is a line in the report, not a failure.
 #
 # Knobs (environment; the Makefile passes CONNSCOPE and BENCH_BUILD):
 #   BENCH_SIZES          inputs to measure, "small large" (either may go)
@@ -33,11 +39,15 @@
 #                        tests/bench/record-real.sh (root, tcpdump)
 #   BENCH_YARDSTICK      a folder holding pcap-floor.c and/or flow-floor.c,
 #                        readers from outside the project: built here with
-#                        libpcap and measured as extra rows (optional)
+#                        libpcap and measured as extra rows (optional; the
+#                        Makefile passes the lab's folder when it exists)
+#   BENCH_PROFILE        1: also run connscope under callgrind on the first
+#                        300,000 packets of SMALL: instructions per packet
+#                        for each of its threads
 #   BENCH_RECORD         1: also write tests/bench/RESULTS.md
 #   BENCH_NOTE           a sentence for the report on the circumstances
 #                        ("a CI run used the other core")
-#   BENCH_DIR            where inputs and the JSON report go (/tmp/connscope-bench)
+#   BENCH_DIR            where inputs and the reports go (/tmp/connscope-bench)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 
@@ -50,23 +60,35 @@ ROUNDS=${BENCH_ROUNDS:-5}
 TSHARK_ROUNDS=${BENCH_TSHARK_ROUNDS:-3}
 REAL=${BENCH_REAL:-0}
 RECORD=${BENCH_RECORD:-0}
+PROFILE=${BENCH_PROFILE:-0}
+ARGUS=1              # 0 when argus is not installed
+PROFILE_PACKETS=300000   # callgrind's share of SMALL: -c
+PROFILE_NOTE=            # why the profile was not run, when it was asked for
 NOTE=${BENCH_NOTE:-}
 RESULTS=$TOOLS/results.md
 RECORDED=tests/bench/RESULTS.md
 
-# The targets of issue 6: text report within 2x the floor, JSON within 3x,
-# 50x faster than tshark, flat memory.
+# The targets of issue 16 ("speed and memory"): on SMALL the text report
+# within 2x the floor, --json within 3x, 40 MiB, 50x faster than tshark; on
+# LARGE the text report within 2x, --json within 100 MiB, and every
+# connection reported once: as many as the generator started (STARTED).
 TARGET_FLOOR_TEXT=2.0
-TARGET_FLOOR_JSON=3.0
+declare -A TARGET_FLOOR_JSON=([small]=3.0)
 TARGET_TSHARK=50
-declare -A TARGET_RSS_MIB=([small]=64 [large]=100)
+declare -A TARGET_RSS_MIB=([small]=40 [large]=100)
 
 declare -A WALL_US   # "input,tool" -> wall microseconds of each round, in order
 declare -A RSS_KB    # "input,tool" -> the largest peak RSS of the rounds
 declare -A PACKETS   # input -> packets in the file, as the floor counted them
 declare -A SKIPPED   # input -> why it was not measured
+declare -A CONNECTIONS  # input -> connscope's summary.connections (--json)
+declare -A STARTED   # input -> connections workload started in it
+declare -A FLOWS     # input -> flow-floor's distinct 4-tuples
+declare -A ARGUS_RECORDS  # input -> flow records argus wrote (racount)
 INPUTS=()            # in the order measured
-YARD_TOOLS=()        # yardstick tools built: ypcap (pcap-floor), yflow (flow-floor)
+YARD_TOOLS=()        # yardstick tools built: ypcap (pcap-floor), yflow and
+                     # yflowm (flow-floor reading with libpcap, with mmap)
+YARD_NOTE=           # why flow-floor is not measured, when it is not
 LAST_US=0
 
 TMP=$(mktemp -d /tmp/cs-bench.XXXXXX)
@@ -99,6 +121,13 @@ check_prerequisites() {
 			"(DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends tshark)"
 		TSHARK_ROUNDS=0
 	fi
+	if ! command -v argus >/dev/null || ! command -v racount >/dev/null; then
+		say "argus not installed: no argus figures (make deps-bench installs argus-server, argus-client)"
+		ARGUS=0
+	fi
+	if [ "$PROFILE" = 1 ] && ! command -v valgrind >/dev/null; then
+		fail "BENCH_PROFILE=1 needs valgrind (make deps)"
+	fi
 }
 
 # build_tool, pcap_libs (PCAP_LIBS), make_input
@@ -109,31 +138,73 @@ build_tools() {
 	pcap_libs
 	build_tool pcapfloor "${PCAP_LIBS[@]}"
 	build_tool workload
+	build_tool recsize -I.
+}
+
+# count_started NAME PACKETS: STARTED[NAME], how many connections workload
+# started in $BENCH_DIR/NAME.pcap, from its own summary on stderr
+# ("workload: started normal=N refused=N ..."): the truth against which
+# "every connection reported once" is held.  It is kept in
+# NAME.pcap.started beside the file, under the id of NAME.pcap.made, since
+# counting LARGE again takes workload a few seconds (it is deterministic:
+# run again with -o /dev/null, it counts the file's connections).
+count_started() { # NAME PACKETS
+	local f=$BENCH_DIR/$1.pcap.started id summary n
+	id=$(cat "$BENCH_DIR/$1.pcap.made") || fail "$BENCH_DIR/$1.pcap.made is missing"
+	if [ "$(head -n 1 "$f" 2>/dev/null)" = "$id" ]; then
+		STARTED[$1]=$(sed -n 2p "$f")
+		return 0
+	fi
+	summary=$("$TOOLS/workload" -n "$2" -s 1 -o /dev/null 2>&1 >/dev/null | grep '^workload: started ')
+	n=$(grep -o '[a-z]*=[0-9]*' <<<"$summary" | awk -F= '{ n += $2 } END { print n + 0 }')
+	((n > 0)) || fail "workload printed no count of the connections it started"
+	printf '%s\n%s\n' "$id" "$n" >"$f" || fail "cannot write $f"
+	STARTED[$1]=$n
 }
 
 # Readers from outside the project, when BENCH_YARDSTICK names a folder
 # that holds them: each source found is built into $TOOLS/yardstick with
 # libpcap, as its own notes say to build it, and measured in every round.
-# They are a second opinion on the floor, never needed.
+# flow-floor runs twice, reading with libpcap and walking an mmap of the
+# file: the floor of tracking every connection, with and without libpcap's
+# reader.  They are a second opinion on the floor, never needed: a folder
+# without them, or a source that does not build, leaves a line in the
+# report (YARD_NOTE) and the benchmark goes on.
 build_yardstick() {
-	[ -n "$YARDSTICK" ] || return 0
+	if [ -z "$YARDSTICK" ]; then
+		YARD_NOTE="BENCH_YARDSTICK is not set"
+		return 0
+	fi
 	[ -d "$YARDSTICK" ] || fail "BENCH_YARDSTICK: '$YARDSTICK' is not a folder"
 	mkdir -p "$TOOLS/yardstick" || fail "cannot create $TOOLS/yardstick"
-	local key src
+	local name src
 	pcap_libs
-	for key in ypcap yflow; do
-		src=$YARDSTICK/$(yard_name "$key").c
+	for name in pcap-floor flow-floor; do
+		src=$YARDSTICK/$name.c
 		[ -f "$src" ] || continue
-		cc -O2 -g -o "$TOOLS/yardstick/$(yard_name "$key")" "$src" "${PCAP_LIBS[@]}" ||
-			fail "BENCH_YARDSTICK: cannot build $src"
-		YARD_TOOLS+=("$key")
+		if ! cc -O2 -g -o "$TOOLS/yardstick/$name" "$src" "${PCAP_LIBS[@]}"; then
+			say "BENCH_YARDSTICK: cannot build $src; no $name rows"
+			[ "$name" = flow-floor ] && YARD_NOTE="$src did not build (cc's messages are in the run's output)"
+			continue
+		fi
+		case $name in
+		pcap-floor) YARD_TOOLS+=(ypcap) ;;
+		flow-floor) YARD_TOOLS+=(yflow yflowm) ;;
+		esac
 	done
-	((${#YARD_TOOLS[@]})) || fail "BENCH_YARDSTICK: no pcap-floor.c or flow-floor.c in '$YARDSTICK'"
-	say "yardstick: $(for key in "${YARD_TOOLS[@]}"; do yard_name "$key"; done | tr '\n' ' ')from $YARDSTICK"
+	[ -f "$YARDSTICK/flow-floor.c" ] || YARD_NOTE="no flow-floor.c in BENCH_YARDSTICK ($YARDSTICK)"
+	((${#YARD_TOOLS[@]})) && say "yardstick: $(yard_list | cut -c3-) from $YARDSTICK"
+	return 0
 }
 
-yard_name() { case $1 in ypcap) echo pcap-floor ;; yflow) echo flow-floor ;; esac; }
-yard_list() { local t; for t in "${YARD_TOOLS[@]}"; do printf ', %s' "$(yard_name "$t")"; done; }
+yard_name() { case $1 in ypcap) echo pcap-floor ;; yflow | yflowm) echo flow-floor ;; esac; }
+yard_args() { case $1 in yflow) echo "-R pcap" ;; yflowm) echo "-R mmap" ;; esac; }
+yard_label() { # TOOL -> "flow-floor -R mmap"
+	local args
+	args=$(yard_args "$1")
+	echo "$(yard_name "$1")${args:+ $args}"
+}
+yard_list() { local t; for t in "${YARD_TOOLS[@]}"; do printf ', %s' "$(yard_label "$t")"; done; }
 
 # A real capture is recorded once and reused (delete the file to record
 # again).  Recording needs root for its network namespaces; when it cannot
@@ -195,9 +266,12 @@ run_timed() { # INPUT TOOL STDOUT COMMAND...
 # A benchmark of a reader that stopped early would flatter it: connscope's
 # summary.packets (the JSON's "summary" opens with it) must equal the floor's
 # count.  Only the end of the file is read, since on LARGE it is large.
+# summary.connections, a target on LARGE, is taken from the same object.
 check_packet_count() { # INPUT JSON
-	local got
-	got=$(tail -c 65536 "$2" | tr -d ' \n' | grep -o '"summary":{"packets":[0-9]*' | grep -o '[0-9]*$')
+	local got summary
+	summary=$(tail -c 65536 "$2" | tr -d ' \n' | grep -o '"summary":{"packets":[^}]*')
+	got=$(grep -o '^"summary":{"packets":[0-9]*' <<<"$summary" | grep -o '[0-9]*$')
+	CONNECTIONS[$1]=$(grep -o '"connections":[0-9]*' <<<"$summary" | head -n 1 | grep -o '[0-9]*$')
 	if [ -z "$got" ]; then
 		say "$1: no summary.packets at the end of $2; packet count not compared"
 	elif [ "$got" != "${PACKETS[$1]}" ]; then
@@ -205,41 +279,71 @@ check_packet_count() { # INPUT JSON
 	fi
 }
 
-measure_input() { # NAME FILE TSHARK_ROUNDS
-	local name=$1 file=$2 tshark_rounds=$3 json=$BENCH_DIR/out.json round line tool got
+# argus writes flow records, not a report: racount (argus-client) sums
+# them, which is cheap (a tenth of a second on SMALL) and tells that argus
+# read every packet.
+check_argus_count() { # INPUT ARGUS_OUTPUT
+	local sum
+	sum=$(racount -r "$2" 2>/dev/null | awk '$1 == "sum" { print $2, $3 }')
+	[ -n "$sum" ] || fail "$1: racount could not read argus's output $2"
+	ARGUS_RECORDS[$1]=${sum% *}
+	[ "${sum#* }" = "${PACKETS[$1]}" ] ||
+		fail "$1: argus read ${sum#* } packets, pcapfloor ${PACKETS[$1]}"
+}
+
+# One round: every tool once, one after another.
+run_round() { # NAME FILE ROUND TSHARK_ROUNDS ARGUS_ROUNDS
+	local name=$1 file=$2 round=$3 json=$BENCH_DIR/out.json line tool
+	run_timed "$name" floor "$TMP/floor.txt" "$TOOLS/pcapfloor" "$file"
+	line="floor $(seconds "$LAST_US") s"
+	for tool in "${YARD_TOOLS[@]}"; do
+		# shellcheck disable=SC2046 # yard_args is "-R pcap": two words
+		run_timed "$name" "$tool" "$TMP/$tool.txt" \
+			"$TOOLS/yardstick/$(yard_name "$tool")" $(yard_args "$tool") "$file"
+		line+=", $(yard_label "$tool") $(seconds "$LAST_US") s"
+	done
+	run_timed "$name" text /dev/null "$CONNSCOPE" -r "$file"
+	line+=", connscope $(seconds "$LAST_US") s"
+	run_timed "$name" json /dev/null "$CONNSCOPE" -r "$file" --json "$json"
+	line+=", --json $(seconds "$LAST_US") s"
+	if ((round <= $4)); then
+		run_timed "$name" tshark /dev/null tshark -q -z conv,tcp -r "$file"
+		line+=", tshark $(seconds "$LAST_US") s"
+	fi
+	if ((round <= $5)); then
+		# argus appends to an output file that exists: each run starts afresh.
+		rm -f "$BENCH_DIR/argus.out"
+		run_timed "$name" argus /dev/null argus -X -r "$file" -w "$BENCH_DIR/argus.out"
+		line+=", argus $(seconds "$LAST_US") s"
+	fi
+	say "  round $round/$ROUNDS: $line"
+}
+
+measure_input() { # NAME FILE TSHARK_ROUNDS ARGUS_ROUNDS
+	local name=$1 file=$2 round tool got
 	[ -s "$file" ] || fail "input $file is missing or empty"
 	INPUTS+=("$name")
-	say "$name: $file, $ROUNDS rounds (tshark in $tshark_rounds)"
+	say "$name: $file, $ROUNDS rounds (tshark in $3, argus in $4)"
 	# Read the file once so that the first round does not pay for the disk
 	# (the reference machine keeps little idle page cache).
 	cat "$file" >/dev/null
 	for ((round = 1; round <= ROUNDS; round++)); do
-		run_timed "$name" floor "$TMP/floor.txt" "$TOOLS/pcapfloor" "$file"
-		line="floor $(seconds "$LAST_US") s"
-		for tool in "${YARD_TOOLS[@]}"; do
-			run_timed "$name" "$tool" "$TMP/$tool.txt" \
-				"$TOOLS/yardstick/$(yard_name "$tool")" "$file"
-			line+=", $(yard_name "$tool") $(seconds "$LAST_US") s"
-		done
-		run_timed "$name" text /dev/null "$CONNSCOPE" -r "$file"
-		line+=", connscope $(seconds "$LAST_US") s"
-		run_timed "$name" json /dev/null "$CONNSCOPE" -r "$file" --json "$json"
-		line+=", --json $(seconds "$LAST_US") s"
-		if ((round <= tshark_rounds)); then
-			run_timed "$name" tshark /dev/null tshark -q -z conv,tcp -r "$file"
-			line+=", tshark $(seconds "$LAST_US") s"
-		fi
-		say "  round $round/$ROUNDS: $line"
+		run_round "$name" "$file" "$round" "$3" "$4"
 	done
 	PACKETS[$name]=$(sed -n 's/^packets=\([0-9]*\).*/\1/p' "$TMP/floor.txt")
 	[ -n "${PACKETS[$name]}" ] || fail "pcapfloor printed no packet count for $file"
 	for tool in "${YARD_TOOLS[@]}"; do
 		got=$(sed -n 's/^packets=\([0-9]*\).*/\1/p' "$TMP/$tool.txt")
 		[ "$got" = "${PACKETS[$name]}" ] ||
-			fail "$name: $(yard_name "$tool") read '$got' packets, pcapfloor ${PACKETS[$name]}"
+			fail "$name: $(yard_label "$tool") read '$got' packets, pcapfloor ${PACKETS[$name]}"
 	done
-	check_packet_count "$name" "$json"
-	rm -f "$json"
+	[ -f "$TMP/yflow.txt" ] && FLOWS[$name]=$(sed -n 's/.* flows=\([0-9]*\).*/\1/p' "$TMP/yflow.txt")
+	check_packet_count "$name" "$BENCH_DIR/out.json"
+	rm -f "$BENCH_DIR/out.json"
+	if (($4)); then
+		check_argus_count "$name" "$BENCH_DIR/argus.out"
+		rm -f "$BENCH_DIR/argus.out"
+	fi
 }
 
 # ---- arithmetic and formatting ---------------------------------------------------
@@ -277,40 +381,64 @@ input_label() {
 tool_label() {
 	case $1 in
 	floor) echo pcapfloor ;;
-	ypcap) echo "pcap-floor (yardstick)" ;;
-	yflow) echo "flow-floor (yardstick)" ;;
+	ypcap | yflow | yflowm) echo "$(yard_label "$1") (yardstick)" ;;
 	text) echo "connscope -r" ;;
 	json) echo "connscope -r --json" ;;
 	tshark) echo "tshark -q -z conv,tcp" ;;
+	argus) echo "argus -X -r -w" ;;
 	esac
 }
 
-# The targets this row is held to, each with met / not met.
+# "≥ 50× faster than tshark: met", or "not measured" without tshark's rounds.
+tshark_target() { # XTSHARK
+	if [ -n "$1" ]; then
+		echo "≥ ${TARGET_TSHARK}× faster than tshark: $(met at_most "$TARGET_TSHARK" "$1")"
+	else
+		echo "≥ ${TARGET_TSHARK}× faster than tshark: not measured"
+	fi
+}
+
+# "every connection reported once (965,533): met": connscope's count from
+# the --json run against the connections the generator started.
+connections_target() { # INPUT
+	local want=${STARTED[$1]:-} got=${CONNECTIONS[$1]:-}
+	printf 'every connection reported once (%s started): ' "$(grouped "$want")"
+	if [ -z "$got" ] || [ -z "$want" ]; then
+		echo "not measured"
+	elif [ "$got" = "$want" ]; then
+		echo "met"
+	else
+		echo "not met, $(grouped "$got")"
+	fi
+}
+
+# The targets this row is held to, each with met / not met; "—" for none.
 row_targets() { # INPUT TOOL XFLOOR XTSHARK RSS_MIB
-	local input=$1 tool=$2 xfloor=$3 xtshark=$4 rss=$5 limit out
+	local input=$1 tool=$2 xfloor=$3 xtshark=$4 rss=$5 limit parts=()
 	case $tool in
 	text) limit=$TARGET_FLOOR_TEXT ;;
-	json) limit=$TARGET_FLOOR_JSON ;;
+	json) limit=${TARGET_FLOOR_JSON[$input]:-} ;;
 	*) echo "—"; return ;;
 	esac
-	out="≤ ${limit}× floor: $(met at_most "$xfloor" "$limit")"
+	[ -n "$limit" ] && parts+=("≤ ${limit}× floor: $(met at_most "$xfloor" "$limit")")
 	limit=${TARGET_RSS_MIB[$input]:-}
-	[ -n "$limit" ] && out+="; ≤ $limit MiB: $(met at_most "$rss" "$limit")"
-	if [ "$input" = small ]; then
-		out+="; ≥ ${TARGET_TSHARK}× faster than tshark: "
-		if [ -n "$xtshark" ]; then
-			out+=$(met at_most "$TARGET_TSHARK" "$xtshark")
-		else
-			out+="not measured"
-		fi
+	[ -n "$limit" ] && parts+=("≤ $limit MiB: $(met at_most "$rss" "$limit")")
+	[ "$input" = small ] && parts+=("$(tshark_target "$xtshark")")
+	if [ "$tool" = json ] && [ "$input" = large ]; then
+		parts+=("$(connections_target "$input")")
 	fi
+	((${#parts[@]})) || { echo "—"; return; }
+	local out=${parts[0]} part
+	for part in "${parts[@]:1}"; do out+="; $part"; done
 	echo "$out"
 }
 
-# Why a row has no figures: only tshark's can be missing.
-why_not_run() { # INPUT
+# Why a row has no figures: only tshark's and argus's can be missing.
+why_not_run() { # INPUT TOOL
 	if [ "$1" = large ]; then
-		echo "not run on LARGE (minutes, and GiBs of memory)"
+		echo "not run on LARGE"
+	elif [ "$2" = argus ]; then
+		echo "not installed (make deps-bench)"
 	elif command -v tshark >/dev/null; then
 		echo "not run (BENCH_TSHARK_ROUNDS=0)"
 	else
@@ -323,7 +451,7 @@ table_row() { # INPUT TOOL
 	walls=${WALL_US[$input,$tool]:-}
 	if [ -z "$walls" ]; then
 		echo "| $(input_label "$input") | $(grouped "${PACKETS[$input]}") | $(tool_label "$tool") |" \
-			"$(why_not_run "$input") | | | | | |"
+			"$(why_not_run "$input" "$tool") | | | | | |"
 		return
 	fi
 	med=$(tr ' ' '\n' <<<"$walls" | median)
@@ -353,20 +481,139 @@ print_table() {
 			echo "| $(input_label "$input") | | ${SKIPPED[$input]} | | | | | | |"
 			continue
 		fi
-		for tool in floor "${YARD_TOOLS[@]}" text json tshark; do
+		for tool in floor "${YARD_TOOLS[@]}" text json tshark argus; do
 			table_row "$input" "$tool"
 		done
 	done
 	echo
+	[ -z "$YARD_NOTE" ] || echo "flow-floor (yardstick): not measured, $YARD_NOTE."
+	print_counts
+	echo
 	echo "$ROUNDS rounds per input, each running pcapfloor$(yard_list), connscope and connscope --json"
-	echo "one after another, and tshark too in the first $TSHARK_ROUNDS (never on LARGE). Wall seconds:"
-	echo "whole processes, median of the rounds. x floor: the median of the rounds' ratios to"
-	echo "pcapfloor (lower is better). x tshark: the median of tshark's time divided by the row's,"
-	echo "i.e. how many times faster than tshark. Peak RSS: the largest of the rounds."
+	echo "one after another, $(peers_sentence)."
+	echo "Wall seconds: whole processes, median of the rounds. x floor: the median of the rounds'"
+	echo "ratios to pcapfloor (lower is better). x tshark: the median of tshark's time divided by"
+	echo "the row's, i.e. how many times faster than tshark. Peak RSS: the largest of the rounds."
 	if ((${#YARD_TOOLS[@]})); then
 		echo "Yardstick rows: readers from outside the project (BENCH_YARDSTICK), a second"
-		echo "opinion on the floor; no target applies to them."
+		echo "opinion on the floor; no target applies to them. flow-floor -R pcap reads with"
+		echo "libpcap, -R mmap walks the file itself; each keeps one 64-byte entry per 4-tuple."
 	fi
+}
+
+# "tshark too in the first 3 and argus in every one (neither on LARGE)"
+peers_sentence() {
+	local t=none a="none (not installed)"
+	((TSHARK_ROUNDS)) && t="the first $TSHARK_ROUNDS"
+	((ARGUS)) && a="every one"
+	echo "tshark too in $t and argus in $a (neither on LARGE)"
+}
+
+# What each tool counted, one line per input: connscope's connections,
+# flow-floor's 4-tuples (a 4-tuple reused after TIME_WAIT is one to it, a
+# new connection to connscope) and argus's flow records (a long flow is
+# cut into several by its status interval).
+print_counts() {
+	local input line
+	for input in "${INPUTS[@]}"; do
+		[ -z "${SKIPPED[$input]:-}" ] || continue
+		line="$(input_label "$input"): connscope's summary.connections $(grouped "${CONNECTIONS[$input]:-?}")"
+		[ -z "${STARTED[$input]:-}" ] || line+=" of $(grouped "${STARTED[$input]}") the generator started"
+		[ -z "${FLOWS[$input]:-}" ] || line+=", flow-floor's 4-tuples $(grouped "${FLOWS[$input]}")"
+		[ -z "${ARGUS_RECORDS[$input]:-}" ] || line+=", argus's flow records $(grouped "${ARGUS_RECORDS[$input]}") (racount)"
+		echo "$line."
+	done
+}
+
+# ---- instructions per packet (BENCH_PROFILE=1) and bytes per entry -------------
+
+# Which of connscope's threads a callgrind file of --separate-threads is:
+# the main thread analyses; the others are told by the function they run.
+thread_role() { # CALLGRIND_FILE
+	if grep -q '^thread: 1$' "$1"; then
+		echo "analysing (main thread)"
+	elif grep -q '^fn=reader_main$' "$1"; then
+		echo "reading (reader_main)"
+	elif grep -q '^fn=writer_main$' "$1"; then
+		echo "writer (writer_main)"
+	else
+		echo "thread $(sed -n 's/^thread: //p' "$1") ($(grep -m 1 -o '^fn=[A-Za-z0-9_]*_main$' "$1" | cut -c4-))"
+	fi
+}
+
+# connscope under callgrind on the first PROFILE_PACKETS packets of SMALL,
+# as the table's row runs it (text report, or --json too).  Instructions
+# are counted, not timed, so the figures hold on a busy machine.  Appends
+# "RUN<TAB>THREAD<TAB>INSTRUCTIONS" lines to $TMP/profile.txt.
+profile_run() { # text|json
+	local out=$TMP/cg.$1 extra=() f
+	[ "$1" = json ] && extra=(--json "$TMP/profile.json")
+	say "profile: connscope -r small.pcap -c $PROFILE_PACKETS${extra[*]:+ ${extra[*]}} under callgrind"
+	if ! valgrind --tool=callgrind --separate-threads=yes --compress-strings=no \
+		--callgrind-out-file="$out" "$CONNSCOPE" -r "$BENCH_DIR/small.pcap" \
+		-c "$PROFILE_PACKETS" "${extra[@]}" >/dev/null 2>"$TMP/callgrind.txt"; then
+		tail -n 5 "$TMP/callgrind.txt" >&2
+		fail "connscope failed under callgrind"
+	fi
+	for f in "$out"-[0-9]*; do
+		printf '%s\t%s\t%s\n' "$1" "$(thread_role "$f")" "$(sed -n 's/^totals: *//p' "$f")"
+	done >>"$TMP/profile.txt"
+}
+
+profile_connscope() {
+	[ "$PROFILE" = 1 ] || return 0
+	if [ -z "${PACKETS[small]:-}" ]; then
+		PROFILE_NOTE="not run: BENCH_PROFILE profiles SMALL, which BENCH_SIZES left out"
+		return 0
+	fi
+	((PACKETS[small] >= PROFILE_PACKETS)) || PROFILE_PACKETS=${PACKETS[small]}
+	: >"$TMP/profile.txt"
+	profile_run text
+	profile_run json
+}
+
+print_profile() {
+	echo "| run (first $(grouped "$PROFILE_PACKETS") packets of SMALL) | thread | instructions | per packet |"
+	echo "| --- | --- | ---: | ---: |"
+	# Threads in the order a packet meets them, whatever order valgrind
+	# numbered them in: reading, analysing, writer.
+	awk -F '\t' -v n="$PROFILE_PACKETS" '
+		function grp(s,   d, ip, out) { # "1234.5" -> "1,234.5"
+			d = index(s, "."); ip = d ? substr(s, 1, d - 1) : s
+			for (; length(ip) > 3; ip = substr(ip, 1, length(ip) - 3))
+				out = "," substr(ip, length(ip) - 2) out
+			return ip out (d ? substr(s, d) : "")
+		}
+		function row(run, what, ir) {
+			printf "| %s | %s | %s M | %s |\n", run == "json" ? "connscope -r --json" : "connscope -r",
+				what, grp(sprintf("%.1f", ir / 1e6)), grp(sprintf("%.0f", ir / n))
+		}
+		function rank(what) {
+			return what ~ /^reading/ ? 1 : what ~ /^analysing/ ? 2 : what ~ /^writer/ ? 3 : 4
+		}
+		{ ir[$1] += $3; t[$1, rank($2)] = t[$1, rank($2)] $2 "\t" $3 "\n" }
+		END {
+			split("text json", runs, " ")
+			for (r = 1; r <= 2; r++) {
+				run = runs[r]; row(run, "whole process", ir[run])
+				for (k = 1; k <= 4; k++) {
+					m = split(t[run, k], l, "\n")
+					for (i = 1; i < m; i++) { split(l[i], f, "\t"); row(run, f[1], f[2]) }
+				}
+			}
+		}' "$TMP/profile.txt"
+	echo
+	echo "valgrind --tool=callgrind --separate-threads=yes on the table's commands with"
+	echo "\`-c $PROFILE_PACKETS\`: instructions executed (Ir), whole process and each thread,"
+	echo "divided by the packets read. Wall time follows the busiest thread."
+}
+
+# The bytes each connection costs, as the compiler lays out the record
+# types (tests/tools/recsize.c; connscope has no debug output for it).
+print_sizes() {
+	echo "| entry | bytes | what |"
+	echo "| --- | ---: | --- |"
+	"$TOOLS/recsize" | awk -F '\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }'
 }
 
 # ---- the report ------------------------------------------------------------------
@@ -396,7 +643,7 @@ describe_machine() {
 	echo "- kernel: $(uname -sr)"
 	echo "- compiler: $(gcc --version 2>/dev/null | head -n 1)"
 	echo "- libpcap: $(pkg-config --modversion libpcap 2>/dev/null || echo unknown)"
-	((${#YARD_TOOLS[@]})) && echo "- yardstick (BENCH_YARDSTICK):$(yard_list)"
+	((${#YARD_TOOLS[@]})) && echo "- yardstick (BENCH_YARDSTICK=$YARDSTICK): $(yard_list | cut -c3-)"
 	echo "- tshark: ${tshark_v:-not installed}"
 	echo "- connscope: $(connscope_version)"
 	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -421,6 +668,16 @@ write_report() {
 	echo "## Figures"
 	echo
 	print_table
+	if [ "$PROFILE" = 1 ]; then
+		echo
+		echo "## Instructions per packet (BENCH_PROFILE=1)"
+		echo
+		if [ -n "$PROFILE_NOTE" ]; then echo "$PROFILE_NOTE."; else print_profile; fi
+	fi
+	echo
+	echo "## Bytes per connection entry"
+	echo
+	print_sizes
 }
 
 # ---- main --------------------------------------------------------------------------
@@ -431,8 +688,8 @@ build_tools
 build_yardstick
 for size in $SIZES; do
 	case $size in
-	small) make_input small 1000000 ;;
-	large) make_input large 10000000 ;;
+	small) make_input small 1000000 && count_started small 1000000 ;;
+	large) make_input large 10000000 && count_started large 10000000 ;;
 	esac
 done
 [ "$REAL" = 1 ] && { record_real_capture || true; }
@@ -440,17 +697,20 @@ done
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 for size in $SIZES; do
 	case $size in
-	small) measure_input small "$BENCH_DIR/small.pcap" "$TSHARK_ROUNDS" ;;
-	large) measure_input large "$BENCH_DIR/large.pcap" 0 ;; # tshark: ~2 min, ~7 GiB
+	small) measure_input small "$BENCH_DIR/small.pcap" "$TSHARK_ROUNDS" "$((ARGUS * ROUNDS))" ;;
+	# tshark: ~2 min, ~7 GiB.  argus: issue 16 compares it on SMALL only.
+	large) measure_input large "$BENCH_DIR/large.pcap" 0 0 ;;
 	esac
 done
 if [ "$REAL" = 1 ]; then
 	if [ -n "${SKIPPED[real]:-}" ]; then
 		INPUTS+=(real)
 	else
-		measure_input real "$BENCH_DIR/real-churn.pcap" "$TSHARK_ROUNDS"
+		measure_input real "$BENCH_DIR/real-churn.pcap" "$TSHARK_ROUNDS" "$((ARGUS * ROUNDS))"
 	fi
 fi
+
+profile_connscope
 
 write_report >"$TMP/report.md"
 echo
