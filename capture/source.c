@@ -580,7 +580,8 @@ static bool walk_read(struct cs_source *s, int fd, size_t chunk)
 	s->walk_fd = fd;
 	s->read_at = 0;
 	n = read_file_at(s, buf, chunk);
-	if (n <= 0 || !start_walker(s, buf, (size_t)n, (size_t)n == chunk)) {
+	/* more may come even after a short read: a file being written */
+	if (n <= 0 || !start_walker(s, buf, (size_t)n, true)) {
 		free(buf);
 		s->walk_fd = -1;
 		return false;
@@ -1358,8 +1359,9 @@ static int refill(struct cs_source *s, char *why, size_t whylen)
 		snprintf(why, whylen, "error reading dump file: %s", strerror(errno));
 		return -1;
 	}
-	cs_pcapfile_refill(s->walk, s->buf, left + (size_t)n,
-			   left + (size_t)n < s->buf_cap);
+	/* the end only where a read finds nothing, as fread's: a file
+	 * written meanwhile is read on */
+	cs_pcapfile_refill(s->walk, s->buf, left + (size_t)n, n == 0);
 	return 0;
 }
 

@@ -605,6 +605,78 @@ START_TEST(a_file_cut_while_read_ends_as_damage)
 }
 END_TEST
 
+/* Counts frames, and appends the records of more to the file after the
+ * second: a capture still being written while it is read. */
+struct grower {
+	struct counted_frames got;
+	const char *path;
+	const uint8_t *more;
+	size_t more_len;
+};
+
+static void count_and_grow(void *ctx, const struct cs_frame *f)
+{
+	struct grower *g = ctx;
+
+	count_frame(&g->got, f);
+	if (g->got.n != 2)
+		return;
+	int fd = open(g->path, O_WRONLY | O_APPEND);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, g->more, g->more_len), (ssize_t)g->more_len);
+	close(fd);
+}
+
+/*
+ * A capture written while it is read is read to wherever the writer is
+ * when the reads reach its end, as libpcap's fread reads it: 3 records at
+ * open, 3 more appended after the second frame, 6 frames.  The mapped
+ * walker stopped at the size the file had at open (3).
+ */
+START_TEST(a_file_written_while_read_is_read_on)
+{
+	enum { RECS = 6, LEN = 100, REC = 16 + LEN };
+	static uint8_t frame[LEN], file[24 + RECS * REC];
+	static struct pb_rec recs[RECS];
+	char path[] = "/tmp/connscope-grow-XXXXXX", err[512] = "";
+	struct pb_file pf = { .dlt = CS_DLT_EN10MB };
+	struct grower g = { .got = { .payload = frame, .len = LEN } };
+	struct cs_source *src;
+	enum cs_read rc;
+	uint64_t n;
+
+	for (size_t i = 0; i < LEN; i++)
+		frame[i] = (uint8_t)(i * 7);
+	for (int i = 0; i < RECS; i++)
+		recs[i] = (struct pb_rec){ .ts_ns = (1700000000ull + (uint64_t)i) *
+					   1000000000ull, .bytes = frame,
+					   .caplen = LEN };
+	size_t len = pb_pcap_write(&pf, recs, RECS, file, sizeof file);
+	ck_assert_uint_eq(len, sizeof file);
+	for (int i = 0; i < RECS; i++)
+		file[24 + (size_t)i * REC + 16] = (uint8_t)(i % 251);
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	size_t first = 24 + 3 * REC;	/* the header and 3 records */
+	ck_assert_int_eq(write(fd, file, first), (ssize_t)first);
+	close(fd);
+	g.path = path;
+	g.more = file + first;
+	g.more_len = len - first;
+
+	ck_assert_msg(cs_source_open_file(&src, path, NULL, err, sizeof err) == 0,
+		      "%s", err);
+	do
+		rc = cs_source_read(src, 1, count_and_grow, &g, &n, err, sizeof err);
+	while (rc == CS_READ_MORE);
+	ck_assert_msg(rc == CS_READ_EOF, "%d: %s", rc, err);
+	ck_assert_uint_eq(g.got.n, RECS);
+	ck_assert_uint_eq(g.got.bad, 0);
+	cs_source_close(src);
+	unlink(path);
+}
+END_TEST
+
 struct stopper {
 	struct cs_wake *wake;
 	int pokes;		/* the source's callback counts them */
@@ -850,6 +922,7 @@ Suite *source_suite(void)
 	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
 	tcase_add_test(tc, a_regular_file_is_walked_to_its_end);
 	tcase_add_loop_test(tc, a_file_cut_while_read_ends_as_damage, 0, 2);
+	tcase_add_test(tc, a_file_written_while_read_is_read_on);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("files read in pieces");
