@@ -480,6 +480,38 @@ static void count_frame(void *ctx, const struct cs_frame *f)
 }
 
 /*
+ * A classic pcap of n records of len bytes, as count_frame expects them:
+ * record i at second 1700000000 + i, its first byte i % 251, the rest
+ * frame's bytes (i * 7).  file holds exactly 24 + n * (16 + len) bytes.
+ */
+static void numbered_pcap(uint8_t *frame, size_t len, struct pb_rec *recs, int n,
+			  uint8_t *file, size_t file_len)
+{
+	struct pb_file pf = { .dlt = CS_DLT_EN10MB };
+
+	for (size_t i = 0; i < len; i++)
+		frame[i] = (uint8_t)(i * 7);
+	for (int i = 0; i < n; i++)
+		recs[i] = (struct pb_rec){ .ts_ns = (1700000000ull + (uint64_t)i) *
+					   1000000000ull, .bytes = frame,
+					   .caplen = (uint32_t)len };
+	ck_assert_uint_eq(pb_pcap_write(&pf, recs, (size_t)n, file, file_len), file_len);
+	for (int i = 0; i < n; i++)
+		file[24 + (size_t)i * (16 + len) + 16] = (uint8_t)(i % 251);
+}
+
+/* A new file under /tmp named after pattern (its XXXXXX replaced) with
+ * the len bytes of file. */
+static void temp_file(char *pattern, const uint8_t *file, size_t len)
+{
+	int fd = mkstemp(pattern);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, file, len), (ssize_t)len);
+	close(fd);
+}
+
+/*
  * A regular file of a few MiB, read as connscope -r reads one: in 1 MiB
  * pieces, each walked.  Every record comes
  * whole and in order, and the progress reaches the file's size.
@@ -490,27 +522,14 @@ START_TEST(a_regular_file_is_walked_to_its_end)
 	static uint8_t frame[LEN], file[24 + RECS * (16 + LEN)];
 	static struct pb_rec recs[RECS];
 	char path[] = "/tmp/connscope-walk-XXXXXX", err[256] = "";
-	struct pb_file pf = { .dlt = CS_DLT_EN10MB };
 	struct counted_frames got = { .payload = frame, .len = LEN };
 	uint64_t done = 0, total = 0, last = 0, n;
+	size_t len = sizeof file;
 	struct cs_source *src;
 	enum cs_read rc;
 
-	for (size_t i = 0; i < LEN; i++)
-		frame[i] = (uint8_t)(i * 7);
-	for (int i = 0; i < RECS; i++) {
-		recs[i] = (struct pb_rec){ .ts_ns = (1700000000ull + (uint64_t)i) *
-					   1000000000ull, .bytes = frame,
-					   .caplen = LEN };
-	}
-	size_t len = pb_pcap_write(&pf, recs, RECS, file, sizeof file);
-	ck_assert_uint_eq(len, sizeof file);
-	for (int i = 0; i < RECS; i++)	/* each record's first byte: its index */
-		file[24 + (size_t)i * (16 + LEN) + 16] = (uint8_t)(i % 251);
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, file, len), (ssize_t)len);
-	close(fd);
+	numbered_pcap(frame, LEN, recs, RECS, file, len);
+	temp_file(path, file, len);
 
 	ck_assert_msg(cs_source_open_file(&src, path, NULL, err, sizeof err) == 0,
 		      "%s", err);
@@ -560,26 +579,13 @@ START_TEST(a_file_cut_while_read_ends_as_damage)
 	static uint8_t frame[LEN], file[24 + RECS * REC];
 	static struct pb_rec recs[RECS];
 	char path[] = "/tmp/connscope-cut-XXXXXX", err[512] = "", want[512];
-	struct pb_file pf = { .dlt = CS_DLT_EN10MB };
 	struct cutter c = { .got = { .payload = frame, .len = LEN } };
 	struct cs_source *src;
 	enum cs_read rc;
 	uint64_t n;
 
-	for (size_t i = 0; i < LEN; i++)
-		frame[i] = (uint8_t)(i * 7);
-	for (int i = 0; i < RECS; i++)
-		recs[i] = (struct pb_rec){ .ts_ns = (1700000000ull + (uint64_t)i) *
-					   1000000000ull, .bytes = frame,
-					   .caplen = LEN };
-	size_t len = pb_pcap_write(&pf, recs, RECS, file, sizeof file);
-	ck_assert_uint_eq(len, sizeof file);
-	for (int i = 0; i < RECS; i++)
-		file[24 + (size_t)i * REC + 16] = (uint8_t)(i % 251);
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, file, len), (ssize_t)len);
-	close(fd);
+	numbered_pcap(frame, LEN, recs, RECS, file, sizeof file);
+	temp_file(path, file, sizeof file);
 	/* past the first 1 MiB read, inside record 5160's bytes:
 	 * 5 MiB + 100 - 24 = 5160 * 1016 + 396, 16 of them its header */
 	c.path = path;
@@ -639,30 +645,17 @@ START_TEST(a_file_written_while_read_is_read_on)
 	static uint8_t frame[LEN], file[24 + RECS * REC];
 	static struct pb_rec recs[RECS];
 	char path[] = "/tmp/connscope-grow-XXXXXX", err[512] = "";
-	struct pb_file pf = { .dlt = CS_DLT_EN10MB };
 	struct grower g = { .got = { .payload = frame, .len = LEN } };
+	size_t first = 24 + 3 * REC;	/* the header and 3 records */
 	struct cs_source *src;
 	enum cs_read rc;
 	uint64_t n;
 
-	for (size_t i = 0; i < LEN; i++)
-		frame[i] = (uint8_t)(i * 7);
-	for (int i = 0; i < RECS; i++)
-		recs[i] = (struct pb_rec){ .ts_ns = (1700000000ull + (uint64_t)i) *
-					   1000000000ull, .bytes = frame,
-					   .caplen = LEN };
-	size_t len = pb_pcap_write(&pf, recs, RECS, file, sizeof file);
-	ck_assert_uint_eq(len, sizeof file);
-	for (int i = 0; i < RECS; i++)
-		file[24 + (size_t)i * REC + 16] = (uint8_t)(i % 251);
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	size_t first = 24 + 3 * REC;	/* the header and 3 records */
-	ck_assert_int_eq(write(fd, file, first), (ssize_t)first);
-	close(fd);
+	numbered_pcap(frame, LEN, recs, RECS, file, sizeof file);
+	temp_file(path, file, first);
 	g.path = path;
 	g.more = file + first;
-	g.more_len = len - first;
+	g.more_len = sizeof file - first;
 
 	ck_assert_msg(cs_source_open_file(&src, path, NULL, err, sizeof err) == 0,
 		      "%s", err);
@@ -890,11 +883,10 @@ START_TEST(a_stop_kills_a_compilation)
 }
 END_TEST
 
-Suite *source_suite(void)
+/* The file tests, run three ways: read by libpcap, walked whole, walked
+ * in pieces (the fixtures choose). */
+static void add_file_tests(TCase *tc)
 {
-	Suite *s = suite_create("source");
-	TCase *tc = tcase_create("files");
-
 	tcase_add_loop_test(tc, every_format_delivers_the_same_frames, 0,
 			    (int)(sizeof formats / sizeof formats[0]));
 	tcase_add_test(tc, a_stream_cut_inside_a_record_is_damage);
@@ -903,6 +895,14 @@ Suite *source_suite(void)
 	tcase_add_test(tc, a_filter_keeps_the_icmp_errors_about_what_it_keeps);
 	tcase_add_test(tc, filter_and_count_limit_what_is_delivered);
 	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
+}
+
+Suite *source_suite(void)
+{
+	Suite *s = suite_create("source");
+	TCase *tc = tcase_create("files");
+
+	add_file_tests(tc);
 	tcase_add_test(tc, a_fifo_is_opened_once_and_its_short_header_explained);
 	tcase_add_test(tc, a_stop_ends_a_wait_on_an_idle_stream);
 	tcase_add_test(tc, a_wake_keeps_a_stop_made_before_the_wait);
@@ -912,14 +912,7 @@ Suite *source_suite(void)
 
 	tc = tcase_create("files walked");
 	tcase_add_checked_fixture(tc, walked_setup, NULL);
-	tcase_add_loop_test(tc, every_format_delivers_the_same_frames, 0,
-			    (int)(sizeof formats / sizeof formats[0]));
-	tcase_add_test(tc, a_stream_cut_inside_a_record_is_damage);
-	tcase_add_test(tc, impossible_records_are_counted_not_fatal);
-	tcase_add_test(tc, not_a_capture_is_refused_at_open);
-	tcase_add_test(tc, a_filter_keeps_the_icmp_errors_about_what_it_keeps);
-	tcase_add_test(tc, filter_and_count_limit_what_is_delivered);
-	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
+	add_file_tests(tc);
 	tcase_add_test(tc, a_regular_file_is_walked_to_its_end);
 	tcase_add_loop_test(tc, a_file_cut_while_read_ends_as_damage, 0, 2);
 	tcase_add_test(tc, a_file_written_while_read_is_read_on);
@@ -927,14 +920,7 @@ Suite *source_suite(void)
 
 	tc = tcase_create("files read in pieces");
 	tcase_add_checked_fixture(tc, pieces_setup, NULL);
-	tcase_add_loop_test(tc, every_format_delivers_the_same_frames, 0,
-			    (int)(sizeof formats / sizeof formats[0]));
-	tcase_add_test(tc, a_stream_cut_inside_a_record_is_damage);
-	tcase_add_test(tc, impossible_records_are_counted_not_fatal);
-	tcase_add_test(tc, not_a_capture_is_refused_at_open);
-	tcase_add_test(tc, a_filter_keeps_the_icmp_errors_about_what_it_keeps);
-	tcase_add_test(tc, filter_and_count_limit_what_is_delivered);
-	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
+	add_file_tests(tc);
 	suite_add_tcase(s, tc);
 	return s;
 }
