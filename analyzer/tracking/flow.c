@@ -668,8 +668,10 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 	if (!at)
 		return false;
 	for (int l = 0; l < CS_LIST_MAX; l++)
-		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next)
+		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next) {
+			CS_ASSERT(!at[t->conns[r].id - lo]);	/* ids are unique */
 			at[t->conns[r].id - lo] = r;
+		}
 	for (uint64_t i = 0; i <= hi - lo; i++)
 		if (at[i])
 			cs_flow_remove(t, &t->conns[at[i]], now_us);
