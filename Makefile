@@ -322,10 +322,8 @@ soak: deps
 # tool fails, never on a missed target.
 #
 # BENCH_YARDSTICK=FOLDER adds outside floors found there (pcap-floor.c,
-# flow-floor.c) as extra rows.  It defaults to the lab's shared benchmark
-# folder beside the repository when that folder exists, and to nothing
-# otherwise: an optional yardstick, never needed, which the report names.
-BENCH_YARDSTICK ?= $(abspath $(wildcard ../shared/bench))
+# flow-floor.c) as extra rows: an optional yardstick, never needed, that
+# the caller names; without it the report says so in one line.
 .PHONY: bench
 bench: deps deps-bench
 	@$(MAKE) --no-print-directory $(BIN)

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct cs_reader {
 	const uint8_t *p;
@@ -173,8 +174,8 @@ static inline void cs_rd_copy(struct cs_reader *r, void *dst, size_t n)
 			d[i] = 0;
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		d[i] = r->p[i];
+	if (n)		/* memcpy: a capture file's record header is one a packet */
+		memcpy(d, r->p, n);
 	r->p += n;
 	r->left -= n;
 }

@@ -1,5 +1,6 @@
 /*
- * source.c — libpcap behind a small interface: files, interfaces, filters.
+ * source.c — libpcap behind a small interface: files, interfaces, filters;
+ * regular files walked in memory (pcapfile.h) once libpcap has opened them.
  */
 #include "capture/source.h"
 
@@ -10,6 +11,7 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,6 +19,7 @@
 
 #include "capture/child.h"
 #include "capture/decode.h"
+#include "capture/pcapfile.h"
 #include "capture/pkttime.h"
 #include "capture/reader.h"
 #include "capture/unpack.h"
@@ -36,6 +39,22 @@ struct cs_source {
 	char *iobuf;		/* file: stdio buffer, freed after pcap_close */
 	struct cs_unpack *unpack;	/* a compressed file's decompressor */
 	uint64_t cutoff_us;	/* while draining: later frames are not read */
+
+	/* A regular file walked in memory (pcapfile.h) instead of read by
+	 * libpcap, which then only opened it; NULL when libpcap reads. */
+	struct cs_pcapfile *walk;
+	int walk_fd;		/* the file read (libpcap's, which closes it);
+				 * -1: the caller's buffer (mem) */
+	const uint8_t *mem;	/* cs_source_open_memory's buffer */
+	size_t mem_len;
+	uint8_t *buf;		/* the file's bytes being walked (walk_fd) */
+	size_t buf_cap;
+	uint64_t read_at;	/* the file's offset the next read starts at */
+	struct bpf_program installed;	/* the walker's filter: what
+					 * pcap_setfilter installed */
+	/* How far the walker has got, for cs_source_progress on another
+	 * thread (the analysing one reports the reading one's progress). */
+	_Atomic uint64_t walked_bytes;
 	volatile sig_atomic_t broken;
 
 	/* State of the cs_source_read in progress, for the pcap callback. */
@@ -68,6 +87,8 @@ static struct cs_source *source_new(pcap_t *p, const char *name, bool live)
 	s->p = p;
 	s->live = live;
 	s->fd = -1;
+	s->walk_fd = -1;
+	atomic_init(&s->walked_bytes, 0);
 	s->dlt = pcap_datalink(p);
 	/* libpcap gives a pcapng file the version of its section header,
 	 * 1.0; a pcap file's is 2.x (or DG/UX's 543.0). */
@@ -462,9 +483,151 @@ static pcap_t *open_offline(struct opening *o, const struct cs_source_wait *wait
 	return p;
 }
 
+/* ---- a regular file walked in memory ---------------------------------------- */
+
+/*
+ * libpcap reads a file through stdio a record header and a record at a
+ * time, copying each record into its buffer: about 300 instructions a
+ * record (tests/bench/PROFILE.md).  A regular, uncompressed file is
+ * read instead in large pieces into one buffer and walked there
+ * (pcapfile.h).  libpcap still opens
+ * it: the header's checks and messages, the link type's LINKTYPE_ to
+ * DLT_ mapping and the snap length are its own, and the walker takes
+ * them from it; libpcap's handle then only compiles filters.
+ */
+
+/* libpcap's longest record for the link types walked (max_snaplen_for_dlt:
+ * larger only for D-Bus, EBHSCR and USBPcap, which libpcap reads). */
+#define LIBPCAP_MAX_SNAPLEN 262144u
+
+/*
+ * Whether libpcap hands this link type's records over as the file holds
+ * them.  It rewrites a byte-swapped file's Linux cooked (CAN), NFLOG and
+ * USB headers (swap_pseudo_headers), and a USB mmapped header's length
+ * always: those, and link types connscope does not decode, stay with
+ * libpcap.
+ */
+static bool walker_reads(int dlt, bool swapped)
+{
+	if (!cs_linktype_supported(dlt))
+		return false;
+	return !swapped || (dlt != CS_DLT_LINUX_SLL && dlt != CS_DLT_LINUX_SLL2 &&
+			    dlt != CS_DLT_NFLOG);
+}
+
+/* Puts a walker over buf on s, which libpcap opened; false (and s as it
+ * was) when libpcap should read it after all. */
+static bool start_walker(struct cs_source *s, const uint8_t *buf, size_t len,
+			 bool more)
+{
+	struct cs_pcapfile_params prm = {
+		.dlt = s->dlt, .max_caplen = LIBPCAP_MAX_SNAPLEN, .more = more,
+	};
+	char why[PCAP_ERRBUF_SIZE];
+	struct cs_pcapfile *w;
+
+	if (!walker_reads(s->dlt, pcap_is_swapped(s->p)) || !(w = malloc(sizeof *w)))
+		return false;
+	if (cs_pcapfile_open(w, buf, len, &prm, why, sizeof why) != 0 ||
+	    w->snapshot != s->snaplen) {
+		cs_pcapfile_fini(w);
+		free(w);
+		return false;
+	}
+	s->walk = w;
+	return true;
+}
+
+/*
+ * Reads from s->read_at into buf until len bytes came or the file ended:
+ * the bytes read, or -1 with errno.  The file is read as it is at each
+ * call: one truncated meanwhile ends early (the walker then reports a
+ * cut record, as libpcap would), one growing is read to its new end.
+ */
+static ssize_t read_file_at(struct cs_source *s, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	if (s->walk_fd < 0) {	/* the caller's buffer, a piece at a time */
+		got = s->mem_len - s->read_at < len ? s->mem_len - s->read_at : len;
+		memcpy(buf, s->mem + s->read_at, got);
+	}
+	while (s->walk_fd >= 0 && got < len) {
+		ssize_t n = pread(s->walk_fd, buf + got, len - got,
+				  (off_t)(s->read_at + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	s->read_at += got;
+	return (ssize_t)got;
+}
+
+/* A regular file (fd; -1: s->mem) read in pieces of chunk bytes for the
+ * walker; false, and libpcap keeps reading it, when the walker cannot (a
+ * link type libpcap rewrites, a header longer than the first piece). */
+static bool walk_read(struct cs_source *s, int fd, size_t chunk)
+{
+	uint8_t *buf = malloc(chunk);
+	ssize_t n;
+
+	if (!buf)
+		return false;
+	s->walk_fd = fd;
+	s->read_at = 0;
+	n = read_file_at(s, buf, chunk);
+	/* more may come even after a short read: a file being written */
+	if (n <= 0 || !start_walker(s, buf, (size_t)n, true)) {
+		free(buf);
+		s->walk_fd = -1;
+		return false;
+	}
+	s->buf = buf;
+	s->buf_cap = chunk;
+	return true;
+}
+
+int cs_source_open_memory(struct cs_source **out, const uint8_t *buf,
+			  size_t len, const char *name, size_t chunk,
+			  char *err, size_t errlen)
+{
+	/* read-only: fmemopen's buffer is not const only because of "w" */
+	FILE *f = len ? fmemopen((void *)(uintptr_t)buf, len, "rb") : NULL;
+
+	*out = NULL;
+	if (!f) {
+		snprintf(err, errlen, "cannot read '%s': %s", name,
+			 len ? strerror(errno) : "the file is empty");
+		return -1;
+	}
+	if (cs_source_open_stream(out, f, name, err, errlen) != 0)
+		return -1;
+	(*out)->mem = buf;
+	(*out)->mem_len = len;
+	if (chunk ? !walk_read(*out, -1, chunk) : !start_walker(*out, buf, len, false)) {
+		cs_source_close(*out);
+		*out = NULL;
+		snprintf(err, errlen, "cannot read '%s': not walked in memory", name);
+		return -1;
+	}
+	return 0;
+}
+
 int cs_source_open_file(struct cs_source **out, const char *path,
 			const struct cs_source_wait *wait,
 			char *err, size_t errlen)
+{
+	return cs_source_open_file_read(out, path, wait, CS_SOURCE_READ_CHUNK,
+					err, errlen);
+}
+
+int cs_source_open_file_read(struct cs_source **out, const char *path,
+			     const struct cs_source_wait *wait, size_t chunk,
+			     char *err, size_t errlen)
 {
 	struct opening o = { .path = path, .fd = -1 };
 
@@ -484,6 +647,8 @@ int cs_source_open_file(struct cs_source **out, const char *path,
 	(*out)->stream = !o.regular;
 	(*out)->fd = o.regular ? -1 : o.fd;
 	(*out)->wake = wait ? wait->wake : NULL;
+	if (o.regular && !o.unpack && chunk > 0)
+		walk_read(*out, o.fd, chunk);
 	return 0;
 }
 
@@ -944,6 +1109,21 @@ static int keep_user_program(struct cs_source *s, const struct cs_filter *f)
 	return 0;
 }
 
+/* The walker's copy of what pcap_setfilter installed (and validated). */
+static int keep_installed(struct cs_source *s, const struct bpf_program *prog)
+{
+	size_t bytes = (size_t)prog->bf_len * sizeof *prog->bf_insns;
+	struct bpf_insn *insns = malloc(bytes ? bytes : 1);
+
+	if (!insns)
+		return -1;
+	memcpy(insns, prog->bf_insns, bytes);
+	free(s->installed.bf_insns);
+	s->installed.bf_len = prog->bf_len;
+	s->installed.bf_insns = insns;
+	return 0;
+}
+
 int cs_source_apply_filter(struct cs_source *s, const struct cs_filter *f,
 			   const char *bpf, char *err, size_t errlen)
 {
@@ -961,6 +1141,11 @@ int cs_source_apply_filter(struct cs_source *s, const struct cs_filter *f,
 	if (pcap_setfilter(s->p, (struct bpf_program *)prog) != 0) {
 		snprintf(err, errlen, "cannot install filter '%s' on '%s': %s",
 			 quoted(bpf, q, sizeof q), s->name, pcap_geterr(s->p));
+		return -1;
+	}
+	if (s->walk && keep_installed(s, prog) != 0) {
+		snprintf(err, errlen, "cannot install filter '%s' on '%s': out "
+			 "of memory", quoted(bpf, q, sizeof q), s->name);
 		return -1;
 	}
 	return 0;
@@ -986,6 +1171,12 @@ void cs_source_close(struct cs_source *s)
 		return;
 	pcap_close(s->p);	/* closes the file before its buffer goes */
 	free(s->iobuf);
+	if (s->walk) {
+		cs_pcapfile_fini(s->walk);
+		free(s->walk);
+	}
+	free(s->buf);
+	free(s->installed.bf_insns);
 	free(s->user.bf_insns);
 	free(s->quote_frame);
 	free(s->name);
@@ -1134,6 +1325,85 @@ static enum cs_read dispatch(struct cs_source *s, int max, char *err,
 	return CS_READ_MORE;
 }
 
+/*
+ * Moves the bytes the walker left unread (the record it stopped inside)
+ * to the buffer's front and reads the file after them; a record longer
+ * than the buffer doubles it, up to the longest the walker takes.  Every
+ * record handed over before is gone: on_packet's callback has used (the
+ * readahead thread decoded) each frame before the walker is called again,
+ * so no one holds a pointer into the buffer.  0, or -1 with why.
+ */
+static int refill(struct cs_source *s, char *why, size_t whylen)
+{
+	struct cs_reader *rest = &s->walk->rest;
+	size_t left = rest->left;
+
+	if (left == s->buf_cap) {
+		size_t longest = cs_pcapfile_longest(s->walk);
+		size_t cap = s->buf_cap * 2 < longest ? s->buf_cap * 2 : longest;
+		uint8_t *bigger = cap > s->buf_cap ? malloc(cap) : NULL;
+		if (!bigger) {
+			snprintf(why, whylen, "no memory for a record of more than "
+				 "%zu bytes", left);
+			return -1;
+		}
+		memcpy(bigger, rest->p, left);
+		free(s->buf);
+		s->buf = bigger;
+		s->buf_cap = cap;
+	} else {
+		memmove(s->buf, rest->p, left);
+	}
+	ssize_t n = read_file_at(s, s->buf + left, s->buf_cap - left);
+	if (n < 0) {
+		snprintf(why, whylen, "error reading dump file: %s", strerror(errno));
+		return -1;
+	}
+	/* the end only where a read finds nothing, as fread's: a file
+	 * written meanwhile is read on */
+	cs_pcapfile_refill(s->walk, s->buf, left + (size_t)n, n == 0);
+	return 0;
+}
+
+/*
+ * What pcap_dispatch does on a file (libpcap's pcap_offline_read), over
+ * the walker: at most max records that pass the installed filter, a stop
+ * seen between records, damage reported after the records before it.
+ */
+static enum cs_read walk(struct cs_source *s, int max, char *err, size_t errlen)
+{
+	int cnt = max <= 0 ? INT_MAX : max, n = 0;
+	struct cs_pcapfile_rec rec;
+	char why[PCAP_ERRBUF_SIZE];
+
+	for (;;) {
+		if (s->broken)
+			return n ? CS_READ_MORE : CS_READ_BROKEN;
+		enum cs_pcapfile_step st = cs_pcapfile_next(s->walk, &rec, why,
+							    sizeof why);
+		if (st == CS_PCAPFILE_MORE && refill(s, why, sizeof why) == 0)
+			continue;
+		if (st == CS_PCAPFILE_END)
+			return n ? CS_READ_MORE : CS_READ_EOF;
+		if (st != CS_PCAPFILE_RECORD) {	/* damaged, or unreadable */
+			snprintf(err, errlen, "'%s' is damaged after %" PRIu64
+				 " packets: %s", s->name, s->records, why);
+			return CS_READ_ERROR;
+		}
+		struct pcap_pkthdr h = {
+			.ts = { .tv_sec = (time_t)rec.sec,
+				.tv_usec = (suseconds_t)rec.usec },
+			.caplen = rec.caplen, .len = rec.len,
+		};
+		if (s->installed.bf_insns &&
+		    !pcap_offline_filter(&s->installed, &h, rec.bytes))
+			continue;
+		on_packet((u_char *)s, &h, rec.bytes);
+		if (++n >= cnt)
+			return CS_READ_MORE;
+	}
+}
+
 enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 			    void *ctx, uint64_t *delivered,
 			    char *err, size_t errlen)
@@ -1147,7 +1417,14 @@ enum cs_read cs_source_read(struct cs_source *s, int max, cs_frame_fn fn,
 	if (s->live && !wait_readable(s, s->timeout_ms))
 		return s->broken ? CS_READ_BROKEN : CS_READ_MORE;
 
-	enum cs_read rc = dispatch(s, max, err, errlen);
+	enum cs_read rc;
+	if (s->walk) {
+		rc = walk(s, max, err, errlen);
+		atomic_store_explicit(&s->walked_bytes, cs_pcapfile_offset(s->walk),
+				      memory_order_relaxed);
+	} else {
+		rc = dispatch(s, max, err, errlen);
+	}
 	*delivered = s->delivered;
 	return rc;
 }
@@ -1195,6 +1472,18 @@ int cs_source_progress(struct cs_source *s, uint64_t *done_bytes,
 	struct stat st;
 	FILE *f;
 
+	if (s->walk) {
+		*done_bytes = atomic_load_explicit(&s->walked_bytes,
+						   memory_order_relaxed);
+		/* the file as it is now */
+		if (s->walk_fd < 0)
+			*total_bytes = s->mem_len;
+		else if (fstat(s->walk_fd, &st) == 0)
+			*total_bytes = (uint64_t)st.st_size;
+		else
+			return -1;
+		return 0;
+	}
 	if (s->live || !(f = pcap_file(s->p)) || fstat(fileno(f), &st) != 0 ||
 	    !S_ISREG(st.st_mode))
 		return -1;

@@ -2,11 +2,13 @@
  * source.h — where frames come from: capture files and live interfaces.
  *
  * The only module that includes pcap.h.  It opens a file (pcap µs/ns,
- * pcapng, "-" for stdin) or an interface (pcap_create + pcap_activate, no
- * immediate mode: a read timeout keeps timers ticking without giving up the
- * kernel's TPACKET_V3 ring), checks every record's lengths before anything
- * decodes it, and hands frames to a callback.  Setup returns 0/-1 with a
- * message for people in the caller's buffer; the packet path never prints.
+ * pcapng, "-" for stdin; a regular one is then read in large pieces and
+ * walked by pcapfile.h, as libpcap would read it) or an interface (pcap_create +
+ * pcap_activate, no immediate mode: a read timeout keeps timers ticking
+ * without giving up the kernel's TPACKET_V3 ring), checks every record's
+ * lengths before anything decodes it, and hands frames to a callback.
+ * Setup returns 0/-1 with a message for people in the caller's buffer;
+ * the packet path never prints.
  */
 #ifndef CS_CAPTURE_SOURCE_H
 #define CS_CAPTURE_SOURCE_H
@@ -59,7 +61,22 @@ int cs_source_open_file(struct cs_source **out, const char *path,
 			char *err, size_t errlen);
 /* A capture already open as a stream (fmemopen for tests and fuzzers).
  * The source owns f from then on, also on failure. */
+/* The same, a regular file read chunk bytes at a time for the walker
+ * (cs_source_open_file: CS_SOURCE_READ_CHUNK; 0: libpcap reads it). */
+#define CS_SOURCE_READ_CHUNK ((size_t)1 << 20)
+int cs_source_open_file_read(struct cs_source **out, const char *path,
+			     const struct cs_source_wait *wait, size_t chunk,
+			     char *err, size_t errlen);
 int cs_source_open_stream(struct cs_source **out, FILE *f, const char *name,
+			  char *err, size_t errlen);
+/* A capture in memory, walked as a regular file is (capture/pcapfile.h)
+ * after libpcap has opened it: for tests and fuzzers.  chunk 0 walks buf
+ * in place; another copies it chunk bytes at a time into the source's
+ * buffer, as a file is read.  Fails for a file libpcap would read itself
+ * (a link type libpcap rewrites, Kuznetzov's format, a header longer than
+ * chunk). */
+int cs_source_open_memory(struct cs_source **out, const uint8_t *buf,
+			  size_t len, const char *name, size_t chunk,
 			  char *err, size_t errlen);
 int cs_source_open_live(struct cs_source **out, const struct cs_live_opts *o,
 			char *err, size_t errlen);

@@ -13,6 +13,7 @@ int main(void)
 	srunner_add_suite(sr, reader_suite());
 	srunner_add_suite(sr, decode_suite());
 	srunner_add_suite(sr, source_suite());
+	srunner_add_suite(sr, pcapfile_suite());
 	srunner_add_suite(sr, unpack_suite());
 	srunner_add_suite(sr, pkttime_suite());
 	srunner_add_suite(sr, stats_suite());

@@ -57,10 +57,35 @@ static void build_frames(struct capture *c)
 				      .bytes = c->frames[2], .caplen = (uint32_t)len };
 }
 
+/* The file tests run three times: read by libpcap from a stream, and
+ * walked as a regular file is (capture/pcapfile.c), in place (the
+ * "walked" case) and read 100 bytes at a time (the "pieces" case: every
+ * record straddles a refill of the source's buffer). */
+static bool walk_files;
+static size_t walk_chunk;
+
+static void walked_setup(void)
+{
+	walk_files = true;
+}
+
+static void pieces_setup(void)
+{
+	walk_files = true;
+	walk_chunk = 100;
+}
+
 static struct cs_source *open_mem(const uint8_t *buf, size_t len, char *err,
 				  size_t errlen)
 {
 	struct cs_source *src = NULL;
+
+	if (walk_files) {
+		if (cs_source_open_memory(&src, buf, len, "mem.pcap", walk_chunk,
+					  err, errlen))
+			return NULL;
+		return src;
+	}
 	FILE *f = fmemopen((void *)buf, len, "rb");
 
 	ck_assert_ptr_nonnull(f);
@@ -435,6 +460,216 @@ START_TEST(a_fifo_is_opened_once_and_its_short_header_explained)
 }
 END_TEST
 
+/* Counts frames and checks each is the record written for it. */
+struct counted_frames {
+	uint64_t n, bad;
+	const uint8_t *payload;
+	uint32_t len;
+};
+
+static void count_frame(void *ctx, const struct cs_frame *f)
+{
+	struct counted_frames *c = ctx;
+
+	/* record i is at second 1700000000 + i, its first byte i % 251 */
+	if (f->caplen != c->len || f->ts_us != (1700000000 + c->n) * 1000000 ||
+	    f->bytes[0] != (uint8_t)(c->n % 251) ||
+	    memcmp(f->bytes + 1, c->payload + 1, c->len - 1) != 0)
+		c->bad++;
+	c->n++;
+}
+
+/*
+ * A classic pcap of n records of len bytes, as count_frame expects them:
+ * record i at second 1700000000 + i, its first byte i % 251, the rest
+ * frame's bytes (i * 7).  file holds exactly 24 + n * (16 + len) bytes.
+ */
+static void numbered_pcap(uint8_t *frame, size_t len, struct pb_rec *recs, int n,
+			  uint8_t *file, size_t file_len)
+{
+	struct pb_file pf = { .dlt = CS_DLT_EN10MB };
+
+	for (size_t i = 0; i < len; i++)
+		frame[i] = (uint8_t)(i * 7);
+	for (int i = 0; i < n; i++)
+		recs[i] = (struct pb_rec){ .ts_ns = (1700000000ull + (uint64_t)i) *
+					   1000000000ull, .bytes = frame,
+					   .caplen = (uint32_t)len };
+	ck_assert_uint_eq(pb_pcap_write(&pf, recs, (size_t)n, file, file_len), file_len);
+	for (int i = 0; i < n; i++)
+		file[24 + (size_t)i * (16 + len) + 16] = (uint8_t)(i % 251);
+}
+
+/* A new file under /tmp named after pattern (its XXXXXX replaced) with
+ * the len bytes of file. */
+static void temp_file(char *pattern, const uint8_t *file, size_t len)
+{
+	int fd = mkstemp(pattern);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, file, len), (ssize_t)len);
+	close(fd);
+}
+
+/*
+ * A regular file of a few MiB, read as connscope -r reads one: in 1 MiB
+ * pieces, each walked.  Every record comes
+ * whole and in order, and the progress reaches the file's size.
+ */
+START_TEST(a_regular_file_is_walked_to_its_end)
+{
+	enum { RECS = 3000, LEN = 1000 };
+	static uint8_t frame[LEN], file[24 + RECS * (16 + LEN)];
+	static struct pb_rec recs[RECS];
+	char path[] = "/tmp/connscope-walk-XXXXXX", err[256] = "";
+	struct counted_frames got = { .payload = frame, .len = LEN };
+	uint64_t done = 0, total = 0, last = 0, n;
+	size_t len = sizeof file;
+	struct cs_source *src;
+	enum cs_read rc;
+
+	numbered_pcap(frame, LEN, recs, RECS, file, len);
+	temp_file(path, file, len);
+
+	ck_assert_msg(cs_source_open_file(&src, path, NULL, err, sizeof err) == 0,
+		      "%s", err);
+	do {
+		rc = cs_source_read(src, 100, count_frame, &got, &n, err, sizeof err);
+		ck_assert_int_eq(cs_source_progress(src, &done, &total), 0);
+		ck_assert_uint_ge(done, last);	/* it only moves on */
+		last = done;
+	} while (rc == CS_READ_MORE);
+	ck_assert_int_eq(rc, CS_READ_EOF);
+	ck_assert_uint_eq(got.n, RECS);
+	ck_assert_uint_eq(got.bad, 0);
+	ck_assert_uint_eq(done, len);
+	ck_assert_uint_eq(total, len);
+	cs_source_close(src);
+	unlink(path);
+}
+END_TEST
+
+/* Counts frames as count_frame does, and cuts the file to cut bytes
+ * after the fifth: another program truncating it while it is read. */
+struct cutter {
+	struct counted_frames got;
+	const char *path;
+	off_t cut;
+};
+
+static void count_and_cut(void *ctx, const struct cs_frame *f)
+{
+	struct cutter *c = ctx;
+
+	count_frame(&c->got, f);
+	if (c->got.n == 5)
+		ck_assert_int_eq(truncate(c->path, c->cut), 0);
+}
+
+/*
+ * logrotate's copytruncate cuts a capture file connscope is reading.  A
+ * file read in pieces (1 MiB, or 100 bytes: every record then straddles a
+ * read) ends where the file now ends: the records whole before the cut
+ * are delivered and the one it cuts is damage, told as libpcap tells it.
+ * A mapped file raised SIGBUS here instead.
+ */
+START_TEST(a_file_cut_while_read_ends_as_damage)
+{
+	enum { RECS = 8000, LEN = 1000, REC = 16 + LEN };
+	static uint8_t frame[LEN], file[24 + RECS * REC];
+	static struct pb_rec recs[RECS];
+	char path[] = "/tmp/connscope-cut-XXXXXX", err[512] = "", want[512];
+	struct cutter c = { .got = { .payload = frame, .len = LEN } };
+	struct cs_source *src;
+	enum cs_read rc;
+	uint64_t n;
+
+	numbered_pcap(frame, LEN, recs, RECS, file, sizeof file);
+	temp_file(path, file, sizeof file);
+	/* past the first 1 MiB read, inside record 5160's bytes:
+	 * 5 MiB + 100 - 24 = 5160 * 1016 + 396, 16 of them its header */
+	c.path = path;
+	c.cut = (5 << 20) + 100;
+	size_t whole = (size_t)(c.cut - 24) / REC, in_rec = (size_t)(c.cut - 24) % REC;
+	ck_assert_uint_ge(in_rec, 16);
+	snprintf(want, sizeof want, "'%s' is damaged after %zu packets: truncated "
+		 "dump file; tried to read %d captured bytes, only got %zu",
+		 path, whole, LEN, in_rec - 16);
+
+	ck_assert_msg(cs_source_open_file_read(&src, path, NULL, _i ? 100 :
+					       CS_SOURCE_READ_CHUNK, err,
+					       sizeof err) == 0, "%s", err);
+	do
+		rc = cs_source_read(src, 100, count_and_cut, &c, &n, err, sizeof err);
+	while (rc == CS_READ_MORE);
+	ck_assert_int_eq(rc, CS_READ_ERROR);
+	ck_assert_str_eq(err, want);
+	ck_assert_uint_eq(c.got.n, whole);
+	ck_assert_uint_eq(c.got.bad, 0);
+	cs_source_close(src);
+	unlink(path);
+}
+END_TEST
+
+/* Counts frames, and appends the records of more to the file after the
+ * second: a capture still being written while it is read. */
+struct grower {
+	struct counted_frames got;
+	const char *path;
+	const uint8_t *more;
+	size_t more_len;
+};
+
+static void count_and_grow(void *ctx, const struct cs_frame *f)
+{
+	struct grower *g = ctx;
+
+	count_frame(&g->got, f);
+	if (g->got.n != 2)
+		return;
+	int fd = open(g->path, O_WRONLY | O_APPEND);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, g->more, g->more_len), (ssize_t)g->more_len);
+	close(fd);
+}
+
+/*
+ * A capture written while it is read is read to wherever the writer is
+ * when the reads reach its end, as libpcap's fread reads it: 3 records at
+ * open, 3 more appended after the second frame, 6 frames.  The mapped
+ * walker stopped at the size the file had at open (3).
+ */
+START_TEST(a_file_written_while_read_is_read_on)
+{
+	enum { RECS = 6, LEN = 100, REC = 16 + LEN };
+	static uint8_t frame[LEN], file[24 + RECS * REC];
+	static struct pb_rec recs[RECS];
+	char path[] = "/tmp/connscope-grow-XXXXXX", err[512] = "";
+	struct grower g = { .got = { .payload = frame, .len = LEN } };
+	size_t first = 24 + 3 * REC;	/* the header and 3 records */
+	struct cs_source *src;
+	enum cs_read rc;
+	uint64_t n;
+
+	numbered_pcap(frame, LEN, recs, RECS, file, sizeof file);
+	temp_file(path, file, first);
+	g.path = path;
+	g.more = file + first;
+	g.more_len = sizeof file - first;
+
+	ck_assert_msg(cs_source_open_file(&src, path, NULL, err, sizeof err) == 0,
+		      "%s", err);
+	do
+		rc = cs_source_read(src, 1, count_and_grow, &g, &n, err, sizeof err);
+	while (rc == CS_READ_MORE);
+	ck_assert_msg(rc == CS_READ_EOF, "%d: %s", rc, err);
+	ck_assert_uint_eq(g.got.n, RECS);
+	ck_assert_uint_eq(g.got.bad, 0);
+	cs_source_close(src);
+	unlink(path);
+}
+END_TEST
+
 struct stopper {
 	struct cs_wake *wake;
 	int pokes;		/* the source's callback counts them */
@@ -648,11 +883,10 @@ START_TEST(a_stop_kills_a_compilation)
 }
 END_TEST
 
-Suite *source_suite(void)
+/* The file tests, run three ways: read by libpcap, walked whole, walked
+ * in pieces (the fixtures choose). */
+static void add_file_tests(TCase *tc)
 {
-	Suite *s = suite_create("source");
-	TCase *tc = tcase_create("files");
-
 	tcase_add_loop_test(tc, every_format_delivers_the_same_frames, 0,
 			    (int)(sizeof formats / sizeof formats[0]));
 	tcase_add_test(tc, a_stream_cut_inside_a_record_is_damage);
@@ -661,11 +895,32 @@ Suite *source_suite(void)
 	tcase_add_test(tc, a_filter_keeps_the_icmp_errors_about_what_it_keeps);
 	tcase_add_test(tc, filter_and_count_limit_what_is_delivered);
 	tcase_add_test(tc, a_filter_libpcap_cannot_compile_there_says_so);
+}
+
+Suite *source_suite(void)
+{
+	Suite *s = suite_create("source");
+	TCase *tc = tcase_create("files");
+
+	add_file_tests(tc);
 	tcase_add_test(tc, a_fifo_is_opened_once_and_its_short_header_explained);
 	tcase_add_test(tc, a_stop_ends_a_wait_on_an_idle_stream);
 	tcase_add_test(tc, a_wake_keeps_a_stop_made_before_the_wait);
 	tcase_add_test(tc, filters_compile_in_a_bounded_child);
 	tcase_add_test(tc, a_stop_kills_a_compilation);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files walked");
+	tcase_add_checked_fixture(tc, walked_setup, NULL);
+	add_file_tests(tc);
+	tcase_add_test(tc, a_regular_file_is_walked_to_its_end);
+	tcase_add_loop_test(tc, a_file_cut_while_read_ends_as_damage, 0, 2);
+	tcase_add_test(tc, a_file_written_while_read_is_read_on);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("files read in pieces");
+	tcase_add_checked_fixture(tc, pieces_setup, NULL);
+	add_file_tests(tc);
 	suite_add_tcase(s, tc);
 	return s;
 }

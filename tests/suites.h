@@ -11,6 +11,7 @@ Suite *assert_suite(void);
 Suite *reader_suite(void);
 Suite *decode_suite(void);
 Suite *source_suite(void);
+Suite *pcapfile_suite(void);
 Suite *pkttime_suite(void);
 Suite *stats_suite(void);
 Suite *json_suite(void);

@@ -79,6 +79,14 @@ static void publish(struct cs_readahead *ra)
 	ra->fill->n = 0;
 }
 
+/*
+ * f->bytes live only during this call: they point into libpcap's buffer
+ * or the file walker's (capture/source.c), which the next read refills
+ * and moves.  So the frame is decoded here, into the batch, and nothing
+ * after this call reads the bytes through the decoded frame (the view's
+ * pointers into them, cs_pkt's tcp, quote and outer_ip, are cleared by
+ * cs_engine_decode or, for a skipped frame, never read again).
+ */
 static void on_frame(void *ctx, const struct cs_frame *f)
 {
 	struct cs_readahead *ra = ctx;

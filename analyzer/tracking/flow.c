@@ -898,8 +898,10 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 	if (!at)
 		return false;
 	for (int l = 0; l < CS_LIST_MAX; l++)
-		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r))
+		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r)) {
+			CS_ASSERT(!at[id_of(t, r) - lo]);	/* ids are unique */
 			at[id_of(t, r) - lo] = r;
+		}
 	size_t n = 0;		/* the array without its holes */
 	for (uint64_t i = 0; i <= hi - lo; i++)
 		if (at[i])

@@ -67,7 +67,7 @@ static uint32_t slack(uint32_t win)
  * receiver has advertised a window, nothing bounds the sender.
  */
 static inline bool segment_acceptable(const struct cs_conn *c, int side,
-			       const struct cs_pkt *p)
+				      const struct cs_pkt *p)
 {
 	const struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
 	uint32_t end = p->seq + p->payload_len + !!(p->flags & CS_TH_FIN);
@@ -90,8 +90,8 @@ static inline bool segment_acceptable(const struct cs_conn *c, int side,
 /* What an acceptable segment says of the windows: the largest the sender
  * offered (max_win), and how far its peer may now send (seqhi = ack +
  * window; a zero window still takes a one-byte probe, RFC 9293 3.8.6.1). */
-static inline void learn_window(struct cs_conn *c, int side, const struct cs_pkt *p,
-			 bool had_ack)
+static inline void learn_window(struct cs_conn *c, int side,
+				const struct cs_pkt *p, bool had_ack)
 {
 	struct cs_endpoint *s = &c->ep[side], *r = &c->ep[!side];
 	uint32_t win = segment_window(c, side, p);
@@ -301,8 +301,8 @@ static inline void handle_ack(struct cs_conn *c, int side, const struct cs_pkt *
  * repeats the last byte already acknowledged (seq = SND.NXT - 1, 0 or 1
  * bytes: RFC 9293 3.8.4), which is not a retransmission of data.
  */
-static inline unsigned track_sequence(struct cs_endpoint *s, const struct cs_pkt *p,
-			       bool first)
+static inline unsigned track_sequence(struct cs_endpoint *s,
+				      const struct cs_pkt *p, bool first)
 {
 	bool syn = p->flags & CS_TH_SYN, fin = p->flags & CS_TH_FIN;
 	uint32_t end = p->seq + p->payload_len + syn + fin;
