@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "analyzer/tracking/flow.h"
+#include "analyzer/tracking/pack.h"
 #include "analyzer/tracking/tcp.h"
 #include "analyzer/tracking/track.h"
 #include "tests/pktbuild.h"	/* SEC */
@@ -1030,7 +1031,7 @@ static void table_init_aside(struct cs_flow_table *t, uint32_t max_flows,
 
 	o.set_aside = true;
 	ck_assert_int_eq(cs_flow_init(t, &o, d ? log_done : NULL, d, err, sizeof err), 0);
-	ck_assert_msg(t->aside_on, "no temporary file for the records set aside");
+	ck_assert_msg(t->aside_on, "no memory for the records set aside");
 	if (d)
 		d->t = t;
 }
@@ -1139,6 +1140,68 @@ START_TEST(going_aside_changes_nothing_that_leaves)
 }
 END_TEST
 
+/*
+ * Packing gives back any record byte for byte (but its list links, which
+ * the flow table keeps outside): records of random bytes
+ * (every rewritten field nonzero, distances of any size and sign), of
+ * random bytes with some fields zero, and with a base zero.
+ */
+START_TEST(any_record_unpacks_byte_for_byte)
+{
+	static uint8_t packed[CS_PACK_MAX];
+	uint64_t x = 88172645463325252ull;	/* xorshift64 */
+
+	for (int n = 0; n < 2000; n++) {
+		struct cs_conn c, back;
+		uint8_t *b = (uint8_t *)&c;
+		for (size_t k = 0; k < sizeof c; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			/* a third of the records mostly zero, as real ones */
+			b[k] = n % 3 == 0 && x % 4 ? 0 : (uint8_t)x;
+		}
+		if (n % 5 == 0)
+			c.first_ts_us = 0, c.ep[0].isn = 0;
+		size_t len = cs_conn_pack(&c, packed);
+		ck_assert_uint_le(len, CS_PACK_MAX);
+		memset(&back, 0xa5, sizeof back);
+		ck_assert_uint_eq(cs_conn_unpack(packed, &back), len);
+		ck_assert_uint_eq(back.lru_prev, 0);	/* kept outside */
+		ck_assert_uint_eq(back.lru_next, 0);
+		c.lru_prev = c.lru_next = 0;
+		ck_assert_msg(memcmp(&c, &back, sizeof c) == 0,
+			      "record %d came back changed", n);
+		struct cs_flow_key k;
+		cs_conn_unpack_key(packed, &k);
+		ck_assert(memcmp(&k, &c.key, sizeof k) == 0);
+	}
+}
+END_TEST
+
+/*
+ * A closed connection (handshake, 1000 bytes each way, both FINs) packs
+ * to under a third of its record: what aside.h promises for TIME_WAIT.
+ */
+START_TEST(closed_record_packs_small)
+{
+	static uint8_t packed[CS_PACK_MAX];
+	struct dir d = client(9);
+
+	table_init(&tab, 16, NULL);
+	handshake(&tab, d, T0);
+	track(&tab, seg(d, CS_TH_ACK | CS_TH_PSH, 1001, 5001, 1000, T0 + 2 * MS));
+	track(&tab, seg(reverse(d), CS_TH_ACK | CS_TH_PSH, 5001, 2001, 1000,
+			T0 + 3 * MS));
+	track(&tab, seg(d, CS_TH_FIN | CS_TH_ACK, 2001, 6001, 0, T0 + 4 * MS));
+	track(&tab, seg(reverse(d), CS_TH_FIN | CS_TH_ACK, 6001, 2002, 0, T0 + 5 * MS));
+	struct cs_conn *c = track(&tab, seg(d, CS_TH_ACK, 2002, 6002, 0, T0 + 6 * MS));
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_TIME_WAIT);
+	ck_assert_uint_eq(c->ep[0].pkts, 5);	/* SYN, ACK, data, FIN, ACK */
+	size_t len = cs_conn_pack(c, packed);
+	ck_assert_msg(len * 3 < sizeof *c, "a closed record packs to %zu of %zu bytes",
+		      len, sizeof *c);
+}
+END_TEST
+
 /* What left the table, in order: each record's id, time and contents. */
 #define SEEN_MAX 4096
 struct seen {
@@ -1163,13 +1226,13 @@ static void seen_done(void *ctx, struct cs_conn *c, uint64_t now_us)
 }
 
 /*
- * Enough records to fill many of the file's chunks (64 records each),
- * with late segments taking some back one by one, the expiry reading
- * chunks whole and the flush reading in batches: everything that leaves
- * leaves as it would have, byte for byte.
+ * Enough records to reuse many packed blocks, with late segments taking
+ * some back one by one, the expiry unpacking the oldest and the flush
+ * the rest in order of id: everything that leaves leaves as it would
+ * have, byte for byte.
  */
 static void many(struct cs_flow_table *t, bool aside, struct seen *s,
-		 uint64_t *writes, uint64_t *reads)
+		 uint64_t *packed, uint64_t *left)
 {
 	enum { CLOSED = 1500, SYNS = 600 };
 	struct cs_flow_opts o = opts(4000);
@@ -1196,23 +1259,25 @@ static void many(struct cs_flow_table *t, bool aside, struct seen *s,
 		cs_flow_expire(t, ts += 10 * MS, 8);
 	ck_assert_uint_gt(t->expired, 0);
 	ck_assert_uint_gt(t->count, 0);
-	*writes = t->aside.write_cnt;
+	*packed = t->aside.put_cnt;
+	*left = t->aside.count;
 	cs_flow_flush(t, ts += SEC);
-	*reads = t->aside.read_cnt;
+	ck_assert_uint_eq(t->aside.count, 0);
+	ck_assert_uint_eq(t->aside.packed_bytes, 0);
 	cs_flow_fini(t);
 }
 
-START_TEST(records_through_the_file_leave_as_they_came)
+START_TEST(packed_records_leave_as_they_came)
 {
 	static struct seen off, on;
-	uint64_t writes, reads;
+	uint64_t packed, left;
 
 	memset(&off, 0, sizeof off);
 	memset(&on, 0, sizeof on);
-	many(&tab, false, &off, &writes, &reads);
-	many(&tab, true, &on, &writes, &reads);
-	ck_assert_uint_gt(writes, 10);		/* chunks went to the file */
-	ck_assert_uint_gt(reads, 10);		/* and came back from it */
+	many(&tab, false, &off, &packed, &left);
+	many(&tab, true, &on, &packed, &left);
+	ck_assert_uint_ge(packed, 2000);	/* nearly all went aside */
+	ck_assert_uint_gt(left, 100);		/* and the flush unpacked some */
 	ck_assert_uint_eq(on.n, off.n);
 	for (unsigned i = 0; i < off.n; i++) {
 		ck_assert_uint_eq(on.id[i], off.id[i]);
@@ -1322,7 +1387,9 @@ Suite *flow_suite(void)
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, quiet_records_go_aside_and_come_back_whole);
 	tcase_add_test(tc, going_aside_changes_nothing_that_leaves);
-	tcase_add_test(tc, records_through_the_file_leave_as_they_came);
+	tcase_add_test(tc, packed_records_leave_as_they_came);
+	tcase_add_test(tc, any_record_unpacks_byte_for_byte);
+	tcase_add_test(tc, closed_record_packs_small);
 	suite_add_tcase(s, tc);
 	return s;
 }

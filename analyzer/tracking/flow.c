@@ -77,7 +77,7 @@ static struct cs_aside_entry *entry_of(const struct cs_flow_table *t,
 	return cs_aside_entry(&t->aside, aside_index(ref));
 }
 
-/* Is k the key of ref?  For a record set aside, the file says. */
+/* Is k the key of ref?  For a record set aside, its packed key says. */
 static bool key_is(struct cs_flow_table *t, cs_conn_ref ref,
 		   const struct cs_flow_key *k)
 {
@@ -436,8 +436,8 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	 * nothing in the output depends on it. */
 	t->seed = cs_mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 			(uint64_t)(uintptr_t)t);
-	/* Without a temporary file, records stay: more memory, the same
-	 * answers. */
+	/* Without the memory for the entries, records stay whole: more
+	 * memory, the same answers. */
 	t->aside_on = o->set_aside && cs_aside_init(&t->aside, o->max_flows) == 0;
 	return 0;
 }
@@ -468,8 +468,7 @@ void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 	k->vlan = vlan_key && p->vlan_cnt ? p->vlan[0] : 0;
 }
 
-static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot,
-				 bool ahead);
+static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot);
 
 /* A record set aside is taken back at once: whoever looks a connection
  * up is about to read or change it. */
@@ -481,7 +480,7 @@ static struct cs_conn *lookup(struct cs_flow_table *t,
 	if (!s)
 		return NULL;
 	if (is_set_aside(slot_ref(*s)))
-		return take_back(t, s, false);
+		return take_back(t, s);
 	return &t->conns[slot_ref(*s)];
 }
 
@@ -567,8 +566,7 @@ void cs_flow_remove(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 }
 
 /* Full: make room at the expense of what matters least (see flow.h). */
-static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref,
-				   bool ahead);
+static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref);
 
 static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 {
@@ -582,7 +580,7 @@ static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 		cs_conn_ref head = t->lists[order[i].list].head;
 		if (!head)
 			continue;
-		struct cs_conn *victim = full_record(t, head, true);
+		struct cs_conn *victim = full_record(t, head);
 		victim->evicted = (uint8_t)order[i].why;
 		t->evicted[order[i].why]++;
 		cs_flow_remove(t, victim, now_us);
@@ -654,12 +652,10 @@ static void set_aside(struct cs_flow_table *t, cs_conn_ref ref)
 	free_record(t, c);
 }
 
-/* The record behind the entry in *slot, read back into a free record
+/* The record behind the entry in *slot, unpacked into a free record
  * where the entry was: in the index and on its list.  There is a free
- * record: entries count in count, which is at most max_flows.  With
- * ahead, the records that went aside with it are read too (aside.h). */
-static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot,
-				 bool ahead)
+ * record: entries count in count, which is at most max_flows. */
+static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot)
 {
 	cs_conn_ref aside = slot_ref(*slot);
 	const struct cs_aside_entry *e = entry_of(t, aside);
@@ -667,11 +663,19 @@ static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot,
 	struct cs_conn *c = take_record(t);
 
 	list_replace(t, aside, ref_of(t, c), (enum cs_flow_list)e->list);
-	cs_aside_take(&t->aside, aside_index(aside), c, ahead);	/* frees e */
-	c->lru_prev = prev;	/* (the file's are from before it went) */
+	cs_aside_take(&t->aside, aside_index(aside), c);	/* frees e */
+	c->lru_prev = prev;	/* (the packed ones are from before it went) */
 	c->lru_next = next;
 	*slot = slot_make(ref_of(t, c), slot_hash(*slot));
 	return c;
+}
+
+/* The next record to go aside has been quiet for a while: out of the
+ * cache, all of it, and packing reads all of it. */
+static void prefetch_whole(const struct cs_conn *c)
+{
+	for (size_t at = 0; at < sizeof *c; at += 64)
+		__builtin_prefetch((const char *)c + at);
 }
 
 /* Each list that goes aside is walked from aside_from in order of last
@@ -691,20 +695,20 @@ static void set_aside_quiet(struct cs_flow_table *t, uint64_t now_us)
 		     (ref = t->aside_from[l]) &&
 		     cs_time_add(last_ts_of(t, ref), CS_FLOW_ASIDE_AFTER_US) <= now_us;
 		     n++) {
-			t->aside_from[l] = *next_of(t, ref);
+			cs_conn_ref next = *next_of(t, ref);
+			t->aside_from[l] = next;
+			if (next && !is_set_aside(next))
+				prefetch_whole(&t->conns[next]);
 			if (!is_set_aside(ref))
 				set_aside(t, ref);
 		}
 	}
 }
 
-/* The record of a ref in use, taken back if it was set aside: with
- * ahead, when the refs that follow are likely the next it went aside
- * with (a list's head, by the expiry or an eviction). */
-static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref,
-				   bool ahead)
+/* The record of a ref in use, taken back if it was set aside. */
+static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref)
 {
-	return is_set_aside(ref) ? take_back(t, slot_of(t, ref), ahead) :
+	return is_set_aside(ref) ? take_back(t, slot_of(t, ref)) :
 				   &t->conns[ref];
 }
 
@@ -823,7 +827,7 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 		enum cs_flow_list l = order[i];
 		while (n < max_work && t->lists[l].head &&
 		       head_due(t, l) <= now_us) {
-			struct cs_conn *c = full_record(t, t->lists[l].head, true);
+			struct cs_conn *c = full_record(t, t->lists[l].head);
 			/* before its time: the table is filling (emergency) */
 			if (cs_time_add(c->last_ts_us, t->base_timeout[l]) > now_us)
 				t->expired_early++;
@@ -850,24 +854,12 @@ static int by_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/*
- * Hands refs[0..n), in that order, to the done callback.  The records set
- * aside among the next (at most) CS_ASIDE_BATCH_MAX are read in one go,
- * in the file's order (aside.h): the order of ids is not the file's.
- */
+/* Hands refs[0..n), in that order, to the done callback. */
 static void remove_in_order(struct cs_flow_table *t, const cs_conn_ref *refs,
 			    size_t n, uint64_t now_us)
 {
-	for (size_t i = 0; i < n; i++) {
-		if (t->aside_on && i % CS_ASIDE_BATCH_MAX == 0) {
-			uint32_t idx[CS_ASIDE_BATCH_MAX], m = 0;
-			for (size_t k = i; k < n && k < i + CS_ASIDE_BATCH_MAX; k++)
-				if (is_set_aside(refs[k]))
-					idx[m++] = aside_index(refs[k]);
-			cs_aside_read_batch(&t->aside, idx, m);
-		}
-		cs_flow_remove(t, full_record(t, refs[i], false), now_us);
-	}
+	for (size_t i = 0; i < n; i++)
+		cs_flow_remove(t, full_record(t, refs[i]), now_us);
 }
 
 /* Past this many ids per record in the table, flush_by_place gives way to
@@ -922,23 +914,15 @@ void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 	if (!all) {		/* no memory to sort: list order will do */
 		for (int l = 0; l < CS_LIST_MAX; l++)
 			while (t->lists[l].head)
-				cs_flow_remove(t, full_record(t, t->lists[l].head,
-							      true), now_us);
+				cs_flow_remove(t, full_record(t, t->lists[l].head),
+					       now_us);
 		return;
 	}
 	for (int l = 0; l < CS_LIST_MAX; l++)
 		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r))
 			all[n++] = (struct by_id_entry){ id_of(t, r), r };
 	qsort(all, n, sizeof *all, by_id);
-	cs_conn_ref *refs = malloc(((size_t)n + 1) * sizeof *refs);
-	if (refs) {
-		for (uint32_t i = 0; i < n; i++)
-			refs[i] = all[i].ref;
-		remove_in_order(t, refs, n, now_us);
-	} else {		/* each record aside is read alone */
-		for (uint32_t i = 0; i < n; i++)
-			cs_flow_remove(t, full_record(t, all[i].ref, false), now_us);
-	}
-	free(refs);
+	for (uint32_t i = 0; i < n; i++)
+		cs_flow_remove(t, full_record(t, all[i].ref), now_us);
 	free(all);
 }
