@@ -2,8 +2,8 @@
  * aside.c — quiet records set aside: entries, and the records packed in
  * memory (aside.h).
  *
- * Packed records take 16-byte units in pages of 1 MiB; a record's block
- * is named by its first unit (30 bits of the entry: up to 16 GiB).  A
+ * Packed records take 8-byte units in pages of 1 MiB; a record's block
+ * is named by its first unit (30 bits of the entry: up to 8 GiB).  A
  * block given back goes on the list of its size, and the next record of
  * that size takes it: records of one capture pack to a few sizes, so the
  * pages stay about as full as the records aside need.  Blocks are sized
@@ -18,8 +18,8 @@
 #include "analyzer/tracking/pack.h"
 #include "capture/assert.h"
 
-#define UNIT 16u
-#define PAGE_UNITS 65536u		/* 1 MiB */
+#define UNIT 8u
+#define PAGE_UNITS 131072u		/* 1 MiB */
 #define PAGES_MAX ((1u << 30) / PAGE_UNITS)
 #define BLOCK_UNITS_MAX ((CS_PACK_MAX + UNIT - 1) / UNIT)
 
@@ -34,10 +34,12 @@ int cs_aside_init(struct cs_aside *s, uint32_t cap)
 	/* Pages of this array are touched only as they are first used. */
 	s->entries = calloc((size_t)cap + 1, sizeof *s->entries);
 	s->free_blocks = calloc(BLOCK_UNITS_MAX + 1, sizeof *s->free_blocks);
-	if (!s->entries || !s->free_blocks) {
+	s->dict = malloc(sizeof *s->dict);
+	if (!s->entries || !s->free_blocks || !s->dict) {
 		cs_aside_fini(s);
 		return -1;
 	}
+	cs_pack_dict_init(s->dict);
 	s->cap = cap;
 	s->never_used = 1;
 	s->fill_at = 1;		/* unit 0 is "no block" */
@@ -51,6 +53,7 @@ void cs_aside_fini(struct cs_aside *s)
 	free(s->pages);
 	free(s->entries);
 	free(s->free_blocks);
+	free(s->dict);
 	memset(s, 0, sizeof *s);
 }
 
@@ -135,7 +138,7 @@ static void give_back(struct cs_aside *s, uint32_t i)
 uint32_t cs_aside_put(struct cs_aside *s, const struct cs_conn *c, uint32_t hash)
 {
 	uint8_t packed[CS_PACK_MAX];
-	size_t n = cs_conn_pack(c, packed);
+	size_t n = cs_conn_pack(s->dict, c, packed);
 	uint32_t units = units_for(n + CS_PACK_SLACK);
 
 	if (!s->free_head && s->never_used > s->cap)
@@ -158,15 +161,17 @@ bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k
 {
 	struct cs_flow_key key;
 
-	cs_conn_unpack_key(block_bytes(s, s->entries[i].at), &key);
+	cs_conn_unpack_key(s->dict, block_bytes(s, s->entries[i].at), &key);
 	return memcmp(&key, k, sizeof *k) == 0;
 }
 
 void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out)
 {
-	uint32_t at = s->entries[i].at;
-	uint32_t units = units_for(cs_conn_unpack(block_bytes(s, at), out) +
-				   CS_PACK_SLACK);
+	const struct cs_aside_entry *e = &s->entries[i];
+	uint32_t at = e->at;
+	size_t n = cs_conn_unpack(s->dict, block_bytes(s, at), e->id,
+				  e->last_ts_us, out);
+	uint32_t units = units_for(n + CS_PACK_SLACK);
 
 	block_give_back(s, at, units);
 	s->packed_bytes -= (uint64_t)units * UNIT;

@@ -24,7 +24,7 @@
  *
  * The flow table (flow.c) decides what goes aside and when, and links the
  * entries into its lists and index; this module only stores and gives
- * back.  Packed bytes live in 1 MiB pages, in blocks of 16-byte units;
+ * back.  Packed bytes live in 1 MiB pages, in blocks of 8-byte units;
  * a block given back is reused by the next record of its size.
  */
 #ifndef CS_ANALYZER_ASIDE_H
@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "analyzer/tracking/conn.h"
+#include "analyzer/tracking/pack.h"
 
 /* One record set aside: 32 bytes, two to a cache line. */
 struct cs_aside_entry {
@@ -57,6 +58,7 @@ struct cs_aside {
 	uint32_t pages_cap, pages_used;
 	uint32_t fill_at;		/* first unit never used */
 	uint32_t *free_blocks;		/* [size in units] */
+	struct cs_pack_dict *dict;	/* the packed records' templates */
 	uint64_t put_cnt;		/* records set aside, in all */
 	uint64_t packed_bytes;		/* the blocks of those aside now */
 };

@@ -1,12 +1,21 @@
 /*
  * pack.c — a connection record packed small (pack.h).
  *
+ * The record's words are first rewritten (times and sequence numbers as
+ * distances; the list links, the id and the last packet's time dropped),
+ * with one more word saying which fields were rewritten; each
+ * is then stored as its difference from the same word of a template, a
+ * record of the same shape packed before (struct cs_pack_dict).  Records
+ * of one shape -- closed the same way, with the same history -- differ in
+ * little but their addresses, ports, ISNs and times.
+ *
  * Layout of a packed record:
- *   4 bytes   which fields of the table below were rewritten (bit i: field i)
- *   tags      2 bits per 32-bit word of the rewritten record: 0 the word is
- *             zero, 1 it fits a byte, 2 two bytes, 3 it takes four
- *   values    the words that are not zero, little-endian, in as many bytes
- *             as their tags say
+ *   1 byte    the template
+ *   6 bytes   which groups of four words differ from it (bit g: group g)
+ *   tags      a byte for each such group, 2 bits per word: 0 the same as
+ *             the template's, 1 a byte of difference, 2 two, 3 four
+ *   values    the differences (zigzag-coded, little-endian), in as many
+ *             bytes as their tags say
  * The packed bytes never leave the process (they are not a file format):
  * they are read by the code that wrote them, and trusted as such.
  */
@@ -19,14 +28,23 @@
 
 _Static_assert(sizeof(struct cs_conn) % 4 == 0, "a record is whole words");
 
-#define GROUPS ((CS_PACK_WORDS + 3) / 4)	/* of four words: a tag byte */
+/* The words packed: the record's, then the rewritten fields' flags, then
+ * zero to the end of the last group of four. */
+#define FLAGS_WORD CS_PACK_WORDS
+#define GROUPS CS_PACK_GROUPS
+_Static_assert(GROUPS * 4 > FLAGS_WORD, "room for the flags word");
+_Static_assert(GROUPS <= 48, "the group bits fit six bytes");
+#define GROUP_BITS_BYTES 6
 
 /*
  * A field rewritten as its distance from another (its base): a time from
- * the first packet's, a sequence number from an ISN.  The distance is
- * zigzag-coded, so a small one either way is a small number.  A field that
- * is zero stays zero (and unflagged): the tags store it for nothing.  No
- * base is itself rewritten, so each is read as it is on both ways.
+ * the first or the last packet's, a sequence number from its side's ISN.
+ * The distance is zigzag-coded, so a small one either way is a small
+ * number.  A field that is zero stays zero (and unflagged).  Fields are
+ * rewritten in the table's order and restored in the reverse, so a base
+ * must not be rewritten before the fields that use it: first_ts_us is
+ * rewritten last, from last_ts_us, which is not packed at all (the
+ * caller keeps it: pack.h).
  */
 struct rewrite {
 	uint16_t field, base;	/* offsets in struct cs_conn */
@@ -34,26 +52,32 @@ struct rewrite {
 };
 
 #define EP(i, f) offsetof(struct cs_conn, ep[i].f)
-#define TIME(f) { offsetof(struct cs_conn, f), offsetof(struct cs_conn, first_ts_us), 8 }
-#define EP_TIME(i) { EP(i, last_ts_us), offsetof(struct cs_conn, first_ts_us), 8 }
-#define SEQ(i, f, from) { EP(i, f), EP(from, isn), 4 }
+#define AT(f) offsetof(struct cs_conn, f)
+#define FROM_FIRST(f) { AT(f), AT(first_ts_us), 8 }
+#define FROM_LAST(f) { AT(f), AT(last_ts_us), 8 }
+#define SEQ(i, f) { EP(i, f), EP(i, isn), 4 }
+#define ACK(i, f) { EP(i, f), EP(!(i), isn), 4 }
 
 static const struct rewrite rewrites[] = {
-	TIME(last_ts_us), TIME(syn_ts_us), TIME(synack_ts_us), TIME(ack_ts_us),
-	TIME(z_start_us), TIME(z_last_us), TIME(z_attempt_at), TIME(z_remove_at),
-	TIME(z_expire_at[0]), TIME(z_expire_at[1]), EP_TIME(0), EP_TIME(1),
-	/* what each side sent, from its own ISN; what it acknowledged, from
-	 * its peer's */
-	SEQ(0, snd_nxt, 0), SEQ(0, fin_seq, 0), SEQ(0, seq_hi, 1),
-	SEQ(0, max_ack, 1), SEQ(0, last_ack, 1), SEQ(0, z.start_seq, 0),
-	SEQ(0, z.last_seq, 0), SEQ(0, z.ack_seq, 1),
-	SEQ(1, snd_nxt, 1), SEQ(1, fin_seq, 1), SEQ(1, seq_hi, 0),
-	SEQ(1, max_ack, 0), SEQ(1, last_ack, 0), SEQ(1, z.start_seq, 1),
-	SEQ(1, z.last_seq, 1), SEQ(1, z.ack_seq, 0),
+	/* the handshake's times, from the first packet */
+	FROM_FIRST(syn_ts_us), FROM_FIRST(synack_ts_us), FROM_FIRST(ack_ts_us),
+	FROM_FIRST(z_start_us), FROM_FIRST(z_attempt_at),
+	/* (last_ts_us is the caller's; the id too) */
+	/* the end's and Zeek's timers, from the last packet */
+	FROM_LAST(z_last_us), FROM_LAST(z_remove_at), FROM_LAST(z_expire_at[0]),
+	FROM_LAST(z_expire_at[1]), FROM_LAST(ep[0].last_ts_us),
+	FROM_LAST(ep[1].last_ts_us),
+	/* in each side's sequence space: what it sent, what its peer's
+	 * window lets it send, Zeek's view of both; what it acknowledged is
+	 * in its peer's */
+	SEQ(0, snd_nxt), SEQ(0, fin_seq), SEQ(0, seq_hi), SEQ(0, z.start_seq),
+	SEQ(0, z.last_seq), SEQ(0, z.ack_seq), ACK(0, max_ack), ACK(0, last_ack),
+	SEQ(1, snd_nxt), SEQ(1, fin_seq), SEQ(1, seq_hi), SEQ(1, z.start_seq),
+	SEQ(1, z.last_seq), SEQ(1, z.ack_seq), ACK(1, max_ack), ACK(1, last_ack),
+	FROM_LAST(first_ts_us),		/* last: the base of FROM_FIRST */
 };
 #define REWRITES (sizeof rewrites / sizeof rewrites[0])
 _Static_assert(REWRITES <= 32, "one flag bit per rewritten field");
-
 static uint64_t load(const uint8_t *rec, const struct rewrite *r, unsigned at)
 {
 	uint64_t v = 0;
@@ -111,7 +135,7 @@ static uint32_t rewrite_fields(uint8_t *rec)
 
 static void restore_fields(uint8_t *rec, uint32_t flags)
 {
-	for (unsigned i = 0; i < REWRITES; i++) {
+	for (unsigned i = REWRITES; i-- > 0;) {
 		const struct rewrite *r = &rewrites[i];
 		uint64_t keep = -(uint64_t)(flags >> i & 1);
 		uint64_t d = unzigzag(load(rec, r, r->field));
@@ -119,25 +143,64 @@ static void restore_fields(uint8_t *rec, uint32_t flags)
 	}
 }
 
-/*
- * Words that are nearly always one constant, stored as their difference
- * from it (XOR): the bytes 8..11 of an IPv4 address held as IPv6
- * (::ffff:a.b.c.d, capture/packet.c), in both addresses of the key.
- */
-#define V4_MAPPED_WORD 0xffff0000u	/* bytes 00 00 ff ff, little-endian */
-static const unsigned v4_mapped_words[] = {
-	offsetof(struct cs_flow_key, addr[0].b[8]) / 4,
-	offsetof(struct cs_flow_key, addr[1].b[8]) / 4,
-};
+/* The record's words as packing compares them (see the top). */
 _Static_assert(offsetof(struct cs_conn, key) == 0, "the key comes first");
-
-static void flip_constants(uint32_t *words)
+static void words_to_store(const struct cs_conn *c, uint32_t *words)
 {
-	for (unsigned i = 0; i < 2; i++)
-		words[v4_mapped_words[i]] ^= V4_MAPPED_WORD;
+	memcpy(words, c, sizeof *c);
+	words[FLAGS_WORD] = rewrite_fields((uint8_t *)words);
+	for (unsigned i = FLAGS_WORD + 1; i < GROUPS * 4; i++)
+		words[i] = 0;
+	words[offsetof(struct cs_conn, lru_prev) / 4] = 0;
+	words[offsetof(struct cs_conn, lru_next) / 4] = 0;
+	memset((uint8_t *)words + offsetof(struct cs_conn, id), 0, sizeof c->id);
+	memset((uint8_t *)words + offsetof(struct cs_conn, last_ts_us), 0,
+	       sizeof c->last_ts_us);
 }
 
-/* A word's tag, without a branch: 0 zero, 1 a byte, 2 two, 3 four. */
+static void words_to_record(uint32_t *words, uint64_t id, uint64_t last_ts_us,
+			    struct cs_conn *c)
+{
+	memcpy((uint8_t *)words + offsetof(struct cs_conn, id), &id, sizeof id);
+	memcpy((uint8_t *)words + offsetof(struct cs_conn, last_ts_us), &last_ts_us,
+	       sizeof last_ts_us);
+	restore_fields((uint8_t *)words, words[FLAGS_WORD]);
+	memcpy(c, words, sizeof *c);
+}
+
+/* ---- templates ----------------------------------------------------------- */
+
+/*
+ * A record's shape: the words that say how it went -- each endpoint's
+ * states and flags, Zeek's history, its list -- hashed to a template.
+ * Two shapes on one template only pack less well.
+ */
+static const struct { uint16_t from, to; } shape_words[] = {
+	{ offsetof(struct cs_conn, orig) / 4, offsetof(struct cs_conn, lru_prev) / 4 },
+	{ offsetof(struct cs_conn, ep[0]) / 4, offsetof(struct cs_conn, ep[0].isn) / 4 },
+	{ offsetof(struct cs_conn, ep[1]) / 4, offsetof(struct cs_conn, ep[1].isn) / 4 },
+	{ offsetof(struct cs_conn, hist_seen) / 4,
+	  (offsetof(struct cs_conn, history) + CS_HISTORY_MAX) / 4 },
+};
+
+static unsigned template_of(const uint32_t *words)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a over the words */
+
+	for (size_t r = 0; r < sizeof shape_words / sizeof shape_words[0]; r++)
+		for (unsigned i = shape_words[r].from; i < shape_words[r].to; i++)
+			h = (h ^ words[i]) * 16777619u;
+	return (h ^ h >> 16) % CS_PACK_TEMPLATES;
+}
+
+void cs_pack_dict_init(struct cs_pack_dict *d)
+{
+	memset(d->used, 0, sizeof d->used);
+}
+
+/* ---- words ---------------------------------------------------------------- */
+
+/* A difference's tag, without a branch: 0 none, 1 a byte, 2 two, 3 four. */
 static unsigned tag_of(uint32_t w)
 {
 	return (unsigned)(w != 0) + (w > 0xff) + (w > 0xffff);
@@ -146,17 +209,14 @@ static unsigned tag_of(uint32_t w)
 static const uint8_t tag_bytes[4] = { 0, 1, 2, 4 };
 static const uint32_t tag_mask[4] = { 0, 0xff, 0xffff, 0xffffffff };
 
-/* The record's words as packing stores them: times and sequence numbers
- * rewritten, constants flipped, its list links zero (the flow table
- * keeps those outside while it is packed: flow.c take_back). */
-static uint32_t words_to_store(const struct cs_conn *c, uint32_t *words)
+static uint32_t zigzag32(uint32_t d)
 {
-	memcpy(words, c, sizeof *c);
-	uint32_t flags = rewrite_fields((uint8_t *)words);
-	flip_constants(words);
-	words[offsetof(struct cs_conn, lru_prev) / 4] = 0;
-	words[offsetof(struct cs_conn, lru_next) / 4] = 0;
-	return flags;
+	return (uint32_t)(d << 1) ^ (uint32_t)-(d >> 31);
+}
+
+static uint32_t unzigzag32(uint32_t z)
+{
+	return (z >> 1) ^ (uint32_t)-(z & 1);
 }
 
 static void store_le32(uint8_t *p, uint32_t w)
@@ -174,92 +234,119 @@ static uint32_t load_le32(const uint8_t *p)
 }
 
 /*
- * Words go four at a time, one tag byte for the four.  Each word is
- * written whole, in order, at the offset the lengths before it give, so
- * that the next overwrites the bytes its tag drops: the places of the
- * four depend on the tags only, and the output pointer moves once per
- * group.  (One word at a time, each place waited for the one before:
- * packing took twice as long.)
+ * Stores the four differences of group g at val; returns their tag byte
+ * and moves val past them.  Each value is written whole, in order, at the
+ * offset the lengths before it give, so that the next overwrites the
+ * bytes its tag drops: their places depend on the tags only, and val
+ * moves once per group.  (One word at a time, each place waited for the
+ * one before: packing took twice as long.)
  */
-size_t cs_conn_pack(const struct cs_conn *c, uint8_t *out)
+static uint8_t store_group(const uint32_t *diff, uint8_t **val)
+{
+	unsigned t0 = tag_of(diff[0]), t1 = tag_of(diff[1]);
+	unsigned t2 = tag_of(diff[2]), t3 = tag_of(diff[3]);
+	unsigned o1 = tag_bytes[t0], o2 = o1 + tag_bytes[t1];
+	unsigned o3 = o2 + tag_bytes[t2];
+	uint8_t *v = *val;
+
+	store_le32(v, diff[0]);
+	store_le32(v + o1, diff[1]);
+	store_le32(v + o2, diff[2]);
+	store_le32(v + o3, diff[3]);
+	*val = v + o3 + tag_bytes[t3];
+	return (uint8_t)(t0 | t1 << 2 | t2 << 4 | t3 << 6);
+}
+
+/* The reverse of store_group.  Each value is read as four bytes and
+ * masked: the bytes past the last are CS_PACK_SLACK (pack.h). */
+static void load_group(uint8_t tag, const uint8_t **val, uint32_t *diff)
+{
+	unsigned t0 = tag & 3, t1 = tag >> 2 & 3, t2 = tag >> 4 & 3, t3 = tag >> 6;
+	unsigned o1 = tag_bytes[t0], o2 = o1 + tag_bytes[t1];
+	unsigned o3 = o2 + tag_bytes[t2];
+	const uint8_t *v = *val;
+
+	diff[0] = load_le32(v) & tag_mask[t0];
+	diff[1] = load_le32(v + o1) & tag_mask[t1];
+	diff[2] = load_le32(v + o2) & tag_mask[t2];
+	diff[3] = load_le32(v + o3) & tag_mask[t3];
+	*val = v + o3 + tag_bytes[t3];
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+size_t cs_conn_pack(struct cs_pack_dict *d, const struct cs_conn *c, uint8_t *out)
 {
 	uint32_t words[GROUPS * 4];
-	uint32_t flags = words_to_store(c, words);
 
-	for (unsigned i = CS_PACK_WORDS; i < GROUPS * 4; i++)
-		words[i] = 0;	/* the last group's missing words */
-
-	memcpy(out, &flags, 4);
-	uint8_t *tags = out + 4;
-	uint8_t *val = tags + (CS_PACK_WORDS + 3) / 4;
-	for (unsigned i = 0; i < CS_PACK_WORDS; i += 4) {
-		if (!(words[i] | words[i + 1] | words[i + 2] | words[i + 3])) {
-			tags[i / 4] = 0;	/* a third of a record's groups */
-			continue;
-		}
-		unsigned t0 = tag_of(words[i]), t1 = tag_of(words[i + 1]);
-		unsigned t2 = tag_of(words[i + 2]), t3 = tag_of(words[i + 3]);
-		unsigned o1 = tag_bytes[t0], o2 = o1 + tag_bytes[t1];
-		unsigned o3 = o2 + tag_bytes[t2];
-		store_le32(val, words[i]);
-		store_le32(val + o1, words[i + 1]);
-		store_le32(val + o2, words[i + 2]);
-		store_le32(val + o3, words[i + 3]);
-		val += o3 + tag_bytes[t3];
-		tags[i / 4] = (uint8_t)(t0 | t1 << 2 | t2 << 4 | t3 << 6);
+	words_to_store(c, words);
+	unsigned k = template_of(words);
+	if (!d->used[k]) {	/* the first of its shape is the template */
+		memcpy(d->words[k], words, sizeof words);
+		d->used[k] = true;
 	}
+	const uint32_t *tmpl = d->words[k];
+	uint64_t groups = 0;
+	uint8_t *tags = out + 1 + GROUP_BITS_BYTES, *t = tags;
+	uint32_t diff[GROUPS * 4];
+
+	for (unsigned i = 0; i < GROUPS * 4; i++)
+		diff[i] = zigzag32(words[i] - tmpl[i]);
+	for (unsigned g = 0; g < GROUPS; g++)
+		if (diff[4 * g] | diff[4 * g + 1] | diff[4 * g + 2] | diff[4 * g + 3])
+			groups |= 1ull << g;
+	uint8_t *val = tags + __builtin_popcountll(groups);
+	for (unsigned g = 0; g < GROUPS; g++)
+		if (groups >> g & 1)
+			*t++ = store_group(&diff[4 * g], &val);
+	out[0] = (uint8_t)k;
+	for (unsigned b = 0; b < GROUP_BITS_BYTES; b++)
+		out[1 + b] = (uint8_t)(groups >> (8 * b));
 	size_t n = (size_t)(val - out);
 	CS_ASSERT(n + CS_PACK_SLACK <= CS_PACK_MAX);
 	memset(val, 0, CS_PACK_SLACK);
 	return n;
 }
 
-/* Unpacks the first `groups` groups of four words into words[]; returns
- * where their values stopped.  Each value is read as four bytes and
- * masked: the bytes past the last are CS_PACK_SLACK (pack.h). */
-static const uint8_t *unpack_words(const uint8_t *in, uint32_t *words,
-				   unsigned groups)
+/* Unpacks the first `count` groups of words; returns where their values
+ * stopped. */
+static const uint8_t *unpack_groups(const struct cs_pack_dict *d,
+				    const uint8_t *in, uint32_t *words,
+				    unsigned count)
 {
-	const uint8_t *tags = in + 4;
-	const uint8_t *val = tags + (CS_PACK_WORDS + 3) / 4;
+	const uint32_t *tmpl = d->words[in[0]];
+	uint64_t groups = 0;
 
-	for (unsigned g = 0; g < groups; g++) {
-		unsigned t = tags[g];
-		if (!t) {
-			memset(&words[4 * g], 0, 4 * sizeof *words);
-			continue;
-		}
-		unsigned t0 = t & 3, t1 = t >> 2 & 3, t2 = t >> 4 & 3, t3 = t >> 6;
-		unsigned o1 = tag_bytes[t0], o2 = o1 + tag_bytes[t1];
-		unsigned o3 = o2 + tag_bytes[t2];
-		words[4 * g] = load_le32(val) & tag_mask[t0];
-		words[4 * g + 1] = load_le32(val + o1) & tag_mask[t1];
-		words[4 * g + 2] = load_le32(val + o2) & tag_mask[t2];
-		words[4 * g + 3] = load_le32(val + o3) & tag_mask[t3];
-		val += o3 + tag_bytes[t3];
+	for (unsigned b = 0; b < GROUP_BITS_BYTES; b++)
+		groups |= (uint64_t)in[1 + b] << (8 * b);
+	const uint8_t *t = in + 1 + GROUP_BITS_BYTES;
+	const uint8_t *val = t + __builtin_popcountll(groups);
+	for (unsigned g = 0; g < count; g++) {
+		uint32_t diff[4] = { 0, 0, 0, 0 };
+		if (groups >> g & 1)
+			load_group(*t++, &val, diff);
+		for (unsigned i = 0; i < 4; i++)
+			words[4 * g + i] = tmpl[4 * g + i] + unzigzag32(diff[i]);
 	}
 	return val;
 }
 
-size_t cs_conn_unpack(const uint8_t *in, struct cs_conn *c)
+size_t cs_conn_unpack(const struct cs_pack_dict *d, const uint8_t *in,
+		      uint64_t id, uint64_t last_ts_us, struct cs_conn *c)
 {
 	uint32_t words[GROUPS * 4];
-	uint32_t flags;
+	const uint8_t *end = unpack_groups(d, in, words, GROUPS);
 
-	memcpy(&flags, in, 4);
-	const uint8_t *end = unpack_words(in, words, GROUPS);
-	flip_constants(words);
-	restore_fields((uint8_t *)words, flags);
-	memcpy(c, words, sizeof *c);
+	words_to_record(words, id, last_ts_us, c);
 	return (size_t)(end - in);
 }
 
-void cs_conn_unpack_key(const uint8_t *in, struct cs_flow_key *k)
+void cs_conn_unpack_key(const struct cs_pack_dict *d, const uint8_t *in,
+			struct cs_flow_key *k)
 {
-	uint32_t words[((sizeof *k + 15) / 16) * 4];
+	enum { KEY_GROUPS = (sizeof *k + 15) / 16 };
+	uint32_t words[KEY_GROUPS * 4];
 
-	unpack_words(in, words, (sizeof *k + 15) / 16);
-	for (unsigned i = 0; i < 2; i++)
-		words[v4_mapped_words[i]] ^= V4_MAPPED_WORD;
+	unpack_groups(d, in, words, KEY_GROUPS);
 	memcpy(k, words, sizeof *k);
 }
