@@ -157,6 +157,14 @@ uint32_t cs_aside_put(struct cs_aside *s, const struct cs_conn *c, uint32_t hash
 	return i;
 }
 
+void cs_aside_prefetch(const struct cs_aside *s, uint32_t i)
+{
+	const uint8_t *b = block_bytes(s, s->entries[i].at);
+
+	__builtin_prefetch(b);
+	__builtin_prefetch(b + 64);	/* most are 1 or 2 cache lines */
+}
+
 bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k)
 {
 	struct cs_flow_key key;

@@ -79,6 +79,9 @@ bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k
 /* Unpacks the record of entry i into *out and frees the entry. */
 void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out);
 
+/* Fetches the packed bytes of entry i into the cache, for a take soon. */
+void cs_aside_prefetch(const struct cs_aside *s, uint32_t i);
+
 static inline struct cs_aside_entry *cs_aside_entry(const struct cs_aside *s,
 						    uint32_t i)
 {
