@@ -1141,6 +1141,30 @@ START_TEST(going_aside_changes_nothing_that_leaves)
 END_TEST
 
 /*
+ * A burst of 3,000 unanswered SYNs 10 us apart: none is quiet for
+ * CS_FLOW_ASIDE_AFTER_US (the burst lasts 30 ms), yet no more than
+ * CS_FLOW_WHOLE_WAITING_MAX stay whole -- the oldest go aside first.
+ */
+START_TEST(a_burst_of_syns_keeps_few_whole)
+{
+	uint64_t ts = T0;
+
+	table_init_aside(&tab, 4000, NULL);
+	for (uint32_t i = 0; i < 3000; i++) {
+		cs_flow_expire(&tab, ts, 8);
+		syn(&tab, client(i), ts);
+		ts += 10;
+	}
+	ck_assert_uint_eq(tab.count, 3000);
+	ck_assert_uint_le(tab.count - tab.aside.count, CS_FLOW_WHOLE_WAITING_MAX + 1);
+	/* the oldest went: the list's head (the first SYN) is aside, its
+	 * tail (the last) is whole */
+	ck_assert(tab.lists[CS_LIST_EMBRYONIC].head & CS_FLOW_REF_SET_ASIDE);
+	ck_assert(!(tab.lists[CS_LIST_EMBRYONIC].tail & CS_FLOW_REF_SET_ASIDE));
+}
+END_TEST
+
+/*
  * Packing gives back any record byte for byte (but its list links, which
  * the flow table keeps outside): records of random bytes
  * (every rewritten field nonzero, distances of any size and sign), of
@@ -1413,6 +1437,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, quiet_records_go_aside_and_come_back_whole);
 	tcase_add_test(tc, going_aside_changes_nothing_that_leaves);
 	tcase_add_test(tc, packed_records_leave_as_they_came);
+	tcase_add_test(tc, a_burst_of_syns_keeps_few_whole);
 	tcase_add_test(tc, any_record_unpacks_byte_for_byte);
 	tcase_add_test(tc, closed_record_packs_small);
 	suite_add_tcase(s, tc);

@@ -693,6 +693,23 @@ static void prefetch_next(struct cs_flow_table *t, cs_conn_ref ref)
  * up. */
 #define ASIDE_PER_CALL 8
 
+/* Whole records on the lists that go aside: those not quiet long enough
+ * yet (and the few a detector holds). */
+static uint32_t whole_waiting(const struct cs_flow_table *t)
+{
+	return t->lists[CS_LIST_EMBRYONIC].count + t->lists[CS_LIST_CLOSED].count +
+	       t->lists[CS_LIST_RESET].count - t->aside.count;
+}
+
+/* Is ref's record due to go aside: quiet long enough, or the oldest of
+ * too many waiting (flow.h)? */
+static bool aside_due(const struct cs_flow_table *t, cs_conn_ref ref,
+		      uint64_t now_us)
+{
+	return cs_time_add(last_ts_of(t, ref), CS_FLOW_ASIDE_AFTER_US) <= now_us ||
+	       whole_waiting(t) > CS_FLOW_WHOLE_WAITING_MAX;
+}
+
 static void set_aside_quiet(struct cs_flow_table *t, uint64_t now_us)
 {
 	static const enum cs_flow_list lists[] = {
@@ -702,9 +719,7 @@ static void set_aside_quiet(struct cs_flow_table *t, uint64_t now_us)
 		enum cs_flow_list l = lists[k];
 		cs_conn_ref ref;
 		for (unsigned n = 0; n < ASIDE_PER_CALL &&
-		     (ref = t->aside_from[l]) &&
-		     cs_time_add(last_ts_of(t, ref), CS_FLOW_ASIDE_AFTER_US) <= now_us;
-		     n++) {
+		     (ref = t->aside_from[l]) && aside_due(t, ref, now_us); n++) {
 			cs_conn_ref next = *next_of(t, ref);
 			t->aside_from[l] = next;
 			if (next && !is_set_aside(next))

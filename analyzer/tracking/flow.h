@@ -24,8 +24,9 @@
  *
  * A record quiet for CS_FLOW_ASIDE_AFTER_US on the embryonic, closed or
  * reset list goes aside (aside.h): a 32-byte entry stands for it in the
- * index and on its list, and it is read back whole when anything needs it
- * again, so it counts, expires and is evicted as before.
+ * index and on its list, the record is packed, and it is unpacked whole
+ * when anything needs it again, so it counts, expires and is evicted as
+ * before.
  *
  * The index is kept at most half full, so every probe meets an empty slot
  * soon.  Growing it is the one allocation after setup; when that fails, a
@@ -74,10 +75,12 @@ struct cs_flow_opts {
 #define CS_RESET_LINGER_SEC 5
 /* A record quiet this long on the embryonic, closed or reset list goes
  * aside (aside.h).  Long enough for what follows at once -- the SYN-ACK
- * after a SYN, the last ACK after a FIN -- so that few come back; short,
- * because under a flood of 100,000 SYNs a second each 100 ms holds
- * 10,000 whole records. */
+ * after a SYN, the last ACK after a FIN -- so that few come back. */
 #define CS_FLOW_ASIDE_AFTER_US 100000u
+/* ... or sooner, oldest first, while more whole records than this wait
+ * on those lists: a flood of 100,000 SYNs a second would otherwise hold
+ * 10,000 of them (7 MiB) at any time. */
+#define CS_FLOW_WHOLE_WAITING_MAX 2048u
 
 /* Why a new connection was not tracked (summary.untracked). */
 enum cs_untracked {
