@@ -3,7 +3,7 @@
  *
  * The record's words are first rewritten (times and sequence numbers as
  * distances; the list links, the id and the last packet's time dropped),
- * with one more word saying which fields were rewritten; each
+ * with two more words saying which fields were rewritten; each
  * is then stored as its difference from the same word of a template, a
  * record of the same shape packed before (struct cs_pack_dict).  Records
  * of one shape -- closed the same way, with the same history -- differ in
@@ -28,11 +28,11 @@
 
 _Static_assert(sizeof(struct cs_conn) % 4 == 0, "a record is whole words");
 
-/* The words packed: the record's, then the rewritten fields' flags, then
- * zero to the end of the last group of four. */
-#define FLAGS_WORD CS_PACK_WORDS
+/* The words packed: the record's, then two of the rewritten fields'
+ * flags, then zero to the end of the last group of four. */
+#define FLAGS_WORD CS_PACK_WORDS		/* two words: 64 flags */
 #define GROUPS CS_PACK_GROUPS
-_Static_assert(GROUPS * 4 > FLAGS_WORD, "room for the flags word");
+_Static_assert(GROUPS * 4 >= FLAGS_WORD + 2, "room for the flags");
 _Static_assert(GROUPS <= 48, "the group bits fit six bytes");
 #define GROUP_BITS_BYTES 6
 
@@ -42,9 +42,9 @@ _Static_assert(GROUPS <= 48, "the group bits fit six bytes");
  * The distance is zigzag-coded, so a small one either way is a small
  * number.  A field that is zero stays zero (and unflagged).  Fields are
  * rewritten in the table's order and restored in the reverse, so a base
- * must not be rewritten before the fields that use it: first_ts_us is
- * rewritten last, from last_ts_us, which is not packed at all (the
- * caller keeps it: pack.h).
+ * must not be rewritten before the fields that use it (snd_nxt after
+ * those near it; first_ts_us last, from last_ts_us, which is not packed
+ * at all: the caller keeps it, pack.h).
  */
 struct rewrite {
 	uint16_t field, base;	/* offsets in struct cs_conn */
@@ -57,6 +57,24 @@ struct rewrite {
 #define FROM_LAST(f) { AT(f), AT(last_ts_us), 8 }
 #define SEQ(i, f) { EP(i, f), EP(i, isn), 4 }
 #define ACK(i, f) { EP(i, f), EP(!(i), isn), 4 }
+#define NEAR(i, f, to, size) { EP(i, f), EP(i, to), size }
+
+/*
+ * One side's sequence numbers: what it sent (snd_nxt) from its ISN, and
+ * what says the same again from snd_nxt -- its FIN, Zeek's last sequence
+ * number and the acknowledgment Zeek saw of it; what it acknowledged
+ * from its peer's ISN.  Zeek's relative numbers (reassembly, FIN, the
+ * history's last FIN) from Zeek's FIN, and Zeek's counts from the
+ * observer's.
+ */
+#define SIDE(i) \
+	NEAR(i, fin_seq, snd_nxt, 4), NEAR(i, z.last_seq, snd_nxt, 4), \
+	NEAR(i, z.ack_seq, snd_nxt, 4), SEQ(i, seq_hi), SEQ(i, z.start_seq), \
+	SEQ(i, snd_nxt), \
+	NEAR(i, last_ack, max_ack, 4), ACK(i, max_ack), \
+	NEAR(i, z.reasm_seq, z.fin_seq, 4), NEAR(i, z.trim_seq, z.fin_seq, 4), \
+	NEAR(i, z.hist_last_fin, z.fin_seq, 4), \
+	NEAR(i, z.pkts, pkts, 8), NEAR(i, z.ip_bytes, ip_bytes, 8)
 
 static const struct rewrite rewrites[] = {
 	/* the handshake's times, from the first packet */
@@ -67,17 +85,11 @@ static const struct rewrite rewrites[] = {
 	FROM_LAST(z_last_us), FROM_LAST(z_remove_at), FROM_LAST(z_expire_at[0]),
 	FROM_LAST(z_expire_at[1]), FROM_LAST(ep[0].last_ts_us),
 	FROM_LAST(ep[1].last_ts_us),
-	/* in each side's sequence space: what it sent, what its peer's
-	 * window lets it send, Zeek's view of both; what it acknowledged is
-	 * in its peer's */
-	SEQ(0, snd_nxt), SEQ(0, fin_seq), SEQ(0, seq_hi), SEQ(0, z.start_seq),
-	SEQ(0, z.last_seq), SEQ(0, z.ack_seq), ACK(0, max_ack), ACK(0, last_ack),
-	SEQ(1, snd_nxt), SEQ(1, fin_seq), SEQ(1, seq_hi), SEQ(1, z.start_seq),
-	SEQ(1, z.last_seq), SEQ(1, z.ack_seq), ACK(1, max_ack), ACK(1, last_ack),
+	SIDE(0), SIDE(1),
 	FROM_LAST(first_ts_us),		/* last: the base of FROM_FIRST */
 };
 #define REWRITES (sizeof rewrites / sizeof rewrites[0])
-_Static_assert(REWRITES <= 32, "one flag bit per rewritten field");
+_Static_assert(REWRITES <= 64, "one flag bit per rewritten field");
 static uint64_t load(const uint8_t *rec, const struct rewrite *r, unsigned at)
 {
 	uint64_t v = 0;
@@ -119,21 +131,21 @@ static uint64_t unzigzag(uint64_t z)
 
 /* Rewrites the fields of rec (a copy of the record) that are not zero;
  * returns their flags. */
-static uint32_t rewrite_fields(uint8_t *rec)
+static uint64_t rewrite_fields(uint8_t *rec)
 {
-	uint32_t flags = 0;
+	uint64_t flags = 0;
 
 	for (unsigned i = 0; i < REWRITES; i++) {
 		const struct rewrite *r = &rewrites[i];
 		uint64_t v = load(rec, r, r->field);
 		uint64_t keep = -(uint64_t)(v != 0);	/* all ones, or zero */
 		store(rec, r, zigzag(v - load(rec, r, r->base), r->size) & keep);
-		flags |= (uint32_t)(keep & 1) << i;
+		flags |= (keep & 1) << i;
 	}
 	return flags;
 }
 
-static void restore_fields(uint8_t *rec, uint32_t flags)
+static void restore_fields(uint8_t *rec, uint64_t flags)
 {
 	for (unsigned i = REWRITES; i-- > 0;) {
 		const struct rewrite *r = &rewrites[i];
@@ -148,8 +160,10 @@ _Static_assert(offsetof(struct cs_conn, key) == 0, "the key comes first");
 static void words_to_store(const struct cs_conn *c, uint32_t *words)
 {
 	memcpy(words, c, sizeof *c);
-	words[FLAGS_WORD] = rewrite_fields((uint8_t *)words);
-	for (unsigned i = FLAGS_WORD + 1; i < GROUPS * 4; i++)
+	uint64_t flags = rewrite_fields((uint8_t *)words);
+	words[FLAGS_WORD] = (uint32_t)flags;
+	words[FLAGS_WORD + 1] = (uint32_t)(flags >> 32);
+	for (unsigned i = FLAGS_WORD + 2; i < GROUPS * 4; i++)
 		words[i] = 0;
 	words[offsetof(struct cs_conn, lru_prev) / 4] = 0;
 	words[offsetof(struct cs_conn, lru_next) / 4] = 0;
@@ -164,7 +178,8 @@ static void words_to_record(uint32_t *words, uint64_t id, uint64_t last_ts_us,
 	memcpy((uint8_t *)words + offsetof(struct cs_conn, id), &id, sizeof id);
 	memcpy((uint8_t *)words + offsetof(struct cs_conn, last_ts_us), &last_ts_us,
 	       sizeof last_ts_us);
-	restore_fields((uint8_t *)words, words[FLAGS_WORD]);
+	restore_fields((uint8_t *)words, (uint64_t)words[FLAGS_WORD + 1] << 32 |
+					 words[FLAGS_WORD]);
 	memcpy(c, words, sizeof *c);
 }
 

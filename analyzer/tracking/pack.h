@@ -30,9 +30,9 @@
 #include "analyzer/tracking/conn.h"
 
 #define CS_PACK_WORDS (sizeof(struct cs_conn) / 4)
-/* Words go in groups of four, one more word holding which fields were
+/* Words go in groups of four, two more words holding which fields were
  * rewritten (pack.c). */
-#define CS_PACK_GROUPS ((CS_PACK_WORDS + 1 + 3) / 4)
+#define CS_PACK_GROUPS ((CS_PACK_WORDS + 2 + 3) / 4)
 /* The room packing needs: the template, the groups' bits, a tag byte a
  * group, every word whole, and 4 bytes of slack (each value is written
  * and read as four bytes, whatever its length). */
