@@ -29,6 +29,7 @@ void cs_engine_opts_default(struct cs_engine_opts *o)
 	o->flow.attempt_timeout_us = CS_ATTEMPT_TIMEOUT_SEC * 1000000ull;
 	o->flow.closed_timeout_us = 2ull * CS_MSL_SEC_DEFAULT * 1000000ull;
 	o->flow.reset_linger_us = CS_RESET_LINGER_SEC * 1000000ull;
+	o->flow.set_aside = true;
 	o->syn_timeout_us = CS_SYN_TIMEOUT_SEC_DEFAULT * 1000000ull;
 	cs_detect_opts_default(&o->detect);
 }
@@ -80,7 +81,10 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 	cs_stats_init(&e->stats);
 	cs_connstats_init(&e->conns);
 	cs_verdicts_init(&e->verdicts);
-	if (cs_flow_init(&e->flows, &o->flow, conn_done, e, err, errlen) != 0)
+	struct cs_flow_opts fo = o->flow;
+	/* The web view's gauges keep refs to records in any state (tally.c). */
+	fo.set_aside = o->flow.set_aside && !o->keep_recent;
+	if (cs_flow_init(&e->flows, &fo, conn_done, e, err, errlen) != 0)
 		return -1;
 	e->flows.zeek_row = zeek_row_done;
 	cs_tally_init(&e->open, &e->flows, o->syn_timeout_us);

@@ -7,10 +7,12 @@
  * six times over, in steps; an allocator that fails makes it refuse.  Every table is
  * freed with cs_flow_fini, so valgrind sees no leak.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "analyzer/tracking/flow.h"
+#include "analyzer/tracking/pack.h"
 #include "analyzer/tracking/tcp.h"
 #include "analyzer/tracking/track.h"
 #include "tests/pktbuild.h"	/* SEC */
@@ -1015,6 +1017,326 @@ START_TEST(flush_in_order_of_creation)
 }
 END_TEST
 
+/* ---- records set aside (aside.h) --------------------------------------------- */
+
+#define MS 1000ull
+/* Quiet long enough to go aside. */
+#define QUIET CS_FLOW_ASIDE_AFTER_US
+
+static void table_init_aside(struct cs_flow_table *t, uint32_t max_flows,
+			     struct done_log *d)
+{
+	struct cs_flow_opts o = opts(max_flows);
+	char err[128];
+
+	o.set_aside = true;
+	ck_assert_int_eq(cs_flow_init(t, &o, d ? log_done : NULL, d, err, sizeof err), 0);
+	ck_assert_msg(t->aside_on, "no memory for the records set aside");
+	if (d)
+		d->t = t;
+}
+
+/* A record as it would be reported: its place on its list aside. */
+static struct cs_conn unlinked(const struct cs_conn *c)
+{
+	struct cs_conn x = *c;
+
+	x.lru_prev = x.lru_next = 0;
+	return x;
+}
+
+/*
+ * An unanswered SYN, a closed and a reset connection go aside once quiet
+ * for CS_FLOW_ASIDE_AFTER_US; an open one stays.  Each comes back, byte
+ * for byte, when it is looked up.
+ */
+START_TEST(quiet_records_go_aside_and_come_back_whole)
+{
+	struct dir emb = client(1), act = client(2), clo = client(3), rst = client(4);
+	struct cs_conn was[4];
+
+	table_init_aside(&tab, 100, NULL);
+	was[0] = unlinked(syn(&tab, emb, T0));
+	was[1] = unlinked(handshake(&tab, act, T0));
+	handshake(&tab, clo, T0);
+	was[2] = unlinked(close_both(&tab, clo, T0));
+	handshake(&tab, rst, T0);
+	was[3] = unlinked(reset_by_server(&tab, rst, T0));
+
+	cs_flow_expire(&tab, T0 + QUIET - 1, 100);	/* not quiet long enough */
+	ck_assert_uint_eq(tab.aside.count, 0);
+	cs_flow_expire(&tab, T0 + QUIET, 100);
+	ck_assert_uint_eq(tab.aside.count, 3);
+	ck_assert_uint_eq(tab.count, 4);		/* still in the table */
+	ck_assert_uint_eq(tab.lists[CS_LIST_EMBRYONIC].count, 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_CLOSED].count, 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_RESET].count, 1);
+
+	const struct dir dirs[4] = { emb, act, clo, rst };
+	for (int i = 0; i < 4; i++) {
+		struct cs_conn *c = lookup(&tab, dirs[i]);
+		ck_assert_ptr_nonnull(c);
+		struct cs_conn now = unlinked(c);
+		ck_assert_msg(memcmp(&now, &was[i], sizeof now) == 0,
+			      "record %d came back changed", i);
+	}
+	ck_assert_uint_eq(tab.aside.count, 0);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/*
+ * What leaves the table, when and why, does not depend on records going
+ * aside: one history of expiry, eviction, a reused 4-tuple, late segments
+ * and the final flush, run with and without, hands the same records to
+ * the done callback at the same times.
+ */
+static void history(struct cs_flow_table *t, bool aside, struct done_log *d)
+{
+	enum { CAP = 10 };
+	uint64_t ts = T0;
+
+	if (aside)
+		table_init_aside(t, CAP, d);
+	else
+		table_init(t, CAP, d);
+	for (uint32_t i = 0; i < 4; i++) {		/* ids 1-4: TIME_WAIT */
+		handshake(t, client(i), ts += MS);
+		close_both(t, client(i), ts += MS);
+	}
+	syn(t, client(4), ts += MS);			/* 5: unanswered */
+	handshake(t, client(5), ts += MS);
+	reset_by_server(t, client(5), ts += MS);	/* 6: reset */
+	handshake(t, client(6), ts += MS);		/* 7: open */
+	ts += 10 * SEC;
+	cs_flow_expire(t, ts, 100);	/* the reset one expires, others go aside */
+	ck_assert_uint_eq(t->aside.count, aside ? 5 : 0);
+
+	/* a late ACK of client 1's FIN, and client 2's port taken again */
+	track(t, seg(reverse(client(1)), CS_TH_ACK, 5002, 1002, 0, ts += MS));
+	track(t, seg(client(2), CS_TH_SYN, 777, 0, 0, ts += MS));	/* 8 */
+	for (uint32_t i = 7; i < 12; i++) {	/* ids 9-13: the table fills */
+		cs_flow_expire(t, ts += QUIET, 100);
+		syn(t, client(i), ts);
+	}
+	cs_flow_expire(t, ts += 55 * SEC, 100);	/* some closed ones expire */
+	cs_flow_flush(t, ts += SEC);
+	cs_flow_fini(t);
+}
+
+START_TEST(going_aside_changes_nothing_that_leaves)
+{
+	struct done_log off = { 0 }, on = { 0 };
+
+	history(&tab, false, &off);
+	history(&tab, true, &on);
+	ck_assert_uint_gt(off.evicted_calls, 0);	/* the history evicts */
+	ck_assert_uint_eq(on.calls, off.calls);
+	for (unsigned i = 0; i < off.calls && i < LOG_MAX; i++) {
+		ck_assert_uint_eq(on.id[i], off.id[i]);
+		ck_assert_uint_eq(on.now[i], off.now[i]);
+		ck_assert_uint_eq(on.evicted[i], off.evicted[i]);
+	}
+}
+END_TEST
+
+/*
+ * A burst of 3,000 unanswered SYNs 10 us apart: none is quiet for
+ * CS_FLOW_ASIDE_AFTER_US (the burst lasts 30 ms), yet no more than
+ * CS_FLOW_WHOLE_WAITING_MAX stay whole -- the oldest go aside first.
+ */
+START_TEST(a_burst_of_syns_keeps_few_whole)
+{
+	uint64_t ts = T0;
+
+	table_init_aside(&tab, 4000, NULL);
+	for (uint32_t i = 0; i < 3000; i++) {
+		cs_flow_expire(&tab, ts, 8);
+		syn(&tab, client(i), ts);
+		ts += 10;
+	}
+	ck_assert_uint_eq(tab.count, 3000);
+	ck_assert_uint_le(tab.count - tab.aside.count, CS_FLOW_WHOLE_WAITING_MAX + 1);
+	/* the oldest went: the list's head (the first SYN) is aside, its
+	 * tail (the last) is whole */
+	ck_assert(tab.lists[CS_LIST_EMBRYONIC].head & CS_FLOW_REF_SET_ASIDE);
+	ck_assert(!(tab.lists[CS_LIST_EMBRYONIC].tail & CS_FLOW_REF_SET_ASIDE));
+}
+END_TEST
+
+/*
+ * Packing gives back any record byte for byte (but its list links, which
+ * the flow table keeps outside): records of random bytes
+ * (every rewritten field nonzero, distances of any size and sign), of
+ * random bytes with some fields zero, and with a base zero.
+ */
+START_TEST(any_record_unpacks_byte_for_byte)
+{
+	static uint8_t packed[CS_PACK_MAX];
+	static struct cs_pack_dict dict;
+	uint64_t x = 88172645463325252ull;	/* xorshift64 */
+
+	cs_pack_dict_init(&dict);
+	for (int n = 0; n < 2000; n++) {
+		struct cs_conn c, back;
+		uint8_t *b = (uint8_t *)&c;
+		for (size_t k = 0; k < sizeof c; k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			/* a third of the records mostly zero, as real ones */
+			b[k] = n % 3 == 0 && x % 4 ? 0 : (uint8_t)x;
+		}
+		if (n % 5 == 0)
+			c.first_ts_us = 0, c.ep[0].isn = 0;
+		size_t len = cs_conn_pack(&dict, &c, packed);
+		ck_assert_uint_le(len + CS_PACK_SLACK, CS_PACK_MAX);
+		memset(&back, 0xa5, sizeof back);
+		ck_assert_uint_eq(cs_conn_unpack(&dict, packed, c.id, c.last_ts_us, &back), len);
+		ck_assert_uint_eq(back.lru_prev, 0);	/* kept outside */
+		ck_assert_uint_eq(back.lru_next, 0);
+		c.lru_prev = c.lru_next = 0;
+		ck_assert_msg(memcmp(&c, &back, sizeof c) == 0,
+			      "record %d came back changed", n);
+		struct cs_flow_key k;
+		cs_conn_unpack_key(&dict, packed, &k);
+		ck_assert(memcmp(&k, &c.key, sizeof k) == 0);
+	}
+}
+END_TEST
+
+/* A closed connection: handshake, `bytes` each way, both FINs. */
+static struct cs_conn *closed_connection(struct dir d, uint32_t bytes, uint64_t ts)
+{
+	handshake(&tab, d, ts);
+	track(&tab, seg(d, CS_TH_ACK | CS_TH_PSH, 1001, 5001, bytes, ts + 2 * MS));
+	track(&tab, seg(reverse(d), CS_TH_ACK | CS_TH_PSH, 5001, 1001 + bytes, bytes,
+			ts + 3 * MS));
+	track(&tab, seg(d, CS_TH_FIN | CS_TH_ACK, 1001 + bytes, 5001 + bytes, 0,
+			ts + 4 * MS));
+	track(&tab, seg(reverse(d), CS_TH_FIN | CS_TH_ACK, 5001 + bytes,
+			1002 + bytes, 0, ts + 5 * MS));
+	struct cs_conn *c = track(&tab, seg(d, CS_TH_ACK, 1002 + bytes,
+					    5002 + bytes, 0, ts + 6 * MS));
+	ck_assert_uint_eq(c->ep[0].state, CS_TCP_TIME_WAIT);
+	ck_assert_uint_eq(c->ep[0].pkts, 5);	/* SYN, ACK, data, FIN, ACK */
+	return c;
+}
+
+/*
+ * The first closed connection packs against itself: it becomes the
+ * template of its shape, and all that is stored is which template (7
+ * bytes: nothing differs).  The next, another client closing the same
+ * way 7 s later, differs in its address, port and times: it packs to
+ * under 24 bytes of its 712.  Both come back whole.
+ */
+START_TEST(closed_record_packs_small)
+{
+	static uint8_t packed[CS_PACK_MAX];
+	static struct cs_pack_dict dict;
+	struct cs_conn back;
+
+	cs_pack_dict_init(&dict);
+	table_init(&tab, 16, NULL);
+	struct cs_conn first = unlinked(closed_connection(client(9), 1000, T0));
+	size_t len = cs_conn_pack(&dict, &first, packed);
+	ck_assert_uint_eq(len, 7);
+	ck_assert_uint_eq(cs_conn_unpack(&dict, packed, first.id, first.last_ts_us, &back), len);
+	ck_assert(memcmp(&first, &back, sizeof back) == 0);
+
+	struct cs_conn next = unlinked(closed_connection(client(10), 1000, T0 + 7 * SEC));
+	len = cs_conn_pack(&dict, &next, packed);
+	ck_assert_msg(len < 24, "a closed record packs to %zu of %zu bytes",
+		      len, sizeof next);
+	ck_assert_uint_eq(cs_conn_unpack(&dict, packed, next.id, next.last_ts_us, &back), len);
+	ck_assert(memcmp(&next, &back, sizeof back) == 0);
+}
+END_TEST
+
+/* What left the table, in order: each record's id, time and contents. */
+#define SEEN_MAX 4096
+struct seen {
+	unsigned n;
+	uint64_t id[SEEN_MAX], now[SEEN_MAX], sum[SEEN_MAX];
+};
+
+static void seen_done(void *ctx, struct cs_conn *c, uint64_t now_us)
+{
+	struct seen *s = ctx;
+	struct cs_conn x = unlinked(c);
+	const unsigned char *b = (const unsigned char *)&x;
+	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+
+	for (size_t k = 0; k < sizeof x; k++)
+		h = (h ^ b[k]) * 1099511628211ull;
+	ck_assert_uint_lt(s->n, SEEN_MAX);
+	s->id[s->n] = c->id;
+	s->now[s->n] = now_us;
+	s->sum[s->n] = h;
+	s->n++;
+}
+
+/*
+ * Enough records to reuse many packed blocks, with late segments taking
+ * some back one by one, the expiry unpacking the oldest and the flush
+ * the rest in order of id: everything that leaves leaves as it would
+ * have, byte for byte.
+ */
+static void many(struct cs_flow_table *t, bool aside, struct seen *s,
+		 uint64_t *packed, uint64_t *left)
+{
+	enum { CLOSED = 1500, SYNS = 600 };
+	struct cs_flow_opts o = opts(4000);
+	char err[128];
+	uint64_t ts = T0;
+
+	o.set_aside = aside;
+	ck_assert_int_eq(cs_flow_init(t, &o, seen_done, s, err, sizeof err), 0);
+	for (uint32_t i = 0; i < CLOSED; i++) {
+		cs_flow_expire(t, ts += MS, 8);
+		handshake(t, client(i), ts);
+		close_both(t, client(i), ts);
+	}
+	for (uint32_t i = 0; i < CLOSED; i += 7) {	/* late ACKs */
+		cs_flow_expire(t, ts += MS, 8);
+		track(t, seg(reverse(client(i)), CS_TH_ACK, 5002, 1002, 0, ts));
+	}
+	for (uint32_t i = CLOSED; i < CLOSED + SYNS; i++) {
+		cs_flow_expire(t, ts += MS, 8);
+		syn(t, client(i), ts);
+	}
+	/* the first closed ones expire, a chunk at a time */
+	for (uint64_t end = T0 + 62 * SEC; ts < end;)
+		cs_flow_expire(t, ts += 10 * MS, 8);
+	ck_assert_uint_gt(t->expired, 0);
+	ck_assert_uint_gt(t->count, 0);
+	*packed = t->aside.put_cnt;
+	*left = t->aside.count;
+	cs_flow_flush(t, ts += SEC);
+	ck_assert_uint_eq(t->aside.count, 0);
+	ck_assert_uint_eq(t->aside.packed_bytes, 0);
+	cs_flow_fini(t);
+}
+
+START_TEST(packed_records_leave_as_they_came)
+{
+	static struct seen off, on;
+	uint64_t packed, left;
+
+	memset(&off, 0, sizeof off);
+	memset(&on, 0, sizeof on);
+	many(&tab, false, &off, &packed, &left);
+	many(&tab, true, &on, &packed, &left);
+	ck_assert_uint_ge(packed, 2000);	/* nearly all went aside */
+	ck_assert_uint_gt(left, 100);		/* and the flush unpacked some */
+	ck_assert_uint_eq(on.n, off.n);
+	for (unsigned i = 0; i < off.n; i++) {
+		ck_assert_uint_eq(on.id[i], off.id[i]);
+		ck_assert_uint_eq(on.now[i], off.now[i]);
+		ck_assert_msg(on.sum[i] == off.sum[i], "record %" PRIu64
+			      " left changed", off.id[i]);
+	}
+}
+END_TEST
+
 /*
  * The flush puts each record in its place in an array over the ids left
  * (they are given in order of creation) while that range is at most four
@@ -1108,6 +1430,16 @@ Suite *flow_suite(void)
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, flush_in_order_of_creation);
 	tcase_add_test(tc, flush_in_order_with_ids_spread);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("aside");
+	tcase_add_checked_fixture(tc, NULL, table_free);
+	tcase_add_test(tc, quiet_records_go_aside_and_come_back_whole);
+	tcase_add_test(tc, going_aside_changes_nothing_that_leaves);
+	tcase_add_test(tc, packed_records_leave_as_they_came);
+	tcase_add_test(tc, a_burst_of_syns_keeps_few_whole);
+	tcase_add_test(tc, any_record_unpacks_byte_for_byte);
+	tcase_add_test(tc, closed_record_packs_small);
 	suite_add_tcase(s, tc);
 	return s;
 }

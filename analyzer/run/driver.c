@@ -1066,7 +1066,12 @@ int cs_run_init(struct cs_run *r, const struct cs_run_config *cfg,
 	r->src.filter_keeps_icmp = cfg->filter != NULL;
 	if (cs_wake_init(&r->wake, err, errlen) != 0)
 		return -1;
-	if (cs_engine_init(&r->engine, &cfg->engine, err, errlen) != 0) {
+	struct cs_engine_opts eo = cfg->engine;
+	/* A snapshot walks the table's lists and reads every record on them
+	 * (snapshot.c): none may be aside (aside.h). */
+	if (cfg->publish)
+		eo.flow.set_aside = false;
+	if (cs_engine_init(&r->engine, &eo, err, errlen) != 0) {
 		cs_wake_fini(&r->wake);
 		return -1;
 	}

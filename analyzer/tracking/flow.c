@@ -62,6 +62,53 @@ static uint64_t slot_make(cs_conn_ref ref, uint32_t hash)
 static cs_conn_ref slot_ref(uint64_t slot) { return (cs_conn_ref)(slot >> 32); }
 static uint32_t slot_hash(uint64_t slot) { return (uint32_t)slot; }
 
+/* ---- records and entries set aside ---------------------------------------- */
+
+/* The index and the lists hold refs of both kinds: a record, or one set
+ * aside (CS_FLOW_REF_SET_ASIDE, aside.h).  What they read of a ref --
+ * time, id, links -- comes through these. */
+static bool is_set_aside(cs_conn_ref ref) { return ref & CS_FLOW_REF_SET_ASIDE; }
+
+static uint32_t aside_index(cs_conn_ref ref) { return ref & ~CS_FLOW_REF_SET_ASIDE; }
+
+static struct cs_aside_entry *entry_of(const struct cs_flow_table *t,
+				       cs_conn_ref ref)
+{
+	return cs_aside_entry(&t->aside, aside_index(ref));
+}
+
+/* Is k the key of ref?  For a record set aside, its packed key says. */
+static bool key_is(struct cs_flow_table *t, cs_conn_ref ref,
+		   const struct cs_flow_key *k)
+{
+	if (is_set_aside(ref))
+		return cs_aside_key_is(&t->aside, aside_index(ref), k);
+	return key_eq(&t->conns[ref].key, k);
+}
+
+static uint64_t last_ts_of(const struct cs_flow_table *t, cs_conn_ref ref)
+{
+	return is_set_aside(ref) ? entry_of(t, ref)->last_ts_us :
+				   t->conns[ref].last_ts_us;
+}
+
+static uint64_t id_of(const struct cs_flow_table *t, cs_conn_ref ref)
+{
+	return is_set_aside(ref) ? entry_of(t, ref)->id : t->conns[ref].id;
+}
+
+static cs_conn_ref *prev_of(struct cs_flow_table *t, cs_conn_ref ref)
+{
+	return is_set_aside(ref) ? &entry_of(t, ref)->lru_prev :
+				   &t->conns[ref].lru_prev;
+}
+
+static cs_conn_ref *next_of(struct cs_flow_table *t, cs_conn_ref ref)
+{
+	return is_set_aside(ref) ? &entry_of(t, ref)->lru_next :
+				   &t->conns[ref].lru_next;
+}
+
 /* ---- the index ----------------------------------------------------------- */
 
 static void index_put(uint64_t *slots, uint32_t mask, uint64_t slot)
@@ -154,7 +201,7 @@ static bool index_make_room(struct cs_flow_table *t)
 /* Where k is in one index, or UINT32_MAX.  Probes at most the whole
  * index: being at most half full, it holds an empty slot well before
  * that, but a bound costs nothing. */
-static uint32_t index_probe(const struct cs_flow_table *t, const uint64_t *slots,
+static uint32_t index_probe(struct cs_flow_table *t, const uint64_t *slots,
 			    uint32_t mask, const struct cs_flow_key *k,
 			    uint32_t hash)
 {
@@ -165,7 +212,7 @@ static uint32_t index_probe(const struct cs_flow_table *t, const uint64_t *slots
 		if (!s)
 			return UINT32_MAX;
 		if (s != SLOT_GONE && slot_hash(s) == hash &&
-		    key_eq(&t->conns[slot_ref(s)].key, k))
+		    key_is(t, slot_ref(s), k))
 			return i;
 		i = (i + 1) & mask;
 	}
@@ -173,7 +220,7 @@ static uint32_t index_probe(const struct cs_flow_table *t, const uint64_t *slots
 }
 
 /* The slot holding k, in the index or (while it grows) the old one. */
-static uint64_t *index_find(const struct cs_flow_table *t,
+static uint64_t *index_find(struct cs_flow_table *t,
 			    const struct cs_flow_key *k, uint32_t hash)
 {
 	uint32_t i = index_probe(t, t->slots, t->slot_mask, k, hash);
@@ -216,21 +263,44 @@ static cs_conn_ref ref_of(const struct cs_flow_table *t, const struct cs_conn *c
 	return (cs_conn_ref)(c - t->conns);
 }
 
-static void list_unlink(struct cs_flow_table *t, struct cs_conn *c)
+static void list_unlink(struct cs_flow_table *t, cs_conn_ref ref,
+			enum cs_flow_list l)
 {
-	struct cs_conn *cs = t->conns;
-	cs_conn_ref prev = c->lru_prev, next = c->lru_next;
+	cs_conn_ref prev = *prev_of(t, ref), next = *next_of(t, ref);
 
 	if (prev)
-		cs[prev].lru_next = next;
+		*next_of(t, prev) = next;
 	else
-		t->lists[c->list].head = next;
+		t->lists[l].head = next;
 	if (next)
-		cs[next].lru_prev = prev;
+		*prev_of(t, next) = prev;
 	else
-		t->lists[c->list].tail = prev;
-	t->lists[c->list].count--;
-	c->lru_prev = c->lru_next = 0;
+		t->lists[l].tail = prev;
+	t->lists[l].count--;
+	if (t->aside_from[l] == ref)
+		t->aside_from[l] = next;
+	*prev_of(t, ref) = *next_of(t, ref) = 0;
+}
+
+/* `to` takes `from`'s place on list l: setting a record aside, or taking
+ * it back, moves it in neither order nor time. */
+static void list_replace(struct cs_flow_table *t, cs_conn_ref from,
+			 cs_conn_ref to, enum cs_flow_list l)
+{
+	cs_conn_ref prev = *prev_of(t, from), next = *next_of(t, from);
+
+	*prev_of(t, to) = prev;
+	*next_of(t, to) = next;
+	if (prev)
+		*next_of(t, prev) = to;
+	else
+		t->lists[l].head = to;
+	if (next)
+		*prev_of(t, next) = to;
+	else
+		t->lists[l].tail = to;
+	if (t->aside_from[l] == from)
+		t->aside_from[l] = to;
 }
 
 static void list_append(struct cs_flow_table *t, struct cs_conn *c,
@@ -250,11 +320,13 @@ static void list_append(struct cs_flow_table *t, struct cs_conn *c,
 	c->lru_prev = tail;
 	c->lru_next = 0;
 	if (tail)
-		t->conns[tail].lru_next = ref;
+		*next_of(t, tail) = ref;
 	else
 		t->lists[l].head = ref;
 	t->lists[l].tail = ref;
 	t->lists[l].count++;
+	if (!t->aside_from[l])	/* all before it went aside */
+		t->aside_from[l] = ref;
 }
 
 enum cs_flow_list cs_flow_classify(const struct cs_conn *c)
@@ -364,6 +436,9 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	 * nothing in the output depends on it. */
 	t->seed = cs_mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 			(uint64_t)(uintptr_t)t);
+	/* Without the memory for the entries, records stay whole: more
+	 * memory, the same answers. */
+	t->aside_on = o->set_aside && cs_aside_init(&t->aside, o->max_flows) == 0;
 	return 0;
 }
 
@@ -372,6 +447,8 @@ void cs_flow_fini(struct cs_flow_table *t)
 	free(t->conns);
 	free(t->slots);
 	free(t->old_slots);
+	if (t->aside_on)
+		cs_aside_fini(&t->aside);
 	memset(t, 0, sizeof *t);
 }
 
@@ -391,11 +468,20 @@ void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 	k->vlan = vlan_key && p->vlan_cnt ? p->vlan[0] : 0;
 }
 
+static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot);
+
+/* A record set aside is taken back at once: whoever looks a connection
+ * up is about to read or change it. */
 static struct cs_conn *lookup(struct cs_flow_table *t,
 			      const struct cs_flow_key *k, uint32_t hash)
 {
-	const uint64_t *s = index_find(t, k, hash);
-	return s ? &t->conns[slot_ref(*s)] : NULL;
+	uint64_t *s = index_find(t, k, hash);
+
+	if (!s)
+		return NULL;
+	if (is_set_aside(slot_ref(*s)))
+		return take_back(t, s);
+	return &t->conns[slot_ref(*s)];
 }
 
 struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
@@ -433,11 +519,22 @@ void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash)
 
 	if (slot_hash(s) != hash && t->old_slots)
 		s = t->old_slots[hash & t->old_mask];
-	if (s && s != SLOT_GONE && slot_hash(s) == hash) {
+	if (s && s != SLOT_GONE && slot_hash(s) == hash &&
+	    is_set_aside(slot_ref(s))) {
+		__builtin_prefetch(entry_of(t, slot_ref(s)));
+	} else if (s && s != SLOT_GONE && slot_hash(s) == hash) {
 		const char *c = (const char *)&t->conns[slot_ref(s)];
 		for (size_t at = 0; at < sizeof(struct cs_conn); at += 64)
 			__builtin_prefetch(c + at);
 	}
+}
+
+/* Back on the free list; the caller has taken it off its list. */
+static void free_record(struct cs_flow_table *t, struct cs_conn *c)
+{
+	c->in_use = false;
+	c->lru_next = t->free_head;
+	t->free_head = ref_of(t, c);
 }
 
 static void release(struct cs_flow_table *t, struct cs_conn *c)
@@ -456,10 +553,8 @@ static void release(struct cs_flow_table *t, struct cs_conn *c)
 				rehash_end(t);
 		}
 	}
-	list_unlink(t, c);
-	c->in_use = false;
-	c->lru_next = t->free_head;
-	t->free_head = ref_of(t, c);
+	list_unlink(t, ref_of(t, c), (enum cs_flow_list)c->list);
+	free_record(t, c);
 	t->count--;
 }
 
@@ -471,6 +566,8 @@ void cs_flow_remove(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 }
 
 /* Full: make room at the expense of what matters least (see flow.h). */
+static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref);
+
 static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 {
 	static const struct { enum cs_flow_list list; enum cs_evict why; } order[] = {
@@ -483,7 +580,7 @@ static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 		cs_conn_ref head = t->lists[order[i].list].head;
 		if (!head)
 			continue;
-		struct cs_conn *victim = &t->conns[head];
+		struct cs_conn *victim = full_record(t, head);
 		victim->evicted = (uint8_t)order[i].why;
 		t->evicted[order[i].why]++;
 		cs_flow_remove(t, victim, now_us);
@@ -504,11 +601,148 @@ static struct cs_conn *take_record(struct cs_flow_table *t)
 	return &t->conns[t->never_used++];	/* zeroed by calloc */
 }
 
+/* ---- setting quiet records aside (aside.h) ------------------------------- */
+
+/* The index slot holding ref, found by ref: a record set aside has no
+ * key in memory. */
+static uint64_t *slot_in(uint64_t *slots, uint32_t mask, uint64_t want)
+{
+	for (uint32_t i = slot_hash(want) & mask, n = 0; n <= mask;
+	     n++, i = (i + 1) & mask) {
+		if (slots[i] == want)
+			return &slots[i];
+		if (!slots[i])
+			break;
+	}
+	return NULL;
+}
+
+static uint64_t *slot_of(struct cs_flow_table *t, cs_conn_ref ref)
+{
+	uint32_t hash = is_set_aside(ref) ? entry_of(t, ref)->hash :
+					    key_hash(t, &t->conns[ref].key);
+	uint64_t want = slot_make(ref, hash);
+	uint64_t *s = slot_in(t->slots, t->slot_mask, want);
+
+	if (!s && t->old_slots)
+		s = slot_in(t->old_slots, t->old_mask, want);
+	CS_ASSERT(s);	/* a ref in use is indexed */
+	return s;
+}
+
+/*
+ * Record ref, quiet on its list for CS_FLOW_ASIDE_AFTER_US, goes aside.
+ * One some detector holds by ref stays (closewait.c queues records in
+ * CLOSE_WAIT): that ref must go on naming it.
+ */
+static void set_aside(struct cs_flow_table *t, cs_conn_ref ref)
+{
+	struct cs_conn *c = &t->conns[ref];
+
+	if (c->detect[0].close_wait || c->detect[1].close_wait)
+		return;
+	uint64_t *slot = slot_of(t, ref);
+	uint32_t i = cs_aside_put(&t->aside, c, slot_hash(*slot));
+	if (!i)
+		return;		/* not written: it stays a record */
+	cs_conn_ref aside = i | CS_FLOW_REF_SET_ASIDE;
+	entry_of(t, aside)->list = c->list;
+	list_replace(t, ref, aside, (enum cs_flow_list)c->list);
+	*slot = slot_make(aside, slot_hash(*slot));
+	free_record(t, c);
+}
+
+/* The record behind the entry in *slot, unpacked into a free record
+ * where the entry was: in the index and on its list.  There is a free
+ * record: entries count in count, which is at most max_flows. */
+static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot)
+{
+	cs_conn_ref aside = slot_ref(*slot);
+	const struct cs_aside_entry *e = entry_of(t, aside);
+	cs_conn_ref prev = e->lru_prev, next = e->lru_next;
+	struct cs_conn *c = take_record(t);
+
+	list_replace(t, aside, ref_of(t, c), (enum cs_flow_list)e->list);
+	cs_aside_take(&t->aside, aside_index(aside), c);	/* frees e */
+	c->lru_prev = prev;	/* (the packed ones are from before it went) */
+	c->lru_next = next;
+	*slot = slot_make(ref_of(t, c), slot_hash(*slot));
+	return c;
+}
+
+/* The next record to go aside has been quiet for a while: out of the
+ * cache, all of it, and packing reads all of it. */
+static void prefetch_whole(const struct cs_conn *c)
+{
+	for (size_t at = 0; at < sizeof *c; at += 64)
+		__builtin_prefetch((const char *)c + at);
+}
+
+/* The expiry takes a list's records in order, one or two a packet: the
+ * next one's packed bytes are fetched while this one is finished. */
+static void prefetch_next(struct cs_flow_table *t, cs_conn_ref ref)
+{
+	cs_conn_ref next = *next_of(t, ref);
+
+	if (next && is_set_aside(next))
+		cs_aside_prefetch(&t->aside, aside_index(next));
+}
+
+/* Each list that goes aside is walked from aside_from in order of last
+ * activity: a packet makes at most one record, so a few a packet keep
+ * up. */
+#define ASIDE_PER_CALL 8
+
+/* Whole records on the lists that go aside: those not quiet long enough
+ * yet (and the few a detector holds). */
+static uint32_t whole_waiting(const struct cs_flow_table *t)
+{
+	return t->lists[CS_LIST_EMBRYONIC].count + t->lists[CS_LIST_CLOSED].count +
+	       t->lists[CS_LIST_RESET].count - t->aside.count;
+}
+
+/* Is ref's record due to go aside: quiet long enough, or the oldest of
+ * too many waiting (flow.h)? */
+static bool aside_due(const struct cs_flow_table *t, cs_conn_ref ref,
+		      uint64_t now_us)
+{
+	return cs_time_add(last_ts_of(t, ref), CS_FLOW_ASIDE_AFTER_US) <= now_us ||
+	       whole_waiting(t) > CS_FLOW_WHOLE_WAITING_MAX;
+}
+
+static void set_aside_quiet(struct cs_flow_table *t, uint64_t now_us)
+{
+	static const enum cs_flow_list lists[] = {
+		CS_LIST_EMBRYONIC, CS_LIST_CLOSED, CS_LIST_RESET,
+	};
+	for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
+		enum cs_flow_list l = lists[k];
+		cs_conn_ref ref;
+		for (unsigned n = 0; n < ASIDE_PER_CALL &&
+		     (ref = t->aside_from[l]) && aside_due(t, ref, now_us); n++) {
+			cs_conn_ref next = *next_of(t, ref);
+			t->aside_from[l] = next;
+			if (next && !is_set_aside(next))
+				prefetch_whole(&t->conns[next]);
+			if (!is_set_aside(ref))
+				set_aside(t, ref);
+		}
+	}
+}
+
+/* The record of a ref in use, taken back if it was set aside. */
+static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref)
+{
+	return is_set_aside(ref) ? take_back(t, slot_of(t, ref)) :
+				   &t->conns[ref];
+}
+
 static struct cs_conn *create(struct cs_flow_table *t,
 			      const struct cs_flow_key *k, uint32_t hash,
 			      uint64_t now_us)
 {
-	if (!t->free_head && t->never_used > t->opt.max_flows)
+	/* (count, not the free records: those set aside count too) */
+	if (t->count >= t->opt.max_flows)
 		evict_one(t, now_us);
 	if (!index_make_room(t)) {
 		t->untracked[CS_UNTRACKED_NO_MEMORY]++;
@@ -545,17 +779,19 @@ struct cs_conn *cs_flow_create_at(struct cs_flow_table *t,
 
 void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 {
+	enum cs_flow_list l = cs_flow_classify(c);
+
 	if (now_us > c->last_ts_us)
 		c->last_ts_us = now_us;
-	list_unlink(t, c);
-	list_append(t, c, cs_flow_classify(c));
+	list_unlink(t, ref_of(t, c), (enum cs_flow_list)c->list);
+	list_append(t, c, l);
 }
 
 /* When the head of list l is due, with the table's current timeouts:
  * CS_TIME_NEVER if after the last packet time (pkttime.h). */
 static uint64_t head_due(const struct cs_flow_table *t, enum cs_flow_list l)
 {
-	return cs_time_add(t->conns[t->lists[l].head].last_ts_us,
+	return cs_time_add(last_ts_of(t, t->lists[l].head),
 			   cs_flow_timeout(t, l));
 }
 
@@ -591,7 +827,7 @@ static void next_due_find(struct cs_flow_table *t)
 	for (int l = 0; l < CS_LIST_MAX; l++) {
 		if (!t->lists[l].head)
 			continue;
-		uint64_t due = cs_time_add(t->conns[t->lists[l].head].last_ts_us,
+		uint64_t due = cs_time_add(last_ts_of(t, t->lists[l].head),
 					   timeout_at(t, (enum cs_flow_list)l, count));
 		if (due < t->next_due_us)
 			t->next_due_us = due;
@@ -607,13 +843,17 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 	};
 	unsigned n = 0;
 
+	/* Called before each packet is looked up: nobody holds a record. */
+	if (t->aside_on)
+		set_aside_quiet(t, now_us);
 	if (now_us < t->next_due_us && t->count <= t->next_due_count)
 		return 0;
 	for (int i = 0; i < CS_LIST_MAX; i++) {
 		enum cs_flow_list l = order[i];
 		while (n < max_work && t->lists[l].head &&
 		       head_due(t, l) <= now_us) {
-			struct cs_conn *c = &t->conns[t->lists[l].head];
+			prefetch_next(t, t->lists[l].head);
+			struct cs_conn *c = full_record(t, t->lists[l].head);
 			/* before its time: the table is filling (emergency) */
 			if (cs_time_add(c->last_ts_us, t->base_timeout[l]) > now_us)
 				t->expired_early++;
@@ -640,6 +880,14 @@ static int by_id(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Hands refs[0..n), in that order, to the done callback. */
+static void remove_in_order(struct cs_flow_table *t, const cs_conn_ref *refs,
+			    size_t n, uint64_t now_us)
+{
+	for (size_t i = 0; i < n; i++)
+		cs_flow_remove(t, full_record(t, refs[i]), now_us);
+}
+
 /* Past this many ids per record in the table, flush_by_place gives way to
  * the sort: its array would take more memory than the sort's pairs. */
 #define PLACE_IDS_PER_RECORD 4u
@@ -656,9 +904,9 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 	uint64_t lo = UINT64_MAX, hi = 0;
 
 	for (int l = 0; l < CS_LIST_MAX; l++)
-		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next) {
-			lo = t->conns[r].id < lo ? t->conns[r].id : lo;
-			hi = t->conns[r].id > hi ? t->conns[r].id : hi;
+		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r)) {
+			lo = id_of(t, r) < lo ? id_of(t, r) : lo;
+			hi = id_of(t, r) > hi ? id_of(t, r) : hi;
 		}
 	if (lo > hi)
 		return true;	/* empty */
@@ -668,13 +916,15 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 	if (!at)
 		return false;
 	for (int l = 0; l < CS_LIST_MAX; l++)
-		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next) {
-			CS_ASSERT(!at[t->conns[r].id - lo]);	/* ids are unique */
-			at[t->conns[r].id - lo] = r;
+		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r)) {
+			CS_ASSERT(!at[id_of(t, r) - lo]);	/* ids are unique */
+			at[id_of(t, r) - lo] = r;
 		}
+	size_t n = 0;		/* the array without its holes */
 	for (uint64_t i = 0; i <= hi - lo; i++)
 		if (at[i])
-			cs_flow_remove(t, &t->conns[at[i]], now_us);
+			at[n++] = at[i];
+	remove_in_order(t, at, n, now_us);
 	free(at);
 	return true;
 }
@@ -690,14 +940,15 @@ void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 	if (!all) {		/* no memory to sort: list order will do */
 		for (int l = 0; l < CS_LIST_MAX; l++)
 			while (t->lists[l].head)
-				cs_flow_remove(t, &t->conns[t->lists[l].head], now_us);
+				cs_flow_remove(t, full_record(t, t->lists[l].head),
+					       now_us);
 		return;
 	}
 	for (int l = 0; l < CS_LIST_MAX; l++)
-		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next)
-			all[n++] = (struct by_id_entry){ t->conns[r].id, r };
+		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r))
+			all[n++] = (struct by_id_entry){ id_of(t, r), r };
 	qsort(all, n, sizeof *all, by_id);
 	for (uint32_t i = 0; i < n; i++)
-		cs_flow_remove(t, &t->conns[all[i].ref], now_us);
+		cs_flow_remove(t, full_record(t, all[i].ref), now_us);
 	free(all);
 }

@@ -22,6 +22,12 @@
  * being diagnosed.  Every record that leaves is handed to the done callback
  * first, so evicted connections are still reported.  Time is packet time.
  *
+ * A record quiet for CS_FLOW_ASIDE_AFTER_US on the embryonic, closed or
+ * reset list goes aside (aside.h): a 32-byte entry stands for it in the
+ * index and on its list, the record is packed, and it is unpacked whole
+ * when anything needs it again, so it counts, expires and is evicted as
+ * before.
+ *
  * The index is kept at most half full, so every probe meets an empty slot
  * soon.  Growing it is the one allocation after setup; when that fails, a
  * new connection that would fill the index past half is refused: it is
@@ -33,6 +39,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analyzer/tracking/aside.h"
 #include "analyzer/tracking/conn.h"
 
 enum cs_flow_list {
@@ -50,6 +57,9 @@ struct cs_flow_opts {
 	uint64_t closed_timeout_us;	/* after both FINs: 2*MSL */
 	uint64_t reset_linger_us;	/* after a RST */
 	bool vlan_key;			/* VLAN id is part of the key */
+	/* Set quiet records aside (aside.h).  Off when something else keeps
+	 * references to records in any state (the web view's gauges). */
+	bool set_aside;
 };
 
 #define CS_FLOW_MAX_DEFAULT 1000000u
@@ -63,6 +73,14 @@ struct cs_flow_opts {
 /* A reset connection is gone at once; segments in flight arrive within a
  * few round trips (and Zeek waits tcp_reset_delay, 5 s, too). */
 #define CS_RESET_LINGER_SEC 5
+/* A record quiet this long on the embryonic, closed or reset list goes
+ * aside (aside.h).  Long enough for what follows at once -- the SYN-ACK
+ * after a SYN, the last ACK after a FIN -- so that few come back. */
+#define CS_FLOW_ASIDE_AFTER_US 100000u
+/* ... or sooner, oldest first, while more whole records than this wait
+ * on those lists: a flood of 100,000 SYNs a second would otherwise hold
+ * 10,000 of them (7 MiB) at any time. */
+#define CS_FLOW_WHOLE_WAITING_MAX 2048u
 
 /* Why a new connection was not tracked (summary.untracked). */
 enum cs_untracked {
@@ -76,6 +94,10 @@ extern const char *const cs_untracked_names[CS_UNTRACKED_MAX];
 /* The most index entries one new connection moves into a grown index:
  * a growth must not stall one packet for a million moves (flow.c). */
 #define CS_FLOW_REHASH_MOVES_MAX 32
+
+/* The bit of an index or list ref that names an aside.h entry rather
+ * than a record: --max-flows is at most 2^30. */
+#define CS_FLOW_REF_SET_ASIDE 0x80000000u
 
 typedef void (*cs_conn_done_fn)(void *ctx, struct cs_conn *c, uint64_t now_us);
 
@@ -109,6 +131,13 @@ struct cs_flow_table {
 	uint32_t rehash_moved_most;	/* most entries one insert moved */
 	/* Allocates a larger index (calloc); a test makes it fail. */
 	void *(*index_alloc)(size_t n, size_t size);
+	/* Records set aside (aside.h): in the index and on their list as
+	 * refs with CS_FLOW_REF_SET_ASIDE set, counted in count like any
+	 * other.  On each list that goes aside, aside_from is the first
+	 * record not looked at yet: all before it went aside (flow.c). */
+	struct cs_aside aside;
+	bool aside_on;
+	cs_conn_ref aside_from[CS_LIST_MAX];
 	cs_conn_done_fn done;
 	cs_conn_done_fn zeek_row;	/* a conn.log row ends inside a record */
 	void *done_ctx;

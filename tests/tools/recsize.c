@@ -30,7 +30,9 @@ struct entry {
 
 static const struct entry entries[] = {
 	{ "struct cs_conn", sizeof(struct cs_conn),
-	  "the record of one tracked connection, open or closed until it expires" },
+	  "the record of one tracked connection while it is in memory: open, or quiet for less than 100 ms" },
+	{ "struct cs_aside_entry", sizeof(struct cs_aside_entry),
+	  "the entry of a record set aside (TIME_WAIT, unanswered SYN, reset); its record waits packed beside it (pack.h; the packed size depends on the traffic: PROFILE.md)" },
 	{ "index slot", INDEX_SLOT_BYTES,
 	  "the flow table's index entry (hash tag and record number), one or more per record" },
 	{ "struct cs_endpoint", sizeof(struct cs_endpoint),

@@ -1,0 +1,188 @@
+/*
+ * aside.c — quiet records set aside: entries, and the records packed in
+ * memory (aside.h).
+ *
+ * Packed records take 8-byte units in pages of 1 MiB; a record's block
+ * is named by its first unit (30 bits of the entry: up to 8 GiB).  A
+ * block given back goes on the list of its size, and the next record of
+ * that size takes it: records of one capture pack to a few sizes, so the
+ * pages stay about as full as the records aside need.  Blocks are sized
+ * from what packing returned, and found again on the way back from what
+ * unpacking read: the entry need not hold a length.
+ */
+#include "analyzer/tracking/aside.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyzer/tracking/pack.h"
+#include "capture/assert.h"
+
+#define UNIT 8u
+#define PAGE_UNITS 131072u		/* 1 MiB */
+#define PAGES_MAX ((1u << 30) / PAGE_UNITS)
+#define BLOCK_UNITS_MAX ((CS_PACK_MAX + UNIT - 1) / UNIT)
+
+static uint32_t units_for(size_t bytes)
+{
+	return (uint32_t)((bytes + UNIT - 1) / UNIT);
+}
+
+int cs_aside_init(struct cs_aside *s, uint32_t cap)
+{
+	memset(s, 0, sizeof *s);
+	/* Pages of this array are touched only as they are first used. */
+	s->entries = calloc((size_t)cap + 1, sizeof *s->entries);
+	s->free_blocks = calloc(BLOCK_UNITS_MAX + 1, sizeof *s->free_blocks);
+	s->dict = malloc(sizeof *s->dict);
+	if (!s->entries || !s->free_blocks || !s->dict) {
+		cs_aside_fini(s);
+		return -1;
+	}
+	cs_pack_dict_init(s->dict);
+	s->cap = cap;
+	s->never_used = 1;
+	s->fill_at = 1;		/* unit 0 is "no block" */
+	return 0;
+}
+
+void cs_aside_fini(struct cs_aside *s)
+{
+	for (uint32_t p = 0; p < s->pages_used; p++)
+		free(s->pages[p]);
+	free(s->pages);
+	free(s->entries);
+	free(s->free_blocks);
+	free(s->dict);
+	memset(s, 0, sizeof *s);
+}
+
+/* ---- blocks --------------------------------------------------------------- */
+
+static uint8_t *block_bytes(const struct cs_aside *s, uint32_t at)
+{
+	return s->pages[at / PAGE_UNITS] + (size_t)(at % PAGE_UNITS) * UNIT;
+}
+
+/* A new page for fill_at, when the block would not fit in the one it is
+ * in (the rest of that page stays unused: at most a block's size). */
+static bool room_for(struct cs_aside *s, uint32_t units)
+{
+	uint32_t page = s->fill_at / PAGE_UNITS;
+
+	if (s->fill_at % PAGE_UNITS + units > PAGE_UNITS) {
+		page++;
+		s->fill_at = page * PAGE_UNITS;
+	}
+	if (page < s->pages_used)
+		return true;
+	if (page >= PAGES_MAX)
+		return false;
+	if (page >= s->pages_cap) {
+		uint32_t cap = s->pages_cap ? s->pages_cap * 2 : 64;
+		uint8_t **pages = realloc(s->pages, cap * sizeof *pages);
+		if (!pages)
+			return false;
+		s->pages = pages;
+		s->pages_cap = cap;
+	}
+	s->pages[page] = malloc((size_t)PAGE_UNITS * UNIT);
+	if (!s->pages[page])
+		return false;
+	s->pages_used = page + 1;
+	return true;
+}
+
+/* A block of `units`; 0 without the memory for one. */
+static uint32_t block_take(struct cs_aside *s, uint32_t units)
+{
+	uint32_t at = s->free_blocks[units];
+
+	if (at) {
+		memcpy(&s->free_blocks[units], block_bytes(s, at), sizeof at);
+		return at;
+	}
+	if (!room_for(s, units))
+		return 0;
+	at = s->fill_at;
+	s->fill_at += units;
+	return at;
+}
+
+static void block_give_back(struct cs_aside *s, uint32_t at, uint32_t units)
+{
+	memcpy(block_bytes(s, at), &s->free_blocks[units], sizeof at);
+	s->free_blocks[units] = at;
+}
+
+/* ---- entries ------------------------------------------------------------- */
+
+static uint32_t take_entry(struct cs_aside *s)
+{
+	if (s->free_head) {
+		uint32_t i = s->free_head;
+		s->free_head = s->entries[i].lru_next;
+		return i;
+	}
+	if (s->never_used > s->cap)
+		return 0;	/* cannot happen: the table holds at most cap */
+	return s->never_used++;
+}
+
+static void give_back(struct cs_aside *s, uint32_t i)
+{
+	s->entries[i].lru_next = s->free_head;
+	s->free_head = i;
+}
+
+uint32_t cs_aside_put(struct cs_aside *s, const struct cs_conn *c, uint32_t hash)
+{
+	uint8_t packed[CS_PACK_MAX];
+	size_t n = cs_conn_pack(s->dict, c, packed);
+	uint32_t units = units_for(n + CS_PACK_SLACK);
+
+	if (!s->free_head && s->never_used > s->cap)
+		return 0;
+	uint32_t at = block_take(s, units);
+	if (!at)
+		return 0;	/* no memory: the record stays whole */
+	memcpy(block_bytes(s, at), packed, n + CS_PACK_SLACK);
+	uint32_t i = take_entry(s);
+	s->entries[i] = (struct cs_aside_entry){
+		.last_ts_us = c->last_ts_us, .id = c->id, .hash = hash, .at = at,
+	};
+	s->count++;
+	s->put_cnt++;
+	s->packed_bytes += (uint64_t)units * UNIT;
+	return i;
+}
+
+void cs_aside_prefetch(const struct cs_aside *s, uint32_t i)
+{
+	const uint8_t *b = block_bytes(s, s->entries[i].at);
+
+	__builtin_prefetch(b);
+	__builtin_prefetch(b + 64);	/* most are 1 or 2 cache lines */
+}
+
+bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k)
+{
+	struct cs_flow_key key;
+
+	cs_conn_unpack_key(s->dict, block_bytes(s, s->entries[i].at), &key);
+	return memcmp(&key, k, sizeof *k) == 0;
+}
+
+void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out)
+{
+	const struct cs_aside_entry *e = &s->entries[i];
+	uint32_t at = e->at;
+	size_t n = cs_conn_unpack(s->dict, block_bytes(s, at), e->id,
+				  e->last_ts_us, out);
+	uint32_t units = units_for(n + CS_PACK_SLACK);
+
+	block_give_back(s, at, units);
+	s->packed_bytes -= (uint64_t)units * UNIT;
+	give_back(s, i);
+	s->count--;
+}

@@ -1,0 +1,349 @@
+/*
+ * pack.c — a connection record packed small (pack.h).
+ *
+ * The record is first rewritten: times and sequence numbers as distances
+ * from the fields they sit near, its list links, id and last packet's
+ * time dropped, and two words added saying which fields were rewritten.
+ * Each of its 32-bit words is then stored as its difference (XOR) from
+ * the same word of a template, a record of the same shape packed before (struct
+ * cs_pack_dict): records of one shape -- closed the same way, with the
+ * same history -- differ in little but their addresses, ports, ISNs and
+ * times.
+ *
+ * Layout of a packed record:
+ *   1 byte    the template
+ *   6 bytes   which groups of four words differ from it (bit g: group g)
+ *   then, for each such group in order:
+ *     1 byte  its tag: 2 bits per word, 0 the same as the template's, 1 a
+ *             byte of difference, 2 two, 3 four
+ *     values  the differences (XOR, little-endian), in as many bytes as
+ *             the tag says
+ * The packed bytes never leave the process (they are not a file format):
+ * they are read by the code that wrote them, and trusted as such.
+ */
+#include "analyzer/tracking/pack.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "capture/assert.h"
+
+_Static_assert(sizeof(struct cs_conn) % 4 == 0, "a record is whole words");
+
+/* The words packed: the record's, then two of the rewritten fields'
+ * flags, then zero to the end of the last group of four. */
+#define FLAGS_WORD CS_PACK_WORDS		/* two words: 64 flags */
+#define GROUPS CS_PACK_GROUPS
+#define WORDS (GROUPS * 4)
+_Static_assert(WORDS >= FLAGS_WORD + 2, "room for the flags");
+_Static_assert(GROUPS <= 48, "the group bits fit six bytes");
+#define GROUP_BITS_BYTES 6
+#define HEADER_BYTES (1 + GROUP_BITS_BYTES)
+
+/* ---- fields rewritten ------------------------------------------------------ */
+
+/*
+ * A field rewritten as its distance from another (its base), zigzag-coded
+ * so that a small distance either way is a small number: a time from the
+ * first or the last packet's, a sequence number from what its side sent
+ * or from an ISN, Zeek's relative numbers from Zeek's FIN, Zeek's counts
+ * from the observer's.  A field that is zero stays zero (and unflagged).
+ *
+ * Packing reads every base from the record as it is.  Unpacking restores
+ * the bases first: each of those has a base that is never rewritten (an
+ * ISN) or is handed back by the caller (last_ts_us, pack.h).
+ */
+#define BASES(X)							\
+	X(ep[0].snd_nxt, ep[0].isn) X(ep[1].snd_nxt, ep[1].isn)	\
+	X(ep[0].max_ack, ep[1].isn) X(ep[1].max_ack, ep[0].isn)	\
+	X(first_ts_us, last_ts_us)
+
+#define SIDE(X, i)							\
+	X(ep[i].fin_seq, ep[i].snd_nxt) X(ep[i].z.last_seq, ep[i].snd_nxt) \
+	X(ep[i].z.ack_seq, ep[i].snd_nxt) X(ep[i].seq_hi, ep[i].isn)	\
+	X(ep[i].z.start_seq, ep[i].isn) X(ep[i].last_ack, ep[i].max_ack) \
+	X(ep[i].z.reasm_seq, ep[i].z.fin_seq)				\
+	X(ep[i].z.trim_seq, ep[i].z.fin_seq)				\
+	X(ep[i].z.hist_last_fin, ep[i].z.fin_seq)			\
+	X(ep[i].z.pkts, ep[i].pkts) X(ep[i].z.ip_bytes, ep[i].ip_bytes)	\
+	X(ep[i].last_ts_us, last_ts_us)
+
+#define OTHERS(X)							\
+	X(syn_ts_us, first_ts_us) X(synack_ts_us, first_ts_us)		\
+	X(ack_ts_us, first_ts_us) X(z_start_us, first_ts_us)		\
+	X(z_attempt_at, first_ts_us)					\
+	X(z_last_us, last_ts_us) X(z_remove_at, last_ts_us)		\
+	X(z_expire_at[0], last_ts_us) X(z_expire_at[1], last_ts_us)	\
+	SIDE(X, 0) SIDE(X, 1)
+
+static uint32_t zigzag32(uint32_t d) { return (d << 1) ^ (uint32_t)-(d >> 31); }
+static uint32_t unzigzag32(uint32_t z) { return (z >> 1) ^ (uint32_t)-(z & 1); }
+static uint64_t zigzag64(uint64_t d) { return (d << 1) ^ (uint64_t)-(d >> 63); }
+static uint64_t unzigzag64(uint64_t z) { return (z >> 1) ^ (uint64_t)-(z & 1); }
+
+/* Rewrites *f from base unless it is zero (without a branch); returns
+ * whether it did. */
+static uint64_t shift32(uint32_t *f, uint32_t base)
+{
+	uint32_t keep = -(uint32_t)(*f != 0);
+
+	*f = zigzag32(*f - base) & keep;
+	return keep & 1;
+}
+
+static uint64_t shift64(uint64_t *f, uint64_t base)
+{
+	uint64_t keep = -(uint64_t)(*f != 0);
+
+	*f = zigzag64(*f - base) & keep;
+	return keep & 1;
+}
+
+static void unshift32(uint32_t *f, uint32_t base, uint64_t flagged)
+{
+	*f = (unzigzag32(*f) + base) & -(uint32_t)flagged;
+}
+
+static void unshift64(uint64_t *f, uint64_t base, uint64_t flagged)
+{
+	*f = (unzigzag64(*f) + base) & -(uint64_t)flagged;
+}
+
+#define SHIFT(f, b)							\
+	flags |= _Generic(out->f, uint32_t: shift32, uint64_t: shift64)( \
+			 &out->f, c->b) << bit++;
+#define UNSHIFT(f, b)							\
+	_Generic(r->f, uint32_t: unshift32, uint64_t: unshift64)(	\
+		&r->f, r->b, flags >> bit++ & 1);
+
+/* *out: c rewritten; returns the flags of the fields rewritten. */
+static uint64_t rewrite_fields(const struct cs_conn *c, struct cs_conn *out)
+{
+	uint64_t flags = 0;
+	unsigned bit = 0;
+
+	*out = *c;
+	BASES(SHIFT)
+	OTHERS(SHIFT)
+	CS_ASSERT(bit <= 64);
+	return flags;
+}
+
+static void restore_fields(struct cs_conn *r, uint64_t flags)
+{
+	unsigned bit = 0;
+
+	BASES(UNSHIFT)
+	OTHERS(UNSHIFT)
+}
+
+/* A record and its words: C11 reads a union's other member bytewise. */
+union words {
+	struct cs_conn c;
+	uint32_t w[WORDS];
+};
+
+/* The record's words as packing compares them (see the top). */
+static void words_to_store(const struct cs_conn *c, union words *u)
+{
+	uint64_t flags = rewrite_fields(c, &u->c);
+
+	u->c.lru_prev = u->c.lru_next = 0;
+	u->c.id = 0;
+	u->c.last_ts_us = 0;
+	u->w[FLAGS_WORD] = (uint32_t)flags;
+	u->w[FLAGS_WORD + 1] = (uint32_t)(flags >> 32);
+	for (unsigned i = FLAGS_WORD + 2; i < WORDS; i++)
+		u->w[i] = 0;
+}
+
+static void words_to_record(union words *u, uint64_t id, uint64_t last_ts_us,
+			    struct cs_conn *c)
+{
+	u->c.id = id;
+	u->c.last_ts_us = last_ts_us;
+	restore_fields(&u->c, (uint64_t)u->w[FLAGS_WORD + 1] << 32 | u->w[FLAGS_WORD]);
+	*c = u->c;
+}
+
+/* ---- templates ----------------------------------------------------------- */
+
+/*
+ * A record's shape: the words that say how it went -- each endpoint's
+ * states and flags, Zeek's history, its list -- hashed to a template.
+ * Two shapes on one template only pack less well.
+ */
+static const struct { uint16_t from, to; } shape_words[] = {
+	{ offsetof(struct cs_conn, orig) / 4, offsetof(struct cs_conn, lru_prev) / 4 },
+	{ offsetof(struct cs_conn, ep[0]) / 4, offsetof(struct cs_conn, ep[0].isn) / 4 },
+	{ offsetof(struct cs_conn, ep[1]) / 4, offsetof(struct cs_conn, ep[1].isn) / 4 },
+	{ offsetof(struct cs_conn, hist_seen) / 4,
+	  (offsetof(struct cs_conn, history) + CS_HISTORY_MAX) / 4 },
+};
+
+static unsigned template_of(const uint32_t *words)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a over the words */
+
+	for (size_t r = 0; r < sizeof shape_words / sizeof shape_words[0]; r++)
+		for (unsigned i = shape_words[r].from; i < shape_words[r].to; i++)
+			h = (h ^ words[i]) * 16777619u;
+	return (h ^ h >> 16) % CS_PACK_TEMPLATES;
+}
+
+void cs_pack_dict_init(struct cs_pack_dict *d)
+{
+	memset(d->used, 0, sizeof d->used);
+}
+
+/* ---- groups of words ------------------------------------------------------- */
+
+/* A difference's tag, by its length in bits (0 for none): 0 none, 1 a
+ * byte, 2 two, 3 four.  The length is one count of leading zeros, with
+ * no branch (w << 1 | 1 is never zero). */
+static const uint8_t tag_by_bits[33] = {
+	0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2,
+	3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+};
+
+static unsigned tag_of(uint32_t w)
+{
+	return tag_by_bits[63 - __builtin_clzll((uint64_t)w << 1 | 1)];
+}
+
+static const uint8_t tag_bytes[4] = { 0, 1, 2, 4 };
+static const uint32_t tag_mask[4] = { 0, 0xff, 0xffff, 0xffffffff };
+
+static void store_le32(uint8_t *p, uint32_t w)
+{
+	p[0] = (uint8_t)w;
+	p[1] = (uint8_t)(w >> 8);
+	p[2] = (uint8_t)(w >> 16);
+	p[3] = (uint8_t)(w >> 24);
+}
+
+static uint32_t load_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+	       (uint32_t)p[3] << 24;
+}
+
+/*
+ * Writes a group's tag and four differences at p; returns the end.  Each
+ * value is written whole, in order, at the offset the lengths before it
+ * give, so that the next overwrites the bytes its tag drops: their places
+ * depend on the tags only.  (One word at a time, each place waited for
+ * the one before: packing took twice as long.)
+ */
+static uint8_t *store_group(uint8_t *p, const uint32_t *diff)
+{
+	unsigned t0 = tag_of(diff[0]), t1 = tag_of(diff[1]);
+	unsigned t2 = tag_of(diff[2]), t3 = tag_of(diff[3]);
+	unsigned o1 = tag_bytes[t0], o2 = o1 + tag_bytes[t1];
+	unsigned o3 = o2 + tag_bytes[t2];
+
+	p[0] = (uint8_t)(t0 | t1 << 2 | t2 << 4 | t3 << 6);
+	store_le32(p + 1, diff[0]);
+	store_le32(p + 1 + o1, diff[1]);
+	store_le32(p + 1 + o2, diff[2]);
+	store_le32(p + 1 + o3, diff[3]);
+	return p + 1 + o3 + tag_bytes[t3];
+}
+
+/* The reverse of store_group.  Each value is read as four bytes and
+ * masked: the bytes past the last are CS_PACK_SLACK (pack.h). */
+static const uint8_t *load_group(const uint8_t *p, uint32_t *diff)
+{
+	unsigned tag = p[0];
+	unsigned t0 = tag & 3, t1 = tag >> 2 & 3, t2 = tag >> 4 & 3, t3 = tag >> 6;
+	unsigned o1 = tag_bytes[t0], o2 = o1 + tag_bytes[t1];
+	unsigned o3 = o2 + tag_bytes[t2];
+
+	diff[0] = load_le32(p + 1) & tag_mask[t0];
+	diff[1] = load_le32(p + 1 + o1) & tag_mask[t1];
+	diff[2] = load_le32(p + 1 + o2) & tag_mask[t2];
+	diff[3] = load_le32(p + 1 + o3) & tag_mask[t3];
+	return p + 1 + o3 + tag_bytes[t3];
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+size_t cs_conn_pack(struct cs_pack_dict *d, const struct cs_conn *c, uint8_t *out)
+{
+	union words u;
+
+	words_to_store(c, &u);
+	unsigned k = template_of(u.w);
+	if (!d->used[k]) {	/* the first of its shape is the template */
+		memcpy(d->words[k], u.w, sizeof u.w);
+		d->used[k] = true;
+	}
+	/* XOR, not a subtraction: one instruction a word either way, and
+	 * as small wherever the template's word is near. */
+	uint32_t diff[WORDS];
+	for (unsigned i = 0; i < WORDS; i++)
+		diff[i] = u.w[i] ^ d->words[k][i];
+
+	uint64_t groups = 0;
+	uint8_t *p = out + HEADER_BYTES;
+	for (unsigned g = 0; g < GROUPS; g++) {
+		const uint32_t *dg = &diff[4 * g];
+		if (!(dg[0] | dg[1] | dg[2] | dg[3]))
+			continue;
+		groups |= 1ull << g;
+		p = store_group(p, dg);
+	}
+	out[0] = (uint8_t)k;
+	for (unsigned b = 0; b < GROUP_BITS_BYTES; b++)
+		out[1 + b] = (uint8_t)(groups >> (8 * b));
+	size_t n = (size_t)(p - out);
+	CS_ASSERT(n + CS_PACK_SLACK <= CS_PACK_MAX);
+	memset(p, 0, CS_PACK_SLACK);
+	return n;
+}
+
+/* Unpacks the first `count` groups of words; returns where their bytes
+ * stopped. */
+static const uint8_t *unpack_groups(const struct cs_pack_dict *d,
+				    const uint8_t *in, uint32_t *words,
+				    unsigned count)
+{
+	const uint32_t *tmpl = d->words[in[0]];
+	uint64_t groups = 0;
+
+	for (unsigned b = 0; b < GROUP_BITS_BYTES; b++)
+		groups |= (uint64_t)in[1 + b] << (8 * b);
+	memcpy(words, tmpl, 4 * count * sizeof *words);
+	const uint8_t *p = in + HEADER_BYTES;
+	for (unsigned g = 0; g < count; g++) {
+		if (!(groups >> g & 1))
+			continue;
+		uint32_t diff[4];
+		p = load_group(p, diff);
+		for (unsigned i = 0; i < 4; i++)
+			words[4 * g + i] ^= diff[i];
+	}
+	return p;
+}
+
+size_t cs_conn_unpack(const struct cs_pack_dict *d, const uint8_t *in,
+		      uint64_t id, uint64_t last_ts_us, struct cs_conn *c)
+{
+	union words u;
+	const uint8_t *end = unpack_groups(d, in, u.w, GROUPS);
+
+	words_to_record(&u, id, last_ts_us, c);
+	return (size_t)(end - in);
+}
+
+_Static_assert(offsetof(struct cs_conn, key) == 0, "the key comes first");
+
+void cs_conn_unpack_key(const struct cs_pack_dict *d, const uint8_t *in,
+			struct cs_flow_key *k)
+{
+	enum { KEY_GROUPS = (sizeof *k + 15) / 16 };
+	uint32_t words[KEY_GROUPS * 4];
+
+	unpack_groups(d, in, words, KEY_GROUPS);
+	memcpy(k, words, sizeof *k);
+}
