@@ -1141,21 +1141,21 @@ START_TEST(going_aside_changes_nothing_that_leaves)
 END_TEST
 
 /*
- * A burst of 3,000 unanswered SYNs 10 us apart: none is quiet for
- * CS_FLOW_ASIDE_AFTER_US (the burst lasts 30 ms), yet no more than
+ * A burst of 6,000 unanswered SYNs 10 us apart: none is quiet for
+ * CS_FLOW_ASIDE_AFTER_US (the burst lasts 60 ms), yet no more than
  * CS_FLOW_WHOLE_WAITING_MAX stay whole -- the oldest go aside first.
  */
 START_TEST(a_burst_of_syns_keeps_few_whole)
 {
 	uint64_t ts = T0;
 
-	table_init_aside(&tab, 4000, NULL);
-	for (uint32_t i = 0; i < 3000; i++) {
+	table_init_aside(&tab, 8000, NULL);
+	for (uint32_t i = 0; i < 6000; i++) {
 		cs_flow_expire(&tab, ts, 8);
 		syn(&tab, client(i), ts);
 		ts += 10;
 	}
-	ck_assert_uint_eq(tab.count, 3000);
+	ck_assert_uint_eq(tab.count, 6000);
 	ck_assert_uint_le(tab.count - tab.aside.count, CS_FLOW_WHOLE_WAITING_MAX + 1);
 	/* the oldest went: the list's head (the first SYN) is aside, its
 	 * tail (the last) is whole */
