@@ -38,6 +38,9 @@ void cs_scan_init(struct cs_scan *s, struct cs_alerts *alerts)
 	s->alerts = alerts;
 	cs_groups_init(&s->vertical, sizeof(struct pair), CS_SCAN_PAIRS);
 	cs_groups_init(&s->horizontal, sizeof(struct pair), CS_SCAN_PAIRS);
+	/* the horizontal keys' peer: no address */
+	static const uint8_t none[16];
+	s->zero_hash = cs_distinct_hash_addr(none);
 }
 
 static void free_sets(struct cs_groups *g)
@@ -215,14 +218,17 @@ static bool idle(const struct pair *e, uint64_t now_us)
  * in the list): at most once per second of packet time, so that a flood
  * of new sources, which keeps the table full, costs one walk a second.
  * Backward-shift removal may move the next entry into slot i: ask again.
+ * Returns whether any pair went: if none did, the table is as full as it
+ * was, and asking it again for room is no use.
  */
-static void sweep(struct cs_scan *s, struct cs_groups *g, uint64_t now_us)
+static bool sweep(struct cs_scan *s, struct cs_groups *g, uint64_t now_us)
 {
 	uint64_t sec = now_us / CS_USEC_PER_SEC;
 	int t = g == &s->horizontal;
+	uint64_t before = s->swept_pairs;
 
 	if (s->swept[t] && sec == s->swept_sec[t])
-		return;
+		return false;
 	s->swept[t] = true;
 	s->swept_sec[t] = sec;
 	for (uint32_t i = 0; i < g->capacity; i++) {
@@ -235,17 +241,48 @@ static void sweep(struct cs_scan *s, struct cs_groups *g, uint64_t now_us)
 			s->swept_pairs++;
 		}
 	}
+	return s->swept_pairs != before;
+}
+
+/*
+ * The two pairs a segment counts in, each key with its hash: a source's
+ * pair with the target host (vertical) and with the target port
+ * (horizontal), and the target host's value in the horizontal pair.  Both
+ * keys and the value share the two addresses: each is hashed once.
+ */
+struct pair_keys {
+	struct cs_group_key vertical, horizontal;
+	uint64_t vertical_hash, horizontal_hash;
+	uint64_t host;			/* the target host's value */
+};
+
+static void keys_of(const struct cs_scan *s, struct pair_keys *pk,
+		    const struct cs_addr *src, const struct cs_addr *dst,
+		    uint16_t port)
+{
+	uint64_t src_hash = cs_distinct_hash_addr(src->b);
+	uint64_t dst_hash = cs_distinct_hash_addr(dst->b);
+
+	memset(&pk->vertical, 0, sizeof pk->vertical);
+	pk->vertical.host = *src;
+	pk->vertical.peer = *dst;
+	pk->vertical_hash = cs_group_hash_parts(src_hash, dst_hash, 0, 0);
+	memset(&pk->horizontal, 0, sizeof pk->horizontal);
+	pk->horizontal.host = *src;
+	pk->horizontal.port = port;
+	pk->horizontal.side = 1;
+	pk->horizontal_hash = cs_group_hash_parts(src_hash, s->zero_hash, port, 1);
+	pk->host = dst_hash >> 2 | 1;
 }
 
 static void probe(struct cs_scan *s, struct cs_groups *g,
-		  const struct cs_group_key *k, uint64_t v, uint64_t ts_us)
+		  const struct cs_group_key *k, uint64_t hash, uint64_t v,
+		  uint64_t ts_us)
 {
-	struct pair *e = cs_groups_find(g, k, true);
+	struct pair *e = cs_groups_find_hashed(g, k, hash, true);
 
-	if (!e) {
-		sweep(s, g, ts_us);
-		e = cs_groups_find(g, k, true);
-	}
+	if (!e && sweep(s, g, ts_us))
+		e = cs_groups_find_hashed(g, k, hash, true);
 	if (!e) {
 		s->untracked_syns++;
 		return;
@@ -260,10 +297,10 @@ static void probe(struct cs_scan *s, struct cs_groups *g,
 }
 
 static void answer(struct cs_scan *s, struct cs_groups *g,
-		   const struct cs_group_key *k, uint64_t v, unsigned how,
-		   uint64_t ts_us)
+		   const struct cs_group_key *k, uint64_t hash, uint64_t v,
+		   unsigned how, uint64_t ts_us)
 {
-	struct pair *e = cs_groups_find(g, k, false);
+	struct pair *e = cs_groups_find_hashed(g, k, hash, false);
 	uint64_t *slot = e ? slot_of(s, e, v, false) : NULL;
 	unsigned was = slot ? (unsigned)(*slot & 3u) : ANSWER_OPEN;
 
@@ -278,38 +315,17 @@ static void answer(struct cs_scan *s, struct cs_groups *g,
 	update_alert(s, e);
 }
 
-static void vertical_key(struct cs_group_key *k, const struct cs_addr *src,
-			 const struct cs_addr *dst)
-{
-	memset(k, 0, sizeof *k);
-	k->host = *src;
-	k->peer = *dst;
-}
-
-static void horizontal_key(struct cs_group_key *k, const struct cs_addr *src,
-			   uint16_t port)
-{
-	memset(k, 0, sizeof *k);
-	k->host = *src;
-	k->port = port;
-	k->side = 1;
-}
-
-static uint64_t host_value(const struct cs_addr *a)
-{
-	return cs_distinct_hash_addr(a->b) >> 2 | 1;
-}
-
 void cs_scan_segment(struct cs_scan *s, const struct cs_pkt *p)
 {
 	uint16_t fl = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST);
-	struct cs_group_key k;
+	struct pair_keys pk;
 
 	if (fl == CS_TH_SYN) {
-		vertical_key(&k, &p->src, &p->dst);
-		probe(s, &s->vertical, &k, p->dport + 1u, p->ts_us);
-		horizontal_key(&k, &p->src, p->dport);
-		probe(s, &s->horizontal, &k, host_value(&p->dst), p->ts_us);
+		keys_of(s, &pk, &p->src, &p->dst, p->dport);
+		probe(s, &s->vertical, &pk.vertical, pk.vertical_hash,
+		      p->dport + 1u, p->ts_us);
+		probe(s, &s->horizontal, &pk.horizontal, pk.horizontal_hash,
+		      pk.host, p->ts_us);
 		return;
 	}
 	unsigned how = fl == (CS_TH_SYN | CS_TH_ACK) ? ANSWER_OPEN :
@@ -317,8 +333,9 @@ void cs_scan_segment(struct cs_scan *s, const struct cs_pkt *p)
 	if (how == ANSWER_NONE)
 		return;
 	/* an answer goes from the target back to the source */
-	vertical_key(&k, &p->dst, &p->src);
-	answer(s, &s->vertical, &k, p->sport + 1u, how, p->ts_us);
-	horizontal_key(&k, &p->dst, p->sport);
-	answer(s, &s->horizontal, &k, host_value(&p->src), how, p->ts_us);
+	keys_of(s, &pk, &p->dst, &p->src, p->sport);
+	answer(s, &s->vertical, &pk.vertical, pk.vertical_hash, p->sport + 1u,
+	       how, p->ts_us);
+	answer(s, &s->horizontal, &pk.horizontal, pk.horizontal_hash, pk.host,
+	       how, p->ts_us);
 }
