@@ -600,8 +600,8 @@ static void next_due_find(struct cs_flow_table *t)
 	}
 }
 
-unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
-			unsigned max_work)
+unsigned cs_flow_expire_due(struct cs_flow_table *t, uint64_t now_us,
+			    unsigned max_work)
 {
 	/* What matters least first, as eviction does, when work is short. */
 	static const enum cs_flow_list order[CS_LIST_MAX] = {
@@ -609,8 +609,6 @@ unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 	};
 	unsigned n = 0;
 
-	if (now_us < t->next_due_us && t->count <= t->next_due_count)
-		return 0;
 	for (int i = 0; i < CS_LIST_MAX; i++) {
 		enum cs_flow_list l = order[i];
 		while (n < max_work && t->lists[l].head &&
