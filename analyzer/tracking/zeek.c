@@ -492,9 +492,12 @@ static bool opened_partial(const struct cs_conn *c)
  * to ack.  What was never seen below it is a gap: before the held range
  * (then delivered), and after it.  An ack of the FIN is an ack of the
  * data before it; the first octets of a partial connection are never
- * called missing (TCP_Reassembler::Undelivered).
+ * called missing (TCP_Reassembler::Undelivered).  Always inline: with two
+ * callers gcc -O2 calls it even when asked inline, and the call with its
+ * register saves cost a third of its own work on every ACK.
  */
-static inline void ack_received(struct cs_conn *c, int zside, uint32_t ack)
+static inline __attribute__((always_inline)) void
+ack_received(struct cs_conn *c, int zside, uint32_t ack)
 {
 	struct cs_zeek_ep *z = zep(c, zside);
 
