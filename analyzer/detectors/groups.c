@@ -92,14 +92,13 @@ void *cs_groups_find_hashed(struct cs_groups *g, const struct cs_group_key *k,
 		}
 	}
 	uint32_t mask = g->capacity - 1;
-	/* the filter takes the hash's high bits, the table its low ones */
+	/* the bit cs_groups_may_hold reads */
 	uint32_t bit = (uint32_t)(h >> 48) & (CS_GROUPS_FILTER_BITS - 1);
 	uint64_t *word = &g->filter[bit / 64], flag = 1ull << (bit % 64);
 
 	/* Not there, and no room to make it: a full table under a flood of
 	 * new keys answers without walking its long probe chains. */
-	bool full = g->used >= g->limit;
-	if (!(*word & flag) && (!create || full)) {
+	if (!(*word & flag) && (!create || cs_groups_full(g))) {
 		g->untracked += create;
 		return NULL;
 	}

@@ -79,6 +79,22 @@ static inline uint64_t cs_group_hash(const struct cs_group_key *k)
 				   k->side);
 }
 
+/* The filter's answer for a key's hash: false when no entry with it was
+ * ever made (true may be wrong: an entry with the same filter bit). */
+static inline bool cs_groups_may_hold(const struct cs_groups *g, uint64_t hash)
+{
+	/* the filter takes the hash's high bits, the table its low ones */
+	uint32_t bit = (uint32_t)(hash >> 48) & (CS_GROUPS_FILTER_BITS - 1);
+
+	return g->filter[bit / 64] >> (bit % 64) & 1;
+}
+
+/* No room for another entry. */
+static inline bool cs_groups_full(const struct cs_groups *g)
+{
+	return g->used >= g->limit;
+}
+
 /* cs_groups_find for a key whose cs_group_hash the caller has. */
 void *cs_groups_find_hashed(struct cs_groups *g, const struct cs_group_key *k,
 			    uint64_t hash, bool create);

@@ -245,44 +245,65 @@ static bool sweep(struct cs_scan *s, struct cs_groups *g, uint64_t now_us)
 }
 
 /*
- * The two pairs a segment counts in, each key with its hash: a source's
- * pair with the target host (vertical) and with the target port
- * (horizontal), and the target host's value in the horizontal pair.  Both
- * keys and the value share the two addresses: each is hashed once.
+ * Where a segment counts: source src's pair in g, with its target host
+ * dst (vertical) or its target port (horizontal), and v, the target's
+ * value in that pair.  Both pairs' hashes and the host's value share the
+ * two addresses, each hashed once; the keys themselves are built only
+ * for a pair that may exist or be made (find_pair).
  */
-struct pair_keys {
-	struct cs_group_key vertical, horizontal;
-	uint64_t vertical_hash, horizontal_hash;
-	uint64_t host;			/* the target host's value */
+struct pair_ref {
+	struct cs_groups *g;
+	bool vertical;
+	uint64_t hash, v;
+	const struct cs_addr *src, *dst;
+	uint16_t port;
 };
 
-static void keys_of(const struct cs_scan *s, struct pair_keys *pk,
-		    const struct cs_addr *src, const struct cs_addr *dst,
-		    uint16_t port)
+static void pair_refs(struct cs_scan *s, struct pair_ref ref[2],
+		      const struct cs_addr *src, const struct cs_addr *dst,
+		      uint16_t port)
 {
 	uint64_t src_hash = cs_distinct_hash_addr(src->b);
 	uint64_t dst_hash = cs_distinct_hash_addr(dst->b);
 
-	memset(&pk->vertical, 0, sizeof pk->vertical);
-	pk->vertical.host = *src;
-	pk->vertical.peer = *dst;
-	pk->vertical_hash = cs_group_hash_parts(src_hash, dst_hash, 0, 0);
-	memset(&pk->horizontal, 0, sizeof pk->horizontal);
-	pk->horizontal.host = *src;
-	pk->horizontal.port = port;
-	pk->horizontal.side = 1;
-	pk->horizontal_hash = cs_group_hash_parts(src_hash, s->zero_hash, port, 1);
-	pk->host = dst_hash >> 2 | 1;
+	ref[0] = (struct pair_ref){
+		.g = &s->vertical, .vertical = true,
+		.hash = cs_group_hash_parts(src_hash, dst_hash, 0, 0),
+		.v = port + 1u, .src = src, .dst = dst, .port = port,
+	};
+	ref[1] = (struct pair_ref){
+		.g = &s->horizontal, .vertical = false,
+		.hash = cs_group_hash_parts(src_hash, s->zero_hash, port, 1),
+		.v = dst_hash >> 2 | 1, .src = src, .dst = dst, .port = port,
+	};
 }
 
-static void probe(struct cs_scan *s, struct cs_groups *g,
-		  const struct cs_group_key *k, uint64_t hash, uint64_t v,
-		  uint64_t ts_us)
+/* The pair, made if asked and there is room; NULL if not.  A pair the
+ * filter has never seen, with no room to make it, is known absent without
+ * its key: the usual answer once a flood of new sources fills the table. */
+static struct pair *find_pair(const struct pair_ref *r, bool create)
 {
-	struct pair *e = cs_groups_find_hashed(g, k, hash, true);
+	struct cs_group_key k;
 
-	if (!e && sweep(s, g, ts_us))
-		e = cs_groups_find_hashed(g, k, hash, true);
+	if (!cs_groups_may_hold(r->g, r->hash) && (!create || cs_groups_full(r->g)))
+		return NULL;
+	memset(&k, 0, sizeof k);
+	k.host = *r->src;
+	if (r->vertical) {
+		k.peer = *r->dst;
+	} else {
+		k.port = r->port;
+		k.side = 1;
+	}
+	return cs_groups_find_hashed(r->g, &k, r->hash, create);
+}
+
+static void probe(struct cs_scan *s, const struct pair_ref *r, uint64_t ts_us)
+{
+	struct pair *e = find_pair(r, true);
+
+	if (!e && sweep(s, r->g, ts_us))
+		e = find_pair(r, true);
 	if (!e) {
 		s->untracked_syns++;
 		return;
@@ -291,17 +312,16 @@ static void probe(struct cs_scan *s, struct cs_groups *g,
 		restart(e, ts_us);
 	e->syns++;
 	e->last_us = ts_us;
-	if (!slot_of(s, e, v, true))
+	if (!slot_of(s, e, r->v, true))
 		e->spilled++;
 	update_alert(s, e);
 }
 
-static void answer(struct cs_scan *s, struct cs_groups *g,
-		   const struct cs_group_key *k, uint64_t hash, uint64_t v,
-		   unsigned how, uint64_t ts_us)
+static void answer(struct cs_scan *s, const struct pair_ref *r, unsigned how,
+		   uint64_t ts_us)
 {
-	struct pair *e = cs_groups_find_hashed(g, k, hash, false);
-	uint64_t *slot = e ? slot_of(s, e, v, false) : NULL;
+	struct pair *e = find_pair(r, false);
+	uint64_t *slot = e ? slot_of(s, e, r->v, false) : NULL;
 	unsigned was = slot ? (unsigned)(*slot & 3u) : ANSWER_OPEN;
 
 	if (was == ANSWER_OPEN || (was == ANSWER_REFUSED && how == ANSWER_REFUSED))
@@ -318,14 +338,12 @@ static void answer(struct cs_scan *s, struct cs_groups *g,
 void cs_scan_segment(struct cs_scan *s, const struct cs_pkt *p)
 {
 	uint16_t fl = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST);
-	struct pair_keys pk;
+	struct pair_ref ref[2];
 
 	if (fl == CS_TH_SYN) {
-		keys_of(s, &pk, &p->src, &p->dst, p->dport);
-		probe(s, &s->vertical, &pk.vertical, pk.vertical_hash,
-		      p->dport + 1u, p->ts_us);
-		probe(s, &s->horizontal, &pk.horizontal, pk.horizontal_hash,
-		      pk.host, p->ts_us);
+		pair_refs(s, ref, &p->src, &p->dst, p->dport);
+		probe(s, &ref[0], p->ts_us);
+		probe(s, &ref[1], p->ts_us);
 		return;
 	}
 	unsigned how = fl == (CS_TH_SYN | CS_TH_ACK) ? ANSWER_OPEN :
@@ -333,9 +351,7 @@ void cs_scan_segment(struct cs_scan *s, const struct cs_pkt *p)
 	if (how == ANSWER_NONE)
 		return;
 	/* an answer goes from the target back to the source */
-	keys_of(s, &pk, &p->dst, &p->src, p->sport);
-	answer(s, &s->vertical, &pk.vertical, pk.vertical_hash, p->sport + 1u,
-	       how, p->ts_us);
-	answer(s, &s->horizontal, &pk.horizontal, pk.horizontal_hash, pk.host,
-	       how, p->ts_us);
+	pair_refs(s, ref, &p->dst, &p->src, p->sport);
+	answer(s, &ref[0], how, p->ts_us);
+	answer(s, &ref[1], how, p->ts_us);
 }
