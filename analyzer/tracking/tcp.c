@@ -362,7 +362,11 @@ static inline unsigned track_window(struct cs_endpoint *s, const struct cs_pkt *
 	return ev;
 }
 
-static unsigned update_states(struct cs_conn *c)
+/* Always inline: every full segment ends here, and with its five callers
+ * gcc -O2 calls it; the call and its register saves cost a quarter of
+ * its work. */
+static inline __attribute__((always_inline)) unsigned
+update_states(struct cs_conn *c)
 {
 	unsigned ev = 0;
 
