@@ -489,35 +489,6 @@ static void take_back_rst(struct cs_conn *c)
 }
 
 /*
- * An endpoint in a steady ESTABLISHED: every fact cs_tcp_derive_state
- * reads says ESTABLISHED (no RST, FIN, or socket gone; a SYN it sent
- * acknowledged both ways), and that is the state it holds.  A segment
- * without SYN, FIN or RST changes none of those facts: handle_ack could
- * only mark the peer's SYN or FIN acknowledged, and the SYN is
- * acknowledged already and there is no FIN.
- */
-static bool steady(const struct cs_conn *c, int side)
-{
-	const struct cs_endpoint *e = &c->ep[side];
-
-	if (e->state != CS_TCP_ESTABLISHED || !e->sent_any || e->gone ||
-	    e->fin || e->got_fin || e->rst)
-		return false;
-	return !e->syn || (e->got_syn && e->syn_acked &&
-			   (side == 1 || c->ep[1].syn_acked));
-}
-
-bool cs_tcp_plain(const struct cs_conn *c, const struct cs_pkt *p)
-{
-	/* (a handshake completing is news: cs_tcp_segment tells it) */
-	bool both_syn = c->ep[0].syn && c->ep[1].syn;
-
-	return (p->flags & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST | CS_TH_ACK)) ==
-	       CS_TH_ACK && steady(c, 0) && steady(c, 1) &&
-	       (c->handshake_done || !both_syn);
-}
-
-/*
  * cs_tcp_segment for a plain segment (cs_tcp_plain), in the same order
  * with the steps it cannot take left out: no older connection's ACK or
  * RST (those need SYN_SENT or a RST), no reset, not a first segment, no

@@ -27,8 +27,7 @@
 #define Z_SYN_TIMEOUT_US	5000000ull	/* tcp_SYN_timeout: first expire tick */
 #define Z_SESSION_TIMER_US	6000000ull	/* tcp_session_timer: expire ticks */
 #define Z_LINGER_US		5000000ull	/* tcp_connection_linger */
-#define Z_IDLE_HANDSHAKE_US	60000000ull	/* udp_inactivity_timeout, set first */
-#define Z_IDLE_TCP_US		300000000ull	/* tcp_inactivity_timeout */
+/* (Z_IDLE_HANDSHAKE_US and Z_IDLE_TCP_US: zeek.h, for cs_zeek_plain) */
 
 /* Zeek's endpoint zside (0 its originator) of a record whose own
  * originator may differ in a later segment. */
@@ -770,26 +769,6 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		arm_close_timers(c, zside);
 	/* back to the record's side: flips may have moved it */
 	return zside ^ c->z_flip;
-}
-
-/*
- * A plain segment: an ACK, with or without data, and no SYN, FIN or RST,
- * while both of Zeek's endpoints are ESTABLISHED and neither has closed,
- * from an endpoint that has sent before.  Then no close, reset or attempt
- * timer is armed, so cs_zeek_removal_time is the inactivity timeout alone
- * and a plain segment before it continues the conn.log row.
- */
-bool cs_zeek_plain(const struct cs_conn *c, int side, const struct cs_pkt *p)
-{
-	const struct cs_zeek_ep *o = zep_c(c, 0), *r = zep_c(c, 1);
-
-	if ((p->flags & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST | CS_TH_ACK)) != CS_TH_ACK ||
-	    o->state != CS_Z_ESTABLISHED || r->state != CS_Z_ESTABLISHED ||
-	    o->did_close || r->did_close || c->z_remove_at ||
-	    zep_c(c, side ^ c->z_flip)->pkts == 0)
-		return false;
-	return cs_time_add(c->z_last_us, c->z_long_idle ? Z_IDLE_TCP_US :
-							  Z_IDLE_HANDSHAKE_US) > p->ts_us;
 }
 
 /*
