@@ -357,13 +357,15 @@ static void update_history(struct cs_conn *c, int side, uint16_t flags,
 	}
 }
 
-/* A zero window is news unless it rides a RST or follows the peer's FIN. */
+/* A zero window is news unless it rides a RST or follows the peer's FIN.
+ * (The endpoints are looked up only for a zero window: this runs for every
+ * segment, and a lookup after the caller's writes reads z_flip again.) */
 static inline void update_window(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
+	if (p->win != 0 || (p->flags & CS_TH_RST))
+		return;
 	struct cs_zeek_ep *z = zep(c, side), *peer = zep(c, !side);
-
-	if (p->win == 0 && !(p->flags & CS_TH_RST) && peer->state != CS_Z_CLOSED &&
-	    z->state != CS_Z_RESET)
+	if (peer->state != CS_Z_CLOSED && z->state != CS_Z_RESET)
 		scaled_history(c, side, 'W', &z->win0_cnt);
 }
 
@@ -382,10 +384,11 @@ static void update_ack(struct cs_zeek_ep *peer, uint32_t ack)
 		update_ack_seq_value(peer, ack);
 }
 
-static inline void update_last_seq(struct cs_conn *c, int side, uint32_t last,
-			    uint16_t flags, uint32_t len)
+/* z is zep(c, side), which every caller has at hand. */
+static inline void update_last_seq(struct cs_conn *c, int side,
+				   struct cs_zeek_ep *z, uint32_t last,
+				   uint16_t flags, uint32_t len)
 {
-	struct cs_zeek_ep *z = zep(c, side);
 	int32_t delta = cs_seq_diff(last, z->last_seq);
 
 	if ((flags & (CS_TH_SYN | CS_TH_RST)) &&
@@ -491,15 +494,14 @@ static bool opened_partial(const struct cs_conn *c)
  * to ack.  What was never seen below it is a gap: before the held range
  * (then delivered), and after it.  An ack of the FIN is an ack of the
  * data before it; the first octets of a partial connection are never
- * called missing (TCP_Reassembler::Undelivered).  Always inline: with two
- * callers gcc -O2 calls it even when asked inline, and the call with its
- * register saves cost a third of its own work on every ACK.
+ * called missing (TCP_Reassembler::Undelivered).  z is zep(c, zside), which
+ * the callers have at hand.  Always inline: with two callers gcc -O2 calls
+ * it even when asked inline, and the call with its register saves cost a
+ * third of its own work on every ACK.
  */
 static inline __attribute__((always_inline)) void
-ack_received(struct cs_conn *c, int zside, uint32_t ack)
+ack_received(struct cs_conn *c, int zside, struct cs_zeek_ep *z, uint32_t ack)
 {
-	struct cs_zeek_ep *z = zep(c, zside);
-
 	if (z->fin_cnt && !before(ack, z->fin_seq))
 		ack = z->fin_seq - 1;
 	if (!before(z->trim_seq, ack))
@@ -663,7 +665,7 @@ static inline void reassemble(struct cs_conn *c, int zside, const struct cs_pkt 
 	struct cs_zeek_ep *z = zep(c, zside);
 
 	if (p->flags & CS_TH_ACK)
-		ack_received(c, !zside, (uint32_t)rel_ack);
+		ack_received(c, !zside, zep(c, !zside), (uint32_t)rel_ack);
 	if (p->payload_len == 0 || (p->flags & CS_TH_RST) || rel_seq == UINT64_MAX)
 		return;
 	uint32_t data_seq = (uint32_t)((p->flags & CS_TH_SYN) ? rel_seq + 1 : rel_seq);
@@ -734,7 +736,7 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		z->fin_seq = (uint32_t)(rel_seq + seg_len);
 	}
 	uint64_t rel_ack = (flags & CS_TH_ACK) ? take_ack(zep(c, !zside), p) : 0;
-	update_last_seq(c, zside, one_past, flags, len);
+	update_last_seq(c, zside, z, one_past, flags, len);
 
 	uint8_t before = z->state;
 	switch (z->state) {
@@ -780,7 +782,8 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	int zside = side ^ c->z_flip;
-	struct cs_zeek_ep *z = zep(c, zside);
+	/* (both looked up once: no flip happens on this path) */
+	struct cs_zeek_ep *z = zep(c, zside), *peer = zep(c, !zside);
 	uint32_t len = p->payload_len;
 	bool seq_underflow = false;
 
@@ -794,10 +797,10 @@ void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		check_history(c, zside, HIST_ACK, 'A');
 	update_window(c, zside, p);
 	c->z_last_us = p->ts_us;
-	uint64_t rel_ack = take_ack(zep(c, !zside), p);
-	update_last_seq(c, zside, p->seq + len, p->flags, len);
+	uint64_t rel_ack = take_ack(peer, p);
+	update_last_seq(c, zside, z, p->seq + len, p->flags, len);
 	/* reassemble(), for an ACK with no SYN or RST */
-	ack_received(c, !zside, (uint32_t)rel_ack);
+	ack_received(c, !zside, peer, (uint32_t)rel_ack);
 	if (len && !seq_underflow)
 		data_sent(z, (uint32_t)rel_seq, (uint32_t)rel_seq + len);
 	c->z_long_idle = true;
