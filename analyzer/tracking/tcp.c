@@ -527,7 +527,8 @@ unsigned cs_tcp_plain_segment(struct cs_conn *c, int side,
 	return side ? plain_segment_from(c, 1, p) : plain_segment_from(c, 0, p);
 }
 
-unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
+static inline __attribute__((always_inline)) unsigned
+segment_from(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	struct cs_endpoint *s = &c->ep[side];
 	unsigned ev = 0;
@@ -593,4 +594,10 @@ unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		ev |= CS_EV_ESTABLISHED;
 	}
 	return ev | update_states(c);
+}
+
+/* One copy for each sender, as cs_tcp_plain_segment. */
+unsigned cs_tcp_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
+{
+	return side ? segment_from(c, 1, p) : segment_from(c, 0, p);
 }
