@@ -779,11 +779,13 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
  * endpoint to initialise, not a first packet, no FIN, no state change (an
  * established endpoint moves only on SYN, FIN or RST), no timer to arm.
  */
-void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
+static inline __attribute__((always_inline)) void
+plain_segment_from(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	int zside = side ^ c->z_flip;
-	/* (both looked up once: no flip happens on this path) */
-	struct cs_zeek_ep *z = zep(c, zside), *peer = zep(c, !zside);
+	/* Zeek's endpoint zside is the record's ep[side] (zep), and no flip
+	 * happens on this path: both are at fixed places in the record. */
+	struct cs_zeek_ep *z = &c->ep[side].z, *peer = &c->ep[!side].z;
 	uint32_t len = p->payload_len;
 	bool seq_underflow = false;
 
@@ -804,6 +806,16 @@ void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	if (len && !seq_underflow)
 		data_sent(z, (uint32_t)rel_seq, (uint32_t)rel_seq + len);
 	c->z_long_idle = true;
+}
+
+/* One copy for each sender (a constant side: fixed offsets), as
+ * cs_tcp_plain_segment. */
+void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
+{
+	if (side)
+		plain_segment_from(c, 1, p);
+	else
+		plain_segment_from(c, 0, p);
 }
 
 /*
