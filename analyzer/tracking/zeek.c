@@ -318,10 +318,10 @@ static inline uint64_t relative_seq(const struct cs_zeek_ep *z, uint32_t cur,
 	return full_seq(cur, wraps) - z->start_seq;
 }
 
-static void update_history(struct cs_conn *c, int side, uint16_t flags,
-			   uint64_t rel_seq, uint32_t len)
+/* z is zep(c, side), which the caller has at hand. */
+static void update_history(struct cs_conn *c, int side, struct cs_zeek_ep *z,
+			   uint16_t flags, uint64_t rel_seq, uint32_t len)
 {
-	struct cs_zeek_ep *z = zep(c, side);
 	bool syn = flags & CS_TH_SYN, fin = flags & CS_TH_FIN,
 	     rst = flags & CS_TH_RST, ack = flags & CS_TH_ACK;
 	int bits = syn + fin + rst;
@@ -657,15 +657,15 @@ static void note_partial(struct cs_zeek_ep *z, int zside, uint16_t flags)
  * no payload it lacks (TCP_Endpoint::DataSent: "truncated_tcp_payload"),
  * so on a capture of headers its acks all read as gaps; connscope cuts
  * payloads by design (a live capture keeps 256 bytes), and a gap letter
- * should keep meaning segments that never reached the capture.
+ * should keep meaning segments that never reached the capture.  z and
+ * peer are zep(c, zside) and zep(c, !zside).
  */
-static inline void reassemble(struct cs_conn *c, int zside, const struct cs_pkt *p,
-		       uint64_t rel_seq, uint64_t rel_ack)
+static inline void reassemble(struct cs_conn *c, int zside, struct cs_zeek_ep *z,
+			      struct cs_zeek_ep *peer, const struct cs_pkt *p,
+			      uint64_t rel_seq, uint64_t rel_ack)
 {
-	struct cs_zeek_ep *z = zep(c, zside);
-
 	if (p->flags & CS_TH_ACK)
-		ack_received(c, !zside, zep(c, !zside), (uint32_t)rel_ack);
+		ack_received(c, !zside, peer, (uint32_t)rel_ack);
 	if (p->payload_len == 0 || (p->flags & CS_TH_RST) || rel_seq == UINT64_MAX)
 		return;
 	uint32_t data_seq = (uint32_t)((p->flags & CS_TH_SYN) ? rel_seq + 1 : rel_seq);
@@ -712,7 +712,9 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 			side = !side;	/* the record turned with Zeek */
 	}
 	int zside = side ^ c->z_flip;
-	struct cs_zeek_ep *z = zep(c, zside);
+	/* Zeek's two endpoints, looked up again only after a flip (each
+	 * lookup after a write would read z_flip again) */
+	struct cs_zeek_ep *z = zep(c, zside), *peer = zep(c, !zside);
 
 	if (flags & CS_TH_RST)
 		seg_len -= len;	/* a RST's data is not part of the stream */
@@ -724,9 +726,9 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	bool seq_underflow = false;
 	uint64_t rel_seq = relative_seq(z, p->seq, z->last_seq, z->seq_wraps,
 					&seq_underflow);
-	update_history(c, zside, flags, rel_seq, len);
+	update_history(c, zside, z, flags, rel_seq, len);
 	update_window(c, zside, p);
-	if (!zep(c, 0)->did_close || !zep(c, 1)->did_close)
+	if (!z->did_close || !peer->did_close)
 		c->z_last_us = p->ts_us;
 
 	if (z->pkts == 1)
@@ -735,14 +737,15 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		z->fin_cnt++;
 		z->fin_seq = (uint32_t)(rel_seq + seg_len);
 	}
-	uint64_t rel_ack = (flags & CS_TH_ACK) ? take_ack(zep(c, !zside), p) : 0;
+	uint64_t rel_ack = (flags & CS_TH_ACK) ? take_ack(peer, p) : 0;
 	update_last_seq(c, zside, z, one_past, flags, len);
 
 	uint8_t before = z->state;
 	switch (z->state) {
 	case CS_Z_INACTIVE:
 		zside = update_inactive(c, zside, flags, p->seq, len, &close);
-		z = zep(c, zside);
+		z = zep(c, zside);	/* it may have flipped */
+		peer = zep(c, !zside);
 		break;
 	case CS_Z_SYN_SENT:
 	case CS_Z_SYN_ACK_SENT:
@@ -750,22 +753,23 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		break;
 	case CS_Z_ESTABLISHED:
 	case CS_Z_PARTIAL:
-		update_established(z, zep(c, !zside), flags, &close);
+		update_established(z, peer, flags, &close);
 		break;
 	case CS_Z_CLOSED:
-		if ((flags & CS_TH_RST) && zep(c, !zside)->state != CS_Z_CLOSED)
+		if ((flags & CS_TH_RST) && peer->state != CS_Z_CLOSED)
 			c->z_remove_at = cs_time_add(p->ts_us, Z_RESET_DELAY_US); /* ResetTimer */
-		update_closed(z, zep(c, !zside), flags, &close);
+		update_closed(z, peer, flags, &close);
 		break;
 	default:	/* RESET: nothing moves it */
 		break;
 	}
-	reassemble(c, zside, p, seq_underflow ? UINT64_MAX : rel_seq, rel_ack);
+	reassemble(c, zside, z, peer, p, seq_underflow ? UINT64_MAX : rel_seq,
+		   rel_ack);
 	/* The attempt timer starts with the originator's first SYN. */
 	if (zside == 0 && before == CS_Z_INACTIVE && (flags & CS_TH_SYN) &&
 	    !c->z_attempt_at)
 		c->z_attempt_at = cs_time_add(p->ts_us, Z_ATTEMPT_DELAY_US);
-	if (!is_handshake(zep(c, 0)->state) || !is_handshake(zep(c, 1)->state))
+	if (!is_handshake(z->state) || !is_handshake(peer->state))
 		c->z_long_idle = true;
 	if (close)
 		arm_close_timers(c, zside);
