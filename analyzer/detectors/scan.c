@@ -285,7 +285,8 @@ static struct pair *find_pair(const struct pair_ref *r, bool create)
 {
 	struct cs_group_key k;
 
-	if (!cs_groups_may_hold(r->g, r->hash) && (!create || cs_groups_full(r->g)))
+	if (!cs_groups_may_hold(r->g, r->hash) &&
+	    (!create || cs_groups_full(r->g)))
 		return NULL;
 	memset(&k, 0, sizeof k);
 	k.host = *r->src;

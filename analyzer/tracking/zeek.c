@@ -660,9 +660,10 @@ static void note_partial(struct cs_zeek_ep *z, int zside, uint16_t flags)
  * should keep meaning segments that never reached the capture.  z and
  * peer are zep(c, zside) and zep(c, !zside).
  */
-static inline void reassemble(struct cs_conn *c, int zside, struct cs_zeek_ep *z,
-			      struct cs_zeek_ep *peer, const struct cs_pkt *p,
-			      uint64_t rel_seq, uint64_t rel_ack)
+static inline void reassemble(struct cs_conn *c, int zside,
+			      struct cs_zeek_ep *z, struct cs_zeek_ep *peer,
+			      const struct cs_pkt *p, uint64_t rel_seq,
+			      uint64_t rel_ack)
 {
 	if (p->flags & CS_TH_ACK)
 		ack_received(c, !zside, peer, (uint32_t)rel_ack);

@@ -76,7 +76,8 @@ static inline bool cs_zeek_plain(const struct cs_conn *c, int side,
 				 const struct cs_pkt *p)
 {
 	/* Zeek's originator is the record's ep[z_flip] */
-	const struct cs_zeek_ep *o = &c->ep[c->z_flip].z, *r = &c->ep[!c->z_flip].z;
+	const struct cs_zeek_ep *o = &c->ep[c->z_flip].z;
+	const struct cs_zeek_ep *r = &c->ep[!c->z_flip].z;
 
 	if ((p->flags & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST | CS_TH_ACK)) != CS_TH_ACK ||
 	    o->state != CS_Z_ESTABLISHED || r->state != CS_Z_ESTABLISHED ||
