@@ -11,15 +11,6 @@
 
 #define M (1u << CS_DISTINCT_P)
 
-uint64_t cs_distinct_hash_addr(const uint8_t addr[16])
-{
-	uint64_t a, b;
-
-	memcpy(&a, addr, 8);
-	memcpy(&b, addr + 8, 8);
-	return cs_mix64(a * 0x9e3779b97f4a7c15ull ^ b);
-}
-
 static void dense_add(uint8_t *regs, uint64_t hash)
 {
 	uint32_t idx = (uint32_t)(hash >> (64 - CS_DISTINCT_P));

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analyzer/detectors/distinct.h"
+#include "capture/assert.h"
 
 void cs_groups_init(struct cs_groups *g, size_t entry_size, uint32_t capacity)
 {
@@ -74,32 +75,30 @@ static bool same(const struct cs_group_key *a, const struct cs_group_key *b)
 	       !memcmp(&a->peer, &b->peer, sizeof a->peer);
 }
 
-static uint64_t key_hash(const struct cs_group_key *k)
-{
-	return cs_distinct_hash_addr(k->host.b) ^
-	       cs_distinct_hash_addr(k->peer.b) * 31u ^
-	       ((uint64_t)k->port << 1 | k->side) * 0x9e3779b97f4a7c15ull;
-}
-
 void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 		     bool create)
 {
+	return cs_groups_find_hashed(g, k, cs_group_hash(k), create);
+}
+
+void *cs_groups_find_hashed(struct cs_groups *g, const struct cs_group_key *k,
+			    uint64_t h, bool create)
+{
+	CS_ASSERT(h == cs_group_hash(k));
 	if (!g->entries) {
 		if (!create || !(g->entries = calloc(g->capacity, g->entry_size))) {
 			g->untracked += create;
 			return NULL;
 		}
 	}
-	uint64_t h = key_hash(k);
 	uint32_t mask = g->capacity - 1;
-	/* the filter takes the hash's high bits, the table its low ones */
+	/* the bit cs_groups_may_hold reads */
 	uint32_t bit = (uint32_t)(h >> 48) & (CS_GROUPS_FILTER_BITS - 1);
 	uint64_t *word = &g->filter[bit / 64], flag = 1ull << (bit % 64);
 
 	/* Not there, and no room to make it: a full table under a flood of
 	 * new keys answers without walking its long probe chains. */
-	bool full = g->used >= g->limit;
-	if (!(*word & flag) && (!create || full)) {
+	if (!(*word & flag) && (!create || cs_groups_full(g))) {
 		g->untracked += create;
 		return NULL;
 	}
@@ -149,7 +148,7 @@ void cs_groups_remove(struct cs_groups *g, void *entry)
 		struct cs_group_key *e = key_at(g, j);
 		if (!e->used)
 			return;
-		uint32_t home = (uint32_t)key_hash(e) & mask;
+		uint32_t home = (uint32_t)cs_group_hash(e) & mask;
 		bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
 		if (stays)
 			continue;

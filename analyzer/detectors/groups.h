@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "analyzer/detectors/distinct.h"
 #include "analyzer/tracking/conn.h"
 #include "capture/packet.h"
 
@@ -56,6 +57,47 @@ void cs_groups_fini(struct cs_groups *g);
  * with its key set. */
 void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 		     bool create);
+
+/*
+ * A key's hash from its parts' (each address by cs_distinct_hash_addr):
+ * a caller that looks up several keys sharing an address (the scan
+ * detector: a source's pair with its target host, and with its target
+ * port) hashes that address once.
+ */
+static inline uint64_t cs_group_hash_parts(uint64_t host_hash,
+					   uint64_t peer_hash, uint16_t port,
+					   uint8_t side)
+{
+	return host_hash ^ peer_hash * 31u ^
+	       ((uint64_t)port << 1 | side) * 0x9e3779b97f4a7c15ull;
+}
+
+static inline uint64_t cs_group_hash(const struct cs_group_key *k)
+{
+	return cs_group_hash_parts(cs_distinct_hash_addr(k->host.b),
+				   cs_distinct_hash_addr(k->peer.b), k->port,
+				   k->side);
+}
+
+/* The filter's answer for a key's hash: false when no entry with it was
+ * ever made (true may be wrong: an entry with the same filter bit). */
+static inline bool cs_groups_may_hold(const struct cs_groups *g, uint64_t hash)
+{
+	/* the filter takes the hash's high bits, the table its low ones */
+	uint32_t bit = (uint32_t)(hash >> 48) & (CS_GROUPS_FILTER_BITS - 1);
+
+	return g->filter[bit / 64] >> (bit % 64) & 1;
+}
+
+/* No room for another entry. */
+static inline bool cs_groups_full(const struct cs_groups *g)
+{
+	return g->used >= g->limit;
+}
+
+/* cs_groups_find for a key whose cs_group_hash the caller has. */
+void *cs_groups_find_hashed(struct cs_groups *g, const struct cs_group_key *k,
+			    uint64_t hash, bool create);
 
 /* Removes an entry cs_groups_find returned; pointers to other entries
  * may move (ask again). */

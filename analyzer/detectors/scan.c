@@ -38,6 +38,9 @@ void cs_scan_init(struct cs_scan *s, struct cs_alerts *alerts)
 	s->alerts = alerts;
 	cs_groups_init(&s->vertical, sizeof(struct pair), CS_SCAN_PAIRS);
 	cs_groups_init(&s->horizontal, sizeof(struct pair), CS_SCAN_PAIRS);
+	/* the horizontal keys' peer: no address */
+	static const uint8_t none[16];
+	s->zero_hash = cs_distinct_hash_addr(none);
 }
 
 static void free_sets(struct cs_groups *g)
@@ -215,14 +218,17 @@ static bool idle(const struct pair *e, uint64_t now_us)
  * in the list): at most once per second of packet time, so that a flood
  * of new sources, which keeps the table full, costs one walk a second.
  * Backward-shift removal may move the next entry into slot i: ask again.
+ * Returns whether any pair went: if none did, the table is as full as it
+ * was, and asking it again for room is no use.
  */
-static void sweep(struct cs_scan *s, struct cs_groups *g, uint64_t now_us)
+static bool sweep(struct cs_scan *s, struct cs_groups *g, uint64_t now_us)
 {
 	uint64_t sec = now_us / CS_USEC_PER_SEC;
 	int t = g == &s->horizontal;
+	uint64_t before = s->swept_pairs;
 
 	if (s->swept[t] && sec == s->swept_sec[t])
-		return;
+		return false;
 	s->swept[t] = true;
 	s->swept_sec[t] = sec;
 	for (uint32_t i = 0; i < g->capacity; i++) {
@@ -235,17 +241,70 @@ static void sweep(struct cs_scan *s, struct cs_groups *g, uint64_t now_us)
 			s->swept_pairs++;
 		}
 	}
+	return s->swept_pairs != before;
 }
 
-static void probe(struct cs_scan *s, struct cs_groups *g,
-		  const struct cs_group_key *k, uint64_t v, uint64_t ts_us)
-{
-	struct pair *e = cs_groups_find(g, k, true);
+/*
+ * Where a segment counts: source src's pair in g, with its target host
+ * dst (vertical) or its target port (horizontal), and v, the target's
+ * value in that pair.  Both pairs' hashes and the host's value share the
+ * two addresses, each hashed once; the keys themselves are built only
+ * for a pair that may exist or be made (find_pair).
+ */
+struct pair_ref {
+	struct cs_groups *g;
+	bool vertical;
+	uint64_t hash, v;
+	const struct cs_addr *src, *dst;
+	uint16_t port;
+};
 
-	if (!e) {
-		sweep(s, g, ts_us);
-		e = cs_groups_find(g, k, true);
+static void pair_refs(struct cs_scan *s, struct pair_ref ref[2],
+		      const struct cs_addr *src, const struct cs_addr *dst,
+		      uint16_t port)
+{
+	uint64_t src_hash = cs_distinct_hash_addr(src->b);
+	uint64_t dst_hash = cs_distinct_hash_addr(dst->b);
+
+	ref[0] = (struct pair_ref){
+		.g = &s->vertical, .vertical = true,
+		.hash = cs_group_hash_parts(src_hash, dst_hash, 0, 0),
+		.v = port + 1u, .src = src, .dst = dst, .port = port,
+	};
+	ref[1] = (struct pair_ref){
+		.g = &s->horizontal, .vertical = false,
+		.hash = cs_group_hash_parts(src_hash, s->zero_hash, port, 1),
+		.v = dst_hash >> 2 | 1, .src = src, .dst = dst, .port = port,
+	};
+}
+
+/* The pair, made if asked and there is room; NULL if not.  A pair the
+ * filter has never seen, with no room to make it, is known absent without
+ * its key: the usual answer once a flood of new sources fills the table. */
+static struct pair *find_pair(const struct pair_ref *r, bool create)
+{
+	struct cs_group_key k;
+
+	if (!cs_groups_may_hold(r->g, r->hash) &&
+	    (!create || cs_groups_full(r->g)))
+		return NULL;
+	memset(&k, 0, sizeof k);
+	k.host = *r->src;
+	if (r->vertical) {
+		k.peer = *r->dst;
+	} else {
+		k.port = r->port;
+		k.side = 1;
 	}
+	return cs_groups_find_hashed(r->g, &k, r->hash, create);
+}
+
+static void probe(struct cs_scan *s, const struct pair_ref *r, uint64_t ts_us)
+{
+	struct pair *e = find_pair(r, true);
+
+	if (!e && sweep(s, r->g, ts_us))
+		e = find_pair(r, true);
 	if (!e) {
 		s->untracked_syns++;
 		return;
@@ -254,17 +313,16 @@ static void probe(struct cs_scan *s, struct cs_groups *g,
 		restart(e, ts_us);
 	e->syns++;
 	e->last_us = ts_us;
-	if (!slot_of(s, e, v, true))
+	if (!slot_of(s, e, r->v, true))
 		e->spilled++;
 	update_alert(s, e);
 }
 
-static void answer(struct cs_scan *s, struct cs_groups *g,
-		   const struct cs_group_key *k, uint64_t v, unsigned how,
+static void answer(struct cs_scan *s, const struct pair_ref *r, unsigned how,
 		   uint64_t ts_us)
 {
-	struct pair *e = cs_groups_find(g, k, false);
-	uint64_t *slot = e ? slot_of(s, e, v, false) : NULL;
+	struct pair *e = find_pair(r, false);
+	uint64_t *slot = e ? slot_of(s, e, r->v, false) : NULL;
 	unsigned was = slot ? (unsigned)(*slot & 3u) : ANSWER_OPEN;
 
 	if (was == ANSWER_OPEN || (was == ANSWER_REFUSED && how == ANSWER_REFUSED))
@@ -278,38 +336,15 @@ static void answer(struct cs_scan *s, struct cs_groups *g,
 	update_alert(s, e);
 }
 
-static void vertical_key(struct cs_group_key *k, const struct cs_addr *src,
-			 const struct cs_addr *dst)
-{
-	memset(k, 0, sizeof *k);
-	k->host = *src;
-	k->peer = *dst;
-}
-
-static void horizontal_key(struct cs_group_key *k, const struct cs_addr *src,
-			   uint16_t port)
-{
-	memset(k, 0, sizeof *k);
-	k->host = *src;
-	k->port = port;
-	k->side = 1;
-}
-
-static uint64_t host_value(const struct cs_addr *a)
-{
-	return cs_distinct_hash_addr(a->b) >> 2 | 1;
-}
-
 void cs_scan_segment(struct cs_scan *s, const struct cs_pkt *p)
 {
 	uint16_t fl = p->flags & (CS_TH_SYN | CS_TH_ACK | CS_TH_RST);
-	struct cs_group_key k;
+	struct pair_ref ref[2];
 
 	if (fl == CS_TH_SYN) {
-		vertical_key(&k, &p->src, &p->dst);
-		probe(s, &s->vertical, &k, p->dport + 1u, p->ts_us);
-		horizontal_key(&k, &p->src, p->dport);
-		probe(s, &s->horizontal, &k, host_value(&p->dst), p->ts_us);
+		pair_refs(s, ref, &p->src, &p->dst, p->dport);
+		probe(s, &ref[0], p->ts_us);
+		probe(s, &ref[1], p->ts_us);
 		return;
 	}
 	unsigned how = fl == (CS_TH_SYN | CS_TH_ACK) ? ANSWER_OPEN :
@@ -317,8 +352,7 @@ void cs_scan_segment(struct cs_scan *s, const struct cs_pkt *p)
 	if (how == ANSWER_NONE)
 		return;
 	/* an answer goes from the target back to the source */
-	vertical_key(&k, &p->dst, &p->src);
-	answer(s, &s->vertical, &k, p->sport + 1u, how, p->ts_us);
-	horizontal_key(&k, &p->dst, p->sport);
-	answer(s, &s->horizontal, &k, host_value(&p->src), how, p->ts_us);
+	pair_refs(s, ref, &p->dst, &p->src, p->sport);
+	answer(s, &ref[0], how, p->ts_us);
+	answer(s, &ref[1], how, p->ts_us);
 }

@@ -45,6 +45,7 @@ struct cs_scan {
 	uint64_t swept_pairs;		/* idle pairs dropped from a full table */
 	bool swept[2];			/* vertical, horizontal */
 	uint64_t swept_sec[2];		/* second of the last sweep */
+	uint64_t zero_hash;		/* the hash of no address */
 	struct cs_alerts *alerts;
 };
 

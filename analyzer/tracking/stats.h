@@ -35,15 +35,61 @@ struct cs_stats {
 
 void cs_stats_init(struct cs_stats *st);
 
-/* Counts one frame and the decoder's verdict on it. */
-void cs_stats_count(struct cs_stats *st, const struct cs_frame *f,
-		    enum cs_skip why, const struct cs_pkt *pkt);
-
-uint64_t cs_stats_skipped_total(const struct cs_stats *st);
-
 /* Frames with a packet time: first_ts_us and last_ts_us mean something
  * only when there is one. */
-uint64_t cs_stats_timed(const struct cs_stats *st);
+static inline uint64_t cs_stats_timed(const struct cs_stats *st)
+{
+	return st->packets - st->ts_invalid;
+}
+
+static inline void cs_stats_count_time(struct cs_stats *st,
+				       const struct cs_frame *f)
+{
+	uint64_t ts = f->ts_us;
+
+	/* No time to place it by: it takes no part in the span or the order. */
+	if (f->ts_invalid) {
+		st->ts_invalid++;
+		return;
+	}
+	if (cs_stats_timed(st) == 1) {
+		st->first_ts_us = st->last_ts_us = st->prev_ts_us = ts;
+		return;
+	}
+	/* Captures from multi-queue NICs or merged files are not always in
+	 * order: keep the span as min..max and count the reversals. */
+	if (ts < st->prev_ts_us)
+		st->ts_backwards++;
+	if (ts < st->first_ts_us)
+		st->first_ts_us = ts;
+	if (ts > st->last_ts_us)
+		st->last_ts_us = ts;
+	st->prev_ts_us = ts;
+}
+
+/* Counts one frame and the decoder's verdict on it.  Inline: it runs for
+ * every frame, and the caller's frame need not be built in memory. */
+static inline void cs_stats_count(struct cs_stats *st, const struct cs_frame *f,
+				  enum cs_skip why, const struct cs_pkt *pkt)
+{
+	st->packets++;
+	st->bytes += f->wirelen;
+	cs_stats_count_time(st, f);
+
+	if (why != CS_SKIP_NONE) {
+		st->skipped[why]++;
+		return;
+	}
+	st->analysed++;
+	if (pkt->kind == CS_PKT_ICMP_ERR)
+		st->icmp_errors++;
+	else
+		st->tcp_packets++;
+	if (pkt->info & CS_PKTF_TRUNCATED)
+		st->truncated_frames++;
+}
+
+uint64_t cs_stats_skipped_total(const struct cs_stats *st);
 
 /* The accounting invariant: packets = analysed + skipped. */
 bool cs_stats_balanced(const struct cs_stats *st);

@@ -27,8 +27,7 @@
 #define Z_SYN_TIMEOUT_US	5000000ull	/* tcp_SYN_timeout: first expire tick */
 #define Z_SESSION_TIMER_US	6000000ull	/* tcp_session_timer: expire ticks */
 #define Z_LINGER_US		5000000ull	/* tcp_connection_linger */
-#define Z_IDLE_HANDSHAKE_US	60000000ull	/* udp_inactivity_timeout, set first */
-#define Z_IDLE_TCP_US		300000000ull	/* tcp_inactivity_timeout */
+/* (Z_IDLE_HANDSHAKE_US and Z_IDLE_TCP_US: zeek.h, for cs_zeek_plain) */
 
 /* Zeek's endpoint zside (0 its originator) of a record whose own
  * originator may differ in a later segment. */
@@ -319,10 +318,10 @@ static inline uint64_t relative_seq(const struct cs_zeek_ep *z, uint32_t cur,
 	return full_seq(cur, wraps) - z->start_seq;
 }
 
-static void update_history(struct cs_conn *c, int side, uint16_t flags,
-			   uint64_t rel_seq, uint32_t len)
+/* z is zep(c, side), which the caller has at hand. */
+static void update_history(struct cs_conn *c, int side, struct cs_zeek_ep *z,
+			   uint16_t flags, uint64_t rel_seq, uint32_t len)
 {
-	struct cs_zeek_ep *z = zep(c, side);
 	bool syn = flags & CS_TH_SYN, fin = flags & CS_TH_FIN,
 	     rst = flags & CS_TH_RST, ack = flags & CS_TH_ACK;
 	int bits = syn + fin + rst;
@@ -358,13 +357,15 @@ static void update_history(struct cs_conn *c, int side, uint16_t flags,
 	}
 }
 
-/* A zero window is news unless it rides a RST or follows the peer's FIN. */
+/* A zero window is news unless it rides a RST or follows the peer's FIN.
+ * (The endpoints are looked up only for a zero window: this runs for every
+ * segment, and a lookup after the caller's writes reads z_flip again.) */
 static inline void update_window(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
+	if (p->win != 0 || (p->flags & CS_TH_RST))
+		return;
 	struct cs_zeek_ep *z = zep(c, side), *peer = zep(c, !side);
-
-	if (p->win == 0 && !(p->flags & CS_TH_RST) && peer->state != CS_Z_CLOSED &&
-	    z->state != CS_Z_RESET)
+	if (peer->state != CS_Z_CLOSED && z->state != CS_Z_RESET)
 		scaled_history(c, side, 'W', &z->win0_cnt);
 }
 
@@ -383,10 +384,11 @@ static void update_ack(struct cs_zeek_ep *peer, uint32_t ack)
 		update_ack_seq_value(peer, ack);
 }
 
-static inline void update_last_seq(struct cs_conn *c, int side, uint32_t last,
-			    uint16_t flags, uint32_t len)
+/* z is zep(c, side), which every caller has at hand. */
+static inline void update_last_seq(struct cs_conn *c, int side,
+				   struct cs_zeek_ep *z, uint32_t last,
+				   uint16_t flags, uint32_t len)
 {
-	struct cs_zeek_ep *z = zep(c, side);
 	int32_t delta = cs_seq_diff(last, z->last_seq);
 
 	if ((flags & (CS_TH_SYN | CS_TH_RST)) &&
@@ -492,12 +494,14 @@ static bool opened_partial(const struct cs_conn *c)
  * to ack.  What was never seen below it is a gap: before the held range
  * (then delivered), and after it.  An ack of the FIN is an ack of the
  * data before it; the first octets of a partial connection are never
- * called missing (TCP_Reassembler::Undelivered).
+ * called missing (TCP_Reassembler::Undelivered).  z is zep(c, zside), which
+ * the callers have at hand.  Always inline: with two callers gcc -O2 calls
+ * it even when asked inline, and the call with its register saves cost a
+ * third of its own work on every ACK.
  */
-static inline void ack_received(struct cs_conn *c, int zside, uint32_t ack)
+static inline __attribute__((always_inline)) void
+ack_received(struct cs_conn *c, int zside, struct cs_zeek_ep *z, uint32_t ack)
 {
-	struct cs_zeek_ep *z = zep(c, zside);
-
 	if (z->fin_cnt && !before(ack, z->fin_seq))
 		ack = z->fin_seq - 1;
 	if (!before(z->trim_seq, ack))
@@ -653,15 +657,16 @@ static void note_partial(struct cs_zeek_ep *z, int zside, uint16_t flags)
  * no payload it lacks (TCP_Endpoint::DataSent: "truncated_tcp_payload"),
  * so on a capture of headers its acks all read as gaps; connscope cuts
  * payloads by design (a live capture keeps 256 bytes), and a gap letter
- * should keep meaning segments that never reached the capture.
+ * should keep meaning segments that never reached the capture.  z and
+ * peer are zep(c, zside) and zep(c, !zside).
  */
-static inline void reassemble(struct cs_conn *c, int zside, const struct cs_pkt *p,
-		       uint64_t rel_seq, uint64_t rel_ack)
+static inline void reassemble(struct cs_conn *c, int zside,
+			      struct cs_zeek_ep *z, struct cs_zeek_ep *peer,
+			      const struct cs_pkt *p, uint64_t rel_seq,
+			      uint64_t rel_ack)
 {
-	struct cs_zeek_ep *z = zep(c, zside);
-
 	if (p->flags & CS_TH_ACK)
-		ack_received(c, !zside, (uint32_t)rel_ack);
+		ack_received(c, !zside, peer, (uint32_t)rel_ack);
 	if (p->payload_len == 0 || (p->flags & CS_TH_RST) || rel_seq == UINT64_MAX)
 		return;
 	uint32_t data_seq = (uint32_t)((p->flags & CS_TH_SYN) ? rel_seq + 1 : rel_seq);
@@ -708,7 +713,9 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 			side = !side;	/* the record turned with Zeek */
 	}
 	int zside = side ^ c->z_flip;
-	struct cs_zeek_ep *z = zep(c, zside);
+	/* Zeek's two endpoints, looked up again only after a flip (each
+	 * lookup after a write would read z_flip again) */
+	struct cs_zeek_ep *z = zep(c, zside), *peer = zep(c, !zside);
 
 	if (flags & CS_TH_RST)
 		seg_len -= len;	/* a RST's data is not part of the stream */
@@ -720,9 +727,9 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 	bool seq_underflow = false;
 	uint64_t rel_seq = relative_seq(z, p->seq, z->last_seq, z->seq_wraps,
 					&seq_underflow);
-	update_history(c, zside, flags, rel_seq, len);
+	update_history(c, zside, z, flags, rel_seq, len);
 	update_window(c, zside, p);
-	if (!zep(c, 0)->did_close || !zep(c, 1)->did_close)
+	if (!z->did_close || !peer->did_close)
 		c->z_last_us = p->ts_us;
 
 	if (z->pkts == 1)
@@ -731,14 +738,15 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		z->fin_cnt++;
 		z->fin_seq = (uint32_t)(rel_seq + seg_len);
 	}
-	uint64_t rel_ack = (flags & CS_TH_ACK) ? take_ack(zep(c, !zside), p) : 0;
-	update_last_seq(c, zside, one_past, flags, len);
+	uint64_t rel_ack = (flags & CS_TH_ACK) ? take_ack(peer, p) : 0;
+	update_last_seq(c, zside, z, one_past, flags, len);
 
 	uint8_t before = z->state;
 	switch (z->state) {
 	case CS_Z_INACTIVE:
 		zside = update_inactive(c, zside, flags, p->seq, len, &close);
-		z = zep(c, zside);
+		z = zep(c, zside);	/* it may have flipped */
+		peer = zep(c, !zside);
 		break;
 	case CS_Z_SYN_SENT:
 	case CS_Z_SYN_ACK_SENT:
@@ -746,22 +754,23 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		break;
 	case CS_Z_ESTABLISHED:
 	case CS_Z_PARTIAL:
-		update_established(z, zep(c, !zside), flags, &close);
+		update_established(z, peer, flags, &close);
 		break;
 	case CS_Z_CLOSED:
-		if ((flags & CS_TH_RST) && zep(c, !zside)->state != CS_Z_CLOSED)
+		if ((flags & CS_TH_RST) && peer->state != CS_Z_CLOSED)
 			c->z_remove_at = cs_time_add(p->ts_us, Z_RESET_DELAY_US); /* ResetTimer */
-		update_closed(z, zep(c, !zside), flags, &close);
+		update_closed(z, peer, flags, &close);
 		break;
 	default:	/* RESET: nothing moves it */
 		break;
 	}
-	reassemble(c, zside, p, seq_underflow ? UINT64_MAX : rel_seq, rel_ack);
+	reassemble(c, zside, z, peer, p, seq_underflow ? UINT64_MAX : rel_seq,
+		   rel_ack);
 	/* The attempt timer starts with the originator's first SYN. */
 	if (zside == 0 && before == CS_Z_INACTIVE && (flags & CS_TH_SYN) &&
 	    !c->z_attempt_at)
 		c->z_attempt_at = cs_time_add(p->ts_us, Z_ATTEMPT_DELAY_US);
-	if (!is_handshake(zep(c, 0)->state) || !is_handshake(zep(c, 1)->state))
+	if (!is_handshake(z->state) || !is_handshake(peer->state))
 		c->z_long_idle = true;
 	if (close)
 		arm_close_timers(c, zside);
@@ -770,35 +779,18 @@ int cs_zeek_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 }
 
 /*
- * A plain segment: an ACK, with or without data, and no SYN, FIN or RST,
- * while both of Zeek's endpoints are ESTABLISHED and neither has closed,
- * from an endpoint that has sent before.  Then no close, reset or attempt
- * timer is armed, so cs_zeek_removal_time is the inactivity timeout alone
- * and a plain segment before it continues the conn.log row.
- */
-bool cs_zeek_plain(const struct cs_conn *c, int side, const struct cs_pkt *p)
-{
-	const struct cs_zeek_ep *o = zep_c(c, 0), *r = zep_c(c, 1);
-
-	if ((p->flags & (CS_TH_SYN | CS_TH_FIN | CS_TH_RST | CS_TH_ACK)) != CS_TH_ACK ||
-	    o->state != CS_Z_ESTABLISHED || r->state != CS_Z_ESTABLISHED ||
-	    o->did_close || r->did_close || c->z_remove_at ||
-	    zep_c(c, side ^ c->z_flip)->pkts == 0)
-		return false;
-	return cs_time_add(c->z_last_us, c->z_long_idle ? Z_IDLE_TCP_US :
-							  Z_IDLE_HANDSHAKE_US) > p->ts_us;
-}
-
-/*
  * cs_zeek_segment for a plain segment (cs_zeek_plain), in the same order
  * with the steps it cannot take left out: no SYN-ACK to flip after, no
  * endpoint to initialise, not a first packet, no FIN, no state change (an
  * established endpoint moves only on SYN, FIN or RST), no timer to arm.
  */
-void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
+static inline __attribute__((always_inline)) void
+plain_segment_from(struct cs_conn *c, int side, const struct cs_pkt *p)
 {
 	int zside = side ^ c->z_flip;
-	struct cs_zeek_ep *z = zep(c, zside);
+	/* Zeek's endpoint zside is the record's ep[side] (zep), and no flip
+	 * happens on this path: both are at fixed places in the record. */
+	struct cs_zeek_ep *z = &c->ep[side].z, *peer = &c->ep[!side].z;
 	uint32_t len = p->payload_len;
 	bool seq_underflow = false;
 
@@ -812,13 +804,23 @@ void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
 		check_history(c, zside, HIST_ACK, 'A');
 	update_window(c, zside, p);
 	c->z_last_us = p->ts_us;
-	uint64_t rel_ack = take_ack(zep(c, !zside), p);
-	update_last_seq(c, zside, p->seq + len, p->flags, len);
+	uint64_t rel_ack = take_ack(peer, p);
+	update_last_seq(c, zside, z, p->seq + len, p->flags, len);
 	/* reassemble(), for an ACK with no SYN or RST */
-	ack_received(c, !zside, (uint32_t)rel_ack);
+	ack_received(c, !zside, peer, (uint32_t)rel_ack);
 	if (len && !seq_underflow)
 		data_sent(z, (uint32_t)rel_seq, (uint32_t)rel_seq + len);
 	c->z_long_idle = true;
+}
+
+/* One copy for each sender (a constant side: fixed offsets), as
+ * cs_tcp_plain_segment. */
+void cs_zeek_plain_segment(struct cs_conn *c, int side, const struct cs_pkt *p)
+{
+	if (side)
+		plain_segment_from(c, 1, p);
+	else
+		plain_segment_from(c, 0, p);
 }
 
 /*
