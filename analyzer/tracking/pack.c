@@ -55,12 +55,13 @@ _Static_assert(GROUPS <= 48, "the group bits fit six bytes");
  */
 #define BASES(X)							\
 	X(ep[0].snd_nxt, ep[0].isn) X(ep[1].snd_nxt, ep[1].isn)	\
-	X(ep[0].max_ack, ep[1].isn) X(ep[1].max_ack, ep[0].isn)	\
-	X(first_ts_us, last_ts_us)
+	X(ep[0].max_ack, ep[1].snd_nxt) X(ep[1].max_ack, ep[0].snd_nxt) \
+	X(first_ts_us, last_ts_us) X(synack_ts_us, first_ts_us)	\
+	X(z_last_us, last_ts_us)
 
 #define SIDE(X, i)							\
 	X(ep[i].fin_seq, ep[i].snd_nxt) X(ep[i].z.last_seq, ep[i].snd_nxt) \
-	X(ep[i].z.ack_seq, ep[i].snd_nxt) X(ep[i].seq_hi, ep[i].isn)	\
+	X(ep[i].z.ack_seq, ep[i].snd_nxt) X(ep[i].seq_hi, ep[!(i)].max_ack) \
 	X(ep[i].z.start_seq, ep[i].isn) X(ep[i].last_ack, ep[i].max_ack) \
 	X(ep[i].z.reasm_seq, ep[i].z.fin_seq)				\
 	X(ep[i].z.trim_seq, ep[i].z.fin_seq)				\
@@ -69,10 +70,9 @@ _Static_assert(GROUPS <= 48, "the group bits fit six bytes");
 	X(ep[i].last_ts_us, last_ts_us)
 
 #define OTHERS(X)							\
-	X(syn_ts_us, first_ts_us) X(synack_ts_us, first_ts_us)		\
-	X(ack_ts_us, first_ts_us) X(z_start_us, first_ts_us)		\
-	X(z_attempt_at, first_ts_us)					\
-	X(z_last_us, last_ts_us) X(z_remove_at, last_ts_us)		\
+	X(syn_ts_us, first_ts_us) X(ack_ts_us, synack_ts_us)		\
+	X(z_start_us, first_ts_us) X(z_attempt_at, first_ts_us)	\
+	X(z_remove_at, z_last_us)					\
 	X(z_expire_at[0], last_ts_us) X(z_expire_at[1], last_ts_us)	\
 	SIDE(X, 0) SIDE(X, 1)
 
