@@ -5,8 +5,9 @@
  * Packed records take 8-byte units in pages of 1 MiB; a record's block
  * is named by its first unit (30 bits of the entry: up to 8 GiB).  A
  * block given back goes on the list of its size, and the next record of
- * that size takes it: records of one capture pack to a few sizes, so the
- * pages stay about as full as the records aside need.  Blocks are sized
+ * that size takes it: records of one capture pack to a few dozen sizes,
+ * and the pages hold little more than the records aside need (LARGE: 53
+ * MiB for 46, tests/bench/PROFILE.md).  Blocks are sized
  * from what packing returned, and found again on the way back from what
  * unpacking read: the entry need not hold a length.
  */
