@@ -50,8 +50,9 @@ _Static_assert(GROUPS <= 48, "the group bits fit six bytes");
  * from the observer's.  A field that is zero stays zero (and unflagged).
  *
  * Packing reads every base from the record as it is.  Unpacking restores
- * the bases first: each of those has a base that is never rewritten (an
- * ISN) or is handed back by the caller (last_ts_us, pack.h).
+ * BASES first, in their order, then the others: the base of each field in
+ * BASES is an ISN (never rewritten), last_ts_us (handed back by the
+ * caller, pack.h) or a field before it in BASES.
  */
 #define BASES(X)							\
 	X(ep[0].snd_nxt, ep[0].isn) X(ep[1].snd_nxt, ep[1].isn)	\
@@ -122,7 +123,7 @@ static uint64_t rewrite_fields(const struct cs_conn *c, struct cs_conn *out)
 	uint64_t flags = 0;
 	unsigned bit = 0;
 
-	*out = *c;
+	memcpy(out, c, sizeof *out);	/* padding too: it comes back as it was */
 	BASES(SHIFT)
 	OTHERS(SHIFT)
 	CS_ASSERT(bit <= 64);
@@ -163,7 +164,7 @@ static void words_to_record(union words *u, uint64_t id, uint64_t last_ts_us,
 	u->c.id = id;
 	u->c.last_ts_us = last_ts_us;
 	restore_fields(&u->c, (uint64_t)u->w[FLAGS_WORD + 1] << 32 | u->w[FLAGS_WORD]);
-	*c = u->c;
+	memcpy(c, &u->c, sizeof *c);	/* (an assignment may skip padding) */
 }
 
 /* ---- templates ----------------------------------------------------------- */
