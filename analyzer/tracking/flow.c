@@ -265,19 +265,28 @@ static cs_conn_ref ref_of(const struct cs_flow_table *t, const struct cs_conn *c
 	return (cs_conn_ref)(c - t->conns);
 }
 
+/* The neighbours prev and next of a place on list l (0 at either end:
+ * the list's head or tail) now point to before_next and after_prev. */
+static void point_neighbours(struct cs_flow_table *t, enum cs_flow_list l,
+			     cs_conn_ref prev, cs_conn_ref next,
+			     cs_conn_ref after_prev, cs_conn_ref before_next)
+{
+	if (prev)
+		*next_of(t, prev) = after_prev;
+	else
+		t->lists[l].head = after_prev;
+	if (next)
+		*prev_of(t, next) = before_next;
+	else
+		t->lists[l].tail = before_next;
+}
+
 static void list_unlink(struct cs_flow_table *t, cs_conn_ref ref,
 			enum cs_flow_list l)
 {
 	cs_conn_ref prev = *prev_of(t, ref), next = *next_of(t, ref);
 
-	if (prev)
-		*next_of(t, prev) = next;
-	else
-		t->lists[l].head = next;
-	if (next)
-		*prev_of(t, next) = prev;
-	else
-		t->lists[l].tail = prev;
+	point_neighbours(t, l, prev, next, next, prev);
 	t->lists[l].count--;
 	if (t->aside_from[l] == ref)
 		t->aside_from[l] = next;
@@ -293,14 +302,7 @@ static void list_replace(struct cs_flow_table *t, cs_conn_ref from,
 
 	*prev_of(t, to) = prev;
 	*next_of(t, to) = next;
-	if (prev)
-		*next_of(t, prev) = to;
-	else
-		t->lists[l].head = to;
-	if (next)
-		*prev_of(t, next) = to;
-	else
-		t->lists[l].tail = to;
+	point_neighbours(t, l, prev, next, to, to);
 	if (t->aside_from[l] == from)
 		t->aside_from[l] = to;
 }
@@ -512,25 +514,31 @@ void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash)
 		__builtin_prefetch(&t->old_slots[hash & t->old_mask]);
 }
 
-/* The record of the first slot probed, if its tag matches: a segment
- * reads or writes nearly every line of it (the key and timers first, both
- * endpoints, the history and Zeek's timers last). */
+/* All of a record's cache lines: a segment reads or writes nearly every
+ * line of it (the key and timers first, both endpoints, the history and
+ * Zeek's timers last), and packing reads them all.  Unrolled: a dozen
+ * prefetches, not a dozen loop turns too. */
+static void prefetch_whole(const struct cs_conn *c)
+{
+#pragma GCC unroll 16
+	for (size_t at = 0; at < sizeof *c; at += 64)
+		__builtin_prefetch((const char *)c + at);
+}
+
+/* The record of the first slot probed, if its tag matches; for one set
+ * aside, its entry. */
 void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash)
 {
 	uint64_t s = t->slots[hash & t->slot_mask];
 
 	if (slot_hash(s) != hash && t->old_slots)
 		s = t->old_slots[hash & t->old_mask];
-	if (s && s != SLOT_GONE && slot_hash(s) == hash &&
-	    is_set_aside(slot_ref(s))) {
+	if (!s || s == SLOT_GONE || slot_hash(s) != hash)
+		return;
+	if (is_set_aside(slot_ref(s)))
 		__builtin_prefetch(entry_of(t, slot_ref(s)));
-	} else if (s && s != SLOT_GONE && slot_hash(s) == hash) {
-		const char *c = (const char *)&t->conns[slot_ref(s)];
-		/* unrolled: a dozen prefetches, not a dozen loop turns too */
-#pragma GCC unroll 16
-		for (size_t at = 0; at < sizeof(struct cs_conn); at += 64)
-			__builtin_prefetch(c + at);
-	}
+	else
+		prefetch_whole(&t->conns[slot_ref(s)]);
 }
 
 /* Back on the free list; the caller has taken it off its list. */
@@ -672,14 +680,6 @@ static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot)
 	c->lru_next = next;
 	*slot = slot_make(ref_of(t, c), slot_hash(*slot));
 	return c;
-}
-
-/* The next record to go aside has been quiet for a while: out of the
- * cache, all of it, and packing reads all of it. */
-static void prefetch_whole(const struct cs_conn *c)
-{
-	for (size_t at = 0; at < sizeof *c; at += 64)
-		__builtin_prefetch((const char *)c + at);
 }
 
 /* The expiry takes a list's records in order, one or two a packet: the
