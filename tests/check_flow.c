@@ -8,6 +8,7 @@
  * freed with cs_flow_fini, so valgrind sees no leak.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -510,37 +511,37 @@ static void *no_memory(size_t n, size_t size)
 
 /*
  * The index cannot grow (no memory): a new connection that would fill it
- * past half is refused, not tracked, and counted, and the index never
+ * past three quarters is refused, not tracked, and counted, and the index never
  * fills up (a full open-addressing index would probe forever for a key it
  * does not hold).  When memory comes back, it grows again.
  */
 START_TEST(index_growth_failure_refuses_new_connections)
 {
 	table_init(&tab, 5000, NULL);
-	const uint32_t slots = tab.slot_mask + 1, half = slots / 2;
+	const uint32_t slots = tab.slot_mask + 1, most = slots / 2;
 	tab.index_alloc = no_memory;
-	for (uint32_t i = 0; i < half; i++) {
+	for (uint32_t i = 0; i < most; i++) {
 		struct cs_flow_key k = key_of(client(i));
 		ck_assert_msg(cs_flow_create(&tab, &k, T0), "record %u refused", i);
 	}
-	for (uint32_t i = half; i < slots + 10; i++) {
+	for (uint32_t i = most; i < slots + 10; i++) {
 		struct cs_flow_key k = key_of(client(i));
 		ck_assert_msg(cs_flow_create(&tab, &k, T0) == NULL,
-			      "record %u tracked past half of %u slots", i, slots);
+			      "record %u tracked past %u of %u slots", i, most, slots);
 		ck_assert_ptr_null(lookup(&tab, client(i)));
 	}
-	ck_assert_uint_eq(tab.count, half);
-	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_NO_MEMORY], slots + 10 - half);
+	ck_assert_uint_eq(tab.count, most);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_NO_MEMORY], slots + 10 - most);
 	ck_assert_uint_eq(tab.slot_mask + 1, slots);
-	for (uint32_t i = 0; i < half; i++)
+	for (uint32_t i = 0; i < most; i++)
 		ck_assert_msg(lookup(&tab, client(i)), "record %u lost", i);
 
 	tab.index_alloc = calloc;
 	struct cs_flow_key k = key_of(client(slots + 10));
 	ck_assert_ptr_nonnull(cs_flow_create(&tab, &k, T0));
-	ck_assert_uint_eq(tab.count, half + 1);
-	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_NO_MEMORY], slots + 10 - half);
-	for (uint32_t i = 0; i < half; i++)
+	ck_assert_uint_eq(tab.count, most + 1);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_NO_MEMORY], slots + 10 - most);
+	for (uint32_t i = 0; i < most; i++)
 		ck_assert_msg(lookup(&tab, client(i)), "record %u lost", i);
 	ck_assert_ptr_nonnull(lookup(&tab, client(slots + 10)));
 	cs_flow_fini(&tab);
@@ -1203,6 +1204,74 @@ START_TEST(any_record_unpacks_byte_for_byte)
 }
 END_TEST
 
+/* A record of random bytes (packs large), or zero but for random
+ * addresses and ports (packs small, all of one shape); its links zero,
+ * as the table hands records over. */
+static void random_record(struct cs_conn *c, uint64_t *x, bool small)
+{
+	uint8_t *b = (uint8_t *)c;
+
+	for (size_t k = 0; k < sizeof *c; k++) {
+		*x ^= *x << 13, *x ^= *x >> 7, *x ^= *x << 17;
+		b[k] = small && k >= offsetof(struct cs_conn, key.vlan) ? 0 : (uint8_t)*x;
+	}
+	c->lru_prev = c->lru_next = 0;
+}
+
+/*
+ * Blocks given back are reused by records of other sizes: a run that
+ * first sets aside large records, then only small ones (an unanswered
+ * SYN flood after busy connections) must not take new memory for them.
+ * The blocks end anywhere in their pages, even at the last byte a page
+ * may hold: every record still comes back whole (and, under ASan, read
+ * back within its page).
+ */
+START_TEST(blocks_given_back_serve_records_of_any_size)
+{
+	enum { LARGE = 3000, SMALL = 20000 };
+	static struct cs_aside s;
+	static struct cs_conn large[LARGE], small[SMALL];
+	struct cs_conn back;
+	static uint32_t at[SMALL];
+	uint64_t x = 88172645463325252ull;
+
+	ck_assert_int_eq(cs_aside_init(&s, SMALL + 1), 0);
+	/* the first small record is its shape's template: it stays aside */
+	static struct cs_conn first;
+	random_record(&first, &x, true);
+	uint32_t first_at = cs_aside_put(&s, &first, 0);
+	for (uint32_t i = 0; i < LARGE; i++) {
+		random_record(&large[i], &x, false);
+		at[i] = cs_aside_put(&s, &large[i], i);
+		ck_assert_uint_ne(at[i], 0);
+	}
+	ck_assert_uint_ge(s.pages_used, 2);	/* blocks met a page's end */
+	for (uint32_t i = 0; i < LARGE; i++) {
+		cs_aside_take(&s, at[i], &back);
+		ck_assert_msg(memcmp(&back, &large[i], sizeof back) == 0,
+			      "large record %u came back changed", i);
+	}
+	const uint32_t fill_at = s.fill_at;
+	for (uint32_t i = 0; i < SMALL; i++) {
+		random_record(&small[i], &x, true);
+		at[i] = cs_aside_put(&s, &small[i], i);
+		ck_assert_uint_ne(at[i], 0);
+	}
+	ck_assert_msg(s.fill_at == fill_at, "small records took %u new units",
+		      s.fill_at - fill_at);
+	for (uint32_t i = 0; i < SMALL; i++) {
+		cs_aside_take(&s, at[i], &back);
+		ck_assert_msg(memcmp(&back, &small[i], sizeof back) == 0,
+			      "small record %u came back changed", i);
+	}
+	cs_aside_take(&s, first_at, &back);
+	ck_assert(memcmp(&back, &first, sizeof back) == 0);
+	ck_assert_uint_eq(s.count, 0);
+	ck_assert_uint_eq(s.packed_bytes, 0);
+	cs_aside_fini(&s);
+}
+END_TEST
+
 /* A closed connection: handshake, `bytes` each way, both FINs. */
 static struct cs_conn *closed_connection(struct dir d, uint32_t bytes, uint64_t ts)
 {
@@ -1436,6 +1505,7 @@ Suite *flow_suite(void)
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, quiet_records_go_aside_and_come_back_whole);
 	tcase_add_test(tc, going_aside_changes_nothing_that_leaves);
+	tcase_add_test(tc, blocks_given_back_serve_records_of_any_size);
 	tcase_add_test(tc, packed_records_leave_as_they_came);
 	tcase_add_test(tc, a_burst_of_syns_keeps_few_whole);
 	tcase_add_test(tc, any_record_unpacks_byte_for_byte);

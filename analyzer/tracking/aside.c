@@ -4,12 +4,20 @@
  *
  * Packed records take 8-byte units in pages of 1 MiB; a record's block
  * is named by its first unit (30 bits of the entry: up to 8 GiB).  A
- * block given back goes on the list of its size, and the next record of
- * that size takes it: records of one capture pack to a few dozen sizes,
- * and the pages hold little more than the records aside need (LARGE: 53
- * MiB for 46, tests/bench/PROFILE.md).  Blocks are sized
- * from what packing returned, and found again on the way back from what
- * unpacking read: the entry need not hold a length.
+ * block given back goes on the list of its size.  A record takes a block
+ * of its own size if one was given back, else the front of the smallest
+ * larger one (the rest goes on the list of its size), and only then new
+ * units: the sizes records pack to shift as a capture goes on (busy
+ * connections closing, then a SYN flood), and blocks kept for one size
+ * alone left LARGE with 53 MiB of pages for 44 MiB of records at its
+ * end (46 MiB of pages now, tests/bench/PROFILE.md).  Blocks are sized from what packing
+ * returned, and found again on the way back from what unpacking read:
+ * the entry need not hold a length.
+ *
+ * Unpacking reads up to CS_PACK_SLACK bytes past a record (pack.h): the
+ * last unit of each page is never handed out, so those bytes are always
+ * in the page, and pages are zeroed when made, so they are never
+ * undefined either.
  */
 #include "analyzer/tracking/aside.h"
 
@@ -23,6 +31,9 @@
 #define PAGE_UNITS 131072u		/* 1 MiB */
 #define PAGES_MAX ((1u << 30) / PAGE_UNITS)
 #define BLOCK_UNITS_MAX ((CS_PACK_MAX + UNIT - 1) / UNIT)
+#define SIZE_WORDS 2		/* of struct cs_aside's sizes_free */
+_Static_assert(BLOCK_UNITS_MAX < SIZE_WORDS * 64, "sizes fit the bits");
+_Static_assert(CS_PACK_SLACK <= UNIT, "a page's last unit is the slack");
 
 static uint32_t units_for(size_t bytes)
 {
@@ -66,12 +77,13 @@ static uint8_t *block_bytes(const struct cs_aside *s, uint32_t at)
 }
 
 /* A new page for fill_at, when the block would not fit in the one it is
- * in (the rest of that page stays unused: at most a block's size). */
+ * in before its last unit (the rest of that page stays unused: at most a
+ * block's size). */
 static bool room_for(struct cs_aside *s, uint32_t units)
 {
 	uint32_t page = s->fill_at / PAGE_UNITS;
 
-	if (s->fill_at % PAGE_UNITS + units > PAGE_UNITS) {
+	if (s->fill_at % PAGE_UNITS + units > PAGE_UNITS - 1) {
 		page++;
 		s->fill_at = page * PAGE_UNITS;
 	}
@@ -87,26 +99,30 @@ static bool room_for(struct cs_aside *s, uint32_t units)
 		s->pages = pages;
 		s->pages_cap = cap;
 	}
-	s->pages[page] = malloc((size_t)PAGE_UNITS * UNIT);
+	s->pages[page] = calloc(PAGE_UNITS, UNIT);
 	if (!s->pages[page])
 		return false;
 	s->pages_used = page + 1;
 	return true;
 }
 
-/* A block of `units`; 0 without the memory for one. */
-static uint32_t block_take(struct cs_aside *s, uint32_t units)
+/* Notes whether any block of `units` is given back. */
+static void note_size(struct cs_aside *s, uint32_t units, bool any)
+{
+	uint64_t bit = 1ull << (units % 64);
+
+	s->sizes_free[units / 64] = any ? s->sizes_free[units / 64] | bit
+					: s->sizes_free[units / 64] & ~bit;
+}
+
+/* The first block of the list of `units` (not empty), off the list. */
+static uint32_t pop_block(struct cs_aside *s, uint32_t units)
 {
 	uint32_t at = s->free_blocks[units];
 
-	if (at) {
-		memcpy(&s->free_blocks[units], block_bytes(s, at), sizeof at);
-		return at;
-	}
-	if (!room_for(s, units))
-		return 0;
-	at = s->fill_at;
-	s->fill_at += units;
+	memcpy(&s->free_blocks[units], block_bytes(s, at), sizeof at);
+	if (!s->free_blocks[units])
+		note_size(s, units, false);
 	return at;
 }
 
@@ -114,6 +130,39 @@ static void block_give_back(struct cs_aside *s, uint32_t at, uint32_t units)
 {
 	memcpy(block_bytes(s, at), &s->free_blocks[units], sizeof at);
 	s->free_blocks[units] = at;
+	note_size(s, units, true);
+}
+
+/* The smallest size above `units` with a block given back; 0 if none. */
+static uint32_t larger_free(const struct cs_aside *s, uint32_t units)
+{
+	for (uint32_t w = (units + 1) / 64; w < SIZE_WORDS; w++) {
+		uint64_t m = s->sizes_free[w];
+		if (w == (units + 1) / 64)
+			m &= ~0ull << ((units + 1) % 64);
+		if (m)
+			return w * 64 + (uint32_t)__builtin_ctzll(m);
+	}
+	return 0;
+}
+
+/* A block of `units`, the best fit of those given back first; 0 without
+ * the memory for one. */
+static uint32_t block_take(struct cs_aside *s, uint32_t units)
+{
+	if (s->free_blocks[units])
+		return pop_block(s, units);
+	uint32_t larger = larger_free(s, units);
+	if (larger) {
+		uint32_t at = pop_block(s, larger);
+		block_give_back(s, at + units, larger - units);
+		return at;
+	}
+	if (!room_for(s, units))
+		return 0;
+	uint32_t at = s->fill_at;
+	s->fill_at += units;
+	return at;
 }
 
 /* ---- entries ------------------------------------------------------------- */
@@ -140,14 +189,14 @@ uint32_t cs_aside_put(struct cs_aside *s, const struct cs_conn *c, uint32_t hash
 {
 	uint8_t packed[CS_PACK_MAX];
 	size_t n = cs_conn_pack(s->dict, c, packed);
-	uint32_t units = units_for(n + CS_PACK_SLACK);
+	uint32_t units = units_for(n);
 
 	if (!s->free_head && s->never_used > s->cap)
 		return 0;
 	uint32_t at = block_take(s, units);
 	if (!at)
 		return 0;	/* no memory: the record stays whole */
-	memcpy(block_bytes(s, at), packed, n + CS_PACK_SLACK);
+	memcpy(block_bytes(s, at), packed, n);
 	uint32_t i = take_entry(s);
 	s->entries[i] = (struct cs_aside_entry){
 		.last_ts_us = c->last_ts_us, .id = c->id, .hash = hash, .at = at,
@@ -180,7 +229,7 @@ void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out)
 	uint32_t at = e->at;
 	size_t n = cs_conn_unpack(s->dict, block_bytes(s, at), e->id,
 				  e->last_ts_us, out);
-	uint32_t units = units_for(n + CS_PACK_SLACK);
+	uint32_t units = units_for(n);
 
 	block_give_back(s, at, units);
 	s->packed_bytes -= (uint64_t)units * UNIT;

@@ -25,7 +25,8 @@
  * The flow table (flow.c) decides what goes aside and when, and links the
  * entries into its lists and index; this module only stores and gives
  * back.  Packed bytes live in 1 MiB pages, in blocks of 8-byte units;
- * a block given back is reused by the next record of its size.
+ * a block given back is reused by the next record of its size, or split
+ * for a smaller one (aside.c).
  */
 #ifndef CS_ANALYZER_ASIDE_H
 #define CS_ANALYZER_ASIDE_H
@@ -58,6 +59,7 @@ struct cs_aside {
 	uint32_t pages_cap, pages_used;
 	uint32_t fill_at;		/* first unit never used */
 	uint32_t *free_blocks;		/* [size in units] */
+	uint64_t sizes_free[2];		/* bit n: a block of n units is */
 	struct cs_pack_dict *dict;	/* the packed records' templates */
 	uint64_t put_cnt;		/* records set aside, in all */
 	uint64_t packed_bytes;		/* the blocks of those aside now */

@@ -52,7 +52,8 @@ void cs_pack_dict_init(struct cs_pack_dict *d);
 
 /* Packs c into out (CS_PACK_MAX bytes), against one of d's templates
  * (made from c if its shape has none yet); returns the bytes used.
- * Reading it back takes those and the CS_PACK_SLACK after them. */
+ * Reading it back takes those, and reads (and ignores) up to
+ * CS_PACK_SLACK bytes after them: those need only be readable. */
 size_t cs_conn_pack(struct cs_pack_dict *d, const struct cs_conn *c, uint8_t *out);
 
 /* Unpacks what cs_conn_pack wrote into *c, with the record's id and
