@@ -399,7 +399,7 @@ START_TEST(index_grows_past_its_initial_size)
 	}
 	ck_assert_uint_eq(tab.count, N);
 	ck_assert_uint_gt(tab.slot_mask + 1, initial);
-	ck_assert_uint_ge(tab.slot_mask + 1, 2 * N);	/* at most half full */
+	ck_assert_uint_ge(cs_flow_index_fill_max(tab.slot_mask + 1), N);
 	for (uint32_t i = 0; i < N; i++) {
 		struct cs_conn *c = lookup(&tab, client(i));
 		ck_assert_msg(c && c->id == i + 1, "record %u not found", i);
@@ -518,7 +518,7 @@ static void *no_memory(size_t n, size_t size)
 START_TEST(index_growth_failure_refuses_new_connections)
 {
 	table_init(&tab, 5000, NULL);
-	const uint32_t slots = tab.slot_mask + 1, most = slots / 2;
+	const uint32_t slots = tab.slot_mask + 1, most = cs_flow_index_fill_max(slots);
 	tab.index_alloc = no_memory;
 	for (uint32_t i = 0; i < most; i++) {
 		struct cs_flow_key k = key_of(client(i));

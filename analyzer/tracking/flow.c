@@ -132,9 +132,9 @@ static void index_put(uint64_t *slots, uint32_t mask, uint64_t slot)
  * index, so these tombstones only ever replace what the probes had
  * already passed: probe chains there do not grow.
  *
- * The old index is emptied in time.  It grew when count + 1 passed half
- * its size S, so count was S/2; the next growth comes when count + 1
- * passes S, at least S/2 inserts later.  Each insert walks at least
+ * The old index is emptied in time.  It grew when count + 1 passed three
+ * quarters of its size S, so count was 3S/4; the next growth comes when
+ * count + 1 passes 3S/2, at least 3S/4 inserts later.  Each insert walks at least
  * REHASH_MOVES_MAX of the old index's S slots (REHASH_VISITS_MAX if they
  * are empty), so S/REHASH_MOVES_MAX inserts -- far fewer -- empty it.
  */
@@ -173,16 +173,16 @@ static void rehash_step(struct cs_flow_table *t, uint32_t visits_max,
 
 /*
  * Makes room in the index for one more entry: starts a growth to twice
- * its size when it would be more than half full.  False when it cannot
- * grow (no memory): the caller refuses the entry, so the index never
- * passes half full.  At slot_max (at least twice --max-flows) there is
- * always room: count + 1 never exceeds --max-flows.
+ * its size when it would be more than CS_FLOW_INDEX_FILL_MAX full.  False
+ * when it cannot grow (no memory): the caller refuses the entry, so the
+ * index never passes that.  At slot_max (at least twice --max-flows)
+ * there is always room: count + 1 never exceeds --max-flows.
  */
 static bool index_make_room(struct cs_flow_table *t)
 {
 	uint32_t size = t->slot_mask + 1;
 
-	if (t->count + 1 <= size / 2 || size >= t->slot_max)
+	if (t->count + 1 <= cs_flow_index_fill_max(size) || size >= t->slot_max)
 		return true;
 	if (t->old_slots)	/* cannot happen (see above); be right anyway */
 		rehash_step(t, UINT32_MAX, UINT32_MAX);
@@ -199,7 +199,7 @@ static bool index_make_room(struct cs_flow_table *t)
 }
 
 /* Where k is in one index, or UINT32_MAX.  Probes at most the whole
- * index: being at most half full, it holds an empty slot well before
+ * index: being at most three quarters full, it holds an empty slot well before
  * that, but a bound costs nothing.  Always inline: every packet's lookup
  * runs it, and as a call (it has four callers) its register saves and
  * argument moves were a quarter of its work. */
