@@ -1191,7 +1191,7 @@ START_TEST(any_record_unpacks_byte_for_byte)
 		size_t len = cs_conn_pack(&dict, &c, packed);
 		ck_assert_uint_le(len + CS_PACK_SLACK, CS_PACK_MAX);
 		memset(&back, 0xa5, sizeof back);
-		ck_assert_uint_eq(cs_conn_unpack(&dict, packed, c.id, c.last_ts_us, &back), len);
+		ck_assert_uint_eq(cs_conn_unpack(&dict, packed, c.last_ts_us, &back), len);
 		ck_assert_uint_eq(back.lru_prev, 0);	/* kept outside */
 		ck_assert_uint_eq(back.lru_next, 0);
 		c.lru_prev = c.lru_next = 0;
@@ -1200,6 +1200,7 @@ START_TEST(any_record_unpacks_byte_for_byte)
 		struct cs_flow_key k;
 		cs_conn_unpack_key(&dict, packed, &k);
 		ck_assert(memcmp(&k, &c.key, sizeof k) == 0);
+		ck_assert_uint_eq(cs_conn_unpack_id(&dict, packed), c.id);
 	}
 }
 END_TEST
@@ -1292,10 +1293,11 @@ static struct cs_conn *closed_connection(struct dir d, uint32_t bytes, uint64_t 
 
 /*
  * The first closed connection packs against itself: it becomes the
- * template of its shape, and all that is stored is which template (7
- * bytes: nothing differs).  The next, another client closing the same
- * way 7 s later, differs in its address, port and times: it packs to
- * under 24 bytes of its 712.  Both come back whole.
+ * template of its shape, and all that is stored is which template, a
+ * zero tag for each group of hot words and no cold group (8 bytes:
+ * nothing differs).  The next, another client closing the same way 7 s
+ * later, differs in its address, port, id and times: it packs to under
+ * 20 bytes of its 712.  Both come back whole.
  */
 START_TEST(closed_record_packs_small)
 {
@@ -1307,15 +1309,15 @@ START_TEST(closed_record_packs_small)
 	table_init(&tab, 16, NULL);
 	struct cs_conn first = unlinked(closed_connection(client(9), 1000, T0));
 	size_t len = cs_conn_pack(&dict, &first, packed);
-	ck_assert_uint_eq(len, 7);
-	ck_assert_uint_eq(cs_conn_unpack(&dict, packed, first.id, first.last_ts_us, &back), len);
+	ck_assert_uint_eq(len, 1 + CS_PACK_HOT_GROUPS + 1);
+	ck_assert_uint_eq(cs_conn_unpack(&dict, packed, first.last_ts_us, &back), len);
 	ck_assert(memcmp(&first, &back, sizeof back) == 0);
 
 	struct cs_conn next = unlinked(closed_connection(client(10), 1000, T0 + 7 * SEC));
 	len = cs_conn_pack(&dict, &next, packed);
-	ck_assert_msg(len < 24, "a closed record packs to %zu of %zu bytes",
+	ck_assert_msg(len < 20, "a closed record packs to %zu of %zu bytes",
 		      len, sizeof next);
-	ck_assert_uint_eq(cs_conn_unpack(&dict, packed, next.id, next.last_ts_us, &back), len);
+	ck_assert_uint_eq(cs_conn_unpack(&dict, packed, next.last_ts_us, &back), len);
 	ck_assert(memcmp(&next, &back, sizeof back) == 0);
 }
 END_TEST

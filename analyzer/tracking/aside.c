@@ -199,7 +199,7 @@ uint32_t cs_aside_put(struct cs_aside *s, const struct cs_conn *c, uint32_t hash
 	memcpy(block_bytes(s, at), packed, n);
 	uint32_t i = take_entry(s);
 	s->entries[i] = (struct cs_aside_entry){
-		.last_ts_us = c->last_ts_us, .id = c->id, .hash = hash, .at = at,
+		.last_ts_us = c->last_ts_us, .hash = hash, .at = at,
 	};
 	s->count++;
 	s->put_cnt++;
@@ -215,6 +215,11 @@ void cs_aside_prefetch(const struct cs_aside *s, uint32_t i)
 	__builtin_prefetch(b + 64);	/* most are 1 or 2 cache lines */
 }
 
+uint64_t cs_aside_id(const struct cs_aside *s, uint32_t i)
+{
+	return cs_conn_unpack_id(s->dict, block_bytes(s, s->entries[i].at));
+}
+
 bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k)
 {
 	struct cs_flow_key key;
@@ -227,8 +232,7 @@ void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out)
 {
 	const struct cs_aside_entry *e = &s->entries[i];
 	uint32_t at = e->at;
-	size_t n = cs_conn_unpack(s->dict, block_bytes(s, at), e->id,
-				  e->last_ts_us, out);
+	size_t n = cs_conn_unpack(s->dict, block_bytes(s, at), e->last_ts_us, out);
 	uint32_t units = units_for(n);
 
 	block_give_back(s, at, units);

@@ -1,5 +1,5 @@
 /*
- * aside.h — quiet connections set aside: a 32-byte entry, and the record
+ * aside.h — quiet connections set aside: a 24-byte entry, and the record
  * packed small (pack.h), in memory.
  *
  * A connection in TIME_WAIT stays in the flow table for 2*MSL (60 s), so
@@ -9,11 +9,12 @@
  * packet, yet each held a whole record (about 700 bytes): under a SYN
  * flood, or with many short connections, these are nearly all of the
  * table.  Set aside, such a record costs one entry here -- the hash the
- * index files it under, the time and id the table expires and flushes it
- * by, and its place on its list -- and its packed bytes, about a tenth of
- * the record (65 bytes on average on LARGE).  When a packet, the expiry or the end of the
- * capture needs it, it is unpacked whole and carries on exactly as if it
- * had never left: nothing reported depends on where a record waited.
+ * index files it under, the time the table expires it by, and its place
+ * on its list -- and its packed bytes, about a thirteenth of the record
+ * (54 bytes on average on LARGE).  When a packet, the expiry or the end
+ * of the capture needs it, it is unpacked whole and carries on exactly
+ * as if it had never left: nothing reported depends on where a record
+ * waited.
  *
  * Why not finish a closed record at once, write its row and keep only
  * what a later packet is judged by?  Its row would change: rows are
@@ -37,11 +38,11 @@
 #include "analyzer/tracking/conn.h"
 #include "analyzer/tracking/pack.h"
 
-/* One record set aside: 32 bytes, two to a cache line. */
+/* One record set aside: 24 bytes.  Its id, which only the end of the
+ * capture's flush sorts by, is packed (cs_aside_id). */
 struct cs_aside_entry {
 	cs_conn_ref lru_prev, lru_next;	/* its place on its list */
 	uint64_t last_ts_us;		/* its expiry is due from this */
-	uint64_t id;			/* the end-of-capture flush sorts by it */
 	uint32_t hash;			/* of its key: where the index has it */
 	uint32_t at : 30;		/* its packed record's block (aside.c) */
 	uint32_t list : 2;		/* enum cs_flow_list */
@@ -77,6 +78,9 @@ uint32_t cs_aside_put(struct cs_aside *s, const struct cs_conn *c,
 
 /* Is k the key of the record of entry i? */
 bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k);
+
+/* The id of the record of entry i. */
+uint64_t cs_aside_id(const struct cs_aside *s, uint32_t i);
 
 /* Unpacks the record of entry i into *out and frees the entry. */
 void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out);

@@ -94,7 +94,7 @@ static uint64_t last_ts_of(const struct cs_flow_table *t, cs_conn_ref ref)
 
 static uint64_t id_of(const struct cs_flow_table *t, cs_conn_ref ref)
 {
-	return is_set_aside(ref) ? entry_of(t, ref)->id : t->conns[ref].id;
+	return is_set_aside(ref) ? cs_aside_id(&t->aside, aside_index(ref)) : t->conns[ref].id;
 }
 
 static cs_conn_ref *prev_of(struct cs_flow_table *t, cs_conn_ref ref)
@@ -904,8 +904,9 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 
 	for (int l = 0; l < CS_LIST_MAX; l++)
 		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r)) {
-			lo = id_of(t, r) < lo ? id_of(t, r) : lo;
-			hi = id_of(t, r) > hi ? id_of(t, r) : hi;
+			uint64_t id = id_of(t, r);	/* (aside: unpacked) */
+			lo = id < lo ? id : lo;
+			hi = id > hi ? id : hi;
 		}
 	if (lo > hi)
 		return true;	/* empty */
@@ -916,8 +917,9 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 		return false;
 	for (int l = 0; l < CS_LIST_MAX; l++)
 		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r)) {
-			CS_ASSERT(!at[id_of(t, r) - lo]);	/* ids are unique */
-			at[id_of(t, r) - lo] = r;
+			uint64_t id = id_of(t, r);
+			CS_ASSERT(!at[id - lo]);	/* ids are unique */
+			at[id - lo] = r;
 		}
 	size_t n = 0;		/* the array without its holes */
 	for (uint64_t i = 0; i <= hi - lo; i++)

@@ -23,7 +23,7 @@
  * first, so evicted connections are still reported.  Time is packet time.
  *
  * A record quiet for CS_FLOW_ASIDE_AFTER_US on the embryonic, closed or
- * reset list goes aside (aside.h): a 32-byte entry stands for it in the
+ * reset list goes aside (aside.h): a 24-byte entry stands for it in the
  * index and on its list, the record is packed, and it is unpacked whole
  * when anything needs it again, so it counts, expires and is evicted as
  * before.

@@ -9,12 +9,13 @@
  * difference from a template -- the first record packed of the same shape
  * -- in 0, 1, 2 or 4 bytes, after rewriting the times as distances from
  * the first packet's time and the sequence numbers as distances from
- * their ISNs.  Unpacking undoes it all and gives back the record byte for
+ * their ISNs; the words that differ most often first, with no bits to
+ * say that they are there.  Unpacking undoes it all and gives back the record byte for
  * byte, padding included, except its list links (zero): nothing reported
  * can depend on a record having been packed.  The flow table keeps the
- * links, the id and the last packet's time outside while a record is
- * packed (aside.h), so these are not packed: the id and time are handed
- * back to unpacking.
+ * links and the last packet's time outside while a record is packed
+ * (aside.h), so these are not packed: the time is handed back to
+ * unpacking.
  *
  * Packing knows the record's layout only through the fields it rewrites
  * and the words it takes a shape from (pack.c); a field missing from
@@ -31,13 +32,16 @@
 
 #define CS_PACK_WORDS (sizeof(struct cs_conn) / 4)
 /* Words go in groups of four, two more words holding which fields were
- * rewritten (pack.c). */
+ * rewritten (pack.c); the words that differ most often are also stored
+ * first, in CS_PACK_HOT_GROUPS groups. */
 #define CS_PACK_GROUPS ((CS_PACK_WORDS + 2 + 3) / 4)
-/* The room packing needs: the template, the groups' bits, a tag byte a
- * group, every word whole, and 4 bytes of slack (each value is written
- * and read as four bytes, whatever its length). */
+#define CS_PACK_HOT_GROUPS 6
+/* The room packing needs: the template, the groups' bits and their
+ * length, a tag byte a group, every word whole, and 4 bytes of slack
+ * (each value is written and read as four bytes, whatever its length). */
 #define CS_PACK_SLACK 4u
-#define CS_PACK_MAX (1 + 6 + CS_PACK_GROUPS * 17 + CS_PACK_SLACK)
+#define CS_PACK_MAX (1 + 1 + (CS_PACK_GROUPS + 7) / 8 + \
+		     (CS_PACK_HOT_GROUPS + CS_PACK_GROUPS) * 17 + CS_PACK_SLACK)
 
 /*
  * The templates: one per shape, kept for as long as anything packed with
@@ -56,14 +60,14 @@ void cs_pack_dict_init(struct cs_pack_dict *d);
  * CS_PACK_SLACK bytes after them: those need only be readable. */
 size_t cs_conn_pack(struct cs_pack_dict *d, const struct cs_conn *c, uint8_t *out);
 
-/* Unpacks what cs_conn_pack wrote into *c, with the record's id and
- * last_ts_us as they were; returns the bytes it took (what cs_conn_pack
- * returned). */
+/* Unpacks what cs_conn_pack wrote into *c, with the record's last_ts_us
+ * as it was; returns the bytes it took (what cs_conn_pack returned). */
 size_t cs_conn_unpack(const struct cs_pack_dict *d, const uint8_t *in,
-		      uint64_t id, uint64_t last_ts_us, struct cs_conn *c);
+		      uint64_t last_ts_us, struct cs_conn *c);
 
-/* Unpacks only the key (the record's first bytes) into *k. */
+/* Unpacks only the key into *k, or only the id. */
 void cs_conn_unpack_key(const struct cs_pack_dict *d, const uint8_t *in,
 			struct cs_flow_key *k);
+uint64_t cs_conn_unpack_id(const struct cs_pack_dict *d, const uint8_t *in);
 
 #endif /* CS_ANALYZER_PACK_H */
