@@ -1087,6 +1087,28 @@ START_TEST(quiet_records_go_aside_and_come_back_whole)
 END_TEST
 
 /*
+ * Setting aside waits for the first record due on each list, not for
+ * each packet to look (flow.c, aside_due_us).  Packet times may step
+ * back: a record filed after another can be due before it, and once the
+ * one before leaves the list, it goes aside when its own time comes.
+ */
+START_TEST(a_record_due_before_the_one_ahead_goes_aside_in_time)
+{
+	table_init_aside(&tab, 100, NULL);
+	syn(&tab, client(1), T0 + 50 * MS);
+	syn(&tab, client(2), T0);	/* the capture's time steps back */
+	cs_flow_expire(&tab, T0 + 60 * MS, 100);
+	ck_assert_uint_eq(tab.aside.count, 0);
+	reset_by_server(&tab, client(1), T0 + 70 * MS);	/* off the list */
+	cs_flow_expire(&tab, T0 + QUIET + 10 * MS, 100);
+	ck_assert_msg(tab.aside.count == 1, "the second SYN, quiet for %llu us, "
+		      "is not aside", (unsigned long long)(QUIET + 10 * MS));
+	ck_assert(tab.lists[CS_LIST_EMBRYONIC].head & CS_FLOW_REF_SET_ASIDE);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/*
  * What leaves the table, when and why, does not depend on records going
  * aside: one history of expiry, eviction, a reused 4-tuple, late segments
  * and the final flush, run with and without, hands the same records to
@@ -1508,6 +1530,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, quiet_records_go_aside_and_come_back_whole);
 	tcase_add_test(tc, going_aside_changes_nothing_that_leaves);
 	tcase_add_test(tc, blocks_given_back_serve_records_of_any_size);
+	tcase_add_test(tc, a_record_due_before_the_one_ahead_goes_aside_in_time);
 	tcase_add_test(tc, packed_records_leave_as_they_came);
 	tcase_add_test(tc, a_burst_of_syns_keeps_few_whole);
 	tcase_add_test(tc, any_record_unpacks_byte_for_byte);

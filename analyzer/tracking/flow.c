@@ -281,6 +281,23 @@ static void point_neighbours(struct cs_flow_table *t, enum cs_flow_list l,
 		t->lists[l].tail = before_next;
 }
 
+/*
+ * aside_from[l] becomes ref.  On the lists that go aside, nothing goes
+ * before aside_due_us: it is lowered to ref's time to go, if earlier
+ * (packet times may step back, so a record further on may be due
+ * sooner), and cs_flow_set_aside_quiet sets it when it has walked.
+ */
+static void aside_from_is(struct cs_flow_table *t, enum cs_flow_list l,
+			  cs_conn_ref ref)
+{
+	t->aside_from[l] = ref;
+	if (!ref || l == CS_LIST_ACTIVE)
+		return;
+	uint64_t due = cs_time_add(last_ts_of(t, ref), CS_FLOW_ASIDE_AFTER_US);
+	if (due < t->aside_due_us)
+		t->aside_due_us = due;
+}
+
 static void list_unlink(struct cs_flow_table *t, cs_conn_ref ref,
 			enum cs_flow_list l)
 {
@@ -289,7 +306,7 @@ static void list_unlink(struct cs_flow_table *t, cs_conn_ref ref,
 	point_neighbours(t, l, prev, next, next, prev);
 	t->lists[l].count--;
 	if (t->aside_from[l] == ref)
-		t->aside_from[l] = next;
+		aside_from_is(t, l, next);
 	*prev_of(t, ref) = *next_of(t, ref) = 0;
 }
 
@@ -304,7 +321,7 @@ static void list_replace(struct cs_flow_table *t, cs_conn_ref from,
 	*next_of(t, to) = next;
 	point_neighbours(t, l, prev, next, to, to);
 	if (t->aside_from[l] == from)
-		t->aside_from[l] = to;
+		aside_from_is(t, l, to);
 }
 
 static void list_append(struct cs_flow_table *t, struct cs_conn *c,
@@ -330,7 +347,7 @@ static void list_append(struct cs_flow_table *t, struct cs_conn *c,
 	t->lists[l].tail = ref;
 	t->lists[l].count++;
 	if (!t->aside_from[l])	/* all before it went aside */
-		t->aside_from[l] = ref;
+		aside_from_is(t, l, ref);
 }
 
 enum cs_flow_list cs_flow_classify(const struct cs_conn *c)
@@ -697,21 +714,13 @@ static void prefetch_next(struct cs_flow_table *t, cs_conn_ref ref)
  * up. */
 #define ASIDE_PER_CALL 8
 
-/* Whole records on the lists that go aside: those not quiet long enough
- * yet (and the few a detector holds). */
-static uint32_t whole_waiting(const struct cs_flow_table *t)
-{
-	return t->lists[CS_LIST_EMBRYONIC].count + t->lists[CS_LIST_CLOSED].count +
-	       t->lists[CS_LIST_RESET].count - t->aside.count;
-}
-
 /* Is ref's record due to go aside: quiet long enough, or the oldest of
  * too many waiting (flow.h)? */
 static bool aside_due(const struct cs_flow_table *t, cs_conn_ref ref,
 		      uint64_t now_us)
 {
 	return cs_time_add(last_ts_of(t, ref), CS_FLOW_ASIDE_AFTER_US) <= now_us ||
-	       whole_waiting(t) > CS_FLOW_WHOLE_WAITING_MAX;
+	       cs_flow_whole_waiting(t) > CS_FLOW_WHOLE_WAITING_MAX;
 }
 
 void cs_flow_set_aside_quiet(struct cs_flow_table *t, uint64_t now_us)
@@ -719,18 +728,20 @@ void cs_flow_set_aside_quiet(struct cs_flow_table *t, uint64_t now_us)
 	static const enum cs_flow_list lists[] = {
 		CS_LIST_EMBRYONIC, CS_LIST_CLOSED, CS_LIST_RESET,
 	};
+	t->aside_due_us = UINT64_MAX;	/* lowered again below, by each list */
 	for (size_t k = 0; k < sizeof lists / sizeof lists[0]; k++) {
 		enum cs_flow_list l = lists[k];
 		cs_conn_ref ref;
 		for (unsigned n = 0; n < ASIDE_PER_CALL &&
 		     (ref = t->aside_from[l]) && aside_due(t, ref, now_us); n++) {
 			cs_conn_ref next = *next_of(t, ref);
-			t->aside_from[l] = next;
+			t->aside_from[l] = next;	/* (aside_due_us: below) */
 			if (next && !is_set_aside(next))
 				prefetch_whole(&t->conns[next]);
 			if (!is_set_aside(ref))
 				set_aside(t, ref);
 		}
+		aside_from_is(t, l, t->aside_from[l]);
 	}
 }
 

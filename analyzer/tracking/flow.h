@@ -153,6 +153,7 @@ struct cs_flow_table {
 	struct cs_aside aside;
 	bool aside_on;
 	cs_conn_ref aside_from[CS_LIST_MAX];
+	uint64_t aside_due_us;		/* none is quiet long enough before */
 	cs_conn_done_fn done;
 	cs_conn_done_fn zeek_row;	/* a conn.log row ends inside a record */
 	void *done_ctx;
@@ -211,15 +212,25 @@ unsigned cs_flow_expire_due(struct cs_flow_table *t, uint64_t now_us,
 /* Sets aside the records quiet long enough (aside.h), a few at a time. */
 void cs_flow_set_aside_quiet(struct cs_flow_table *t, uint64_t now_us);
 
+/* Whole records on the lists that go aside: those not quiet long enough
+ * yet (and the few a detector holds). */
+static inline uint32_t cs_flow_whole_waiting(const struct cs_flow_table *t)
+{
+	return t->lists[CS_LIST_EMBRYONIC].count + t->lists[CS_LIST_CLOSED].count +
+	       t->lists[CS_LIST_RESET].count - t->aside.count;
+}
+
 /* Expires at most max_work records whose time has come; returns how many.
  * Inline: it runs for every packet, and on nearly all of them nothing is
- * due (next_due_us, see flow.c), which two comparisons tell.  Called
- * before each packet is looked up, when nobody holds a record: quiet
- * records go aside then too. */
+ * due (next_due_us, see flow.c), which two comparisons tell; the same
+ * for records to set aside (aside_due_us).  Called before each packet is
+ * looked up, when nobody holds a record: quiet records go aside then
+ * too. */
 static inline unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 				      unsigned max_work)
 {
-	if (t->aside_on)
+	if (t->aside_on && (now_us >= t->aside_due_us ||
+			    cs_flow_whole_waiting(t) > CS_FLOW_WHOLE_WAITING_MAX))
 		cs_flow_set_aside_quiet(t, now_us);
 	if (now_us < t->next_due_us && t->count <= t->next_due_count)
 		return 0;
