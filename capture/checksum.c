@@ -58,13 +58,29 @@ uint16_t cs_inet_sum(const void *data, size_t len, uint16_t acc_in)
 		p += 8;
 		len -= 8;
 	}
+	/* The tail, at even offsets still: four bytes, two, then an odd
+	 * last byte as the first of a word padded with zero.  (Copied into
+	 * a zeroed word of 8 instead, a 20-byte IPv4 header's last 4 took a
+	 * call to memcpy: half the sum's time.) */
+	if (len >= 4) {
+		uint32_t w;
+		memcpy(&w, p, 4);
+		acc += w;
+		p += 4;
+		len -= 4;
+	}
+	if (len >= 2) {
+		uint16_t w;
+		memcpy(&w, p, 2);
+		acc += w;
+		p += 2;
+		len -= 2;
+	}
 	if (len > 0) {
-		/* The tail keeps its offsets inside a zeroed word, so an odd
-		 * last byte is the high half of a word padded with zero. */
-		uint8_t tail[8] = { 0 };
-		memcpy(tail, p, len);
-		memcpy(&w0, tail, 8);
-		acc = add_halves(acc, w0);
+		const uint8_t last[2] = { p[0], 0 };
+		uint16_t w;
+		memcpy(&w, last, 2);
+		acc += w;
 	}
 
 	/* 64 -> 16 bits with end-around carries. */
