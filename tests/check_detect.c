@@ -1443,20 +1443,21 @@ static char *report_of(bool json)
 }
 
 /*
- * The index cannot grow: past half of its 1,024 slots, new connections are
- * refused, the packets still counted as read and analysed (the SYN-flood
- * detector saw them), and the refusals reach both reports by reason.
+ * The index cannot grow: past three quarters of its 1,024 slots, new
+ * connections are refused, the packets still counted as read and analysed
+ * (the SYN-flood detector saw them), and the refusals reach both reports
+ * by reason.
  */
 START_TEST(refused_connections_reach_the_reports)
 {
 	engine_start(4096, NULL);
 	eng.flows.index_alloc = no_memory;
-	const uint32_t half = (eng.flows.slot_mask + 1) / 2;
-	for (uint32_t k = 0; k < half + 88; k++)
+	const uint32_t most = cs_flow_index_fill_max(eng.flows.slot_mask + 1);
+	for (uint32_t k = 0; k < most + 88; k++)
 		engine_syn(k, T0 + k);
-	ck_assert_uint_eq(eng.flows.count, half);
+	ck_assert_uint_eq(eng.flows.count, most);
 	ck_assert_uint_eq(eng.flows.untracked[CS_UNTRACKED_NO_MEMORY], 88);
-	ck_assert_uint_eq(eng.stats.analysed, half + 88);
+	ck_assert_uint_eq(eng.stats.analysed, most + 88);
 	ck_assert(cs_stats_balanced(&eng.stats));
 	cs_engine_finish(&eng);
 
