@@ -59,14 +59,41 @@ bool cs_icmp_is_unreachable(bool ipv4, uint8_t type)
 	return ipv4 ? type == 3 : type == 1;
 }
 
+/* An IPv4 address in dotted decimal, as inet_ntop writes it; false (buf
+ * untouched) when it and its NUL do not fit.  Not inet_ntop: glibc's
+ * formats IPv4 with sprintf, 1,900 instructions an address, and the JSON
+ * report's writer thread spent 29% of its time there (two or more
+ * addresses a connection). */
+static bool format_v4(const uint8_t *b, char *buf, unsigned len)
+{
+	char t[sizeof "255.255.255.255"];
+	unsigned n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+		if (i)
+			t[n++] = '.';
+		if (v >= 100)
+			t[n++] = (char)('0' + v / 100);
+		if (v >= 10)
+			t[n++] = (char)('0' + v / 10 % 10);
+		t[n++] = (char)('0' + v % 10);
+	}
+	if (n + 1 > len)
+		return false;
+	memcpy(buf, t, n);
+	buf[n] = '\0';
+	return true;
+}
+
 char *cs_addr_format(const struct cs_addr *a, char *buf, unsigned len)
 {
-	const char *ok;
+	bool ok;
 
 	if (cs_addr_is_v4(a))
-		ok = inet_ntop(AF_INET, a->b + 12, buf, len);
+		ok = format_v4(a->b + 12, buf, len);
 	else
-		ok = inet_ntop(AF_INET6, a->b, buf, len);
+		ok = inet_ntop(AF_INET6, a->b, buf, len) != NULL;
 	if (!ok && len > 0)
 		buf[0] = '\0';
 	return buf;

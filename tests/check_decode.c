@@ -7,6 +7,7 @@
  * byte past the capture is an ASan report, not a silent pass.  The last
  * test case is the truncation sweep: valid frames decoded at every caplen.
  */
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1707,6 +1708,34 @@ START_TEST(test_inet_sum_every_length)
 }
 END_TEST
 
+/* IPv4 addresses are formatted without inet_ntop (packet.c): the same
+ * text as inet_ntop for every octet value in every place, and nothing
+ * (an empty string) when the buffer cannot hold it and its NUL. */
+START_TEST(test_addr_format_v4_as_inet_ntop)
+{
+	uint64_t x = 88172645463325252ull;	/* xorshift64 */
+
+	for (int n = 0; n < 4 * 256 + 2000; n++) {
+		struct cs_addr a = { { 0 } };
+		uint8_t *v4 = a.b + 12;
+		a.b[10] = a.b[11] = 0xff;	/* IPv4-mapped: cs_addr_is_v4 */
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		memcpy(v4, &x, 4);
+		if (n < 4 * 256)	/* each value in each place, the rest 0 */
+			memset(v4, 0, 4), v4[n / 256] = (uint8_t)n;
+		char want[INET_ADDRSTRLEN], buf[CS_ADDR_STRLEN];
+		ck_assert_ptr_nonnull(inet_ntop(AF_INET, v4, want, sizeof want));
+		ck_assert(cs_addr_is_v4(&a));
+		ck_assert_str_eq(cs_addr_format(&a, buf, sizeof buf), want);
+		for (unsigned len = 1; len <= strlen(want) + 1; len++) {
+			memset(buf, 'x', sizeof buf);
+			cs_addr_format(&a, buf, len);
+			ck_assert_str_eq(buf, len > strlen(want) ? want : "");
+		}
+	}
+}
+END_TEST
+
 Suite *decode_suite(void)
 {
 	Suite *s = suite_create("decode");
@@ -1727,6 +1756,7 @@ Suite *decode_suite(void)
 	tcase_add_loop_test(tc, test_ipv4_options, 0, (int)N_OF(ipopt_cases));
 	tcase_add_test(tc, test_ipv4_bad_version_ihl);
 	tcase_add_test(tc, test_inet_sum_every_length);
+	tcase_add_test(tc, test_addr_format_v4_as_inet_ntop);
 	tcase_add_loop_test(tc, test_ipv4_fragments, 0, (int)N_OF(frag_cases));
 	tcase_add_test(tc, test_ipv4_total_length_zero);
 	tcase_add_loop_test(tc, test_ipv4_total_length, 0, (int)N_OF(total_cases));
