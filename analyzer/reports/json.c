@@ -180,11 +180,25 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 	return len;
 }
 
-/* Bytes that go out as they are: printable ASCII but for the escaped. */
+/* Bytes that go out as they are: printable ASCII but for the escaped.
+ * A table: escape tests every byte of every string (a test per byte was
+ * six comparisons). */
+#define PLAIN_RANGE(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\' && \
+			(c) != '<' && (c) != '>' && (c) != '&')
+#define P4(c) PLAIN_RANGE(c), PLAIN_RANGE(c + 1), PLAIN_RANGE(c + 2), PLAIN_RANGE(c + 3)
+#define P16(c) P4(c), P4(c + 4), P4(c + 8), P4(c + 12)
+static const bool plain_bytes[256] = {
+	P16(0x00), P16(0x10), P16(0x20), P16(0x30),
+	P16(0x40), P16(0x50), P16(0x60), P16(0x70),
+	/* 0x80 and up: false (UTF-8 is checked apart) */
+};
+#undef P16
+#undef P4
+#undef PLAIN_RANGE
+
 static bool plain_byte(unsigned char c)
 {
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '<' &&
-	       c != '>' && c != '&';
+	return plain_bytes[c];
 }
 
 /*
