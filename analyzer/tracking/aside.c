@@ -10,7 +10,7 @@
  * units: the sizes records pack to shift as a capture goes on (busy
  * connections closing, then a SYN flood), and blocks kept for one size
  * alone left LARGE with 53 MiB of pages for 44 MiB of records at its
- * end (46 MiB of pages now, tests/bench/PROFILE.md).  Blocks are sized from what packing
+ * end (tests/bench/PROFILE.md).  Blocks are sized from what packing
  * returned, and found again on the way back from what unpacking read:
  * the entry need not hold a length.
  *

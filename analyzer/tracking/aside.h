@@ -47,6 +47,7 @@ struct cs_aside_entry {
 	uint32_t at : 30;		/* its packed record's block (aside.c) */
 	uint32_t list : 2;		/* enum cs_flow_list */
 };
+_Static_assert(sizeof(struct cs_aside_entry) == 24, "an entry is 24 bytes");
 
 struct cs_aside {
 	struct cs_aside_entry *entries;	/* [1..cap]; [0] is "none" */
@@ -60,7 +61,7 @@ struct cs_aside {
 	uint32_t pages_cap, pages_used;
 	uint32_t fill_at;		/* first unit never used */
 	uint32_t *free_blocks;		/* [size in units] */
-	uint64_t sizes_free[2];		/* bit n: a block of n units is */
+	uint64_t sizes_free[2];		/* bit n: free_blocks[n] is not empty */
 	struct cs_pack_dict *dict;	/* the packed records' templates */
 	uint64_t put_cnt;		/* records set aside, in all */
 	uint64_t packed_bytes;		/* the blocks of those aside now */

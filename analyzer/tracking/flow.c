@@ -94,7 +94,8 @@ static uint64_t last_ts_of(const struct cs_flow_table *t, cs_conn_ref ref)
 
 static uint64_t id_of(const struct cs_flow_table *t, cs_conn_ref ref)
 {
-	return is_set_aside(ref) ? cs_aside_id(&t->aside, aside_index(ref)) : t->conns[ref].id;
+	return is_set_aside(ref) ? cs_aside_id(&t->aside, aside_index(ref)) :
+				   t->conns[ref].id;
 }
 
 static cs_conn_ref *prev_of(struct cs_flow_table *t, cs_conn_ref ref)
@@ -134,9 +135,10 @@ static void index_put(uint64_t *slots, uint32_t mask, uint64_t slot)
  *
  * The old index is emptied in time.  It grew when count + 1 passed three
  * quarters of its size S, so count was 3S/4; the next growth comes when
- * count + 1 passes 3S/2, at least 3S/4 inserts later.  Each insert walks at least
- * REHASH_MOVES_MAX of the old index's S slots (REHASH_VISITS_MAX if they
- * are empty), so S/REHASH_MOVES_MAX inserts -- far fewer -- empty it.
+ * count + 1 passes 3S/2, at least 3S/4 inserts later.  Each insert walks
+ * at least REHASH_MOVES_MAX of the old index's S slots (REHASH_VISITS_MAX
+ * if they are empty), so S/REHASH_MOVES_MAX inserts -- far fewer --
+ * empty it.
  */
 #define SLOT_GONE 1u	/* ref 0 ("none"): no entry is ever this */
 #define REHASH_MOVES_MAX CS_FLOW_REHASH_MOVES_MAX
@@ -173,9 +175,9 @@ static void rehash_step(struct cs_flow_table *t, uint32_t visits_max,
 
 /*
  * Makes room in the index for one more entry: starts a growth to twice
- * its size when it would be more than CS_FLOW_INDEX_FILL_MAX full.  False
- * when it cannot grow (no memory): the caller refuses the entry, so the
- * index never passes that.  At slot_max (at least twice --max-flows)
+ * its size when it would hold more than cs_flow_index_fill_max (flow.h).
+ * False when it cannot grow (no memory): the caller refuses the entry,
+ * so the index never passes that.  At slot_max (at least twice --max-flows)
  * there is always room: count + 1 never exceeds --max-flows.
  */
 static bool index_make_room(struct cs_flow_table *t)
@@ -199,8 +201,8 @@ static bool index_make_room(struct cs_flow_table *t)
 }
 
 /* Where k is in one index, or UINT32_MAX.  Probes at most the whole
- * index: being at most three quarters full, it holds an empty slot well before
- * that, but a bound costs nothing.  Always inline: every packet's lookup
+ * index: being at most three quarters full, it holds an empty slot well
+ * before that, but a bound costs nothing.  Always inline: every packet's lookup
  * runs it, and as a call (it has four callers) its register saves and
  * argument moves were a quarter of its work. */
 static inline __attribute__((always_inline)) uint32_t

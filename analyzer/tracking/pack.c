@@ -169,7 +169,8 @@ static void words_to_store(const struct cs_conn *c, union words *u)
 		u->w[i] = 0;
 }
 
-static void words_to_record(union words *u, uint64_t last_ts_us, struct cs_conn *c)
+static void words_to_record(union words *u, uint64_t last_ts_us,
+			    struct cs_conn *c)
 {
 	u->c.last_ts_us = last_ts_us;
 	restore_fields(&u->c, (uint64_t)u->w[FLAGS_WORD + 1] << 32 | u->w[FLAGS_WORD]);
@@ -234,7 +235,7 @@ _Static_assert(WORDS <= 256, "a word's place fits a byte");
 #define ID_HOT_PLACE 3
 #define ID_HIGH_GROUP ((ID_WORD + 1) / 4)
 _Static_assert(offsetof(struct cs_conn, id) % 4 == 0, "the id is whole words");
-_Static_assert(ID_HIGH_GROUP < 8, "the high word's group bit is in the first byte");
+_Static_assert(ID_HIGH_GROUP < 8, "its group bit is in the first byte");
 
 void cs_pack_dict_init(struct cs_pack_dict *d)
 {
@@ -349,7 +350,8 @@ size_t cs_conn_pack(struct cs_pack_dict *d, const struct cs_conn *c, uint8_t *ou
 		const uint32_t *dg = &diff[4 * g];
 		groups |= (uint64_t)((dg[0] | dg[1] | dg[2] | dg[3]) != 0) << g;
 	}
-	unsigned bits_bytes = groups ? (64 - (unsigned)__builtin_clzll(groups) + 7) / 8 : 0;
+	unsigned bits_bytes =	/* up to the last group that differs */
+		groups ? (64 - (unsigned)__builtin_clzll(groups) + 7) / 8 : 0;
 	*p++ = (uint8_t)bits_bytes;
 	for (unsigned b = 0; b < bits_bytes; b++)
 		*p++ = (uint8_t)(groups >> (8 * b));
@@ -386,7 +388,7 @@ static const uint8_t *unpack_groups(const struct cs_pack_dict *d,
 	memcpy(words, d->words[in[0]], limit * sizeof *words);
 	for (unsigned g = 0; g < HOT_GROUPS; g++) {
 		const uint8_t *hw = &hot_words[4 * g];
-		if (hw[0] >= limit) {	/* this group's, and the rest, not wanted */
+		if (hw[0] >= limit) {	/* none of this group's is wanted */
 			p = skip_group(p);
 			continue;
 		}

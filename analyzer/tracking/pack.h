@@ -10,12 +10,12 @@
  * -- in 0, 1, 2 or 4 bytes, after rewriting the times as distances from
  * the first packet's time and the sequence numbers as distances from
  * their ISNs; the words that differ most often first, with no bits to
- * say that they are there.  Unpacking undoes it all and gives back the record byte for
- * byte, padding included, except its list links (zero): nothing reported
- * can depend on a record having been packed.  The flow table keeps the
- * links and the last packet's time outside while a record is packed
- * (aside.h), so these are not packed: the time is handed back to
- * unpacking.
+ * say that they are there.  Unpacking undoes it all and gives back the
+ * record byte for byte, padding included, except its list links (zero):
+ * nothing reported can depend on a record having been packed.  The flow
+ * table keeps the links and the last packet's time outside while a
+ * record is packed (aside.h), so these are not packed: the time is
+ * handed back to unpacking.
  *
  * Packing knows the record's layout only through the fields it rewrites
  * and the words it takes a shape from (pack.c); a field missing from
