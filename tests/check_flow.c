@@ -502,6 +502,42 @@ START_TEST(index_grows_in_steps)
 }
 END_TEST
 
+/*
+ * While the index grows, a record that the growth has already moved and
+ * that then leaves is gone from both indexes: a later packet of its
+ * connection must not find it in the old one, whose copy would name a
+ * record given back (a live capture hit it: the record was freed twice,
+ * and two connections came to share one).  Every record made before the
+ * growth leaves, oldest first, and every key gone so far is looked up
+ * after each.
+ */
+START_TEST(records_moved_by_a_growth_are_gone_when_removed)
+{
+	table_init(&tab, 5000, NULL);
+	const uint32_t n = cs_flow_index_fill_max(tab.slot_mask + 1) + 1;
+	for (uint32_t i = 0; i < n; i++) {
+		struct cs_flow_key k = key_of(client(i));
+		ck_assert_ptr_nonnull(cs_flow_create(&tab, &k, T0));
+	}
+	ck_assert_ptr_nonnull(tab.old_slots);	/* the last insert began it */
+	uint32_t while_growing = 0;
+	for (uint32_t i = 0; i + 1 < n; i++) {
+		bool growing = tab.old_slots != NULL;
+		cs_flow_remove(&tab, lookup(&tab, client(i)), T0);
+		uint32_t j = 0;
+		while (j <= i && !lookup(&tab, client(j)))
+			j++;
+		ck_assert_msg(j > i, "record %u found after %u of %u left%s", j,
+			      i + 1, n - 1, growing ? " (while growing)" : "");
+		while_growing += growing;
+	}
+	ck_assert_uint_gt(while_growing, n / 2);
+	ck_assert_ptr_nonnull(lookup(&tab, client(n - 1)));
+	ck_assert_uint_eq(tab.count, 1);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 static void *no_memory(size_t n, size_t size)
 {
 	(void)n;
@@ -1497,6 +1533,7 @@ Suite *flow_suite(void)
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, index_growth_failure_refuses_new_connections);
 	tcase_add_test(tc, index_grows_in_steps);
+	tcase_add_test(tc, records_moved_by_a_growth_are_gone_when_removed);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("eviction");

@@ -160,10 +160,15 @@ static void rehash_step(struct cs_flow_table *t, uint32_t visits_max,
 
 	for (uint32_t n = 0; n < visits_max && moved < moves_max &&
 	     t->old_next <= t->old_mask; n++) {
-		uint64_t s = t->old_slots[t->old_next++];
-		if (!s || s == SLOT_GONE)
+		uint64_t s = t->old_slots[t->old_next];
+		if (!s || s == SLOT_GONE) {
+			t->old_next++;
 			continue;
+		}
 		index_put(t->slots, t->slot_mask, s);
+		/* Not left behind: once the entry leaves the new index, a
+		 * lookup there misses and tries the old one. */
+		t->old_slots[t->old_next++] = SLOT_GONE;
 		t->old_left--;
 		moved++;
 	}
