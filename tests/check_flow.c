@@ -538,6 +538,56 @@ START_TEST(records_moved_by_a_growth_are_gone_when_removed)
 }
 END_TEST
 
+/*
+ * The index against a plain array, through growths: connections come and
+ * go at random (up to 4,000 at once: the index grows to 8,192 slots and
+ * entries go both before and after being moved), and after each step the
+ * key touched and a few others are looked up, every key every 512 steps.
+ */
+START_TEST(index_agrees_with_a_plain_array_through_growths)
+{
+	enum { KEYS = 6000, MOST = 4000, STEPS = 40000 };
+	static struct cs_conn *live[KEYS];
+	uint32_t in_use = 0, growths = 0;
+	uint64_t x = 0x9e3779b97f4a7c15u;
+
+	memset(live, 0, sizeof live);
+	table_init(&tab, 5000, NULL);
+	for (uint32_t step = 0; step < STEPS; step++) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		/* more comes than goes in the first half, then the reverse */
+		uint32_t k = (uint32_t)(x % KEYS);
+		bool add = (x >> 32) % 100 < (step < STEPS / 2 ? 60u : 40u);
+		bool was_growing = tab.old_slots != NULL;
+		if (live[k] && !add) {
+			cs_flow_remove(&tab, live[k], T0);
+			live[k] = NULL;
+			in_use--;
+		} else if (!live[k] && add && in_use < MOST) {
+			struct cs_flow_key key = key_of(client(k));
+			live[k] = cs_flow_create(&tab, &key, T0);
+			ck_assert_ptr_nonnull(live[k]);
+			in_use++;
+		}
+		growths += !was_growing && tab.old_slots;
+		uint32_t some[] = { k, (k + 1) % KEYS, (uint32_t)(x >> 40) % KEYS };
+		bool ok = true;
+		for (size_t s = 0; s < sizeof some / sizeof some[0]; s++)
+			ok = ok && lookup(&tab, client(some[s])) == live[some[s]];
+		ck_assert_msg(ok, "step %u: a key found wrongly", step);
+		if (step % 512 == 0 || tab.old_slots) {
+			uint32_t j = 0;
+			while (j < KEYS && lookup(&tab, client(j)) == live[j])
+				j++;
+			ck_assert_msg(j == KEYS, "step %u: key %u found wrongly", step, j);
+		}
+		ck_assert_uint_eq(tab.count, in_use);
+	}
+	ck_assert_uint_ge(growths, 3);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 static void *no_memory(size_t n, size_t size)
 {
 	(void)n;
@@ -1534,6 +1584,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, index_growth_failure_refuses_new_connections);
 	tcase_add_test(tc, index_grows_in_steps);
 	tcase_add_test(tc, records_moved_by_a_growth_are_gone_when_removed);
+	tcase_add_test(tc, index_agrees_with_a_plain_array_through_growths);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("eviction");
