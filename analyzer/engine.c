@@ -283,9 +283,30 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 #define PREFETCH_SLOT_AHEAD 8
 #define PREFETCH_RECORD_AHEAD 4
 
+/*
+ * The decoded frames themselves were written by the reading thread, on
+ * the other core, whose cache still holds them: each line's first read
+ * here waited for it.  The loop's first look at a frame (d[i + 8].why,
+ * above) took 83% of the time the batch loop spent outside the calls,
+ * and the loop 8.5% of the analysing thread's (perf record on SMALL).
+ * Every line of a frame is asked for further ahead than that.
+ */
+#define PREFETCH_FRAME_AHEAD 16
+
+static void prefetch_frame(const struct cs_decoded *d)
+{
+	const char *f = (const char *)d;
+
+	for (size_t at = 0; at < sizeof *d; at += 64)
+		__builtin_prefetch(f + at);
+	__builtin_prefetch(f + sizeof *d - 1);	/* (not 64-byte aligned) */
+}
+
 static void prefetch(const struct cs_engine *e, const struct cs_decoded *d,
 		     size_t i, size_t n)
 {
+	if (i + PREFETCH_FRAME_AHEAD < n)
+		prefetch_frame(&d[i + PREFETCH_FRAME_AHEAD]);
 	if (i + PREFETCH_SLOT_AHEAD < n &&
 	    d[i + PREFETCH_SLOT_AHEAD].why == CS_SKIP_NONE)
 		cs_flow_prefetch_slot(&e->flows, d[i + PREFETCH_SLOT_AHEAD].where.hash);
