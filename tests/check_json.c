@@ -1,6 +1,8 @@
 /*
  * check_json.c — the streaming JSON writer: structure, commas, escaping.
  */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,6 +130,46 @@ START_TEST(microseconds_print_as_seconds)
 }
 END_TEST
 
+/* Numbers as printf writes them: every width, each power of ten and its
+ * neighbours, and pseudo-random values; microseconds with every digit of
+ * their fraction.  (The writer makes them two digits a step.) */
+START_TEST(numbers_print_as_printf_does)
+{
+	uint64_t v[400];
+	size_t n = 0;
+	uint64_t x = 0x2545f4914f6cdd1dull;
+
+	for (uint64_t p = 1; n + 3 <= 60; p *= 10) {
+		v[n++] = p - 1;
+		v[n++] = p;
+		v[n++] = p + 1;
+		if (p > UINT64_MAX / 10)
+			break;
+	}
+	v[n++] = UINT64_MAX;
+	while (n < sizeof v / sizeof v[0]) {
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		v[n++] = x >> (x % 64);
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sink s;
+		char want[128];
+		sink_open(&s, 0);
+		cs_json_arr_begin(&s.j);
+		cs_json_u64(&s.j, v[i]);
+		cs_json_i64(&s.j, -(int64_t)(v[i] >> 1));
+		cs_json_usec(&s.j, v[i]);
+		cs_json_arr_end(&s.j);
+		char *out = sink_close(&s);
+		snprintf(want, sizeof want, "[%" PRIu64 ",%" PRId64 ",%" PRIu64 ".%06" PRIu64 "]",
+			 v[i], -(int64_t)(v[i] >> 1), v[i] / 1000000, v[i] % 1000000);
+		ck_assert_msg(strcmp(out, want) == 0, "%" PRIu64 ": %s, not %s",
+			      v[i], out, want);
+		free(out);
+	}
+}
+END_TEST
+
 Suite *json_suite(void)
 {
 	Suite *s = suite_create("json");
@@ -138,6 +180,7 @@ Suite *json_suite(void)
 	tcase_add_loop_test(tc, strings_are_escaped, 0,
 			    (int)(sizeof escapes / sizeof escapes[0]));
 	tcase_add_test(tc, microseconds_print_as_seconds);
+	tcase_add_test(tc, numbers_print_as_printf_does);
 	suite_add_tcase(s, tc);
 	return s;
 }

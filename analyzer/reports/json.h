@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #define CS_JSON_MAX_DEPTH 32
 
@@ -35,7 +36,14 @@ void cs_json_obj_begin(struct cs_json *j);
 void cs_json_obj_end(struct cs_json *j);
 void cs_json_arr_begin(struct cs_json *j);
 void cs_json_arr_end(struct cs_json *j);
-void cs_json_key(struct cs_json *j, const char *key);
+/* A key of n bytes.  cs_json_key and the kv calls below take the length
+ * where they are called: the keys are nearly all literals, whose length
+ * the compiler knows (a strlen a key was 7% of the --json writer). */
+void cs_json_key_n(struct cs_json *j, const char *key, size_t n);
+static inline void cs_json_key(struct cs_json *j, const char *key)
+{
+	cs_json_key_n(j, key, strlen(key));
+}
 
 void cs_json_str(struct cs_json *j, const char *s);	/* NULL writes null */
 void cs_json_strn(struct cs_json *j, const char *s, size_t n);
@@ -49,12 +57,37 @@ void cs_json_usec(struct cs_json *j, uint64_t us);
 void cs_json_double(struct cs_json *j, double v, int decimals);
 
 /* key + value in one call, for the common case. */
-void cs_json_kv_str(struct cs_json *j, const char *key, const char *s);
-void cs_json_kv_u64(struct cs_json *j, const char *key, uint64_t v);
-void cs_json_kv_usec(struct cs_json *j, const char *key, uint64_t us);
+static inline void cs_json_kv_str(struct cs_json *j, const char *key,
+				  const char *s)
+{
+	cs_json_key(j, key);
+	cs_json_str(j, s);
+}
+
+static inline void cs_json_kv_u64(struct cs_json *j, const char *key,
+				  uint64_t v)
+{
+	cs_json_key(j, key);
+	cs_json_u64(j, v);
+}
+
+static inline void cs_json_kv_usec(struct cs_json *j, const char *key,
+				   uint64_t us)
+{
+	cs_json_key(j, key);
+	cs_json_usec(j, us);
+}
+
 /* key + microseconds, or key + null when there is no such time (!have). */
-void cs_json_kv_usec_or_null(struct cs_json *j, const char *key, bool have,
-			     uint64_t us);
+static inline void cs_json_kv_usec_or_null(struct cs_json *j, const char *key,
+					   bool have, uint64_t us)
+{
+	cs_json_key(j, key);
+	if (have)
+		cs_json_usec(j, us);
+	else
+		cs_json_null(j);
+}
 /* key + an object of n name: count members. */
 void cs_json_kv_counts(struct cs_json *j, const char *key,
 		       const char *const *names, const uint64_t *counts, int n);
