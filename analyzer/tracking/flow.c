@@ -387,36 +387,31 @@ static uint64_t list_timeout_opt(const struct cs_flow_opts *o, enum cs_flow_list
 }
 
 /*
- * floor(base * n / d) for n < d < 2^32, exactly and without overflow.
- * With base = q*d + r (0 <= r < d):
+ * List l's timeout with `count` records in use: it only shrinks as count
+ * grows, from base at adaptive_start toward 0 at adaptive_end, as
+ * floor(base * n / d) with n = end - count and d = end - start.
+ *
+ * Exactly and without overflow: with base = q*d + r (0 <= r < d),
  *   base * n / d = q*n + r*n/d,
  * and q*n is a whole number, so floor(base*n/d) = q*n + floor(r*n/d).
- * r*n < d*d < 2^64 cannot wrap, and q*n <= base*n/d < base cannot either.
- * (The product itself can: a timeout of 1e13 us, --idle-timeout's
- * largest, times 2.4 million records is past 2^64.)
+ * n < d < 2^31 (max_flows is at most 2^30), so r*n < d*d < 2^62 cannot
+ * wrap, and q*n <= base*n/d < base cannot either.  (The product itself
+ * can: a timeout of 1e13 us, --idle-timeout's largest, times 2.4 million
+ * records is past 2^64.)  q and r are worked out once (cs_flow_init):
+ * on LARGE, past adaptive_start, the divisions were a twentieth of the
+ * analysing thread's time.
  */
-static uint64_t scale_down(uint64_t base, uint64_t n, uint64_t d)
-{
-	uint64_t q = base / d, r = base % d;
-
-	return q * n + r * n / d;
-}
-
-/* List l's timeout with `count` records in use: it only shrinks as count
- * grows. */
 static uint64_t timeout_at(const struct cs_flow_table *t, enum cs_flow_list l,
 			   uint64_t count)
 {
-	uint64_t base = t->base_timeout[l];
-	uint64_t start = t->adaptive_start;
-	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
+	uint64_t start = t->adaptive_start, end = t->adaptive_end;
 
-	/* count <= end (the table's count is at most max_flows, next_due_find
-	 * clamps its own), so past the test end - count < end - start < 2^31
-	 * (max_flows is at most 2^30): scale_down's bounds hold. */
+	/* count <= end: the table's count is at most max_flows, and
+	 * next_due_find clamps its own. */
 	if (count <= start || end <= start)
-		return base;
-	return scale_down(base, end - count, end - start);
+		return t->base_timeout[l];
+	uint64_t n = end - count;
+	return t->timeout_q[l] * n + t->timeout_r[l] * n / (end - start);
 }
 
 uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l)
@@ -456,10 +451,15 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	t->index_alloc = calloc;
 	t->never_used = 1;
 	t->adaptive_start = (uint64_t)o->max_flows * ADAPTIVE_START_TENTHS / 10;
+	t->adaptive_end = (uint64_t)o->max_flows * ADAPTIVE_END_TENTHS / 10;
 	t->next_due_us = CS_TIME_NEVER;
 	t->next_due_count = t->adaptive_start;
-	for (int l = 0; l < CS_LIST_MAX; l++)
+	for (int l = 0; l < CS_LIST_MAX; l++) {
+		uint64_t range = t->adaptive_end - t->adaptive_start;
 		t->base_timeout[l] = list_timeout_opt(o, (enum cs_flow_list)l);
+		t->timeout_q[l] = range ? t->base_timeout[l] / range : 0;
+		t->timeout_r[l] = range ? t->base_timeout[l] % range : 0;
+	}
 	/* A per-run seed keeps crafted 4-tuples from colliding on purpose;
 	 * nothing in the output depends on it. */
 	t->seed = cs_mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
@@ -848,7 +848,7 @@ static uint64_t head_due(const struct cs_flow_table *t, enum cs_flow_list l)
  */
 static uint64_t due_slack(const struct cs_flow_table *t)
 {
-	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
+	uint64_t end = t->adaptive_end;
 	uint64_t range = end > t->adaptive_start ? end - t->adaptive_start : 0;
 
 	return range / 1024 + 1;
@@ -856,7 +856,7 @@ static uint64_t due_slack(const struct cs_flow_table *t)
 
 static void next_due_find(struct cs_flow_table *t)
 {
-	uint64_t end = (uint64_t)t->opt.max_flows * ADAPTIVE_END_TENTHS / 10;
+	uint64_t end = t->adaptive_end;
 	uint64_t count = t->count + due_slack(t);
 
 	if (count > end)

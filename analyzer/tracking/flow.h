@@ -134,6 +134,10 @@ struct cs_flow_table {
 	struct { cs_conn_ref head, tail; uint32_t count; } lists[CS_LIST_MAX];
 	uint64_t base_timeout[CS_LIST_MAX];	/* each list's, from opt */
 	uint64_t adaptive_start;	/* records in use before timeouts shrink */
+	uint64_t adaptive_end;		/* ... and where they would reach 0 */
+	/* base_timeout / (adaptive_end - adaptive_start), and its remainder:
+	 * what timeout_at (flow.c) would divide for every call. */
+	uint64_t timeout_q[CS_LIST_MAX], timeout_r[CS_LIST_MAX];
 	uint64_t next_due_us;		/* no list head expires before this */
 	uint64_t next_due_count;	/* ... while count stays at most this */
 	uint64_t next_id;
