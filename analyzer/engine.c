@@ -286,10 +286,10 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 /*
  * The decoded frames themselves were written by the reading thread, on
  * the other core, whose cache still holds them: each line's first read
- * here waited for it.  The loop's first look at a frame (d[i + 8].why,
- * above) took 83% of the time the batch loop spent outside the calls,
- * and the loop 8.5% of the analysing thread's (perf record on SMALL).
- * Every line of a frame is asked for further ahead than that.
+ * here waited for it.  The loop's first look at a frame (its why, eight
+ * ahead, in prefetch below) took 83% of the time the batch loop spent
+ * outside the calls, and the loop 8.5% of the analysing thread's (perf
+ * record on SMALL).  Every line of a frame is asked for further ahead.
  */
 #define PREFETCH_FRAME_AHEAD 16
 

@@ -542,7 +542,8 @@ END_TEST
  * The index against a plain array, through growths: connections come and
  * go at random (up to 4,000 at once: the index grows to 8,192 slots and
  * entries go both before and after being moved), and after each step the
- * key touched and a few others are looked up, every key every 512 steps.
+ * key touched and a few others are looked up; every key is, every 512
+ * steps and after each step while the index grows.
  */
 START_TEST(index_agrees_with_a_plain_array_through_growths)
 {
