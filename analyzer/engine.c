@@ -90,11 +90,14 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 	cs_tally_init(&e->open, &e->flows, o->syn_timeout_us);
 	struct cs_detect_opts d = o->detect;
 	d.twice_msl_us = o->flow.closed_timeout_us;
-	e->defrag = cs_defrag_create();
-	if (!e->defrag || cs_detect_init(&e->detect, &d, &e->flows) != 0 ||
+	e->decoder = (struct cs_decoder){
+		.defrag = cs_defrag_create(), .keying = e->flows.keying,
+		.verify_checksums = o->verify_checksums,
+	};
+	if (!e->decoder.defrag || cs_detect_init(&e->detect, &d, &e->flows) != 0 ||
 	    (o->keep_recent && cs_recent_init(&e->recent, o->keep_all_budget_bytes) != 0)) {
-		cs_defrag_destroy(e->defrag);
-		e->defrag = NULL;
+		cs_defrag_destroy(e->decoder.defrag);
+		e->decoder.defrag = NULL;
 		cs_detect_fini(&e->detect);
 		cs_tally_fini(&e->open);
 		cs_flow_fini(&e->flows);
@@ -106,8 +109,8 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 
 void cs_engine_fini(struct cs_engine *e)
 {
-	cs_defrag_destroy(e->defrag);
-	e->defrag = NULL;
+	cs_defrag_destroy(e->decoder.defrag);
+	e->decoder.defrag = NULL;
 	cs_tally_fini(&e->open);
 	cs_flow_fini(&e->flows);
 	cs_connstats_fini(&e->conns);
@@ -168,7 +171,7 @@ static void keep_recent(struct cs_engine *e, struct cs_conn *c, int side,
  * or that datagram's reason).  A datagram given up is counted apart
  * (summary.ip_datagrams_incomplete): its fragments were counted as held.
  */
-static void reassemble(const struct cs_engine *e, const struct cs_frame *f,
+static void reassemble(const struct cs_decoder *dec, const struct cs_frame *f,
 		       struct cs_decoded *d)
 {
 	struct cs_frame whole;
@@ -176,10 +179,10 @@ static void reassemble(const struct cs_engine *e, const struct cs_frame *f,
 
 	/* Zeek drops a fragment whose header checksum is wrong before it
 	 * reassembles anything: the check below counts it */
-	if (e->opt.verify_checksums && (d->pkt.info & CS_PKTF_IP_CSUM_BAD))
+	if (dec->verify_checksums && (d->pkt.info & CS_PKTF_IP_CSUM_BAD))
 		return;
 
-	switch (cs_defrag_frame(e->defrag, f, d->pkt.outer_ip, now, &whole,
+	switch (cs_defrag_frame(dec->defrag, f, d->pkt.outer_ip, now, &whole,
 				&d->given_up)) {
 	case CS_DEFRAG_HELD:
 		d->why = CS_SKIP_IP_FRAGMENT_HELD;
@@ -197,7 +200,7 @@ static void reassemble(const struct cs_engine *e, const struct cs_frame *f,
 	}
 }
 
-void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
+void cs_engine_decode(const struct cs_decoder *dec, const struct cs_frame *f,
 		      struct cs_decoded *d)
 {
 	d->ts_us = f->ts_us;
@@ -208,14 +211,14 @@ void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 	d->reassembled = false;
 	d->given_up = 0;
 	if (d->pkt.outer_ip)
-		reassemble(e, f, d);
+		reassemble(dec, f, d);
 	/* (only the source's filter reads these: they die with the frame) */
 	d->pkt.icmp.quote = NULL;
 	d->pkt.outer_ip = NULL;
 	/* Zeek drops a datagram whose IPv4 header checksum is wrong before
 	 * any connection sees it (no history letter): so do we, on request,
 	 * whatever else the rest of the frame would have been. */
-	if (e->opt.verify_checksums && (d->pkt.info & CS_PKTF_IP_CSUM_BAD))
+	if (dec->verify_checksums && (d->pkt.info & CS_PKTF_IP_CSUM_BAD))
 		d->why = CS_SKIP_BAD_IP_CHECKSUM;
 	if (d->why != CS_SKIP_NONE) {
 		d->bad_sum = false;
@@ -223,11 +226,11 @@ void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
 	}
 	/* Zeek drops a segment whose checksum is wrong (the receiver would)
 	 * but remembers it in the history: so do we, on request. */
-	d->bad_sum = e->opt.verify_checksums && d->pkt.kind == CS_PKT_TCP &&
+	d->bad_sum = dec->verify_checksums && d->pkt.kind == CS_PKT_TCP &&
 		     cs_tcp_checksum(&d->pkt) == CS_CSUM_BAD;
 	d->pkt.tcp = NULL;	/* the frame's bytes may be gone by the next step */
 	d->pkt.tcp_caplen = 0;
-	cs_flow_where(&e->flows, &d->pkt, &d->where);
+	cs_flow_where_by(&dec->keying, &d->pkt, &d->where);
 }
 
 void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
@@ -329,7 +332,7 @@ void cs_engine_frame(void *engine, const struct cs_frame *f)
 	struct cs_engine *e = engine;
 	struct cs_decoded d;
 
-	cs_engine_decode(e, f, &d);
+	cs_engine_decode(&e->decoder, f, &d);
 	cs_engine_decoded(e, &d);
 }
 
@@ -397,8 +400,8 @@ void cs_engine_close_seconds(struct cs_engine *e)
 void cs_engine_finish(struct cs_engine *e)
 {
 	/* fragments still held now belong to datagrams that never completed */
-	if (e->defrag)
-		e->stats.datagrams_incomplete += cs_defrag_flush(e->defrag);
+	if (e->decoder.defrag)
+		e->stats.datagrams_incomplete += cs_defrag_flush(e->decoder.defrag);
 	cs_engine_close_seconds(e);
 	e->finishing = true;
 	cs_flow_flush(&e->flows, e->now_us);

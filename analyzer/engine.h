@@ -46,6 +46,23 @@ struct cs_engine_opts {
 typedef void (*cs_verdict_fn)(void *ctx, const struct cs_conn *c,
 			      const struct cs_verdict *v);
 
+/*
+ * What decoding a frame reads (cs_engine_decode), set by cs_engine_init and
+ * never changed after.  The thread that decodes ahead (readahead.h) works
+ * from its own copy: read from the engine, these shared cache lines with
+ * fields the analysing thread writes for every packet (now_us) or every new
+ * connection (the table's next id), and each such write then had to take
+ * the line back from the other core -- about a sixth of the analysing
+ * thread's time on SMALL (tests/bench/PROFILE.md).
+ */
+struct cs_decoder {
+	/* Outer IP reassembly: used by the decoding thread alone (one at
+	 * a time: the readahead thread, or the caller's). */
+	struct cs_defrag *defrag;
+	struct cs_flow_keying keying;	/* the flow table's */
+	bool verify_checksums;		/* opt.verify_checksums */
+};
+
 struct cs_engine {
 	struct cs_engine_opts opt;
 	struct cs_stats stats;
@@ -60,9 +77,7 @@ struct cs_engine {
 	uint64_t icmp_unmatched;	/* ICMP errors about no known connection */
 	uint64_t out_of_window;		/* segments no receiver would accept */
 	uint64_t zeek_rows;		/* conn.log rows ended inside records */
-	/* Outer IP reassembly: used by the decoding thread alone (one at
-	 * a time: the readahead thread, or the caller's). */
-	struct cs_defrag *defrag;
+	struct cs_decoder decoder;	/* cs_engine_decode's */
 	bool finishing;			/* flushing at the end of the capture */
 	bool seconds_closed;		/* cs_engine_close_seconds was called */
 	cs_verdict_fn on_verdict;
@@ -85,10 +100,10 @@ void cs_engine_frame(void *engine, const struct cs_frame *f);
  * The same in two steps, so that decoding can run ahead on another thread
  * (readahead.h): a decoded frame keeps what the engine needs of the frame
  * once its bytes are gone, and its place in the flow table.
- * cs_engine_decode reads only what never changes after cs_engine_init (the
- * options and the table's seed), so it is safe on another thread -- but
- * for the defragmenter, whose held fragments only the decoding thread
- * touches, and one decodes at a time.
+ * cs_engine_decode reads only a decoder (e->decoder, or a copy of it),
+ * which never changes after cs_engine_init, so it is safe on another
+ * thread -- but for the defragmenter, whose held fragments only the
+ * decoding thread touches, and one decodes at a time.
  */
 struct cs_decoded {
 	uint64_t ts_us;
@@ -102,7 +117,7 @@ struct cs_decoded {
 	struct cs_pkt pkt;	/* pkt.tcp is NULL: the bytes are not kept */
 	struct cs_flow_where where;	/* set when why is CS_SKIP_NONE */
 };
-void cs_engine_decode(const struct cs_engine *e, const struct cs_frame *f,
+void cs_engine_decode(const struct cs_decoder *dec, const struct cs_frame *f,
 		      struct cs_decoded *d);
 void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d);
 /* cs_engine_decoded for n frames in order, with the table's memory

@@ -88,7 +88,7 @@ static struct cs_decoded feed(int i, uint64_t ts)
 			      .dlt = CS_DLT_EN10MB, .bytes = piece[i] };
 	struct cs_decoded d;
 
-	cs_engine_decode(&eng, &f, &d);
+	cs_engine_decode(&eng.decoder, &f, &d);
 	struct cs_decoded kept = d;
 	cs_engine_decoded(&eng, &d);
 	return kept;

@@ -30,7 +30,6 @@ struct batch {
 struct cs_readahead {
 	struct cs_source *src;
 	uint64_t max;			/* frames to read at most, 0: all */
-	const struct cs_engine *engine;	/* only what decoding reads of it */
 	pthread_t thread;
 	atomic_bool interrupted;	/* cs_readahead_interrupt was called */
 
@@ -43,6 +42,8 @@ struct cs_readahead {
 	bool consumer_waits;		/* for a batch */
 
 	/* reader side */
+	/* The engine's decoder, copied onto lines of its own (engine.h). */
+	_Alignas(64) struct cs_decoder dec;
 	struct batch *fill;		/* being filled, not yet published */
 	struct batch scratch;		/* filled after an interrupt, never handed out */
 	uint64_t read;
@@ -92,7 +93,7 @@ static void on_frame(void *ctx, const struct cs_frame *f)
 	struct cs_readahead *ra = ctx;
 
 	CS_ASSERT(ra->fill->n < BATCH_FRAMES);	/* a full batch was published */
-	cs_engine_decode(ra->engine, f, &ra->fill->d[ra->fill->n]);
+	cs_engine_decode(&ra->dec, f, &ra->fill->d[ra->fill->n]);
 	if (++ra->fill->n == BATCH_FRAMES)
 		publish(ra);
 }
@@ -134,13 +135,15 @@ static void *reader_main(void *arg)
 struct cs_readahead *cs_readahead_start(struct cs_source *s, uint64_t max,
 					const struct cs_engine *e)
 {
-	struct cs_readahead *ra = calloc(1, sizeof *ra);
+	struct cs_readahead *ra = aligned_alloc(_Alignof(struct cs_readahead),
+						sizeof *ra);
 
 	if (!ra)
 		return NULL;
+	memset(ra, 0, sizeof *ra);
 	ra->src = s;
 	ra->max = max;
-	ra->engine = e;
+	ra->dec = e->decoder;
 	ra->fill = &ra->batches[0];
 	atomic_init(&ra->interrupted, false);
 	pthread_mutex_init(&ra->lock, NULL);

@@ -37,9 +37,10 @@ static uint64_t load64(const uint8_t *p)
 	return v;
 }
 
-static uint32_t key_hash(const struct cs_flow_table *t, const struct cs_flow_key *k)
+static uint32_t keyed_hash(const struct cs_flow_keying *kg,
+			   const struct cs_flow_key *k)
 {
-	uint64_t h = t->seed;
+	uint64_t h = kg->seed;
 
 	for (int i = 0; i < 2; i++) {
 		h = cs_mix64(h ^ load64(k->addr[i].b));
@@ -47,6 +48,11 @@ static uint32_t key_hash(const struct cs_flow_table *t, const struct cs_flow_key
 	}
 	h = cs_mix64(h ^ ((uint64_t)k->port[0] << 32 | (uint64_t)k->port[1] << 16 | k->vlan));
 	return (uint32_t)h;
+}
+
+static uint32_t key_hash(const struct cs_flow_table *t, const struct cs_flow_key *k)
+{
+	return keyed_hash(&t->keying, k);
 }
 
 static bool key_eq(const struct cs_flow_key *a, const struct cs_flow_key *b)
@@ -462,8 +468,9 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	}
 	/* A per-run seed keeps crafted 4-tuples from colliding on purpose;
 	 * nothing in the output depends on it. */
-	t->seed = cs_mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
+	t->keying.seed = cs_mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
 			(uint64_t)(uintptr_t)t);
+	t->keying.vlan_key = o->vlan_key;
 	/* Without the memory for the entries, records stay whole: more
 	 * memory, the same answers. */
 	t->aside_on = o->set_aside && cs_aside_init(&t->aside, o->max_flows) == 0;
@@ -518,11 +525,17 @@ struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 	return lookup(t, k, key_hash(t, k));
 }
 
+void cs_flow_where_by(const struct cs_flow_keying *k, const struct cs_pkt *p,
+		      struct cs_flow_where *w)
+{
+	cs_flow_key(p, k->vlan_key, &w->key, &w->side);
+	w->hash = keyed_hash(k, &w->key);
+}
+
 void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
 		   struct cs_flow_where *w)
 {
-	cs_flow_key(p, t->opt.vlan_key, &w->key, &w->side);
-	w->hash = key_hash(t, &w->key);
+	cs_flow_where_by(&t->keying, p, w);
 }
 
 struct cs_conn *cs_flow_find(struct cs_flow_table *t,

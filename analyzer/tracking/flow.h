@@ -116,6 +116,13 @@ static inline uint32_t cs_flow_index_fill_max(uint32_t slots)
 
 typedef void (*cs_conn_done_fn)(void *ctx, struct cs_conn *c, uint64_t now_us);
 
+/* What working out a packet's key and hash reads (cs_flow_where): set by
+ * cs_flow_init and never changed after. */
+struct cs_flow_keying {
+	uint64_t seed;		/* per run (cs_flow_init) */
+	bool vlan_key;		/* opt.vlan_key */
+};
+
 struct cs_flow_table {
 	struct cs_flow_opts opt;
 	struct cs_conn *conns;		/* [1..max_flows]; [0] is "none" */
@@ -141,7 +148,7 @@ struct cs_flow_table {
 	uint64_t next_due_us;		/* no list head expires before this */
 	uint64_t next_due_count;	/* ... while count stays at most this */
 	uint64_t next_id;
-	uint64_t seed;
+	struct cs_flow_keying keying;
 	uint64_t evicted[CS_EVICT_MAX];
 	uint64_t untracked[CS_UNTRACKED_MAX];	/* creations refused, by reason */
 	uint64_t expired;
@@ -177,9 +184,11 @@ struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 
 /*
  * Where a packet goes in the table, worked out ahead of time: it reads
- * nothing of the table but its seed and options, which never change, so
- * another thread may compute it (readahead.h) while this one looks up the
- * packets before.  The prefetches start the memory loads of a lookup a few
+ * nothing of the table but its keying, which never changes, so another
+ * thread may compute it (readahead.h) while this one looks up the packets
+ * before.  That thread works from a copy of the keying (cs_flow_where_by):
+ * read from the table, it shared a cache line with fields written for
+ * every new connection.  The prefetches start the memory loads of a lookup a few
  * packets early: the index and the records are too big for the caches,
  * and waiting for them is most of a lookup's time.
  */
@@ -190,6 +199,8 @@ struct cs_flow_where {
 };
 void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
 		   struct cs_flow_where *w);
+void cs_flow_where_by(const struct cs_flow_keying *k, const struct cs_pkt *p,
+		      struct cs_flow_where *w);
 struct cs_conn *cs_flow_find(struct cs_flow_table *t,
 			     const struct cs_flow_where *w);
 void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash);
