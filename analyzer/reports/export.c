@@ -16,7 +16,7 @@ static int resp_of(const struct cs_conn *c) { return !c->orig; }
 static void json_addr(struct cs_json *j, const char *key, const struct cs_addr *a)
 {
 	char buf[CS_ADDR_STRLEN];
-	cs_json_kv_str(j, key, cs_addr_format(a, buf, sizeof buf));
+	cs_json_kv_plain(j, key, cs_addr_format(a, buf, sizeof buf));
 }
 
 static uint64_t duration_us(const struct cs_conn *c)
@@ -33,13 +33,13 @@ static void json_rst(struct cs_json *j, const struct cs_conn *c)
 	cs_json_key(j, "rst");
 	if (o->rst_first || r->rst_first) {
 		cs_json_obj_begin(j);
-		cs_json_kv_str(j, "by", o->rst_first ? "orig" : "resp");
-		cs_json_kv_str(j, "cause", cs_rst_cause_names[c->rst_cause]);
+		cs_json_kv_plain(j, "by", o->rst_first ? "orig" : "resp");
+		cs_json_kv_plain(j, "cause", cs_rst_cause_names[c->rst_cause]);
 		cs_json_obj_end(j);
 	} else if (o->invalid_rsts || r->invalid_rsts) {
 		cs_json_obj_begin(j);
-		cs_json_kv_str(j, "by", o->invalid_rsts ? "orig" : "resp");
-		cs_json_kv_str(j, "cause", cs_rst_cause_names[CS_RST_INVALID]);
+		cs_json_kv_plain(j, "by", o->invalid_rsts ? "orig" : "resp");
+		cs_json_kv_plain(j, "cause", cs_rst_cause_names[CS_RST_INVALID]);
 		cs_json_obj_end(j);
 	} else {
 		cs_json_null(j);
@@ -73,9 +73,9 @@ static void json_zeek_rows(struct cs_json *j, const struct cs_export_rows *rows)
 	cs_json_arr_begin(j);
 	for (uint32_t i = 0; i < rows->n; i++) {
 		cs_json_obj_begin(j);
-		cs_json_kv_str(j, "conn_state",
-			       cs_conn_state_names[rows->row[i].conn_state]);
-		cs_json_kv_str(j, "history", rows->row[i].history);
+		cs_json_kv_plain(j, "conn_state",
+				 cs_conn_state_names[rows->row[i].conn_state]);
+		cs_json_kv_plain(j, "history", rows->row[i].history);
 		cs_json_obj_end(j);
 	}
 	cs_json_arr_end(j);
@@ -107,14 +107,14 @@ static void conn_fields(struct cs_json *j, const struct cs_conn *c,
 	cs_json_kv_u64(j, "resp_p", c->key.port[rr]);
 	cs_json_kv_usec(j, "ts", c->first_ts_us);
 	cs_json_kv_usec(j, "duration", duration_us(c));
-	cs_json_kv_str(j, "outcome", cs_outcome_names[v->outcome]);
-	cs_json_kv_str(j, "conn_state", cs_conn_state_names[cs]);
-	cs_json_kv_str(j, "history", history);
-	cs_json_kv_str(j, "orig_state", cs_tcp_state_names[o->state]);
-	cs_json_kv_str(j, "resp_state", cs_tcp_state_names[r->state]);
+	cs_json_kv_plain(j, "outcome", cs_outcome_names[v->outcome]);
+	cs_json_kv_plain(j, "conn_state", cs_conn_state_names[cs]);
+	cs_json_kv_plain(j, "history", history);
+	cs_json_kv_plain(j, "orig_state", cs_tcp_state_names[o->state]);
+	cs_json_kv_plain(j, "resp_state", cs_tcp_state_names[r->state]);
 	/* a closing connection: which side still owes its close() */
-	cs_json_kv_str(j, "close_wait", o->state == CS_TCP_CLOSE_WAIT ? "orig" :
-			r->state == CS_TCP_CLOSE_WAIT ? "resp" : NULL);
+	cs_json_kv_plain(j, "close_wait", o->state == CS_TCP_CLOSE_WAIT ? "orig" :
+			 r->state == CS_TCP_CLOSE_WAIT ? "resp" : NULL);
 	json_rst(j, c);
 	json_icmp(j, c);
 	cs_json_key(j, "tunnel");
@@ -152,7 +152,7 @@ static void conn_fields(struct cs_json *j, const struct cs_conn *c,
 	cs_json_bool(j, !o->syn);
 	cs_json_key(j, "port_reuse");
 	cs_json_bool(j, c->port_reuse);
-	cs_json_kv_str(j, "evicted", c->evicted ? cs_evict_names[c->evicted] : NULL);
+	cs_json_kv_plain(j, "evicted", c->evicted ? cs_evict_names[c->evicted] : NULL);
 	char note[256];
 	if (cs_diagnose_note(c, note, sizeof note))
 		cs_json_kv_str(j, "diagnosis", note);

@@ -126,7 +126,7 @@ void cs_json_arr_end(struct cs_json *j) { close_container(j, ']'); }
 
 /* Keys are the program's own names (DESIGN.md's fields, figure and series
  * names), never bytes from a capture: they go out as they are. */
-void cs_json_key_n(struct cs_json *j, const char *key, size_t n)
+void cs_json_key_slow(struct cs_json *j, const char *key, size_t n)
 {
 	before_value(j);
 	if (n + 3 <= sizeof j->buf - j->len) {	/* the usual: one check */
@@ -264,6 +264,30 @@ void cs_json_strn(struct cs_json *j, const char *s, size_t n)
 	value_done(j);
 }
 
+void cs_json_plain(struct cs_json *j, const char *s)
+{
+	if (!s) {
+		cs_json_null(j);
+		return;
+	}
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n; i++)
+		CS_ASSERT(plain_byte((unsigned char)s[i]));
+	before_value(j);
+	if (n + 2 <= sizeof j->buf - j->len) {
+		char *p = j->buf + j->len;
+		p[0] = '"';
+		memcpy(p + 1, s, n);
+		p[n + 1] = '"';
+		j->len += n + 2;
+	} else {
+		put_c(j, '"');
+		put(j, s, n);
+		put_c(j, '"');
+	}
+	value_done(j);
+}
+
 void cs_json_str(struct cs_json *j, const char *s)
 {
 	if (!s) {
@@ -290,20 +314,50 @@ static char *put_two(char *end, uint64_t v)
 /* v in decimal, without printf's machinery (the report's most common
  * value); two digits a division, as a quarter of the --json writer's
  * instructions went to this one digit at a time. */
-static void put_u64(struct cs_json *j, uint64_t v)
+/* The digits of v, written back from end; returns where they begin. */
+static char *put_digits(char *end, uint64_t v)
 {
-	char buf[20];
-	char *p = buf + sizeof buf;
-
 	while (v >= 100) {
-		p = put_two(p, v % 100);
+		end = put_two(end, v % 100);
 		v /= 100;
 	}
 	if (v >= 10)
-		p = put_two(p, v);
-	else
-		*--p = (char)('0' + v);
-	put(j, p, (size_t)(buf + sizeof buf - p));
+		return put_two(end, v);
+	*--end = (char)('0' + v);
+	return end;
+}
+
+static const uint64_t powers_of_ten[20] = {
+	1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull,
+	10000000ull, 100000000ull, 1000000000ull, 10000000000ull,
+	100000000000ull, 1000000000000ull, 10000000000000ull,
+	100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+	100000000000000000ull, 1000000000000000000ull,
+	10000000000000000000ull,
+};
+
+/* How many decimal digits v has: from its bit length (1233/4096 is just
+ * over log10(2)), one comparison to correct it. */
+static size_t digit_count(uint64_t v)
+{
+	unsigned t = (unsigned)(64 - __builtin_clzll(v | 1)) * 1233 >> 12;
+
+	return t + ((v | 1) >= powers_of_ten[t]);
+}
+
+/* Written in place where the buffer has room (always, but every 4 KiB):
+ * through a scratch buffer, the copy was a call to memcpy a number. */
+static void put_u64(struct cs_json *j, uint64_t v)
+{
+	size_t n = digit_count(v);
+
+	if (n <= sizeof j->buf - j->len) {
+		put_digits(j->buf + j->len + n, v);
+		j->len += n;
+		return;
+	}
+	char buf[20];
+	put(j, put_digits(buf + sizeof buf, v), n);
 }
 
 void cs_json_u64(struct cs_json *j, uint64_t v)
