@@ -1518,6 +1518,52 @@ START_TEST(packed_records_leave_as_they_came)
 END_TEST
 
 /*
+ * The flush hands out the records without unlinking each from the index
+ * and its list, then empties the table at once: after it, the table is
+ * as good as new -- the same 4-tuples start new connections, which go
+ * aside, are looked up and flushed in their turn.
+ */
+START_TEST(a_flushed_table_takes_new_connections)
+{
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init_aside(&tab, 100, &d);
+	for (uint32_t i = 0; i < 6; i++) {
+		handshake(&tab, client(i), ts += MS);
+		if (i % 2)
+			close_both(&tab, client(i), ts);
+	}
+	cs_flow_expire(&tab, ts += QUIET, 100);
+	ck_assert_uint_eq(tab.aside.count, 3);
+	cs_flow_flush(&tab, ts += SEC);
+	ck_assert_uint_eq(d.calls, 6);
+	ck_assert_uint_eq(tab.count, 0);
+	ck_assert_uint_eq(tab.aside.count, 0);
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		ck_assert(!tab.lists[l].head && !tab.lists[l].tail &&
+			  !tab.lists[l].count);
+	ck_assert_ptr_null(lookup(&tab, client(1)));
+
+	for (uint32_t i = 0; i < 3; i++) {
+		handshake(&tab, client(i), ts += MS);
+		close_both(&tab, client(i), ts);
+	}
+	ck_assert_uint_eq(tab.count, 3);
+	cs_flow_expire(&tab, ts += QUIET, 100);
+	ck_assert_uint_eq(tab.aside.count, 3);
+	struct cs_conn *c = lookup(&tab, client(2));	/* taken back */
+	ck_assert_ptr_nonnull(c);
+	ck_assert_uint_eq(c->id, 9);
+	cs_flow_flush(&tab, ts += SEC);
+	ck_assert_uint_eq(d.calls, 9);
+	for (unsigned i = 6; i < 9; i++)
+		ck_assert_uint_eq(d.id[i], i + 1);
+	ck_assert_uint_eq(tab.count, 0);
+}
+END_TEST
+
+/*
  * The flush puts each record in its place in an array over the ids left
  * (they are given in order of creation) while that range is at most four
  * ids per record; past that it sorts.  Both orders are the ids': records
@@ -1612,6 +1658,7 @@ Suite *flow_suite(void)
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, flush_in_order_of_creation);
 	tcase_add_test(tc, flush_in_order_with_ids_spread);
+	tcase_add_test(tc, a_flushed_table_takes_new_connections);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("aside");

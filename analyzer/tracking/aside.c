@@ -228,6 +228,13 @@ bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k
 	return memcmp(&key, k, sizeof *k) == 0;
 }
 
+void cs_aside_unpack(const struct cs_aside *s, uint32_t i, struct cs_conn *out)
+{
+	const struct cs_aside_entry *e = &s->entries[i];
+
+	cs_conn_unpack(s->dict, block_bytes(s, e->at), e->last_ts_us, out);
+}
+
 void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out)
 {
 	const struct cs_aside_entry *e = &s->entries[i];

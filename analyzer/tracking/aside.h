@@ -85,6 +85,8 @@ uint64_t cs_aside_id(const struct cs_aside *s, uint32_t i);
 
 /* Unpacks the record of entry i into *out and frees the entry. */
 void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out);
+/* Unpacks it and keeps the entry (the end of the capture: flow.c). */
+void cs_aside_unpack(const struct cs_aside *s, uint32_t i, struct cs_conn *out);
 
 /* Fetches the packed bytes of entry i into the cache, for a take soon. */
 void cs_aside_prefetch(const struct cs_aside *s, uint32_t i);
