@@ -3,7 +3,9 @@
  * in order, as it was when handed over; drain waits for all of them.
  * Run under ThreadSanitizer by `make tsan`.
  */
+#include <inttypes.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +157,84 @@ START_TEST(a_writer_given_up_holds_the_producer_no_more)
 }
 END_TEST
 
+/* ---- the helper -------------------------------------------------------------- */
+
+/* Written by the writer thread alone: each connection's id in the order
+ * written, and how many came through the helper's text. */
+struct written {
+	size_t n, emitted;
+	uint64_t id[MANY];
+};
+
+/* Every connection with a verdict and an even id goes to the helper
+ * ("<id>"); the others stay with fn. */
+static bool format_even(void *ctx, FILE *out, const struct cs_conn *c,
+			const struct cs_verdict *v)
+{
+	(void)ctx;
+	if (!v || c->id % 2)
+		return false;
+	fprintf(out, "<%llu>", (unsigned long long)c->id);
+	return true;
+}
+
+static void emit_text(void *ctx, const char *text, size_t len)
+{
+	struct written *s = ctx;
+	char buf[32];
+
+	ck_assert_uint_lt(len, sizeof buf);
+	memcpy(buf, text, len);
+	buf[len] = '\0';
+	ck_assert_uint_lt(s->n, MANY);
+	ck_assert_int_eq(sscanf(buf, "<%" SCNu64 ">", &s->id[s->n]), 1);
+	s->n++;
+	s->emitted++;
+}
+
+/* The writer is slow (a few microseconds a row): the queue fills, and
+ * the helper takes batches. */
+static void write_slowly(void *ctx, const struct cs_conn *c, const struct cs_verdict *v)
+{
+	struct written *s = ctx;
+	struct timespec t = { 0, 20 * 1000 };
+
+	(void)v;
+	nanosleep(&t, NULL);
+	ck_assert_uint_lt(s->n, MANY);
+	s->id[s->n++] = c->id;
+}
+
+/*
+ * With a helper, every connection is still written once, in the order
+ * handed over, whichever thread formatted it: the helper's text for the
+ * ones it took, fn for the ones it left (odd ids, and those without a
+ * verdict) and for whole batches it never took.
+ */
+START_TEST(a_helper_keeps_the_order_of_every_connection)
+{
+	static const struct cs_writer_helper helper = { format_even, emit_text };
+	struct written *s = calloc(1, sizeof *s);
+	struct cs_writer *w = cs_writer_start(write_slowly, s);
+	struct cs_conn c;
+	struct cs_verdict v;
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert(cs_writer_help(w, &helper));
+	for (size_t i = 0; i < MANY; i++) {
+		make(&c, &v, i);
+		cs_writer_put(w, &c, i % 7 == 0 ? NULL : &v);
+	}
+	cs_writer_stop(w);
+	ck_assert_uint_eq(s->n, MANY);
+	for (size_t i = 0; i < MANY; i++)
+		ck_assert_uint_eq(s->id[i], i + 1);
+	ck_assert_msg(s->emitted > 0, "the helper formatted nothing");
+	ck_assert_uint_lt(s->emitted, MANY / 2);	/* the odd ones are fn's */
+	free(s);
+}
+END_TEST
+
 /* What the writer has written, read under a lock: the test does not drain. */
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t idle_written, idle_calls, written_at_idle;
@@ -222,6 +302,7 @@ Suite *writer_suite(void)
 
 	tcase_add_test(tc, every_connection_in_order_as_handed_over);
 	tcase_add_test(tc, drain_writes_everything_so_far);
+	tcase_add_test(tc, a_helper_keeps_the_order_of_every_connection);
 	tcase_add_test(tc, a_writer_given_up_holds_the_producer_no_more);
 	tcase_add_test(tc, flush_hands_a_partial_batch_over_and_idle_follows);
 	suite_add_tcase(s, tc);

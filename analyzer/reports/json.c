@@ -288,6 +288,13 @@ void cs_json_plain(struct cs_json *j, const char *s)
 	value_done(j);
 }
 
+void cs_json_raw(struct cs_json *j, const char *text, size_t n)
+{
+	before_value(j);
+	put(j, text, n);
+	value_done(j);
+}
+
 void cs_json_str(struct cs_json *j, const char *s)
 {
 	if (!s) {

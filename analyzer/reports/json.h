@@ -78,6 +78,9 @@ void cs_json_strn(struct cs_json *j, const char *s, size_t n);
  * null.  A connection row has a dozen: escaping them byte by byte was a
  * fifth of the --json writer's instructions. */
 void cs_json_plain(struct cs_json *j, const char *s);
+/* A value written already, as n bytes of JSON text (by another cs_json,
+ * on one line), placed as the next value here. */
+void cs_json_raw(struct cs_json *j, const char *text, size_t n);
 void cs_json_u64(struct cs_json *j, uint64_t v);
 void cs_json_i64(struct cs_json *j, int64_t v);
 void cs_json_bool(struct cs_json *j, bool v);

@@ -590,6 +590,17 @@ void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
 	cs_json_obj_end(&r->j);
 }
 
+bool cs_report_json_conn_alone(struct cs_json *j, const struct cs_conn *c,
+			       const struct cs_verdict *v)
+{
+	if (c->z_segment > 0)	/* rows kept for it: cs_report_json_conn_fields */
+		return false;
+	cs_json_obj_begin(j);
+	cs_export_conn_fields(j, c, v);
+	cs_json_obj_end(j);
+	return true;
+}
+
 void cs_report_json_fini(struct cs_json_report *r)
 {
 	free(r->rows);

@@ -76,6 +76,12 @@ struct cs_json_report {
 void cs_report_json_begin(struct cs_json_report *r, FILE *out);
 void cs_report_json_conn(struct cs_json_report *r, const struct cs_conn *c,
 			 const struct cs_verdict *v);
+/* The same object into j, for a connection the report keeps no conn.log
+ * rows of (its rows began and end with it): it reads nothing of the
+ * report, so another thread may write it (writer.h's helper).  False,
+ * writing nothing, for any other. */
+bool cs_report_json_conn_alone(struct cs_json *j, const struct cs_conn *c,
+			       const struct cs_verdict *v);
 /* The connection's fields without the braces, into j (the JSON Lines'
  * own line), with the rows r keeps for it. */
 void cs_report_json_conn_fields(struct cs_json_report *r, struct cs_json *j,

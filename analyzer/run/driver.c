@@ -356,6 +356,36 @@ static void write_connection(void *ctx, const struct cs_conn *c,
 		flush_streamed(r);
 }
 
+/*
+ * The writer's helper (writer.h), when the JSON report is the only output:
+ * a connection's object formatted alone, on one line, then placed in the
+ * report by the writer thread.  A conn.log row that ends inside a record
+ * (no verdict) and a connection with such rows kept go to
+ * write_connection: those read and change the report's rows.
+ */
+static bool format_connection(void *ctx, FILE *out, const struct cs_conn *c,
+			      const struct cs_verdict *v)
+{
+	struct cs_json j;
+
+	(void)ctx;
+	if (!v)
+		return false;
+	cs_json_init(&j, out, 0);
+	return cs_report_json_conn_alone(&j, c, v);
+}
+
+static void emit_connection(void *ctx, const char *text, size_t len)
+{
+	struct cs_run *r = ctx;
+
+	cs_json_raw(&r->json.j, text, len);
+}
+
+static const struct cs_writer_helper json_helper = {
+	format_connection, emit_connection,
+};
+
 /* ---- the sensor's logs -------------------------------------------------------- */
 
 static uint64_t wall_sec(void)
@@ -1034,6 +1064,13 @@ void cs_run_finish(struct cs_run *r)
 	if (r->cfg.publish)
 		cs_engine_keep_open(&r->engine);
 	publish(r, true);
+	/* The connections still open come all at once now: a second thread
+	 * formats half of them (writer.h), when only the report is written.
+	 * Through the capture, the writer keeps up, or the two cores are
+	 * busy already: a helper then made LARGE slower. */
+	if (r->writer && r->json_f && !r->connlog_f && !r->listing &&
+	    !sensor_logs(r) && !r->cfg.line_buffered)
+		cs_writer_help(r->writer, &json_helper);
 	/* Aborted: the rows are dropped (cs_writer_watch), and the writer,
 	 * which may be stuck on a full pipe, is not waited for. */
 	cs_engine_finish(&r->engine);

@@ -12,6 +12,8 @@
 #define CS_ANALYZER_WRITER_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
 
 #include "analyzer/engine.h"
 
@@ -50,6 +52,29 @@ void cs_writer_flush(struct cs_writer *w);
  * was handed over (a live run flushes its log files there).  Call before
  * the first cs_writer_put. */
 void cs_writer_on_idle(struct cs_writer *w, void (*idle)(void *ctx));
+
+/*
+ * A second thread that formats rows beside the writer thread: at the end
+ * of a capture the connections still open are all handed over at once,
+ * and the writer alone held the run up (a fifth of SMALL's time with
+ * --json).  The helper takes every other batch queued after the one the
+ * writer is on; the writer formats the others, and writes them all.
+ *
+ * format, on the helper thread, writes connection c (with v) as text to
+ * out, or returns false to leave it to fn (then it writes nothing); it
+ * may read nothing that the writer thread writes.  emit, on the writer
+ * thread, writes text that format made, where fn would have written that
+ * connection: every connection is written in the order handed over.
+ * Call once, on the analysing thread, when connections are about to come
+ * faster than one thread formats them; false if no thread could start
+ * (the writer thread then does it all, as before).
+ */
+struct cs_writer_helper {
+	bool (*format)(void *ctx, FILE *out, const struct cs_conn *c,
+		       const struct cs_verdict *v);
+	void (*emit)(void *ctx, const char *text, size_t len);
+};
+bool cs_writer_help(struct cs_writer *w, const struct cs_writer_helper *h);
 
 /* Returns once everything handed over has been written (or given up). */
 void cs_writer_drain(struct cs_writer *w);
