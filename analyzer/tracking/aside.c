@@ -69,6 +69,20 @@ void cs_aside_fini(struct cs_aside *s)
 	memset(s, 0, sizeof *s);
 }
 
+void cs_aside_clear(struct cs_aside *s)
+{
+	for (uint32_t p = 0; p < s->pages_used; p++)
+		free(s->pages[p]);
+	s->pages_used = 0;
+	s->fill_at = 1;
+	memset(s->free_blocks, 0, (BLOCK_UNITS_MAX + 1) * sizeof *s->free_blocks);
+	memset(s->sizes_free, 0, sizeof s->sizes_free);
+	s->never_used = 1;	/* each entry is written whole when handed out */
+	s->free_head = 0;
+	s->count = 0;
+	s->packed_bytes = 0;
+}
+
 /* ---- blocks --------------------------------------------------------------- */
 
 static uint8_t *block_bytes(const struct cs_aside *s, uint32_t at)

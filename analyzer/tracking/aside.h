@@ -71,6 +71,11 @@ struct cs_aside {
  * memory for it: then nothing is set aside. */
 int cs_aside_init(struct cs_aside *s, uint32_t cap);
 void cs_aside_fini(struct cs_aside *s);
+/* Forgets every entry at once and gives the packed records' pages back;
+ * the entries' array and the templates stay (the end of a capture:
+ * flow.c).  Made anew instead, the array of entries was cleared again,
+ * 24 MiB by default. */
+void cs_aside_clear(struct cs_aside *s);
 
 /* Packs c and returns its entry's index (time, id and hash filled, links
  * zero), or 0 without the memory for it (the caller keeps c). */

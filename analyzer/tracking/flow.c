@@ -966,10 +966,8 @@ static void empty_table(struct cs_flow_table *t)
 	memset(t->lists, 0, sizeof t->lists);
 	memset(t->aside_from, 0, sizeof t->aside_from);
 	t->aside_due_us = UINT64_MAX;
-	if (t->aside_on) {	/* its pages go back too */
-		cs_aside_fini(&t->aside);
-		t->aside_on = cs_aside_init(&t->aside, t->opt.max_flows) == 0;
-	}
+	if (t->aside_on)	/* its pages go back too */
+		cs_aside_clear(&t->aside);
 	next_due_find(t);
 }
 
