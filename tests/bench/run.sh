@@ -536,6 +536,8 @@ thread_role() { # CALLGRIND_FILE
 		echo "reading (reader_main)"
 	elif grep -q '^fn=writer_main$' "$1"; then
 		echo "writer (writer_main)"
+	elif grep -q '^fn=helper_main$' "$1"; then
+		echo "writer's helper (helper_main)"
 	else
 		echo "thread $(sed -n 's/^thread: //p' "$1") ($(grep -m 1 -o '^fn=[A-Za-z0-9_]*_main$' "$1" | cut -c4-))"
 	fi
@@ -556,8 +558,30 @@ profile_run() { # text|json
 		fail "connscope failed under callgrind"
 	fi
 	for f in "$out"-[0-9]*; do
-		printf '%s\t%s\t%s\n' "$1" "$(thread_role "$f")" "$(sed -n 's/^totals: *//p' "$f")"
+		profile_thread "$1" "$f"
 	done >>"$TMP/profile.txt"
+}
+
+# Instructions of FN and what it called, in callgrind file FILE.
+inclusive_of() { # FILE FN
+	callgrind_annotate --inclusive=yes "$1" 2>/dev/null |
+		awk -v fn="$2" '!done && $0 ~ ":" fn " " { gsub(",", "", $1); print $1; done = 1 }'
+}
+
+# One line per thread of a callgrind file.  The writer's helper starts at
+# the end of the capture, after the reading thread has ended, and valgrind
+# numbers it as that thread again: one file holds both, split by the
+# instructions of helper_main.
+profile_thread() { # RUN FILE
+	local total helper
+	total=$(sed -n 's/^totals: *//p' "$2")
+	if grep -q '^fn=reader_main$' "$2" && grep -q '^fn=helper_main$' "$2"; then
+		helper=$(inclusive_of "$2" helper_main)
+		printf '%s\t%s\t%s\n' "$1" "reading (reader_main)" "$((total - helper))"
+		printf '%s\t%s\t%s\n' "$1" "writer's helper (helper_main)" "$helper"
+		return
+	fi
+	printf '%s\t%s\t%s\n' "$1" "$(thread_role "$2")" "$total"
 }
 
 profile_connscope() {
