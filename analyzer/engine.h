@@ -52,8 +52,8 @@ typedef void (*cs_verdict_fn)(void *ctx, const struct cs_conn *c,
  * from its own copy: read from the engine, these shared cache lines with
  * fields the analysing thread writes for every packet (now_us) or every new
  * connection (the table's next id), and each such write then had to take
- * the line back from the other core -- about a sixth of the analysing
- * thread's time on SMALL (tests/bench/PROFILE.md).
+ * the line back from the other core -- about a quarter of the analysing
+ * thread's samples on SMALL (tests/bench/PROFILE.md).
  */
 struct cs_decoder {
 	/* Outer IP reassembly: used by the decoding thread alone (one at

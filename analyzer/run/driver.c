@@ -1069,7 +1069,7 @@ void cs_run_finish(struct cs_run *r)
 	 * Through the capture, the writer keeps up, or the two cores are
 	 * busy already: a helper then made LARGE slower. */
 	if (r->writer && r->json_f && !r->connlog_f && !r->listing &&
-	    !sensor_logs(r) && !r->cfg.line_buffered)
+	    !sensor_logs(r) && !r->cfg.line_buffered && !r->aborted)
 		cs_writer_help(r->writer, &json_helper);
 	/* Aborted: the rows are dropped (cs_writer_watch), and the writer,
 	 * which may be stuck on a full pipe, is not waited for. */

@@ -23,8 +23,8 @@
 struct cs_readahead;
 
 /* Starts reading s, at most max frames (0: to the end), decoding for e
- * (cs_engine_decode, with a copy of its decoder).  Returns NULL if no thread could be started: the
- * caller reads s itself. */
+ * (cs_engine_decode, with a copy of its decoder).  Returns NULL if no
+ * thread could be started: the caller reads s itself. */
 struct cs_readahead *cs_readahead_start(struct cs_source *s, uint64_t max,
 					const struct cs_engine *e);
 

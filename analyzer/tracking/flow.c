@@ -468,8 +468,8 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	}
 	/* A per-run seed keeps crafted 4-tuples from colliding on purpose;
 	 * nothing in the output depends on it. */
-	t->keying.seed = cs_mix64((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
-			(uint64_t)(uintptr_t)t);
+	t->keying.seed = cs_mix64((uint64_t)time(NULL) ^
+				  ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)t);
 	t->keying.vlan_key = o->vlan_key;
 	/* Without the memory for the entries, records stay whole: more
 	 * memory, the same answers. */

@@ -188,9 +188,9 @@ struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
  * thread may compute it (readahead.h) while this one looks up the packets
  * before.  That thread works from a copy of the keying (cs_flow_where_by):
  * read from the table, it shared a cache line with fields written for
- * every new connection.  The prefetches start the memory loads of a lookup a few
- * packets early: the index and the records are too big for the caches,
- * and waiting for them is most of a lookup's time.
+ * every new connection.  The prefetches start the memory loads of a
+ * lookup a few packets early: the index and the records are too big for
+ * the caches, and waiting for them is most of a lookup's time.
  */
 struct cs_flow_where {
 	struct cs_flow_key key;
