@@ -242,19 +242,24 @@ bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k
 	return memcmp(&key, k, sizeof *k) == 0;
 }
 
-void cs_aside_unpack(const struct cs_aside *s, uint32_t i, struct cs_conn *out)
+/* Returns the packed bytes it read. */
+static size_t unpack_entry(const struct cs_aside *s, uint32_t i,
+			   struct cs_conn *out)
 {
 	const struct cs_aside_entry *e = &s->entries[i];
 
-	cs_conn_unpack(s->dict, block_bytes(s, e->at), e->last_ts_us, out);
+	return cs_conn_unpack(s->dict, block_bytes(s, e->at), e->last_ts_us, out);
+}
+
+void cs_aside_unpack(const struct cs_aside *s, uint32_t i, struct cs_conn *out)
+{
+	unpack_entry(s, i, out);
 }
 
 void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out)
 {
-	const struct cs_aside_entry *e = &s->entries[i];
-	uint32_t at = e->at;
-	size_t n = cs_conn_unpack(s->dict, block_bytes(s, at), e->last_ts_us, out);
-	uint32_t units = units_for(n);
+	uint32_t at = s->entries[i].at;
+	uint32_t units = units_for(unpack_entry(s, i, out));
 
 	block_give_back(s, at, units);
 	s->packed_bytes -= (uint64_t)units * UNIT;

@@ -1071,15 +1071,9 @@ void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r))
 			all[n++] = (struct by_id_entry){ id_of(t, r), r };
 	qsort(all, n, sizeof *all, by_id);
-	cs_conn_ref *refs = malloc(((size_t)n + 1) * sizeof *refs);
-	if (refs) {
-		for (uint32_t i = 0; i < n; i++)
-			refs[i] = all[i].ref;
-		drain_in_order(t, refs, n, now_us);
-	} else {		/* one at a time, with the upkeep */
-		for (uint32_t i = 0; i < n; i++)
-			cs_flow_remove(t, full_record(t, all[i].ref), now_us);
-	}
-	free(refs);
+	/* (Ids spread this wide are rare: these leave one at a time, with
+	 * the upkeep drain_in_order saves.) */
+	for (uint32_t i = 0; i < n; i++)
+		cs_flow_remove(t, full_record(t, all[i].ref), now_us);
 	free(all);
 }
