@@ -203,7 +203,7 @@ check: deps
 # Check's default 4 s per test is for a quiet machine; these are shared and
 # sanitizers are slow, so a test is given 120 s before it counts as hung.
 check-run: tests
-	CK_DEFAULT_TIMEOUT=120 CS_TEST_DATA=. $(TEST_BIN)
+	CK_DEFAULT_TIMEOUT=120 CS_TEST_DATA=. bash tests/unit.sh $(TEST_BIN)
 	bash tests/structure.sh
 	bash tests/fuzz/replay.sh $(BUILD)/tests/fuzz $(BUILD)/mkseed
 	CONNSCOPE=$(abspath $(BIN)) bash tests/integration.sh

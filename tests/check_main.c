@@ -1,41 +1,90 @@
 /*
  * check_main.c — the one Check runner: `make check` runs it.
  * CS_TEST_DATA points at the repository root (samples/, tests/corpus).
+ *
+ *   check_connscope                 every suite
+ *   check_connscope NAME...         only these suites
+ *   check_connscope -x NAME...      every suite but these
+ *
+ * The last two let tests/unit.sh run the suites in two processes at once,
+ * one per core.  Between them the two must run every suite exactly once,
+ * so a name that is no suite's is an error, never a quiet empty run.
  */
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tests/suites.h"
 
-int main(void)
+static const struct {
+	const char *name;	/* as in --help; the suite's own is alike */
+	Suite *(*make)(void);
+} every_suite[] = {
+	{ "assert", assert_suite },	{ "reader", reader_suite },
+	{ "decode", decode_suite },	{ "source", source_suite },
+	{ "pcapfile", pcapfile_suite },	{ "unpack", unpack_suite },
+	{ "pkttime", pkttime_suite },	{ "stats", stats_suite },
+	{ "json", json_suite },		{ "tunnel", tunnel_suite },
+	{ "linklayer", linklayer_suite }, { "tcp", tcp_suite },
+	{ "flow", flow_suite },		{ "tally", tally_suite },
+	{ "defrag", defrag_suite },	{ "detect", detect_suite },
+	{ "web", web_suite },		{ "store", store_suite },
+	{ "exposure", exposure_suite },	{ "readahead", readahead_suite },
+	{ "writer", writer_suite },	{ "driver", driver_suite },
+	{ "outfile", outfile_suite },	{ "host", host_suite },
+	{ "logstream", logstream_suite }, { "jsonl", jsonl_suite },
+};
+#define N_SUITES (sizeof every_suite / sizeof every_suite[0])
+
+static bool is_named(const char *name, char *const *names, int n)
 {
-	SRunner *sr = srunner_create(assert_suite());
+	for (int i = 0; i < n; i++)
+		if (!strcmp(name, names[i]))
+			return true;
+	return false;
+}
 
-	srunner_add_suite(sr, reader_suite());
-	srunner_add_suite(sr, decode_suite());
-	srunner_add_suite(sr, source_suite());
-	srunner_add_suite(sr, pcapfile_suite());
-	srunner_add_suite(sr, unpack_suite());
-	srunner_add_suite(sr, pkttime_suite());
-	srunner_add_suite(sr, stats_suite());
-	srunner_add_suite(sr, json_suite());
-	srunner_add_suite(sr, tunnel_suite());
-	srunner_add_suite(sr, linklayer_suite());
-	srunner_add_suite(sr, tcp_suite());
-	srunner_add_suite(sr, flow_suite());
-	srunner_add_suite(sr, tally_suite());
-	srunner_add_suite(sr, defrag_suite());
-	srunner_add_suite(sr, detect_suite());
-	srunner_add_suite(sr, web_suite());
-	srunner_add_suite(sr, store_suite());
-	srunner_add_suite(sr, exposure_suite());
-	srunner_add_suite(sr, readahead_suite());
-	srunner_add_suite(sr, writer_suite());
-	srunner_add_suite(sr, driver_suite());
-	srunner_add_suite(sr, outfile_suite());
-	srunner_add_suite(sr, host_suite());
-	srunner_add_suite(sr, logstream_suite());
-	srunner_add_suite(sr, jsonl_suite());
+/* The first of names that is no suite's, or NULL. */
+static const char *unknown_name(char *const *names, int n)
+{
+	for (int i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < N_SUITES && strcmp(every_suite[j].name, names[i]))
+			j++;
+		if (j == N_SUITES)
+			return names[i];
+	}
+	return NULL;
+}
 
+int main(int argc, char **argv)
+{
+	bool except = argc > 1 && !strcmp(argv[1], "-x");
+	char *const *names = argv + 1 + except;
+	int n = argc - 1 - except;
+	const char *bad = unknown_name(names, n);
+
+	if (bad || (except && n == 0)) {
+		fprintf(stderr, "check_connscope: %s%s\nusage: check_connscope "
+			"[[-x] SUITE...]\n", bad ? "no suite is named " : "-x wants names",
+			bad ? bad : "");
+		return 2;
+	}
+	SRunner *sr = NULL;
+	for (size_t i = 0; i < N_SUITES; i++) {
+		if (n > 0 && is_named(every_suite[i].name, names, n) == except)
+			continue;
+		Suite *s = every_suite[i].make();
+		if (!sr)
+			sr = srunner_create(s);
+		else
+			srunner_add_suite(sr, s);
+	}
+	if (!sr) {	/* -x with every name: nothing was asked to run */
+		fprintf(stderr, "check_connscope: no suite left to run\n");
+		return 2;
+	}
 	srunner_run_all(sr, CK_NORMAL);
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
