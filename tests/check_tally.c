@@ -16,10 +16,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "analyzer/detectors/groups.h"
 #include "analyzer/engine.h"
 #include "analyzer/tracking/diagnose.h"
+#include "analyzer/tracking/written.h"
 #include "analyzer/tracking/zeek.h"
 #include "analyzer/views/snapshot.h"
 #include "tests/pktbuild.h"
@@ -620,6 +623,126 @@ START_TEST(groups_remove)
 }
 END_TEST
 
+/*
+ * A lookup reads no page of the table that was never written (written.h):
+ * the pages of the system lying wholly in what the table never wrote are
+ * made unreadable, then every kind of read the table does is made: finds
+ * that miss, finds that hit, a walk of every slot, a clone.  A read of
+ * one of those pages would be a SIGSEGV, which fails the test.
+ */
+struct wide_entry {
+	struct cs_group_key k;
+	char rest[140];		/* entries straddle pages */
+};
+
+/* Makes the pages of the system wholly inside never-written parts of a
+ * table of `bytes` unreadable (prot PROT_NONE), or readable again; how
+ * many.  The table, from calloc, is page-aligned only by chance: the
+ * whole pages inside it are the ones protected. */
+static size_t protect_unwritten(const void *table, size_t bytes,
+				const uint64_t *written, int prot)
+{
+	size_t page = (size_t)sysconf(_SC_PAGESIZE), n = 0;
+	uintptr_t base = (uintptr_t)table;
+
+	for (uintptr_t at = (base + page - 1) / page * page; at + page <= base + bytes;
+	     at += page) {
+		bool clean = true;
+		for (size_t off = at - base; off < at - base + page; off += CS_WRITTEN_PAGE)
+			clean = clean && !cs_written_at(written, off);
+		clean = clean && !cs_written_at(written, at - base + page - 1);
+		if (!clean)
+			continue;
+		ck_assert_int_eq(mprotect((void *)at, page, prot), 0);
+		n++;
+	}
+	return n;
+}
+
+static size_t protect_groups(const struct cs_groups *g, int prot)
+{
+	return protect_unwritten(g->entries, (size_t)g->capacity * g->entry_size,
+				 g->written, prot);
+}
+
+START_TEST(groups_read_no_page_never_written)
+{
+	struct cs_groups g, copy;
+	struct cs_group_key k;
+	uint32_t made = 0;
+
+	cs_groups_init(&g, sizeof(struct wide_entry), 1u << 16);
+	memset(&k, 0, sizeof k);
+	for (uint16_t p = 0; p < 40; p++) {
+		k.port = (uint16_t)(p * 977);
+		ck_assert_ptr_nonnull(cs_groups_find(&g, &k, true));
+		made++;
+	}
+	ck_assert_uint_gt(protect_groups(&g, PROT_NONE), 100);
+	for (uint32_t p = 0; p < 65536; p++) {
+		k.port = (uint16_t)p;
+		bool made_it = p % 977 == 0 && p / 977 < 40;
+		ck_assert(!cs_groups_find(&g, &k, false) == !made_it);
+	}
+	uint32_t seen = 0;
+	for (uint32_t i = 0; i < g.capacity; i++)
+		seen += cs_groups_at(&g, i) != NULL;
+	ck_assert_uint_eq(seen, made);
+	ck_assert_int_eq(cs_groups_clone(&copy, &g), 0);
+	protect_groups(&g, PROT_READ | PROT_WRITE);
+	for (uint16_t p = 0; p < 40; p++) {
+		k.port = (uint16_t)(p * 977);
+		ck_assert_ptr_nonnull(cs_groups_find(&copy, &k, false));
+	}
+	k.port = 1;
+	ck_assert_ptr_null(cs_groups_find(&copy, &k, false));
+	ck_assert_uint_eq(copy.used, made);
+	cs_groups_fini(&copy);
+	cs_groups_fini(&g);
+}
+END_TEST
+
+/* The same of the busiest servers' table (connstats.c): counting to a
+ * server it has, and the walks for the busiest and the most failing. */
+static void server_conn(struct cs_conn *c, uint32_t server)
+{
+	memset(c, 0, sizeof *c);
+	c->key.addr[0].b[15] = 1;
+	c->key.addr[1].b[12] = (uint8_t)(server >> 8);
+	c->key.addr[1].b[13] = (uint8_t)server;
+	c->key.port[0] = 40000;
+	c->key.port[1] = 443;
+}
+
+START_TEST(server_table_reads_no_page_never_written)
+{
+	struct cs_connstats st;
+	struct cs_conn c;
+	struct cs_server_count top[10];
+	size_t bytes = CS_SERVER_SLOTS * sizeof(struct cs_server_count);
+
+	cs_connstats_init(&st);
+	for (uint32_t i = 0; i < 30; i++) {
+		server_conn(&c, i * 101);
+		cs_connstats_add(&st, &c, i % 3 ? CS_OUT_COMPLETED : CS_OUT_REFUSED,
+				 CS_CS_SF, false);
+	}
+	ck_assert_uint_gt(protect_unwritten(st.servers, bytes, st.servers_written,
+					    PROT_NONE), 100);
+	for (uint32_t i = 0; i < 30; i++) {	/* each server again: found */
+		server_conn(&c, i * 101);
+		cs_connstats_add(&st, &c, CS_OUT_COMPLETED, CS_CS_SF, false);
+	}
+	ck_assert_uint_eq(st.server_cnt, 30);
+	ck_assert_int_eq(cs_connstats_top_servers(&st, top, 10), 10);
+	ck_assert_uint_eq(top[0].conns, 2);
+	ck_assert_int_eq(cs_connstats_top_failing(&st, top, 10), 10);
+	ck_assert_uint_eq(top[0].failed, 1);
+	protect_unwritten(st.servers, bytes, st.servers_written, PROT_READ | PROT_WRITE);
+	cs_connstats_fini(&st);
+}
+END_TEST
+
 Suite *tally_suite(void)
 {
 	Suite *s = suite_create("tally");
@@ -635,6 +758,8 @@ Suite *tally_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("groups");
 	tcase_add_test(tc, groups_remove);
+	tcase_add_test(tc, groups_read_no_page_never_written);
+	tcase_add_test(tc, server_table_reads_no_page_never_written);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "analyzer/detectors/distinct.h"
+#include "analyzer/tracking/written.h"
 #include "capture/assert.h"
 
 void cs_groups_init(struct cs_groups *g, size_t entry_size, uint32_t capacity)
@@ -58,14 +59,60 @@ void *cs_groups_enter(struct cs_groups *g, const struct cs_conn *c, int side)
 void cs_groups_fini(struct cs_groups *g)
 {
 	free(g->entries);
+	free(g->written);
 	g->entries = NULL;
+	g->written = NULL;
 	g->used = 0;
 	memset(g->filter, 0, sizeof g->filter);
+}
+
+static size_t table_bytes(const struct cs_groups *g)
+{
+	return (size_t)g->capacity * g->entry_size;
+}
+
+/* The table's memory, zeroed, at first use; false without it. */
+static bool allocate(struct cs_groups *g)
+{
+	g->entries = calloc(g->capacity, g->entry_size);
+	g->written = cs_written_new(table_bytes(g));
+	if (g->entries && g->written)
+		return true;
+	free(g->entries);
+	free(g->written);
+	g->entries = NULL;
+	g->written = NULL;
+	return false;
+}
+
+int cs_groups_clone(struct cs_groups *dst, const struct cs_groups *src)
+{
+	*dst = *src;
+	dst->entries = NULL;
+	dst->written = NULL;
+	if (!src->entries)
+		return 0;
+	if (!allocate(dst)) {
+		dst->used = 0;
+		return -1;
+	}
+	cs_written_copy(dst->entries, dst->written, src->entries, src->written,
+			table_bytes(src));
+	return 0;
 }
 
 static struct cs_group_key *key_at(const struct cs_groups *g, uint32_t i)
 {
 	return (struct cs_group_key *)((char *)g->entries + (size_t)i * g->entry_size);
+}
+
+/* Slot i holds an entry.  A page never written is not read (written.h):
+ * its slots are empty. */
+static bool slot_used(const struct cs_groups *g, uint32_t i)
+{
+	size_t used_at = (size_t)i * g->entry_size + offsetof(struct cs_group_key, used);
+
+	return cs_written_at(g->written, used_at) && key_at(g, i)->used;
 }
 
 static bool same(const struct cs_group_key *a, const struct cs_group_key *b)
@@ -85,11 +132,9 @@ void *cs_groups_find_hashed(struct cs_groups *g, const struct cs_group_key *k,
 			    uint64_t h, bool create)
 {
 	CS_ASSERT(h == cs_group_hash(k));
-	if (!g->entries) {
-		if (!create || !(g->entries = calloc(g->capacity, g->entry_size))) {
-			g->untracked += create;
-			return NULL;
-		}
+	if (!g->entries && (!create || !allocate(g))) {
+		g->untracked += create;
+		return NULL;
 	}
 	uint32_t mask = g->capacity - 1;
 	/* the bit cs_groups_may_hold reads */
@@ -105,14 +150,16 @@ void *cs_groups_find_hashed(struct cs_groups *g, const struct cs_group_key *k,
 
 	for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
 		struct cs_group_key *e = key_at(g, i);
-		if (e->used && same(e, k))
+		bool used = slot_used(g, i);
+		if (used && same(e, k))
 			return e;
-		if (e->used)
+		if (used)
 			continue;
 		if (!create || g->used >= g->limit) {
 			g->untracked += create;
 			return NULL;
 		}
+		cs_written_mark(g->written, (size_t)i * g->entry_size, g->entry_size);
 		memset(e, 0, g->entry_size);
 		*e = *k;
 		e->used = 1;
@@ -126,8 +173,7 @@ void *cs_groups_at(const struct cs_groups *g, uint32_t i)
 {
 	if (!g->entries || i >= g->capacity)
 		return NULL;
-	struct cs_group_key *e = key_at(g, i);
-	return e->used ? e : NULL;
+	return slot_used(g, i) ? key_at(g, i) : NULL;
 }
 
 /*
@@ -145,9 +191,9 @@ void cs_groups_remove(struct cs_groups *g, void *entry)
 	key_at(g, i)->used = 0;
 	g->used--;
 	for (uint32_t j = (i + 1) & mask;; j = (j + 1) & mask) {
-		struct cs_group_key *e = key_at(g, j);
-		if (!e->used)
+		if (!slot_used(g, j))
 			return;
+		struct cs_group_key *e = key_at(g, j);
 		uint32_t home = (uint32_t)cs_group_hash(e) & mask;
 		bool stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
 		if (stays)

@@ -34,6 +34,7 @@ struct cs_group_key {
 
 struct cs_groups {
 	void *entries;		/* capacity entries of entry_size bytes */
+	uint64_t *written;	/* pages of entries ever written (written.h) */
 	size_t entry_size;
 	uint32_t capacity;	/* slots: a power of two */
 	uint32_t limit;		/* entries made at most */
@@ -51,6 +52,9 @@ void cs_groups_init(struct cs_groups *g, size_t entry_size, uint32_t capacity);
 void cs_groups_init_sparse(struct cs_groups *g, size_t entry_size,
 			   uint32_t limit);
 void cs_groups_fini(struct cs_groups *g);
+/* dst (uninitialised) becomes a copy of src: -1 without the memory, dst
+ * then holding no entries. */
+int cs_groups_clone(struct cs_groups *dst, const struct cs_groups *src);
 
 /* The entry for k (whose `used` is ignored), created if asked and room
  * remains (below the limit); NULL otherwise.  A new entry is zeroed

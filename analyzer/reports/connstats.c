@@ -9,6 +9,7 @@
 
 #include "analyzer/reports/verdict.h"
 #include "analyzer/tracking/hash.h"
+#include "analyzer/tracking/written.h"
 
 void cs_connstats_init(struct cs_connstats *s)
 {
@@ -18,7 +19,9 @@ void cs_connstats_init(struct cs_connstats *s)
 void cs_connstats_fini(struct cs_connstats *s)
 {
 	free(s->servers);
+	free(s->servers_written);
 	s->servers = NULL;
+	s->servers_written = NULL;
 }
 
 uint64_t cs_conn_handshake_rtt_us(const struct cs_conn *c)
@@ -74,26 +77,51 @@ static uint32_t server_slot(const struct cs_addr *a, uint16_t port)
 	return (uint32_t)h & (CS_SERVER_SLOTS - 1);
 }
 
+#define SERVERS_BYTES (CS_SERVER_SLOTS * sizeof(struct cs_server_count))
+
+/* The table, zeroed, at first use; false without the memory. */
+static bool have_servers(struct cs_connstats *s)
+{
+	if (s->servers)
+		return true;
+	s->servers = calloc(CS_SERVER_SLOTS, sizeof *s->servers);
+	s->servers_written = cs_written_new(SERVERS_BYTES);
+	if (s->servers && s->servers_written)
+		return true;
+	cs_connstats_fini(s);
+	return false;
+}
+
+/* Slot i holds a server.  A page never written is not read (written.h). */
+static bool server_used(const struct cs_connstats *s, uint32_t i)
+{
+	size_t used_at = i * sizeof *s->servers + offsetof(struct cs_server_count, used);
+
+	return cs_written_at(s->servers_written, used_at) && s->servers[i].used;
+}
+
 /* Exact counts in an open-addressing table kept below 7/8 full. */
 static void count_server(struct cs_connstats *s, const struct cs_addr *a,
 			 uint16_t port, bool failed)
 {
-	if (!s->servers && !(s->servers = calloc(CS_SERVER_SLOTS, sizeof *s->servers))) {
+	if (!have_servers(s)) {
 		s->servers_untracked++;
 		return;
 	}
 	for (uint32_t i = server_slot(a, port);; i = (i + 1) & (CS_SERVER_SLOTS - 1)) {
 		struct cs_server_count *e = &s->servers[i];
-		if (e->used && e->port == port && !memcmp(&e->addr, a, sizeof *a)) {
+		bool used = server_used(s, i);
+		if (used && e->port == port && !memcmp(&e->addr, a, sizeof *a)) {
 			e->conns++;
 			e->failed += failed;
 			return;
 		}
-		if (!e->used) {
+		if (!used) {
 			if (s->server_cnt >= CS_SERVER_SLOTS / 8 * 7) {
 				s->servers_untracked++;
 				return;
 			}
+			cs_written_mark(s->servers_written, i * sizeof *e, sizeof *e);
 			e->used = true;
 			e->addr = *a;
 			e->port = port;
@@ -156,7 +184,7 @@ static int top_by(const struct cs_connstats *s, struct cs_server_count *out, int
 
 	for (uint32_t i = 0; s->servers && max > 0 && i < CS_SERVER_SLOTS; i++) {
 		const struct cs_server_count *e = &s->servers[i];
-		if (!e->used || e->failed < min_failed ||
+		if (!server_used(s, i) || e->failed < min_failed ||
 		    (n == max && cmp(e, &out[n - 1]) >= 0))
 			continue;
 		int j = n < max ? n++ : n - 1;

@@ -40,6 +40,7 @@ struct cs_connstats {
 	uint32_t server_cnt;
 	uint64_t servers_untracked;	/* connections to servers beyond the table */
 	struct cs_server_count *servers;	/* allocated at the first use */
+	uint64_t *servers_written;	/* its pages ever written (written.h) */
 };
 
 void cs_connstats_init(struct cs_connstats *s);

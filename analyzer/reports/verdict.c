@@ -61,15 +61,7 @@ void cs_verdicts_fini(struct cs_verdicts *v)
 int cs_verdicts_clone(struct cs_verdicts *dst, const struct cs_verdicts *src)
 {
 	*dst = *src;
-	dst->g.entries = NULL;
-	if (!src->g.entries)
-		return 0;
-	size_t bytes = (size_t)src->g.capacity * src->g.entry_size;
-	dst->g.entries = malloc(bytes);
-	if (!dst->g.entries)
-		return -1;
-	memcpy(dst->g.entries, src->g.entries, bytes);
-	return 0;
+	return cs_groups_clone(&dst->g, &src->g);
 }
 
 /*

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "analyzer/tracking/pack.h"
+#include "analyzer/tracking/written.h"
 #include "capture/assert.h"
 
 #define UNIT 8u
@@ -116,6 +117,7 @@ static bool room_for(struct cs_aside *s, uint32_t units)
 	s->pages[page] = calloc(PAGE_UNITS, UNIT);
 	if (!s->pages[page])
 		return false;
+	cs_written_all(s->pages[page], (size_t)PAGE_UNITS * UNIT);	/* filled in order */
 	s->pages_used = page + 1;
 	return true;
 }
