@@ -15,7 +15,7 @@
 #include "analyzer/run/writer.h"
 #include "tests/suites.h"
 
-#define MANY 5000	/* ten times what the queue holds: the producer waits */
+#define MANY 20480	/* ten times what the queue holds (8 x 256): the producer waits */
 
 struct seen {
 	size_t n;
@@ -81,7 +81,7 @@ START_TEST(drain_writes_everything_so_far)
 	struct cs_writer *w = cs_writer_start(record, s);
 	struct cs_conn c;
 	struct cs_verdict v;
-	static const size_t stops[] = { 1, 63, 64, 65, 700 };
+	static const size_t stops[] = { 1, 255, 256, 257, 700, 2600 };
 	size_t handed = 0;
 
 	ck_assert_ptr_nonnull(w);
@@ -259,7 +259,7 @@ static void on_idle(void *ctx)
 }
 
 /*
- * A live sensor's rows leave though a batch (64) is not full: flush hands
+ * A live sensor's rows leave though a batch (256) is not full: flush hands
  * the three put so far over without waiting, the writer writes them and
  * then calls idle (where a run flushes its files), all within the 5 s the
  * test waits at most.
