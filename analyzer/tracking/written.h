@@ -86,8 +86,13 @@ static inline void cs_written_all(void *table, size_t bytes)
 	uintptr_t from = ((uintptr_t)table + CS_WRITTEN_PAGE - 1) & ~(uintptr_t)(CS_WRITTEN_PAGE - 1);
 	uintptr_t to = ((uintptr_t)table + bytes) & ~(uintptr_t)(CS_WRITTEN_PAGE - 1);
 
+#ifdef MADV_POPULATE_WRITE	/* (headers from before it: nothing to do) */
 	if (to > from)
 		(void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+#else
+	(void)from;
+	(void)to;
+#endif
 }
 
 #endif /* CS_ANALYZER_WRITTEN_H */
