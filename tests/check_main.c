@@ -17,23 +17,19 @@
 
 #include "tests/suites.h"
 
+/* A suite's name here is its function's, which is also its own. */
+#define SUITE(name) { #name, name##_suite }
+
 static const struct {
-	const char *name;	/* as in --help; the suite's own is alike */
+	const char *name;
 	Suite *(*make)(void);
 } every_suite[] = {
-	{ "assert", assert_suite },	{ "reader", reader_suite },
-	{ "decode", decode_suite },	{ "source", source_suite },
-	{ "pcapfile", pcapfile_suite },	{ "unpack", unpack_suite },
-	{ "pkttime", pkttime_suite },	{ "stats", stats_suite },
-	{ "json", json_suite },		{ "tunnel", tunnel_suite },
-	{ "linklayer", linklayer_suite }, { "tcp", tcp_suite },
-	{ "flow", flow_suite },		{ "tally", tally_suite },
-	{ "defrag", defrag_suite },	{ "detect", detect_suite },
-	{ "web", web_suite },		{ "store", store_suite },
-	{ "exposure", exposure_suite },	{ "readahead", readahead_suite },
-	{ "writer", writer_suite },	{ "driver", driver_suite },
-	{ "outfile", outfile_suite },	{ "host", host_suite },
-	{ "logstream", logstream_suite }, { "jsonl", jsonl_suite },
+	SUITE(assert), SUITE(reader), SUITE(decode), SUITE(source), SUITE(pcapfile),
+	SUITE(unpack), SUITE(pkttime), SUITE(stats), SUITE(json), SUITE(tunnel),
+	SUITE(linklayer), SUITE(tcp), SUITE(flow), SUITE(tally), SUITE(defrag),
+	SUITE(detect), SUITE(web), SUITE(store), SUITE(exposure), SUITE(readahead),
+	SUITE(writer), SUITE(driver), SUITE(outfile), SUITE(host), SUITE(logstream),
+	SUITE(jsonl),
 };
 #define N_SUITES (sizeof every_suite / sizeof every_suite[0])
 

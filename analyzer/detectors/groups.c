@@ -74,15 +74,8 @@ static size_t table_bytes(const struct cs_groups *g)
 /* The table's memory, zeroed, at first use; false without it. */
 static bool allocate(struct cs_groups *g)
 {
-	g->entries = calloc(g->capacity, g->entry_size);
-	g->written = cs_written_new(table_bytes(g));
-	if (g->entries && g->written)
-		return true;
-	free(g->entries);
-	free(g->written);
-	g->entries = NULL;
-	g->written = NULL;
-	return false;
+	g->entries = cs_written_calloc(g->capacity, g->entry_size, &g->written);
+	return g->entries != NULL;
 }
 
 int cs_groups_clone(struct cs_groups *dst, const struct cs_groups *src)

@@ -77,19 +77,13 @@ static uint32_t server_slot(const struct cs_addr *a, uint16_t port)
 	return (uint32_t)h & (CS_SERVER_SLOTS - 1);
 }
 
-#define SERVERS_BYTES (CS_SERVER_SLOTS * sizeof(struct cs_server_count))
-
 /* The table, zeroed, at first use; false without the memory. */
 static bool have_servers(struct cs_connstats *s)
 {
-	if (s->servers)
-		return true;
-	s->servers = calloc(CS_SERVER_SLOTS, sizeof *s->servers);
-	s->servers_written = cs_written_new(SERVERS_BYTES);
-	if (s->servers && s->servers_written)
-		return true;
-	cs_connstats_fini(s);
-	return false;
+	if (!s->servers)
+		s->servers = cs_written_calloc(CS_SERVER_SLOTS, sizeof *s->servers,
+					       &s->servers_written);
+	return s->servers != NULL;
 }
 
 /* Slot i holds a server.  A page never written is not read (written.h). */

@@ -36,11 +36,20 @@ static inline size_t cs_written_words(size_t bytes)
 	return (pages + 63) / 64;
 }
 
-/* A bitmap with no page written, for a table of `bytes`; NULL without
- * the memory.  free() releases it. */
-static inline uint64_t *cs_written_new(size_t bytes)
+/* A zeroed table of n entries of `size` bytes and, in *written, its bitmap
+ * with no page written; NULL (and *written NULL) without the memory.
+ * free() releases each. */
+static inline void *cs_written_calloc(size_t n, size_t size, uint64_t **written)
 {
-	return calloc(cs_written_words(bytes), sizeof(uint64_t));
+	void *table = calloc(n, size);
+
+	*written = calloc(cs_written_words(n * size), sizeof(uint64_t));
+	if (table && *written)
+		return table;
+	free(table);
+	free(*written);
+	*written = NULL;
+	return NULL;
 }
 
 /* Whether the byte at `offset` of the table may be other than zero. */
