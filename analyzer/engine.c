@@ -81,10 +81,7 @@ int cs_engine_init(struct cs_engine *e, const struct cs_engine_opts *o,
 	cs_stats_init(&e->stats);
 	cs_connstats_init(&e->conns);
 	cs_verdicts_init(&e->verdicts);
-	struct cs_flow_opts fo = o->flow;
-	/* The web view's gauges keep refs to records in any state (tally.c). */
-	fo.set_aside = o->flow.set_aside && !o->keep_recent;
-	if (cs_flow_init(&e->flows, &fo, conn_done, e, err, errlen) != 0)
+	if (cs_flow_init(&e->flows, &o->flow, conn_done, e, err, errlen) != 0)
 		return -1;
 	e->flows.zeek_row = zeek_row_done;
 	cs_tally_init(&e->open, &e->flows, o->syn_timeout_us);
@@ -371,7 +368,8 @@ void cs_engine_keep_open(struct cs_engine *e)
 		return;
 	for (int l = 0; l < CS_LIST_MAX; l++) {
 		for (cs_conn_ref at = e->flows.lists[l].tail; at;) {
-			const struct cs_conn *c = &e->flows.conns[at];
+			struct cs_conn copy;
+			const struct cs_conn *c = cs_flow_view(&e->flows, at, &copy);
 			struct cs_verdict v = {
 				.outcome = cs_diagnose_outcome(c, e->now_us,
 							       e->opt.syn_timeout_us),
@@ -382,7 +380,7 @@ void cs_engine_keep_open(struct cs_engine *e)
 			/* as the snapshot's copies have it (copy_open) */
 			rec.state[0] = (uint8_t)cs_diagnose_orig_state(c, v.outcome);
 			cs_store_add(all, &rec);
-			at = c->lru_prev;
+			at = cs_flow_older(&e->flows, at);
 		}
 	}
 	cs_store_freeze(all);

@@ -32,6 +32,9 @@
 
 static struct cs_engine eng;
 static bool eng_live;
+/* An engine that sets nothing aside, fed the same frames, or NULL. */
+static struct cs_engine twin;
+static bool twin_live;
 static uint64_t steps;		/* frames fed, for the failure messages */
 
 static void engine_up(uint32_t max_flows)
@@ -51,13 +54,15 @@ static void teardown(void)
 {
 	if (eng_live)
 		cs_engine_fini(&eng);
-	eng_live = false;
+	if (twin_live)
+		cs_engine_fini(&twin);
+	eng_live = twin_live = false;
 }
 
 /* ---- the walk the tally replaces ------------------------------------------ */
 
 struct gauges {
-	uint64_t open, port_reuse, young;
+	uint64_t open, port_reuse, young, aside;
 	uint64_t outcomes[CS_OUT_MAX];
 	uint64_t conn_states[CS_CS_MAX];
 	uint64_t states[2][CS_TCP_STATE_MAX];
@@ -75,8 +80,10 @@ static void walk(struct gauges *g)
 
 	memset(g, 0, sizeof *g);
 	for (int l = 0; l < CS_LIST_MAX; l++) {
-		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next) {
-			const struct cs_conn *c = &t->conns[r];
+		for (cs_conn_ref r = t->lists[l].head; r; r = cs_flow_newer(t, r)) {
+			struct cs_conn copy;
+			const struct cs_conn *c = cs_flow_view(t, r, &copy);
+			g->aside += c == &copy;
 			g->open++;
 			g->port_reuse += c->port_reuse;
 			g->young += eng.now_us < young_until(c);
@@ -91,12 +98,13 @@ static void walk(struct gauges *g)
 	}
 }
 
-/* The tally's figures, and its young list walked (in order of first
- * packet, each with its SYN timeout still ahead). */
+/* The tally's figures, and its young ring walked: in order of first
+ * packet, once each, each record still in the table with its SYN timeout
+ * still ahead (the entries of those gone are skipped when due). */
 static void tallied(struct gauges *g)
 {
 	const struct cs_tally *t = &eng.open;
-	uint64_t first = 0;
+	uint64_t until = 0, id = 0;
 
 	memset(g, 0, sizeof *g);
 	g->open = t->open;
@@ -104,14 +112,21 @@ static void tallied(struct gauges *g)
 	memcpy(g->outcomes, t->outcomes, sizeof g->outcomes);
 	memcpy(g->conn_states, t->conn_states, sizeof g->conn_states);
 	memcpy(g->states, t->states, sizeof g->states);
-	for (cs_conn_ref r = t->young_head; r; r = eng.flows.conns[r].young_next) {
-		const struct cs_conn *c = &eng.flows.conns[r];
-		ck_assert_msg(c->in_use, "step %" PRIu64 ": a free record is young", steps);
-		ck_assert_uint_ge(c->first_ts_us, first);
-		first = c->first_ts_us;
-		ck_assert_uint_lt(eng.now_us, young_until(c));
-		g->young++;
+	ck_assert_uint_le(t->young_cnt, t->young_cap);
+	for (uint32_t n = 0; n < t->young_cnt; n++) {
+		const struct cs_young *y = &t->young[(t->young_head + n) &
+						     (t->young_cap - 1)];
+		ck_assert_uint_ge(y->until_us, until);
+		ck_assert_uint_gt(y->id, id);
+		until = y->until_us;
+		id = y->id;
+		ck_assert_msg(eng.now_us < y->until_us, "step %" PRIu64
+			      ": a young entry is past due", steps);
+		g->young += cs_flow_has_id(&eng.flows, y->hash, y->id);
 	}
+	ck_assert_uint_eq(t->young_due_us, t->young_cnt ? t->young[t->young_head].until_us
+						       : UINT64_MAX);
+	ck_assert_uint_eq(t->young_lost, 0);
 }
 
 static char *text_of(const struct cs_verdicts *v)
@@ -136,10 +151,12 @@ static void check_verdicts(void)
 	ck_assert_int_eq(cs_verdicts_clone(&walked, &eng.verdicts), 0);
 	ck_assert_int_eq(cs_verdicts_clone(&kept, &eng.verdicts), 0);
 	for (int l = 0; l < CS_LIST_MAX; l++)
-		for (cs_conn_ref r = t->lists[l].head; r; r = t->conns[r].lru_next)
-			cs_verdicts_add(&walked, &t->conns[r],
-					cs_diagnose_outcome(&t->conns[r], eng.now_us,
-							    eng.opt.syn_timeout_us));
+		for (cs_conn_ref r = t->lists[l].head; r; r = cs_flow_newer(t, r)) {
+			struct cs_conn copy;
+			const struct cs_conn *c = cs_flow_view(t, r, &copy);
+			cs_verdicts_add(&walked, c, cs_diagnose_outcome(c, eng.now_us,
+									eng.opt.syn_timeout_us));
+		}
 	cs_verdicts_add_open(&kept, &eng.open.verdicts);
 	char *a = text_of(&walked), *b = text_of(&kept);
 	ck_assert_msg(strcmp(a, b) == 0, "step %" PRIu64 ": verdicts walked:\n%s"
@@ -196,6 +213,8 @@ static void feed(const struct pb_spec *s, uint64_t ts_us)
 			      .wirelen = (uint32_t)n, .dlt = CS_DLT_EN10MB,
 			      .bytes = frame };
 	cs_engine_frame(&eng, &f);
+	if (twin_live)
+		cs_engine_frame(&twin, &f);
 	steps++;
 }
 
@@ -255,6 +274,8 @@ static void unreachable(const struct tuple *c, uint8_t code, uint64_t ts)
 static void tick(uint64_t ts)
 {
 	cs_engine_tick(&eng, ts);
+	if (twin_live)
+		cs_engine_tick(&twin, ts);
 	steps++;
 	check();
 }
@@ -304,7 +325,8 @@ START_TEST(scripted_gauges)
 
 	/* no packet of c_attempt: its SYN timeout passes on the clock */
 	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_ATTEMPT], 2);
-	tick(T0 + 7 * SEC / 2);
+	tick(T0 + 7 * SEC / 2);		/* (set aside by then: quiet 3 s) */
+	ck_assert_uint_gt(eng.flows.aside.count, 0);
 	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_ATTEMPT], 1);
 	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_TIMEOUT], 2);
 	srv(&c_late, SYNACK, 0, 1, 0, T0 + 4 * SEC);	/* answered late */
@@ -325,7 +347,7 @@ START_TEST(scripted_gauges)
 	cs_engine_finish(&eng);
 	check();
 	ck_assert_uint_eq(eng.open.open, 0);
-	ck_assert_uint_eq(eng.open.young_head, 0);
+	ck_assert_uint_eq(eng.open.young_cnt, 0);
 	ck_assert_uint_eq(eng.open.verdicts.failed, 0);
 	ck_assert_uint_eq(eng.open.verdicts.g.used, 0);
 }
@@ -484,7 +506,103 @@ START_TEST(clock_work_bounded)
 	check();			/* the refresh recounted the other 62 */
 	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_TIMEOUT], 100);
 	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_ATTEMPT], 1);
-	ck_assert_uint_eq(eng.open.young_head, eng.open.young_tail);
+	ck_assert_uint_eq(eng.open.young_cnt, 1);
+}
+END_TEST
+
+/* n SYNs, each on its own client port from `port`, `gap` apart from at. */
+static void syns(unsigned n, uint16_t port, uint64_t at, uint64_t gap)
+{
+	struct tuple c = c_attempt;
+	struct pb_spec s;
+
+	for (unsigned i = 0; i < n; i++) {
+		c.cport = (uint16_t)(port + i);
+		tcp_spec(&s, &c, true, SYN, 0, 0, 0);
+		feed(&s, at + i * gap);
+	}
+}
+
+/*
+ * Unanswered SYNs go aside (aside.h) long before their SYN timeout: each
+ * is taken back to be recounted as a timeout, and set aside again.
+ */
+START_TEST(young_set_aside_recounted)
+{
+	engine_up(1024);
+	syns(100, 41000, T0, 1000);
+	/* quiet for 0.9 s: all go aside, 8 a tick (flow.c) as a packet */
+	for (unsigned i = 0; i < 100 / 8 + 1; i++)
+		tick(T0 + 1 * SEC + i);
+	ck_assert_uint_eq(eng.flows.aside.count, 100);
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_ATTEMPT], 100);
+	uint64_t put = eng.flows.aside.put_cnt;
+	tick(T0 + 4 * SEC);		/* each past its 3 s SYN timeout */
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_TIMEOUT], 100);
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_ATTEMPT], 0);
+	ck_assert_uint_eq(eng.open.young_cnt, 0);
+	ck_assert_uint_eq(eng.flows.aside.count, 100);	/* aside again */
+	ck_assert_uint_eq(eng.flows.aside.put_cnt, put + 100);
+	struct gauges w;
+	walk(&w);
+	ck_assert_uint_eq(w.aside, 100);
+}
+END_TEST
+
+/*
+ * A flood's churn: far more records come and go within a SYN timeout than
+ * the table holds.  The entries of those gone are dropped when the ring
+ * fills, so it stays a few times the table's size, and the records still
+ * there are recounted on time.
+ */
+START_TEST(young_ring_compacts)
+{
+	engine_up(64);
+	syns(20000, 1000, T0, 10);	/* 20,000 within 0.2 s, 64 kept */
+	check();
+	ck_assert_uint_le(eng.open.young_cap, 1024);
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_ATTEMPT], 64);
+	tick(T0 + 4 * SEC);
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_TIMEOUT], 64);
+}
+END_TEST
+
+/* More young records than the ring's first size: it grows, in order. */
+START_TEST(young_ring_grows)
+{
+	engine_up(8192);
+	syns(5000, 20000, T0, 100);
+	check();
+	ck_assert_uint_ge(eng.open.young_cap, 5000);
+	ck_assert_uint_eq(eng.open.young_cnt, 5000);
+	tick(T0 + 3 * SEC + 250000);	/* half of them past due */
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_TIMEOUT], 2501);
+	tick(T0 + 4 * SEC);
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_TIMEOUT], 5000);
+}
+END_TEST
+
+static void *no_memory(size_t size)
+{
+	(void)size;
+	return NULL;
+}
+
+/* Without the memory to grow the ring, the records past it are counted as
+ * lost (the driver says so) and the rest are recounted on time. */
+START_TEST(young_ring_without_memory)
+{
+	engine_up(8192);
+	syns(1, 20000, T0, 0);		/* the ring's first allocation */
+	eng.open.young_alloc = no_memory;
+	syns(2999, 20001, T0 + 100, 100);
+	ck_assert_uint_eq(eng.open.young_cnt, eng.open.young_cap);
+	ck_assert_uint_eq(eng.open.young_lost, 3000 - eng.open.young_cap);
+	cs_engine_tick(&eng, T0 + 4 * SEC);	/* (not tick: check() says lost) */
+	cs_engine_refresh(&eng);
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_TIMEOUT], eng.open.young_cap);
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_ATTEMPT],
+			  3000 - eng.open.young_cap);
 }
 END_TEST
 
@@ -574,6 +692,86 @@ START_TEST(random_gauges)
 	cs_engine_finish(&eng);
 	check();
 	ck_assert_uint_eq(eng.open.verdicts.g.used, 0);
+}
+END_TEST
+
+/* The twin's records stay whole: the same engine otherwise. */
+static void twin_up(uint32_t max_flows)
+{
+	struct cs_engine_opts o;
+	char err[160];
+
+	cs_engine_opts_default(&o);
+	o.flow.max_flows = max_flows;
+	o.flow.set_aside = false;
+	o.keep_recent = true;
+	ck_assert_msg(cs_engine_init(&twin, &o, err, sizeof err) == 0, "%s", err);
+	twin_live = true;
+}
+
+/* A snapshot's open connections, each as its record stands but for the
+ * list links (refs, which differ once records go aside). */
+static void same_open_conns(void)
+{
+	struct cs_report_source src = { .live = false };
+
+	cs_engine_refresh(&eng);
+	cs_engine_refresh(&twin);
+	struct cs_snapshot *a = cs_snapshot_build(&eng, &src, 1, false, false);
+	struct cs_snapshot *b = cs_snapshot_build(&twin, &src, 1, false, false);
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(a->conn_cnt, b->conn_cnt);
+	for (uint32_t i = 0; i < a->conn_cnt; i++) {
+		struct cs_snap_conn *x = &a->conns[i], *y = &b->conns[i];
+		if (!x->open)
+			continue;
+		x->c.lru_prev = x->c.lru_next = y->c.lru_prev = y->c.lru_next = 0;
+		ck_assert_msg(memcmp(&x->c, &y->c, sizeof x->c) == 0, "step %"
+			      PRIu64 ": open connection %u differs", steps, i);
+		ck_assert_int_eq(x->v.outcome, y->v.outcome);
+		ck_assert_int_eq(x->v.conn_state, y->v.conn_state);
+	}
+	ck_assert(memcmp(eng.open.outcomes, twin.open.outcomes,
+			 sizeof eng.open.outcomes) == 0);
+	cs_snapshot_unref(a);
+	cs_snapshot_unref(b);
+}
+
+/*
+ * What a snapshot shows does not depend on where records waited: with
+ * records set aside (the default) it is the same, record for record, as
+ * with every record whole.
+ */
+START_TEST(snapshot_same_with_records_aside)
+{
+	uint64_t seed = 7;
+	struct rconn rc[40];
+	uint64_t ts = T0;
+
+	engine_up(32);
+	twin_up(32);
+	for (unsigned i = 0; i < sizeof rc / sizeof rc[0]; i++) {
+		char cl[16], sv[16];
+		snprintf(cl, sizeof cl, "10.1.0.%u", 1 + i % 5);
+		snprintf(sv, sizeof sv, "10.2.0.%u", 1 + i % 3);
+		rc[i] = (struct rconn){ .t = { strdup(cl), strdup(sv),
+					       (uint16_t)(40000 + i), 80,
+					       1000u * i, 500000u + 1000u * i } };
+	}
+	for (unsigned n = 0; n < 3000; n++) {
+		ts += rand_step(&seed);
+		rand_segment(&rc[next_rand(&seed) % (sizeof rc / sizeof rc[0])],
+			     &seed, ts);
+		if (n % 10 == 0)
+			same_open_conns();
+	}
+	ck_assert_uint_gt(eng.flows.aside.put_cnt, 100);
+	same_open_conns();
+	for (unsigned i = 0; i < sizeof rc / sizeof rc[0]; i++) {
+		free((char *)rc[i].t.cli);
+		free((char *)rc[i].t.srv);
+	}
 }
 END_TEST
 
@@ -751,10 +949,15 @@ Suite *tally_suite(void)
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_add_test(tc, scripted_gauges);
 	tcase_add_test(tc, clock_work_bounded);
+	tcase_add_test(tc, young_set_aside_recounted);
+	tcase_add_test(tc, young_ring_compacts);
+	tcase_add_test(tc, young_ring_grows);
+	tcase_add_test(tc, young_ring_without_memory);
 	tcase_add_test(tc, syn_counts);
 	tcase_add_test(tc, bad_checksum_counted);
 	tcase_add_test(tc, bad_ip_checksum_dropped);
 	tcase_add_test(tc, random_gauges);
+	tcase_add_test(tc, snapshot_same_with_records_aside);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("groups");
 	tcase_add_test(tc, groups_remove);

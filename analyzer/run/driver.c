@@ -223,6 +223,20 @@ static void report_progress(struct cs_run *r, struct cs_source *s,
 
 /* ---- snapshots ------------------------------------------------------------- */
 
+/* The dashboard's gauges could not keep every record's SYN timeout on
+ * time (no memory: tally.h): said once, and again if it grows tenfold. */
+static void say_gauges_lost(struct cs_run *r)
+{
+	uint64_t lost = r->engine.open.young_lost;
+
+	if (lost <= r->gauges_lost_told * 10)
+		return;
+	r->gauges_lost_told = lost;
+	say(r, "warning: out of memory for the dashboard's gauges: %" PRIu64
+	    " open connection%s counted as attempts past their SYN timeout "
+	    "until their next packet or their end", lost, lost == 1 ? "" : "s");
+}
+
 /* The dashboard's view, a couple of times a second and at the end. */
 static void publish(struct cs_run *r, bool finished)
 {
@@ -235,6 +249,7 @@ static void publish(struct cs_run *r, bool finished)
 	r->last_publish = now;
 	r->published_frames = r->frames;
 	cs_engine_refresh(&r->engine);
+	say_gauges_lost(r);
 	struct cs_snapshot *s = cs_snapshot_build(&r->engine, &r->src,
 						  ++r->snap_seq, r->src.live,
 						  finished);
@@ -1103,12 +1118,7 @@ int cs_run_init(struct cs_run *r, const struct cs_run_config *cfg,
 	r->src.filter_keeps_icmp = cfg->filter != NULL;
 	if (cs_wake_init(&r->wake, err, errlen) != 0)
 		return -1;
-	struct cs_engine_opts eo = cfg->engine;
-	/* A snapshot walks the table's lists and reads every record on them
-	 * (snapshot.c): none may be aside (aside.h). */
-	if (cfg->publish)
-		eo.flow.set_aside = false;
-	if (cs_engine_init(&r->engine, &eo, err, errlen) != 0) {
+	if (cs_engine_init(&r->engine, &cfg->engine, err, errlen) != 0) {
 		cs_wake_fini(&r->wake);
 		return -1;
 	}

@@ -155,6 +155,7 @@ struct cs_run {
 	double next_sensor_tick;	/* monotonic seconds */
 	double next_drops_read;		/* monotonic seconds, live */
 	uint64_t snap_seq;
+	uint64_t gauges_lost_told;	/* young_lost said so far (tally.h) */
 	double next_publish, last_publish;	/* monotonic seconds */
 	uint64_t published_frames;	/* frames at the last snapshot */
 	struct cs_hostread host;	/* live: the kernel's view, read here */

@@ -212,7 +212,7 @@ struct cs_conn {
 	bool handshake_done;		/* both SYNs seen acknowledged */
 	cs_conn_ref lru_prev, lru_next;
 	uint32_t icmp_cnt;		/* ICMP errors matched to it (here, where
-					 * it fills a hole: see tally below) */
+					 * it fills a hole) */
 	uint64_t id;			/* stable, in order of creation */
 	uint64_t first_ts_us, last_ts_us;
 
@@ -254,9 +254,6 @@ struct cs_conn {
 	uint32_t z_segment;		/* rows already written for this record */
 	uint64_t z_bytes_done[2];	/* [record index]: payload bytes of the
 					 * rows already written (cs_zeek_size) */
-	/* The gauges' too: a list of the records whose SYN timeout is still
-	 * ahead, oldest first (tally.c), where they fill a hole. */
-	cs_conn_ref young_prev, young_next;
 	uint64_t z_start_us;		/* first packet of this segment */
 	uint64_t z_last_us;		/* Zeek's LastTime */
 	uint64_t z_attempt_at;		/* attempt timer, if armed */

@@ -795,6 +795,88 @@ static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref)
 				   &t->conns[ref];
 }
 
+/* ---- records remembered by id, read by ref (flow.h) ---------------------- */
+
+uint32_t cs_flow_hash(const struct cs_flow_table *t, const struct cs_flow_key *k)
+{
+	return key_hash(t, k);
+}
+
+/* The slot of the record with this id in one index, or NULL. */
+static uint64_t *probe_id(const struct cs_flow_table *t, uint64_t *slots,
+			  uint32_t mask, uint32_t hash, uint64_t id)
+{
+	uint32_t i = hash & mask;
+
+	for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+		uint64_t s = slots[i];
+		if (!s)
+			return NULL;
+		if (s != SLOT_GONE && slot_hash(s) == hash &&
+		    id_of(t, slot_ref(s)) == id)
+			return &slots[i];
+	}
+	return NULL;
+}
+
+static uint64_t *slot_of_id(const struct cs_flow_table *t, uint32_t hash,
+			    uint64_t id)
+{
+	uint64_t *s = probe_id(t, t->slots, t->slot_mask, hash, id);
+
+	if (!s && t->old_slots)
+		s = probe_id(t, t->old_slots, t->old_mask, hash, id);
+	return s;
+}
+
+struct cs_conn *cs_flow_find_id(struct cs_flow_table *t, uint32_t hash,
+				uint64_t id, bool *was_aside)
+{
+	uint64_t *s = slot_of_id(t, hash, id);
+
+	*was_aside = s && is_set_aside(slot_ref(*s));
+	if (!s)
+		return NULL;
+	return *was_aside ? take_back(t, s) : &t->conns[slot_ref(*s)];
+}
+
+bool cs_flow_has_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id)
+{
+	return slot_of_id(t, hash, id) != NULL;
+}
+
+void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c)
+{
+	set_aside(t, ref_of(t, c));
+}
+
+cs_conn_ref cs_flow_older(const struct cs_flow_table *t, cs_conn_ref ref)
+{
+	return is_set_aside(ref) ? entry_of(t, ref)->lru_prev : t->conns[ref].lru_prev;
+}
+
+cs_conn_ref cs_flow_newer(const struct cs_flow_table *t, cs_conn_ref ref)
+{
+	return is_set_aside(ref) ? entry_of(t, ref)->lru_next : t->conns[ref].lru_next;
+}
+
+uint64_t cs_flow_last_ts(const struct cs_flow_table *t, cs_conn_ref ref)
+{
+	return last_ts_of(t, ref);
+}
+
+const struct cs_conn *cs_flow_view(const struct cs_flow_table *t, cs_conn_ref ref,
+				   struct cs_conn *copy)
+{
+	if (!is_set_aside(ref))
+		return &t->conns[ref];
+	const struct cs_aside_entry *e = entry_of(t, ref);
+	cs_aside_unpack(&t->aside, aside_index(ref), copy);
+	copy->lru_prev = e->lru_prev;	/* (unpacked as 0: kept in the entry) */
+	copy->lru_next = e->lru_next;
+	return copy;
+}
+
 static struct cs_conn *create(struct cs_flow_table *t,
 			      const struct cs_flow_key *k, uint32_t hash,
 			      uint64_t now_us)

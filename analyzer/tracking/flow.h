@@ -58,9 +58,7 @@ struct cs_flow_opts {
 	uint64_t closed_timeout_us;	/* after both FINs: 2*MSL */
 	uint64_t reset_linger_us;	/* after a RST */
 	bool vlan_key;			/* VLAN id is part of the key */
-	/* Set quiet records aside (aside.h).  Off when something else keeps
-	 * references to records in any state (the web view's gauges). */
-	bool set_aside;
+	bool set_aside;			/* quiet records go aside (aside.h) */
 };
 
 #define CS_FLOW_MAX_DEFAULT 1000000u
@@ -260,5 +258,34 @@ enum cs_flow_list cs_flow_classify(const struct cs_conn *c);
 
 /* The timeout of a list now, shrunk as the table fills. */
 uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l);
+
+/*
+ * For those who remember records without holding them (the web view's
+ * gauges, analyzer/views/tally.c), whether set aside or not.  A ref on a
+ * list may name an entry set aside: these read either kind.
+ */
+/* The hash the index files key k under. */
+uint32_t cs_flow_hash(const struct cs_flow_table *t, const struct cs_flow_key *k);
+
+/* The record in use with this id, filed under hash: whole, taken back if
+ * it was set aside (then *was_aside), or NULL once it has left the table.
+ * Call when nobody holds a record, as for a lookup. */
+struct cs_conn *cs_flow_find_id(struct cs_flow_table *t, uint32_t hash,
+				uint64_t id, bool *was_aside);
+/* Is the record with this id, filed under hash, still in use?  Takes
+ * nothing back. */
+bool cs_flow_has_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id);
+/* Sets c aside again, where it was: one cs_flow_find_id took back. */
+void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c);
+
+/* The ref before (older) and after (newer) ref on its list, 0 at an end;
+ * its last packet's time. */
+cs_conn_ref cs_flow_older(const struct cs_flow_table *t, cs_conn_ref ref);
+cs_conn_ref cs_flow_newer(const struct cs_flow_table *t, cs_conn_ref ref);
+uint64_t cs_flow_last_ts(const struct cs_flow_table *t, cs_conn_ref ref);
+/* The record of ref as it stands, to read: the record itself, or, for
+ * one set aside, unpacked into *copy.  Takes nothing back. */
+const struct cs_conn *cs_flow_view(const struct cs_flow_table *t, cs_conn_ref ref,
+				   struct cs_conn *copy);
 
 #endif /* CS_ANALYZER_FLOW_H */

@@ -69,20 +69,22 @@ static void copy_open(struct cs_snapshot *s, const struct cs_engine *e)
 	while (s->conn_cnt < CS_SNAP_OPEN_CONNS) {
 		int best = -1;
 		for (int l = 0; l < CS_LIST_MAX; l++)
-			if (at[l] && (best < 0 || t->conns[at[l]].last_ts_us >
-						  t->conns[at[best]].last_ts_us))
+			if (at[l] && (best < 0 || cs_flow_last_ts(t, at[l]) >
+						  cs_flow_last_ts(t, at[best])))
 				best = l;
 		if (best < 0)
 			break;
-		const struct cs_conn *c = &t->conns[at[best]];
+		/* (one set aside is unpacked straight into the copy) */
 		struct cs_snap_conn *sc = &s->conns[s->conn_cnt++];
-		sc->c = *c;
+		const struct cs_conn *c = cs_flow_view(t, at[best], &sc->c);
+		if (c != &sc->c)
+			sc->c = *c;
 		sc->v.outcome = cs_diagnose_outcome(c, e->now_us, e->opt.syn_timeout_us);
+		sc->v.conn_state = cs_zeek_conn_state(c);
 		/* (the copy's: a connect() that failed is over) */
 		sc->c.ep[0].state = (uint8_t)cs_diagnose_orig_state(c, sc->v.outcome);
-		sc->v.conn_state = cs_zeek_conn_state(c);
 		sc->open = true;
-		at[best] = c->lru_prev;
+		at[best] = cs_flow_older(t, at[best]);
 	}
 }
 

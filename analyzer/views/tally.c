@@ -3,6 +3,7 @@
  */
 #include "analyzer/views/tally.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "analyzer/tracking/diagnose.h"
@@ -10,10 +11,9 @@
 #include "capture/assert.h"
 #include "capture/pkttime.h"
 
-/* The marks and the young list's links fill holes in the record: it must
- * not grow for them (712 bytes a connection, a million connections by
- * default). */
-_Static_assert(sizeof(struct cs_conn) <= 712, "struct cs_conn grew");
+/* The marks fill a hole in the record: it must not grow for them (704
+ * bytes a connection, a million connections by default). */
+_Static_assert(sizeof(struct cs_conn) <= 704, "struct cs_conn grew");
 /* Each figure fits its four bits (outcome + 1: 0 is "not counted"). */
 _Static_assert(CS_OUT_MAX < 16 && CS_CS_MAX <= 16 && CS_TCP_STATE_MAX <= 16,
 	       "a counted figure has outgrown its four bits");
@@ -25,11 +25,6 @@ _Static_assert(CS_VERDICT_SYNS_EXACT < 16, "SYNs in a share have four bits");
 #define SHARE_RST_ORIG	0x04u
 #define SHARE_RST_RESP	0x08u
 #define SHARE_SYNS_SHIFT 4
-
-static cs_conn_ref ref_of(const struct cs_tally *t, const struct cs_conn *c)
-{
-	return (cs_conn_ref)(c - t->flows->conns);
-}
 
 static enum cs_outcome marked_outcome(struct cs_tally_marks m)
 {
@@ -119,51 +114,98 @@ static void take(struct cs_tally *t, const struct cs_conn *c,
 
 /* ---- the young: records whose SYN timeout is still ahead ---------------- */
 
+/*
+ * A ring of what finds each record again (its id, its key's hash), oldest
+ * first.  Records are not linked through: one set aside (aside.h) has no
+ * room for links, and its ref changes as it goes and comes back.  A record
+ * that leaves the table early leaves its entry behind, found gone when the
+ * entry comes due (or when the ring is compacted).
+ */
+#define YOUNG_FIRST_CAP 1024u
+
 /* When c's attempt, if it is one, becomes a timeout by the clock. */
 static uint64_t young_until(const struct cs_tally *t, const struct cs_conn *c)
 {
 	return cs_time_add(c->first_ts_us, t->syn_timeout_us);
 }
 
-static bool is_young(const struct cs_tally *t, const struct cs_conn *c)
+static struct cs_young *young_at(const struct cs_tally *t, uint32_t n)
 {
-	return c->young_prev || c->young_next || t->young_head == ref_of(t, c);
+	return &t->young[(t->young_head + n) & (t->young_cap - 1)];
+}
+
+static void young_due_is_head(struct cs_tally *t)
+{
+	t->young_due_us = t->young_cnt ? young_at(t, 0)->until_us : UINT64_MAX;
+}
+
+/* Drops the entries of records gone from the table, keeping the order. */
+static void young_compact(struct cs_tally *t)
+{
+	uint32_t kept = 0;
+
+	for (uint32_t n = 0; n < t->young_cnt; n++) {
+		struct cs_young y = *young_at(t, n);
+		if (cs_flow_has_id(t->flows, y.hash, y.id))
+			*young_at(t, kept++) = y;
+	}
+	t->young_cnt = kept;
+	young_due_is_head(t);
+}
+
+/* A ring twice the size, its entries from the start; false without the
+ * memory. */
+static bool young_grow(struct cs_tally *t)
+{
+	uint32_t cap = t->young_cap ? t->young_cap * 2 : YOUNG_FIRST_CAP;
+	struct cs_young *y = cap > t->young_cap ? t->young_alloc(cap * sizeof *y) : NULL;
+
+	if (!y)
+		return false;
+	for (uint32_t n = 0; n < t->young_cnt; n++)
+		y[n] = *young_at(t, n);
+	free(t->young);
+	t->young = y;
+	t->young_cap = cap;
+	t->young_head = 0;
+	return true;
+}
+
+/*
+ * Room for one more entry.  Live entries are at most the records in the
+ * table: when the ring is over four times that, compacting frees more than
+ * three quarters of it, so it stays within eight times the table's size
+ * however many records come and go within a SYN timeout (a flood's
+ * churn), and the compaction's walk is paid for by the entries it frees.
+ */
+static bool young_make_room(struct cs_tally *t)
+{
+	if (t->young_cnt < t->young_cap)
+		return true;
+	if (t->young_cap / 4 > t->flows->count) {
+		young_compact(t);
+		return true;
+	}
+	return young_grow(t);
 }
 
 /* Records are counted first in the order they are created, which is the
- * order of their first packets: appending keeps the list in order. */
-static void young_append(struct cs_tally *t, struct cs_conn *c)
+ * order of their first packets: appending keeps the ring in order. */
+static void young_append(struct cs_tally *t, const struct cs_conn *c)
 {
-	cs_conn_ref ref = ref_of(t, c), tail = t->young_tail;
+	uint64_t until = young_until(t, c);
 
-	CS_ASSERT(!tail || t->flows->conns[tail].first_ts_us <= c->first_ts_us);
-	c->young_prev = tail;
-	c->young_next = 0;
-	if (tail) {
-		t->flows->conns[tail].young_next = ref;
-	} else {
-		t->young_head = ref;
-		t->young_due_us = young_until(t, c);
+	if (!young_make_room(t)) {
+		t->young_lost++;
+		return;
 	}
-	t->young_tail = ref;
-}
-
-static void young_unlink(struct cs_tally *t, struct cs_conn *c)
-{
-	struct cs_conn *cs = t->flows->conns;
-	cs_conn_ref prev = c->young_prev, next = c->young_next;
-
-	if (prev)
-		cs[prev].young_next = next;
-	else {
-		t->young_head = next;
-		t->young_due_us = next ? young_until(t, &cs[next]) : UINT64_MAX;
-	}
-	if (next)
-		cs[next].young_prev = prev;
-	else
-		t->young_tail = prev;
-	c->young_prev = c->young_next = 0;
+	CS_ASSERT(!t->young_cnt || young_at(t, t->young_cnt - 1)->until_us <= until);
+	*young_at(t, t->young_cnt++) = (struct cs_young){
+		.until_us = until, .id = c->id,
+		.hash = cs_flow_hash(t->flows, &c->key),
+	};
+	if (t->young_cnt == 1)
+		young_due_is_head(t);
 }
 
 /* ---- the tally ------------------------------------------------------------ */
@@ -175,12 +217,15 @@ void cs_tally_init(struct cs_tally *t, struct cs_flow_table *flows,
 	t->flows = flows;
 	t->syn_timeout_us = syn_timeout_us;
 	t->young_due_us = UINT64_MAX;
+	t->young_alloc = malloc;
 	cs_open_verdicts_init(&t->verdicts);
 }
 
 void cs_tally_fini(struct cs_tally *t)
 {
 	cs_open_verdicts_fini(&t->verdicts);
+	free(t->young);
+	t->young = NULL;
 }
 
 void cs_tally_update(struct cs_tally *t, struct cs_conn *c, uint64_t now_us)
@@ -208,8 +253,6 @@ void cs_tally_remove(struct cs_tally *t, struct cs_conn *c)
 	take(t, c, c->tally);
 	t->open--;
 	t->port_reuse -= c->port_reuse;
-	if (is_young(t, c))
-		young_unlink(t, c);
 	memset(&c->tally, 0, sizeof c->tally);
 }
 
@@ -218,11 +261,18 @@ unsigned cs_tally_recount_young(struct cs_tally *t, uint64_t now_us,
 {
 	unsigned n = 0;
 
-	while (n < max_work && t->young_due_us <= now_us) {
-		struct cs_conn *c = &t->flows->conns[t->young_head];
-		young_unlink(t, c);
+	for (; n < max_work && t->young_due_us <= now_us; n++) {
+		struct cs_young y = *young_at(t, 0);
+		t->young_head = (t->young_head + 1) & (t->young_cap - 1);
+		t->young_cnt--;
+		young_due_is_head(t);
+		bool was_aside;
+		struct cs_conn *c = cs_flow_find_id(t->flows, y.hash, y.id, &was_aside);
+		if (!c)
+			continue;	/* it left the table before its timeout */
 		cs_tally_update(t, c, now_us);
-		n++;
+		if (was_aside)
+			cs_flow_put_back(t->flows, c);
 	}
 	return n;
 }

@@ -17,12 +17,13 @@
  * once its SYN is --syn-timeout old (cs_diagnose_outcome).  So every record
  * is on a list of the young ones in order of its first packet (the order
  * records are created in), and leaves it when its SYN timeout is reached,
- * recounted with the clock of then: a few per packet (cs_tally_advance),
+ * recounted with the clock of then (taken back for that if it had been set
+ * aside, then set aside again): a few per packet (cs_tally_advance),
  * and all that are due before a publish (cs_engine_refresh).
  *
- * It only reads records, but for its own marks and list links in them,
- * which fill holes in the record (it does not grow for them); it owns the
- * open verdict groups.  Call on the capture thread.
+ * It only reads records, but for its own marks in them, which fill a hole
+ * in the record (it does not grow for them); it owns the open verdict
+ * groups.  Call on the capture thread.
  */
 #ifndef CS_ANALYZER_TALLY_H
 #define CS_ANALYZER_TALLY_H
@@ -32,11 +33,27 @@
 #include "analyzer/reports/verdict.h"
 #include "analyzer/tracking/flow.h"
 
+/* A record whose SYN timeout is still ahead, as the ring finds it again:
+ * by id under its key's hash (cs_flow_find_id), set aside or not. */
+struct cs_young {
+	uint64_t until_us;		/* its SYN timeout */
+	uint64_t id;
+	uint32_t hash;
+};
+
 struct cs_tally {
 	struct cs_flow_table *flows;	/* whose records it counts */
 	uint64_t syn_timeout_us;
-	cs_conn_ref young_head, young_tail;	/* SYN timeout still ahead */
+	/* The records whose SYN timeout is still ahead, oldest first: a ring
+	 * of young_cap (a power of two) entries from young_head (tally.c). */
+	struct cs_young *young;
+	uint32_t young_cap, young_head, young_cnt;
 	uint64_t young_due_us;		/* the head's, or UINT64_MAX */
+	/* Records left off the ring for want of memory: their gauges stay
+	 * as last counted until a packet or their end recounts them. */
+	uint64_t young_lost;
+	/* Allocates a larger ring (malloc); a test makes it fail. */
+	void *(*young_alloc)(size_t size);
 	uint64_t open;			/* records counted */
 	uint64_t outcomes[CS_OUT_MAX];
 	uint64_t conn_states[CS_CS_MAX];
