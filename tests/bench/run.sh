@@ -18,6 +18,7 @@
 #   YARDSTICK/flow-floor -R pcap FILE, -R mmap FILE  only with BENCH_YARDSTICK
 #   connscope -r FILE >/dev/null                     the text report
 #   connscope -r FILE --json $BENCH_DIR/out.json     the JSON report as well
+#   connscope -r FILE --web 127.0.0.1:0              the dashboard, to "analysis done"
 #   tshark -q -z conv,tcp -r FILE                    first rounds only; not on LARGE
 #   argus -X -r FILE -w $BENCH_DIR/argus.out         not on LARGE
 # so that whatever else the machine does slows all of them alike: "x floor"
@@ -263,6 +264,35 @@ run_timed() { # INPUT TOOL STDOUT COMMAND...
 	return 0
 }
 
+# The dashboard's run (--web): connscope keeps serving once the file is
+# analysed, so its time is to the line that says so (looked for every
+# 10 ms) and its peak RSS is VmHWM then; it is then stopped by its PID.
+# Bounded: a run that neither says it nor exits within 600 s fails.
+run_web() { # INPUT FILE
+	local key=$1,web t0 t1 pid kb n
+	t0=${EPOCHREALTIME//[!0-9]/}
+	"$CONNSCOPE" -q -r "$2" --web 127.0.0.1:0 --report /dev/null \
+		>/dev/null 2>"$TMP/web.txt" &
+	pid=$!
+	for ((n = 0; n < 60000; n++)); do
+		grep -q 'analysis done' "$TMP/web.txt" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.01
+	done
+	t1=${EPOCHREALTIME//[!0-9]/}
+	kb=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$pid/status" 2>/dev/null)
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	if ! grep -q 'analysis done' "$TMP/web.txt" || ! [[ $kb =~ ^[0-9]+$ ]]; then
+		tail -n 5 "$TMP/web.txt" >&2
+		fail "connscope --web did not finish analysing $2"
+	fi
+	LAST_US=$((t1 - t0))
+	WALL_US[$key]+="$LAST_US "
+	((kb > ${RSS_KB[$key]:-0})) && RSS_KB[$key]=$kb
+	return 0
+}
+
 # A benchmark of a reader that stopped early would flatter it: connscope's
 # summary.packets (the JSON's "summary" opens with it) must equal the floor's
 # count.  Only the end of the file is read, since on LARGE it is large.
@@ -306,6 +336,8 @@ run_round() { # NAME FILE ROUND TSHARK_ROUNDS ARGUS_ROUNDS
 	line+=", connscope $(seconds "$LAST_US") s"
 	run_timed "$name" json /dev/null "$CONNSCOPE" -r "$file" --json "$json"
 	line+=", --json $(seconds "$LAST_US") s"
+	run_web "$name" "$file"
+	line+=", --web $(seconds "$LAST_US") s"
 	if ((round <= $4)); then
 		run_timed "$name" tshark /dev/null tshark -q -z conv,tcp -r "$file"
 		line+=", tshark $(seconds "$LAST_US") s"
@@ -384,6 +416,7 @@ tool_label() {
 	ypcap | yflow | yflowm) echo "$(yard_label "$1") (yardstick)" ;;
 	text) echo "connscope -r" ;;
 	json) echo "connscope -r --json" ;;
+	web) echo "connscope -r --web" ;;
 	tshark) echo "tshark -q -z conv,tcp" ;;
 	argus) echo "argus -X -r -w" ;;
 	esac
@@ -481,7 +514,7 @@ print_table() {
 			echo "| $(input_label "$input") | | ${SKIPPED[$input]} | | | | | | |"
 			continue
 		fi
-		for tool in floor "${YARD_TOOLS[@]}" text json tshark argus; do
+		for tool in floor "${YARD_TOOLS[@]}" text json web tshark argus; do
 			table_row "$input" "$tool"
 		done
 	done
@@ -489,7 +522,8 @@ print_table() {
 	[ -z "$YARD_NOTE" ] || echo "flow-floor (yardstick): not measured, $YARD_NOTE."
 	print_counts
 	echo
-	echo "$ROUNDS rounds per input, each running pcapfloor$(yard_list), connscope and connscope --json"
+	echo "$ROUNDS rounds per input, each running pcapfloor$(yard_list), connscope, connscope --json"
+	echo "and connscope --web (the dashboard: to its \"analysis done\" line, its VmHWM then)"
 	echo "one after another, $(peers_sentence)."
 	echo "Wall seconds: whole processes, median of the rounds. x floor: the median of the rounds'"
 	echo "ratios to pcapfloor (lower is better). x tshark: the median of tshark's time divided by"
