@@ -549,6 +549,34 @@ START_TEST(young_set_aside_recounted)
 }
 END_TEST
 
+/* Refused connections aside when their SYN timeout passes: their count
+ * does not change with the clock, so they are read, not taken back. */
+START_TEST(young_aside_unchanged_left_packed)
+{
+	struct tuple c = c_refused;
+	struct pb_spec s;
+
+	engine_up(1024);
+	for (unsigned i = 0; i < 50; i++) {
+		c.cport = (uint16_t)(42000 + i);
+		tcp_spec(&s, &c, true, SYN, 0, 0, 0);
+		feed(&s, T0 + i * 1000);
+		tcp_spec(&s, &c, false, RSTACK, 0, 1, 0);
+		feed(&s, T0 + i * 1000 + 100);
+	}
+	for (unsigned i = 0; i < 50 / 8 + 1; i++)
+		tick(T0 + 1 * SEC + i);
+	ck_assert_uint_eq(eng.flows.aside.count, 50);
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_REFUSED], 50);
+	uint64_t put = eng.flows.aside.put_cnt;
+	tick(T0 + 4 * SEC);		/* past every SYN timeout */
+	ck_assert_uint_eq(eng.open.young_cnt, 0);
+	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_REFUSED], 50);
+	ck_assert_uint_eq(eng.flows.aside.count, 50);
+	ck_assert_uint_eq(eng.flows.aside.put_cnt, put);	/* none taken back */
+}
+END_TEST
+
 /*
  * A flood's churn: far more records come and go within a SYN timeout than
  * the table holds.  The entries of those gone are dropped when the ring
@@ -950,6 +978,7 @@ Suite *tally_suite(void)
 	tcase_add_test(tc, scripted_gauges);
 	tcase_add_test(tc, clock_work_bounded);
 	tcase_add_test(tc, young_set_aside_recounted);
+	tcase_add_test(tc, young_aside_unchanged_left_packed);
 	tcase_add_test(tc, young_ring_compacts);
 	tcase_add_test(tc, young_ring_grows);
 	tcase_add_test(tc, young_ring_without_memory);

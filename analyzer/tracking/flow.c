@@ -845,6 +845,14 @@ bool cs_flow_has_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id)
 	return slot_of_id(t, hash, id) != NULL;
 }
 
+const struct cs_conn *cs_flow_view_id(const struct cs_flow_table *t, uint32_t hash,
+				      uint64_t id, struct cs_conn *copy)
+{
+	uint64_t *s = slot_of_id(t, hash, id);
+
+	return s ? cs_flow_view(t, slot_ref(*s), copy) : NULL;
+}
+
 void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c)
 {
 	set_aside(t, ref_of(t, c));

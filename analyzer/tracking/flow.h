@@ -275,6 +275,10 @@ struct cs_conn *cs_flow_find_id(struct cs_flow_table *t, uint32_t hash,
 /* Is the record with this id, filed under hash, still in use?  Takes
  * nothing back. */
 bool cs_flow_has_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id);
+/* That record to read, as cs_flow_view gives it, or NULL once it has
+ * left the table.  Takes nothing back. */
+const struct cs_conn *cs_flow_view_id(const struct cs_flow_table *t, uint32_t hash,
+				      uint64_t id, struct cs_conn *copy);
 /* Sets c aside again, where it was: one cs_flow_find_id took back. */
 void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c);
 
