@@ -1310,6 +1310,25 @@ START_TEST(any_record_unpacks_byte_for_byte)
 		cs_conn_unpack_key(&dict, packed, &k);
 		ck_assert(memcmp(&k, &c.key, sizeof k) == 0);
 		ck_assert_uint_eq(cs_conn_unpack_id(&dict, packed), c.id);
+		/* fields read alone: a hot word, words behind group bits,
+		 * one field across two words */
+		static const struct { size_t at, len; } alone[] = {
+			{ offsetof(struct cs_conn, tally), sizeof c.tally },
+			{ offsetof(struct cs_conn, id), sizeof c.id },
+			{ offsetof(struct cs_conn, key.port), sizeof c.key.port },
+			{ offsetof(struct cs_conn, orig), 1 },
+			{ offsetof(struct cs_conn, hist_len), 1 },
+			{ offsetof(struct cs_conn, ep[1].state), 1 },
+			{ offsetof(struct cs_conn, detect), 4 },
+		};
+		for (size_t f = 0; f < sizeof alone / sizeof alone[0]; f++) {
+			uint8_t got[8];
+			cs_conn_unpack_bytes(&dict, packed, alone[f].at, alone[f].len, got);
+			ck_assert_msg(memcmp(got, (uint8_t *)&c + alone[f].at,
+					     alone[f].len) == 0,
+				      "record %d: the bytes at %zu read alone differ",
+				      n, alone[f].at);
+		}
 	}
 }
 END_TEST

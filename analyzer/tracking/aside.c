@@ -236,6 +236,13 @@ uint64_t cs_aside_id(const struct cs_aside *s, uint32_t i)
 	return cs_conn_unpack_id(s->dict, block_bytes(s, s->entries[i].at));
 }
 
+void cs_aside_read(const struct cs_aside *s, uint32_t i, size_t offset,
+		   size_t len, void *out)
+{
+	cs_conn_unpack_bytes(s->dict, block_bytes(s, s->entries[i].at), offset,
+			     len, out);
+}
+
 bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k)
 {
 	struct cs_flow_key key;

@@ -87,6 +87,9 @@ bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k
 
 /* The id of the record of entry i. */
 uint64_t cs_aside_id(const struct cs_aside *s, uint32_t i);
+/* A few bytes of it, unpacked alone (cs_conn_unpack_bytes). */
+void cs_aside_read(const struct cs_aside *s, uint32_t i, size_t offset,
+		   size_t len, void *out);
 
 /* Unpacks the record of entry i into *out and frees the entry. */
 void cs_aside_take(struct cs_aside *s, uint32_t i, struct cs_conn *out);

@@ -845,6 +845,21 @@ bool cs_flow_has_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id)
 	return slot_of_id(t, hash, id) != NULL;
 }
 
+bool cs_flow_read_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id,
+		     size_t offset, size_t len, void *out)
+{
+	uint64_t *s = slot_of_id(t, hash, id);
+
+	if (!s)
+		return false;
+	cs_conn_ref ref = slot_ref(*s);
+	if (is_set_aside(ref))
+		cs_aside_read(&t->aside, aside_index(ref), offset, len, out);
+	else
+		memcpy(out, (const uint8_t *)&t->conns[ref] + offset, len);
+	return true;
+}
+
 const struct cs_conn *cs_flow_view_id(const struct cs_flow_table *t, uint32_t hash,
 				      uint64_t id, struct cs_conn *copy)
 {

@@ -275,6 +275,12 @@ struct cs_conn *cs_flow_find_id(struct cs_flow_table *t, uint32_t hash,
 /* Is the record with this id, filed under hash, still in use?  Takes
  * nothing back. */
 bool cs_flow_has_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id);
+/* Copies len bytes at offset of that record into out, and true; false
+ * once it has left the table.  Of one set aside, only the words holding
+ * them are unpacked: for a field packing stores as it is (pack.h,
+ * cs_conn_unpack_bytes).  Takes nothing back. */
+bool cs_flow_read_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id,
+		     size_t offset, size_t len, void *out);
 /* That record to read, as cs_flow_view gives it, or NULL once it has
  * left the table.  Takes nothing back. */
 const struct cs_conn *cs_flow_view_id(const struct cs_flow_table *t, uint32_t hash,

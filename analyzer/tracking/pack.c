@@ -422,6 +422,70 @@ size_t cs_conn_unpack(const struct cs_pack_dict *d, const uint8_t *in,
 	return (size_t)(end - in);
 }
 
+#if defined(CS_ASSERTS) && CS_ASSERTS
+/* The fields rewritten, or not stored (pack.h): cs_conn_unpack_bytes does
+ * not give them back as they were. */
+#define SPAN(f, b) { offsetof(struct cs_conn, f), sizeof(((struct cs_conn *)0)->f) },
+static const struct { uint16_t at, size; } not_as_stored[] = {
+	BASES(SPAN) OTHERS(SPAN) SPAN(lru_prev, 0) SPAN(lru_next, 0)
+	SPAN(last_ts_us, 0)
+};
+#undef SPAN
+
+static bool stored_as_is(size_t offset, size_t len)
+{
+	for (size_t i = 0; i < sizeof not_as_stored / sizeof not_as_stored[0]; i++)
+		if (offset < not_as_stored[i].at + not_as_stored[i].size &&
+		    not_as_stored[i].at < offset + len)
+			return false;
+	return true;
+}
+#endif
+
+/* Word w of the record, from its group alone: a hot word's group, or,
+ * past the hot ones, the groups before its own skipped. */
+static uint32_t unpack_word(const struct cs_pack_dict *d, const uint8_t *in,
+			    unsigned w)
+{
+	uint32_t v = d->words[in[0]][w], diff[4];
+	const uint8_t *p = in + 1;
+
+	for (unsigned g = 0; g < HOT_GROUPS; g++) {
+		const uint8_t *hw = &hot_words[4 * g];
+		for (unsigned i = 0; i < 4; i++)
+			if (hw[i] == w) {
+				load_group(p, diff);
+				return v ^ diff[i];
+			}
+		p = skip_group(p);
+	}
+	unsigned bits_bytes = *p++, g = w / 4;
+	if (g / 8 >= bits_bytes || !(p[g / 8] >> (g % 8) & 1))
+		return v;	/* its group is the template's */
+	const uint8_t *q = p + bits_bytes;
+	for (unsigned before = 0; before < g; before++)
+		if (p[before / 8] >> (before % 8) & 1)
+			q = skip_group(q);
+	load_group(q, diff);
+	return v ^ diff[w % 4];
+}
+
+void cs_conn_unpack_bytes(const struct cs_pack_dict *d, const uint8_t *in,
+			  size_t offset, size_t len, void *out)
+{
+#if defined(CS_ASSERTS) && CS_ASSERTS
+	CS_ASSERT(stored_as_is(offset, len));
+#endif
+	CS_ASSERT(offset + len <= sizeof(struct cs_conn));
+	uint32_t words[2];
+	unsigned first = (unsigned)(offset / 4), last = (unsigned)((offset + len - 1) / 4);
+
+	CS_ASSERT(len > 0 && last - first < 2);
+	for (unsigned w = first; w <= last; w++)
+		words[w - first] = unpack_word(d, in, w);
+	memcpy(out, (const uint8_t *)words + offset % 4, len);
+}
+
 _Static_assert(offsetof(struct cs_conn, key) == 0, "the key comes first");
 
 void cs_conn_unpack_key(const struct cs_pack_dict *d, const uint8_t *in,

@@ -69,5 +69,11 @@ size_t cs_conn_unpack(const struct cs_pack_dict *d, const uint8_t *in,
 void cs_conn_unpack_key(const struct cs_pack_dict *d, const uint8_t *in,
 			struct cs_flow_key *k);
 uint64_t cs_conn_unpack_id(const struct cs_pack_dict *d, const uint8_t *in);
+/* Copies len bytes (within two 4-byte words) at offset of the packed
+ * record into out, unpacking only the words that hold them: for a field
+ * packing stores as it is -- not a time, a sequence number or a count it
+ * rewrites (pack.c), nor the links or the last packet's time. */
+void cs_conn_unpack_bytes(const struct cs_pack_dict *d, const uint8_t *in,
+			  size_t offset, size_t len, void *out);
 
 #endif /* CS_ANALYZER_PACK_H */

@@ -3,6 +3,7 @@
  */
 #include "analyzer/views/tally.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,6 +257,45 @@ void cs_tally_remove(struct cs_tally *t, struct cs_conn *c)
 	memset(&c->tally, 0, sizeof c->tally);
 }
 
+/*
+ * The clock changes only what an attempt counts as (cs_diagnose_outcome:
+ * syn_only), and a record changes otherwise only through a packet, which
+ * recounted it: one counted as anything else stays so.  (A share past
+ * exact would be given again, as same() says.)  Its marks alone tell,
+ * which for a record set aside is one word to unpack: on LARGE with
+ * --web, 917,504 records aside came due, each unpacked whole and packed
+ * again for nothing.
+ */
+static bool clock_may_change(struct cs_tally_marks m)
+{
+	return marked_outcome(m) == CS_OUT_ATTEMPT ||
+	       m.share >> SHARE_SYNS_SHIFT == CS_VERDICT_SYNS_EXACT;
+}
+
+/* y's record, its SYN timeout come by now_us, recounted if the clock
+ * changed what it counts as: one set aside is read from a copy, and
+ * taken back (then set aside again) only when its count moves. */
+static void recount_due(struct cs_tally *t, const struct cs_young *y,
+			uint64_t now_us)
+{
+	struct cs_tally_marks m;
+	struct cs_conn copy;
+	bool was_aside;
+
+	if (!cs_flow_read_id(t->flows, y->hash, y->id,
+			     offsetof(struct cs_conn, tally), sizeof m, &m))
+		return;		/* it left the table before its timeout */
+	if (!clock_may_change(m))
+		return;
+	const struct cs_conn *v = cs_flow_view_id(t->flows, y->hash, y->id, &copy);
+	if (v == &copy && same(v->tally, marks_of(t, v, now_us)))
+		return;
+	struct cs_conn *c = cs_flow_find_id(t->flows, y->hash, y->id, &was_aside);
+	cs_tally_update(t, c, now_us);
+	if (was_aside)
+		cs_flow_put_back(t->flows, c);
+}
+
 unsigned cs_tally_recount_young(struct cs_tally *t, uint64_t now_us,
 				unsigned max_work)
 {
@@ -266,21 +306,7 @@ unsigned cs_tally_recount_young(struct cs_tally *t, uint64_t now_us,
 		t->young_head = (t->young_head + 1) & (t->young_cap - 1);
 		t->young_cnt--;
 		young_due_is_head(t);
-		struct cs_conn copy;
-		const struct cs_conn *v = cs_flow_view_id(t->flows, y.hash, y.id, &copy);
-		if (!v)
-			continue;	/* it left the table before its timeout */
-		/* One set aside is read from a copy, and taken back only if
-		 * its count changes: on LARGE none of 917,504 did (all had
-		 * been answered, or had ended), and taking each back cost a
-		 * packing more. */
-		if (v == &copy && same(v->tally, marks_of(t, v, now_us)))
-			continue;
-		bool was_aside;
-		struct cs_conn *c = cs_flow_find_id(t->flows, y.hash, y.id, &was_aside);
-		cs_tally_update(t, c, now_us);
-		if (was_aside)
-			cs_flow_put_back(t->flows, c);
+		recount_due(t, &y, now_us);
 	}
 	return n;
 }
