@@ -14,11 +14,48 @@
 # (a refactoring) must leave the folders identical; one that fixes a figure
 # on purpose shows exactly which files it changed.  The conn.log's #open
 # and #close lines carry the wall clock and are left out.
+#
+# With --web, the dashboard's API as it answers once the file is analysed
+# (its last snapshot: the open connections as they stood, then every
+# connection) is kept too: /api/summary without the snapshot's sequence
+# number (a count of publishes, which timing sets), every connection as
+# JSON Lines, /api/top, /api/alerts, /api/timeseries and the first
+# connection's timeline.  (OUTPUTS_WEB=0 leaves it out; it needs curl.)
 set -u
 cd "$(dirname "$0")/.."
 BIN=${1:?usage: outputs.sh CONNSCOPE OUT_DIR}
 OUT=${2:?usage: outputs.sh CONNSCOPE OUT_DIR}
 mkdir -p "$OUT"
+
+# The API's answers for capture $1 (its extra options after) into $OUT/$2.*
+web_answers() { # CAPTURE NAME [OPTION...]
+	local f=$1 name=$2 pid port api i id
+	shift 2
+	"$BIN" -q -r "$f" "$@" --web 127.0.0.1:0 --report /dev/null \
+		>/dev/null 2>"$OUT/$name.web.err" &
+	pid=$!
+	for ((i = 0; i < 600; i++)); do	# 60 s at most
+		grep -q 'analysis done' "$OUT/$name.web.err" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	port=$(sed -n 's|.*dashboard at http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$OUT/$name.web.err")
+	api="http://127.0.0.1:$port/api"
+	if [ -n "$port" ] && grep -q 'analysis done' "$OUT/$name.web.err"; then
+		curl -s "$api/summary" | sed 's/"seq":[0-9]*,//' >"$OUT/$name.web.summary"
+		curl -s "$api/connections.jsonl" >"$OUT/$name.web.jsonl"
+		curl -s "$api/top" >"$OUT/$name.web.top"
+		curl -s "$api/alerts" >"$OUT/$name.web.alerts"
+		curl -s "$api/timeseries" >"$OUT/$name.web.timeseries"
+		id=$(head -n 1 "$OUT/$name.web.jsonl" | grep -o '"id":[0-9]*' | head -n 1 | cut -d: -f2)
+		[ -z "$id" ] || curl -s "$api/connections/$id" >"$OUT/$name.web.timeline"
+	else
+		echo "no answer: the analysis did not finish within 60 s" >"$OUT/$name.web.summary"
+	fi
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	sed -i 's|127.0.0.1:[0-9]*|127.0.0.1:PORT|' "$OUT/$name.web.err"
+}
 
 n=0
 for f in samples/*.pcap tests/corpus/*/*.pcap tests/corpus/*/*.pcapng; do
@@ -36,6 +73,13 @@ for f in samples/*.pcap tests/corpus/*/*.pcap tests/corpus/*/*.pcapng; do
 	*tcp_syn-bad.pcap|*chksums_localhost-bad-chksum.pcap) args+=(--verify-checksums) ;;
 	esac
 	"$BIN" "${args[@]}" >/dev/null 2>&1
+	if [ "${OUTPUTS_WEB:-1}" != 0 ]; then
+		args=()
+		case $f in
+		*tcp_syn-bad.pcap|*chksums_localhost-bad-chksum.pcap) args+=(--verify-checksums) ;;
+		esac
+		web_answers "$f" "$name" ${args[@]+"${args[@]}"}
+	fi
 	n=$((n + 1))
 done
 echo "outputs: $n captures into $OUT"
