@@ -15,11 +15,12 @@
  *
  * One outcome changes with the clock alone: an attempt becomes a timeout
  * once its SYN is --syn-timeout old (cs_diagnose_outcome).  So every record
- * is on a list of the young ones in order of its first packet (the order
+ * is on a ring of the young ones in order of its first packet (the order
  * records are created in), and leaves it when its SYN timeout is reached,
- * recounted with the clock of then (taken back for that if it had been set
- * aside, then set aside again): a few per packet (cs_tally_advance),
- * and all that are due before a publish (cs_engine_refresh).
+ * recounted with the clock of then if it still counts as an attempt (a
+ * record set aside is read where it waits, and taken back only if its
+ * count moves): a few per packet (cs_tally_advance), and all that are due
+ * before a publish (cs_engine_refresh).
  *
  * It only reads records, but for its own marks in them, which fill a hole
  * in the record (it does not grow for them); it owns the open verdict
