@@ -32,7 +32,7 @@
 
 static struct cs_engine eng;
 static bool eng_live;
-/* An engine that sets nothing aside, fed the same frames, or NULL. */
+/* An engine that sets nothing aside, fed the same frames while twin_live. */
 static struct cs_engine twin;
 static bool twin_live;
 static uint64_t steps;		/* frames fed, for the failure messages */
