@@ -194,7 +194,8 @@ tests: $(BIN) $(TEST_BIN) $(TOOL_BIN) $(PCAPFLOOR_BIN) $(SNAPBENCH_BIN) $(RECSIZ
 # counted at a veth peer), the row-by-row comparison with Zeek's conn.log,
 # the samples' ground truth (checked against the packets, then against
 # connscope), the dashboard in headless Chromium, then the live capture in
-# network namespaces, every signal on every kind of input (tests/signals.sh)
+# network namespaces, every signal on every kind of input (tests/signals.sh),
+# a table a quarter of a capture's working set (tests/evict.sh)
 # and what -Z and --web give up (the namespace parts skipped, with a
 # message, if not root).
 check: deps
@@ -218,6 +219,8 @@ check-run: tests
 	    bash tests/timestamps.sh
 	CONNSCOPE=$(abspath $(BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) \
 	    OUT=$(BUILD)/out/flood bash tests/flood.sh
+	CONNSCOPE=$(abspath $(BIN)) WORKLOAD=$(abspath $(WORKLOAD_BIN)) \
+	    OUT=$(BUILD)/out/evict bash tests/evict.sh
 	BLAST=$(abspath $(BLAST_BIN)) FLOODGEN=$(abspath $(FLOODGEN_BIN)) bash tests/blast.sh
 	CONNSCOPE=$(abspath $(BIN)) bash tests/conformance/run.sh
 	bash tests/samples/check.sh

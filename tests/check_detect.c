@@ -1462,11 +1462,11 @@ START_TEST(refused_connections_reach_the_reports)
 	cs_engine_finish(&eng);
 
 	out_buf = report_of(false);
-	ck_assert_msg(strstr(out_buf, "\n  88 new connections not tracked: "
+	ck_assert_msg(strstr(out_buf, "\n  88 packets opened no record: "
 				      "no_memory 88\n"), "text report:\n%s", out_buf);
 	free(out_buf);
 	out_buf = report_of(true);
-	ck_assert_msg(strstr(out_buf, "\"capture_drops\":null,\n    \"untracked\":{\"no_memory\":88},\n"),
+	ck_assert_msg(strstr(out_buf, "\"capture_drops\":null,\n    \"untracked\":{\"no_memory\":88,\"evicted\":0},\n"),
 		      "JSON report:\n%s", out_buf);
 }
 END_TEST

@@ -804,6 +804,242 @@ START_TEST(eviction_order)
 }
 END_TEST
 
+/*
+ * A SYN not yet answered for a second is a handshake under way: closed
+ * connections go before it.  Once it has waited that long it is an attempt
+ * left unanswered, and goes first.
+ */
+START_TEST(a_handshake_under_way_goes_after_closed_connections)
+{
+	enum { CAP = 8 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init(&tab, CAP, &d);
+	for (uint32_t i = 0; i < CAP - 1; i++) {
+		handshake(&tab, client(i), ts += 1000);
+		close_both(&tab, client(i), ts);
+	}
+	uint64_t syn_at = ts += 1000;
+	syn(&tab, client(7), syn_at);
+	syn(&tab, client(8), syn_at + CS_FLOW_UNANSWERED_AFTER_US - 1);
+	ck_assert_uint_eq(d.calls, 1);
+	ck_assert_uint_eq(d.id[0], 1);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_CLOSED);
+
+	syn(&tab, client(9), syn_at + CS_FLOW_UNANSWERED_AFTER_US);
+	ck_assert_uint_eq(d.calls, 2);
+	ck_assert_uint_eq(d.id[1], CAP);	/* client 7's */
+	ck_assert_uint_eq(d.evicted[1], CS_EVICT_EMBRYONIC);
+	ck_assert_ptr_nonnull(lookup(&tab, client(8)));
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* ---- what eviction keeps (evicted.h) --------------------------------------- */
+
+/* p through the table: its record, or NULL when it opened none. */
+static struct cs_conn *track_or_null(struct cs_flow_table *t, struct cs_pkt p)
+{
+	struct cs_conn *c = NULL;
+	int side;
+
+	cs_track_segment(t, &p, &c, &side);
+	return c;
+}
+
+/* Does the table keep d's connection as evicted at ts? */
+static bool kept(struct cs_flow_table *t, struct dir d, uint64_t ts)
+{
+	struct cs_pkt p = seg(d, CS_TH_ACK, 0, 0, 0, ts);
+	struct cs_flow_where w;
+
+	cs_flow_where(t, &p, &w);
+	return cs_flow_evicted(t, &w, ts) != NULL;
+}
+
+/*
+ * A table of 8: client 0's SYN is evicted by eight handshakes.  Its
+ * server's SYN-ACK then belongs to the evicted connection: no record, no
+ * id, counted.  A SYN on it, even the same one again, opens a record: the
+ * attempt may yet be answered, and that record follows it from its SYN.
+ */
+START_TEST(late_packets_of_an_evicted_attempt)
+{
+	enum { CAP = 8 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init(&tab, CAP, &d);
+	syn(&tab, client(0), ts += 1000);
+	for (uint32_t i = 1; i <= CAP; i++)
+		handshake(&tab, client(i), ts += 1000);
+	ck_assert_uint_eq(d.calls, 1);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_EMBRYONIC);
+	ck_assert_uint_eq(tab.next_id, CAP + 1);
+
+	ck_assert_ptr_null(track_or_null(&tab, seg(reverse(client(0)),
+						   CS_TH_SYN | CS_TH_ACK, 5000, 1001, 0,
+						   ts += SEC)));
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 1);
+	ck_assert_uint_eq(tab.next_id, CAP + 1);
+	ck_assert_uint_eq(tab.count, CAP);
+	ck_assert_uint_eq(d.calls, 1);
+
+	struct cs_conn *c = syn(&tab, client(0), ts += SEC);
+	ck_assert_uint_eq(c->id, CAP + 2);
+	ck_assert_uint_eq(c->ep[0].isn, 1000);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 1);
+	ck_assert(!kept(&tab, client(0), ts));
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/*
+ * A table of 8 full of established connections evicts the least recently
+ * active.  Its later segments belong to it while each comes within its
+ * idle timeout (300 s) of the one before; after a longer silence, a
+ * segment opens a new record, as it would have after the record expired.
+ */
+START_TEST(an_evicted_connection_is_kept_for_its_timeout)
+{
+	enum { CAP = 8 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init(&tab, CAP, &d);
+	for (uint32_t i = 0; i <= CAP; i++)
+		handshake(&tab, client(i), ts += 1000);
+	ck_assert_uint_eq(d.calls, 1);
+	ck_assert_uint_eq(d.id[0], 1);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_ACTIVE);
+
+	ts += 200 * SEC;
+	ck_assert_ptr_null(track_or_null(&tab, seg(client(0), CS_TH_ACK | CS_TH_PSH,
+						   1001, 5001, 100, ts)));
+	ts += 300 * SEC - 1;
+	ck_assert_ptr_null(track_or_null(&tab, seg(reverse(client(0)), CS_TH_ACK,
+						   5001, 1101, 0, ts)));
+	/* the client's SYN again, late: still the evicted connection's */
+	ck_assert_ptr_null(track_or_null(&tab, seg(client(0), CS_TH_SYN, 1000, 0, 0, ts)));
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 3);
+	ck_assert(kept(&tab, client(0), ts + 300 * SEC - 1));
+	ck_assert(!kept(&tab, client(0), ts + 300 * SEC));
+
+	struct cs_conn *c = track(&tab, seg(client(0), CS_TH_ACK, 1101, 5001, 0,
+					    ts + 300 * SEC));
+	ck_assert_uint_eq(c->id, CAP + 2);
+	ck_assert(!c->handshake_done);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 3);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* The end of the capture forgets every evicted key. */
+START_TEST(the_flush_forgets_evicted_keys)
+{
+	enum { CAP = 4 };
+	uint64_t ts = T0;
+
+	table_init(&tab, CAP, NULL);
+	for (uint32_t i = 0; i <= CAP; i++)
+		syn(&tab, client(i), ts += 1000);
+	ck_assert(kept(&tab, client(0), ts));
+	cs_flow_flush(&tab, ts);
+	ck_assert(!kept(&tab, client(0), ts));
+	ck_assert_ptr_null(tab.evicted_keys.keys);
+	track(&tab, seg(reverse(client(0)), CS_TH_SYN | CS_TH_ACK, 5000, 1001, 0, ts));
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 0);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* Without memory for the keys, eviction goes on as before: a late packet
+ * of an evicted connection opens a record. */
+START_TEST(evicted_keys_without_memory)
+{
+	enum { CAP = 4 };
+	uint64_t ts = T0;
+
+	table_init(&tab, CAP, NULL);
+	tab.evicted_keys.alloc = no_memory;
+	for (uint32_t i = 0; i <= CAP; i++)
+		syn(&tab, client(i), ts += 1000);
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_EMBRYONIC], 1);
+	ck_assert(tab.evicted_keys.refused);
+	struct cs_conn *c = track(&tab, seg(reverse(client(0)), CS_TH_SYN | CS_TH_ACK,
+					    5000, 1001, 0, ts));
+	ck_assert_uint_eq(c->id, CAP + 2);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 0);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+static struct cs_evicted_key evicted_key(uint32_t i, enum cs_flow_list l)
+{
+	struct cs_evicted_key k = { .key = key_of(client(i)), .list = (uint8_t)l };
+	return k;
+}
+
+static const uint64_t list_timeouts[CS_LIST_MAX] = {
+	[CS_LIST_EMBRYONIC] = 60 * SEC, [CS_LIST_ACTIVE] = 300 * SEC,
+	[CS_LIST_CLOSED] = 60 * SEC, [CS_LIST_RESET] = 5 * SEC,
+};
+
+/*
+ * A bucket holds four keys (a table of 2 records has one bucket).  A
+ * fifth replaces the one heard from least recently -- not the one due
+ * first, a reset connection's -- counted as forgotten; a key past its
+ * time makes room without being counted, and is not found.
+ */
+START_TEST(a_full_bucket_forgets_the_key_heard_from_least_recently)
+{
+	struct cs_evicted e;
+	struct cs_evicted_key k[6];
+	const struct { enum cs_flow_list l; uint64_t last; } put[5] = {
+		{ CS_LIST_EMBRYONIC, T0 + 5 * SEC }, { CS_LIST_EMBRYONIC, T0 },
+		{ CS_LIST_RESET, T0 + 10 * SEC }, { CS_LIST_CLOSED, T0 + 8 * SEC },
+		{ CS_LIST_ACTIVE, T0 + 11 * SEC },
+	};
+	const uint64_t now = T0 + 11 * SEC;
+
+	cs_evicted_init(&e, 2, list_timeouts);
+	ck_assert_uint_eq(e.bucket_mask, 0);
+	ck_assert_ptr_null(e.keys);
+	for (uint32_t i = 0; i < 5; i++) {
+		k[i] = evicted_key(i, put[i].l);
+		ck_assert(cs_evicted_put(&e, &k[i], put[i].last, now));
+	}
+	ck_assert_uint_eq(e.forgotten, 1);
+	ck_assert_ptr_null(cs_evicted_find(&e, &k[1].key, now));
+	for (uint32_t i = 0; i < 5; i++)
+		if (i != 1)
+			ck_assert_ptr_nonnull(cs_evicted_find(&e, &k[i].key, now));
+	struct cs_flow_key never = key_of(client(9));
+	ck_assert_ptr_null(cs_evicted_find(&e, &never, now));
+
+	/* a packet of k[0]'s connection keeps it 60 s from then */
+	cs_evicted_seen(&e, cs_evicted_find(&e, &k[0].key, now), T0 + 20 * SEC);
+	ck_assert_ptr_nonnull(cs_evicted_find(&e, &k[0].key, T0 + 80 * SEC - 1));
+	ck_assert_ptr_null(cs_evicted_find(&e, &k[0].key, T0 + 80 * SEC));
+	/* at T0 + 15 s, k[2] (reset: 5 s) is over: the sixth takes its place,
+	 * uncounted */
+	ck_assert_ptr_null(cs_evicted_find(&e, &k[2].key, T0 + 15 * SEC));
+	k[5] = evicted_key(5, CS_LIST_EMBRYONIC);
+	ck_assert(cs_evicted_put(&e, &k[5], T0 + 15 * SEC, T0 + 15 * SEC));
+	ck_assert_uint_eq(e.forgotten, 1);
+	ck_assert_ptr_nonnull(cs_evicted_find(&e, &k[5].key, T0 + 15 * SEC));
+	ck_assert_ptr_nonnull(cs_evicted_find(&e, &k[3].key, T0 + 15 * SEC));
+	/* one whose time is over when it is evicted is not kept */
+	struct cs_evicted_key late = evicted_key(6, CS_LIST_RESET);
+	ck_assert(cs_evicted_put(&e, &late, T0, T0 + 5 * SEC));
+	ck_assert_ptr_null(cs_evicted_find(&e, &late.key, T0 + 5 * SEC));
+	ck_assert_uint_eq(e.forgotten, 1);
+	cs_evicted_clear(&e);
+	ck_assert_ptr_null(cs_evicted_find(&e, &k[5].key, T0));
+}
+END_TEST
+
 /* ---- expiry ------------------------------------------------------------------ */
 
 /*
@@ -1659,6 +1895,12 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, syn_flood_with_expiry_keeps_established);
 	tcase_add_test(tc, full_of_established_evicts_least_recently_active);
 	tcase_add_test(tc, eviction_order);
+	tcase_add_test(tc, a_handshake_under_way_goes_after_closed_connections);
+	tcase_add_test(tc, late_packets_of_an_evicted_attempt);
+	tcase_add_test(tc, an_evicted_connection_is_kept_for_its_timeout);
+	tcase_add_test(tc, the_flush_forgets_evicted_keys);
+	tcase_add_test(tc, evicted_keys_without_memory);
+	tcase_add_test(tc, a_full_bucket_forgets_the_key_heard_from_least_recently);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("expiry");

@@ -256,8 +256,8 @@ elif serve memory -r "$BIG_SAMPLE" --max-flows "$MAX_FLOWS" --web 127.0.0.1:0; t
 	seq 1000 | xargs -P 32 -I{} curl -s -m 20 -o /dev/null \
 		"http://127.0.0.1:$PORT/api/connections?limit=1000"
 	peak=$(kib "$PID" VmHWM) after=$(kib "$PID" VmRSS)
-	# the README: about 28 MiB + 0.75 KiB x --max-flows, dashboard included
-	bound=$((28 * 1024 + MAX_FLOWS * 3 / 4))
+	# the README: about 28 MiB + 0.9 KiB x --max-flows, dashboard included
+	bound=$((28 * 1024 + MAX_FLOWS * 9 / 10))
 	echo "# memory: RSS $before KiB before, peak $peak KiB, $after KiB after (bound $bound KiB)"
 	check "memory: peak $peak KiB within the README's $bound KiB" [ "$peak" -le "$bound" ]
 	check "memory: $after KiB after, within 8 MiB of the $before KiB before" \

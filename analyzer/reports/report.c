@@ -235,7 +235,7 @@ static void text_connections(FILE *out, const struct cs_engine *e)
 		text_counts(out, cs_evict_names + 1, t->evicted + 1, CS_EVICT_MAX - 1);
 	}
 	if (untracked) {
-		fprintf(out, "  %s new connections not tracked: ",
+		fprintf(out, "  %s packets opened no record: ",
 			grouped(untracked, a, sizeof a));
 		text_counts(out, cs_untracked_names + 1, t->untracked + 1, CS_UNTRACKED_MAX - 1);
 	}

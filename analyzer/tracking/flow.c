@@ -27,6 +27,7 @@
 const char *const cs_untracked_names[CS_UNTRACKED_MAX] = {
 	[CS_UNTRACKED_NONE] = "none",
 	[CS_UNTRACKED_NO_MEMORY] = "no_memory",
+	[CS_UNTRACKED_EVICTED] = "evicted",
 };
 
 /* ---- hashing ------------------------------------------------------------- */
@@ -478,6 +479,7 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	/* Without the memory for the entries, records stay whole: more
 	 * memory, the same answers. */
 	t->aside_on = o->set_aside && cs_aside_init(&t->aside, o->max_flows) == 0;
+	cs_evicted_init(&t->evicted_keys, o->max_flows, t->base_timeout);
 	return 0;
 }
 
@@ -488,6 +490,7 @@ void cs_flow_fini(struct cs_flow_table *t)
 	free(t->old_slots);
 	if (t->aside_on)
 		cs_aside_fini(&t->aside);
+	cs_evicted_clear(&t->evicted_keys);
 	memset(t, 0, sizeof *t);
 }
 
@@ -630,21 +633,49 @@ void cs_flow_remove(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 /* Full: make room at the expense of what matters least (see flow.h). */
 static struct cs_conn *full_record(struct cs_flow_table *t, cs_conn_ref ref);
 
+/* Keeps the key of c, evicted from list l, for as long as the record would
+ * have stayed without the eviction (evicted.h). */
+static void keep_evicted_key(struct cs_flow_table *t, const struct cs_conn *c,
+			     enum cs_flow_list l, uint64_t now_us)
+{
+	struct cs_evicted_key k = {
+		.key = c->key,
+		.orig = c->orig,
+		.list = (uint8_t)l,
+		.syn = cs_syn_facts_of(c, l == CS_LIST_CLOSED || l == CS_LIST_RESET),
+	};
+	cs_evicted_put(&t->evicted_keys, &k, c->last_ts_us, now_us);
+}
+
+/* Has the attempt at the head of the embryonic list gone unanswered (see
+ * CS_FLOW_UNANSWERED_AFTER_US)? */
+static bool unanswered(const struct cs_flow_table *t, cs_conn_ref head,
+		       uint64_t now_us)
+{
+	return cs_time_add(last_ts_of(t, head), CS_FLOW_UNANSWERED_AFTER_US) <= now_us;
+}
+
 static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 {
-	static const struct { enum cs_flow_list list; enum cs_evict why; } order[] = {
-		{ CS_LIST_EMBRYONIC, CS_EVICT_EMBRYONIC },
-		{ CS_LIST_RESET, CS_EVICT_CLOSED },
-		{ CS_LIST_CLOSED, CS_EVICT_CLOSED },
-		{ CS_LIST_ACTIVE, CS_EVICT_ACTIVE },
+	static const struct {
+		enum cs_flow_list list;
+		enum cs_evict why;
+		bool if_unanswered;	/* only an attempt gone unanswered */
+	} order[] = {
+		{ CS_LIST_EMBRYONIC, CS_EVICT_EMBRYONIC, true },
+		{ CS_LIST_RESET, CS_EVICT_CLOSED, false },
+		{ CS_LIST_CLOSED, CS_EVICT_CLOSED, false },
+		{ CS_LIST_EMBRYONIC, CS_EVICT_EMBRYONIC, false },
+		{ CS_LIST_ACTIVE, CS_EVICT_ACTIVE, false },
 	};
 	for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
 		cs_conn_ref head = t->lists[order[i].list].head;
-		if (!head)
+		if (!head || (order[i].if_unanswered && !unanswered(t, head, now_us)))
 			continue;
 		struct cs_conn *victim = full_record(t, head);
 		victim->evicted = (uint8_t)order[i].why;
 		t->evicted[order[i].why]++;
+		keep_evicted_key(t, victim, order[i].list, now_us);
 		cs_flow_remove(t, victim, now_us);
 		return;
 	}
@@ -940,6 +971,20 @@ struct cs_conn *cs_flow_create_at(struct cs_flow_table *t,
 	return create(t, &w->key, w->hash, now_us);
 }
 
+struct cs_evicted_key *cs_flow_evicted(struct cs_flow_table *t,
+				       const struct cs_flow_where *w,
+				       uint64_t now_us)
+{
+	return cs_evicted_find(&t->evicted_keys, &w->key, now_us);
+}
+
+void cs_flow_evicted_packet(struct cs_flow_table *t, struct cs_evicted_key *g,
+			    uint64_t now_us)
+{
+	t->untracked[CS_UNTRACKED_EVICTED]++;
+	cs_evicted_seen(&t->evicted_keys, g, now_us);
+}
+
 void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 {
 	enum cs_flow_list l = cs_flow_classify(c);
@@ -1163,6 +1208,8 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 
 void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 {
+	/* Every connection ends here: nothing later can belong to one. */
+	cs_evicted_clear(&t->evicted_keys);
 	if (flush_by_place(t, now_us))
 		return;
 

@@ -16,11 +16,13 @@
  * segments already in flight, so it lingers only a few seconds, and what
  * comes later is a new record — often a RST for a connection its peer no
  * longer has).  When the table fills, timeouts shrink
- * (pf's adaptive timeouts) and, when it is full, the oldest embryonic
- * connection is evicted first, then the oldest closed, and only then the
- * least recently active one — a SYN flood cannot push out the connections
- * being diagnosed.  Every record that leaves is handed to the done callback
- * first, so evicted connections are still reported.  Time is packet time.
+ * (pf's adaptive timeouts) and, when it is full, the oldest attempt left
+ * unanswered is evicted first, then the oldest reset or closed, then a
+ * handshake under way, and only then the least recently active one — a
+ * SYN flood cannot push out the connections being diagnosed.  Every record that leaves is handed to the done callback
+ * first, so evicted connections are still reported, and its key is kept
+ * (evicted.h) so that its later packets open no new record.  Time is
+ * packet time.
  *
  * A record quiet for CS_FLOW_ASIDE_AFTER_US on the embryonic, closed or
  * reset list goes aside (aside.h): a 24-byte entry stands for it in the
@@ -42,6 +44,7 @@
 
 #include "analyzer/tracking/aside.h"
 #include "analyzer/tracking/conn.h"
+#include "analyzer/tracking/evicted.h"
 
 enum cs_flow_list {
 	CS_LIST_EMBRYONIC,
@@ -50,6 +53,7 @@ enum cs_flow_list {
 	CS_LIST_RESET,
 	CS_LIST_MAX
 };
+_Static_assert(CS_LIST_MAX == CS_EVICTED_LISTS, "evicted.h keeps a timeout a list");
 
 struct cs_flow_opts {
 	uint32_t max_flows;
@@ -83,10 +87,22 @@ struct cs_flow_opts {
  * peak grew by 3 MiB.) */
 #define CS_FLOW_WHOLE_WAITING_MAX 4096u
 
+/*
+ * A SYN unanswered this long goes first when the table is full: its client
+ * has retransmitted it by then (RFC 6298's initial RTO is 1 s).  A younger
+ * one is a handshake under way, likely answered within milliseconds, and
+ * goes after the reset and closed connections.  Evicting the oldest SYN
+ * whatever its age, LARGE at --max-flows 100,000 lost 247,945 of its
+ * 535,465 completed connections, evicted as SYNs a few milliseconds old
+ * while the rest of the table was mostly in TIME_WAIT; now it loses none.
+ */
+#define CS_FLOW_UNANSWERED_AFTER_US 1000000u
+
 /* Why a new connection was not tracked (summary.untracked). */
 enum cs_untracked {
 	CS_UNTRACKED_NONE,
 	CS_UNTRACKED_NO_MEMORY,	/* the index could not grow */
+	CS_UNTRACKED_EVICTED,	/* a later packet of an evicted connection */
 	CS_UNTRACKED_MAX
 };
 
@@ -163,6 +179,7 @@ struct cs_flow_table {
 	bool aside_on;
 	cs_conn_ref aside_from[CS_LIST_MAX];
 	uint64_t aside_due_us;		/* none is quiet long enough before */
+	struct cs_evicted evicted_keys;	/* what eviction kept (evicted.h) */
 	cs_conn_done_fn done;
 	cs_conn_done_fn zeek_row;	/* a conn.log row ends inside a record */
 	void *done_ctx;
@@ -211,6 +228,17 @@ struct cs_conn *cs_flow_create(struct cs_flow_table *t,
 /* The same for w's key, whose hash is known. */
 struct cs_conn *cs_flow_create_at(struct cs_flow_table *t,
 				  const struct cs_flow_where *w, uint64_t now_us);
+
+/* The evicted connection the packet at w (of time now_us) would belong
+ * to, while its key is kept (evicted.h), or NULL. */
+struct cs_evicted_key *cs_flow_evicted(struct cs_flow_table *t,
+				       const struct cs_flow_where *w,
+				       uint64_t now_us);
+/* A packet of g, which opens no record: counted in
+ * untracked[CS_UNTRACKED_EVICTED], and g is kept for its record's timeout
+ * from now. */
+void cs_flow_evicted_packet(struct cs_flow_table *t, struct cs_evicted_key *g,
+			    uint64_t now_us);
 
 /* Re-files c by its state and makes it the most recently active. */
 void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us);

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# evict.sh — a table a quarter the size of the capture's working set.
+#
+# The workload generator (tests/tools/workload.c) writes 300,000 packets of
+# its mix: normal, refused, timed-out and aborted connections, port churn
+# and a SYN flood, about 29,700 connections in all, every one of them still
+# in the table at the end with the default --max-flows.  connscope reads
+# the file twice: with the default table, and with --max-flows 8000, above
+# the most connections the generator holds open at once (4,394) but far
+# below the connections in TIME_WAIT, unanswered or reset.  The small table
+# must evict thousands, yet:
+#   - every connection whose handshake the packets show ends as it did in
+#     the whole table: completed, established, closing and aborted counts
+#     are equal (eviction takes unanswered attempts and closed connections,
+#     and their later packets open no record: analyzer/tracking/evicted.h);
+#   - no more than 2% more connections are reported, and no more than 1%
+#     of them are `midstream` (before evicted keys, 50,386 connections were
+#     reported, 19,608 of them midstream, and 6,488 completed of 16,108);
+#   - the later packets of evicted connections are counted
+#     (summary.untracked.evicted), and every packet is still analysed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+CONNSCOPE=${CONNSCOPE:-./connscope}
+WORKLOAD=${WORKLOAD:-build/tests/workload}
+OUT=${OUT:-build/out/evict}
+MAX_FLOWS=8000
+mkdir -p "$OUT"
+
+pass=0 fail=0
+ok() { echo "ok - $*"; pass=$((pass + 1)); }
+not_ok() { echo "not ok - $*"; fail=$((fail + 1)); }
+check() { # check DESCRIPTION GOT WANT
+	if [ "$2" = "$3" ]; then ok "$1: $2"; else not_ok "$1: got '$2', want '$3'"; fi
+}
+
+command -v jq >/dev/null || { echo "evict: jq is missing"; exit 1; }
+if ! "$WORKLOAD" -q -n 300000 -s 1 -o "$OUT/mix.pcap"; then
+	echo "evict: $WORKLOAD failed"
+	exit 1
+fi
+for run in whole small; do
+	extra=()
+	[ "$run" = small ] && extra=(--max-flows "$MAX_FLOWS")
+	if ! "$CONNSCOPE" -q -r "$OUT/mix.pcap" --json "$OUT/$run.json" "${extra[@]}" \
+		>/dev/null 2>"$OUT/$run.err"; then
+		echo "evict: connscope ${extra[*]} failed: $(head -c 300 "$OUT/$run.err")"
+		exit 1
+	fi
+done
+field() { jq "$2" "$OUT/$1.json"; }
+
+check "the whole table evicts nothing" "$(field whole .summary.evicted)" 0
+evicted=$(field small .summary.evicted)
+if [ "$evicted" -gt 1000 ]; then ok "--max-flows $MAX_FLOWS evicts: $evicted"; else
+	not_ok "--max-flows $MAX_FLOWS evicts only $evicted: the test no longer tests eviction"; fi
+for outcome in completed established closing aborted; do
+	check "$outcome connections" "$(field small ".outcomes.$outcome")" \
+		"$(field whole ".outcomes.$outcome")"
+done
+whole=$(field whole .summary.connections)
+small=$(field small .summary.connections)
+if [ "$small" -ge "$whole" ] && [ "$small" -le $((whole + whole / 50)) ]; then
+	ok "connections: $small, against $whole in the whole table"
+else
+	not_ok "connections: $small, against $whole in the whole table (at most 2% more)"
+fi
+midstream=$(field small .outcomes.midstream)
+if [ "$midstream" -le $((small / 100)) ]; then ok "midstream: $midstream"; else
+	not_ok "midstream: $midstream of $small connections (at most 1%)"; fi
+late=$(field small .summary.untracked.evicted)
+if [ "$late" -gt 0 ]; then ok "later packets of evicted connections: $late"; else
+	not_ok "later packets of evicted connections: $late"; fi
+check "packets analysed" "$(field small .summary.analysed)" "$(field small .summary.packets)"
+
+echo "evict: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
