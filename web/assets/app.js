@@ -208,7 +208,10 @@
     setStatus(liveState());
 
     const skipped = Object.values(sm.skipped || {}).reduce((a, b) => a + (+b || 0), 0);
-    setCounter('packets', sm.packets, fmtInt(sm.bytes) + ' bytes' + (skipped ? ' · ' + fmtInt(skipped) + ' skipped' : ''));
+    // Analysed, but of no connection tracked: late packets of evicted ones, or no memory.
+    const untracked = Object.values(sm.untracked || {}).reduce((a, b) => a + (+b || 0), 0);
+    setCounter('packets', sm.packets, fmtInt(sm.bytes) + ' bytes' + (skipped ? ' · ' + fmtInt(skipped) + ' skipped' : '') +
+      (untracked ? ' · ' + fmtInt(untracked) + ' not tracked' : ''));
     setCounter('connections', sm.connections, fmtInt(oc.completed || 0) + ' completed' +
       (sm.evicted ? ' · ' + fmtInt(sm.evicted) + ' evicted' : ''));
     // A finished file has nothing open: these are the connections the end found still tracked.
