@@ -14,8 +14,9 @@
  * connection on that 4-tuple (its ISNs, the last acknowledgments, whether it
  * had finished), for as long as the record would have stayed in the table
  * from its last packet.  A later packet that belongs to it is counted in
- * summary.untracked.evicted and keeps it that long again; a SYN that would
- * have started a new connection on the record starts one now.
+ * summary.untracked.evicted and keeps it that long again.  A SYN that would
+ * have started a new connection on the record starts one now, and so does
+ * any SYN on an evicted handshake, which may yet be answered (track.c).
  *
  * Bounded: buckets of four entries, twice as many entries as --max-flows
  * (72 bytes each), allocated at the first eviction and freed at the end of

@@ -19,10 +19,10 @@
  * (pf's adaptive timeouts) and, when it is full, the oldest attempt left
  * unanswered is evicted first, then the oldest reset or closed, then a
  * handshake under way, and only then the least recently active one — a
- * SYN flood cannot push out the connections being diagnosed.  Every record that leaves is handed to the done callback
- * first, so evicted connections are still reported, and its key is kept
- * (evicted.h) so that its later packets open no new record.  Time is
- * packet time.
+ * SYN flood cannot push out the connections being diagnosed.  Every
+ * record that leaves is handed to the done callback first, so evicted
+ * connections are still reported, and its key is kept (evicted.h) so that
+ * its later packets open no new record.  Time is packet time.
  *
  * A record quiet for CS_FLOW_ASIDE_AFTER_US on the embryonic, closed or
  * reset list goes aside (aside.h): a 24-byte entry stands for it in the
@@ -88,10 +88,11 @@ struct cs_flow_opts {
 #define CS_FLOW_WHOLE_WAITING_MAX 4096u
 
 /*
- * A SYN unanswered this long goes first when the table is full: its client
- * has retransmitted it by then (RFC 6298's initial RTO is 1 s).  A younger
- * one is a handshake under way, likely answered within milliseconds, and
- * goes after the reset and closed connections.  Evicting the oldest SYN
+ * A handshake silent this long (a SYN nobody answered, a SYN-ACK nobody
+ * acknowledged) goes first when the table is full: its sender has
+ * retransmitted by then (RFC 6298's initial RTO is 1 s).  A younger one is
+ * a handshake under way, likely completed within milliseconds, and goes
+ * after the reset and closed connections.  Evicting the oldest SYN
  * whatever its age, LARGE at --max-flows 100,000 lost 247,945 of its
  * 535,465 completed connections, evicted as SYNs a few milliseconds old
  * while the rest of the table was mostly in TIME_WAIT; now it loses none.
