@@ -83,6 +83,7 @@ declare -A RSS_KB    # "input,tool" -> the largest peak RSS of the rounds
 declare -A PACKETS   # input -> packets in the file, as the floor counted them
 declare -A SKIPPED   # input -> why it was not measured
 declare -A CONNECTIONS  # input -> connscope's summary.connections (--json)
+declare -A WHOLE_COUNTS # input -> report_counts of its --json run
 declare -A STARTED   # input -> connections workload started in it
 declare -A FLOWS     # input -> flow-floor's distinct 4-tuples
 declare -A ARGUS_RECORDS  # input -> flow records argus wrote (racount)
@@ -302,6 +303,7 @@ check_packet_count() { # INPUT JSON
 	summary=$(tail -c 65536 "$2" | tr -d ' \n' | grep -o '"summary":{"packets":[^}]*')
 	got=$(grep -o '^"summary":{"packets":[0-9]*' <<<"$summary" | grep -o '[0-9]*$')
 	CONNECTIONS[$1]=$(grep -o '"connections":[0-9]*' <<<"$summary" | head -n 1 | grep -o '[0-9]*$')
+	WHOLE_COUNTS[$1]=$(report_counts "$2") || WHOLE_COUNTS[$1]=
 	if [ -z "$got" ]; then
 		say "$1: no summary.packets at the end of $2; packet count not compared"
 	elif [ "$got" != "${PACKETS[$1]}" ]; then
@@ -397,6 +399,7 @@ seconds() { num '%.3f' "$(awk -v us="$1" 'BEGIN { print us / 1e6 }')"; }
 at_most() { awk -v v="$1" -v l="$2" 'BEGIN { exit !(v <= l) }'; }
 met() { if "$@"; then echo met; else echo "not met"; fi; } # TEST... -> met / not met
 grouped() { sed -E ':a; s/([0-9])([0-9]{3})($|,)/\1,\2\3/; ta' <<<"$1"; }
+mib() { num '%.1f' "$(awk -v kb="$1" 'BEGIN { print kb / 1024 }')"; } # KIB
 
 per_second() { # PACKETS MICROSECONDS -> "11.6 M"
 	awk -v p="$1" -v us="$2" 'BEGIN { r = p / (us / 1e6)
@@ -674,6 +677,58 @@ print_sizes() {
 	"$TOOLS/recsize" | awk -F '\t' '{ printf "| %s | %s | %s |\n", $1, $2, $3 }'
 }
 
+# What a --json report says of its connections, from its end (the
+# summary and outcomes follow the connections: LARGE's report is 0.6 GiB):
+# "connections completed midstream evicted later", later being the packets
+# of evicted connections (summary.untracked.evicted).
+report_counts() { # JSON
+	tail -c 1048576 "$1" | tr -d ' \n' | awk '
+		function num(key,   s) {
+			if (!match(rest, "\"" key "\":[0-9]+")) return "?"
+			s = substr(rest, RSTART, RLENGTH); sub(/.*:/, "", s); return s
+		}
+		{ i = index($0, "\"summary\":{\"packets\""); if (!i) exit 1
+		  rest = substr($0, i)
+		  conns = num("connections"); evicted = num("evicted")
+		  later = "?"
+		  if (match(rest, /"untracked":\{[^}]*\}/)) {
+			u = substr(rest, RSTART, RLENGTH)
+			if (match(u, /"evicted":[0-9]+/)) { later = substr(u, RSTART + 10, RLENGTH - 10) }
+		  }
+		  j = index(rest, "\"outcomes\":{"); rest = substr(rest, j)
+		  printf "%s %s %s %s %s\n", conns, num("completed"), num("midstream"), evicted, later }'
+}
+
+# LARGE once more with a table a seventh of its working set (--max-flows
+# 100000 against 713,404 records at once): what eviction costs in time and
+# memory, and whether each connection is still reported once and each
+# completed connection completed (analyzer/tracking/evicted.h).  One run,
+# after the rounds, against the whole table's --json run of the last round.
+EVICT_MAX_FLOWS=100000
+measure_eviction() {
+	local json=$BENCH_DIR/evict.json
+	[[ " $SIZES " == *" large "* ]] || return 0
+	say "eviction: connscope -r large.pcap --max-flows $EVICT_MAX_FLOWS --json"
+	run_timed large evict /dev/null "$CONNSCOPE" -r "$BENCH_DIR/large.pcap" \
+		--max-flows "$EVICT_MAX_FLOWS" --json "$json"
+	EVICT_SECONDS=$(seconds "$LAST_US")
+	EVICT_COUNTS=$(report_counts "$json") || EVICT_COUNTS=
+	rm -f "$json"
+}
+
+print_eviction() {
+	local whole small
+	read -ra whole <<<"${WHOLE_COUNTS[large]:-? ? ? 0 0}"
+	read -ra small <<<"${EVICT_COUNTS:-? ? ? ? ?}"
+	echo "| table | wall s | peak RSS MiB | connections | completed | midstream | evicted | later packets of evicted connections |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| whole (the --json rows above) | $(seconds "$(tr ' ' '\n' <<<"${WALL_US[large,json]:-0}" | median)") | $(mib "${RSS_KB[large,json]:-0}") | $(grouped "${whole[0]}") | $(grouped "${whole[1]}") | $(grouped "${whole[2]}") | $(grouped "${whole[3]}") | $(grouped "${whole[4]}") |"
+	echo "| --max-flows $(grouped "$EVICT_MAX_FLOWS") | $EVICT_SECONDS | $(mib "${RSS_KB[large,evict]:-0}") | $(grouped "${small[0]}") | $(grouped "${small[1]}") | $(grouped "${small[2]}") | $(grouped "${small[3]}") | $(grouped "${small[4]}") |"
+	echo
+	echo "\`connscope -r large.pcap --max-flows $EVICT_MAX_FLOWS --json F\`, one run after the rounds;"
+	echo "the generator started $(grouped "${STARTED[large]:-?}") connections."
+}
+
 # ---- the report ------------------------------------------------------------------
 
 # Which code was measured: the commit, and whether the sources the binary is
@@ -732,6 +787,12 @@ write_report() {
 		echo
 		if [ -n "$PROFILE_NOTE" ]; then echo "$PROFILE_NOTE."; else print_profile; fi
 	fi
+	if [ -n "${EVICT_LINE:-}" ]; then
+		echo
+		echo "## LARGE in a table a seventh of its working set"
+		echo
+		print_eviction
+	fi
 	echo
 	echo "## Bytes per connection entry"
 	echo
@@ -768,6 +829,7 @@ if [ "$REAL" = 1 ]; then
 	fi
 fi
 
+measure_eviction
 profile_connscope
 
 write_report >"$TMP/report.md"
