@@ -787,7 +787,7 @@ write_report() {
 		echo
 		if [ -n "$PROFILE_NOTE" ]; then echo "$PROFILE_NOTE."; else print_profile; fi
 	fi
-	if [ -n "${EVICT_LINE:-}" ]; then
+	if [ -n "${EVICT_SECONDS:-}" ]; then
 		echo
 		echo "## LARGE in a table a seventh of its working set"
 		echo
