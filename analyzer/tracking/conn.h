@@ -13,7 +13,9 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "analyzer/tracking/hash.h"
 #include "capture/packet.h"
 
 /* RFC 9293's eleven states, for each endpoint. */
@@ -198,6 +200,20 @@ struct cs_flow_key {
 	uint16_t port[2];
 	uint16_t vlan;			/* 0 unless --vlan-key */
 };
+
+/* A key's hash from seed: the flow table's index (a seed per run) and the
+ * keys of evicted connections (none: evicted.c) both file keys by it. */
+static inline uint32_t cs_flow_key_hash(uint64_t seed, const struct cs_flow_key *k)
+{
+	uint64_t h = seed, w;
+
+	for (size_t at = 0; at < sizeof k->addr; at += sizeof w) {
+		memcpy(&w, (const uint8_t *)k->addr + at, sizeof w);
+		h = cs_mix64(h ^ w);
+	}
+	h = cs_mix64(h ^ ((uint64_t)k->port[0] << 32 | (uint64_t)k->port[1] << 16 | k->vlan));
+	return (uint32_t)h;
+}
 
 /* Indices into the flow table's record array; 0 is "none". */
 typedef uint32_t cs_conn_ref;

@@ -6,26 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/tracking/hash.h"
 #include "capture/pkttime.h"
 
 /*
- * Where a key goes.  Not the flow table's hash, whose seed changes from
- * run to run: which key a full bucket forgets changes what is reported (a
- * later packet opens a record or not), and the same capture must give the
- * same report.
+ * Where a key goes: its hash without a seed.  Not the flow table's, whose
+ * seed changes from run to run: which key a full bucket forgets changes
+ * what is reported (a later packet opens a record or not), and the same
+ * capture must give the same report.
  */
 static uint32_t key_hash(const struct cs_flow_key *k)
 {
-	const uint8_t *a = (const uint8_t *)k->addr;
-	uint64_t h = 0, w;
-
-	for (size_t at = 0; at < sizeof k->addr; at += sizeof w) {
-		memcpy(&w, a + at, sizeof w);
-		h = cs_mix64(h ^ w);
-	}
-	h = cs_mix64(h ^ ((uint64_t)k->port[0] << 32 | (uint64_t)k->port[1] << 16 | k->vlan));
-	return (uint32_t)h;
+	return cs_flow_key_hash(0, k);
 }
 
 struct cs_syn_facts cs_syn_facts_of(const struct cs_conn *c, bool finished)

@@ -32,24 +32,10 @@ const char *const cs_untracked_names[CS_UNTRACKED_MAX] = {
 
 /* ---- hashing ------------------------------------------------------------- */
 
-static uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-	memcpy(&v, p, sizeof v);
-	return v;
-}
-
 static uint32_t keyed_hash(const struct cs_flow_keying *kg,
 			   const struct cs_flow_key *k)
 {
-	uint64_t h = kg->seed;
-
-	for (int i = 0; i < 2; i++) {
-		h = cs_mix64(h ^ load64(k->addr[i].b));
-		h = cs_mix64(h ^ load64(k->addr[i].b + 8));
-	}
-	h = cs_mix64(h ^ ((uint64_t)k->port[0] << 32 | (uint64_t)k->port[1] << 16 | k->vlan));
-	return (uint32_t)h;
+	return cs_flow_key_hash(kg->seed, k);
 }
 
 static uint32_t key_hash(const struct cs_flow_table *t, const struct cs_flow_key *k)
@@ -919,15 +905,24 @@ uint64_t cs_flow_last_ts(const struct cs_flow_table *t, cs_conn_ref ref)
 	return last_ts_of(t, ref);
 }
 
+/* The record of entry ref, set aside, unpacked into *copy as take_back
+ * leaves it; the entry stays. */
+static void unpack_copy(const struct cs_flow_table *t, cs_conn_ref ref,
+			struct cs_conn *copy)
+{
+	const struct cs_aside_entry *e = entry_of(t, ref);
+
+	cs_aside_unpack(&t->aside, aside_index(ref), copy);
+	copy->lru_prev = e->lru_prev;	/* (unpacked as 0: kept in the entry) */
+	copy->lru_next = e->lru_next;
+}
+
 const struct cs_conn *cs_flow_view(const struct cs_flow_table *t, cs_conn_ref ref,
 				   struct cs_conn *copy)
 {
 	if (!is_set_aside(ref))
 		return &t->conns[ref];
-	const struct cs_aside_entry *e = entry_of(t, ref);
-	cs_aside_unpack(&t->aside, aside_index(ref), copy);
-	copy->lru_prev = e->lru_prev;	/* (unpacked as 0: kept in the entry) */
-	copy->lru_next = e->lru_next;
+	unpack_copy(t, ref, copy);
 	return copy;
 }
 
@@ -1145,11 +1140,8 @@ static void drain_in_order(struct cs_flow_table *t, const cs_conn_ref *refs,
 		cs_conn_ref r = refs[i];
 		struct cs_conn *c = &t->conns[r];
 		if (is_set_aside(r)) {
-			const struct cs_aside_entry *e = entry_of(t, r);
 			c = &scratch;
-			cs_aside_unpack(&t->aside, aside_index(r), c);
-			c->lru_prev = e->lru_prev;	/* as take_back leaves them */
-			c->lru_next = e->lru_next;
+			unpack_copy(t, r, c);
 		}
 		t->lists[c->list].count--;
 		t->count--;
