@@ -294,6 +294,26 @@ static enum cs_defrag_result take(struct slot *s, const struct frag *fr,
 	return CS_DEFRAG_HELD;
 }
 
+/*
+ * Whether the header in r is plainly not a fragment: an IPv4 header with
+ * neither an offset nor More Fragments, or an IPv6 one whose next header
+ * is neither a fragment header nor one that may stand before it.  Nearly
+ * every packet is; for them read_fragment and read_fragment6 would say
+ * the same after reading the whole header (the caller skips them).
+ */
+static bool plainly_whole(struct cs_reader r)
+{
+	unsigned ver = cs_rd_peek_u8(&r, 0) >> 4;
+
+	if (ver == 4 && cs_rd_has(&r, 20))
+		return (cs_rd_peek_u16(&r, 6) & 0x3fff) == 0;
+	if (ver == 6 && cs_rd_has(&r, 40)) {
+		uint8_t nh = cs_rd_peek_u8(&r, 6);
+		return !unfragmentable(nh) && nh != 44;
+	}
+	return false;
+}
+
 enum cs_defrag_result cs_defrag_frame(struct cs_defrag *d, const struct cs_frame *f,
 				      const uint8_t *ip, uint64_t now_us,
 				      struct cs_frame *whole, uint32_t *given_up)
@@ -306,6 +326,8 @@ enum cs_defrag_result cs_defrag_frame(struct cs_defrag *d, const struct cs_frame
 		return CS_DEFRAG_NOT_FRAGMENT;
 	size_t avail = f->caplen - link_len;
 	struct cs_reader rd = cs_rd_make(ip, avail);
+	if (plainly_whole(rd))
+		return CS_DEFRAG_NOT_FRAGMENT;
 	memset(&fr, 0, sizeof fr);
 	if (!read_fragment(rd, &fr) && !read_fragment6(rd, &fr))
 		return CS_DEFRAG_NOT_FRAGMENT;

@@ -480,10 +480,34 @@ void cs_flow_fini(struct cs_flow_table *t)
 	memset(t, 0, sizeof *t);
 }
 
+/* The address's bytes from `at` as a number that orders as memcmp does. */
+static inline uint64_t addr_half(const struct cs_addr *a, size_t at)
+{
+	uint64_t w;
+
+	memcpy(&w, a->b + at, sizeof w);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/* memcmp's sign for two addresses, inline: as a call to the library's
+ * it was a fifth of the key's work on the reading thread. */
+static inline int addr_cmp(const struct cs_addr *a, const struct cs_addr *b)
+{
+	uint64_t a0 = addr_half(a, 0), b0 = addr_half(b, 0);
+
+	if (a0 != b0)
+		return a0 < b0 ? -1 : 1;
+	uint64_t a1 = addr_half(a, 8), b1 = addr_half(b, 8);
+	return a1 < b1 ? -1 : a1 > b1;
+}
+
 void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 		 int *side)
 {
-	int cmp = memcmp(p->src.b, p->dst.b, sizeof p->src.b);
+	int cmp = addr_cmp(&p->src, &p->dst);
 
 	memset(k, 0, sizeof *k);
 	if (cmp == 0)
