@@ -1155,6 +1155,39 @@ START_TEST(adaptive_timeouts)
 END_TEST
 
 /*
+ * Below 10 records, 120% of the table is not a whole number of records.
+ * Rounded down, it was the table's size: a full table of 4 had timeouts
+ * of 0, and expired every record on the next packet instead of evicting
+ * one.  Rounded up (5 for 4, start 2), a full table keeps a third.
+ */
+START_TEST(a_tiny_full_table_keeps_its_timeouts)
+{
+	enum { CAP = 4 };
+	static const uint64_t thirds[CAP + 1] = { 3, 3, 3, 2, 1 };
+
+	table_init(&tab, CAP, NULL);
+	for (uint32_t n = 0; n <= CAP; n++) {
+		if (n) {
+			struct cs_flow_key k = key_of(client(n));
+			cs_flow_create(&tab, &k, T0);
+		}
+		ck_assert_uint_eq(cs_flow_timeout(&tab, CS_LIST_CLOSED),
+				  60 * SEC * thirds[n] / 3);
+	}
+	/* a fifth record evicts one: none has timed out */
+	struct cs_flow_key k = key_of(client(CAP + 1));
+	cs_flow_create(&tab, &k, T0 + SEC);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + SEC, 100), 0);
+	ck_assert_uint_eq(tab.count, CAP);
+	uint64_t evicted = 0;
+	for (int e = 0; e < CS_EVICT_MAX; e++)
+		evicted += tab.evicted[e];
+	ck_assert_uint_eq(evicted, 1);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/*
  * The largest options connscope accepts must not overflow the shrinking:
  * --max-flows 4000000 --idle-timeout 10000000 (1e13 us) times a fill
  * distance of up to 2.4 million is past 2^64.  The timeout must fall
@@ -1909,6 +1942,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, activity_postpones_expiry);
 	tcase_add_test(tc, expiry_work_is_bounded);
 	tcase_add_test(tc, adaptive_timeouts);
+	tcase_add_test(tc, a_tiny_full_table_keeps_its_timeouts);
 	tcase_add_test(tc, adaptive_timeouts_exact_for_large_options);
 	tcase_add_test(tc, full_table_expires_sooner);
 	tcase_add_test(tc, filling_table_expires_every_due_head);

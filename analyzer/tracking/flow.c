@@ -448,7 +448,10 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	t->index_alloc = calloc;
 	t->never_used = 1;
 	t->adaptive_start = (uint64_t)o->max_flows * ADAPTIVE_START_TENTHS / 10;
-	t->adaptive_end = (uint64_t)o->max_flows * ADAPTIVE_END_TENTHS / 10;
+	/* Rounded up: below 10 records, rounding down made the end the
+	 * table's size, and a full table's timeouts 0 (every record expired
+	 * on the next packet instead of one being evicted).  Now past it. */
+	t->adaptive_end = ((uint64_t)o->max_flows * ADAPTIVE_END_TENTHS + 9) / 10;
 	t->next_due_us = CS_TIME_NEVER;
 	t->next_due_count = t->adaptive_start;
 	for (int l = 0; l < CS_LIST_MAX; l++) {
