@@ -255,8 +255,9 @@ void cs_engine_decoded(struct cs_engine *e, struct cs_decoded *d)
 	if (d->bad_sum) {
 		c = cs_track_bad_checksum(&e->flows, pkt, &d->where);
 	} else if (pkt->kind == CS_PKT_ICMP_ERR) {
-		c = cs_track_icmp(&e->flows, pkt, &d->where);
-		if (!c)
+		bool of_evicted;
+		c = cs_track_icmp(&e->flows, pkt, &d->where, &of_evicted);
+		if (!c && !of_evicted)
 			e->icmp_unmatched++;
 	} else {
 		int side;

@@ -895,6 +895,54 @@ START_TEST(late_packets_of_an_evicted_attempt)
 }
 END_TEST
 
+/* An ICMP error quoting d's segment seq at ts. */
+static struct cs_pkt icmp_about(struct dir d, uint32_t seq, uint64_t ts)
+{
+	struct cs_pkt p = seg(d, CS_TH_SYN, seq, 0, 0, ts);
+
+	p.kind = CS_PKT_ICMP_ERR;
+	p.icmp.type = 3;	/* destination unreachable */
+	p.icmp.code = 1;	/* host */
+	return p;
+}
+
+/*
+ * An ICMP error about an evicted attempt's SYN is a later packet of that
+ * connection, not an error about nothing known: it is counted with the
+ * other late packets, and keeps the key.  One about a connection never
+ * seen is unmatched, as before.
+ */
+START_TEST(an_icmp_error_about_an_evicted_attempt)
+{
+	enum { CAP = 8 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+	struct cs_flow_where w;
+	bool of_evicted;
+
+	table_init(&tab, CAP, &d);
+	syn(&tab, client(0), ts += 1000);
+	for (uint32_t i = 1; i <= CAP; i++)
+		handshake(&tab, client(i), ts += 1000);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_EMBRYONIC);
+
+	struct cs_pkt p = icmp_about(client(0), 1000, ts += SEC);
+	cs_flow_where(&tab, &p, &w);
+	ck_assert_ptr_null(cs_track_icmp(&tab, &p, &w, &of_evicted));
+	ck_assert(of_evicted);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 1);
+	ck_assert(kept(&tab, client(0), ts + 60 * SEC - 1));
+
+	p = icmp_about(client(CAP + 1), 1000, ts);
+	cs_flow_where(&tab, &p, &w);
+	ck_assert_ptr_null(cs_track_icmp(&tab, &p, &w, &of_evicted));
+	ck_assert(!of_evicted);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 1);
+	ck_assert_uint_eq(tab.count, CAP);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 /*
  * A table of 8 full of established connections evicts the least recently
  * active.  Its later segments belong to it while each comes within its
@@ -1930,6 +1978,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, eviction_order);
 	tcase_add_test(tc, a_handshake_under_way_goes_after_closed_connections);
 	tcase_add_test(tc, late_packets_of_an_evicted_attempt);
+	tcase_add_test(tc, an_icmp_error_about_an_evicted_attempt);
 	tcase_add_test(tc, an_evicted_connection_is_kept_for_its_timeout);
 	tcase_add_test(tc, the_flush_forgets_evicted_keys);
 	tcase_add_test(tc, evicted_keys_without_memory);

@@ -211,12 +211,19 @@ struct cs_conn *cs_track_bad_checksum(struct cs_flow_table *t,
 }
 
 struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p,
-			      const struct cs_flow_where *w)
+			      const struct cs_flow_where *w, bool *of_evicted)
 {
 	int kside = w->side;
 	struct cs_conn *c = cs_flow_find(t, w);
-	if (!c)
+	*of_evicted = false;
+	if (!c) {
+		struct cs_evicted_key *g = cs_flow_evicted(t, w, p->ts_us);
+		if (g) {
+			cs_flow_evicted_packet(t, g, p->ts_us);
+			*of_evicted = true;
+		}
 		return NULL;
+	}
 	if (!c->have_icmp) {
 		c->have_icmp = true;
 		c->icmp_type = p->icmp.type;

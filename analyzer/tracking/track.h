@@ -28,8 +28,12 @@ struct cs_conn *cs_track_bad_checksum(struct cs_flow_table *t,
 				      const struct cs_pkt *p,
 				      const struct cs_flow_where *w);
 
-/* Returns the record the ICMP error (at w) was matched to, or NULL. */
+/* Returns the record the ICMP error (at w) was matched to, or NULL.  An
+ * error about a connection evicted while its key is kept (evicted.h) is
+ * a later packet of it: counted in untracked[CS_UNTRACKED_EVICTED], and
+ * *of_evicted set, so that it is not taken for one about nothing known. */
 struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p,
-			      const struct cs_flow_where *w);
+			      const struct cs_flow_where *w,
+			      bool *of_evicted);
 
 #endif /* CS_ANALYZER_TRACK_H */
