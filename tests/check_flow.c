@@ -1927,6 +1927,14 @@ static void flush_keeping(const uint32_t *keep, unsigned n, uint32_t made)
 	for (unsigned i = 0; i < n; i++)
 		ck_assert_uint_eq(d.id[i], keep[i]);
 	ck_assert_uint_eq(tab.count, 0);
+	for (int l = 0; l < CS_LIST_MAX; l++) {	/* each unlinked whole */
+		ck_assert_uint_eq(tab.lists[l].head, 0);
+		ck_assert_uint_eq(tab.lists[l].tail, 0);
+		ck_assert_uint_eq(tab.lists[l].count, 0);
+	}
+	/* and the table goes on */
+	ck_assert_ptr_nonnull(syn(&tab, client(made + 1), ts + 2));
+	ck_assert_ptr_nonnull(lookup(&tab, client(made + 1)));
 	cs_flow_fini(&tab);
 }
 
