@@ -1040,6 +1040,15 @@ static void list_move_to_tail(struct cs_flow_table *t, struct cs_conn *c,
 		aside_from_is(t, l, ref);
 }
 
+void cs_flow_touch_on_list(struct cs_flow_table *t, struct cs_conn *c,
+			   uint64_t now_us)
+{
+	CS_ASSERT(cs_flow_classify(c) == c->list);
+	if (now_us > c->last_ts_us)
+		c->last_ts_us = now_us;
+	list_move_to_tail(t, c, (enum cs_flow_list)c->list);
+}
+
 void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us)
 {
 	enum cs_flow_list l = cs_flow_classify(c);

@@ -243,6 +243,10 @@ void cs_flow_evicted_packet(struct cs_flow_table *t, struct cs_evicted_key *g,
 
 /* Re-files c by its state and makes it the most recently active. */
 void cs_flow_touch(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us);
+/* cs_flow_touch for a segment that changed nothing its list depends on
+ * (track.c's fast path): c stays on its list, most recently active. */
+void cs_flow_touch_on_list(struct cs_flow_table *t, struct cs_conn *c,
+			   uint64_t now_us);
 
 /* Hands c to the done callback and frees it. */
 void cs_flow_remove(struct cs_flow_table *t, struct cs_conn *c, uint64_t now_us);

@@ -182,7 +182,8 @@ unsigned cs_track_segment_at(struct cs_flow_table *t, const struct cs_pkt *p,
 		*side = w->side == c->orig ? 0 : 1;
 		if (plain_segment(c, p, *side, &ev)) {
 			*conn = c;
-			cs_flow_touch(t, c, p->ts_us);
+			/* no state moved: its list is the same */
+			cs_flow_touch_on_list(t, c, p->ts_us);
 			return ev;
 		}
 	}
