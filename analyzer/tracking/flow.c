@@ -873,15 +873,12 @@ static uint64_t *slot_of_id(const struct cs_flow_table *t, uint32_t hash,
 	return s;
 }
 
-struct cs_conn *cs_flow_find_id(struct cs_flow_table *t, uint32_t hash,
-				uint64_t id, bool *was_aside)
+cs_conn_ref cs_flow_ref_of_id(const struct cs_flow_table *t, uint32_t hash,
+			      uint64_t id)
 {
 	uint64_t *s = slot_of_id(t, hash, id);
 
-	*was_aside = s && is_set_aside(slot_ref(*s));
-	if (!s)
-		return NULL;
-	return *was_aside ? take_back(t, s) : &t->conns[slot_ref(*s)];
+	return s ? slot_ref(*s) : 0;
 }
 
 bool cs_flow_has_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id)
@@ -889,27 +886,43 @@ bool cs_flow_has_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id)
 	return slot_of_id(t, hash, id) != NULL;
 }
 
-bool cs_flow_read_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id,
-		     size_t offset, size_t len, void *out)
+void cs_flow_read(const struct cs_flow_table *t, cs_conn_ref ref,
+		  size_t offset, size_t len, void *out)
 {
-	uint64_t *s = slot_of_id(t, hash, id);
-
-	if (!s)
-		return false;
-	cs_conn_ref ref = slot_ref(*s);
 	if (is_set_aside(ref))
 		cs_aside_read(&t->aside, aside_index(ref), offset, len, out);
 	else
 		memcpy(out, (const uint8_t *)&t->conns[ref] + offset, len);
-	return true;
 }
 
-const struct cs_conn *cs_flow_view_id(const struct cs_flow_table *t, uint32_t hash,
-				      uint64_t id, struct cs_conn *copy)
+/* The slot of ref in one index, or NULL: refs are unique there, so no id
+ * or key is read. */
+static uint64_t *probe_ref(uint64_t *slots, uint32_t mask, uint32_t hash,
+			   cs_conn_ref ref)
 {
-	uint64_t *s = slot_of_id(t, hash, id);
+	uint32_t i = hash & mask;
 
-	return s ? cs_flow_view(t, slot_ref(*s), copy) : NULL;
+	for (uint32_t n = 0; n <= mask; n++, i = (i + 1) & mask) {
+		uint64_t s = slots[i];
+		if (!s)
+			return NULL;
+		if (s != SLOT_GONE && slot_ref(s) == ref)
+			return &slots[i];
+	}
+	return NULL;
+}
+
+struct cs_conn *cs_flow_take(struct cs_flow_table *t, uint32_t hash,
+			     cs_conn_ref ref, bool *was_aside)
+{
+	*was_aside = is_set_aside(ref);
+	if (!*was_aside)
+		return &t->conns[ref];
+	uint64_t *s = probe_ref(t->slots, t->slot_mask, hash, ref);
+	if (!s && t->old_slots)
+		s = probe_ref(t->old_slots, t->old_mask, hash, ref);
+	CS_ASSERT(s);	/* a ref from cs_flow_ref_of_id, the table unchanged */
+	return take_back(t, s);
 }
 
 void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c)

@@ -300,25 +300,25 @@ uint64_t cs_flow_timeout(const struct cs_flow_table *t, enum cs_flow_list l);
 /* The hash the index files key k under. */
 uint32_t cs_flow_hash(const struct cs_flow_table *t, const struct cs_flow_key *k);
 
-/* The record in use with this id, filed under hash: whole, taken back if
- * it was set aside (then *was_aside), or NULL once it has left the table.
- * Call when nobody holds a record, as for a lookup. */
-struct cs_conn *cs_flow_find_id(struct cs_flow_table *t, uint32_t hash,
-				uint64_t id, bool *was_aside);
-/* Is the record with this id, filed under hash, still in use?  Takes
- * nothing back. */
+/* The record in use with this id, filed under hash, or 0 once it has
+ * left the table.  The ref holds for the calls below until anything
+ * changes the table (a packet, an expiry): finding a record by id reads
+ * the id of each record set aside that the probe meets, which must be
+ * unpacked, so it is done once.  Takes nothing back. */
+cs_conn_ref cs_flow_ref_of_id(const struct cs_flow_table *t, uint32_t hash,
+			      uint64_t id);
+/* Is the record with this id, filed under hash, still in use? */
 bool cs_flow_has_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id);
-/* Copies len bytes at offset of that record into out, and true; false
- * once it has left the table.  Of one set aside, only the words holding
- * them are unpacked: for a field packing stores as it is (pack.h,
- * cs_conn_unpack_bytes).  Takes nothing back. */
-bool cs_flow_read_id(const struct cs_flow_table *t, uint32_t hash, uint64_t id,
-		     size_t offset, size_t len, void *out);
-/* That record to read, as cs_flow_view gives it, or NULL once it has
- * left the table.  Takes nothing back. */
-const struct cs_conn *cs_flow_view_id(const struct cs_flow_table *t, uint32_t hash,
-				      uint64_t id, struct cs_conn *copy);
-/* Sets c aside again, where it was: one cs_flow_find_id took back. */
+/* Copies len bytes at offset of record ref into out.  Of one set aside,
+ * only the words holding them are unpacked: for a field packing stores as
+ * it is (pack.h, cs_conn_unpack_bytes).  Takes nothing back. */
+void cs_flow_read(const struct cs_flow_table *t, cs_conn_ref ref,
+		  size_t offset, size_t len, void *out);
+/* Record ref, filed under hash, whole: taken back if it was set aside
+ * (then *was_aside).  Call when nobody holds a record, as for a lookup. */
+struct cs_conn *cs_flow_take(struct cs_flow_table *t, uint32_t hash,
+			     cs_conn_ref ref, bool *was_aside);
+/* Sets c aside again, where it was: one cs_flow_take took back. */
 void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c);
 
 /* The ref before (older) and after (newer) ref on its list, 0 at an end;

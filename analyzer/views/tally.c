@@ -281,16 +281,18 @@ static void recount_due(struct cs_tally *t, const struct cs_young *y,
 	struct cs_tally_marks m;
 	struct cs_conn copy;
 	bool was_aside;
+	/* found once: each look-up by id unpacks ids (flow.h) */
+	cs_conn_ref ref = cs_flow_ref_of_id(t->flows, y->hash, y->id);
 
-	if (!cs_flow_read_id(t->flows, y->hash, y->id,
-			     offsetof(struct cs_conn, tally), sizeof m, &m))
+	if (!ref)
 		return;		/* it left the table before its timeout */
+	cs_flow_read(t->flows, ref, offsetof(struct cs_conn, tally), sizeof m, &m);
 	if (!clock_may_change(m))
 		return;
-	const struct cs_conn *v = cs_flow_view_id(t->flows, y->hash, y->id, &copy);
+	const struct cs_conn *v = cs_flow_view(t->flows, ref, &copy);
 	if (v == &copy && same(v->tally, marks_of(t, v, now_us)))
 		return;
-	struct cs_conn *c = cs_flow_find_id(t->flows, y->hash, y->id, &was_aside);
+	struct cs_conn *c = cs_flow_take(t->flows, y->hash, ref, &was_aside);
 	cs_tally_update(t, c, now_us);
 	if (was_aside)
 		cs_flow_put_back(t->flows, c);

@@ -35,7 +35,7 @@
 #include "analyzer/tracking/flow.h"
 
 /* A record whose SYN timeout is still ahead, as the ring finds it again:
- * by id under its key's hash (cs_flow_find_id), set aside or not. */
+ * by id under its key's hash (cs_flow_ref_of_id), set aside or not. */
 struct cs_young {
 	uint64_t until_us;		/* its SYN timeout */
 	uint64_t id;
