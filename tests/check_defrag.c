@@ -276,6 +276,46 @@ START_TEST(ipv6_in_order_and_reversed)
 }
 END_TEST
 
+/*
+ * The headers that may stand before a Fragment header (hop-by-hop, routing,
+ * destination options: RFC 8200 4.1) do not hide it: a first piece behind
+ * one is held, not read as a whole packet.  Without the Fragment header,
+ * the same packet is whole.
+ */
+START_TEST(ipv6_fragment_behind_an_extension_header)
+{
+	static const uint8_t before[] = { PB_EXT_HOPOPTS, PB_EXT_ROUTING,
+					  PB_EXT_DSTOPTS };
+
+	for (size_t b = 0; b < sizeof before; b++) {
+		for (int fragment = 0; fragment < 2; fragment++) {
+			struct pb_spec s;
+			pb_spec_init(&s, 6);
+			s.tcp.flags = DATA;
+			s.tcp.ack = 1;
+			s.payload_len = DATA_LEN;
+			s.src[15] = (uint8_t)(10 + b);	/* a datagram of its own */
+			ck_assert_ptr_nonnull(pb_ext_add(&s, before[b]));
+			if (fragment) {
+				struct pb_ext *f = pb_ext_add(&s, PB_EXT_FRAGMENT);
+				ck_assert_ptr_nonnull(f);
+				f->frag_off = 0;
+				f->frag_more = true;
+			}
+			piece_len[0] = pb_build(&s, piece[0], sizeof piece[0]);
+			ck_assert_uint_gt(piece_len[0], 0);
+			struct cs_decoded d = feed(0, T0 + b * 10 + (uint64_t)fragment);
+			ck_assert_msg(d.why == (fragment ? CS_SKIP_IP_FRAGMENT_HELD :
+							   CS_SKIP_NONE),
+				      "next header %u, %s: %s", before[b],
+				      fragment ? "a first piece" : "whole",
+				      cs_skip_names[d.why]);
+		}
+	}
+	assert_balanced();
+}
+END_TEST
+
 /* A fragment the snap length cut cannot be put together: decoded alone,
  * as before (a later piece: ip_fragment). */
 START_TEST(cut_by_snaplen_is_not_held)
@@ -306,6 +346,7 @@ Suite *defrag_suite(void)
 	tcase_add_test(tc, vxlan_split);
 	tcase_add_test(tc, cut_by_snaplen_is_not_held);
 	tcase_add_test(tc, ipv6_in_order_and_reversed);
+	tcase_add_test(tc, ipv6_fragment_behind_an_extension_header);
 	suite_add_tcase(s, tc);
 	return s;
 }
