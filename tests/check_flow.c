@@ -260,6 +260,20 @@ START_TEST(key_is_canonical_v6)
 	check_canonical(low_client, "v6, client lower");
 	check_canonical(high_client, "v6, client higher");
 	check_canonical(loopback, "v6, same address");
+
+	/* the first eight bytes decide before the last eight: 2001:db8::ffff
+	 * is below 2001:db9::1, and every byte's weight is its place's */
+	struct dir halves = { v6(0xffff), v6(1), 40000, 443 };
+	halves.dst.b[3] = 0xb9;
+	check_canonical(halves, "v6, first halves differ");
+	check_canonical(reverse(halves), "v6, first halves differ, reversed");
+	struct dir top_byte = { v6(1), v6(1), 40000, 443 };
+	top_byte.src.b[0] = 0xfe;	/* the sign bit of a signed compare */
+	check_canonical(top_byte, "v6, high first byte");
+	struct dir second_half = { v6(1), v6(1), 40000, 443 };
+	second_half.src.b[8] = 0x80;
+	check_canonical(second_half, "v6, second halves differ");
+	check_canonical(reverse(second_half), "v6, second halves differ, reversed");
 }
 END_TEST
 
