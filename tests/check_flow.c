@@ -1756,7 +1756,7 @@ static struct cs_conn *closed_connection(struct dir d, uint32_t bytes, uint64_t 
  * zero tag for each group of hot words and no cold group (8 bytes:
  * nothing differs).  The next, another client closing the same way 7 s
  * later, differs in its address, port, id and times: it packs to under
- * 20 bytes of its 704.  Both come back whole.
+ * 20 bytes of its 688.  Both come back whole.
  */
 START_TEST(closed_record_packs_small)
 {

@@ -162,7 +162,6 @@ struct cs_endpoint {
 	uint32_t invalid_rsts;		/* its RSTs the peer would not accept */
 	uint32_t unanswered;		/* retransmissions/probes since the peer spoke */
 	uint32_t out_of_window;		/* its segments the peer would not accept */
-	uint64_t last_ts_us;
 	struct cs_zeek_ep z;
 };
 
@@ -239,7 +238,6 @@ struct cs_conn {
 
 	/* what ended it (which side: the endpoint with rst_first) */
 	uint8_t rst_cause;		/* enum cs_rst_cause */
-	bool midstream;			/* no SYN seen from the originator */
 	bool port_reuse;		/* a SYN reused the 4-tuple of a closed one */
 	bool old_ack;			/* the responder answered the SYN with an
 					 * ACK of an older connection (tcp.c) */

@@ -82,8 +82,7 @@ _Static_assert(GROUPS <= 64, "the group bits fit a word");
 	X(ep[i].z.reasm_seq, ep[i].z.fin_seq)				\
 	X(ep[i].z.trim_seq, ep[i].z.fin_seq)				\
 	X(ep[i].z.hist_last_fin, ep[i].z.fin_seq)			\
-	X(ep[i].z.pkts, ep[i].pkts) X(ep[i].z.ip_bytes, ep[i].ip_bytes)	\
-	X(ep[i].last_ts_us, last_ts_us)
+	X(ep[i].z.pkts, ep[i].pkts) X(ep[i].z.ip_bytes, ep[i].ip_bytes)
 
 #define OTHERS(X)							\
 	X(syn_ts_us, first_ts_us) X(ack_ts_us, synack_ts_us)		\
@@ -217,8 +216,8 @@ static unsigned template_of(const uint32_t *words)
  */
 #define WORD(f) (uint8_t)(offsetof(struct cs_conn, f) / 4),
 #define SIDE_HOT(i)							\
-	WORD(ep[i].isn) WORD(ep[i].snd_nxt) WORD(ep[i].pkts)		\
-	WORD(ep[i].ip_bytes) WORD(ep[i].last_ts_us)
+	WORD(ep[i].isn) WORD(ep[i].snd_nxt) WORD(ep[i].win)		\
+	WORD(ep[i].pkts) WORD(ep[i].ip_bytes)
 static const uint8_t hot_words[] = {
 	WORD(key.addr[0].b[12]) WORD(key.addr[1].b[12]) WORD(key.port)
 	WORD(id) WORD(first_ts_us)

@@ -2,7 +2,7 @@
  * pack.h — a connection record packed small, and unpacked bit for bit.
  *
  * A quiet record (TIME_WAIT, an unanswered SYN, a reset linger: aside.h)
- * waits for a packet that may never come.  Most of its 704 bytes are zero
+ * waits for a packet that may never come.  Most of its 688 bytes are zero
  * or the same as in the records closed the same way before it: flags,
  * states, counters, sequence numbers a few bytes past an ISN, times a few
  * seconds past its first packet.  Packing stores each 32-bit word as its

@@ -501,7 +501,6 @@ plain_segment_from(struct cs_conn *c, int side, const struct cs_pkt *p)
 
 	s->pkts++;
 	s->ip_bytes += p->ip_len;
-	s->last_ts_us = p->ts_us;
 	if (!segment_acceptable(c, side, p)) {
 		s->out_of_window++;
 		return CS_EV_OUT_OF_WINDOW;
@@ -535,7 +534,6 @@ segment_from(struct cs_conn *c, int side, const struct cs_pkt *p)
 
 	s->pkts++;
 	s->ip_bytes += p->ip_len;
-	s->last_ts_us = p->ts_us;
 	/* It sends, so it was not gone: a stack that took the ICMP error
 	 * as soft retransmits its SYN. */
 	s->gone = false;

@@ -12,9 +12,9 @@
 #include "capture/assert.h"
 #include "capture/pkttime.h"
 
-/* The marks fill a hole in the record: it must not grow for them (704
+/* The marks fill a hole in the record: it must not grow for them (688
  * bytes a connection, a million connections by default). */
-_Static_assert(sizeof(struct cs_conn) <= 704, "struct cs_conn grew");
+_Static_assert(sizeof(struct cs_conn) <= 688, "struct cs_conn grew");
 /* Each figure fits its four bits (outcome + 1: 0 is "not counted"). */
 _Static_assert(CS_OUT_MAX < 16 && CS_CS_MAX <= 16 && CS_TCP_STATE_MAX <= 16,
 	       "a counted figure has outgrown its four bits");
