@@ -1240,18 +1240,7 @@ static void drain_in_order(struct cs_flow_table *t, const cs_conn_ref *refs,
 	empty_table(t);
 }
 
-/* Past this many ids per record in the table, flush_by_place gives way to
- * the sort: its array would take more memory than the sort's pairs. */
-#define PLACE_IDS_PER_RECORD 4u
-
-/*
- * Ids are given in order of creation, so the records left at the end of
- * a capture hold ids from a range not much wider than their count: each
- * is put in its place in an array over that range, and the array read in
- * order is the order of the ids, with no sort.  False, having removed
- * nothing, when the range is too wide or memory is short.
- */
-/* Every list's back links again, after flush_by_place used them. */
+/* Every list's back links again, after flush_by_place (below) used them. */
 static void relink_back(struct cs_flow_table *t)
 {
 	for (int l = 0; l < CS_LIST_MAX; l++) {
@@ -1263,6 +1252,17 @@ static void relink_back(struct cs_flow_table *t)
 	}
 }
 
+/* Past this many ids per record in the table, flush_by_place gives way to
+ * the sort: its array would take more memory than the sort's pairs. */
+#define PLACE_IDS_PER_RECORD 4u
+
+/*
+ * Ids are given in order of creation, so the records left at the end of
+ * a capture hold ids from a range not much wider than their count: each
+ * is put in its place in an array over that range, and the array read in
+ * order is the order of the ids, with no sort.  False, having removed
+ * nothing, when the range is too wide or memory is short.
+ */
 static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 {
 	uint64_t lo = UINT64_MAX, hi = 0;
