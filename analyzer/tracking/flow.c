@@ -270,8 +270,10 @@ static cs_conn_ref ref_of(const struct cs_flow_table *t, const struct cs_conn *c
 }
 
 /* The neighbours prev and next of a place on list l (0 at either end:
- * the list's head or tail) now point to before_next and after_prev. */
-static void point_neighbours(struct cs_flow_table *t, enum cs_flow_list l,
+ * the list's head or tail) now point to before_next and after_prev.
+ * Inline: moving a record to its list's tail runs it for most packets,
+ * and as a call it was a quarter of that move. */
+static inline __attribute__((always_inline)) void point_neighbours(struct cs_flow_table *t, enum cs_flow_list l,
 			     cs_conn_ref prev, cs_conn_ref next,
 			     cs_conn_ref after_prev, cs_conn_ref before_next)
 {
@@ -1035,13 +1037,7 @@ static void list_move_to_tail(struct cs_flow_table *t, struct cs_conn *c,
 
 	if (tail != ref) {
 		cs_conn_ref prev = c->lru_prev, next = c->lru_next;
-		/* point_neighbours, knowing next is not 0 (a call, as gcc
-		 * left it, was a quarter of this) */
-		if (prev)
-			*next_of(t, prev) = next;
-		else
-			t->lists[l].head = next;
-		*prev_of(t, next) = prev;
+		point_neighbours(t, l, prev, next, next, prev);
 		if (t->aside_from[l] == ref)
 			aside_from_is(t, l, next);
 		c->lru_prev = tail;

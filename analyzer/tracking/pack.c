@@ -27,7 +27,7 @@
  *             differs)
  *   n bytes   which groups of the record's words differ (bit g: group g)
  *   each such group, as a hot one
- * LARGE's records pack to 52.5 bytes on average this way, id included;
+ * LARGE's records pack to about 52 bytes on average this way, id included;
  * with every group behind group bits and the id kept outside, they took
  * 58.7 (tests/bench/PROFILE.md).
  * The packed bytes never leave the process (they are not a file format):
