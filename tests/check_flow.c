@@ -1102,6 +1102,178 @@ START_TEST(a_full_bucket_forgets_the_key_heard_from_least_recently)
 }
 END_TEST
 
+/* ---- attempts held after their eviction (flow.h) ---------------------------- */
+
+static void table_init_holding(struct cs_flow_table *t, uint32_t max_flows,
+			       struct done_log *d)
+{
+	struct cs_flow_opts o = opts(max_flows);
+	char err[128];
+
+	o.set_aside = true;
+	o.hold_attempts = true;
+	ck_assert_int_eq(cs_flow_init(t, &o, d ? log_done : NULL, d, err, sizeof err), 0);
+	ck_assert(t->aside_on && t->held_max == max_flows);
+	if (d)
+		d->t = t;
+}
+
+/* A table of 8: client 0's SYN, then eight handshakes, which evict it. */
+static uint64_t hold_client_0(struct done_log *d)
+{
+	enum { CAP = 8 };
+	uint64_t ts = T0;
+
+	table_init_holding(&tab, CAP, d);
+	syn(&tab, client(0), ts += 1000);
+	for (uint32_t i = 1; i <= CAP; i++)
+		handshake(&tab, client(i), ts += 1000);
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_EMBRYONIC], 1);
+	ck_assert_uint_eq(tab.count, CAP);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, 1);
+	ck_assert_uint_eq(d->calls, 0);		/* held, not reported */
+	ck_assert_ptr_null(lookup(&tab, client(0)));	/* not in the table */
+	return ts;
+}
+
+/*
+ * The evicted SYN's retransmission a second later finds it held: the
+ * attempt rejoins the table with its id and its first SYN, and the
+ * least recently active connection makes room.  Then its SYN-ACK and ACK
+ * complete it: one connection, never evicted, as in a larger table.
+ */
+START_TEST(a_held_attempt_rejoins_with_its_retry)
+{
+	struct done_log d = { 0 };
+	uint64_t ts = hold_client_0(&d);
+
+	struct cs_conn *c = syn(&tab, client(0), ts += SEC);
+	ck_assert_uint_eq(c->id, 1);
+	ck_assert_uint_eq(c->evicted, CS_EVICT_NONE);
+	ck_assert_uint_eq(c->ep[0].isn, 1000);
+	ck_assert_uint_eq(c->ep[0].pkts, 2);
+	ck_assert_uint_eq(tab.rejoined, 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, 0);
+	ck_assert_uint_eq(tab.count, 8);
+	ck_assert_uint_eq(d.calls, 1);
+	ck_assert_uint_eq(d.id[0], 2);		/* client 1's, the least recent */
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_ACTIVE);
+
+	track(&tab, seg(reverse(client(0)), CS_TH_SYN | CS_TH_ACK, 5000, 1001, 0,
+			ts += 1000));
+	c = track(&tab, seg(client(0), CS_TH_ACK, 1001, 5001, 0, ts += 1000));
+	ck_assert(c->handshake_done);
+	ck_assert_uint_eq(c->id, 1);
+	ck_assert_uint_eq(tab.next_id, 9);	/* no record was opened for it */
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 0);
+	cs_flow_flush(&tab, ts += SEC);
+	ck_assert_uint_eq(d.calls, 9);
+	ck_assert_uint_eq(d.id[1], 1);		/* in order of id */
+	ck_assert_uint_eq(d.evicted[1], CS_EVICT_NONE);
+}
+END_TEST
+
+/* An ICMP error about the held SYN is news of it too: it rejoins, and the
+ * error is its (an unreachable ends the connect()). */
+START_TEST(an_icmp_error_about_a_held_attempt_rejoins_it)
+{
+	struct done_log d = { 0 };
+	uint64_t ts = hold_client_0(&d);
+	struct cs_flow_where w;
+	bool of_evicted;
+
+	struct cs_pkt p = icmp_about(client(0), 1000, ts += SEC);
+	cs_flow_where(&tab, &p, &w);
+	struct cs_conn *c = cs_track_icmp(&tab, &p, &w, &of_evicted);
+	ck_assert_ptr_nonnull(c);
+	ck_assert(!of_evicted);
+	ck_assert_uint_eq(c->id, 1);
+	ck_assert(c->have_icmp);
+	ck_assert_uint_eq(tab.rejoined, 1);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 0);
+}
+END_TEST
+
+/*
+ * Never heard from again, the held attempt leaves when its attempt
+ * timeout has passed since its SYN, reported as evicted; with nothing
+ * kept of it, a SYN-ACK after that opens a record, as after an expiry.
+ */
+START_TEST(a_held_attempt_leaves_at_its_timeout)
+{
+	struct done_log d = { 0 };
+	uint64_t syn_ts = T0 + 1000;
+
+	hold_client_0(&d);
+
+	cs_flow_expire(&tab, syn_ts + 60 * SEC - 1, 100);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, 1);
+	ck_assert_uint_eq(d.calls, 0);
+	cs_flow_expire(&tab, syn_ts + 60 * SEC, 100);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, 0);
+	ck_assert_uint_ge(d.calls, 1);
+	ck_assert_uint_eq(d.id[0], 1);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_EMBRYONIC);
+	ck_assert_uint_eq(d.now[0], syn_ts + 60 * SEC);
+	ck_assert(!kept(&tab, client(0), syn_ts + 60 * SEC));
+}
+END_TEST
+
+/* At the end of the capture it leaves among the others, in order of id,
+ * as evicted. */
+START_TEST(a_held_attempt_leaves_with_the_flush)
+{
+	struct done_log d = { 0 };
+	uint64_t ts = hold_client_0(&d);
+
+	cs_flow_flush(&tab, ts += SEC);
+	ck_assert_uint_eq(d.calls, 9);
+	for (unsigned i = 0; i < 9; i++)
+		ck_assert_uint_eq(d.id[i], i + 1);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_EMBRYONIC);
+	ck_assert_uint_eq(d.evicted_calls, 1);
+	ck_assert_uint_eq(tab.count, 0);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, 0);
+	ck_assert_uint_eq(tab.aside.count, 0);
+}
+END_TEST
+
+/*
+ * No more are held than the table's size: past it the oldest held leaves
+ * early, reported as evicted, and its key is kept as any evicted one's,
+ * so that its SYN-ACK opens no record.
+ */
+START_TEST(more_held_than_the_table_pushes_out_the_oldest)
+{
+	enum { CAP = 4 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init_holding(&tab, CAP, &d);
+	for (uint32_t round = 0; round < 3; round++, ts += 2 * SEC)
+		for (uint32_t i = 0; i < CAP; i++)
+			syn(&tab, client(round * CAP + i), ts + i);
+	/* round 1 evicted round 0's (held), round 2 round 1's: 0's leave */
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_EMBRYONIC], 2 * CAP);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, CAP);
+	ck_assert_uint_eq(tab.held_early, CAP);
+	ck_assert_uint_eq(d.calls, CAP);
+	for (unsigned i = 0; i < CAP; i++) {
+		ck_assert_uint_eq(d.id[i], i + 1);
+		ck_assert_uint_eq(d.evicted[i], CS_EVICT_EMBRYONIC);
+	}
+	ck_assert(kept(&tab, client(0), ts));
+	ck_assert_ptr_null(track_or_null(&tab, seg(reverse(client(0)),
+						   CS_TH_SYN | CS_TH_ACK, 5000, 1001, 0,
+						   ts)));
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 1);
+	/* round 1's are still held: a retry brings one back */
+	struct cs_conn *c = syn(&tab, client(CAP), ts += SEC);
+	ck_assert_uint_eq(c->id, CAP + 1);
+	ck_assert_uint_eq(tab.rejoined, 1);
+}
+END_TEST
+
 /* ---- expiry ------------------------------------------------------------------ */
 
 /*
@@ -2005,6 +2177,11 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, the_flush_forgets_evicted_keys);
 	tcase_add_test(tc, evicted_keys_without_memory);
 	tcase_add_test(tc, a_full_bucket_forgets_the_key_heard_from_least_recently);
+	tcase_add_test(tc, a_held_attempt_rejoins_with_its_retry);
+	tcase_add_test(tc, an_icmp_error_about_a_held_attempt_rejoins_it);
+	tcase_add_test(tc, a_held_attempt_leaves_at_its_timeout);
+	tcase_add_test(tc, a_held_attempt_leaves_with_the_flush);
+	tcase_add_test(tc, more_held_than_the_table_pushes_out_the_oldest);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("expiry");

@@ -1366,7 +1366,7 @@ static void compare_paths(const struct step *steps, size_t n, bool client_high,
 
 		cs_flow_expire(&tab, ts, 64);
 		cs_flow_where(&tab, &p, &w);
-		c = cs_flow_find(&tab, &w);
+		c = cs_flow_find(&tab, &w, ts);
 		int kside = c && w.side != c->orig;
 		bool fast = c && cs_zeek_plain(c, kside, &p) && cs_tcp_plain(c, &p);
 		if (fast)

@@ -13,9 +13,15 @@
 #     the whole table: completed, established, closing and aborted counts
 #     are equal (eviction takes unanswered attempts and closed connections,
 #     and their later packets open no record: analyzer/tracking/evicted.h);
-#   - no more than 2% more connections are reported, and no more than 1%
+#   - every attempt ends as it did too: timed out, unanswered and
+#     half-open counts are equal (an evicted attempt is held, and its
+#     retried SYN, its SYN-ACK or the RST answering it brings it back:
+#     flow.h, "Held attempts");
+#   - no more than 0.5% more connections are reported, and no more than 1%
 #     of them are `midstream` (before evicted keys, 50,386 connections were
-#     reported, 19,608 of them midstream, and 6,488 completed of 16,108);
+#     reported, 19,608 of them midstream, and 6,488 completed of 16,108;
+#     before held attempts, 30,156 of 29,673, 152 midstream, and 59 timed
+#     out of 370);
 #   - the later packets of evicted connections are counted
 #     (summary.untracked.evicted), and every packet is still analysed.
 # Then three samples recorded from real kernels (samples/record.sh), at
@@ -62,16 +68,17 @@ check "the whole table evicts nothing" "$(field whole .summary.evicted)" 0
 evicted=$(field small .summary.evicted)
 if [ "$evicted" -gt 1000 ]; then ok "--max-flows $MAX_FLOWS evicts: $evicted"; else
 	not_ok "--max-flows $MAX_FLOWS evicts only $evicted: the test no longer tests eviction"; fi
-for outcome in completed established closing aborted; do
+for outcome in completed established closing aborted timeout attempt half_open \
+	reset_nonexistent; do
 	check "$outcome connections" "$(field small ".outcomes.$outcome")" \
 		"$(field whole ".outcomes.$outcome")"
 done
 whole=$(field whole .summary.connections)
 small=$(field small .summary.connections)
-if [ "$small" -ge "$whole" ] && [ "$small" -le $((whole + whole / 50)) ]; then
+if [ "$small" -ge "$whole" ] && [ "$small" -le $((whole + whole / 200)) ]; then
 	ok "connections: $small, against $whole in the whole table"
 else
-	not_ok "connections: $small, against $whole in the whole table (at most 2% more)"
+	not_ok "connections: $small, against $whole in the whole table (at most 0.5% more)"
 fi
 midstream=$(field small .outcomes.midstream)
 if [ "$midstream" -le $((small / 100)) ]; then ok "midstream: $midstream"; else

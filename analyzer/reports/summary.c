@@ -179,9 +179,10 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e,
 	s->last_ts_us = maybe(cs_stats_timed(st) != 0, st->last_ts_us);
 	s->ts_backwards = st->ts_backwards;
 	s->ts_invalid = st->ts_invalid;
-	/* an open connection counts: the report flushes them all first */
-	s->connections = e->conns.connections + t->count;
-	s->open = t->count;
+	/* An open connection counts: the report flushes them all first.
+	 * So does an evicted attempt held (flow.h): it is not finished. */
+	s->open = (uint64_t)t->count + t->lists[CS_LIST_HELD].count;
+	s->connections = e->conns.connections + s->open;
 	s->peak_open = t->peak;
 	s->max_flows = t->opt.max_flows;
 	_Static_assert(sizeof s->evictions == sizeof t->evicted, "evictions");

@@ -176,14 +176,16 @@ static void rehash_step(struct cs_flow_table *t, uint32_t visits_max,
  * Makes room in the index for one more entry: starts a growth to twice
  * its size when it would hold more than cs_flow_index_fill_max (flow.h).
  * False when it cannot grow (no memory): the caller refuses the entry,
- * so the index never passes that.  At slot_max (at least twice --max-flows)
- * there is always room: count + 1 never exceeds --max-flows.
+ * so the index never passes that.  At slot_max there is always room: the
+ * index holds the count (at most --max-flows) and the held attempts (at
+ * most held_max), and slot_max is sized for both (cs_flow_init).
  */
 static bool index_make_room(struct cs_flow_table *t)
 {
 	uint32_t size = t->slot_mask + 1;
+	uint64_t entries = (uint64_t)t->count + t->lists[CS_LIST_HELD].count;
 
-	if (t->count + 1 <= cs_flow_index_fill_max(size) || size >= t->slot_max)
+	if (entries + 1 <= cs_flow_index_fill_max(size) || size >= t->slot_max)
 		return true;
 	if (t->old_slots)	/* cannot happen (see above); be right anyway */
 		rehash_step(t, UINT32_MAX, UINT32_MAX);
@@ -259,6 +261,28 @@ static void index_delete(struct cs_flow_table *t, uint32_t i)
 	}
 }
 
+/* The slot holding exactly `want`, in one index, or NULL. */
+static uint64_t *slot_in(uint64_t *slots, uint32_t mask, uint64_t want);
+
+/* Takes ref, filed under hash, out of the index it is in. */
+static void unindex_ref(struct cs_flow_table *t, cs_conn_ref ref, uint32_t hash)
+{
+	uint64_t want = slot_make(ref, hash);
+	uint64_t *s = slot_in(t->slots, t->slot_mask, want);
+
+	if (s) {
+		index_delete(t, (uint32_t)(s - t->slots));
+		return;
+	}
+	s = t->old_slots ? slot_in(t->old_slots, t->old_mask, want) : NULL;
+	CS_ASSERT(s);	/* a ref in use is indexed */
+	if (s) {
+		*s = SLOT_GONE;		/* see rehash_step */
+		if (!--t->old_left)
+			rehash_end(t);
+	}
+}
+
 /* ---- lists --------------------------------------------------------------- */
 
 static uint64_t timeout_at(const struct cs_flow_table *t, enum cs_flow_list l,
@@ -297,7 +321,7 @@ static void aside_from_is(struct cs_flow_table *t, enum cs_flow_list l,
 			  cs_conn_ref ref)
 {
 	t->aside_from[l] = ref;
-	if (!ref || l == CS_LIST_ACTIVE)
+	if (!ref || l == CS_LIST_ACTIVE || l == CS_LIST_HELD)
 		return;
 	uint64_t due = cs_time_add(last_ts_of(t, ref), CS_FLOW_ASIDE_AFTER_US);
 	if (due < t->aside_due_us)
@@ -379,6 +403,7 @@ static uint64_t list_timeout_opt(const struct cs_flow_opts *o, enum cs_flow_list
 {
 	switch (l) {
 	case CS_LIST_EMBRYONIC: return o->attempt_timeout_us;
+	case CS_LIST_HELD: return o->attempt_timeout_us;
 	case CS_LIST_ACTIVE: return o->idle_timeout_us;
 	case CS_LIST_CLOSED: return o->closed_timeout_us;
 	default: return o->reset_linger_us;
@@ -406,8 +431,9 @@ static uint64_t timeout_at(const struct cs_flow_table *t, enum cs_flow_list l,
 	uint64_t start = t->adaptive_start, end = t->adaptive_end;
 
 	/* count <= end: the table's count is at most max_flows, and
-	 * next_due_find clamps its own. */
-	if (count <= start || end <= start)
+	 * next_due_find clamps its own.  Held attempts are out of the
+	 * count: theirs stays, as an evicted key's does (evicted.h). */
+	if (count <= start || end <= start || l == CS_LIST_HELD)
 		return t->base_timeout[l];
 	uint64_t n = end - count;
 	return t->timeout_q[l] * n + t->timeout_r[l] * n / (end - start);
@@ -431,10 +457,19 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 		snprintf(err, errlen, "--max-flows must be 1..%u", 1u << 30);
 		return -1;
 	}
-	/* Pages of this array are touched only as records are first used. */
-	t->conns = calloc((size_t)o->max_flows + 1, sizeof *t->conns);
+	/* Pages of this array are touched only as records are first used.
+	 * One more than --max-flows: a held attempt the web view takes back
+	 * for a moment (cs_flow_take) is whole beside a full table's. */
+	t->conns = calloc((size_t)o->max_flows + 2, sizeof *t->conns);
+	/* As many held as --max-flows (2^28 at most: the index below stays
+	 * within 2^31 slots). */
+	t->held_max = !o->hold_attempts ? 0 :
+		      o->max_flows < (1u << 28) ? o->max_flows : 1u << 28;
+	/* The index holds the table's count and the held attempts at most
+	 * three quarters full (index_make_room). */
+	uint64_t most = ((uint64_t)o->max_flows + t->held_max) * 4 / 3 + 1;
 	t->slot_max = 1;
-	while (t->slot_max < 2 * o->max_flows)
+	while (t->slot_max < most)
 		t->slot_max <<= 1;
 	uint32_t initial = SLOTS_INITIAL < t->slot_max ? SLOTS_INITIAL : t->slot_max;
 	t->slots = calloc(initial, sizeof *t->slots);
@@ -469,7 +504,8 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	t->keying.vlan_key = o->vlan_key;
 	/* Without the memory for the entries, records stay whole: more
 	 * memory, the same answers. */
-	t->aside_on = o->set_aside && cs_aside_init(&t->aside, o->max_flows) == 0;
+	t->aside_on = o->set_aside &&
+		      cs_aside_init(&t->aside, o->max_flows + t->held_max) == 0;
 	cs_evicted_init(&t->evicted_keys, o->max_flows, t->base_timeout);
 	return 0;
 }
@@ -526,25 +562,39 @@ void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 }
 
 static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot);
+static struct cs_conn *rejoin(struct cs_flow_table *t, cs_conn_ref ref,
+			      uint32_t hash, uint64_t now_us);
+
+/* Is ref an attempt held after its eviction (flow.h)?  Held attempts are
+ * always set aside (hold, cs_flow_put_back). */
+static bool is_held(const struct cs_flow_table *t, cs_conn_ref ref)
+{
+	return is_set_aside(ref) && entry_of(t, ref)->list == CS_LIST_HELD;
+}
 
 /* A record set aside is taken back at once: whoever looks a connection
- * up is about to read or change it. */
+ * up is about to read or change it.  A held attempt rejoins the table
+ * for a packet of it (at now_us), and is not found otherwise. */
 static struct cs_conn *lookup(struct cs_flow_table *t,
-			      const struct cs_flow_key *k, uint32_t hash)
+			      const struct cs_flow_key *k, uint32_t hash,
+			      bool for_packet, uint64_t now_us)
 {
 	uint64_t *s = index_find(t, k, hash);
 
 	if (!s)
 		return NULL;
-	if (is_set_aside(slot_ref(*s)))
-		return take_back(t, s);
-	return &t->conns[slot_ref(*s)];
+	cs_conn_ref ref = slot_ref(*s);
+	if (!is_set_aside(ref))
+		return &t->conns[ref];
+	if (is_held(t, ref))
+		return for_packet ? rejoin(t, ref, hash, now_us) : NULL;
+	return take_back(t, s);
 }
 
 struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 			       const struct cs_flow_key *k)
 {
-	return lookup(t, k, key_hash(t, k));
+	return lookup(t, k, key_hash(t, k), false, 0);
 }
 
 void cs_flow_where_by(const struct cs_flow_keying *k, const struct cs_pkt *p,
@@ -561,9 +611,9 @@ void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
 }
 
 struct cs_conn *cs_flow_find(struct cs_flow_table *t,
-			     const struct cs_flow_where *w)
+			     const struct cs_flow_where *w, uint64_t now_us)
 {
-	return lookup(t, &w->key, w->hash);
+	return lookup(t, &w->key, w->hash, true, now_us);
 }
 
 /* Inline for set_aside: there, a call to the exported function below was
@@ -670,6 +720,107 @@ static bool unanswered(const struct cs_flow_table *t, cs_conn_ref head,
 	return cs_time_add(last_ts_of(t, head), CS_FLOW_UNANSWERED_AFTER_US) <= now_us;
 }
 
+static cs_conn_ref set_aside(struct cs_flow_table *t, cs_conn_ref ref);
+static struct cs_conn *take_record(struct cs_flow_table *t);
+static void evict_one(struct cs_flow_table *t, uint64_t now_us);
+static uint64_t *slot_hashed(struct cs_flow_table *t, cs_conn_ref ref,
+			     uint32_t hash);
+
+/* Held ref (set aside) becomes the newest on the held list. */
+static void held_append(struct cs_flow_table *t, cs_conn_ref ref)
+{
+	struct cs_aside_entry *e = entry_of(t, ref);
+	cs_conn_ref tail = t->lists[CS_LIST_HELD].tail;
+
+	if (!tail) {	/* a new head may be due first (see cs_flow_expire) */
+		uint64_t due = cs_time_add(e->last_ts_us, t->base_timeout[CS_LIST_HELD]);
+		if (due < t->next_due_us)
+			t->next_due_us = due;
+	}
+	e->list = CS_LIST_HELD;
+	e->lru_prev = tail;
+	e->lru_next = 0;
+	if (tail)
+		*next_of(t, tail) = ref;
+	else
+		t->lists[CS_LIST_HELD].head = ref;
+	t->lists[CS_LIST_HELD].tail = ref;
+	t->lists[CS_LIST_HELD].count++;
+}
+
+/*
+ * Held ref leaves for good, reported as evicted: its time is over, the
+ * end of the capture, or (early) more than held_max are held -- then its
+ * key is kept as any evicted one's, so that its later packets open no
+ * record.  Unpacked into a scratch record: a full table may have no free
+ * one.
+ */
+static void held_leave(struct cs_flow_table *t, cs_conn_ref ref,
+		       uint64_t now_us, bool early)
+{
+	struct cs_conn scratch, *c = &scratch;
+
+	list_unlink(t, ref, CS_LIST_HELD);
+	if (is_set_aside(ref)) {
+		unindex_ref(t, ref, entry_of(t, ref)->hash);
+		cs_aside_take(&t->aside, aside_index(ref), c);	/* frees it */
+	} else {	/* (cs_flow_put_back: only without memory) */
+		c = &t->conns[ref];
+		unindex_ref(t, ref, key_hash(t, &c->key));
+	}
+	c->list = CS_LIST_HELD;
+	c->evicted = CS_EVICT_EMBRYONIC;
+	if (early)
+		keep_evicted_key(t, c, CS_LIST_EMBRYONIC, now_us);
+	if (t->done)
+		t->done(t->done_ctx, c, now_us);
+	if (c != &scratch)
+		free_record(t, c);
+}
+
+/* Evicts the attempt ref, at the head of the embryonic list, by holding
+ * it (flow.h); false when it cannot be set aside, to be evicted whole. */
+static bool hold(struct cs_flow_table *t, cs_conn_ref ref, uint64_t now_us)
+{
+	if (!t->aside_on || !t->held_max)
+		return false;
+	if (!is_set_aside(ref) && !(ref = set_aside(t, ref)))
+		return false;
+	list_unlink(t, ref, CS_LIST_EMBRYONIC);
+	t->count--;
+	held_append(t, ref);
+	if (t->lists[CS_LIST_HELD].count > t->held_max) {
+		held_leave(t, t->lists[CS_LIST_HELD].head, now_us, true);
+		t->held_early++;
+	}
+	return true;
+}
+
+/*
+ * Held ref is heard from again at now_us: it takes a record of the table
+ * again, evicting another if the table is full, and waits on the
+ * embryonic list as before, where the caller re-files it.
+ */
+static struct cs_conn *rejoin(struct cs_flow_table *t, cs_conn_ref ref,
+			      uint32_t hash, uint64_t now_us)
+{
+	list_unlink(t, ref, CS_LIST_HELD);	/* (not evict_one's to take) */
+	if (t->count >= t->opt.max_flows)
+		evict_one(t, now_us);
+	struct cs_conn *c = take_record(t);
+	/* looked for now: the eviction may have moved it */
+	uint64_t *s = slot_hashed(t, ref, hash);
+	cs_aside_take(&t->aside, aside_index(ref), c);	/* frees the entry */
+	*s = slot_make(ref_of(t, c), hash);
+	c->evicted = CS_EVICT_NONE;
+	t->count++;
+	if (t->count > t->peak)
+		t->peak = t->count;
+	list_append(t, c, CS_LIST_EMBRYONIC);
+	t->rejoined++;
+	return c;
+}
+
 static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 {
 	static const struct {
@@ -687,6 +838,10 @@ static void evict_one(struct cs_flow_table *t, uint64_t now_us)
 		cs_conn_ref head = t->lists[order[i].list].head;
 		if (!head || (order[i].if_unanswered && !unanswered(t, head, now_us)))
 			continue;
+		if (order[i].list == CS_LIST_EMBRYONIC && hold(t, head, now_us)) {
+			t->evicted[order[i].why]++;
+			return;
+		}
 		struct cs_conn *victim = full_record(t, head);
 		victim->evicted = (uint8_t)order[i].why;
 		t->evicted[order[i].why]++;
@@ -704,8 +859,9 @@ static struct cs_conn *take_record(struct cs_flow_table *t)
 		memset(c, 0, sizeof *c);
 		return c;
 	}
-	/* A full table has records on its lists, so evict_one freed one. */
-	CS_ASSERT(t->never_used <= t->opt.max_flows);
+	/* A full table has records on its lists, so evict_one freed one;
+	 * the one more is cs_flow_take's (cs_flow_init). */
+	CS_ASSERT(t->never_used <= t->opt.max_flows + 1);
 	return &t->conns[t->never_used++];	/* zeroed by calloc */
 }
 
@@ -744,16 +900,17 @@ static uint64_t *slot_of(struct cs_flow_table *t, cs_conn_ref ref)
 }
 
 /*
- * Record ref, quiet on its list for CS_FLOW_ASIDE_AFTER_US, goes aside.
- * One some detector holds by ref stays (closewait.c queues records in
- * CLOSE_WAIT): that ref must go on naming it.
+ * Record ref, quiet on its list for CS_FLOW_ASIDE_AFTER_US, goes aside:
+ * returns the ref of its entry, or 0 if it stays.  One some detector
+ * holds by ref stays (closewait.c queues records in CLOSE_WAIT): that ref
+ * must go on naming it.
  */
-static void set_aside(struct cs_flow_table *t, cs_conn_ref ref)
+static cs_conn_ref set_aside(struct cs_flow_table *t, cs_conn_ref ref)
 {
 	struct cs_conn *c = &t->conns[ref];
 
 	if (c->detect[0].close_wait || c->detect[1].close_wait)
-		return;
+		return 0;
 	/* The index slot is looked for after packing, which takes long
 	 * enough for its line to come.  Looked for first, it was a wait on
 	 * memory for nearly every record: 1.1% of SMALL's samples (perf
@@ -762,12 +919,13 @@ static void set_aside(struct cs_flow_table *t, cs_conn_ref ref)
 	prefetch_slot(t, hash);
 	uint32_t i = cs_aside_put(&t->aside, c, hash);
 	if (!i)
-		return;		/* not written: it stays a record */
+		return 0;	/* not written: it stays a record */
 	cs_conn_ref aside = i | CS_FLOW_REF_SET_ASIDE;
 	entry_of(t, aside)->list = c->list;
 	list_replace(t, ref, aside, (enum cs_flow_list)c->list);
 	*slot_hashed(t, ref, hash) = slot_make(aside, hash);
 	free_record(t, c);
+	return aside;
 }
 
 /* The record behind the entry in *slot, unpacked into a free record
@@ -780,10 +938,13 @@ static struct cs_conn *take_back(struct cs_flow_table *t, uint64_t *slot)
 	cs_conn_ref prev = e->lru_prev, next = e->lru_next;
 	struct cs_conn *c = take_record(t);
 
-	list_replace(t, aside, ref_of(t, c), (enum cs_flow_list)e->list);
+	enum cs_flow_list l = (enum cs_flow_list)e->list;
+
+	list_replace(t, aside, ref_of(t, c), l);
 	cs_aside_take(&t->aside, aside_index(aside), c);	/* frees e */
 	c->lru_prev = prev;	/* (the packed ones are from before it went) */
 	c->lru_next = next;
+	c->list = (uint8_t)l;	/* (held: packed on the embryonic list) */
 	*slot = slot_make(ref_of(t, c), slot_hash(*slot));
 	return c;
 }
@@ -927,9 +1088,15 @@ struct cs_conn *cs_flow_take(struct cs_flow_table *t, uint32_t hash,
 	return take_back(t, s);
 }
 
-void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c)
+void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c,
+		      uint64_t now_us)
 {
-	set_aside(t, ref_of(t, c));
+	cs_conn_ref ref = ref_of(t, c);
+
+	/* A held attempt is always an entry (is_held): without the memory
+	 * to be one again, it leaves. */
+	if (!set_aside(t, ref) && c->list == CS_LIST_HELD)
+		held_leave(t, ref, now_us, false);
 }
 
 cs_conn_ref cs_flow_older(const struct cs_flow_table *t, cs_conn_ref ref)
@@ -957,6 +1124,9 @@ static void unpack_copy(const struct cs_flow_table *t, cs_conn_ref ref,
 	cs_aside_unpack(&t->aside, aside_index(ref), copy);
 	copy->lru_prev = e->lru_prev;	/* (unpacked as 0: kept in the entry) */
 	copy->lru_next = e->lru_next;
+	copy->list = e->list;		/* (held: packed on the embryonic list) */
+	if (e->list == CS_LIST_HELD)	/* as it will be reported */
+		copy->evicted = CS_EVICT_EMBRYONIC;
 }
 
 const struct cs_conn *cs_flow_view(const struct cs_flow_table *t, cs_conn_ref ref,
@@ -1124,7 +1294,8 @@ unsigned cs_flow_expire_due(struct cs_flow_table *t, uint64_t now_us,
 {
 	/* What matters least first, as eviction does, when work is short. */
 	static const enum cs_flow_list order[CS_LIST_MAX] = {
-		CS_LIST_RESET, CS_LIST_CLOSED, CS_LIST_EMBRYONIC, CS_LIST_ACTIVE,
+		CS_LIST_HELD, CS_LIST_RESET, CS_LIST_CLOSED, CS_LIST_EMBRYONIC,
+		CS_LIST_ACTIVE,
 	};
 	unsigned n = 0;
 
@@ -1133,6 +1304,11 @@ unsigned cs_flow_expire_due(struct cs_flow_table *t, uint64_t now_us,
 		while (n < max_work && t->lists[l].head &&
 		       head_due(t, l) <= now_us) {
 			prefetch_next(t, t->lists[l].head);
+			if (l == CS_LIST_HELD) {	/* evicted, not expired */
+				held_leave(t, t->lists[l].head, now_us, false);
+				n++;
+				continue;
+			}
 			struct cs_conn *c = full_record(t, t->lists[l].head);
 			/* before its time: the table is filling (emergency) */
 			if (cs_time_add(c->last_ts_us, t->base_timeout[l]) > now_us)
@@ -1227,7 +1403,8 @@ static void drain_in_order(struct cs_flow_table *t, const cs_conn_ref *refs,
 		}
 		c->lru_prev = 0;	/* it held part of the id (flush_by_place) */
 		t->lists[c->list].count--;
-		t->count--;
+		if (c->list != CS_LIST_HELD)	/* (held: out of the count) */
+			t->count--;
 		if (t->done)
 			t->done(t->done_ctx, c, now_us);
 		if (c != &scratch)
@@ -1281,7 +1458,8 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 	if (lo > hi)
 		return true;	/* empty */
 	cs_conn_ref *at = NULL;
-	if (hi - lo < (uint64_t)t->count * PLACE_IDS_PER_RECORD)
+	uint64_t entries = (uint64_t)t->count + t->lists[CS_LIST_HELD].count;
+	if (hi - lo < entries * PLACE_IDS_PER_RECORD)
 		at = calloc((size_t)(hi - lo + 1), sizeof *at);
 	if (!at) {		/* the sort's turn: it unlinks records */
 		relink_back(t);
@@ -1303,6 +1481,15 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 	return true;
 }
 
+/* ref leaves at the end of the capture, the table's upkeep kept. */
+static void leave_at_end(struct cs_flow_table *t, cs_conn_ref ref, uint64_t now_us)
+{
+	if (is_held(t, ref))
+		held_leave(t, ref, now_us, false);
+	else
+		cs_flow_remove(t, full_record(t, ref), now_us);
+}
+
 void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 {
 	/* Every connection ends here: nothing later can belong to one. */
@@ -1311,13 +1498,13 @@ void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 		return;
 
 	uint32_t n = 0;
-	struct by_id_entry *all = malloc(((size_t)t->count + 1) * sizeof *all);
+	size_t all_n = (size_t)t->count + t->lists[CS_LIST_HELD].count;
+	struct by_id_entry *all = malloc((all_n + 1) * sizeof *all);
 
 	if (!all) {		/* no memory to sort: list order will do */
 		for (int l = 0; l < CS_LIST_MAX; l++)
 			while (t->lists[l].head)
-				cs_flow_remove(t, full_record(t, t->lists[l].head),
-					       now_us);
+				leave_at_end(t, t->lists[l].head, now_us);
 		return;
 	}
 	for (int l = 0; l < CS_LIST_MAX; l++)
@@ -1327,6 +1514,6 @@ void cs_flow_flush(struct cs_flow_table *t, uint64_t now_us)
 	/* (Ids spread this wide are rare: these leave one at a time, with
 	 * the upkeep drain_in_order saves.) */
 	for (uint32_t i = 0; i < n; i++)
-		cs_flow_remove(t, full_record(t, all[i].ref), now_us);
+		leave_at_end(t, all[i].ref, now_us);
 	free(all);
 }

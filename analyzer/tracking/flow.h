@@ -24,6 +24,19 @@
  * connections are still reported, and its key is kept (evicted.h) so that
  * its later packets open no new record.  Time is packet time.
  *
+ * Held attempts.  An evicted handshake (an attempt on the embryonic list)
+ * is not reported at once: it is set aside and put on a fifth list, out of
+ * the count --max-flows bounds, still in the index.  Its client retries a
+ * SYN after 1, 3, 7 s, a server repeats its SYN-ACK, a RST or an ICMP
+ * error may answer it: any such packet finds it there and it rejoins the
+ * table whole (evicting another if the table is full), one connection
+ * with every packet, instead of a second row begun by the retry.  One
+ * never heard from again leaves at its attempt timeout, or when more
+ * than held_max wait (the oldest evicted first), and is reported then,
+ * with `evicted` set, its key kept like any evicted one's.  Each costs
+ * its entry and packed bytes (about 60 bytes), beside the 72 bytes its
+ * key took before.
+ *
  * A record quiet for CS_FLOW_ASIDE_AFTER_US on the embryonic, closed or
  * reset list goes aside (aside.h): a 24-byte entry stands for it in the
  * index and on its list, the record is packed, and it is unpacked whole
@@ -51,9 +64,12 @@ enum cs_flow_list {
 	CS_LIST_ACTIVE,
 	CS_LIST_CLOSED,
 	CS_LIST_RESET,
+	/* Not a state: attempts evicted from a full table, held packed until
+	 * heard from again or their time is over (see "Held attempts"). */
+	CS_LIST_HELD,
 	CS_LIST_MAX
 };
-_Static_assert(CS_LIST_MAX == CS_EVICTED_LISTS, "evicted.h keeps a timeout a list");
+_Static_assert(CS_LIST_HELD == CS_EVICTED_LISTS, "evicted.h keeps a timeout a list");
 
 struct cs_flow_opts {
 	uint32_t max_flows;
@@ -63,6 +79,9 @@ struct cs_flow_opts {
 	uint64_t reset_linger_us;	/* after a RST */
 	bool vlan_key;			/* VLAN id is part of the key */
 	bool set_aside;			/* quiet records go aside (aside.h) */
+	/* Evicted attempts are held (see "Held attempts" above); only
+	 * with set_aside, which holding them needs. */
+	bool hold_attempts;
 };
 
 #define CS_FLOW_MAX_DEFAULT 1000000u
@@ -169,6 +188,9 @@ struct cs_flow_table {
 	uint64_t expired;
 	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
 	uint32_t peak;			/* most records in use at once */
+	uint32_t held_max;		/* most attempts held (CS_LIST_HELD) */
+	uint64_t rejoined;		/* held attempts heard from again */
+	uint64_t held_early;		/* ... that left early: held_max were */
 	uint32_t rehash_moved_most;	/* most entries one insert moved */
 	/* Allocates a larger index (calloc); a test makes it fail. */
 	void *(*index_alloc)(size_t n, size_t size);
@@ -195,6 +217,8 @@ void cs_flow_fini(struct cs_flow_table *t);
 void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 		 int *side);
 
+/* The record of key k, taken back if set aside; NULL for none, and for
+ * a held attempt (evicted: only a packet of it brings it back). */
 struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 			       const struct cs_flow_key *k);
 
@@ -217,8 +241,10 @@ void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
 		   struct cs_flow_where *w);
 void cs_flow_where_by(const struct cs_flow_keying *k, const struct cs_pkt *p,
 		      struct cs_flow_where *w);
+/* The record of w's key, taken back if set aside; a held attempt rejoins
+ * the table (see "Held attempts" above): it is a packet's at now_us. */
 struct cs_conn *cs_flow_find(struct cs_flow_table *t,
-			     const struct cs_flow_where *w);
+			     const struct cs_flow_where *w, uint64_t now_us);
 void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash);
 void cs_flow_prefetch_record(const struct cs_flow_table *t, uint32_t hash);
 
@@ -259,11 +285,13 @@ unsigned cs_flow_expire_due(struct cs_flow_table *t, uint64_t now_us,
 void cs_flow_set_aside_quiet(struct cs_flow_table *t, uint64_t now_us);
 
 /* Whole records on the lists that go aside: those not quiet long enough
- * yet (and the few a detector holds). */
+ * yet (and the few a detector holds).  The held list holds entries
+ * only (flow.c). */
 static inline uint32_t cs_flow_whole_waiting(const struct cs_flow_table *t)
 {
 	return t->lists[CS_LIST_EMBRYONIC].count + t->lists[CS_LIST_CLOSED].count +
-	       t->lists[CS_LIST_RESET].count - t->aside.count;
+	       t->lists[CS_LIST_RESET].count -
+	       (t->aside.count - t->lists[CS_LIST_HELD].count);
 }
 
 /* Expires at most max_work records whose time has come; returns how many.
@@ -318,8 +346,10 @@ void cs_flow_read(const struct cs_flow_table *t, cs_conn_ref ref,
  * (then *was_aside).  Call when nobody holds a record, as for a lookup. */
 struct cs_conn *cs_flow_take(struct cs_flow_table *t, uint32_t hash,
 			     cs_conn_ref ref, bool *was_aside);
-/* Sets c aside again, where it was: one cs_flow_take took back. */
-void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c);
+/* Sets c aside again, where it was: one cs_flow_take took back.  A held
+ * attempt that cannot be leaves (at now_us). */
+void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c,
+		      uint64_t now_us);
 
 /* The ref before (older) and after (newer) ref on its list, 0 at an end;
  * its last packet's time. */

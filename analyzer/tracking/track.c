@@ -175,7 +175,7 @@ unsigned cs_track_segment_at(struct cs_flow_table *t, const struct cs_pkt *p,
 			     const struct cs_flow_where *w,
 			     struct cs_conn **conn, int *side)
 {
-	struct cs_conn *c = cs_flow_find(t, w);
+	struct cs_conn *c = cs_flow_find(t, w, p->ts_us);
 	unsigned ev;
 
 	if (c) {
@@ -202,7 +202,7 @@ struct cs_conn *cs_track_bad_checksum(struct cs_flow_table *t,
 				      const struct cs_flow_where *w)
 {
 	int side;
-	struct cs_conn *c = record_for(t, p, w, cs_flow_find(t, w), &side);
+	struct cs_conn *c = record_for(t, p, w, cs_flow_find(t, w, p->ts_us), &side);
 
 	if (!c)
 		return NULL;
@@ -215,7 +215,7 @@ struct cs_conn *cs_track_icmp(struct cs_flow_table *t, const struct cs_pkt *p,
 			      const struct cs_flow_where *w, bool *of_evicted)
 {
 	int kside = w->side;
-	struct cs_conn *c = cs_flow_find(t, w);
+	struct cs_conn *c = cs_flow_find(t, w, p->ts_us);
 	*of_evicted = false;
 	if (!c) {
 		struct cs_evicted_key *g = cs_flow_evicted(t, w, p->ts_us);

@@ -295,7 +295,7 @@ static void recount_due(struct cs_tally *t, const struct cs_young *y,
 	struct cs_conn *c = cs_flow_take(t->flows, y->hash, ref, &was_aside);
 	cs_tally_update(t, c, now_us);
 	if (was_aside)
-		cs_flow_put_back(t->flows, c);
+		cs_flow_put_back(t->flows, c, now_us);
 }
 
 unsigned cs_tally_recount_young(struct cs_tally *t, uint64_t now_us,
