@@ -1111,7 +1111,7 @@ static void table_init_holding(struct cs_flow_table *t, uint32_t max_flows,
 	char err[128];
 
 	o.set_aside = true;
-	o.hold_attempts = true;
+	o.hold_evicted = true;
 	ck_assert_int_eq(cs_flow_init(t, &o, d ? log_done : NULL, d, err, sizeof err), 0);
 	ck_assert(t->aside_on && t->held_max == max_flows);
 	if (d)
@@ -1130,7 +1130,7 @@ static uint64_t hold_client_0(struct done_log *d)
 		handshake(&tab, client(i), ts += 1000);
 	ck_assert_uint_eq(tab.evicted[CS_EVICT_EMBRYONIC], 1);
 	ck_assert_uint_eq(tab.count, CAP);
-	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 1);
 	ck_assert_uint_eq(d->calls, 0);		/* held, not reported */
 	ck_assert_ptr_null(lookup(&tab, client(0)));	/* not in the table */
 	return ts;
@@ -1139,8 +1139,9 @@ static uint64_t hold_client_0(struct done_log *d)
 /*
  * The evicted SYN's retransmission a second later finds it held: the
  * attempt rejoins the table with its id and its first SYN, and the
- * least recently active connection makes room.  Then its SYN-ACK and ACK
- * complete it: one connection, never evicted, as in a larger table.
+ * least recently active connection makes room (held in its turn).  Then
+ * its SYN-ACK and ACK complete it: one connection, never evicted, as in a
+ * larger table.  Client 1's next segment brings it back the same way.
  */
 START_TEST(a_held_attempt_rejoins_with_its_retry)
 {
@@ -1153,11 +1154,12 @@ START_TEST(a_held_attempt_rejoins_with_its_retry)
 	ck_assert_uint_eq(c->ep[0].isn, 1000);
 	ck_assert_uint_eq(c->ep[0].pkts, 2);
 	ck_assert_uint_eq(tab.rejoined, 1);
-	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, 0);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 0);
 	ck_assert_uint_eq(tab.count, 8);
-	ck_assert_uint_eq(d.calls, 1);
-	ck_assert_uint_eq(d.id[0], 2);		/* client 1's, the least recent */
-	ck_assert_uint_eq(d.evicted[0], CS_EVICT_ACTIVE);
+	ck_assert_uint_eq(d.calls, 0);
+	/* client 1's, the least recently active */
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_ACTIVE], 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_ACTIVE].count, 1);
 
 	track(&tab, seg(reverse(client(0)), CS_TH_SYN | CS_TH_ACK, 5000, 1001, 0,
 			ts += 1000));
@@ -1166,10 +1168,22 @@ START_TEST(a_held_attempt_rejoins_with_its_retry)
 	ck_assert_uint_eq(c->id, 1);
 	ck_assert_uint_eq(tab.next_id, 9);	/* no record was opened for it */
 	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 0);
+
+	c = track(&tab, seg(client(1), CS_TH_ACK | CS_TH_PSH, 1001, 5001, 100,
+			    ts += 1000));
+	ck_assert_uint_eq(c->id, 2);
+	ck_assert_uint_eq(c->ep[0].pkts, 3);	/* SYN, ACK, this one */
+	ck_assert_uint_eq(tab.rejoined, 2);
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_ACTIVE], 2);	/* client 2's */
+	ck_assert_uint_eq(d.calls, 0);
 	cs_flow_flush(&tab, ts += SEC);
 	ck_assert_uint_eq(d.calls, 9);
-	ck_assert_uint_eq(d.id[1], 1);		/* in order of id */
+	for (unsigned i = 0; i < 9; i++)	/* in order of id */
+		ck_assert_uint_eq(d.id[i], i + 1);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_NONE);
 	ck_assert_uint_eq(d.evicted[1], CS_EVICT_NONE);
+	ck_assert_uint_eq(d.evicted[2], CS_EVICT_ACTIVE);	/* still held */
+	ck_assert_uint_eq(d.evicted_calls, 1);
 }
 END_TEST
 
@@ -1207,10 +1221,10 @@ START_TEST(a_held_attempt_leaves_at_its_timeout)
 	hold_client_0(&d);
 
 	cs_flow_expire(&tab, syn_ts + 60 * SEC - 1, 100);
-	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 1);
 	ck_assert_uint_eq(d.calls, 0);
 	cs_flow_expire(&tab, syn_ts + 60 * SEC, 100);
-	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, 0);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 0);
 	ck_assert_uint_ge(d.calls, 1);
 	ck_assert_uint_eq(d.id[0], 1);
 	ck_assert_uint_eq(d.evicted[0], CS_EVICT_EMBRYONIC);
@@ -1233,7 +1247,7 @@ START_TEST(a_held_attempt_leaves_with_the_flush)
 	ck_assert_uint_eq(d.evicted[0], CS_EVICT_EMBRYONIC);
 	ck_assert_uint_eq(d.evicted_calls, 1);
 	ck_assert_uint_eq(tab.count, 0);
-	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, 0);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 0);
 	ck_assert_uint_eq(tab.aside.count, 0);
 }
 END_TEST
@@ -1255,7 +1269,7 @@ START_TEST(more_held_than_the_table_pushes_out_the_oldest)
 			syn(&tab, client(round * CAP + i), ts + i);
 	/* round 1 evicted round 0's (held), round 2 round 1's: 0's leave */
 	ck_assert_uint_eq(tab.evicted[CS_EVICT_EMBRYONIC], 2 * CAP);
-	ck_assert_uint_eq(tab.lists[CS_LIST_HELD].count, CAP);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, CAP);
 	ck_assert_uint_eq(tab.held_early, CAP);
 	ck_assert_uint_eq(d.calls, CAP);
 	for (unsigned i = 0; i < CAP; i++) {
@@ -1271,6 +1285,70 @@ START_TEST(more_held_than_the_table_pushes_out_the_oldest)
 	struct cs_conn *c = syn(&tab, client(CAP), ts += SEC);
 	ck_assert_uint_eq(c->id, CAP + 1);
 	ck_assert_uint_eq(tab.rejoined, 1);
+}
+END_TEST
+
+/*
+ * A connection in TIME_WAIT evicted for new ones is held too: the late
+ * ACK of its FIN brings it back and counts in it, as in a larger table,
+ * rather than apart.
+ */
+START_TEST(a_held_closed_connection_takes_its_late_ack)
+{
+	enum { CAP = 4 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init_holding(&tab, CAP, &d);
+	for (uint32_t i = 0; i < CAP; i++) {
+		handshake(&tab, client(i), ts += 1000);
+		close_both(&tab, client(i), ts);
+	}
+	syn(&tab, client(CAP), ts += 1000);	/* evicts client 0's */
+	ck_assert_uint_eq(tab.evicted[CS_EVICT_CLOSED], 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_CLOSED].count, 1);
+	ck_assert_uint_eq(d.calls, 0);
+
+	struct cs_conn *c = track(&tab, seg(client(0), CS_TH_ACK, 1002, 5002, 0,
+					    ts += SEC));
+	ck_assert_uint_eq(c->id, 1);
+	ck_assert_uint_eq(c->ep[0].pkts, 5);	/* SYN, ACK, FIN, ACK, this one */
+	ck_assert_uint_eq(cs_flow_classify(c), CS_LIST_CLOSED);
+	ck_assert_uint_eq(tab.rejoined, 1);
+	ck_assert_uint_eq(tab.untracked[CS_UNTRACKED_EVICTED], 0);
+	/* room made by client 4's SYN, unanswered for a second */
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_CLOSED].count, 0);
+}
+END_TEST
+
+/*
+ * Past held_max, a closed connection leaves before an attempt: its later
+ * packets are late ACKs, an attempt's a retry that would begin a second
+ * row.
+ */
+START_TEST(held_closed_connections_leave_before_attempts)
+{
+	enum { CAP = 2 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init_holding(&tab, CAP, &d);
+	syn(&tab, client(0), ts += 1000);		/* 1: an attempt */
+	handshake(&tab, client(1), ts += 1000);		/* 2: closed */
+	close_both(&tab, client(1), ts);
+	syn(&tab, client(2), ts += 2 * SEC);	/* 3: 1 goes, unanswered */
+	syn(&tab, client(3), ts += 1000);	/* 4: 2 goes, closed */
+	ck_assert_uint_eq(tab.held_count, 2);
+	ck_assert_uint_eq(d.calls, 0);
+	syn(&tab, client(4), ts += 1000);	/* 5: 3 goes: one too many */
+	ck_assert_uint_eq(tab.held_count, 2);
+	ck_assert_uint_eq(tab.held_early, 1);
+	ck_assert_uint_eq(d.calls, 1);
+	ck_assert_uint_eq(d.id[0], 2);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_CLOSED);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 2);
+	ck_assert_uint_eq(syn(&tab, client(0), ts += SEC)->id, 1);
 }
 END_TEST
 
@@ -2182,6 +2260,8 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, a_held_attempt_leaves_at_its_timeout);
 	tcase_add_test(tc, a_held_attempt_leaves_with_the_flush);
 	tcase_add_test(tc, more_held_than_the_table_pushes_out_the_oldest);
+	tcase_add_test(tc, a_held_closed_connection_takes_its_late_ack);
+	tcase_add_test(tc, held_closed_connections_leave_before_attempts);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("expiry");

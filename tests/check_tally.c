@@ -44,7 +44,7 @@ static void engine_up_holding(uint32_t max_flows, bool hold)
 
 	cs_engine_opts_default(&o);
 	o.flow.max_flows = max_flows;
-	o.flow.hold_attempts = hold;
+	o.flow.hold_evicted = hold;
 	o.keep_recent = true;		/* as --web sets it: the tally is kept */
 	ck_assert_msg(cs_engine_init(&eng, &o, err, sizeof err) == 0, "%s", err);
 	eng_live = true;
@@ -194,8 +194,8 @@ static void check(void)
 	ck_assert_msg(memcmp(w.states, k.states, sizeof w.states) == 0,
 		      "step %" PRIu64 ": endpoint states differ", steps);
 	ck_assert_uint_eq(w.open, k.open);
-	/* (held attempts are not finished: open) */
-	ck_assert_uint_eq(w.open, eng.flows.count + eng.flows.lists[CS_LIST_HELD].count);
+	/* (held records are not finished: open) */
+	ck_assert_uint_eq(w.open, eng.flows.count + eng.flows.held_count);
 	ck_assert_uint_eq(w.port_reuse, k.port_reuse);
 	ck_assert_msg(w.young == k.young, "step %" PRIu64 ": %" PRIu64 " young "
 		      "records, %" PRIu64 " on the list", steps, w.young, k.young);
@@ -588,7 +588,7 @@ START_TEST(young_ring_compacts)
 	syns(20000, 1000, T0, 10);
 	check();
 	ck_assert_uint_le(eng.open.young_cap, 1024);
-	ck_assert_uint_eq(eng.flows.lists[CS_LIST_HELD].count, 64);
+	ck_assert_uint_eq(eng.flows.lists[CS_LIST_HELD_EMBRYONIC].count, 64);
 	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_ATTEMPT], 64 + 64);
 	tick(T0 + 4 * SEC);
 	ck_assert_uint_eq(eng.open.outcomes[CS_OUT_TIMEOUT], 64 + 64);
@@ -777,7 +777,7 @@ START_TEST(snapshot_same_with_records_aside)
 	struct rconn rc[40];
 	uint64_t ts = T0;
 
-	/* (not holding evicted attempts: that needs records set aside) */
+	/* (not holding evicted records: that needs records set aside) */
 	engine_up_holding(32, false);
 	twin_up(32);
 	for (unsigned i = 0; i < sizeof rc / sizeof rc[0]; i++) {

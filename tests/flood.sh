@@ -37,8 +37,8 @@ MAX_FLOWS=100000
 # tables and the dashboard's rings (24 MiB measured with --max-flows 1000),
 # plus 0.9 KiB per record of --max-flows (a record is 688 bytes, its index
 # slots 32, the keys of evicted connections 144: evicted.h, and as many
-# evicted attempts held, about 60 bytes each: flow.h).  Measured: 71,668
-# KiB before attempts were held, 80,120 with them.
+# evicted records held, about 60 bytes each: flow.h).  Measured: 71,620
+# KiB before evicted records were held, 79,988 with them.
 BOUND_KIB=$((28 * 1024 + MAX_FLOWS * 9 / 10))
 mkdir -p "$OUT"
 source tests/lib/procs.sh

@@ -180,8 +180,8 @@ void cs_summary_fill(struct cs_summary *s, const struct cs_engine *e,
 	s->ts_backwards = st->ts_backwards;
 	s->ts_invalid = st->ts_invalid;
 	/* An open connection counts: the report flushes them all first.
-	 * So does an evicted attempt held (flow.h): it is not finished. */
-	s->open = (uint64_t)t->count + t->lists[CS_LIST_HELD].count;
+	 * So does an evicted record held (flow.h): it is not finished. */
+	s->open = (uint64_t)t->count + t->held_count;
 	s->connections = e->conns.connections + s->open;
 	s->peak_open = t->peak;
 	s->max_flows = t->opt.max_flows;

@@ -17,8 +17,9 @@
  * summary.untracked.evicted and keeps it that long again.  A SYN that would
  * have started a new connection on the record starts one now, and so does
  * any SYN on an evicted handshake, which may yet be answered (track.c).
- * (An evicted handshake is held whole instead, flow.h: its key comes here
- * only when more are held than the table's size.)
+ * (An evicted record is held packed instead, flow.h: its key comes here
+ * only when it leaves early, more being held than the table's size, or
+ * when it cannot be packed.)
  *
  * Bounded: buckets of four entries, twice as many entries as --max-flows
  * (72 bytes each), allocated at the first eviction and freed at the end of

@@ -19,22 +19,25 @@
  * (pf's adaptive timeouts) and, when it is full, the oldest attempt left
  * unanswered is evicted first, then the oldest reset or closed, then a
  * handshake under way, and only then the least recently active one — a
- * SYN flood cannot push out the connections being diagnosed.  Every
- * record that leaves is handed to the done callback first, so evicted
- * connections are still reported, and its key is kept (evicted.h) so that
- * its later packets open no new record.  Time is packet time.
+ * SYN flood cannot push out the connections being diagnosed.  An evicted
+ * record is held (below); every record that leaves is handed to the done
+ * callback first, so evicted connections are still reported, and the key
+ * of one that leaves before its time is kept (evicted.h) so that its later
+ * packets open no new record.  Time is packet time.
  *
- * Held attempts.  An evicted handshake (an attempt on the embryonic list)
- * is not reported at once: it is set aside and put on a fifth list, out of
- * the count --max-flows bounds, still in the index.  Its client retries a
- * SYN after 1, 3, 7 s, a server repeats its SYN-ACK, a RST or an ICMP
- * error may answer it: any such packet finds it there and it rejoins the
+ * Held records.  An evicted record is not reported at once: it is set
+ * aside and put on the held list of the list it left, out of the count
+ * --max-flows bounds, still in the index.  A client retries its SYN after
+ * 1, 3, 7 s, a server repeats its SYN-ACK, a RST or an ICMP error answers
+ * an attempt, a late FIN or ACK follows a close, an idle connection
+ * speaks again: any such packet finds the record there and it rejoins the
  * table whole (evicting another if the table is full), one connection
- * with every packet, instead of a second row begun by the retry.  One
- * never heard from again leaves at its attempt timeout, or when more
- * than held_max wait (the oldest evicted first), and is reported then,
- * with `evicted` set, its key kept like any evicted one's.  Each costs
- * its entry and packed bytes (about 60 bytes), beside the 72 bytes its
+ * with every packet, instead of a second row begun by the retry or
+ * packets counted apart.  One never heard from again leaves at its list's
+ * timeout (unshrunk), or early when more than held_max are held (the one
+ * heard from least recently first), and is reported then, with `evicted`
+ * set; leaving early, its key is kept like any evicted one's.  Each costs
+ * its entry and packed bytes (40 to 90 bytes), beside the 72 bytes its
  * key took before.
  *
  * A record quiet for CS_FLOW_ASIDE_AFTER_US on the embryonic, closed or
@@ -64,12 +67,24 @@ enum cs_flow_list {
 	CS_LIST_ACTIVE,
 	CS_LIST_CLOSED,
 	CS_LIST_RESET,
-	/* Not a state: attempts evicted from a full table, held packed until
-	 * heard from again or their time is over (see "Held attempts"). */
-	CS_LIST_HELD,
+	/* Not states: records evicted from each of the four above, held
+	 * packed until heard from again or their time is over (see "Held
+	 * records"), in the same order. */
+	CS_LIST_HELD_EMBRYONIC,
+	CS_LIST_HELD_ACTIVE,
+	CS_LIST_HELD_CLOSED,
+	CS_LIST_HELD_RESET,
 	CS_LIST_MAX
 };
-_Static_assert(CS_LIST_HELD == CS_EVICTED_LISTS, "evicted.h keeps a timeout a list");
+/* The lists of states: the first four. */
+#define CS_LIST_STATES CS_LIST_HELD_EMBRYONIC
+_Static_assert(CS_LIST_STATES == CS_EVICTED_LISTS, "evicted.h keeps a timeout a list");
+_Static_assert(CS_LIST_MAX == 2 * CS_LIST_STATES, "a held list for each");
+
+static inline bool cs_flow_list_is_held(unsigned l)
+{
+	return l >= CS_LIST_STATES;
+}
 
 struct cs_flow_opts {
 	uint32_t max_flows;
@@ -79,9 +94,9 @@ struct cs_flow_opts {
 	uint64_t reset_linger_us;	/* after a RST */
 	bool vlan_key;			/* VLAN id is part of the key */
 	bool set_aside;			/* quiet records go aside (aside.h) */
-	/* Evicted attempts are held (see "Held attempts" above); only
-	 * with set_aside, which holding them needs. */
-	bool hold_attempts;
+	/* Evicted records are held (see "Held records" above); only with
+	 * set_aside, which holding them needs. */
+	bool hold_evicted;
 };
 
 #define CS_FLOW_MAX_DEFAULT 1000000u
@@ -188,8 +203,9 @@ struct cs_flow_table {
 	uint64_t expired;
 	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
 	uint32_t peak;			/* most records in use at once */
-	uint32_t held_max;		/* most attempts held (CS_LIST_HELD) */
-	uint64_t rejoined;		/* held attempts heard from again */
+	uint32_t held_count;		/* records on the held lists */
+	uint32_t held_max;		/* ... at most */
+	uint64_t rejoined;		/* held records heard from again */
 	uint64_t held_early;		/* ... that left early: held_max were */
 	uint32_t rehash_moved_most;	/* most entries one insert moved */
 	/* Allocates a larger index (calloc); a test makes it fail. */
@@ -218,7 +234,7 @@ void cs_flow_key(const struct cs_pkt *p, bool vlan_key, struct cs_flow_key *k,
 		 int *side);
 
 /* The record of key k, taken back if set aside; NULL for none, and for
- * a held attempt (evicted: only a packet of it brings it back). */
+ * a held record (evicted: only a packet of it brings it back). */
 struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 			       const struct cs_flow_key *k);
 
@@ -241,8 +257,8 @@ void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
 		   struct cs_flow_where *w);
 void cs_flow_where_by(const struct cs_flow_keying *k, const struct cs_pkt *p,
 		      struct cs_flow_where *w);
-/* The record of w's key, taken back if set aside; a held attempt rejoins
- * the table (see "Held attempts" above): it is a packet's at now_us. */
+/* The record of w's key, taken back if set aside; a held record rejoins
+ * the table (see "Held records" above): it is a packet's at now_us. */
 struct cs_conn *cs_flow_find(struct cs_flow_table *t,
 			     const struct cs_flow_where *w, uint64_t now_us);
 void cs_flow_prefetch_slot(const struct cs_flow_table *t, uint32_t hash);
@@ -285,13 +301,13 @@ unsigned cs_flow_expire_due(struct cs_flow_table *t, uint64_t now_us,
 void cs_flow_set_aside_quiet(struct cs_flow_table *t, uint64_t now_us);
 
 /* Whole records on the lists that go aside: those not quiet long enough
- * yet (and the few a detector holds).  The held list holds entries
+ * yet (and the few a detector holds).  The held lists hold entries
  * only (flow.c). */
 static inline uint32_t cs_flow_whole_waiting(const struct cs_flow_table *t)
 {
 	return t->lists[CS_LIST_EMBRYONIC].count + t->lists[CS_LIST_CLOSED].count +
 	       t->lists[CS_LIST_RESET].count -
-	       (t->aside.count - t->lists[CS_LIST_HELD].count);
+	       (t->aside.count - t->held_count);
 }
 
 /* Expires at most max_work records whose time has come; returns how many.
@@ -347,7 +363,7 @@ void cs_flow_read(const struct cs_flow_table *t, cs_conn_ref ref,
 struct cs_conn *cs_flow_take(struct cs_flow_table *t, uint32_t hash,
 			     cs_conn_ref ref, bool *was_aside);
 /* Sets c aside again, where it was: one cs_flow_take took back.  A held
- * attempt that cannot be leaves (at now_us). */
+ * record that cannot be leaves (at now_us). */
 void cs_flow_put_back(struct cs_flow_table *t, struct cs_conn *c,
 		      uint64_t now_us);
 
