@@ -227,9 +227,10 @@ index_probe(struct cs_flow_table *t, const uint64_t *slots,
 	return UINT32_MAX;
 }
 
-/* The slot holding k, in the index or (while it grows) the old one. */
-static uint64_t *index_find(struct cs_flow_table *t,
-			    const struct cs_flow_key *k, uint32_t hash)
+/* The slot holding k, in the index or (while it grows) the old one.
+ * Always inline: every packet's lookup (cs_flow_find) runs it. */
+static inline __attribute__((always_inline)) uint64_t *
+index_find(struct cs_flow_table *t, const struct cs_flow_key *k, uint32_t hash)
 {
 	uint32_t i = index_probe(t, t->slots, t->slot_mask, k, hash);
 
@@ -320,8 +321,12 @@ static inline __attribute__((always_inline)) void point_neighbours(struct cs_flo
 static void aside_from_is(struct cs_flow_table *t, enum cs_flow_list l,
 			  cs_conn_ref ref)
 {
+	/* the lists that go aside, as bits */
+	enum { GO_ASIDE = 1u << CS_LIST_EMBRYONIC | 1u << CS_LIST_CLOSED |
+			  1u << CS_LIST_RESET };
+
 	t->aside_from[l] = ref;
-	if (!ref || l == CS_LIST_ACTIVE || cs_flow_list_is_held(l))
+	if (!ref || !(GO_ASIDE >> l & 1))
 		return;
 	uint64_t due = cs_time_add(last_ts_of(t, ref), CS_FLOW_ASIDE_AFTER_US);
 	if (due < t->aside_due_us)
@@ -585,20 +590,15 @@ static bool is_held(const struct cs_flow_table *t, cs_conn_ref ref)
 	return is_set_aside(ref) && cs_flow_list_is_held(entry_of(t, ref)->list);
 }
 
-/* A record set aside is taken back at once: whoever looks a connection
- * up is about to read or change it.  A held record rejoins the table
- * for a packet of it (at now_us), and is not found otherwise. */
-static struct cs_conn *lookup(struct cs_flow_table *t,
-			      const struct cs_flow_key *k, uint32_t hash,
-			      bool for_packet, uint64_t now_us)
+/* The record of the entry set aside in *s, filed under hash: taken back
+ * at once, as whoever looks a connection up is about to read or change
+ * it.  A held record rejoins the table for a packet of it (at now_us),
+ * and is not found otherwise. */
+static struct cs_conn *found_aside(struct cs_flow_table *t, uint64_t *s,
+				   uint32_t hash, bool for_packet, uint64_t now_us)
 {
-	uint64_t *s = index_find(t, k, hash);
-
-	if (!s)
-		return NULL;
 	cs_conn_ref ref = slot_ref(*s);
-	if (!is_set_aside(ref))
-		return &t->conns[ref];
+
 	if (is_held(t, ref))
 		return for_packet ? rejoin(t, ref, hash, now_us) : NULL;
 	return take_back(t, s);
@@ -607,7 +607,14 @@ static struct cs_conn *lookup(struct cs_flow_table *t,
 struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
 			       const struct cs_flow_key *k)
 {
-	return lookup(t, k, key_hash(t, k), false, 0);
+	uint32_t hash = key_hash(t, k);
+	uint64_t *s = index_find(t, k, hash);
+
+	if (!s)
+		return NULL;
+	if (!is_set_aside(slot_ref(*s)))
+		return &t->conns[slot_ref(*s)];
+	return found_aside(t, s, hash, false, 0);
 }
 
 void cs_flow_where_by(const struct cs_flow_keying *k, const struct cs_pkt *p,
@@ -623,10 +630,19 @@ void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
 	cs_flow_where_by(&t->keying, p, w);
 }
 
+/* (cs_flow_lookup's steps again, for the packet's where and time: as one
+ * function with a flag, every packet's lookup took five instructions
+ * more.) */
 struct cs_conn *cs_flow_find(struct cs_flow_table *t,
 			     const struct cs_flow_where *w, uint64_t now_us)
 {
-	return lookup(t, &w->key, w->hash, true, now_us);
+	uint64_t *s = index_find(t, &w->key, w->hash);
+
+	if (!s)
+		return NULL;
+	if (!is_set_aside(slot_ref(*s)))
+		return &t->conns[slot_ref(*s)];
+	return found_aside(t, s, w->hash, true, now_us);
 }
 
 /* Inline for set_aside: there, a call to the exported function below was
