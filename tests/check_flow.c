@@ -958,6 +958,41 @@ START_TEST(an_icmp_error_about_an_evicted_attempt)
 END_TEST
 
 /*
+ * A SYN with a new ISN on the 4-tuple of an evicted connection still in
+ * TIME_WAIT opens a record, as it would on the record itself: a port
+ * reuse, with the address that held TIME_WAIT.
+ */
+START_TEST(a_syn_on_an_evicted_time_wait_is_a_port_reuse)
+{
+	enum { CAP = 4 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init(&tab, CAP, &d);
+	handshake(&tab, client(0), ts += 1000);
+	int client_key = cs_conn_key_index(close_both(&tab, client(0), ts), 0);
+	for (uint32_t i = 1; i <= CAP; i++)
+		handshake(&tab, client(i), ts += 1000);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_CLOSED);
+
+	struct cs_conn *c = track(&tab, seg(client(0), CS_TH_SYN, 7000, 0, 0,
+					    ts += SEC));
+	ck_assert_uint_eq(c->ep[0].isn, 7000);
+	ck_assert(c->port_reuse);
+	ck_assert_uint_eq(c->reuse_tw, 1u << client_key);
+
+	/* a reset connection's: a reuse, of no TIME_WAIT */
+	handshake(&tab, client(9), ts += 1000);
+	reset_by_server(&tab, client(9), ts);
+	handshake(&tab, client(10), ts += 1000);	/* evicts client 9's */
+	ck_assert_ptr_null(lookup(&tab, client(9)));
+	c = track(&tab, seg(client(9), CS_TH_SYN, 7000, 0, 0, ts += 1000));
+	ck_assert(c->port_reuse);
+	ck_assert_uint_eq(c->reuse_tw, 0);
+}
+END_TEST
+
+/*
  * A table of 8 full of established connections evicts the least recently
  * active.  Its later segments belong to it while each comes within its
  * idle timeout (300 s) of the one before; after a longer silence, a
@@ -1347,6 +1382,35 @@ START_TEST(held_closed_connections_leave_before_attempts)
 	ck_assert_uint_eq(d.calls, 1);
 	ck_assert_uint_eq(d.id[0], 2);
 	ck_assert_uint_eq(d.evicted[0], CS_EVICT_CLOSED);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 2);
+	ck_assert_uint_eq(syn(&tab, client(0), ts += SEC)->id, 1);
+}
+END_TEST
+
+/*
+ * Of the attempts, those a server answered leave first: a flood's, whose
+ * later packets are SYN-ACKs counted apart, before one whose client's
+ * retry would begin a second row.
+ */
+START_TEST(held_half_open_attempts_leave_before_unanswered_ones)
+{
+	enum { CAP = 2 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init_holding(&tab, CAP, &d);
+	syn(&tab, client(0), ts += 1000);		/* 1: unanswered */
+	syn(&tab, client(1), ts += 1000);		/* 2: answered */
+	track(&tab, seg(reverse(client(1)), CS_TH_SYN | CS_TH_ACK, 5000, 1001, 0,
+			ts += 1000));
+	syn(&tab, client(2), ts += 2 * SEC);	/* 3: 1 goes */
+	syn(&tab, client(3), ts += 1000);	/* 4: 2 goes */
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 1);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_HALF_OPEN].count, 1);
+	syn(&tab, client(4), ts += 1000);	/* 5: 3 goes: one too many */
+	ck_assert_uint_eq(d.calls, 1);
+	ck_assert_uint_eq(d.id[0], 2);
+	ck_assert_uint_eq(d.evicted[0], CS_EVICT_EMBRYONIC);
 	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 2);
 	ck_assert_uint_eq(syn(&tab, client(0), ts += SEC)->id, 1);
 }
@@ -2251,6 +2315,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, a_handshake_under_way_goes_after_closed_connections);
 	tcase_add_test(tc, late_packets_of_an_evicted_attempt);
 	tcase_add_test(tc, an_icmp_error_about_an_evicted_attempt);
+	tcase_add_test(tc, a_syn_on_an_evicted_time_wait_is_a_port_reuse);
 	tcase_add_test(tc, an_evicted_connection_is_kept_for_its_timeout);
 	tcase_add_test(tc, the_flush_forgets_evicted_keys);
 	tcase_add_test(tc, evicted_keys_without_memory);
@@ -2262,6 +2327,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, more_held_than_the_table_pushes_out_the_oldest);
 	tcase_add_test(tc, a_held_closed_connection_takes_its_late_ack);
 	tcase_add_test(tc, held_closed_connections_leave_before_attempts);
+	tcase_add_test(tc, held_half_open_attempts_leave_before_unanswered_ones);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("expiry");

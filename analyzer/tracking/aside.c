@@ -3,7 +3,7 @@
  * memory (aside.h).
  *
  * Packed records take 8-byte units in pages of 1 MiB; a record's block
- * is named by its first unit (29 bits of the entry: up to 4 GiB).  A
+ * is named by its first unit (28 bits of the entry: up to 2 GiB).  A
  * block given back goes on the list of its size.  A record takes a block
  * of its own size if one was given back, else the front of the smallest
  * larger one (the rest goes on the list of its size), and only then new
@@ -30,7 +30,7 @@
 
 #define UNIT 8u
 #define PAGE_UNITS 131072u		/* 1 MiB */
-#define PAGES_MAX ((1u << 29) / PAGE_UNITS)
+#define PAGES_MAX ((1u << 28) / PAGE_UNITS)
 #define BLOCK_UNITS_MAX ((CS_PACK_MAX + UNIT - 1) / UNIT)
 #define SIZE_WORDS 2		/* of struct cs_aside's sizes_free */
 _Static_assert(BLOCK_UNITS_MAX < SIZE_WORDS * 64, "sizes fit the bits");

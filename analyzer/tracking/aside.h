@@ -44,8 +44,8 @@ struct cs_aside_entry {
 	cs_conn_ref lru_prev, lru_next;	/* its place on its list */
 	uint64_t last_ts_us;		/* its expiry is due from this */
 	uint32_t hash;			/* of its key: where the index has it */
-	uint32_t at : 29;		/* its packed record's block (aside.c) */
-	uint32_t list : 3;		/* enum cs_flow_list */
+	uint32_t at : 28;		/* its packed record's block (aside.c) */
+	uint32_t list : 4;		/* enum cs_flow_list */
 };
 _Static_assert(sizeof(struct cs_aside_entry) == 24, "an entry is 24 bytes");
 

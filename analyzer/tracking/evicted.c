@@ -27,6 +27,8 @@ struct cs_syn_facts cs_syn_facts_of(const struct cs_conn *c, bool finished)
 		f.isn[i] = c->ep[i].isn;
 		f.last_ack[i] = c->ep[i].last_ack;
 		f.syn[i] = c->ep[i].syn;
+		if (c->ep[i].state == CS_TCP_TIME_WAIT)
+			f.tw |= (uint8_t)(1u << cs_conn_key_index(c, i));
 	}
 	return f;
 }
@@ -68,10 +70,10 @@ static bool have_keys(struct cs_evicted *e)
 	return e->keys != NULL;
 }
 
-/* When k's connection was last heard from. */
-static uint64_t last_heard(const struct cs_evicted *e, const struct cs_evicted_key *k)
+uint64_t cs_evicted_last_heard(const struct cs_evicted *e,
+			       const struct cs_evicted_key *g)
 {
-	return k->until_us - e->timeout_us[k->list];
+	return g->until_us - e->timeout_us[g->list];
 }
 
 bool cs_evicted_put(struct cs_evicted *e, const struct cs_evicted_key *k,
@@ -90,7 +92,7 @@ bool cs_evicted_put(struct cs_evicted *e, const struct cs_evicted_key *k,
 			victim = &b[i];
 			break;
 		}
-		if (last_heard(e, &b[i]) < last_heard(e, victim))
+		if (cs_evicted_last_heard(e, &b[i]) < cs_evicted_last_heard(e, victim))
 			victim = &b[i];
 	}
 	if (victim->until_us > now_us)

@@ -49,6 +49,7 @@ struct cs_syn_facts {
 	uint32_t last_ack[2];		/* ack field of its latest segment */
 	bool syn[2];			/* it sent a SYN */
 	bool finished;			/* closed by both sides, or reset */
+	uint8_t tw;			/* key indexes in TIME_WAIT (port reuse) */
 };
 
 struct cs_syn_facts cs_syn_facts_of(const struct cs_conn *c, bool finished);
@@ -95,6 +96,10 @@ bool cs_evicted_put(struct cs_evicted *e, const struct cs_evicted_key *k,
 /* A packet of g's connection at now_us: g is kept its timeout from now. */
 void cs_evicted_seen(struct cs_evicted *e, struct cs_evicted_key *g,
 		     uint64_t now_us);
+
+/* When g's connection was last heard from. */
+uint64_t cs_evicted_last_heard(const struct cs_evicted *e,
+			       const struct cs_evicted_key *g);
 
 /* The evicted connection with key k still remembered at now_us, or NULL. */
 struct cs_evicted_key *cs_evicted_find(struct cs_evicted *e,

@@ -74,12 +74,16 @@ enum cs_flow_list {
 	CS_LIST_HELD_ACTIVE,
 	CS_LIST_HELD_CLOSED,
 	CS_LIST_HELD_RESET,
+	/* Evicted embryonic records whose server answered (a SYN-ACK, no ACK
+	 * yet): what a flood of spoofed SYNs leaves.  Apart from the others,
+	 * to leave before the attempts whose clients retry. */
+	CS_LIST_HELD_HALF_OPEN,
 	CS_LIST_MAX
 };
 /* The lists of states: the first four. */
 #define CS_LIST_STATES CS_LIST_HELD_EMBRYONIC
 _Static_assert(CS_LIST_STATES == CS_EVICTED_LISTS, "evicted.h keeps a timeout a list");
-_Static_assert(CS_LIST_MAX == 2 * CS_LIST_STATES, "a held list for each");
+_Static_assert(CS_LIST_MAX <= 16, "an aside entry's list is 4 bits (aside.h)");
 
 static inline bool cs_flow_list_is_held(unsigned l)
 {
