@@ -26,8 +26,9 @@
  * packets open no new record.  Time is packet time.
  *
  * Held records.  An evicted record is not reported at once: it is set
- * aside and put on the held list of the list it left, out of the count
- * --max-flows bounds, still in the index.  A client retries its SYN after
+ * aside and put on the held list of the list it left (an attempt its
+ * server answered on one of its own), out of the count --max-flows
+ * bounds, still in the index.  A client retries its SYN after
  * 1, 3, 7 s, a server repeats its SYN-ACK, a RST or an ICMP error answers
  * an attempt, a late FIN or ACK follows a close, an idle connection
  * speaks again: any such packet finds the record there and it rejoins the
