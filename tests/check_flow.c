@@ -1416,6 +1416,46 @@ START_TEST(held_half_open_attempts_leave_before_unanswered_ones)
 }
 END_TEST
 
+/*
+ * The dashboard's gauges find a record by id and take it back for a
+ * moment (cs_flow_take, then cs_flow_put_back): a held one too, beside a
+ * table full of whole records, in the one record more the table keeps
+ * for it.  It goes back held, and a retry still brings it back.
+ */
+START_TEST(a_held_record_taken_for_a_moment_stays_held)
+{
+	enum { CAP = 4 };
+	struct done_log d = { 0 };
+	uint64_t ts = T0;
+
+	table_init_holding(&tab, CAP, &d);
+	syn(&tab, client(0), ts += 1000);
+	for (uint32_t i = 1; i <= CAP; i++)
+		handshake(&tab, client(i), ts += 1000);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 1);
+	ck_assert_uint_eq(tab.aside.count, 1);		/* the rest whole */
+
+	struct cs_flow_key k = key_of(client(0));
+	uint32_t hash = cs_flow_hash(&tab, &k);
+	cs_conn_ref ref = cs_flow_ref_of_id(&tab, hash, 1);
+	ck_assert_uint_ne(ref, 0);
+	bool was_aside;
+	struct cs_conn *c = cs_flow_take(&tab, hash, ref, &was_aside);
+	ck_assert(was_aside);
+	ck_assert_uint_eq(c->id, 1);
+	ck_assert_uint_eq(c->list, CS_LIST_HELD_EMBRYONIC);
+	ck_assert_uint_eq(tab.never_used, CAP + 2);	/* the one more */
+	cs_flow_put_back(&tab, c, ts);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 1);
+	ck_assert_uint_eq(tab.held_count, 1);
+	ck_assert_ptr_null(lookup(&tab, client(0)));
+
+	ck_assert_uint_eq(syn(&tab, client(0), ts += SEC)->id, 1);
+	ck_assert_uint_eq(tab.rejoined, 1);
+	ck_assert_uint_eq(d.calls, 0);
+}
+END_TEST
+
 /* ---- expiry ------------------------------------------------------------------ */
 
 /*
@@ -2328,6 +2368,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, a_held_closed_connection_takes_its_late_ack);
 	tcase_add_test(tc, held_closed_connections_leave_before_attempts);
 	tcase_add_test(tc, held_half_open_attempts_leave_before_unanswered_ones);
+	tcase_add_test(tc, a_held_record_taken_for_a_moment_stays_held);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("expiry");
