@@ -1167,6 +1167,7 @@ static uint64_t hold_client_0(struct done_log *d)
 	ck_assert_uint_eq(tab.count, CAP);
 	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 1);
 	ck_assert_uint_eq(d->calls, 0);		/* held, not reported */
+	ck_assert_uint_eq(tab.peak, CAP + 1);	/* open: held included */
 	ck_assert_ptr_null(lookup(&tab, client(0)));	/* not in the table */
 	return ts;
 }

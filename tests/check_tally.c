@@ -196,6 +196,7 @@ static void check(void)
 	ck_assert_uint_eq(w.open, k.open);
 	/* (held records are not finished: open) */
 	ck_assert_uint_eq(w.open, eng.flows.count + eng.flows.held_count);
+	ck_assert_uint_le(w.open, eng.flows.peak);	/* summary.peak_open */
 	ck_assert_uint_eq(w.port_reuse, k.port_reuse);
 	ck_assert_msg(w.young == k.young, "step %" PRIu64 ": %" PRIu64 " young "
 		      "records, %" PRIu64 " on the list", steps, w.young, k.young);

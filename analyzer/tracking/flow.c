@@ -756,6 +756,15 @@ static void evict_one(struct cs_flow_table *t, uint64_t now_us);
 static uint64_t *slot_hashed(struct cs_flow_table *t, cs_conn_ref ref,
 			     uint32_t hash);
 
+/* One more record in the table.  The peak counts the held ones too:
+ * they are open (summary.open), and the open count must not pass it. */
+static void count_one_more(struct cs_flow_table *t)
+{
+	t->count++;
+	if (t->count + t->held_count > t->peak)
+		t->peak = t->count + t->held_count;
+}
+
 /* Why a record held on list l was evicted. */
 static uint8_t eviction_of(enum cs_flow_list l)
 {
@@ -910,9 +919,7 @@ static struct cs_conn *rejoin(struct cs_flow_table *t, cs_conn_ref ref,
 	cs_aside_take(&t->aside, aside_index(ref), c);	/* frees the entry */
 	*s = slot_make(ref_of(t, c), hash);
 	c->evicted = CS_EVICT_NONE;
-	t->count++;
-	if (t->count > t->peak)
-		t->peak = t->count;
+	count_one_more(t);
 	list_append(t, c, origin_of(l));
 	t->rejoined++;
 	return c;
@@ -1254,11 +1261,9 @@ static struct cs_conn *create(struct cs_flow_table *t,
 	c->id = ++t->next_id;
 	c->first_ts_us = c->last_ts_us = now_us;
 	/* index_put probes until it finds an empty slot. */
-	CS_ASSERT(t->count < t->slot_mask + 1);
+	CS_ASSERT(t->count + t->held_count < t->slot_mask + 1);
 	index_put(t->slots, t->slot_mask, slot_make(ref_of(t, c), hash));
-	t->count++;
-	if (t->count > t->peak)
-		t->peak = t->count;
+	count_one_more(t);
 	list_append(t, c, CS_LIST_ACTIVE);
 	return c;
 }

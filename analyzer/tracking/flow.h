@@ -207,7 +207,7 @@ struct cs_flow_table {
 	uint64_t untracked[CS_UNTRACKED_MAX];	/* creations refused, by reason */
 	uint64_t expired;
 	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
-	uint32_t peak;			/* most records in use at once */
+	uint32_t peak;			/* most records in use or held at once */
 	uint32_t held_count;		/* records on the held lists */
 	uint32_t held_max;		/* ... at most */
 	uint64_t rejoined;		/* held records heard from again */
