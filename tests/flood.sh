@@ -135,6 +135,8 @@ else
 fi
 check "the report's eviction line" \
 	"$(grep -c "evicted to stay within --max-flows: embryonic" "$OUT/big.txt")" 1
+# the flood's SYNs, held after their eviction, are let go for newer ones
+check "the report's held line" "$(grep -c "of them, held packed: .* let go" "$OUT/big.txt")" 1
 check "the report's early-expiry line" "$(grep -c "expired early" "$OUT/big.txt")" 1
 echo "# 10M flood: peak RSS $((HWM_KIB / 1024)) MiB (VmHWM $HWM_KIB KiB), evicted $evicted, expired early $early"
 

@@ -233,6 +233,12 @@ static void text_connections(FILE *out, const struct cs_engine *e)
 		fprintf(out, "  %s evicted to stay within --max-flows: ",
 			grouped(evicted, a, sizeof a));
 		text_counts(out, cs_evict_names + 1, t->evicted + 1, CS_EVICT_MAX - 1);
+		/* held records (flow.h): evicted is not lost */
+		if (t->rejoined || t->held_early)
+			fprintf(out, "  of them, held packed: %s heard from again and "
+				"taken back, %s let go before their time\n",
+				grouped(t->rejoined, a, sizeof a),
+				grouped(t->held_early, b, sizeof b));
 	}
 	if (untracked) {
 		fprintf(out, "  %s packets opened no record: ",
