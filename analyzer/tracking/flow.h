@@ -35,9 +35,10 @@
  * table whole (evicting another if the table is full), one connection
  * with every packet, instead of a second row begun by the retry or
  * packets counted apart.  One never heard from again leaves at its list's
- * timeout (unshrunk), or early when more than held_max are held (the one
- * heard from least recently first), and is reported then, with `evicted`
- * set; leaving early, its key is kept like any evicted one's.  Each costs
+ * timeout (unshrunk), or early when more than held_max are held (of the
+ * kind whose later packets matter least, oldest first: held_victim in
+ * flow.c), and is reported then, with `evicted` set; leaving early, its
+ * key is kept like any evicted one's.  Each costs
  * its entry and packed bytes (40 to 90 bytes), beside the 72 bytes its
  * key took before.
  *
