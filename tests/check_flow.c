@@ -1137,7 +1137,7 @@ START_TEST(a_full_bucket_forgets_the_key_heard_from_least_recently)
 }
 END_TEST
 
-/* ---- attempts held after their eviction (flow.h) ---------------------------- */
+/* ---- records held after their eviction (flow.h) ----------------------------- */
 
 static void table_init_holding(struct cs_flow_table *t, uint32_t max_flows,
 			       struct done_log *d)
