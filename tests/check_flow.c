@@ -1359,32 +1359,43 @@ START_TEST(a_held_closed_connection_takes_its_late_ack)
 END_TEST
 
 /*
+ * A table of 2 with client 0's unanswered attempt (id 1) and client 1's
+ * connection (id 2) of another kind, made by the caller up to ts.  Two
+ * SYNs 2 s later evict both, held; a third evicts client 2's attempt,
+ * and one held too many must leave: client 1's, reported as `why`, while
+ * client 0's is still held and rejoins with its retry.
+ */
+static void client_1_leaves_first(struct done_log *d, uint64_t ts, uint8_t why)
+{
+	syn(&tab, client(2), ts += 2 * SEC);	/* 3: 1 goes, unanswered */
+	syn(&tab, client(3), ts += 1000);	/* 4: 2 goes */
+	ck_assert_uint_eq(tab.held_count, 2);
+	ck_assert_uint_eq(d->calls, 0);
+	syn(&tab, client(4), ts += 1000);	/* 5: 3 goes: one too many */
+	ck_assert_uint_eq(tab.held_count, 2);
+	ck_assert_uint_eq(tab.held_early, 1);
+	ck_assert_uint_eq(d->calls, 1);
+	ck_assert_uint_eq(d->id[0], 2);
+	ck_assert_uint_eq(d->evicted[0], why);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 2);
+	ck_assert_uint_eq(syn(&tab, client(0), ts += SEC)->id, 1);
+}
+
+/*
  * Past held_max, a closed connection leaves before an attempt: its later
  * packets are late ACKs, an attempt's a retry that would begin a second
  * row.
  */
 START_TEST(held_closed_connections_leave_before_attempts)
 {
-	enum { CAP = 2 };
 	struct done_log d = { 0 };
 	uint64_t ts = T0;
 
-	table_init_holding(&tab, CAP, &d);
+	table_init_holding(&tab, 2, &d);
 	syn(&tab, client(0), ts += 1000);		/* 1: an attempt */
 	handshake(&tab, client(1), ts += 1000);		/* 2: closed */
 	close_both(&tab, client(1), ts);
-	syn(&tab, client(2), ts += 2 * SEC);	/* 3: 1 goes, unanswered */
-	syn(&tab, client(3), ts += 1000);	/* 4: 2 goes, closed */
-	ck_assert_uint_eq(tab.held_count, 2);
-	ck_assert_uint_eq(d.calls, 0);
-	syn(&tab, client(4), ts += 1000);	/* 5: 3 goes: one too many */
-	ck_assert_uint_eq(tab.held_count, 2);
-	ck_assert_uint_eq(tab.held_early, 1);
-	ck_assert_uint_eq(d.calls, 1);
-	ck_assert_uint_eq(d.id[0], 2);
-	ck_assert_uint_eq(d.evicted[0], CS_EVICT_CLOSED);
-	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 2);
-	ck_assert_uint_eq(syn(&tab, client(0), ts += SEC)->id, 1);
+	client_1_leaves_first(&d, ts, CS_EVICT_CLOSED);
 }
 END_TEST
 
@@ -1395,25 +1406,16 @@ END_TEST
  */
 START_TEST(held_half_open_attempts_leave_before_unanswered_ones)
 {
-	enum { CAP = 2 };
 	struct done_log d = { 0 };
 	uint64_t ts = T0;
 
-	table_init_holding(&tab, CAP, &d);
+	table_init_holding(&tab, 2, &d);
 	syn(&tab, client(0), ts += 1000);		/* 1: unanswered */
 	syn(&tab, client(1), ts += 1000);		/* 2: answered */
 	track(&tab, seg(reverse(client(1)), CS_TH_SYN | CS_TH_ACK, 5000, 1001, 0,
 			ts += 1000));
-	syn(&tab, client(2), ts += 2 * SEC);	/* 3: 1 goes */
-	syn(&tab, client(3), ts += 1000);	/* 4: 2 goes */
-	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 1);
-	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_HALF_OPEN].count, 1);
-	syn(&tab, client(4), ts += 1000);	/* 5: 3 goes: one too many */
-	ck_assert_uint_eq(d.calls, 1);
-	ck_assert_uint_eq(d.id[0], 2);
-	ck_assert_uint_eq(d.evicted[0], CS_EVICT_EMBRYONIC);
-	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_EMBRYONIC].count, 2);
-	ck_assert_uint_eq(syn(&tab, client(0), ts += SEC)->id, 1);
+	client_1_leaves_first(&d, ts, CS_EVICT_EMBRYONIC);
+	ck_assert_uint_eq(tab.lists[CS_LIST_HELD_HALF_OPEN].count, 0);
 }
 END_TEST
 

@@ -359,28 +359,38 @@ static void list_replace(struct cs_flow_table *t, cs_conn_ref from,
 		aside_from_is(t, l, to);
 }
 
-static void list_append(struct cs_flow_table *t, struct cs_conn *c,
-			enum cs_flow_list l)
+/* ref, last active at last_us, becomes the tail of list l; its links are
+ * *prev and *next (a record's or an entry's).  Inline: a record's caller
+ * passes its own fields, with no test of which kind ref is. */
+static inline __attribute__((always_inline)) void
+link_at_tail(struct cs_flow_table *t, enum cs_flow_list l, cs_conn_ref ref,
+	     uint64_t last_us, cs_conn_ref *prev, cs_conn_ref *next)
 {
-	cs_conn_ref ref = ref_of(t, c);
 	cs_conn_ref tail = t->lists[l].tail;
 
 	/* A new head may be due before every other (see cs_flow_expire). */
 	if (!tail) {
-		uint64_t due = cs_time_add(c->last_ts_us,
-					   timeout_at(t, l, t->next_due_count));
+		uint64_t due = cs_time_add(last_us, timeout_at(t, l, t->next_due_count));
 		if (due < t->next_due_us)
 			t->next_due_us = due;
 	}
-	c->list = (uint8_t)l;
-	c->lru_prev = tail;
-	c->lru_next = 0;
+	*prev = tail;
+	*next = 0;
 	if (tail)
 		*next_of(t, tail) = ref;
 	else
 		t->lists[l].head = ref;
 	t->lists[l].tail = ref;
 	t->lists[l].count++;
+}
+
+static void list_append(struct cs_flow_table *t, struct cs_conn *c,
+			enum cs_flow_list l)
+{
+	cs_conn_ref ref = ref_of(t, c);
+
+	c->list = (uint8_t)l;
+	link_at_tail(t, l, ref, c->last_ts_us, &c->lru_prev, &c->lru_next);
 	if (!t->aside_from[l])	/* all before it went aside */
 		aside_from_is(t, l, ref);
 }
@@ -605,17 +615,27 @@ static struct cs_conn *found_aside(struct cs_flow_table *t, uint64_t *s,
 	return take_back(t, s);
 }
 
-struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
-			       const struct cs_flow_key *k)
+/* The record of key k, filed under hash (see found_aside).  Always
+ * inline: as one function with a flag for its two callers, GCC stopped
+ * folding it into cs_flow_find, and every packet's lookup took five
+ * instructions more. */
+static inline __attribute__((always_inline)) struct cs_conn *
+lookup(struct cs_flow_table *t, const struct cs_flow_key *k, uint32_t hash,
+       bool for_packet, uint64_t now_us)
 {
-	uint32_t hash = key_hash(t, k);
 	uint64_t *s = index_find(t, k, hash);
 
 	if (!s)
 		return NULL;
 	if (!is_set_aside(slot_ref(*s)))
 		return &t->conns[slot_ref(*s)];
-	return found_aside(t, s, hash, false, 0);
+	return found_aside(t, s, hash, for_packet, now_us);
+}
+
+struct cs_conn *cs_flow_lookup(struct cs_flow_table *t,
+			       const struct cs_flow_key *k)
+{
+	return lookup(t, k, key_hash(t, k), false, 0);
 }
 
 void cs_flow_where_by(const struct cs_flow_keying *k, const struct cs_pkt *p,
@@ -631,19 +651,10 @@ void cs_flow_where(const struct cs_flow_table *t, const struct cs_pkt *p,
 	cs_flow_where_by(&t->keying, p, w);
 }
 
-/* (cs_flow_lookup's steps again, for the packet's where and time: as one
- * function with a flag, every packet's lookup took five instructions
- * more.) */
 struct cs_conn *cs_flow_find(struct cs_flow_table *t,
 			     const struct cs_flow_where *w, uint64_t now_us)
 {
-	uint64_t *s = index_find(t, &w->key, w->hash);
-
-	if (!s)
-		return NULL;
-	if (!is_set_aside(slot_ref(*s)))
-		return &t->conns[slot_ref(*s)];
-	return found_aside(t, s, w->hash, true, now_us);
+	return lookup(t, &w->key, w->hash, true, now_us);
 }
 
 /* Inline for set_aside: there, a call to the exported function below was
@@ -777,27 +788,15 @@ static uint8_t eviction_of(enum cs_flow_list l)
 	return by_origin[origin_of(l)];
 }
 
-/* Ref (set aside) becomes the newest on held list l. */
+/* Ref (set aside) becomes the newest on held list l (whose timeout,
+ * timeout_at, is never shrunk). */
 static void held_append(struct cs_flow_table *t, cs_conn_ref ref,
 			enum cs_flow_list l)
 {
 	struct cs_aside_entry *e = entry_of(t, ref);
-	cs_conn_ref tail = t->lists[l].tail;
 
-	if (!tail) {	/* a new head may be due first (see cs_flow_expire) */
-		uint64_t due = cs_time_add(e->last_ts_us, t->base_timeout[l]);
-		if (due < t->next_due_us)
-			t->next_due_us = due;
-	}
 	e->list = l;
-	e->lru_prev = tail;
-	e->lru_next = 0;
-	if (tail)
-		*next_of(t, tail) = ref;
-	else
-		t->lists[l].head = ref;
-	t->lists[l].tail = ref;
-	t->lists[l].count++;
+	link_at_tail(t, l, ref, e->last_ts_us, &e->lru_prev, &e->lru_next);
 	t->held_count++;
 }
 

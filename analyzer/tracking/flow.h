@@ -209,7 +209,9 @@ struct cs_flow_table {
 	uint64_t expired;
 	uint64_t expired_early;		/* by timeouts shrunk as the table filled */
 	uint32_t peak;			/* most records in use or held at once */
-	uint32_t held_count;		/* records on the held lists */
+	/* Records on the held lists: their counts summed, as every packet
+	 * reads it (cs_flow_whole_waiting). */
+	uint32_t held_count;
 	uint32_t held_max;		/* ... at most */
 	uint64_t rejoined;		/* held records heard from again */
 	uint64_t held_early;		/* ... that left early: held_max were */

@@ -41,12 +41,22 @@ static bool syn_starts_new(const struct cs_syn_facts *f, int side,
 	return true;		/* a SYN on a connection picked up midstream */
 }
 
+/* syn_starts_new on record c, whose facts it leaves in *f. */
 static bool syn_starts_new_on(const struct cs_conn *c, int side,
-			      const struct cs_pkt *p)
+			      const struct cs_pkt *p, struct cs_syn_facts *f)
 {
-	struct cs_syn_facts f = cs_syn_facts_of(c, finished(c));
+	*f = cs_syn_facts_of(c, finished(c));
+	return syn_starts_new(f, side, p);
+}
 
-	return syn_starts_new(&f, side, p);
+/* The key indexes of f's connection, last heard from at last_us, still in
+ * TIME_WAIT at now_us: 2*MSL after the last segment it is over, expired
+ * or not.  (A port reuse of them: the new connection's reuse_tw.) */
+static uint8_t still_in_time_wait(const struct cs_flow_table *t,
+				  const struct cs_syn_facts *f, uint64_t last_us,
+				  uint64_t now_us)
+{
+	return cs_time_add(last_us, t->opt.closed_timeout_us) > now_us ? f->tw : 0;
 }
 
 /*
@@ -73,9 +83,9 @@ static bool of_evicted(struct cs_flow_table *t, const struct cs_pkt *p,
 	if (is_bare_syn(p) && (g->list == CS_LIST_EMBRYONIC ||
 			       syn_starts_new(&g->syn, w->side == g->orig ? 0 : 1, p))) {
 		*reuse = g->syn.finished;
-		uint64_t last = cs_evicted_last_heard(&t->evicted_keys, g);
-		if (*reuse && cs_time_add(last, t->opt.closed_timeout_us) > p->ts_us)
-			*tw = g->syn.tw;
+		*tw = still_in_time_wait(t, &g->syn,
+					 cs_evicted_last_heard(&t->evicted_keys, g),
+					 p->ts_us);
 		cs_evicted_forget(g);
 		return false;
 	}
@@ -114,15 +124,10 @@ static struct cs_conn *record_for(struct cs_flow_table *t, const struct cs_pkt *
 
 	if (!c && of_evicted(t, p, w, &reuse, &tw))
 		return NULL;	/* counted in the table's untracked[] */
-	if (c && is_bare_syn(p) && syn_starts_new_on(c, kside == c->orig ? 0 : 1, p)) {
-		reuse = finished(c);
-		/* which addresses (by key index) still held TIME_WAIT: 2*MSL
-		 * after the last segment it is over, expired or not */
-		bool in_tw = cs_time_add(c->last_ts_us, t->opt.closed_timeout_us) >
-			     p->ts_us;
-		for (int i = 0; in_tw && i < 2; i++)
-			if (c->ep[i].state == CS_TCP_TIME_WAIT)
-				tw |= (uint8_t)(1u << cs_conn_key_index(c, i));
+	struct cs_syn_facts f;
+	if (c && is_bare_syn(p) && syn_starts_new_on(c, kside == c->orig ? 0 : 1, p, &f)) {
+		reuse = f.finished;
+		tw = still_in_time_wait(t, &f, c->last_ts_us, p->ts_us);
 		/* the new connection takes the 4-tuple: TIME_WAIT is over */
 		cs_tcp_end_time_wait(c, p->ts_us, t->opt.closed_timeout_us, true);
 		cs_flow_remove(t, c, p->ts_us);
