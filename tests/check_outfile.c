@@ -193,6 +193,27 @@ START_TEST(discard_keeps_old_file)
 }
 END_TEST
 
+/* Rows go out in large pieces (outfile.c): 128 KiB written 4 KiB at a
+ * time, as the JSON writer does, are still all in memory. */
+START_TEST(written_in_large_pieces)
+{
+	struct cs_outfile o;
+	char err[PATH_MAX + 256];
+	char piece[4096];
+	struct stat st;
+
+	memset(piece, 'x', sizeof piece);
+	ck_assert_int_eq(cs_outfile_open(&o, at("r.json"), err, sizeof err), 0);
+	for (int i = 0; i < 32; i++)
+		ck_assert_uint_eq(fwrite(piece, 1, sizeof piece, o.f), sizeof piece);
+	ck_assert_int_eq(fstat(fileno(o.f), &st), 0);
+	ck_assert_int_eq(st.st_size, 0);
+	ck_assert_int_eq(cs_outfile_commit(&o, at("r.json"), err, sizeof err), 0);
+	ck_assert_int_eq(stat(at("r.json"), &st), 0);
+	ck_assert_int_eq(st.st_size, 32 * (off_t)sizeof piece);
+}
+END_TEST
+
 START_TEST(modes_as_open_would_give)
 {
 	struct cs_outfile o;
@@ -282,6 +303,7 @@ Suite *outfile_suite(void)
 	tcase_add_test(tc, check_names_both_options);
 	tcase_add_test(tc, old_file_stays_until_commit);
 	tcase_add_test(tc, discard_keeps_old_file);
+	tcase_add_test(tc, written_in_large_pieces);
 	tcase_add_test(tc, modes_as_open_would_give);
 	tcase_add_test(tc, link_stays_a_link);
 	tcase_add_test(tc, fifo_written_in_place);

@@ -304,6 +304,25 @@ out:
 	return rc < 0 && old ? 1 : rc;
 }
 
+/*
+ * A report is written in pieces of this size.  stdio's own buffer is the
+ * file system's block (4 KiB here), and the JSON writer hands over 4 KiB
+ * at a time: SMALL's --json report (64 MB) took 15,587 write() calls, and
+ * a third of the run's system time.  With 256 KiB, 244 calls; SMALL
+ * --json over 21 paired runs: median 0.42 -> 0.34 s, system time 0.14 ->
+ * 0.10 s.  Without the memory, stdio's buffer serves.
+ */
+#define BUFFER_BYTES (256u * 1024)
+
+static void give_buffer(struct cs_outfile *o)
+{
+	o->buf = malloc(BUFFER_BYTES);
+	if (o->buf && setvbuf(o->f, o->buf, _IOFBF, BUFFER_BYTES) != 0) {
+		free(o->buf);
+		o->buf = NULL;
+	}
+}
+
 int cs_outfile_open(struct cs_outfile *o, const char *path,
 		    char *err, size_t errlen)
 {
@@ -317,8 +336,10 @@ int cs_outfile_open(struct cs_outfile *o, const char *path,
 		rc = open_replacement(o, path, exists ? &st : NULL);
 	if (rc == 1)
 		rc = (o->f = fopen(path, "w")) ? 0 : -1;
-	if (rc == 0)
+	if (rc == 0) {
+		give_buffer(o);
 		return 0;
+	}
 	snprintf(err, errlen, "cannot write '%s': %s", path, strerror(errno));
 	cs_outfile_discard(o);
 	return -1;
@@ -331,6 +352,8 @@ int cs_outfile_commit(struct cs_outfile *o, const char *path,
 
 	bad |= fclose(o->f) != 0;
 	o->f = NULL;
+	free(o->buf);
+	o->buf = NULL;
 	if (bad) {
 		snprintf(err, errlen, "writing '%s' failed: %s%s", path,
 			 strerror(errno), o->tmp ? "; the file was left as it "
@@ -362,6 +385,7 @@ void cs_outfile_discard(struct cs_outfile *o)
 {
 	if (o->f)
 		fclose(o->f);
+	free(o->buf);
 	if (o->tmp)
 		unlink(o->tmp);
 	free(o->tmp);

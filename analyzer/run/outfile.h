@@ -49,6 +49,7 @@ struct cs_outfile {
 	char *final;		/* where the file ends up (links followed) */
 	char *tmp;		/* renamed over final at the end; NULL when
 				 * final is written in place */
+	char *buf;		/* f's buffer (outfile.c), or NULL */
 };
 
 /* Opens path (not "-") for writing; 0, or -1 with a message in err. */
