@@ -1671,6 +1671,37 @@ START_TEST(full_table_expires_sooner)
 }
 END_TEST
 
+/*
+ * Past 60% full, when a head falls due is worked out with the timeouts of
+ * a table fuller by one (6 of 10 to 12: one record more is 1/1024 of the
+ * range, rounded up): 8 established records of 10 are due at 150 s that
+ * way, at 200 s as the table is.  From 150 s the heads are looked at once,
+ * not for every packet, while no record is added; with 9, the first goes
+ * (then 8 are left, each due at 200 s again).
+ */
+START_TEST(a_filling_table_looks_at_its_heads_once_until_they_are_due)
+{
+	table_init(&tab, 10, NULL);
+	for (uint32_t i = 0; i < 8; i++)
+		handshake(&tab, client(i), T0);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 150 * SEC, 100), 0);
+	uint64_t scans = tab.due_scans;
+	ck_assert_uint_ge(scans, 1);
+	for (uint64_t s = 151; s < 200; s++)
+		ck_assert_uint_eq(cs_flow_expire(&tab, T0 + s * SEC, 100), 0);
+	ck_assert_uint_eq(tab.due_scans, scans);
+	/* fewer records look later still; one more is due at 150 s */
+	cs_flow_remove(&tab, lookup(&tab, client(7)), T0 + 190 * SEC);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 199 * SEC, 100), 0);
+	handshake(&tab, client(7), T0 + 199 * SEC);
+	handshake(&tab, client(8), T0 + 199 * SEC);
+	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 199 * SEC, 100), 1);
+	ck_assert_uint_eq(tab.count, 8);
+	ck_assert_ptr_null(lookup(&tab, client(0)));
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 /* The first list whose head is due at now with the table's timeouts of
  * this moment, or -1: what a call of cs_flow_expire with work to spare
  * must leave none of. */
@@ -2382,6 +2413,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, adaptive_timeouts);
 	tcase_add_test(tc, a_tiny_full_table_keeps_its_timeouts);
 	tcase_add_test(tc, adaptive_timeouts_exact_for_large_options);
+	tcase_add_test(tc, a_filling_table_looks_at_its_heads_once_until_they_are_due);
 	tcase_add_test(tc, full_table_expires_sooner);
 	tcase_add_test(tc, filling_table_expires_every_due_head);
 	tcase_add_test(tc, new_head_on_a_filling_table_expires_on_time);

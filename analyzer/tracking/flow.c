@@ -373,6 +373,9 @@ link_at_tail(struct cs_flow_table *t, enum cs_flow_list l, cs_conn_ref ref,
 		uint64_t due = cs_time_add(last_us, timeout_at(t, l, t->next_due_count));
 		if (due < t->next_due_us)
 			t->next_due_us = due;
+		due = cs_time_add(last_us, timeout_at(t, l, t->exact_due_count));
+		if (due < t->exact_due_us)
+			t->exact_due_us = due;
 	}
 	*prev = tail;
 	*next = 0;
@@ -517,8 +520,8 @@ int cs_flow_init(struct cs_flow_table *t, const struct cs_flow_opts *o,
 	 * table's size, and a full table's timeouts 0 (every record expired
 	 * on the next packet instead of one being evicted).  Now past it. */
 	t->adaptive_end = ((uint64_t)o->max_flows * ADAPTIVE_END_TENTHS + 9) / 10;
-	t->next_due_us = CS_TIME_NEVER;
-	t->next_due_count = t->adaptive_start;
+	t->next_due_us = t->exact_due_us = CS_TIME_NEVER;
+	t->next_due_count = t->exact_due_count = t->adaptive_start;
 	for (int l = 0; l < CS_LIST_MAX; l++) {
 		uint64_t range = t->adaptive_end - t->adaptive_start;
 		t->base_timeout[l] = list_timeout_opt(o, (enum cs_flow_list)l);
@@ -1360,6 +1363,13 @@ static uint64_t head_due(const struct cs_flow_table *t, enum cs_flow_list l)
  * is worked out with the timeouts of a table fuller by a little
  * (due_slack): it holds until the count passes that, and the table is
  * not rescanned for every packet whose count moved by one.
+ *
+ * That time is early, though: from it until the heads are due with the
+ * timeouts of the table as it is, every packet looked at the heads again
+ * and found none due -- on LARGE, 3,978,514 of its 10 million packets, a
+ * seventh of the analysing thread's instructions.  So the heads' time with
+ * the count as it is (exact_due_us) is kept too: it holds while the count
+ * does not grow, which a packet that opens no record tells.
  */
 static uint64_t due_slack(const struct cs_flow_table *t)
 {
@@ -1367,6 +1377,22 @@ static uint64_t due_slack(const struct cs_flow_table *t)
 	uint64_t range = end > t->adaptive_start ? end - t->adaptive_start : 0;
 
 	return range / 1024 + 1;
+}
+
+/* When the first list head is due with the timeouts of `count` records. */
+static uint64_t first_due(const struct cs_flow_table *t, uint64_t count)
+{
+	uint64_t first = CS_TIME_NEVER;
+
+	for (int l = 0; l < CS_LIST_MAX; l++) {
+		if (!t->lists[l].head)
+			continue;
+		uint64_t due = cs_time_add(last_ts_of(t, t->lists[l].head),
+					   timeout_at(t, (enum cs_flow_list)l, count));
+		if (due < first)
+			first = due;
+	}
+	return first;
 }
 
 static void next_due_find(struct cs_flow_table *t)
@@ -1379,15 +1405,10 @@ static void next_due_find(struct cs_flow_table *t)
 	if (count < t->adaptive_start)
 		count = t->adaptive_start;
 	t->next_due_count = count;
-	t->next_due_us = CS_TIME_NEVER;
-	for (int l = 0; l < CS_LIST_MAX; l++) {
-		if (!t->lists[l].head)
-			continue;
-		uint64_t due = cs_time_add(last_ts_of(t, t->lists[l].head),
-					   timeout_at(t, (enum cs_flow_list)l, count));
-		if (due < t->next_due_us)
-			t->next_due_us = due;
-	}
+	t->next_due_us = first_due(t, count);
+	t->exact_due_count = t->count;
+	t->exact_due_us = count > t->adaptive_start ? first_due(t, t->count) :
+			  t->next_due_us;	/* (the timeouts are the same) */
 }
 
 unsigned cs_flow_expire_due(struct cs_flow_table *t, uint64_t now_us,
@@ -1401,6 +1422,7 @@ unsigned cs_flow_expire_due(struct cs_flow_table *t, uint64_t now_us,
 	};
 	unsigned n = 0;
 
+	t->due_scans++;
 	for (int i = 0; i < CS_LIST_MAX; i++) {
 		enum cs_flow_list l = order[i];
 		while (n < max_work && t->lists[l].head &&

@@ -202,6 +202,11 @@ struct cs_flow_table {
 	uint64_t timeout_q[CS_LIST_MAX], timeout_r[CS_LIST_MAX];
 	uint64_t next_due_us;		/* no list head expires before this */
 	uint64_t next_due_count;	/* ... while count stays at most this */
+	/* The same with the timeouts of the count when they were worked out
+	 * (flow.c, next_due_find): later, but it holds only until one
+	 * record more. */
+	uint64_t exact_due_us, exact_due_count;
+	uint64_t due_scans;		/* calls that looked at the heads */
 	uint64_t next_id;
 	struct cs_flow_keying keying;
 	uint64_t evicted[CS_EVICT_MAX];
@@ -331,6 +336,8 @@ static inline unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 			    cs_flow_whole_waiting(t) > CS_FLOW_WHOLE_WAITING_MAX))
 		cs_flow_set_aside_quiet(t, now_us);
 	if (now_us < t->next_due_us && t->count <= t->next_due_count)
+		return 0;
+	if (now_us < t->exact_due_us && t->count <= t->exact_due_count)
 		return 0;
 	return cs_flow_expire_due(t, now_us, max_work);
 }
