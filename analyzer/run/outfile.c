@@ -307,12 +307,19 @@ out:
 /*
  * A report is written in pieces of this size.  stdio's own buffer is the
  * file system's block (4 KiB here), and the JSON writer hands over 4 KiB
- * at a time: SMALL's --json report (64 MB) took 15,587 write() calls, and
- * a third of the run's system time.  With 256 KiB, 244 calls; SMALL
- * --json over 21 paired runs: median 0.42 -> 0.34 s, system time 0.14 ->
- * 0.10 s.  Without the memory, stdio's buffer serves.
+ * at a time, so each went to write() alone: SMALL's --json report (64 MB)
+ * took 15,587 calls.  Four rounds of the same runs, interleaved (wall
+ * medians, system time means):
+ *
+ *   buffer     SMALL --json (15 rounds)    LARGE --json (6 rounds)
+ *   4 KiB      0.33 s, 0.135 s system      3.50 s, 1.36 s system
+ *   16 KiB     0.29 s, 0.106 s             3.20 s, 1.15 s
+ *   256 KiB    0.30 s, 0.111 s             4.24 s, 1.76 s
+ *
+ * Larger pieces cost the kernel more on LARGE (636 MB written), so
+ * 16 KiB.  Without the memory, stdio's buffer serves.
  */
-#define BUFFER_BYTES (256u * 1024)
+#define BUFFER_BYTES (16u * 1024)
 
 static void give_buffer(struct cs_outfile *o)
 {
