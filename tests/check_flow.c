@@ -1425,6 +1425,48 @@ END_TEST
  * table full of whole records, in the one record more the table keeps
  * for it.  It goes back held, and a retry still brings it back.
  */
+/* Entries in the index, the old one included while it is emptied. */
+static uint32_t indexed(const struct cs_flow_table *t)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i <= t->slot_mask; i++)
+		n += t->slots[i] > 1;	/* neither empty nor gone */
+	for (uint32_t i = 0; t->old_slots && i <= t->old_mask; i++)
+		n += t->old_slots[i] > 1;
+	return n;
+}
+
+/*
+ * The index grows while records are held: 609 SYNs fill a table of 609,
+ * and each of 400 more evicts one, held.  At 768 entries (608 in the
+ * table, one being made, and 160 held) the index of 1,024 slots grows,
+ * and its old entries move to the new one 32 an insert.  Counting only
+ * the table's 608 as left to move, the move ended after 19 inserts with
+ * the 160 still in the old index, dropped: a crash when one of them was
+ * next set aside, and their connections not found again.
+ */
+START_TEST(the_index_grows_with_records_held)
+{
+	enum { CAP = 609, MORE = 400 };
+	uint64_t ts = T0;
+
+	table_init_holding(&tab, CAP, NULL);
+	for (uint32_t i = 0; i < CAP + MORE; i++)
+		syn(&tab, client(i), ts += 1000);
+	ck_assert_uint_eq(tab.count, CAP);
+	ck_assert_uint_eq(tab.held_count, MORE);
+	ck_assert_ptr_null(tab.old_slots);	/* the growth is over */
+	ck_assert_uint_eq(indexed(&tab), CAP + MORE);
+	for (uint32_t i = 0; i < CAP + MORE; i++) {	/* each retry finds its own */
+		struct cs_conn *c = syn(&tab, client(i), ts += 1000);
+		ck_assert_msg(c && c->id == i + 1, "client %u: id %llu", i,
+			      c ? (unsigned long long)c->id : 0ull);
+	}
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 START_TEST(a_held_record_taken_for_a_moment_stays_held)
 {
 	enum { CAP = 4 };
@@ -2403,6 +2445,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, held_closed_connections_leave_before_attempts);
 	tcase_add_test(tc, held_half_open_attempts_leave_before_unanswered_ones);
 	tcase_add_test(tc, a_held_record_taken_for_a_moment_stays_held);
+	tcase_add_test(tc, the_index_grows_with_records_held);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("expiry");

@@ -163,6 +163,7 @@ static void rehash_step(struct cs_flow_table *t, uint32_t visits_max,
 		/* Not left behind: once the entry leaves the new index, a
 		 * lookup there misses and tries the old one. */
 		t->old_slots[t->old_next++] = SLOT_GONE;
+		CS_ASSERT(t->old_left > 0);	/* it counts what is left */
 		t->old_left--;
 		moved++;
 	}
@@ -198,7 +199,7 @@ static bool index_make_room(struct cs_flow_table *t)
 	t->old_slots = t->slots;
 	t->old_mask = t->slot_mask;
 	t->old_next = 0;
-	t->old_left = t->count;
+	t->old_left = (uint32_t)entries;	/* held records are in it too */
 	t->slots = slots;
 	t->slot_mask = size * 2 - 1;
 	return true;
