@@ -1425,15 +1425,23 @@ END_TEST
  * table full of whole records, in the one record more the table keeps
  * for it.  It goes back held, and a retry still brings it back.
  */
-/* Entries in the index, the old one included while it is emptied. */
-static uint32_t indexed(const struct cs_flow_table *t)
+/* Entries in the old index, while the index grows. */
+static uint32_t old_indexed(const struct cs_flow_table *t)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i <= t->slot_mask; i++)
-		n += t->slots[i] > 1;	/* neither empty nor gone */
 	for (uint32_t i = 0; t->old_slots && i <= t->old_mask; i++)
-		n += t->old_slots[i] > 1;
+		n += t->old_slots[i] > 1;	/* neither empty nor gone */
+	return n;
+}
+
+/* Entries in the index, the old one included while it is emptied. */
+static uint32_t indexed(const struct cs_flow_table *t)
+{
+	uint32_t n = old_indexed(t);
+
+	for (uint32_t i = 0; i <= t->slot_mask; i++)
+		n += t->slots[i] > 1;
 	return n;
 }
 
@@ -1463,6 +1471,64 @@ START_TEST(the_index_grows_with_records_held)
 		ck_assert_msg(c && c->id == i + 1, "client %u: id %llu", i,
 			      c ? (unsigned long long)c->id : 0ull);
 	}
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/* Records on the lists, held ones included. */
+static uint64_t listed(const struct cs_flow_table *t)
+{
+	uint64_t n = 0;
+
+	for (int l = 0; l < CS_LIST_MAX; l++)
+		n += t->lists[l].count;
+	return n;
+}
+
+static uint32_t xorshift(uint32_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 17;
+	*x ^= *x << 5;
+	return *x;
+}
+
+/*
+ * A random mix of 3,000 clients' segments -- SYNs and their retries,
+ * SYN-ACKs, ACKs, FINs, RSTs -- through tables of a few hundred records
+ * that hold what they evict, with time passing: the index grows with
+ * records held, records go aside, rejoin and expire.  All along, every
+ * record in the table or held is on one list and in the index, and while
+ * the index grows, the count of entries left to move is right (before the
+ * fix above, tables of 500, 700 and 900 counted the held ones out).
+ */
+START_TEST(a_random_mix_keeps_every_record_indexed)
+{
+	static const uint16_t flags[] = {
+		CS_TH_SYN, CS_TH_SYN, CS_TH_SYN | CS_TH_ACK, CS_TH_ACK,
+		CS_TH_ACK | CS_TH_PSH, CS_TH_FIN | CS_TH_ACK, CS_TH_RST,
+	};
+	uint32_t x = 2463534242u + (uint32_t)_i, cap = 300 + 200 * (uint32_t)_i;
+	uint64_t ts = T0;
+
+	table_init_holding(&tab, cap, NULL);
+	for (uint32_t step = 0; step < 40000; step++) {
+		uint32_t r = xorshift(&x), who = r % 3000;
+		uint16_t fl = flags[(r >> 12) % (sizeof flags / sizeof flags[0])];
+		struct dir d = (r >> 16) & 1 ? reverse(client(who)) : client(who);
+		ts += (r >> 20) % 64 == 0 ? 2 * SEC : 1000;
+		track_or_null(&tab, seg(d, fl, 1000 + (r >> 24), 5001, 0, ts));
+		cs_flow_expire(&tab, ts, 8);
+		if (tab.old_slots)
+			ck_assert_uint_eq(tab.old_left, old_indexed(&tab));
+		if (step % 64 == 0) {
+			ck_assert_uint_eq(listed(&tab), tab.count + tab.held_count);
+			ck_assert_msg(indexed(&tab) == tab.count + tab.held_count,
+				      "step %u: %u indexed, %u + %u held", step,
+				      indexed(&tab), tab.count, tab.held_count);
+		}
+	}
+	ck_assert_uint_gt(tab.held_count + tab.rejoined, 0);
 	cs_flow_fini(&tab);
 }
 END_TEST
@@ -2446,6 +2512,7 @@ Suite *flow_suite(void)
 	tcase_add_test(tc, held_half_open_attempts_leave_before_unanswered_ones);
 	tcase_add_test(tc, a_held_record_taken_for_a_moment_stays_held);
 	tcase_add_test(tc, the_index_grows_with_records_held);
+	tcase_add_loop_test(tc, a_random_mix_keeps_every_record_indexed, 0, 4);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("expiry");
