@@ -1419,12 +1419,6 @@ START_TEST(held_half_open_attempts_leave_before_unanswered_ones)
 }
 END_TEST
 
-/*
- * The dashboard's gauges find a record by id and take it back for a
- * moment (cs_flow_take, then cs_flow_put_back): a held one too, beside a
- * table full of whole records, in the one record more the table keeps
- * for it.  It goes back held, and a retry still brings it back.
- */
 /* Entries in the old index, while the index grows. */
 static uint32_t old_indexed(const struct cs_flow_table *t)
 {
@@ -1533,6 +1527,12 @@ START_TEST(a_random_mix_keeps_every_record_indexed)
 }
 END_TEST
 
+/*
+ * The dashboard's gauges find a record by id and take it back for a
+ * moment (cs_flow_take, then cs_flow_put_back): a held one too, beside a
+ * table full of whole records, in the one record more the table keeps
+ * for it.  It goes back held, and a retry still brings it back.
+ */
 START_TEST(a_held_record_taken_for_a_moment_stays_held)
 {
 	enum { CAP = 4 };
@@ -1798,7 +1798,7 @@ START_TEST(a_filling_table_looks_at_its_heads_once_until_they_are_due)
 	for (uint64_t s = 151; s < 200; s++)
 		ck_assert_uint_eq(cs_flow_expire(&tab, T0 + s * SEC, 100), 0);
 	ck_assert_uint_eq(tab.due_scans, scans);
-	/* fewer records look later still; one more is due at 150 s */
+	/* one fewer: the heads are due later still; with 9, at 150 s */
 	cs_flow_remove(&tab, lookup(&tab, client(7)), T0 + 190 * SEC);
 	ck_assert_uint_eq(cs_flow_expire(&tab, T0 + 199 * SEC, 100), 0);
 	handshake(&tab, client(7), T0 + 199 * SEC);
