@@ -178,6 +178,51 @@ START_TEST(an_interrupt_ends_reading_early_and_cleanly)
 }
 END_TEST
 
+/*
+ * A consumer held up for longer than the reader naps (a dashboard's
+ * snapshot, the writer behind a slow disk): the reader, its queue full,
+ * stops napping and waits to be woken once half the queue is free.  Were
+ * that wake-up lost, the reader would never go on and the test would hang
+ * to its timeout.  Each pause (10 ms) is past the longest nap (2 ms).
+ */
+START_TEST(a_consumer_held_up_still_gets_every_frame)
+{
+	struct cs_engine one, two;
+	struct cs_readahead *ra;
+	struct cs_decoded *d;
+	uint64_t frames = 0;
+	unsigned batches = 0;
+	size_t n;
+	char err[512] = "";
+
+	engine_start(&one);
+	engine_start(&two);
+	struct cs_source *s = open_sample("samples/timewait.pcap");
+	uint64_t inline_frames = read_inline(s, 0, &one);
+	cs_source_close(s);
+
+	s = open_sample("samples/timewait.pcap");
+	ra = cs_readahead_start(s, 0, &two);
+	ck_assert_ptr_nonnull(ra);
+	while ((d = cs_readahead_next(ra, &n)) != NULL) {
+		if (batches++ < 12)
+			usleep(10 * 1000);
+		cs_engine_decoded_batch(&two, d, n);
+		frames += n;
+	}
+	ck_assert_int_eq(cs_readahead_stop(ra, err, sizeof err), CS_READ_EOF);
+	cs_source_close(s);
+
+	ck_assert_uint_gt(batches, 12);	/* the queue (8) filled while held up */
+	ck_assert_uint_eq(frames, inline_frames);
+	cs_engine_finish(&one);
+	cs_engine_finish(&two);
+	assert_same_results(&one, &two);
+	cs_engine_fini(&one);
+	cs_engine_fini(&two);
+}
+END_TEST
+
 /* A copy of mixed.pcap cut in the middle of its last record. */
 START_TEST(damage_is_reported_after_the_frames_before_it)
 {
@@ -230,6 +275,7 @@ Suite *readahead_suite(void)
 	tcase_add_test(tc, a_count_limit_is_exact);
 	tcase_add_test(tc, an_interrupt_ends_reading_early_and_cleanly);
 	tcase_add_test(tc, damage_is_reported_after_the_frames_before_it);
+	tcase_add_test(tc, a_consumer_held_up_still_gets_every_frame);
 	suite_add_tcase(s, tc);
 	return s;
 }
