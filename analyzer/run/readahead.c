@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "analyzer/run/thread.h"
@@ -50,6 +51,7 @@ struct cs_readahead {
 
 	/* reader side */
 	uint64_t batch_ns;		/* the consumer's time a batch, as seen */
+	uint64_t late_ns;		/* how much longer a nap lasts than asked */
 	/* The engine's decoder, copied onto lines of its own (engine.h). */
 	_Alignas(64) struct cs_decoder dec;
 	struct batch *fill;		/* being filled, not yet published */
@@ -85,6 +87,34 @@ static bool queue_full(struct cs_readahead *ra)
 	       !atomic_load(&ra->interrupted);
 }
 
+/* Moves a moving average a quarter of the way to a new sample. */
+static void average_in(uint64_t *avg, uint64_t sample)
+{
+	*avg = (3 * *avg + sample) / 4;
+}
+
+/* A nap of per_batch a batch taken.  One that found the queue empty
+ * says only that the consumer is at least that fast: it may have waited
+ * too.  (Left out instead, a pace once overrated was never put right:
+ * every nap then emptied the queue.) */
+static void learn_pace(struct cs_readahead *ra, uint64_t per_batch,
+		       bool emptied)
+{
+	if (!emptied)
+		average_in(&ra->batch_ns, per_batch);
+	else if (per_batch < ra->batch_ns)
+		ra->batch_ns = per_batch;
+}
+
+/* How long to nap for the consumer to take n batches, waking on time. */
+static uint64_t nap_for(const struct cs_readahead *ra, size_t n)
+{
+	uint64_t ns = ra->batch_ns * n;
+
+	ns = ns > ra->late_ns ? ns - ra->late_ns : 0;
+	return ns < NAP_MIN_NS ? NAP_MIN_NS : ns;
+}
+
 /*
  * With the lock held, until the queue has room.  The reader naps for as
  * long as the consumer should take to empty half of the queue, by its
@@ -94,16 +124,19 @@ static bool queue_full(struct cs_readahead *ra)
  * in perf record).  A nap that finds the queue still full is doubled;
  * past NAP_MAX_NS -- a consumer held up, by a dashboard's snapshot or the
  * writer -- the reader waits to be woken, once half the queue is free.
+ *
+ * A nap overran what it asked by some 75 us (the timer's slack, then the
+ * wake-up), and the consumer, finding the queue empty, waited: 100 times
+ * on SMALL for 12 ms in all, three times as long as when woken.  So the
+ * thread's slack is cut (reader_main) and what remains is learnt and
+ * taken off.
  */
 static void wait_for_room(struct cs_readahead *ra)
 {
 	uint64_t ns = 0;
 
 	while (queue_full(ra)) {
-		size_t to_take = ra->filled - ra->taken - BATCHES / 2;
-		ns = ns ? 2 * ns : ra->batch_ns * to_take;
-		if (ns < NAP_MIN_NS)
-			ns = NAP_MIN_NS;
+		ns = ns ? 2 * ns : nap_for(ra, ra->filled - ra->taken - BATCHES / 2);
 		if (ns > NAP_MAX_NS) {
 			ra->reader_waits = true;
 			pthread_cond_wait(&ra->changed, &ra->lock);
@@ -113,10 +146,12 @@ static void wait_for_room(struct cs_readahead *ra)
 		uint64_t from = monotonic_ns();
 		pthread_mutex_unlock(&ra->lock);
 		nap(ns);
+		uint64_t slept = monotonic_ns() - from;
 		pthread_mutex_lock(&ra->lock);
-		if (ra->taken > taken)	/* the pace: a moving average */
-			ra->batch_ns = (3 * ra->batch_ns +
-					(monotonic_ns() - from) / (ra->taken - taken)) / 4;
+		average_in(&ra->late_ns, slept > ns ? slept - ns : 0);
+		if (ra->taken > taken)
+			learn_pace(ra, slept / (ra->taken - taken),
+				   ra->taken == ra->filled);
 	}
 	ra->reader_waits = false;
 }
@@ -202,6 +237,9 @@ static int chunk_for(const struct cs_readahead *ra)
 static void *reader_main(void *arg)
 {
 	struct cs_readahead *ra = arg;
+
+	/* Naps end on time, not up to 50 us late (the default slack). */
+	prctl(PR_SET_TIMERSLACK, 1000UL);
 
 	ra->end = CS_READ_EOF;
 	while (!atomic_load(&ra->interrupted) && (!ra->max || ra->read < ra->max)) {
