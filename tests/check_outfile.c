@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -214,6 +215,47 @@ START_TEST(written_in_large_pieces)
 }
 END_TEST
 
+/* Bytes waiting in pipe end fd. */
+static int pipe_holds(int fd)
+{
+	int n = -1;
+
+	ck_assert_int_eq(ioctl(fd, FIONREAD, &n), 0);
+	return n;
+}
+
+/* 12 KiB written to f 4 KiB at a time: what pipe end fd holds before f
+ * is flushed. */
+static int held_before_flush(FILE *f, int fd)
+{
+	char piece[4096];
+
+	memset(piece, 'x', sizeof piece);
+	for (int i = 0; i < 3; i++)
+		ck_assert_uint_eq(fwrite(piece, 1, sizeof piece, f), sizeof piece);
+	int held = pipe_holds(fd);
+	ck_assert_int_eq(fflush(f), 0);
+	return held;
+}
+
+/* Standard output as a pipe (connscope --json - | jq): the same pieces as
+ * a report file. */
+START_TEST(a_piped_stream_written_in_large_pieces)
+{
+	static char buf[CS_OUTFILE_BUFFER_BYTES];
+	int p[2];
+
+	ck_assert_int_eq(pipe(p), 0);
+	FILE *f = fdopen(p[1], "w");
+	ck_assert_ptr_nonnull(f);
+	cs_outfile_buffer_stream(f, buf);
+	ck_assert_int_eq(held_before_flush(f, p[0]), 0);
+	ck_assert_int_eq(pipe_holds(p[0]), 3 * 4096);
+	fclose(f);
+	close(p[0]);
+}
+END_TEST
+
 START_TEST(modes_as_open_would_give)
 {
 	struct cs_outfile o;
@@ -304,6 +346,7 @@ Suite *outfile_suite(void)
 	tcase_add_test(tc, old_file_stays_until_commit);
 	tcase_add_test(tc, discard_keeps_old_file);
 	tcase_add_test(tc, written_in_large_pieces);
+	tcase_add_test(tc, a_piped_stream_written_in_large_pieces);
 	tcase_add_test(tc, modes_as_open_would_give);
 	tcase_add_test(tc, link_stays_a_link);
 	tcase_add_test(tc, fifo_written_in_place);

@@ -294,10 +294,14 @@ static FILE *open_output(const struct cs_run *r, const struct cs_run_sink *k,
 {
 	char err[PATH_MAX + 256];
 
+	static char stdout_buf[CS_OUTFILE_BUFFER_BYTES];
+
 	if (k->stream)
 		return k->stream;
-	if (!strcmp(k->path, "-"))
+	if (!strcmp(k->path, "-")) {
+		cs_outfile_buffer_stream(stdout, stdout_buf);
 		return stdout;
+	}
 	if (cs_outfile_open(file, k->path, err, sizeof err) != 0) {
 		say(r, "%s", err);
 		return NULL;

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -319,7 +320,7 @@ out:
  * Larger pieces cost the kernel more on LARGE (636 MB written), so
  * 16 KiB.  Without the memory, stdio's buffer serves.
  */
-#define BUFFER_BYTES (16u * 1024)
+#define BUFFER_BYTES CS_OUTFILE_BUFFER_BYTES
 
 static void give_buffer(struct cs_outfile *o)
 {
@@ -328,6 +329,14 @@ static void give_buffer(struct cs_outfile *o)
 		free(o->buf);
 		o->buf = NULL;
 	}
+}
+
+/* A buffer may be given only before the stream's first use: one it has
+ * (__fbufsize) says it was used. */
+void cs_outfile_buffer_stream(FILE *f, char *buf)
+{
+	if (__fbufsize(f) == 0 && !isatty(fileno(f)))
+		(void)setvbuf(f, buf, _IOFBF, BUFFER_BYTES);
 }
 
 int cs_outfile_open(struct cs_outfile *o, const char *path,

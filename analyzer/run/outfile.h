@@ -52,6 +52,9 @@ struct cs_outfile {
 	char *buf;		/* f's buffer (outfile.c), or NULL */
 };
 
+/* A report is written to its file in pieces of this size (outfile.c). */
+#define CS_OUTFILE_BUFFER_BYTES (16u * 1024)
+
 /* Opens path (not "-") for writing; 0, or -1 with a message in err. */
 int cs_outfile_open(struct cs_outfile *o, const char *path,
 		    char *err, size_t errlen);
@@ -70,5 +73,14 @@ void cs_outfile_discard(struct cs_outfile *o);
  * without closing the stream, which another thread may be stuck writing;
  * false if the file is written in place (nothing to remove). */
 bool cs_outfile_abandon(const struct cs_outfile *o);
+
+/*
+ * Standard output carrying a report ("-") goes out in the same pieces as
+ * a report file, in buf (CS_OUTFILE_BUFFER_BYTES, living as long as f):
+ * with stdio's own buffer (4 KiB for a pipe), SMALL's --json report piped
+ * took 15,587 writes.  Not a terminal, whose lines a person reads as they
+ * come, nor a stream used already.
+ */
+void cs_outfile_buffer_stream(FILE *f, char *buf);
 
 #endif /* CS_ANALYZER_OUTFILE_H */
