@@ -30,7 +30,10 @@
 # do): use it with its own BUILD directory, make does not track flags.
 
 CC      ?= cc
-CFLAGS  ?= -O2 -g
+# -O3: on SMALL's first 300,000 packets (callgrind) the analysing thread
+# takes 4.3% fewer instructions than at -O2 and the reading thread 2.5%,
+# with the same outputs on every capture (tests/bench/PROFILE.md).
+CFLAGS  ?= -O3 -g
 LDFLAGS ?=
 PREFIX  ?= /usr/local
 BINDIR  ?= $(PREFIX)/bin

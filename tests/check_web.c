@@ -82,6 +82,7 @@ static void *talloc(size_t n)
 
 static char *tstrndup(const char *s, size_t n)
 {
+	ck_assert_uint_lt(n, SIZE_MAX / 2);	/* (n + 1 cannot wrap: GCC -O3) */
 	char *d = talloc(n + 1);
 
 	memcpy(d, s, n);
