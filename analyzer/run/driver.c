@@ -287,14 +287,16 @@ static const char *sink_name(const struct cs_run_sink *k)
 	return k->path ? k->path : "(stream)";
 }
 
+/* Standard output's buffer when it carries a report: it lives as long as
+ * the stream, to the process's exit. */
+static char stdout_buf[CS_OUTFILE_BUFFER_BYTES];
+
 /* A file is written under a temporary name until it is complete
  * (outfile.h); standard output and the caller's streams directly. */
 static FILE *open_output(const struct cs_run *r, const struct cs_run_sink *k,
 			 struct cs_outfile *file)
 {
 	char err[PATH_MAX + 256];
-
-	static char stdout_buf[CS_OUTFILE_BUFFER_BYTES];
 
 	if (k->stream)
 		return k->stream;
