@@ -30,6 +30,7 @@ void cs_engine_opts_default(struct cs_engine_opts *o)
 	o->flow.closed_timeout_us = 2ull * CS_MSL_SEC_DEFAULT * 1000000ull;
 	o->flow.reset_linger_us = CS_RESET_LINGER_SEC * 1000000ull;
 	o->flow.set_aside = true;
+	o->flow.pack_thread = true;
 	o->flow.hold_evicted = true;
 	o->syn_timeout_us = CS_SYN_TIMEOUT_SEC_DEFAULT * 1000000ull;
 	cs_detect_opts_default(&o->detect);

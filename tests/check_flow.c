@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "analyzer/tracking/flow.h"
 #include "analyzer/tracking/pack.h"
@@ -2022,6 +2023,63 @@ START_TEST(a_record_due_before_the_one_ahead_goes_aside_in_time)
 }
 END_TEST
 
+/* Waits, at most 10 s, for the packer's thread to hand a batch back. */
+static bool packer_handed_back(struct cs_flow_table *t)
+{
+	for (int ms = 0; ms < 10000; ms++) {
+		if (cs_packer_has_packed(t->packer))
+			return true;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	return false;
+}
+
+/*
+ * With a packer (packer.h), records due to go aside are copied to it and
+ * go aside when their bytes come back, a batch at a time: each comes back
+ * from there byte for byte.  One that a segment changed after it was
+ * copied stays whole: its bytes are not what it is now.
+ */
+START_TEST(records_packed_on_a_thread_go_aside_unless_changed)
+{
+	enum { N = CS_PACKER_BATCH + 10 };
+	struct cs_flow_opts o = opts(2 * N);
+	static struct cs_conn was[N];
+	char err[128];
+
+	o.set_aside = o.pack_thread = true;
+	ck_assert_int_eq(cs_flow_init(&tab, &o, NULL, NULL, err, sizeof err), 0);
+	ck_assert_ptr_nonnull(tab.packer);
+	for (uint32_t i = 0; i < N; i++)
+		syn(&tab, client(i), T0);
+	/* 8 a call (flow.c): the first batch fills and goes to the thread */
+	for (uint64_t at = T0 + QUIET; at < T0 + QUIET + N / 8 + 1; at++)
+		cs_flow_set_aside_quiet(&tab, at);
+	ck_assert_uint_eq(tab.aside.count, 0);		/* none back yet */
+	struct cs_conn *changed = syn(&tab, client(7), T0 + QUIET + SEC);
+	ck_assert_uint_eq(changed->ep[0].pkts, 2);	/* a retransmission */
+	for (uint32_t i = 0; i < N; i++)
+		was[i] = unlinked(lookup(&tab, client(i)));
+
+	ck_assert_msg(packer_handed_back(&tab), "the packer kept its batch 10 s");
+	cs_flow_take_packed(&tab);
+	ck_assert_uint_eq(tab.aside.count, CS_PACKER_BATCH - 1);
+	ck_assert_uint_eq(tab.count, N);
+	ck_assert_uint_eq(tab.lists[CS_LIST_EMBRYONIC].count, N);
+	cs_conn_ref at7 = cs_flow_ref_of_id(&tab, cs_flow_hash(&tab, &changed->key),
+					    changed->id);
+	ck_assert_msg(at7 && !(at7 & CS_FLOW_REF_SET_ASIDE),
+		      "the record changed after its copy went aside");
+	for (uint32_t i = 0; i < N; i++) {
+		struct cs_conn now = unlinked(lookup(&tab, client(i)));
+		ck_assert_msg(memcmp(&now, &was[i], sizeof now) == 0,
+			      "record %u came back changed", i);
+	}
+	ck_assert_uint_eq(tab.aside.count, 0);
+	cs_flow_fini(&tab);	/* the thread stops, with records still copied */
+}
+END_TEST
+
 /*
  * What leaves the table, when and why, does not depend on records going
  * aside: one history of expiry, eviction, a reused 4-tuple, late segments
@@ -2124,7 +2182,7 @@ START_TEST(any_record_unpacks_byte_for_byte)
 		}
 		if (n % 5 == 0)
 			c.first_ts_us = 0, c.ep[0].isn = 0;
-		size_t len = cs_conn_pack(&dict, &c, packed);
+		size_t len = cs_conn_pack(&dict, 0, &c, packed);
 		ck_assert_uint_le(len + CS_PACK_SLACK, CS_PACK_MAX);
 		memset(&back, 0xa5, sizeof back);
 		ck_assert_uint_eq(cs_conn_unpack(&dict, packed, c.last_ts_us, &back), len);
@@ -2263,13 +2321,13 @@ START_TEST(closed_record_packs_small)
 	cs_pack_dict_init(&dict);
 	table_init(&tab, 16, NULL);
 	struct cs_conn first = unlinked(closed_connection(client(9), 1000, T0));
-	size_t len = cs_conn_pack(&dict, &first, packed);
+	size_t len = cs_conn_pack(&dict, 0, &first, packed);
 	ck_assert_uint_eq(len, 1 + CS_PACK_HOT_GROUPS + 1);
 	ck_assert_uint_eq(cs_conn_unpack(&dict, packed, first.last_ts_us, &back), len);
 	ck_assert(memcmp(&first, &back, sizeof back) == 0);
 
 	struct cs_conn next = unlinked(closed_connection(client(10), 1000, T0 + 7 * SEC));
-	len = cs_conn_pack(&dict, &next, packed);
+	len = cs_conn_pack(&dict, 0, &next, packed);
 	ck_assert_msg(len < 20, "a closed record packs to %zu of %zu bytes",
 		      len, sizeof next);
 	ck_assert_uint_eq(cs_conn_unpack(&dict, packed, next.last_ts_us, &back), len);
@@ -2539,6 +2597,7 @@ Suite *flow_suite(void)
 	tc = tcase_create("aside");
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, quiet_records_go_aside_and_come_back_whole);
+	tcase_add_test(tc, records_packed_on_a_thread_go_aside_unless_changed);
 	tcase_add_test(tc, going_aside_changes_nothing_that_leaves);
 	tcase_add_test(tc, blocks_given_back_serve_records_of_any_size);
 	tcase_add_test(tc, a_record_due_before_the_one_ahead_goes_aside_in_time);

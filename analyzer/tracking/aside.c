@@ -204,7 +204,14 @@ static void give_back(struct cs_aside *s, uint32_t i)
 uint32_t cs_aside_put(struct cs_aside *s, const struct cs_conn *c, uint32_t hash)
 {
 	uint8_t packed[CS_PACK_MAX];
-	size_t n = cs_conn_pack(s->dict, c, packed);
+	size_t n = cs_conn_pack(s->dict, 0, c, packed);
+
+	return cs_aside_put_packed(s, packed, n, c->last_ts_us, hash);
+}
+
+uint32_t cs_aside_put_packed(struct cs_aside *s, const uint8_t *packed,
+			     size_t n, uint64_t last_ts_us, uint32_t hash)
+{
 	uint32_t units = units_for(n);
 
 	if (!s->free_head && s->never_used > s->cap)
@@ -215,7 +222,7 @@ uint32_t cs_aside_put(struct cs_aside *s, const struct cs_conn *c, uint32_t hash
 	memcpy(block_bytes(s, at), packed, n);
 	uint32_t i = take_entry(s);
 	s->entries[i] = (struct cs_aside_entry){
-		.last_ts_us = c->last_ts_us, .hash = hash, .at = at,
+		.last_ts_us = last_ts_us, .hash = hash, .at = at,
 	};
 	s->count++;
 	s->put_cnt++;

@@ -81,6 +81,11 @@ void cs_aside_clear(struct cs_aside *s);
  * zero), or 0 without the memory for it (the caller keeps c). */
 uint32_t cs_aside_put(struct cs_aside *s, const struct cs_conn *c,
 		      uint32_t hash);
+/* The same for a record packed already (into n bytes, followed by
+ * CS_PACK_SLACK readable ones) by another thread (packer.h): its last
+ * packet's time as it was then. */
+uint32_t cs_aside_put_packed(struct cs_aside *s, const uint8_t *packed,
+			     size_t n, uint64_t last_ts_us, uint32_t hash);
 
 /* Is k the key of the record of entry i? */
 bool cs_aside_key_is(struct cs_aside *s, uint32_t i, const struct cs_flow_key *k);

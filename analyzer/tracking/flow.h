@@ -63,6 +63,7 @@
 #include "analyzer/tracking/aside.h"
 #include "analyzer/tracking/conn.h"
 #include "analyzer/tracking/evicted.h"
+#include "analyzer/tracking/packer.h"
 
 enum cs_flow_list {
 	CS_LIST_EMBRYONIC,
@@ -100,6 +101,8 @@ struct cs_flow_opts {
 	uint64_t reset_linger_us;	/* after a RST */
 	bool vlan_key;			/* VLAN id is part of the key */
 	bool set_aside;			/* quiet records go aside (aside.h) */
+	/* ... packed on a thread of their own (packer.h), with set_aside. */
+	bool pack_thread;
 	/* Evicted records are held (see "Held records" above); only with
 	 * set_aside, which holding them needs. */
 	bool hold_evicted;
@@ -229,6 +232,7 @@ struct cs_flow_table {
 	 * record not looked at yet: all before it went aside (flow.c). */
 	struct cs_aside aside;
 	bool aside_on;
+	struct cs_packer *packer;	/* NULL: this thread packs */
 	cs_conn_ref aside_from[CS_LIST_MAX];
 	uint64_t aside_due_us;		/* none is quiet long enough before */
 	struct cs_evicted evicted_keys;	/* what eviction kept (evicted.h) */
@@ -312,6 +316,9 @@ unsigned cs_flow_expire_due(struct cs_flow_table *t, uint64_t now_us,
 
 /* Sets aside the records quiet long enough (aside.h), a few at a time. */
 void cs_flow_set_aside_quiet(struct cs_flow_table *t, uint64_t now_us);
+/* Sets aside those the packer has packed (packer.h), if still as they
+ * were. */
+void cs_flow_take_packed(struct cs_flow_table *t);
 
 /* Whole records on the lists that go aside: those not quiet long enough
  * yet (and the few a detector holds).  The held lists hold entries
@@ -328,10 +335,12 @@ static inline uint32_t cs_flow_whole_waiting(const struct cs_flow_table *t)
  * due (next_due_us, see flow.c), which two comparisons tell; the same
  * for records to set aside (aside_due_us).  Called before each packet is
  * looked up, when nobody holds a record: quiet records go aside then
- * too. */
+ * too, and those the packer has packed (packer.h). */
 static inline unsigned cs_flow_expire(struct cs_flow_table *t, uint64_t now_us,
 				      unsigned max_work)
 {
+	if (t->packer && cs_packer_has_packed(t->packer))
+		cs_flow_take_packed(t);
 	if (t->aside_on && (now_us >= t->aside_due_us ||
 			    cs_flow_whole_waiting(t) > CS_FLOW_WHOLE_WAITING_MAX))
 		cs_flow_set_aside_quiet(t, now_us);

@@ -194,14 +194,16 @@ static const struct { uint16_t from, to; } shape_words[] = {
 	  (offsetof(struct cs_conn, history) + CS_HISTORY_MAX) / 4 },
 };
 
-static unsigned template_of(const uint32_t *words)
+#define TEMPLATES_EACH (CS_PACK_TEMPLATES / CS_PACK_PACKERS)
+
+static unsigned template_of(const uint32_t *words, unsigned packer)
 {
 	uint32_t h = 2166136261u;	/* FNV-1a over the words */
 
 	for (size_t r = 0; r < sizeof shape_words / sizeof shape_words[0]; r++)
 		for (unsigned i = shape_words[r].from; i < shape_words[r].to; i++)
 			h = (h ^ words[i]) * 16777619u;
-	return (h ^ h >> 16) % CS_PACK_TEMPLATES;
+	return packer * TEMPLATES_EACH + (h ^ h >> 16) % TEMPLATES_EACH;
 }
 
 /*
@@ -361,12 +363,14 @@ static uint64_t groups_differing(const uint32_t *diff)
 
 /* ---- records ------------------------------------------------------------- */
 
-size_t cs_conn_pack(struct cs_pack_dict *d, const struct cs_conn *c, uint8_t *out)
+size_t cs_conn_pack(struct cs_pack_dict *d, unsigned packer,
+		    const struct cs_conn *c, uint8_t *out)
 {
 	union words u;
 
+	CS_ASSERT(packer < CS_PACK_PACKERS);
 	words_to_store(c, &u);
-	unsigned k = template_of(u.w);
+	unsigned k = template_of(u.w, packer);
 	if (!d->used[k]) {	/* the first of its shape is the template */
 		memcpy(d->words[k], u.w, sizeof u.w);
 		d->used[k] = true;

@@ -46,19 +46,25 @@
 /*
  * The templates: one per shape, kept for as long as anything packed with
  * them is (a run).  256 of 720 bytes: 180 KiB, touched as they are made.
+ * Two threads may pack at once (packer.h): each makes templates in its
+ * own half, and any thread unpacks with either -- a template is written
+ * once, before anything packed with it is handed on.
  */
 #define CS_PACK_TEMPLATES 256
+#define CS_PACK_PACKERS 2
 struct cs_pack_dict {
 	uint32_t words[CS_PACK_TEMPLATES][CS_PACK_GROUPS * 4];
 	bool used[CS_PACK_TEMPLATES];
 };
 void cs_pack_dict_init(struct cs_pack_dict *d);
 
-/* Packs c into out (CS_PACK_MAX bytes), against one of d's templates
- * (made from c if its shape has none yet); returns the bytes used.
- * Reading it back takes those, and reads (and ignores) up to
- * CS_PACK_SLACK bytes after them: those need only be readable. */
-size_t cs_conn_pack(struct cs_pack_dict *d, const struct cs_conn *c, uint8_t *out);
+/* Packs c into out (CS_PACK_MAX bytes), against one of the templates of
+ * `packer` (below CS_PACK_PACKERS: one per thread that packs), made from
+ * c if its shape has none yet; returns the bytes used.  Reading it back
+ * takes those, and reads (and ignores) up to CS_PACK_SLACK bytes after
+ * them: those need only be readable. */
+size_t cs_conn_pack(struct cs_pack_dict *d, unsigned packer,
+		    const struct cs_conn *c, uint8_t *out);
 
 /* Unpacks what cs_conn_pack wrote into *c, with the record's last_ts_us
  * as it was; returns the bytes it took (what cs_conn_pack returned). */

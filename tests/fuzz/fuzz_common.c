@@ -15,6 +15,9 @@ void fuzz_engine_opts(struct cs_engine_opts *o)
 {
 	cs_engine_opts_default(o);
 	o->flow.max_flows = FUZZ_MAX_FLOWS;
+	/* Too few records to fill a batch of the packer's: the thread would
+	 * only be started and stopped for every input. */
+	o->flow.pack_thread = false;
 	o->detect.synflood_rate = 3;
 	o->detect.timewait_threshold = 2;
 	o->detect.closewait_threshold = 2;
