@@ -575,6 +575,8 @@ thread_role() { # CALLGRIND_FILE
 		echo "writer (writer_main)"
 	elif grep -q '^fn=helper_main$' "$1"; then
 		echo "writer's helper (helper_main)"
+	elif grep -q '^fn=packer_main$' "$1"; then
+		echo "packer (packer_main)"
 	else
 		echo "thread $(sed -n 's/^thread: //p' "$1") ($(grep -m 1 -o '^fn=[A-Za-z0-9_]*_main$' "$1" | cut -c4-))"
 	fi
