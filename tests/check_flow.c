@@ -2080,6 +2080,86 @@ START_TEST(records_packed_on_a_thread_go_aside_unless_changed)
 }
 END_TEST
 
+/* Both of the packer's batches back from its thread (10 s at most). */
+static bool packer_both_back(struct cs_flow_table *t)
+{
+	for (int ms = 0; ms < 10000; ms++) {
+		if (atomic_load(&t->packer->batch[0].state) == CS_PACKER_PACKED &&
+		    atomic_load(&t->packer->batch[1].state) == CS_PACKER_PACKED)
+			return true;
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+	return false;
+}
+
+/* A table with a packer, and n unanswered SYNs at T0, all due to go aside
+ * at T0 + QUIET; the set-aside walk (8 a call) run over all of them. */
+static void syns_due_with_packer(uint32_t n)
+{
+	struct cs_flow_opts o = opts(2 * n);
+	char err[128];
+
+	o.set_aside = o.pack_thread = true;
+	ck_assert_int_eq(cs_flow_init(&tab, &o, NULL, NULL, err, sizeof err), 0);
+	ck_assert_ptr_nonnull(tab.packer);
+	for (uint32_t i = 0; i < n; i++)
+		syn(&tab, client(i), T0);
+	for (uint64_t at = T0 + QUIET; at < T0 + QUIET + n / 8 + 1; at++)
+		cs_flow_set_aside_quiet(&tab, at);
+}
+
+/*
+ * While both batches are out (packed, not taken yet), the records due
+ * next wait whole, and nothing is packed on the table's thread; they go
+ * with the next batch once the packed ones are taken.
+ */
+START_TEST(records_due_wait_while_the_packer_has_both_batches)
+{
+	enum { N = 2 * CS_PACKER_BATCH + 10 };
+
+	syns_due_with_packer(N);
+	ck_assert_msg(packer_both_back(&tab), "the packer kept a batch 10 s");
+	ck_assert_uint_eq(tab.aside.put_cnt, 0);	/* none packed here */
+	cs_conn_ref first_waiting = tab.aside_from[CS_LIST_EMBRYONIC];
+	ck_assert_uint_ne(first_waiting, 0);
+	ck_assert(!(first_waiting & CS_FLOW_REF_SET_ASIDE));
+
+	cs_flow_expire(&tab, T0 + QUIET + N, 100);	/* takes both, walks on */
+	ck_assert_uint_eq(tab.aside.count, 2 * CS_PACKER_BATCH);
+	ck_assert_uint_eq(tab.aside.put_cnt, 2 * CS_PACKER_BATCH);
+	ck_assert_uint_eq(tab.packer->batch[0].n, 8);	/* the next batch fills */
+	ck_assert_uint_eq(tab.count, N);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
+/*
+ * ... unless more than CS_FLOW_WHOLE_WAITING_MAX whole records wait: then
+ * the table packs the oldest itself, with templates of its own, and each
+ * comes back whole.
+ */
+START_TEST(too_many_waiting_are_packed_at_once)
+{
+	enum { N = 2 * CS_PACKER_BATCH + CS_FLOW_WHOLE_WAITING_MAX + 100 };
+
+	syns_due_with_packer(N);
+	ck_assert_msg(packer_both_back(&tab), "the packer kept a batch 10 s");
+	uint64_t here = tab.aside.put_cnt;
+	ck_assert_uint_gt(here, 0);
+	ck_assert_uint_le(cs_flow_whole_waiting(&tab), CS_FLOW_WHOLE_WAITING_MAX + 1);
+	cs_flow_take_packed(&tab);
+	ck_assert_uint_eq(tab.aside.count, here + 2 * CS_PACKER_BATCH);
+	for (uint32_t i = 0; i < N; i++) {
+		struct cs_conn *c = lookup(&tab, client(i));
+		ck_assert_ptr_nonnull(c);
+		ck_assert_uint_eq(c->ep[0].isn, 1000);
+		ck_assert_uint_eq(c->first_ts_us, T0);
+	}
+	ck_assert_uint_eq(tab.aside.count, 0);
+	cs_flow_fini(&tab);
+}
+END_TEST
+
 /*
  * What leaves the table, when and why, does not depend on records going
  * aside: one history of expiry, eviction, a reused 4-tuple, late segments
@@ -2598,6 +2678,8 @@ Suite *flow_suite(void)
 	tcase_add_checked_fixture(tc, NULL, table_free);
 	tcase_add_test(tc, quiet_records_go_aside_and_come_back_whole);
 	tcase_add_test(tc, records_packed_on_a_thread_go_aside_unless_changed);
+	tcase_add_test(tc, records_due_wait_while_the_packer_has_both_batches);
+	tcase_add_test(tc, too_many_waiting_are_packed_at_once);
 	tcase_add_test(tc, going_aside_changes_nothing_that_leaves);
 	tcase_add_test(tc, blocks_given_back_serve_records_of_any_size);
 	tcase_add_test(tc, a_record_due_before_the_one_ahead_goes_aside_in_time);
