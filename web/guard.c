@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "analyzer/run/thread.h"
 #include "capture/assert.h"
+#include "capture/thread.h"
 
 #define CHECK_EVERY_SEC 1
 

@@ -22,8 +22,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "analyzer/run/thread.h"
 #include "capture/assert.h"
+#include "capture/thread.h"
 #include "web/assets.h"
 #include "web/clients.h"
 #include "web/export.h"

@@ -11,8 +11,8 @@
 #include <sys/prctl.h>
 #include <time.h>
 
-#include "analyzer/run/thread.h"
 #include "capture/assert.h"
+#include "capture/thread.h"
 
 /*
  * 256 frames a batch make a lock round trip cheap per packet; eight

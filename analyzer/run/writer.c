@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "analyzer/run/thread.h"
+#include "capture/thread.h"
 
 /* A batch is handed over with a wake-up of a sleeping thread (a system
  * call, and a switch on the other core): 256 connections a batch make

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "analyzer/run/thread.h"
 #include "capture/assert.h"
+#include "capture/thread.h"
 
 /* The thread packs with the templates of packer 1; the flow table's own
  * packing uses those of packer 0 (pack.h). */

@@ -1,7 +1,7 @@
 /*
  * thread.c — helper threads that leave signals to the main thread.
  */
-#include "analyzer/run/thread.h"
+#include "capture/thread.h"
 
 void cs_signals_hold(sigset_t *old)
 {

@@ -1,10 +1,10 @@
 /*
- * thread.h — starting helper threads (reader, writer, web guard) and
+ * thread.h — starting helper threads (reader, writer, packer, web guard) and
  * letting a library start its own (libmicrohttpd's), so that none of them
  * takes a signal.
  */
-#ifndef CS_ANALYZER_THREAD_H
-#define CS_ANALYZER_THREAD_H
+#ifndef CS_CAPTURE_THREAD_H
+#define CS_CAPTURE_THREAD_H
 
 #include <pthread.h>
 #include <signal.h>
@@ -20,4 +20,4 @@ int cs_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 void cs_signals_hold(sigset_t *old);
 void cs_signals_release(const sigset_t *old);
 
-#endif /* CS_ANALYZER_THREAD_H */
+#endif /* CS_CAPTURE_THREAD_H */
