@@ -5,7 +5,7 @@
  * while FILLING or PACKED, the packing thread while PACKING.  Handing a
  * batch over to the thread takes the mutex (the thread may be asleep on
  * the condition); handing it back is one release store, which the flow
- * table's thread looks for with one load a packet while a batch is out.
+ * table's thread looks for at every packet (cs_packer_has_packed).
  */
 #include "analyzer/tracking/packer.h"
 

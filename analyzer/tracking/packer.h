@@ -14,8 +14,10 @@
  * one the flow table would have packed itself.
  *
  * Two batches: the flow table fills one while the thread packs the other.
- * When both are with the thread, cs_packer_add refuses and the caller packs
- * the record itself, with its own templates (CS_PACK_PACKERS).
+ * When both are out (with the thread, or packed and not taken yet),
+ * cs_packer_add refuses: the record waits whole, or the flow table packs
+ * it itself, with templates of its own (CS_PACK_PACKERS), when too many
+ * wait (flow.c).
  *
  * Only the flow table's thread calls these.
  */
