@@ -2023,69 +2023,15 @@ START_TEST(a_record_due_before_the_one_ahead_goes_aside_in_time)
 }
 END_TEST
 
-/* Waits, at most 10 s, for the packer's thread to hand a batch back. */
-static bool packer_handed_back(struct cs_flow_table *t)
+/* Waits, at most 10 s, for the packer's thread to hand back `batches`
+ * of its two batches (the test handed over that many). */
+static bool packer_back(struct cs_flow_table *t, unsigned batches)
 {
 	for (int ms = 0; ms < 10000; ms++) {
-		if (cs_packer_has_packed(t->packer))
-			return true;
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
-	}
-	return false;
-}
-
-/*
- * With a packer (packer.h), records due to go aside are copied to it and
- * go aside when their bytes come back, a batch at a time: each comes back
- * from there byte for byte.  One that a segment changed after it was
- * copied stays whole: its bytes are not what it is now.
- */
-START_TEST(records_packed_on_a_thread_go_aside_unless_changed)
-{
-	enum { N = CS_PACKER_BATCH + 10 };
-	struct cs_flow_opts o = opts(2 * N);
-	static struct cs_conn was[N];
-	char err[128];
-
-	o.set_aside = o.pack_thread = true;
-	ck_assert_int_eq(cs_flow_init(&tab, &o, NULL, NULL, err, sizeof err), 0);
-	ck_assert_ptr_nonnull(tab.packer);
-	for (uint32_t i = 0; i < N; i++)
-		syn(&tab, client(i), T0);
-	/* 8 a call (flow.c): the first batch fills and goes to the thread */
-	for (uint64_t at = T0 + QUIET; at < T0 + QUIET + N / 8 + 1; at++)
-		cs_flow_set_aside_quiet(&tab, at);
-	ck_assert_uint_eq(tab.aside.count, 0);		/* none back yet */
-	struct cs_conn *changed = syn(&tab, client(7), T0 + QUIET + SEC);
-	ck_assert_uint_eq(changed->ep[0].pkts, 2);	/* a retransmission */
-	for (uint32_t i = 0; i < N; i++)
-		was[i] = unlinked(lookup(&tab, client(i)));
-
-	ck_assert_msg(packer_handed_back(&tab), "the packer kept its batch 10 s");
-	cs_flow_take_packed(&tab);
-	ck_assert_uint_eq(tab.aside.count, CS_PACKER_BATCH - 1);
-	ck_assert_uint_eq(tab.count, N);
-	ck_assert_uint_eq(tab.lists[CS_LIST_EMBRYONIC].count, N);
-	cs_conn_ref at7 = cs_flow_ref_of_id(&tab, cs_flow_hash(&tab, &changed->key),
-					    changed->id);
-	ck_assert_msg(at7 && !(at7 & CS_FLOW_REF_SET_ASIDE),
-		      "the record changed after its copy went aside");
-	for (uint32_t i = 0; i < N; i++) {
-		struct cs_conn now = unlinked(lookup(&tab, client(i)));
-		ck_assert_msg(memcmp(&now, &was[i], sizeof now) == 0,
-			      "record %u came back changed", i);
-	}
-	ck_assert_uint_eq(tab.aside.count, 0);
-	cs_flow_fini(&tab);	/* the thread stops, with records still copied */
-}
-END_TEST
-
-/* Both of the packer's batches back from its thread (10 s at most). */
-static bool packer_both_back(struct cs_flow_table *t)
-{
-	for (int ms = 0; ms < 10000; ms++) {
-		if (atomic_load(&t->packer->batch[0].state) == CS_PACKER_PACKED &&
-		    atomic_load(&t->packer->batch[1].state) == CS_PACKER_PACKED)
+		unsigned back = 0;
+		for (int i = 0; i < 2; i++)
+			back += atomic_load(&t->packer->batch[i].state) == CS_PACKER_PACKED;
+		if (back >= batches)
 			return true;
 		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	}
@@ -2109,6 +2055,43 @@ static void syns_due_with_packer(uint32_t n)
 }
 
 /*
+ * With a packer (packer.h), records due to go aside are copied to it and
+ * go aside when their bytes come back, a batch at a time: each comes back
+ * from there byte for byte.  One that a segment changed after it was
+ * copied stays whole: its bytes are not what it is now.
+ */
+START_TEST(records_packed_on_a_thread_go_aside_unless_changed)
+{
+	enum { N = CS_PACKER_BATCH + 10 };
+	static struct cs_conn was[N];
+
+	syns_due_with_packer(N);	/* the first batch goes to the thread */
+	ck_assert_uint_eq(tab.aside.count, 0);		/* none back yet */
+	struct cs_conn *changed = syn(&tab, client(7), T0 + QUIET + SEC);
+	ck_assert_uint_eq(changed->ep[0].pkts, 2);	/* a retransmission */
+	for (uint32_t i = 0; i < N; i++)
+		was[i] = unlinked(lookup(&tab, client(i)));
+
+	ck_assert_msg(packer_back(&tab, 1), "the packer kept its batch 10 s");
+	cs_flow_take_packed(&tab);
+	ck_assert_uint_eq(tab.aside.count, CS_PACKER_BATCH - 1);
+	ck_assert_uint_eq(tab.count, N);
+	ck_assert_uint_eq(tab.lists[CS_LIST_EMBRYONIC].count, N);
+	cs_conn_ref at7 = cs_flow_ref_of_id(&tab, cs_flow_hash(&tab, &changed->key),
+					    changed->id);
+	ck_assert_msg(at7 && !(at7 & CS_FLOW_REF_SET_ASIDE),
+		      "the record changed after its copy went aside");
+	for (uint32_t i = 0; i < N; i++) {
+		struct cs_conn now = unlinked(lookup(&tab, client(i)));
+		ck_assert_msg(memcmp(&now, &was[i], sizeof now) == 0,
+			      "record %u came back changed", i);
+	}
+	ck_assert_uint_eq(tab.aside.count, 0);
+	cs_flow_fini(&tab);	/* the thread stops, with records still copied */
+}
+END_TEST
+
+/*
  * While both batches are out (packed, not taken yet), the records due
  * next wait whole, and nothing is packed on the table's thread; they go
  * with the next batch once the packed ones are taken.
@@ -2118,7 +2101,7 @@ START_TEST(records_due_wait_while_the_packer_has_both_batches)
 	enum { N = 2 * CS_PACKER_BATCH + 10 };
 
 	syns_due_with_packer(N);
-	ck_assert_msg(packer_both_back(&tab), "the packer kept a batch 10 s");
+	ck_assert_msg(packer_back(&tab, 2), "the packer kept a batch 10 s");
 	ck_assert_uint_eq(tab.aside.put_cnt, 0);	/* none packed here */
 	cs_conn_ref first_waiting = tab.aside_from[CS_LIST_EMBRYONIC];
 	ck_assert_uint_ne(first_waiting, 0);
@@ -2143,7 +2126,7 @@ START_TEST(too_many_waiting_are_packed_at_once)
 	enum { N = 2 * CS_PACKER_BATCH + CS_FLOW_WHOLE_WAITING_MAX + 100 };
 
 	syns_due_with_packer(N);
-	ck_assert_msg(packer_both_back(&tab), "the packer kept a batch 10 s");
+	ck_assert_msg(packer_back(&tab, 2), "the packer kept a batch 10 s");
 	uint64_t here = tab.aside.put_cnt;
 	ck_assert_uint_gt(here, 0);
 	ck_assert_uint_le(cs_flow_whole_waiting(&tab), CS_FLOW_WHOLE_WAITING_MAX + 1);

@@ -1101,7 +1101,7 @@ void cs_flow_take_packed(struct cs_flow_table *t)
 			if (i)
 				entry_for(t, ref, hash[k], i);
 		}
-		cs_packer_taken(t->packer, b);
+		cs_packer_taken(b);
 	}
 }
 

@@ -156,9 +156,8 @@ struct cs_packer_batch *cs_packer_packed(struct cs_packer *p)
 	return NULL;
 }
 
-void cs_packer_taken(struct cs_packer *p, struct cs_packer_batch *b)
+void cs_packer_taken(struct cs_packer_batch *b)
 {
-	(void)p;
 	CS_ASSERT(state_of(b) == CS_PACKER_PACKED);
 	b->n = 0;
 	atomic_store_explicit(&b->state, CS_PACKER_FILLING, memory_order_relaxed);

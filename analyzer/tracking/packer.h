@@ -77,7 +77,7 @@ bool cs_packer_add(struct cs_packer *p, cs_conn_ref ref, const struct cs_conn *c
 /* A batch packed, to take the bytes from, or NULL; the caller gives it
  * back with cs_packer_taken before asking for the next. */
 struct cs_packer_batch *cs_packer_packed(struct cs_packer *p);
-void cs_packer_taken(struct cs_packer *p, struct cs_packer_batch *b);
+void cs_packer_taken(struct cs_packer_batch *b);
 
 /* Is there a batch packed?  Inline: asked at every packet, two loads. */
 static inline bool cs_packer_has_packed(struct cs_packer *p)
