@@ -197,6 +197,7 @@ static uint32_t take_entry(struct cs_aside *s)
 
 static void give_back(struct cs_aside *s, uint32_t i)
 {
+	s->entries[i].at = 0;	/* free: cs_aside_in_use */
 	s->entries[i].lru_next = s->free_head;
 	s->free_head = i;
 }

@@ -44,7 +44,7 @@ struct cs_aside_entry {
 	cs_conn_ref lru_prev, lru_next;	/* its place on its list */
 	uint64_t last_ts_us;		/* its expiry is due from this */
 	uint32_t hash;			/* of its key: where the index has it */
-	uint32_t at : 28;		/* its packed record's block (aside.c) */
+	uint32_t at : 28;		/* its packed record's block (aside.c); 0 free */
 	uint32_t list : 4;		/* enum cs_flow_list */
 };
 _Static_assert(sizeof(struct cs_aside_entry) == 24, "an entry is 24 bytes");
@@ -108,6 +108,18 @@ static inline struct cs_aside_entry *cs_aside_entry(const struct cs_aside *s,
 						    uint32_t i)
 {
 	return &s->entries[i];
+}
+
+/* Entries [1, cs_aside_end) may be in use: the rest were never handed out. */
+static inline uint32_t cs_aside_end(const struct cs_aside *s)
+{
+	return s->never_used;
+}
+
+/* Entry i holds a record (a free one has no block). */
+static inline bool cs_aside_in_use(const struct cs_aside *s, uint32_t i)
+{
+	return s->entries[i].at != 0;
 }
 
 #endif /* CS_ANALYZER_ASIDE_H */

@@ -1646,6 +1646,38 @@ static void relink_back(struct cs_flow_table *t)
  * the sort: its array would take more memory than the sort's pairs. */
 #define PLACE_IDS_PER_RECORD 4u
 
+/* How far ahead of the entry in hand, walking the entries set aside in
+ * the order of memory, its packed bytes (which hold its id) are asked for. */
+#define WALK_BYTES_AHEAD 8
+
+/*
+ * The record in use after ref (0: the first), whole ones first, then those
+ * set aside, each in the order of memory; 0 after the last.  Walking the
+ * lists instead waited on memory at every link: on LARGE, 711,475 records
+ * at the end, each pass took 100 ms (tests/bench/PROFILE.md).
+ */
+static cs_conn_ref next_in_memory(const struct cs_flow_table *t, cs_conn_ref ref)
+{
+	if (!is_set_aside(ref)) {
+		while (++ref < t->never_used)
+			if (t->conns[ref].in_use)
+				return ref;
+		if (!t->aside_on)
+			return 0;
+		ref = CS_FLOW_REF_SET_ASIDE;	/* entry 0 is "none" */
+	}
+	const struct cs_aside *a = &t->aside;
+	uint32_t end = cs_aside_end(a);
+	for (uint32_t i = aside_index(ref) + 1; i < end; i++) {
+		uint32_t ahead = i + WALK_BYTES_AHEAD;
+		if (ahead < end && cs_aside_in_use(a, ahead))
+			cs_aside_prefetch(a, ahead);
+		if (cs_aside_in_use(a, i))
+			return CS_FLOW_REF_SET_ASIDE | i;
+	}
+	return 0;
+}
+
 /*
  * Ids are given in order of creation, so the records left at the end of
  * a capture hold ids from a range not much wider than their count: each
@@ -1655,7 +1687,7 @@ static void relink_back(struct cs_flow_table *t)
  */
 static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 {
-	uint64_t lo = UINT64_MAX, hi = 0;
+	uint64_t lo = UINT64_MAX, hi = 0, walked = 0;
 
 	/*
 	 * An id aside is unpacked to be read.  Its low 32 bits wait in the
@@ -1665,13 +1697,15 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 	 * flush on SMALL; an array of them took 5.6 MiB more at LARGE's
 	 * peak.
 	 */
-	for (int l = 0; l < CS_LIST_MAX; l++)
-		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r)) {
-			uint64_t id = id_of(t, r);
-			*prev_of(t, r) = (cs_conn_ref)id;
-			lo = id < lo ? id : lo;
-			hi = id > hi ? id : hi;
-		}
+	for (cs_conn_ref r = next_in_memory(t, 0); r; r = next_in_memory(t, r)) {
+		uint64_t id = id_of(t, r);
+		*prev_of(t, r) = (cs_conn_ref)id;
+		lo = id < lo ? id : lo;
+		hi = id > hi ? id : hi;
+		walked++;
+	}
+	/* every record in use is on a list, and counted there */
+	CS_ASSERT(walked == (uint64_t)t->count + t->held_count);
 	if (lo > hi)
 		return true;	/* empty */
 	cs_conn_ref *at = NULL;
@@ -1683,12 +1717,11 @@ static bool flush_by_place(struct cs_flow_table *t, uint64_t now_us)
 		return false;
 	}
 	_Static_assert(sizeof(cs_conn_ref) == 4, "a back link holds 32 bits of an id");
-	for (int l = 0; l < CS_LIST_MAX; l++)
-		for (cs_conn_ref r = t->lists[l].head; r; r = *next_of(t, r)) {
-			uint32_t place = *prev_of(t, r) - (uint32_t)lo;
-			CS_ASSERT(place <= hi - lo && !at[place]);	/* ids are unique */
-			at[place] = r;
-		}
+	for (cs_conn_ref r = next_in_memory(t, 0); r; r = next_in_memory(t, r)) {
+		uint32_t place = *prev_of(t, r) - (uint32_t)lo;
+		CS_ASSERT(place <= hi - lo && !at[place]);	/* ids are unique */
+		at[place] = r;
+	}
 	size_t n = 0;		/* the array without its holes */
 	for (uint64_t i = 0; i <= hi - lo; i++)
 		if (at[i])
