@@ -853,6 +853,54 @@ START_TEST(groups_remove)
 }
 END_TEST
 
+/* The n-th key of groups_full_table_finds_each_key: host, peer and port
+ * all vary, as a capture's do. */
+static void nth_key(uint32_t n, struct cs_group_key *k)
+{
+	memset(k, 0, sizeof *k);
+	k->host.b[15] = (uint8_t)n;
+	k->host.b[14] = (uint8_t)(n >> 8);
+	k->peer.b[15] = (uint8_t)(n >> 16);
+	k->port = (uint16_t)(n * 7);
+	k->side = n & 1;
+}
+
+/*
+ * A table filled to its limit (7/8 of its slots): each key is found with
+ * its own entry, and keys never made are not.  Runs are long there, and
+ * probes pass over many slots whose 16-bit tag equals the one sought
+ * while the key does not (groups.c): each such must be passed over.
+ */
+START_TEST(groups_full_table_finds_each_key)
+{
+	struct cs_groups g;
+	struct cs_group_key k;
+	uint32_t made = 0;
+
+	cs_groups_init(&g, sizeof(struct gentry), 1u << 16);
+	for (uint32_t n = 0;; n++) {
+		nth_key(n, &k);
+		struct gentry *e = cs_groups_find(&g, &k, true);
+		if (!e)
+			break;
+		e->v = n;
+		made++;
+	}
+	ck_assert_uint_eq(made, (1u << 16) / 8 * 7);
+	for (uint32_t n = 0; n < made; n++) {
+		nth_key(n, &k);
+		struct gentry *e = cs_groups_find(&g, &k, false);
+		ck_assert_msg(e != NULL, "key %u lost", n);
+		ck_assert_uint_eq(e->v, n);
+	}
+	for (uint32_t n = made; n < made + (1u << 18); n++) {
+		nth_key(n, &k);
+		ck_assert_msg(!cs_groups_find(&g, &k, false), "key %u never made, found", n);
+	}
+	cs_groups_fini(&g);
+}
+END_TEST
+
 /*
  * A lookup reads no page of the table that was never written (written.h):
  * the pages of the system lying wholly in what the table never wrote are
@@ -994,6 +1042,7 @@ Suite *tally_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("groups");
 	tcase_add_test(tc, groups_remove);
+	tcase_add_test(tc, groups_full_table_finds_each_key);
 	tcase_add_test(tc, groups_read_no_page_never_written);
 	tcase_add_test(tc, server_table_reads_no_page_never_written);
 	suite_add_tcase(s, tc);

@@ -34,6 +34,7 @@ struct cs_group_key {
 
 struct cs_groups {
 	void *entries;		/* capacity entries of entry_size bytes */
+	uint16_t *tags;		/* per slot: 0 empty, else 16 bits of its hash */
 	uint64_t *written;	/* pages of entries ever written (written.h) */
 	size_t entry_size;
 	uint32_t capacity;	/* slots: a power of two */
