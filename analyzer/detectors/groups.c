@@ -187,7 +187,6 @@ void *cs_groups_find_hashed(struct cs_groups *g, const struct cs_group_key *k,
 		cs_written_mark(g->written, (size_t)i * g->entry_size, g->entry_size);
 		memset(e, 0, g->entry_size);
 		*e = *k;
-		e->used = 1;
 		g->tags[i] = tag;
 		g->used++;
 		*word |= flag;
@@ -214,7 +213,6 @@ void cs_groups_remove(struct cs_groups *g, void *entry)
 	uint32_t mask = g->capacity - 1;
 	uint32_t i = (uint32_t)(((char *)entry - (char *)g->entries) / g->entry_size);
 
-	key_at(g, i)->used = 0;
 	g->tags[i] = 0;
 	g->used--;
 	for (uint32_t j = (i + 1) & mask;; j = (j + 1) & mask) {
@@ -227,7 +225,6 @@ void cs_groups_remove(struct cs_groups *g, void *entry)
 			continue;
 		memcpy(key_at(g, i), e, g->entry_size);
 		g->tags[i] = g->tags[j];
-		e->used = 0;
 		g->tags[j] = 0;
 		i = j;
 	}

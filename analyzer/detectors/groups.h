@@ -24,7 +24,6 @@ struct cs_group_key {
 	struct cs_addr peer;	/* the other end, or all zero */
 	uint16_t port;		/* the service port */
 	uint8_t side;		/* 0: the holder is the originator */
-	uint8_t used;
 };
 
 /* Bits of the hash that say "an entry may exist": 8 KiB that stay in the
@@ -57,9 +56,8 @@ void cs_groups_fini(struct cs_groups *g);
  * then holding no entries. */
 int cs_groups_clone(struct cs_groups *dst, const struct cs_groups *src);
 
-/* The entry for k (whose `used` is ignored), created if asked and room
- * remains (below the limit); NULL otherwise.  A new entry is zeroed
- * with its key set. */
+/* The entry for k, created if asked and room remains (below the limit);
+ * NULL otherwise.  A new entry is zeroed with its key set. */
 void *cs_groups_find(struct cs_groups *g, const struct cs_group_key *k,
 		     bool create);
 
